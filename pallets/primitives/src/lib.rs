@@ -1,0 +1,71 @@
+//! # Agora primitives
+//!
+//! Types and constants shared by the Agora runtime, the node and `agora-worker`.
+//! `no_std`, so the runtime can use it; the worker and node use it with `std`.
+//!
+//! For now this holds the chain's identity (token, SS58 prefix) and the `agora`
+//! session key: the sr25519 key validators will use to sign verification votes.
+//! Later issues add the shared marketplace types (receipts, manifests) and the
+//! small traits through which pallets talk to each other.
+#![cfg_attr(not(feature = "std"), no_std)]
+
+/// The token's ticker symbol.
+pub const TOKEN_SYMBOL: &str = "AGR";
+/// Decimal places of the token: 1 AGR = 10^12 planck.
+pub const TOKEN_DECIMALS: u8 = 12;
+/// The SS58 address prefix of Agora accounts (not registered in the SS58 registry yet).
+pub const SS58_PREFIX: u16 = 4242;
+
+/// The balance type of the chain.
+pub type Balance = u128;
+/// One AGR in planck (the smallest unit).
+pub const AGR: Balance = 1_000_000_000_000;
+/// One thousandth of an AGR.
+pub const MILLI_AGR: Balance = AGR / 1_000;
+
+/// Key type of the validators' `agora` session key, used to sign verification votes.
+///
+/// Key type ids are four bytes; `agra` is the id of the key named `agora` in the
+/// session keys (`author_insertKey("agra", …)`).
+pub const AGORA_KEY_TYPE: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"agra");
+
+/// The `agora` application crypto: sr25519 keys tagged with [`AGORA_KEY_TYPE`].
+pub mod crypto {
+	use super::AGORA_KEY_TYPE;
+	use sp_application_crypto::{app_crypto, sr25519};
+	app_crypto!(sr25519, AGORA_KEY_TYPE);
+}
+
+/// The public key of a validator's `agora` session key.
+pub type AgoraAuthorityId = crypto::Public;
+/// A signature by a validator's `agora` session key.
+pub type AgoraSignature = crypto::Signature;
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use sp_application_crypto::{AppCrypto, Pair as _, RuntimeAppPublic};
+
+	#[test]
+	fn agora_key_type_is_distinct_from_consensus_keys() {
+		assert_eq!(&AGORA_KEY_TYPE.0, b"agra");
+		assert_ne!(AGORA_KEY_TYPE, sp_core::crypto::key_types::BABE);
+		assert_ne!(AGORA_KEY_TYPE, sp_core::crypto::key_types::GRANDPA);
+		assert_eq!(<AgoraAuthorityId as AppCrypto>::ID, AGORA_KEY_TYPE);
+	}
+
+	#[test]
+	fn agora_key_signs_and_verifies() {
+		let pair = crypto::Pair::from_string("//Alice", None).map_err(|e| format!("{e:?}"));
+		let pair = pair.unwrap_or_else(|e| panic!("dev seed must parse: {e}"));
+		let sig = pair.sign(b"vote");
+		assert!(pair.public().verify(&b"vote", &sig));
+		assert!(!pair.public().verify(&b"other", &sig));
+	}
+
+	#[test]
+	fn token_units_are_consistent() {
+		assert_eq!(AGR, 10u128.pow(TOKEN_DECIMALS as u32));
+		assert_eq!(MILLI_AGR * 1_000, AGR);
+	}
+}

@@ -1,0 +1,12 @@
+//! Every pallet's configuration, one file per area.
+//!
+//! - [`system`]: `frame-system` and timestamp;
+//! - [`consensus`]: BABE, GRANDPA, session and the `agora` session key;
+//! - [`monetary`]: balances and transaction payment;
+//! - [`governance`]: sudo (its key is set in the development preset only);
+//! - [`marketplace`]: provider bonds and the model registry.
+
+pub mod consensus;
+pub mod governance;
+pub mod monetary;
+pub mod system;

@@ -1,0 +1,183 @@
+//! # Agora runtime
+//!
+//! ## Overview
+//! The state transition function of the Agora chain, a marketplace for verified AI
+//! inference. This foundation wires the chain's base: `frame-system`, timestamp,
+//! BABE (block production with VRF randomness, which provider selection needs),
+//! GRANDPA (finality), session (with the `agora` key for verification votes),
+//! balances (the `AGR` token), transaction payment, and sudo, whose key is set
+//! only in the development preset.
+//!
+//! ## Layout
+//! - [`configs`]: one file per area, every `impl X::Config for Runtime`;
+//! - `apis.rs`: the runtime APIs Polkadot.js, subxt and the node use;
+//! - [`genesis_config_presets`]: the `development` and `local_testnet` presets the
+//!   chain specs are generated from.
+#![cfg_attr(not(feature = "std"), no_std)]
+// `construct_runtime!` and `impl_runtime_apis!` expand to code the workspace lints
+// would flag (indexing, arithmetic); our own runtime code stays lint-clean.
+#![allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+
+#[cfg(feature = "std")]
+include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
+
+extern crate alloc;
+
+pub mod apis;
+pub mod configs;
+pub mod genesis_config_presets;
+#[cfg(test)]
+mod tests;
+
+use alloc::vec::Vec;
+use sp_runtime::{
+	generic, impl_opaque_keys,
+	traits::{BlakeTwo256, IdentifyAccount, Verify},
+	MultiAddress, MultiSignature,
+};
+use sp_version::{runtime_version, RuntimeVersion};
+
+pub use agora_primitives::{Balance, AGR, MILLI_AGR, SS58_PREFIX, TOKEN_DECIMALS, TOKEN_SYMBOL};
+pub use frame_system::Call as SystemCall;
+pub use pallet_balances::Call as BalancesCall;
+#[cfg(any(feature = "std", test))]
+pub use sp_runtime::BuildStorage;
+
+/// Block number.
+pub type BlockNumber = u32;
+/// Transaction signature.
+pub type Signature = MultiSignature;
+/// Account id: the public key of the signing scheme.
+pub type AccountId = <<Signature as Verify>::Signer as IdentifyAccount>::AccountId;
+/// Account nonce.
+pub type Nonce = u32;
+/// Hash type.
+pub type Hash = sp_core::H256;
+
+/// Opaque types for the node, which must not depend on runtime internals.
+pub mod opaque {
+	use super::*;
+	pub use sp_runtime::OpaqueExtrinsic as UncheckedExtrinsic;
+
+	/// Opaque block header.
+	pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
+	/// Opaque block.
+	pub type Block = generic::Block<Header, UncheckedExtrinsic>;
+
+	impl_opaque_keys! {
+		/// The session keys of a validator: BABE (block production), GRANDPA
+		/// (finality) and `agora` (verification votes, key type `agra`).
+		pub struct SessionKeys {
+			pub babe: Babe,
+			pub grandpa: Grandpa,
+			pub agora: configs::consensus::AgoraKeys,
+		}
+	}
+}
+
+/// The runtime's version.
+#[runtime_version]
+pub const VERSION: RuntimeVersion = RuntimeVersion {
+	spec_name: alloc::borrow::Cow::Borrowed("agora"),
+	impl_name: alloc::borrow::Cow::Borrowed("agora"),
+	authoring_version: 1,
+	spec_version: 100,
+	impl_version: 1,
+	apis: apis::RUNTIME_API_VERSIONS,
+	transaction_version: 1,
+	system_version: 1,
+};
+
+/// Target block time. BABE slots are this long.
+pub const MILLISECS_PER_BLOCK: u64 = 3_000;
+/// Slot duration (one block per slot, on average).
+pub const SLOT_DURATION: u64 = MILLISECS_PER_BLOCK;
+/// Blocks per minute.
+pub const MINUTES: BlockNumber = 60_000 / (MILLISECS_PER_BLOCK as BlockNumber);
+/// Blocks per hour.
+pub const HOURS: BlockNumber = MINUTES * 60;
+/// Blocks per day.
+pub const DAYS: BlockNumber = HOURS * 24;
+/// Length of a BABE epoch (and of a session) in slots. Fixed at genesis.
+pub const EPOCH_DURATION_IN_SLOTS: u64 = 10 * MINUTES as u64;
+/// BABE's chance that a slot has a primary (VRF-lottery) author: 1/4. Slots
+/// without one get a secondary VRF author, so every block carries VRF output.
+pub const PRIMARY_PROBABILITY: (u64, u64) = (1, 4);
+/// BABE's genesis epoch configuration.
+pub const BABE_GENESIS_EPOCH_CONFIG: sp_consensus_babe::BabeEpochConfiguration =
+	sp_consensus_babe::BabeEpochConfiguration {
+		c: PRIMARY_PROBABILITY,
+		allowed_slots: sp_consensus_babe::AllowedSlots::PrimaryAndSecondaryVRFSlots,
+	};
+
+/// Existential deposit: 1 milli-AGR. Non-zero, so dust accounts are reaped.
+pub const EXISTENTIAL_DEPOSIT: Balance = MILLI_AGR;
+
+#[frame_support::runtime]
+mod runtime {
+	#[runtime::runtime]
+	#[runtime::derive(
+		RuntimeCall,
+		RuntimeEvent,
+		RuntimeError,
+		RuntimeOrigin,
+		RuntimeFreezeReason,
+		RuntimeHoldReason,
+		RuntimeSlashReason,
+		RuntimeLockId,
+		RuntimeTask,
+		RuntimeViewFunction
+	)]
+	pub struct Runtime;
+
+	#[runtime::pallet_index(0)]
+	pub type System = frame_system;
+	#[runtime::pallet_index(1)]
+	pub type Timestamp = pallet_timestamp;
+	#[runtime::pallet_index(2)]
+	pub type Babe = pallet_babe;
+	#[runtime::pallet_index(3)]
+	pub type Grandpa = pallet_grandpa;
+	#[runtime::pallet_index(4)]
+	pub type Balances = pallet_balances;
+	#[runtime::pallet_index(5)]
+	pub type TransactionPayment = pallet_transaction_payment;
+	#[runtime::pallet_index(6)]
+	pub type Session = pallet_session;
+	#[runtime::pallet_index(7)]
+	pub type Sudo = pallet_sudo;
+}
+
+/// Address format.
+pub type Address = MultiAddress<AccountId, ()>;
+/// Block header.
+pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
+/// Block.
+pub type Block = generic::Block<Header, UncheckedExtrinsic>;
+/// The transaction extensions, checked in this order on every signed transaction.
+pub type TxExtension = (
+	frame_system::CheckNonZeroSender<Runtime>,
+	frame_system::CheckSpecVersion<Runtime>,
+	frame_system::CheckTxVersion<Runtime>,
+	frame_system::CheckGenesis<Runtime>,
+	frame_system::CheckEra<Runtime>,
+	frame_system::CheckNonce<Runtime>,
+	frame_system::CheckWeight<Runtime>,
+	pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
+);
+/// Unchecked extrinsic.
+pub type UncheckedExtrinsic =
+	generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
+/// The payload that is signed.
+pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
+/// Migrations to run on upgrade, besides the pallets' own.
+type Migrations = ();
+/// Dispatches calls to the pallets.
+pub type Executive = frame_executive::Executive<
+	Runtime,
+	Block,
+	frame_system::ChainContext<Runtime>,
+	Runtime,
+	AllPalletsWithSystem,
+	Migrations,
+>;

@@ -1,0 +1,99 @@
+//! Runtime-level checks: every pallet's `integrity_test`, the existential deposit,
+//! the genesis presets and the session keys.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+use frame_support::traits::{Get, IntegrityTest};
+use sp_runtime::BuildStorage;
+
+fn build_preset(id: &str) -> sp_io::TestExternalities {
+	let patch = genesis_config_presets::get_preset(&id.into()).expect("preset exists");
+	let mut config = RuntimeGenesisConfig::default();
+	let patch: serde_json::Value = serde_json::from_slice(&patch).unwrap();
+	let mut base = serde_json::to_value(&config).unwrap();
+	json_merge(&mut base, patch);
+	config = serde_json::from_value(base).unwrap();
+	config.build_storage().unwrap().into()
+}
+
+fn json_merge(base: &mut serde_json::Value, patch: serde_json::Value) {
+	match (base, patch) {
+		(serde_json::Value::Object(b), serde_json::Value::Object(p)) =>
+			for (k, v) in p {
+				json_merge(b.entry(k).or_insert(serde_json::Value::Null), v);
+			},
+		(b, p) => *b = p,
+	}
+}
+
+#[test]
+fn integrity_test_passes_for_every_pallet() {
+	build_preset("development").execute_with(|| {
+		AllPalletsWithSystem::integrity_test();
+	});
+}
+
+#[test]
+fn existential_deposit_is_non_zero() {
+	let ed: Balance = <Runtime as pallet_balances::Config>::ExistentialDeposit::get();
+	assert!(ed > 0);
+	assert_eq!(ed, EXISTENTIAL_DEPOSIT);
+}
+
+#[test]
+fn token_identity_is_agr_with_12_decimals() {
+	assert_eq!(TOKEN_SYMBOL, "AGR");
+	assert_eq!(TOKEN_DECIMALS, 12);
+	assert_eq!(<Runtime as frame_system::Config>::SS58Prefix::get(), SS58_PREFIX);
+}
+
+#[test]
+fn session_keys_are_babe_grandpa_and_agora() {
+	let ids = configs::consensus::session_key_types();
+	assert_eq!(
+		ids,
+		vec![
+			sp_core::crypto::key_types::BABE,
+			sp_core::crypto::key_types::GRANDPA,
+			agora_primitives::AGORA_KEY_TYPE
+		]
+	);
+}
+
+#[test]
+fn development_preset_has_alice_alone_and_sudo() {
+	build_preset("development").execute_with(|| {
+		let alice = sp_keyring::Sr25519Keyring::Alice.to_account_id();
+		assert_eq!(pallet_session::Validators::<Runtime>::get(), vec![alice.clone()]);
+		assert_eq!(pallet_sudo::Key::<Runtime>::get(), Some(alice.clone()));
+		assert_eq!(Balances::free_balance(&alice), genesis_config_presets::ENDOWMENT);
+		assert_eq!(Babe::authorities().len(), 1);
+		assert_eq!(Grandpa::grandpa_authorities().len(), 1);
+	});
+}
+
+#[test]
+fn local_preset_has_four_validators_and_no_sudo() {
+	build_preset("local_testnet").execute_with(|| {
+		use sp_keyring::Sr25519Keyring::*;
+		let expected: Vec<AccountId> =
+			[Alice, Bob, Charlie, Dave].into_iter().map(|k| k.to_account_id()).collect();
+		assert_eq!(pallet_session::Validators::<Runtime>::get(), expected);
+		assert_eq!(pallet_sudo::Key::<Runtime>::get(), None);
+		assert_eq!(Babe::authorities().len(), 4);
+		assert_eq!(Grandpa::grandpa_authorities().len(), 4);
+		// Each validator's `agora` key is registered with session.
+		let agora_key: agora_primitives::AgoraAuthorityId = Charlie.public().into();
+		let owner = pallet_session::Pallet::<Runtime>::key_owner(
+			agora_primitives::AGORA_KEY_TYPE,
+			sp_core::ByteArray::as_slice(&agora_key),
+		);
+		assert_eq!(owner, Some(Charlie.to_account_id()));
+	});
+}
+
+#[test]
+fn unknown_preset_is_none() {
+	assert!(genesis_config_presets::get_preset(&"mainnet".into()).is_none());
+	assert_eq!(genesis_config_presets::preset_names().len(), 2);
+}

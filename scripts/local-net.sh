@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Starts and stops Agora's 4-validator local network (Alice, Bob, Charlie, Dave)
+# on loopback.
+#
+#   scripts/local-net.sh start            start all four validators, wait until they finalize
+#   scripts/local-net.sh stop             stop them all (SIGTERM, then SIGKILL after 20 s)
+#   scripts/local-net.sh stop-node NAME   stop one validator (alice|bob|charlie|dave)
+#   scripts/local-net.sh start-node NAME  (re)start one validator on its existing database
+#   scripts/local-net.sh status           print each node's best and finalized block
+#
+# Ports (loopback only), for validator i = 0..3 (alice..dave), plus AGORA_NET_PORT_OFFSET:
+#   p2p         30333 + i
+#   JSON-RPC     9944 + i   (HTTP and WebSocket)
+#   Prometheus   9615 + i
+#
+# Environment:
+#   AGORA_NODE             the agora-node binary (default: $CARGO_TARGET_DIR/debug/agora-node)
+#   AGORA_NET_DIR          databases, logs and pid files (default: /tmp/agora-local-net)
+#   AGORA_NET_PORT_OFFSET  added to every port (default: 0), to run beside another network
+#   AGORA_CHAIN            chain spec (default: local; a path such as chain-specs/local.json works)
+set -euo pipefail
+
+NAMES=(alice bob charlie dave)
+TARGET=${CARGO_TARGET_DIR:-$HOME/.cache/agora-target}
+NODE=${AGORA_NODE:-$TARGET/debug/agora-node}
+DIR=${AGORA_NET_DIR:-/tmp/agora-local-net}
+OFF=${AGORA_NET_PORT_OFFSET:-0}
+CHAIN=${AGORA_CHAIN:-local}
+
+die() { echo "local-net: $*" >&2; exit 1; }
+
+index_of() {
+  local i
+  for i in "${!NAMES[@]}"; do [ "${NAMES[$i]}" = "$1" ] && { echo "$i"; return; }; done
+  die "unknown validator '$1' (expected one of: ${NAMES[*]})"
+}
+
+# Fixed node keys give fixed peer ids, so every node can find Alice.
+node_key() { printf '%064x' "$(( $1 + 1 ))"; }
+ALICE_PEER_ID=12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp
+
+rpc_port() { echo $(( 9944 + $1 + OFF )); }
+
+rpc() { # rpc PORT METHOD [PARAMS]
+  curl -s -m 5 -H 'Content-Type: application/json' \
+    -d "{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"$2\",\"params\":${3:-[]}}" "http://127.0.0.1:$1"
+}
+
+block_number() { # block_number PORT best|finalized
+  local hash=""
+  if [ "$2" = finalized ]; then
+    hash=$(rpc "$1" chain_getFinalizedHead | sed -n 's/.*"result":"\(0x[0-9a-f]*\)".*/\1/p')
+    [ -n "$hash" ] || { echo -1; return; }
+  fi
+  local n
+  n=$(rpc "$1" chain_getHeader "[${hash:+\"$hash\"}]" | sed -n 's/.*"number":"\(0x[0-9a-f]*\)".*/\1/p')
+  [ -n "$n" ] && echo $(( n )) || echo -1
+}
+
+start_node() {
+  local i=$1 name=${NAMES[$1]}
+  local pidf="$DIR/$name.pid"
+  if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
+    echo "local-net: $name already running (pid $(cat "$pidf"))"; return
+  fi
+  mkdir -p "$DIR/$name"
+  "$NODE" --chain "$CHAIN" --"$name" --base-path "$DIR/$name" \
+    --node-key "$(node_key "$i")" \
+    --port $(( 30333 + i + OFF )) --rpc-port "$(rpc_port "$i")" \
+    --prometheus-port $(( 9615 + i + OFF )) \
+    --bootnodes "/ip4/127.0.0.1/tcp/$(( 30333 + OFF ))/p2p/$ALICE_PEER_ID" \
+    --no-mdns --no-telemetry --rpc-cors all \
+    >>"$DIR/$name.log" 2>&1 &
+  echo $! >"$pidf"
+  echo "local-net: started $name (pid $!, rpc $(rpc_port "$i"), log $DIR/$name.log)"
+}
+
+stop_node() {
+  local name=${NAMES[$1]} pidf="$DIR/${NAMES[$1]}.pid" pid
+  [ -f "$pidf" ] || { echo "local-net: $name not running"; return; }
+  pid=$(cat "$pidf")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$pid" 2>/dev/null && { echo "local-net: $name ignored SIGTERM, killing"; kill -KILL "$pid"; }
+  fi
+  rm -f "$pidf"
+  echo "local-net: stopped $name"
+}
+
+wait_finalized() { # wait until every running node has finalized >= $1, up to $2 seconds
+  local target=$1 deadline=$(( SECONDS + $2 )) i ok
+  while [ $SECONDS -lt $deadline ]; do
+    ok=1
+    for i in "${!NAMES[@]}"; do
+      [ -f "$DIR/${NAMES[$i]}.pid" ] || continue
+      [ "$(block_number "$(rpc_port "$i")" finalized)" -ge "$target" ] || { ok=0; break; }
+    done
+    [ $ok = 1 ] && return 0
+    sleep 1
+  done
+  return 1
+}
+
+case "${1:-}" in
+  start)
+    [ -x "$NODE" ] || die "no agora-node binary at $NODE (build it: cargo build -p agora-node, or set AGORA_NODE)"
+    mkdir -p "$DIR"
+    for i in "${!NAMES[@]}"; do start_node "$i"; done
+    if wait_finalized 2 "${AGORA_NET_START_TIMEOUT:-180}"; then
+      echo "local-net: all four validators finalize"
+    else
+      die "validators did not finalize block 2 in time; see $DIR/*.log"
+    fi
+    ;;
+  stop)
+    for i in "${!NAMES[@]}"; do stop_node "$i"; done
+    ;;
+  start-node) start_node "$(index_of "${2:-}")" ;;
+  stop-node) stop_node "$(index_of "${2:-}")" ;;
+  status)
+    for i in "${!NAMES[@]}"; do
+      p=$(rpc_port "$i")
+      echo "${NAMES[$i]}: best $(block_number "$p" best) finalized $(block_number "$p" finalized)"
+    done
+    ;;
+  *) sed -n '2,20p' "$0"; exit 2 ;;
+esac

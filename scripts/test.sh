@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Sets up the machine and runs every Agora test: the README's test command, and
+# exactly what .ci/run runs.
+#
+#   1. scripts/setup.sh (idempotent)
+#   2. scripts/fetch-models.sh (models for the worker tests; sha256-checked)
+#   3. cargo test --workspace: unit tests, runtime checks, node end-to-end tests
+#      (dev node, chain specs, 4-validator local network)
+#   4. the Polkadot.js tests in tests/js against a real dev node
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/agora-target}
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+step() { printf '\n==> %s\n' "$*"; }
+t0=$SECONDS
+
+step "setup"
+bash scripts/setup.sh
+
+step "models"
+bash scripts/fetch-models.sh
+
+step "build (agora-node, dev profile)"
+cargo build --locked -p agora-node
+
+step "cargo test --workspace"
+# The node tests start real nodes; run test binaries one at a time so the
+# 4-validator network does not compete with the dev-node test for 2 cores.
+cargo test --locked --workspace -- --test-threads=1
+
+step "Polkadot.js tests"
+(cd tests/js && AGORA_NODE="$CARGO_TARGET_DIR/debug/agora-node" npm test)
+
+step "all tests passed in $(( SECONDS - t0 )) s"

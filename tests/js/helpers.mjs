@@ -1,0 +1,63 @@
+// Starts a real agora-node for a test and connects Polkadot.js to it.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { tmpdir, homedir } from 'node:os';
+import { join } from 'node:path';
+import { ApiPromise, WsProvider } from '@polkadot/api';
+
+export function nodeBinary() {
+  if (process.env.AGORA_NODE) return process.env.AGORA_NODE;
+  const target = process.env.CARGO_TARGET_DIR || join(homedir(), '.cache', 'agora-target');
+  return join(target, 'debug', 'agora-node');
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Spawns `agora-node --dev --tmp` and returns { api, stop, logTail }. */
+export async function startDevNode() {
+  const dir = mkdtempSync(join(tmpdir(), 'agora-js-'));
+  const log = join(dir, 'node.log');
+  const out = openSync(log, 'w');
+  const [rpc, p2p, prom] = [await freePort(), await freePort(), await freePort()];
+  const child = spawn(nodeBinary(), [
+    '--dev', '--tmp', '--rpc-port', String(rpc), '--port', String(p2p),
+    '--prometheus-port', String(prom), '--no-telemetry', '--no-mdns',
+  ], { stdio: ['ignore', 'ignore', out] });
+  const logTail = () => readFileSync(log, 'utf8').split('\n').slice(-30).join('\n');
+
+  const deadline = Date.now() + 120_000;
+  let api;
+  while (!api) {
+    if (child.exitCode !== null) throw new Error(`agora-node exited early:\n${logTail()}`);
+    if (Date.now() > deadline) throw new Error(`agora-node RPC not up:\n${logTail()}`);
+    try {
+      const provider = new WsProvider(`ws://127.0.0.1:${rpc}`, false);
+      await provider.connect();
+      await new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('connect timeout')), 2000);
+        provider.on('connected', () => { clearTimeout(t); resolve(); });
+        provider.on('error', () => { clearTimeout(t); reject(new Error('ws error')); });
+      });
+      api = await ApiPromise.create({ provider, throwOnConnect: true, noInitWarn: true });
+    } catch {
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  const stop = async () => {
+    await api.disconnect().catch(() => {});
+    child.kill('SIGTERM');
+    await new Promise((r) => { if (child.exitCode !== null) r(); else child.on('exit', r); });
+  };
+  return { api, stop, logTail };
+}
