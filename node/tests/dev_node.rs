@@ -74,7 +74,7 @@ fn dev_node_finalizes_transfers_and_survives_garbage() {
 	let genesis_hex = rpc.call("chain_getBlockHash", json!([0])).unwrap();
 	let genesis = sp_core::H256::from_slice(&from_hex(genesis_hex.as_str().unwrap()));
 	let alice = Sr25519Keyring::Alice.to_account_id();
-	let dest: AccountId = sp_core::crypto::AccountId32::new(sp_core::blake2_256(b"agora-e2e-dest"));
+	let dest: AccountId = sp_core::crypto::AccountId32::new(sp_io::hashing::blake2_256(b"agora-e2e-dest"));
 	let value: Balance = 42 * agora_runtime::AGR;
 	let before_alice = account(&rpc, &alice, None);
 	assert_eq!(account(&rpc, &dest, None).data.free, 0);

@@ -24,7 +24,7 @@ mod tests {
 
 	#[test]
 	fn rate_bounds_are_respected() {
-		let r = sp_core::blake2_256(b"seed");
+		let r = sp_crypto_hashing::blake2_256(b"seed");
 		assert!(drawn_for_audit(&r, 1_000_000));
 		assert!(!drawn_for_audit(&r, 0));
 	}
@@ -32,7 +32,7 @@ mod tests {
 	#[test]
 	fn draw_frequency_tracks_rate() {
 		let hits = (0u32..20_000)
-			.filter(|i| drawn_for_audit(&sp_core::blake2_256(&i.to_le_bytes()), 250_000))
+			.filter(|i| drawn_for_audit(&sp_crypto_hashing::blake2_256(&i.to_le_bytes()), 250_000))
 			.count();
 		// 25% of 20,000 = 5,000; allow ±3 standard deviations (~±184).
 		assert!((4_800..=5_200).contains(&hits), "hits = {hits}");

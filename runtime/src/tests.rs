@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
-use frame_support::traits::{Get, IntegrityTest};
+use frame_support::traits::IntegrityTest;
 use sp_runtime::BuildStorage;
 
 fn build_preset(id: &str) -> sp_io::TestExternalities {
