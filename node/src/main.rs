@@ -3,6 +3,7 @@
 //! BABE block production, GRANDPA finality, ParityDB storage, the standard
 //! Substrate JSON-RPC and Prometheus metrics.
 
+mod agora_rpc;
 mod chain_spec;
 mod cli;
 mod command;

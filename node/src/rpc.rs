@@ -1,10 +1,11 @@
 //! The node's RPC extensions, beside the standard Substrate set that
 //! `sc-service` installs (chain, state, author, system, chainHead, …):
-//! `system_accountNextIndex` and `payment_*`.
+//! `system_accountNextIndex`, `payment_*`, and the `agora_*` methods
+//! ([`crate::agora_rpc`]).
 
 use std::sync::Arc;
 
-use agora_runtime::{opaque::Block, AccountId, Balance, Nonce};
+use agora_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Nonce};
 use jsonrpsee::RpcModule;
 use sc_transaction_pool_api::TransactionPool;
 use sp_api::ProvideRuntimeApi;
@@ -31,6 +32,7 @@ where
 	C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>,
 	C::Api: pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>,
 	C::Api: BlockBuilder<Block>,
+	C::Api: agora_primitives::api::AgoraModelsApi<Block, AccountId, Balance, BlockNumber>,
 	P: TransactionPool + 'static,
 {
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
@@ -39,6 +41,7 @@ where
 	let mut module = RpcModule::new(());
 	let FullDeps { client, pool } = deps;
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
-	module.merge(TransactionPayment::new(client).into_rpc())?;
+	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
+	module.merge(crate::agora_rpc::AgoraApiServer::into_rpc(crate::agora_rpc::Agora::new(client)))?;
 	Ok(module)
 }

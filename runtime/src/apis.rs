@@ -19,10 +19,11 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use crate::{
-	genesis_config_presets, opaque, AccountId, Babe, Balance, Block, Executive, Grandpa,
-	InherentDataExt, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, System,
+	genesis_config_presets, opaque, AccountId, Babe, Balance, Block, BlockNumber, Executive,
+	Grandpa, InherentDataExt, Models, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, System,
 	TransactionPayment, BABE_GENESIS_EPOCH_CONFIG, VERSION,
 };
+use agora_primitives::models::{ModelId, ModelView, OfferView, ProviderView};
 
 impl_runtime_apis! {
 	impl sp_api::Core<Block> for Runtime {
@@ -218,6 +219,72 @@ impl_runtime_apis! {
 		}
 		fn query_length_to_fee(length: u32) -> Balance {
 			TransactionPayment::length_to_fee(length)
+		}
+	}
+
+	impl agora_primitives::api::AgoraModelsApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn models() -> Vec<ModelView<AccountId, BlockNumber>> {
+			Models::models()
+		}
+
+		fn model(id: ModelId) -> Option<ModelView<AccountId, BlockNumber>> {
+			Models::model(id)
+		}
+
+		fn offers_for(model_id: ModelId) -> Vec<OfferView<AccountId, Balance>> {
+			Models::offers_for(model_id)
+		}
+
+		fn provider(account: AccountId) -> Option<ProviderView<Balance, BlockNumber>> {
+			let bond = pallet_slashing::Bonds::<Runtime>::get(&account).map(|b| {
+				(b.active, b.unlocking.into_iter().map(|c| (c.value, c.until)).collect())
+			});
+			Models::provider(&account, bond)
+		}
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	impl frame_benchmarking::Benchmark<Block> for Runtime {
+		fn benchmark_metadata(extra: bool) -> (
+			Vec<frame_benchmarking::BenchmarkList>,
+			Vec<frame_support::traits::StorageInfo>,
+		) {
+			use frame_benchmarking::BenchmarkList;
+			use frame_support::traits::StorageInfoTrait;
+			use frame_system_benchmarking::Pallet as SystemBench;
+			use crate::*;
+
+			let mut list = Vec::<BenchmarkList>::new();
+			list_benchmarks!(list, extra);
+			let storage_info = AllPalletsWithSystem::storage_info();
+			(list, storage_info)
+		}
+
+		fn dispatch_benchmark(
+			config: frame_benchmarking::BenchmarkConfig
+		) -> Result<Vec<frame_benchmarking::BenchmarkBatch>, alloc::string::String> {
+			use frame_benchmarking::{BenchmarkBatch, BenchmarkError};
+			use frame_support::traits::WhitelistedStorageKeys;
+			use frame_system_benchmarking::Pallet as SystemBench;
+			use sp_storage::TrackedStorageKey;
+			use crate::*;
+
+			impl frame_system_benchmarking::Config for Runtime {
+				fn setup_set_code_requirements(code: &alloc::vec::Vec<u8>) -> Result<(), BenchmarkError> {
+					System::set_code_unchecked(frame_system::RawOrigin::Root.into(), code.clone())
+						.map(|_| ())
+						.map_err(|e| BenchmarkError::Stop(e.error.into()))
+				}
+				fn verify_set_code() {
+					System::assert_last_event(frame_system::Event::<Runtime>::CodeUpdated.into());
+				}
+			}
+
+			let whitelist: Vec<TrackedStorageKey> = AllPalletsWithSystem::whitelisted_storage_keys();
+			let mut batches = Vec::<BenchmarkBatch>::new();
+			let params = (&config, &whitelist);
+			add_benchmarks!(params, batches);
+			Ok(batches)
 		}
 	}
 

@@ -2,7 +2,12 @@
 //! (`scripts/gen-chain-specs.sh`).
 //!
 //! - `development`: one validator (Alice), sudo key Alice, dev accounts endowed.
-//! - `local_testnet`: four validators (Alice, Bob, Charlie, Dave), no sudo key.
+//!   The two shipped models (SPEC §10) are registered with Alice as publisher, and
+//!   Bob is a bonded provider with one offer for each, signing receipts with his
+//!   own sr25519 key and serving on `http://127.0.0.1:8700`. Unbonding takes
+//!   [`DEV_UNBONDING_PERIOD`] blocks.
+//! - `local_testnet`: four validators (Alice, Bob, Charlie, Dave), no sudo key,
+//!   the two shipped models registered, no offers.
 //!   GRANDPA needs more than 2/3 of the votes, so finality survives losing one.
 
 use alloc::{vec, vec::Vec};
@@ -11,12 +16,35 @@ use sp_genesis_builder::{self, PresetId};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 
 use crate::{
-	configs::consensus::session_keys, AccountId, Balance, RuntimeGenesisConfig, AGR,
-	BABE_GENESIS_EPOCH_CONFIG,
+	configs::{consensus::session_keys, marketplace::TreasuryAccount},
+	AccountId, Balance, BlockNumber, RuntimeGenesisConfig, AGR, BABE_GENESIS_EPOCH_CONFIG,
+	MILLI_AGR,
 };
+use agora_primitives::models::shipped;
 
 /// What each endowed dev account starts with: 1,000,000 AGR.
 pub const ENDOWMENT: Balance = 1_000_000 * AGR;
+/// The treasury's starting balance (it must exist to receive slashes).
+pub const TREASURY_ENDOWMENT: Balance = AGR;
+/// The dev provider's (Bob's) bond.
+pub const DEV_PROVIDER_BOND: Balance = 10_000 * AGR;
+/// Where the dev provider's worker serves outputs.
+pub const DEV_WORKER_ENDPOINT: &str = "http://127.0.0.1:8700";
+/// Unbonding period on the dev chain: 10 blocks (30 s).
+pub const DEV_UNBONDING_PERIOD: BlockNumber = 10;
+/// Dev offers' prices: per job and per 1,000 output tokens.
+pub const DEV_BASE_PRICE: Balance = MILLI_AGR;
+pub const DEV_PRICE_PER_1K: Balance = 10 * MILLI_AGR;
+/// Dev offers' capacity (concurrent jobs).
+pub const DEV_CAPACITY: u32 = 4;
+
+/// The marketplace part of a preset.
+#[derive(Default)]
+struct Market {
+	bonds: Vec<(AccountId, Balance)>,
+	offers: Vec<(AccountId, [u8; 32])>,
+	unbonding_period: Option<BlockNumber>,
+}
 
 /// A validator's account and its three session keys, all derived from one dev seed.
 type Validator = (
@@ -36,12 +64,38 @@ fn genesis(
 	validators: Vec<Validator>,
 	endowed: Vec<AccountId>,
 	sudo: Option<AccountId>,
+	market: Market,
 ) -> Value {
+	let publisher = Sr25519Keyring::Alice.to_account_id();
+	let models = vec![shipped::smollm2(publisher.clone()), shipped::minilm(publisher)];
+	let offers = market
+		.offers
+		.into_iter()
+		.flat_map(|(provider, worker_key)| {
+			models.iter().map(move |m| {
+				(
+					provider.clone(),
+					m.id(),
+					worker_key,
+					DEV_BASE_PRICE,
+					DEV_PRICE_PER_1K,
+					DEV_WORKER_ENDPOINT.as_bytes().to_vec(),
+					DEV_CAPACITY,
+					b"cpu".to_vec(),
+				)
+			})
+		})
+		.collect();
+	let mut balances: Vec<(AccountId, Balance)> =
+		endowed.into_iter().map(|a| (a, ENDOWMENT)).collect();
+	balances.push((TreasuryAccount::get(), TREASURY_ENDOWMENT));
 	let config = RuntimeGenesisConfig {
-		balances: pallet_balances::GenesisConfig {
-			balances: endowed.into_iter().map(|a| (a, ENDOWMENT)).collect(),
-			..Default::default()
+		balances: pallet_balances::GenesisConfig { balances, ..Default::default() },
+		slashing: pallet_slashing::GenesisConfig {
+			bonds: market.bonds,
+			unbonding_period: market.unbonding_period,
 		},
+		models: pallet_models::GenesisConfig { models, offers },
 		babe: pallet_babe::GenesisConfig {
 			epoch_config: BABE_GENESIS_EPOCH_CONFIG,
 			..Default::default()
@@ -66,12 +120,19 @@ fn dev_accounts() -> Vec<AccountId> {
 	Sr25519Keyring::iter().map(|k| k.to_account_id()).collect()
 }
 
-/// The `development` preset: Alice validates alone and holds the sudo key.
+/// The `development` preset: Alice validates alone and holds the sudo key; Bob
+/// is a bonded provider with an offer for each shipped model.
 pub fn development_config_genesis() -> Value {
+	let bob = Sr25519Keyring::Bob;
 	genesis(
 		vec![dev_validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
 		dev_accounts(),
 		Some(Sr25519Keyring::Alice.to_account_id()),
+		Market {
+			bonds: vec![(bob.to_account_id(), DEV_PROVIDER_BOND)],
+			offers: vec![(bob.to_account_id(), bob.public().0)],
+			unbonding_period: Some(DEV_UNBONDING_PERIOD),
+		},
 	)
 }
 
@@ -86,6 +147,7 @@ pub fn local_config_genesis() -> Value {
 		],
 		dev_accounts(),
 		None,
+		Market::default(),
 	)
 }
 

@@ -26,6 +26,8 @@ extern crate alloc;
 pub mod apis;
 pub mod configs;
 pub mod genesis_config_presets;
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarks;
 #[cfg(test)]
 mod tests;
 
@@ -146,6 +148,10 @@ mod runtime {
 	pub type Session = pallet_session;
 	#[runtime::pallet_index(7)]
 	pub type Sudo = pallet_sudo;
+	#[runtime::pallet_index(8)]
+	pub type Slashing = pallet_slashing;
+	#[runtime::pallet_index(9)]
+	pub type Models = pallet_models;
 }
 
 /// Address format.

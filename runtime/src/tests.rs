@@ -97,3 +97,43 @@ fn unknown_preset_is_none() {
 	assert!(genesis_config_presets::get_preset(&"mainnet".into()).is_none());
 	assert_eq!(genesis_config_presets::preset_names().len(), 2);
 }
+
+#[test]
+fn development_preset_ships_both_models_with_a_bonded_offer_each() {
+	use agora_primitives::{models::shipped, OfferStatus, ProviderBonds};
+	build_preset("development").execute_with(|| {
+		let alice = sp_keyring::Sr25519Keyring::Alice.to_account_id();
+		let bob = sp_keyring::Sr25519Keyring::Bob;
+		let ids = [shipped::smollm2(alice.clone()).id(), shipped::minilm(alice.clone()).id()];
+		assert_eq!(Models::models().len(), 2);
+		for id in ids {
+			let model = Models::model(id).expect("shipped model registered");
+			assert_eq!(model.manifest.publisher, alice);
+			let offers = Models::offers_for(id);
+			assert_eq!(offers.len(), 1);
+			assert_eq!(offers[0].provider, bob.to_account_id());
+			assert_eq!(offers[0].worker_key, bob.public().0);
+			assert_eq!(offers[0].status, OfferStatus::Active);
+			assert_eq!(offers[0].endpoint, genesis_config_presets::DEV_WORKER_ENDPOINT.as_bytes());
+		}
+		assert!(<Slashing as ProviderBonds<AccountId>>::is_bonded(&bob.to_account_id()));
+		assert_eq!(
+			pallet_slashing::UnbondingPeriod::<Runtime>::get(),
+			genesis_config_presets::DEV_UNBONDING_PERIOD
+		);
+		let treasury = configs::marketplace::TreasuryAccount::get();
+		assert_eq!(Balances::free_balance(&treasury), genesis_config_presets::TREASURY_ENDOWMENT);
+		pallet_slashing::Pallet::<Runtime>::do_try_state().unwrap();
+		pallet_models::Pallet::<Runtime>::do_try_state().unwrap();
+	});
+}
+
+#[test]
+fn the_shipped_model_ids_match_the_fetched_files() {
+	// The manifests' hashes are the sha256 sums scripts/fetch-models.sh checks.
+	let sums = include_str!("../../scripts/models.sha256");
+	let alice = sp_keyring::Sr25519Keyring::Alice.to_account_id();
+	let smol = agora_primitives::models::shipped::smollm2(alice);
+	let hex: String = smol.weights_hash.iter().map(|b| format!("{b:02x}")).collect();
+	assert!(sums.contains(&format!("{hex}  smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf")));
+}

@@ -3,11 +3,23 @@
 //! Types and constants shared by the Agora runtime, the node and `agora-worker`.
 //! `no_std`, so the runtime can use it; the worker and node use it with `std`.
 //!
-//! For now this holds the chain's identity (token, SS58 prefix) and the `agora`
-//! session key: the sr25519 key validators will use to sign verification votes.
-//! Later issues add the shared marketplace types (receipts, manifests) and the
-//! small traits through which pallets talk to each other.
+//! - the chain's identity (token, SS58 prefix);
+//! - the `agora` session key: the sr25519 key validators sign verification votes with;
+//! - [`models`]: model manifests (`ModelId = blake2_256(SCALE(manifest))`), offers
+//!   and the views the runtime API returns;
+//! - [`traits`]: the small traits pallets talk to each other through (bonds and
+//!   slashing, open jobs, pausing offers);
+//! - [`api`]: the runtime APIs behind the node's `agora_*` RPC.
 #![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub mod api;
+pub mod models;
+pub mod traits;
+
+pub use models::{DeterminismProfile, ModelId, OfferId, OfferStatus, TaskKind};
+pub use traits::{OnBondBelowMinimum, OpenJobs, ProviderBonds, SlashOutcome, SlashReason};
 
 /// The token's ticker symbol.
 pub const TOKEN_SYMBOL: &str = "AGR";

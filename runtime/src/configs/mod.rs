@@ -8,5 +8,6 @@
 
 pub mod consensus;
 pub mod governance;
+pub mod marketplace;
 pub mod monetary;
 pub mod system;

@@ -1,0 +1,200 @@
+//! The `agora_*` JSON-RPC methods, served beside the standard Substrate set.
+//!
+//! | method | params | result |
+//! | --- | --- | --- |
+//! | `agora_models` | `[at?]` | every registered model |
+//! | `agora_model` | `[model_id, at?]` | one model, or `null` |
+//! | `agora_offers` | `[model_id, at?]` | the offers for a model |
+//! | `agora_provider` | `[account, at?]` | a provider's bond and offers, or `null` |
+//!
+//! Ids and hashes are `0x`-hex, accounts SS58 (prefix 4242), balances decimal
+//! strings (they exceed JavaScript's safe integers), text UTF-8 strings.
+
+use std::sync::Arc;
+
+use agora_primitives::{
+	models::{ModelView, OfferView, ProviderView},
+	api::AgoraModelsApi, DeterminismProfile, ModelId,
+};
+use agora_runtime::{opaque::Block, AccountId, Balance, BlockNumber};
+use jsonrpsee::{
+	core::RpcResult,
+	proc_macros::rpc,
+	types::{ErrorObject, ErrorObjectOwned},
+};
+use serde_json::{json, Value};
+use sp_api::ProvideRuntimeApi;
+use sp_blockchain::HeaderBackend;
+use sp_core::crypto::{Ss58AddressFormat, Ss58Codec};
+use sp_runtime::traits::Block as BlockT;
+
+type Hash = <Block as BlockT>::Hash;
+
+/// The `agora_*` methods.
+#[rpc(server)]
+pub trait AgoraApi {
+	/// Every registered model.
+	#[method(name = "agora_models")]
+	fn models(&self, at: Option<Hash>) -> RpcResult<Vec<Value>>;
+
+	/// One model by its `0x`-hex id, or `null`.
+	#[method(name = "agora_model")]
+	fn model(&self, model_id: String, at: Option<Hash>) -> RpcResult<Option<Value>>;
+
+	/// The offers for a model.
+	#[method(name = "agora_offers")]
+	fn offers(&self, model_id: String, at: Option<Hash>) -> RpcResult<Vec<Value>>;
+
+	/// A provider's bond and offers, or `null` if it has neither.
+	#[method(name = "agora_provider")]
+	fn provider(&self, account: String, at: Option<Hash>) -> RpcResult<Option<Value>>;
+}
+
+/// Serves the `agora_*` methods from the runtime API.
+pub struct Agora<C> {
+	client: Arc<C>,
+}
+
+impl<C> Agora<C> {
+	pub fn new(client: Arc<C>) -> Self {
+		Self { client }
+	}
+}
+
+/// Bad parameters (JSON-RPC "invalid params").
+fn invalid(msg: impl Into<String>) -> ErrorObjectOwned {
+	ErrorObject::owned(jsonrpsee::types::error::INVALID_PARAMS_CODE, msg.into(), None::<()>)
+}
+
+/// A runtime API failure.
+fn runtime(e: impl std::fmt::Display) -> ErrorObjectOwned {
+	ErrorObject::owned(1, format!("runtime API call failed: {e}"), None::<()>)
+}
+
+fn hex(b: &[u8]) -> String {
+	format!("0x{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+}
+
+fn text(b: &[u8]) -> String {
+	String::from_utf8_lossy(b).into_owned()
+}
+
+fn ss58(a: &AccountId) -> String {
+	a.to_ss58check_with_version(Ss58AddressFormat::custom(agora_runtime::SS58_PREFIX))
+}
+
+/// Parses a `0x`-hex model id.
+pub fn parse_model_id(s: &str) -> Result<ModelId, ErrorObjectOwned> {
+	let raw = s.strip_prefix("0x").unwrap_or(s);
+	if raw.len() != 64 || !raw.chars().all(|c| c.is_ascii_hexdigit()) {
+		return Err(invalid(format!("model id must be 32 bytes of 0x-hex, got {s:?}")));
+	}
+	let mut id = [0u8; 32];
+	for (i, byte) in id.iter_mut().enumerate() {
+		*byte = u8::from_str_radix(&raw[2 * i..2 * i + 2], 16).map_err(|e| invalid(e.to_string()))?;
+	}
+	Ok(id)
+}
+
+fn determinism(d: &DeterminismProfile) -> Value {
+	match d {
+		DeterminismProfile::Exact => json!({"kind": "Exact"}),
+		DeterminismProfile::TeacherForced { top_k, eps_milli } =>
+			json!({"kind": "TeacherForced", "topK": top_k, "epsMilli": eps_milli}),
+		DeterminismProfile::Cosine { min_cosine_ppm } =>
+			json!({"kind": "Cosine", "minCosinePpm": min_cosine_ppm}),
+	}
+}
+
+pub fn model_json(m: &ModelView<AccountId, BlockNumber>) -> Value {
+	let f = &m.manifest;
+	json!({
+		"id": hex(&m.id),
+		"name": text(&f.name),
+		"architecture": text(&f.architecture),
+		"quantization": text(&f.quantization),
+		"task": format!("{:?}", f.task),
+		"determinism": determinism(&f.determinism),
+		"weightsHash": hex(&f.weights_hash),
+		"tokenizerHash": f.tokenizer_hash.as_ref().map(|h| hex(h)),
+		"configHash": f.config_hash.as_ref().map(|h| hex(h)),
+		"licence": text(&f.licence),
+		"publisher": ss58(&f.publisher),
+		"royaltyBps": f.royalty_bps,
+		"deprecated": m.deprecated,
+		"registeredAt": m.registered_at,
+	})
+}
+
+pub fn offer_json(o: &OfferView<AccountId, Balance>) -> Value {
+	json!({
+		"id": o.id,
+		"provider": ss58(&o.provider),
+		"modelId": hex(&o.model_id),
+		"workerKey": hex(&o.worker_key),
+		"basePrice": o.base_price.to_string(),
+		"pricePer1kTokens": o.price_per_1k_tokens.to_string(),
+		"endpoint": text(&o.endpoint),
+		"capacity": o.capacity,
+		"hardware": text(&o.hardware),
+		"status": format!("{:?}", o.status),
+	})
+}
+
+fn provider_json(p: &ProviderView<Balance, BlockNumber>) -> Value {
+	json!({
+		"bond": p.bond.to_string(),
+		"bonded": p.bonded,
+		"unlocking": p.unlocking.iter().map(|(v, until)| json!({"value": v.to_string(), "until": until})).collect::<Vec<_>>(),
+		"offers": p.offers,
+	})
+}
+
+impl<C> AgoraApiServer for Agora<C>
+where
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: AgoraModelsApi<Block, AccountId, Balance, BlockNumber>,
+{
+	fn models(&self, at: Option<Hash>) -> RpcResult<Vec<Value>> {
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let models = self.client.runtime_api().models(at).map_err(runtime)?;
+		Ok(models.iter().map(model_json).collect())
+	}
+
+	fn model(&self, model_id: String, at: Option<Hash>) -> RpcResult<Option<Value>> {
+		let id = parse_model_id(&model_id)?;
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let model = self.client.runtime_api().model(at, id).map_err(runtime)?;
+		Ok(model.as_ref().map(model_json))
+	}
+
+	fn offers(&self, model_id: String, at: Option<Hash>) -> RpcResult<Vec<Value>> {
+		let id = parse_model_id(&model_id)?;
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let offers = self.client.runtime_api().offers_for(at, id).map_err(runtime)?;
+		Ok(offers.iter().map(offer_json).collect())
+	}
+
+	fn provider(&self, account: String, at: Option<Hash>) -> RpcResult<Option<Value>> {
+		let who = AccountId::from_ss58check_with_version(&account)
+			.map(|(a, _)| a)
+			.map_err(|e| invalid(format!("not an SS58 account: {account:?} ({e:?})")))?;
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let p = self.client.runtime_api().provider(at, who).map_err(runtime)?;
+		Ok(p.as_ref().map(provider_json))
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn model_ids_parse_with_and_without_prefix() {
+		let s = format!("0x{}", "ab".repeat(32));
+		assert_eq!(parse_model_id(&s).unwrap(), [0xab; 32]);
+		assert_eq!(parse_model_id(&"cd".repeat(32)).unwrap(), [0xcd; 32]);
+		assert!(parse_model_id("0x1234").is_err());
+		assert!(parse_model_id(&format!("0x{}", "zz".repeat(32))).is_err());
+	}
+}

@@ -1,0 +1,144 @@
+//! Benchmarks of `pallet-models`, each in its worst case (longest texts and
+//! endpoints, fullest provider).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+
+use super::*;
+use crate::Pallet as Models;
+use agora_primitives::models::{shipped, ManifestInput, MAX_TEXT_LEN};
+use alloc::vec;
+use frame_benchmarking::v2::*;
+use frame_support::traits::Get;
+use frame_system::RawOrigin;
+
+fn long_manifest<T: Config>(publisher: T::AccountId, tag: u32) -> ManifestInput<T::AccountId> {
+	let mut m = shipped::minilm(publisher);
+	let text = vec![b'x'; MAX_TEXT_LEN as usize];
+	m.name = text.clone();
+	m.architecture = text.clone();
+	m.quantization = text.clone();
+	m.licence = text;
+	m.weights_hash[..4].copy_from_slice(&tag.to_le_bytes());
+	m
+}
+
+fn endpoint<T: Config>() -> Vec<u8> {
+	let mut e = b"https://".to_vec();
+	e.resize(T::MaxEndpointLen::get() as usize, b'e');
+	e
+}
+
+fn hardware<T: Config>() -> Vec<u8> {
+	vec![b'h'; T::MaxHardwareLen::get() as usize]
+}
+
+/// A registered model and a bonded provider with `existing` offers already open.
+fn setup<T: Config>(existing: u32) -> (T::AccountId, agora_primitives::ModelId) {
+	let publisher: T::AccountId = account("publisher", 0, 0);
+	let m = long_manifest::<T>(publisher.clone(), 0);
+	let id = m.id();
+	Models::<T>::do_register(m).unwrap();
+	let provider: T::AccountId = account("provider", 0, 0);
+	T::BenchmarkHelper::bond(&provider);
+	for _ in 0..existing {
+		let terms = Terms {
+			base_price: 1u32.into(),
+			price_per_1k_tokens: 1u32.into(),
+			endpoint: endpoint::<T>(),
+			capacity: 1,
+			hardware: hardware::<T>(),
+		};
+		Models::<T>::do_open_offer(&provider, id, [1; 32], terms).unwrap();
+	}
+	(provider, id)
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn register_model() {
+		let publisher: T::AccountId = account("publisher", 0, 0);
+		let m = long_manifest::<T>(publisher.clone(), 7);
+		let id = m.id();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(publisher), m);
+		assert!(Models::<T>::model(id).is_some());
+	}
+
+	#[benchmark]
+	fn deprecate_model() {
+		let publisher: T::AccountId = account("publisher", 0, 0);
+		let m = long_manifest::<T>(publisher.clone(), 7);
+		let id = m.id();
+		Models::<T>::do_register(m).unwrap();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(publisher), id);
+		assert!(Models::<T>::model(id).unwrap().deprecated);
+	}
+
+	#[benchmark]
+	fn open_offer() {
+		let (provider, id) = setup::<T>(T::MaxOffersPerProvider::get() - 1);
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(provider.clone()),
+			id,
+			[1; 32],
+			1u32.into(),
+			1u32.into(),
+			endpoint::<T>(),
+			T::MaxCapacity::get(),
+			hardware::<T>(),
+		);
+		assert_eq!(Models::<T>::provider_offers(&provider).len() as u32, T::MaxOffersPerProvider::get());
+	}
+
+	#[benchmark]
+	fn update_offer() {
+		let (provider, _) = setup::<T>(1);
+		let offer = Models::<T>::provider_offers(&provider)[0];
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(provider),
+			offer,
+			2u32.into(),
+			2u32.into(),
+			endpoint::<T>(),
+			T::MaxCapacity::get(),
+			hardware::<T>(),
+		);
+		assert_eq!(Offers::<T>::get(offer).unwrap().capacity, T::MaxCapacity::get());
+	}
+
+	#[benchmark]
+	fn pause_offer() {
+		let (provider, _) = setup::<T>(1);
+		let offer = Models::<T>::provider_offers(&provider)[0];
+		#[extrinsic_call]
+		_(RawOrigin::Signed(provider), offer);
+		assert_eq!(Offers::<T>::get(offer).unwrap().status, agora_primitives::OfferStatus::Paused);
+	}
+
+	#[benchmark]
+	fn resume_offer() {
+		let (provider, _) = setup::<T>(1);
+		let offer = Models::<T>::provider_offers(&provider)[0];
+		Models::<T>::pause_offer(RawOrigin::Signed(provider.clone()).into(), offer).unwrap();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(provider), offer);
+		assert_eq!(Offers::<T>::get(offer).unwrap().status, agora_primitives::OfferStatus::Active);
+	}
+
+	/// `o`: offers the provider has (the id list that is searched).
+	#[benchmark]
+	fn close_offer(o: Linear<1, { T::MaxOffersPerProvider::get() }>) {
+		let (provider, _) = setup::<T>(o);
+		let offer = *Models::<T>::provider_offers(&provider).last().unwrap();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(provider), offer);
+		assert!(Offers::<T>::get(offer).is_none());
+	}
+
+	impl_benchmark_test_suite!(Models, crate::mock::new_test_ext(), crate::mock::Test);
+}

@@ -1,0 +1,425 @@
+//! Tests of `pallet-models`: the registry, offers, the worker-key rule, the
+//! pause-on-low-bond path, and every error with `assert_noop!`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+
+use crate::{mock::*, Error, Event, ModelOffers, Models as ModelsStore, Offers, WorkerKeys};
+use agora_primitives::{DeterminismProfile, OfferStatus, ProviderBonds, SlashReason};
+use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect};
+
+const KEY_A: [u8; 32] = [0xaa; 32];
+const KEY_B: [u8; 32] = [0xbb; 32];
+
+fn register(publisher: AccountId, tag: u8) -> [u8; 32] {
+	let m = manifest(publisher, tag);
+	let id = m.id();
+	assert_ok!(Models::register_model(RuntimeOrigin::signed(publisher), m));
+	id
+}
+
+fn bond(who: AccountId) {
+	assert_ok!(Slashing::bond(RuntimeOrigin::signed(who), MIN_STAKE * 2));
+}
+
+fn open(who: AccountId, model: [u8; 32], key: [u8; 32]) -> u64 {
+	let id = crate::NextOfferId::<Test>::get();
+	assert_ok!(Models::open_offer(
+		RuntimeOrigin::signed(who),
+		model,
+		key,
+		10,
+		5,
+		b"http://127.0.0.1:8080".to_vec(),
+		4,
+		b"cpu".to_vec()
+	));
+	id
+}
+
+fn last_event() -> RuntimeEvent {
+	System::events().pop().expect("an event").event
+}
+
+#[test]
+fn register_model_is_content_addressed() {
+	build_and_execute(|| {
+		let m = manifest(ALICE, 1);
+		let id = m.id();
+		assert_eq!(id, sp_io::hashing::blake2_256(&codec::Encode::encode(&m)));
+		assert_ok!(Models::register_model(RuntimeOrigin::signed(ALICE), m.clone()));
+		let view = Models::model(id).unwrap();
+		assert_eq!(view.manifest, m);
+		assert!(!view.deprecated);
+		assert_eq!(Models::models().len(), 1);
+		assert_eq!(
+			last_event(),
+			Event::ModelRegistered { model_id: id, publisher: ALICE, manifest: m }.into()
+		);
+	});
+}
+
+#[test]
+fn register_model_errors_write_nothing() {
+	build_and_execute(|| {
+		let good = manifest(ALICE, 1);
+		assert_noop!(
+			Models::register_model(RuntimeOrigin::signed(BOB), good.clone()),
+			Error::<Test>::NotPublisher
+		);
+		let mut m = good.clone();
+		m.name = vec![];
+		assert_noop!(Models::register_model(RuntimeOrigin::signed(ALICE), m), Error::<Test>::EmptyName);
+		for field in 0..4 {
+			let mut m = good.clone();
+			let long = vec![b'x'; 65];
+			match field {
+				0 => m.name = long,
+				1 => m.architecture = long,
+				2 => m.quantization = long,
+				_ => m.licence = long,
+			}
+			assert_noop!(
+				Models::register_model(RuntimeOrigin::signed(ALICE), m),
+				Error::<Test>::TextTooLong
+			);
+		}
+		let mut m = good.clone();
+		m.royalty_bps = 10_001;
+		assert_noop!(
+			Models::register_model(RuntimeOrigin::signed(ALICE), m),
+			Error::<Test>::RoyaltyTooHigh
+		);
+		let mut m = good.clone();
+		m.determinism = DeterminismProfile::TeacherForced { top_k: 0, eps_milli: 1 };
+		assert_noop!(
+			Models::register_model(RuntimeOrigin::signed(ALICE), m),
+			Error::<Test>::InvalidDeterminism
+		);
+		let mut m = good.clone();
+		m.determinism = DeterminismProfile::Cosine { min_cosine_ppm: 1_000_001 };
+		assert_noop!(
+			Models::register_model(RuntimeOrigin::signed(ALICE), m),
+			Error::<Test>::InvalidDeterminism
+		);
+		assert_ok!(Models::register_model(RuntimeOrigin::signed(ALICE), good.clone()));
+		assert_noop!(
+			Models::register_model(RuntimeOrigin::signed(ALICE), good),
+			Error::<Test>::ModelExists
+		);
+		for tag in 2..=MAX_MODELS as u8 {
+			register(ALICE, tag);
+		}
+		assert_noop!(
+			Models::register_model(RuntimeOrigin::signed(ALICE), manifest(ALICE, 200)),
+			Error::<Test>::TooManyModels
+		);
+	});
+}
+
+#[test]
+fn deprecate_model_and_its_errors() {
+	build_and_execute(|| {
+		assert_noop!(
+			Models::deprecate_model(RuntimeOrigin::signed(ALICE), [9; 32]),
+			Error::<Test>::UnknownModel
+		);
+		let id = register(ALICE, 1);
+		assert_noop!(
+			Models::deprecate_model(RuntimeOrigin::signed(BOB), id),
+			Error::<Test>::NotPublisher
+		);
+		assert_ok!(Models::deprecate_model(RuntimeOrigin::signed(ALICE), id));
+		assert!(Models::model(id).unwrap().deprecated);
+		assert_eq!(last_event(), Event::ModelDeprecated { model_id: id }.into());
+		assert_noop!(
+			Models::deprecate_model(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::AlreadyDeprecated
+		);
+		// A deprecated model takes no offers.
+		bond(BOB);
+		assert_noop!(
+			Models::open_offer(
+				RuntimeOrigin::signed(BOB),
+				id,
+				KEY_A,
+				1,
+				1,
+				b"http://x".to_vec(),
+				1,
+				vec![]
+			),
+			Error::<Test>::ModelDeprecated
+		);
+	});
+}
+
+#[test]
+fn open_offer_indexes_it_everywhere() {
+	build_and_execute(|| {
+		let model = register(ALICE, 1);
+		bond(BOB);
+		let id = open(BOB, model, KEY_A);
+		let o = Offers::<Test>::get(id).unwrap();
+		assert_eq!(o.provider, BOB);
+		assert_eq!(o.status, OfferStatus::Active);
+		assert!(ModelOffers::<Test>::contains_key(model, id));
+		assert_eq!(WorkerKeys::<Test>::get(KEY_A), Some((BOB, 1)));
+		assert_eq!(Models::offers_for(model).len(), 1);
+		assert_eq!(Models::provider_offers(&BOB), vec![id]);
+		assert_eq!(
+			last_event(),
+			Event::OfferOpened {
+				offer_id: id,
+				provider: BOB,
+				model_id: model,
+				worker_key: KEY_A,
+				base_price: 10,
+				price_per_1k_tokens: 5,
+				endpoint: b"http://127.0.0.1:8080".to_vec(),
+				capacity: 4,
+				hardware: b"cpu".to_vec(),
+			}
+			.into()
+		);
+	});
+}
+
+#[test]
+fn a_worker_key_serves_one_provider_but_several_offers() {
+	build_and_execute(|| {
+		let m1 = register(ALICE, 1);
+		let m2 = register(ALICE, 2);
+		bond(BOB);
+		bond(CAROL);
+		open(BOB, m1, KEY_A);
+		open(BOB, m2, KEY_A);
+		assert_eq!(WorkerKeys::<Test>::get(KEY_A), Some((BOB, 2)));
+		assert_noop!(
+			Models::open_offer(
+				RuntimeOrigin::signed(CAROL),
+				m1,
+				KEY_A,
+				1,
+				1,
+				b"https://carol".to_vec(),
+				1,
+				vec![]
+			),
+			Error::<Test>::WorkerKeyInUse
+		);
+		open(CAROL, m1, KEY_B);
+	});
+}
+
+#[test]
+fn open_offer_errors_write_nothing() {
+	build_and_execute(|| {
+		let model = register(ALICE, 1);
+		let call = |who: AccountId,
+		            model: [u8; 32],
+		            base: Balance,
+		            per_1k: Balance,
+		            endpoint: &[u8],
+		            cap: u32,
+		            hw: &[u8]| {
+			Models::open_offer(
+				RuntimeOrigin::signed(who),
+				model,
+				KEY_A,
+				base,
+				per_1k,
+				endpoint.to_vec(),
+				cap,
+				hw.to_vec(),
+			)
+		};
+		assert_noop!(call(BOB, [7; 32], 1, 1, b"http://x", 1, b""), Error::<Test>::UnknownModel);
+		// No bond at all, then a bond that is only unbonding.
+		assert_noop!(call(BOB, model, 1, 1, b"http://x", 1, b""), Error::<Test>::NotBonded);
+		bond(BOB);
+		assert_ok!(Slashing::unbond(RuntimeOrigin::signed(BOB), MIN_STAKE * 2));
+		assert_noop!(call(BOB, model, 1, 1, b"http://x", 1, b""), Error::<Test>::NotBonded);
+		assert_ok!(Slashing::bond_extra(RuntimeOrigin::signed(BOB), MIN_STAKE));
+		// Prices.
+		assert_noop!(call(BOB, model, 0, 0, b"http://x", 1, b""), Error::<Test>::ZeroPrice);
+		assert_noop!(
+			call(BOB, model, 1, Balance::MAX / 2, b"http://x", 1, b""),
+			Error::<Test>::PriceOverflow
+		);
+		assert_noop!(
+			call(BOB, model, Balance::MAX, 1, b"http://x", 1, b""),
+			Error::<Test>::PriceOverflow
+		);
+		// Capacity.
+		assert_noop!(call(BOB, model, 1, 1, b"http://x", 0, b""), Error::<Test>::InvalidCapacity);
+		assert_noop!(
+			call(BOB, model, 1, 1, b"http://x", MAX_CAPACITY + 1, b""),
+			Error::<Test>::InvalidCapacity
+		);
+		// Endpoint.
+		let long = [b"http://".as_slice(), &[b'a'; MAX_ENDPOINT as usize]].concat();
+		assert_noop!(call(BOB, model, 1, 1, &long, 1, b""), Error::<Test>::EndpointTooLong);
+		for bad in [b"ftp://x".as_slice(), b"127.0.0.1:80", b"http://", b"https://", b""] {
+			assert_noop!(call(BOB, model, 1, 1, bad, 1, b""), Error::<Test>::InvalidEndpoint);
+		}
+		// Hardware tag.
+		assert_noop!(
+			call(BOB, model, 1, 1, b"http://x", 1, &[b'h'; MAX_HARDWARE as usize + 1]),
+			Error::<Test>::HardwareTooLong
+		);
+		// Per-provider limit.
+		for _ in 0..MAX_OFFERS {
+			assert_ok!(call(BOB, model, 1, 1, b"http://x", 1, b""));
+		}
+		assert_noop!(call(BOB, model, 1, 1, b"http://x", 1, b""), Error::<Test>::TooManyOffers);
+	});
+}
+
+#[test]
+fn offer_ids_overflow_is_refused() {
+	build_and_execute(|| {
+		let model = register(ALICE, 1);
+		bond(BOB);
+		crate::NextOfferId::<Test>::put(u64::MAX);
+		assert_noop!(
+			Models::open_offer(
+				RuntimeOrigin::signed(BOB),
+				model,
+				KEY_A,
+				1,
+				1,
+				b"http://x".to_vec(),
+				1,
+				vec![]
+			),
+			Error::<Test>::Overflow
+		);
+	});
+}
+
+#[test]
+fn update_pause_resume_close() {
+	build_and_execute(|| {
+		let model = register(ALICE, 1);
+		bond(BOB);
+		let id = open(BOB, model, KEY_A);
+		assert_ok!(Models::update_offer(
+			RuntimeOrigin::signed(BOB),
+			id,
+			20,
+			7,
+			b"https://bob.example".to_vec(),
+			8,
+			b"cuda".to_vec()
+		));
+		let o = Offers::<Test>::get(id).unwrap();
+		assert_eq!((o.base_price, o.price_per_1k_tokens, o.capacity), (20, 7, 8));
+		assert_eq!(o.endpoint.into_inner(), b"https://bob.example".to_vec());
+
+		assert_ok!(Models::pause_offer(RuntimeOrigin::signed(BOB), id));
+		assert_eq!(Offers::<Test>::get(id).unwrap().status, OfferStatus::Paused);
+		assert_eq!(
+			last_event(),
+			Event::OfferPaused { offer_id: id, provider: BOB, bond_too_low: false }.into()
+		);
+		assert_ok!(Models::resume_offer(RuntimeOrigin::signed(BOB), id));
+		assert_eq!(Offers::<Test>::get(id).unwrap().status, OfferStatus::Active);
+
+		assert_ok!(Models::close_offer(RuntimeOrigin::signed(BOB), id));
+		assert!(Offers::<Test>::get(id).is_none());
+		assert!(WorkerKeys::<Test>::get(KEY_A).is_none());
+		assert!(Models::offers_for(model).is_empty());
+		assert_eq!(
+			last_event(),
+			Event::OfferClosed { offer_id: id, provider: BOB, model_id: model }.into()
+		);
+	});
+}
+
+#[test]
+fn offer_management_errors_write_nothing() {
+	build_and_execute(|| {
+		let model = register(ALICE, 1);
+		bond(BOB);
+		let id = open(BOB, model, KEY_A);
+		let upd = |who, id| {
+			Models::update_offer(RuntimeOrigin::signed(who), id, 1, 1, b"http://x".to_vec(), 1, vec![])
+		};
+		assert_noop!(upd(BOB, 99), Error::<Test>::UnknownOffer);
+		assert_noop!(upd(CAROL, id), Error::<Test>::NotOfferOwner);
+		assert_noop!(
+			Models::update_offer(RuntimeOrigin::signed(BOB), id, 0, 0, b"http://x".to_vec(), 1, vec![]),
+			Error::<Test>::ZeroPrice
+		);
+		assert_noop!(Models::pause_offer(RuntimeOrigin::signed(CAROL), id), Error::<Test>::NotOfferOwner);
+		assert_noop!(Models::pause_offer(RuntimeOrigin::signed(BOB), 99), Error::<Test>::UnknownOffer);
+		assert_noop!(Models::resume_offer(RuntimeOrigin::signed(BOB), id), Error::<Test>::NotPaused);
+		assert_ok!(Models::pause_offer(RuntimeOrigin::signed(BOB), id));
+		assert_noop!(Models::pause_offer(RuntimeOrigin::signed(BOB), id), Error::<Test>::AlreadyPaused);
+		// Resuming needs a bond at the minimum, and a model that is not deprecated.
+		<Slashing as ProviderBonds<_>>::slash_exact(&BOB, SlashReason::Fraud, MIN_STAKE + 1, None)
+			.unwrap();
+		assert_noop!(Models::resume_offer(RuntimeOrigin::signed(BOB), id), Error::<Test>::NotBonded);
+		assert_ok!(Slashing::bond_extra(RuntimeOrigin::signed(BOB), MIN_STAKE));
+		assert_ok!(Models::deprecate_model(RuntimeOrigin::signed(ALICE), model));
+		assert_noop!(
+			Models::resume_offer(RuntimeOrigin::signed(BOB), id),
+			Error::<Test>::ModelDeprecated
+		);
+		assert_noop!(Models::close_offer(RuntimeOrigin::signed(CAROL), id), Error::<Test>::NotOfferOwner);
+		assert_noop!(Models::close_offer(RuntimeOrigin::signed(BOB), 99), Error::<Test>::UnknownOffer);
+	});
+}
+
+#[test]
+fn a_slash_below_the_minimum_pauses_every_offer() {
+	build_and_execute(|| {
+		let m1 = register(ALICE, 1);
+		let m2 = register(ALICE, 2);
+		bond(BOB);
+		let a = open(BOB, m1, KEY_A);
+		let b = open(BOB, m2, KEY_A);
+		let treasury_before = Balances::balance(&TREASURY);
+		<Slashing as ProviderBonds<_>>::slash_exact(&BOB, SlashReason::MissedDeadline, MIN_STAKE + 1, None)
+			.unwrap();
+		assert_eq!(Balances::balance(&TREASURY), treasury_before + MIN_STAKE + 1);
+		for id in [a, b] {
+			assert_eq!(Offers::<Test>::get(id).unwrap().status, OfferStatus::Paused);
+			assert!(System::events().iter().any(|r| r.event ==
+				Event::OfferPaused { offer_id: id, provider: BOB, bond_too_low: true }.into()));
+		}
+	});
+}
+
+#[test]
+fn unbonding_below_the_minimum_pauses_offers() {
+	build_and_execute(|| {
+		let model = register(ALICE, 1);
+		bond(BOB);
+		let id = open(BOB, model, KEY_A);
+		assert_ok!(Slashing::unbond(RuntimeOrigin::signed(BOB), MIN_STAKE + 1));
+		assert_eq!(Offers::<Test>::get(id).unwrap().status, OfferStatus::Paused);
+		assert_eq!(ModelsStore::<Test>::count(), 1);
+	});
+}
+
+#[test]
+fn provider_view_reports_bond_and_offers() {
+	build_and_execute(|| {
+		assert!(Models::provider::<u64>(&BOB, None).is_none());
+		let model = register(ALICE, 1);
+		bond(BOB);
+		let id = open(BOB, model, KEY_A);
+		let v = Models::provider(&BOB, Some((MIN_STAKE * 2, vec![(5, 11u64)]))).unwrap();
+		assert_eq!(v.offers, vec![id]);
+		assert!(v.bonded);
+		assert_eq!(v.unlocking, vec![(5, 11)]);
+	});
+}
+
+#[test]
+fn integrity_test_passes() {
+	use frame_support::traits::Hooks;
+	new_test_ext().execute_with(|| {
+		<Models as Hooks<u64>>::integrity_test();
+	});
+}

@@ -1,0 +1,49 @@
+//! Types of `pallet-models`.
+
+use agora_primitives::{
+	models::{ModelManifest, MAX_TEXT_LEN},
+	ModelId, OfferStatus,
+};
+use codec::{Decode, Encode, MaxEncodedLen};
+use frame_support::{traits::ConstU32, BoundedVec};
+use scale_info::TypeInfo;
+
+/// A bounded text field of a stored manifest.
+pub type Text = BoundedVec<u8, ConstU32<MAX_TEXT_LEN>>;
+/// A manifest as stored.
+pub type StoredManifest<AccountId> = ModelManifest<AccountId, Text>;
+
+/// A registered model.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
+pub struct ModelRecord<AccountId, BlockNumber> {
+	/// The manifest; `ModelId = blake2_256(SCALE(manifest))`. Never changes.
+	pub manifest: StoredManifest<AccountId>,
+	/// Set by the publisher; a deprecated model takes no new offers.
+	pub deprecated: bool,
+	/// The block it was registered in.
+	pub registered_at: BlockNumber,
+}
+
+/// A provider's offer to serve one model.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
+#[scale_info(skip_type_params(MaxEndpoint, MaxHardware))]
+pub struct Offer<AccountId, Balance, MaxEndpoint: frame_support::traits::Get<u32>, MaxHardware: frame_support::traits::Get<u32>> {
+	/// The provider (its bond backs the offer).
+	pub provider: AccountId,
+	/// The model served.
+	pub model_id: ModelId,
+	/// The sr25519 key that signs receipts.
+	pub worker_key: [u8; 32],
+	/// Price per job.
+	pub base_price: Balance,
+	/// Price per 1,000 output tokens.
+	pub price_per_1k_tokens: Balance,
+	/// `http(s)://…` where outputs are served.
+	pub endpoint: BoundedVec<u8, MaxEndpoint>,
+	/// Most concurrent jobs.
+	pub capacity: u32,
+	/// Hardware tag, e.g. `cpu-avx512`, `cuda-h100`.
+	pub hardware: BoundedVec<u8, MaxHardware>,
+	/// Whether it takes jobs.
+	pub status: OfferStatus,
+}

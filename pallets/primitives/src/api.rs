@@ -1,0 +1,24 @@
+//! Runtime APIs of the Agora marketplace, called by the node's `agora_*` RPC.
+
+use crate::models::{ModelId, ModelView, OfferView, ProviderView};
+use alloc::vec::Vec;
+use codec::Codec;
+
+sp_api::decl_runtime_apis! {
+	/// The model registry and provider offers.
+	pub trait AgoraModelsApi<AccountId, Balance, BlockNumber>
+	where
+		AccountId: Codec,
+		Balance: Codec,
+		BlockNumber: Codec,
+	{
+		/// Every registered model.
+		fn models() -> Vec<ModelView<AccountId, BlockNumber>>;
+		/// One model.
+		fn model(id: ModelId) -> Option<ModelView<AccountId, BlockNumber>>;
+		/// The offers for a model.
+		fn offers_for(model_id: ModelId) -> Vec<OfferView<AccountId, Balance>>;
+		/// A provider's bond and offers (`None` if it has neither).
+		fn provider(account: AccountId) -> Option<ProviderView<Balance, BlockNumber>>;
+	}
+}

@@ -1,0 +1,8 @@
+//! The pallets `agora-node benchmark pallet` measures.
+
+frame_benchmarking::define_benchmarks!(
+	[frame_system, SystemBench::<Runtime>]
+	[pallet_balances, Balances]
+	[pallet_slashing, Slashing]
+	[pallet_models, Models]
+);
