@@ -6,6 +6,7 @@
 //! | `agora_model` | `[model_id, at?]` | one model, or `null` |
 //! | `agora_offers` | `[model_id, at?]` | the offers for a model |
 //! | `agora_provider` | `[account, at?]` | a provider's bond and offers, or `null` |
+//! | `agora_assignment` | `[job_id, at?]` | how an AVRF-assigned job was drawn, or `null` |
 //!
 //! Ids and hashes are `0x`-hex, accounts SS58 (prefix 4242), balances decimal
 //! strings (they exceed JavaScript's safe integers), text UTF-8 strings.
@@ -14,7 +15,8 @@ use std::sync::Arc;
 
 use agora_primitives::{
 	models::{ModelView, OfferView, ProviderView},
-	api::AgoraModelsApi, DeterminismProfile, ModelId,
+	api::{AgoraJobsApi, AgoraModelsApi},
+	DeterminismProfile, JobId, ModelId,
 };
 use agora_runtime::{opaque::Block, AccountId, Balance, BlockNumber};
 use jsonrpsee::{
@@ -48,6 +50,11 @@ pub trait AgoraApi {
 	/// A provider's bond and offers, or `null` if it has neither.
 	#[method(name = "agora_provider")]
 	fn provider(&self, account: String, at: Option<Hash>) -> RpcResult<Option<Value>>;
+
+	/// How an AVRF-assigned job was drawn: seed, candidates (offer, provider,
+	/// weight) and the winning offer; `null` for jobs whose client named the provider.
+	#[method(name = "agora_assignment")]
+	fn assignment(&self, job_id: JobId, at: Option<Hash>) -> RpcResult<Option<Value>>;
 }
 
 /// Serves the `agora_*` methods from the runtime API.
@@ -154,6 +161,7 @@ impl<C> AgoraApiServer for Agora<C>
 where
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
 	C::Api: AgoraModelsApi<Block, AccountId, Balance, BlockNumber>,
+	C::Api: AgoraJobsApi<Block, AccountId>,
 {
 	fn models(&self, at: Option<Hash>) -> RpcResult<Vec<Value>> {
 		let at = at.unwrap_or_else(|| self.client.info().best_hash);
@@ -182,6 +190,18 @@ where
 		let at = at.unwrap_or_else(|| self.client.info().best_hash);
 		let p = self.client.runtime_api().provider(at, who).map_err(runtime)?;
 		Ok(p.as_ref().map(provider_json))
+	}
+
+	fn assignment(&self, job_id: JobId, at: Option<Hash>) -> RpcResult<Option<Value>> {
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let a = self.client.runtime_api().assignment_of(at, job_id).map_err(runtime)?;
+		Ok(a.map(|(seed, candidates, offer)| {
+			json!({
+				"seed": hex(&seed),
+				"candidates": candidates.iter().map(|(o, p, w)| json!({"offer": o, "provider": ss58(p), "weight": w})).collect::<Vec<_>>(),
+				"offer": offer,
+			})
+		}))
 	}
 }
 

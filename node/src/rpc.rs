@@ -33,6 +33,7 @@ where
 	C::Api: pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>,
 	C::Api: BlockBuilder<Block>,
 	C::Api: agora_primitives::api::AgoraModelsApi<Block, AccountId, Balance, BlockNumber>,
+	C::Api: agora_primitives::api::AgoraJobsApi<Block, AccountId>,
 	P: TransactionPool + 'static,
 {
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};

@@ -243,6 +243,14 @@ impl_runtime_apis! {
 		}
 	}
 
+	impl agora_primitives::api::AgoraJobsApi<Block, AccountId> for Runtime {
+		fn assignment_of(
+			job_id: agora_primitives::JobId,
+		) -> Option<([u8; 32], Vec<(agora_primitives::OfferId, AccountId, u32)>, agora_primitives::OfferId)> {
+			crate::Jobs::assignment_of(job_id).map(|a| (a.seed, a.candidates, a.offer_id))
+		}
+	}
+
 	#[cfg(feature = "runtime-benchmarks")]
 	impl frame_benchmarking::Benchmark<Block> for Runtime {
 		fn benchmark_metadata(extra: bool) -> (

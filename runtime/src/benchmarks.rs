@@ -5,4 +5,5 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_balances, Balances]
 	[pallet_slashing, Slashing]
 	[pallet_models, Models]
+	[pallet_jobs, Jobs]
 );

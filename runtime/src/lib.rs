@@ -152,6 +152,10 @@ mod runtime {
 	pub type Slashing = pallet_slashing;
 	#[runtime::pallet_index(9)]
 	pub type Models = pallet_models;
+	#[runtime::pallet_index(10)]
+	pub type Escrow = pallet_escrow;
+	#[runtime::pallet_index(11)]
+	pub type Jobs = pallet_jobs;
 }
 
 /// Address format.

@@ -61,3 +61,30 @@ export async function startDevNode() {
   };
   return { api, stop, logTail };
 }
+
+/** Signs and sends `tx`, resolving with its events once in a block; rejects with
+ * `pallet.Error` for a dispatch error. */
+export function sendTx(node, tx, signer) {
+  const { api, logTail } = node;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not in a block in 60 s\n${logTail()}`)), 60_000);
+    tx.signAndSend(signer, ({ status, events, dispatchError }) => {
+      if (dispatchError) {
+        clearTimeout(timer);
+        if (dispatchError.isModule) {
+          const d = api.registry.findMetaError(dispatchError.asModule);
+          reject(new Error(`${d.section}.${d.name}`));
+        } else reject(new Error(dispatchError.toString()));
+      } else if (status.isInBlock) { clearTimeout(timer); resolve(events); }
+    }).catch((e) => { clearTimeout(timer); reject(e); });
+  });
+}
+
+/** Resolves once the best block is at least `n`. */
+export async function waitForBlock(node, n) {
+  for (;;) {
+    const h = await node.api.rpc.chain.getHeader();
+    if (h.number.toNumber() >= n) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}

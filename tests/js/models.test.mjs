@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady, blake2AsHex } from '@polkadot/util-crypto';
 import { u8aToHex } from '@polkadot/util';
-import { startDevNode } from './helpers.mjs';
+import { startDevNode, sendTx, waitForBlock as waitFor } from './helpers.mjs';
 
 const AGR = 10n ** 12n;
 let node, keyring, charlie;
@@ -22,31 +22,8 @@ after(async () => { if (node) await node.stop(); });
 
 const rpc = (method, params) => node.api._rpcCore.provider.send(method, params);
 
-/** Signs, sends and waits for inclusion in a block; returns the events, or throws the module error. */
-function send(tx, signer) {
-  const { api, logTail } = node;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not in a block in 60 s\n${logTail()}`)), 60_000);
-    tx.signAndSend(signer, ({ status, events, dispatchError }) => {
-      if (dispatchError) {
-        clearTimeout(timer);
-        if (dispatchError.isModule) {
-          const d = api.registry.findMetaError(dispatchError.asModule);
-          reject(new Error(`${d.section}.${d.name}`));
-        } else reject(new Error(dispatchError.toString()));
-      } else if (status.isInBlock) { clearTimeout(timer); resolve(events); }
-    }).catch((e) => { clearTimeout(timer); reject(e); });
-  });
-}
-
-async function waitForBlock(n) {
-  const { api } = node;
-  for (;;) {
-    const h = await api.rpc.chain.getHeader();
-    if (h.number.toNumber() >= n) return;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
+const send = (tx, signer) => sendTx(node, tx, signer);
+const waitForBlock = (n) => waitFor(node, n);
 
 test('the dev chain ships the two models, each with a bonded offer', async () => {
   const models = await rpc('agora_models', []);

@@ -696,6 +696,45 @@ pub mod pallet {
 		}
 	}
 
+	/// Models and offers as `pallet-jobs` reads them.
+	impl<T: Config> agora_primitives::OfferRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
+		fn model(id: &ModelId) -> Option<agora_primitives::ModelTerms<T::AccountId>> {
+			Models::<T>::get(id).map(|m| agora_primitives::ModelTerms {
+				publisher: m.manifest.publisher,
+				royalty_bps: m.manifest.royalty_bps,
+				deprecated: m.deprecated,
+			})
+		}
+
+		fn offer(id: OfferId) -> Option<agora_primitives::OfferTerms<T::AccountId, BalanceOf<T>>> {
+			Offers::<T>::get(id).map(Self::terms)
+		}
+
+		fn offers_for(
+			model: &ModelId,
+			limit: u32,
+		) -> Vec<(OfferId, agora_primitives::OfferTerms<T::AccountId, BalanceOf<T>>)> {
+			ModelOffers::<T>::iter_key_prefix(model)
+				.take(limit as usize)
+				.filter_map(|id| Offers::<T>::get(id).map(|o| (id, Self::terms(o))))
+				.collect()
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		fn terms(o: OfferOf<T>) -> agora_primitives::OfferTerms<T::AccountId, BalanceOf<T>> {
+			agora_primitives::OfferTerms {
+				provider: o.provider,
+				model_id: o.model_id,
+				worker_key: o.worker_key,
+				base_price: o.base_price,
+				price_per_1k_tokens: o.price_per_1k_tokens,
+				capacity: o.capacity,
+				active: o.status == OfferStatus::Active,
+			}
+		}
+	}
+
 	/// When a provider's bond falls below the minimum, pause all its offers.
 	impl<T: Config> agora_primitives::OnBondBelowMinimum<T::AccountId> for Pallet<T> {
 		fn bond_below_minimum(who: &T::AccountId) {

@@ -22,3 +22,17 @@ sp_api::decl_runtime_apis! {
 		fn provider(account: AccountId) -> Option<ProviderView<Balance, BlockNumber>>;
 	}
 }
+
+sp_api::decl_runtime_apis! {
+	/// Jobs: how an AVRF assignment was drawn, for anyone to recompute.
+	pub trait AgoraJobsApi<AccountId>
+	where
+		AccountId: Codec,
+	{
+		/// For an AVRF-assigned job: the seed
+		/// (`blake2_256(b"agora/avrf" ++ VRF randomness ++ job id)`), the candidate
+		/// offers in draw order as (offer, provider, weight), and the winning offer.
+		/// The winner is the roulette pick `u128(seed[0..16]) mod Σ weight`.
+		fn assignment_of(job_id: crate::JobId) -> Option<([u8; 32], Vec<(crate::OfferId, AccountId, u32)>, crate::OfferId)>;
+	}
+}

@@ -15,11 +15,16 @@
 extern crate alloc;
 
 pub mod api;
+pub mod jobs;
 pub mod models;
 pub mod traits;
 
+pub use jobs::{JobId, JobParams, JobStatus, Receipt};
 pub use models::{DeterminismProfile, ModelId, OfferId, OfferStatus, TaskKind};
-pub use traits::{OnBondBelowMinimum, OpenJobs, ProviderBonds, SlashOutcome, SlashReason};
+pub use traits::{
+	JobEscrow, ModelTerms, OfferRegistry, OfferTerms, OnBondBelowMinimum, OpenJobs, ProviderBonds,
+	Reputation, Settlement, SlashOutcome, SlashReason,
+};
 
 /// The token's ticker symbol.
 pub const TOKEN_SYMBOL: &str = "AGR";

@@ -90,3 +90,84 @@ pub trait OnBondBelowMinimum<AccountId> {
 impl<AccountId> OnBondBelowMinimum<AccountId> for () {
 	fn bond_below_minimum(_: &AccountId) {}
 }
+
+/// A model's terms, as `pallet-jobs` needs them (implemented by `pallet-models`).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ModelTerms<AccountId> {
+	/// Who receives the royalty.
+	pub publisher: AccountId,
+	/// Royalty in basis points of the charge.
+	pub royalty_bps: u16,
+	/// A deprecated model takes no new jobs.
+	pub deprecated: bool,
+}
+
+/// An offer's terms, as `pallet-jobs` needs them (implemented by `pallet-models`).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct OfferTerms<AccountId, Balance> {
+	pub provider: AccountId,
+	pub model_id: crate::ModelId,
+	pub worker_key: [u8; 32],
+	pub base_price: Balance,
+	pub price_per_1k_tokens: Balance,
+	pub capacity: u32,
+	pub active: bool,
+}
+
+/// The model registry and offers, read-only (implemented by `pallet-models`).
+pub trait OfferRegistry<AccountId, Balance> {
+	/// A model's terms.
+	fn model(id: &crate::ModelId) -> Option<ModelTerms<AccountId>>;
+	/// An offer's terms.
+	fn offer(id: crate::OfferId) -> Option<OfferTerms<AccountId, Balance>>;
+	/// Up to `limit` offers for a model, in offer-id order.
+	fn offers_for(model: &crate::ModelId, limit: u32) -> alloc::vec::Vec<(crate::OfferId, OfferTerms<AccountId, Balance>)>;
+}
+
+/// How a settled job's money was split.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Settlement<Balance> {
+	pub to_provider: Balance,
+	pub to_treasury: Balance,
+	pub to_publisher: Balance,
+	pub refunded: Balance,
+}
+
+/// Per-job escrow (implemented by `pallet-escrow`; payment channels will sit
+/// behind the same trait).
+pub trait JobEscrow<AccountId, Balance> {
+	/// Holds `amount` of `client`'s funds for `job`.
+	fn lock(job: u64, client: &AccountId, amount: Balance) -> Result<(), DispatchError>;
+	/// Pays `charge` out of the job's escrow: the protocol fee to the treasury, the
+	/// royalty to `publisher`, the rest to `provider`; refunds what is left.
+	fn settle(
+		job: u64,
+		provider: &AccountId,
+		publisher: &AccountId,
+		royalty_bps: u16,
+		charge: Balance,
+	) -> Result<Settlement<Balance>, DispatchError>;
+	/// Refunds the whole escrow of `job` to its client.
+	fn refund(job: u64) -> Result<Balance, DispatchError>;
+	/// What is held for `job`.
+	fn locked(job: u64) -> Balance;
+}
+
+/// Provider reputation, as assignment and ratings use it (implemented by
+/// `pallet-reputation`; until it lands, `()` gives every provider 50).
+pub trait Reputation<AccountId> {
+	/// The provider's score in 0..=100.
+	fn score(who: &AccountId) -> u32;
+	/// `client` rated `provider` −1, 0 or +1.
+	fn on_rating(client: &AccountId, provider: &AccountId, rating: i8);
+	/// An assigned job expired without a receipt.
+	fn on_expiry(provider: &AccountId);
+}
+
+impl<AccountId> Reputation<AccountId> for () {
+	fn score(_: &AccountId) -> u32 {
+		50
+	}
+	fn on_rating(_: &AccountId, _: &AccountId, _: i8) {}
+	fn on_expiry(_: &AccountId) {}
+}

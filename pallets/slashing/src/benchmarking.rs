@@ -6,6 +6,7 @@ use crate::Pallet as Slashing;
 use frame_benchmarking::v2::*;
 use frame_support::traits::{fungible::Mutate, Get};
 use frame_system::RawOrigin;
+use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::traits::{Bounded, Saturating};
 
 fn funded<T: Config>(name: &'static str) -> T::AccountId

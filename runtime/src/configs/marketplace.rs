@@ -1,10 +1,16 @@
-//! The marketplace pallets: provider bonds (`pallet-slashing`) and the model
-//! registry with offers (`pallet-models`).
+//! The marketplace pallets: provider bonds (`pallet-slashing`), the model
+//! registry with offers (`pallet-models`), per-job escrow (`pallet-escrow`) and
+//! jobs (`pallet-jobs`).
 
 use frame_support::{parameter_types, PalletId};
 use sp_runtime::traits::AccountIdConversion;
 
-use crate::{AccountId, Balance, Balances, BlockNumber, Models, Runtime, RuntimeEvent, RuntimeHoldReason, AGR, DAYS};
+use crate::{
+	AccountId, Balance, Balances, BlockNumber, Escrow, Hash, Jobs, Models, Runtime, RuntimeEvent,
+	RuntimeHoldReason, AGR, DAYS, HOURS,
+};
+use codec::Encode;
+use sp_runtime::Perbill;
 
 parameter_types! {
 	/// The smallest active bond that lets a provider serve: 1,000 AGR.
@@ -26,8 +32,8 @@ impl pallet_slashing::Config for Runtime {
 	type DefaultUnbondingPeriod = DefaultUnbondingPeriod;
 	type MaxUnlockingChunks = MaxUnlockingChunks;
 	type Treasury = TreasuryAccount;
-	/// Until `pallet-jobs` lands, no provider has open jobs.
-	type OpenJobs = ();
+	/// Unbonding waits until the provider has no open jobs.
+	type OpenJobs = Jobs;
 	type OnBondBelowMinimum = Models;
 	type WeightInfo = pallet_slashing::weights::SubstrateWeight<Runtime>;
 }
@@ -65,5 +71,125 @@ impl pallet_models::BenchmarkHelper<AccountId> for BondHelper {
 		let stake = MinProviderStake::get();
 		let _ = Balances::set_balance(who, stake.saturating_mul(10));
 		let _ = crate::Slashing::bond(frame_system::RawOrigin::Signed(who.clone()).into(), stake);
+	}
+}
+
+parameter_types! {
+	/// Share of every job's charge paid to the treasury.
+	pub const ProtocolFee: Perbill = Perbill::from_percent(2);
+}
+
+impl pallet_escrow::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type ProtocolFee = ProtocolFee;
+	type Treasury = TreasuryAccount;
+}
+
+/// The including block's own BABE VRF output (from its pre-runtime digest),
+/// mixed with the subject: unknown to a client when it signs a job. Falls back
+/// to the parent block's VRF randomness for blocks without a VRF (secondary plain
+/// slots, which this chain's epoch configuration does not allow).
+pub struct CurrentBlockVrf;
+
+impl frame_support::traits::Randomness<Option<Hash>, BlockNumber> for CurrentBlockVrf {
+	fn random(subject: &[u8]) -> (Option<Hash>, BlockNumber) {
+		let now = frame_system::Pallet::<Runtime>::block_number();
+		let digest = frame_system::Pallet::<Runtime>::digest();
+		let pre_output = digest.logs.iter().find_map(|item| {
+			let data = item.pre_runtime_try_to::<sp_consensus_babe::digests::PreDigest>(
+				&sp_consensus_babe::BABE_ENGINE_ID,
+			)?;
+			data.vrf_signature().map(|s| s.pre_output.encode())
+		});
+		match pre_output {
+			Some(out) => {
+				let h = sp_io::hashing::blake2_256(&(subject, out).encode());
+				(Some(Hash::from(h)), now)
+			},
+			None => {
+				let (r, _) = <pallet_babe::ParentBlockRandomness<Runtime> as
+					frame_support::traits::Randomness<Option<Hash>, BlockNumber>>::random(subject);
+				(r, now)
+			},
+		}
+	}
+}
+
+parameter_types! {
+	/// Most bytes of inline job input.
+	pub const MaxInputLen: u32 = 4 * 1024;
+	/// A deadline at most one hour ahead.
+	pub const MaxDeadline: BlockNumber = HOURS;
+	/// Blocks a receipt may be disputed in: 30 seconds. Audits (issue 7) will
+	/// need it longer; it becomes a governance parameter with OpenGov (issue 8).
+	pub const DisputeWindow: BlockNumber = 10;
+	/// A finished job is kept for a day, then pruned.
+	pub const Retention: BlockNumber = DAYS;
+	pub const MaxJobsPerBlock: u32 = 64;
+	pub const MaxCandidates: u32 = 16;
+	/// A missed deadline costs 1% of the bond.
+	pub const MissedDeadlineSlash: Perbill = Perbill::from_percent(1);
+}
+
+impl pallet_jobs::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type Balance = Balance;
+	type Escrow = Escrow;
+	type Offers = Models;
+	type Bonds = crate::Slashing;
+	/// Every provider weighs 50 until `pallet-reputation` lands.
+	type Reputation = ();
+	type Randomness = CurrentBlockVrf;
+	type MaxInputLen = MaxInputLen;
+	type MaxTokensPerJob = MaxTokensPerJob;
+	type MaxDeadline = MaxDeadline;
+	type DisputeWindow = DisputeWindow;
+	type Retention = Retention;
+	type MaxJobsPerBlock = MaxJobsPerBlock;
+	type MaxCandidates = MaxCandidates;
+	type MissedDeadlineSlash = MissedDeadlineSlash;
+	type WeightInfo = pallet_jobs::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = JobsHelper;
+}
+
+/// Sets up models and offers for the jobs benchmarks.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct JobsHelper;
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_jobs::BenchmarkHelper<AccountId, Balance> for JobsHelper {
+	fn setup_offers(offers: u32, worker: [u8; 32]) -> (agora_primitives::ModelId, AccountId) {
+		use frame_benchmarking::account;
+		let publisher: AccountId = account("publisher", 0, 0);
+		let m = agora_primitives::models::shipped::smollm2(publisher.clone());
+		let id = m.id();
+		if Models::model(id).is_none() {
+			let _ = Models::register_model(frame_system::RawOrigin::Signed(publisher).into(), m);
+		}
+		let mut first = None;
+		for i in 0..offers {
+			let p: AccountId = account("provider", i, 0);
+			<BondHelper as pallet_models::BenchmarkHelper<AccountId>>::bond(&p);
+			let key = if i == 0 { worker } else { sp_io::hashing::blake2_256(&i.encode()) };
+			let _ = Models::open_offer(
+				frame_system::RawOrigin::Signed(p.clone()).into(),
+				id,
+				key,
+				AGR / 1_000,
+				AGR / 100,
+				b"http://127.0.0.1:8700".to_vec(),
+				MaxCapacity::get(),
+				b"cpu".to_vec(),
+			);
+			first.get_or_insert(p);
+		}
+		(id, first.unwrap_or_else(|| account("provider", 0, 0)))
+	}
+
+	fn fund(who: &AccountId, amount: Balance) {
+		use frame_support::traits::fungible::Mutate;
+		let _ = Balances::set_balance(who, amount);
 	}
 }

@@ -1,0 +1,223 @@
+//! # Escrow: per-job payment holds
+//!
+//! ## Overview
+//! When a client orders a job, `pallet-jobs` calls [`agora_primitives::JobEscrow::lock`]
+//! and this pallet holds the job's `max_price` on the client's account under
+//! [`HoldReason::JobEscrow`]. On finalization, [`agora_primitives::JobEscrow::settle`]
+//! pays the charge out of the hold: `ProtocolFee` of it to the treasury, the
+//! model's royalty to its publisher, the rest to the provider; what is left of
+//! the hold is released back to the client. On expiry or cancellation,
+//! [`agora_primitives::JobEscrow::refund`] releases it all.
+//!
+//! The pallet has no calls of its own: it is the money side of `pallet-jobs`,
+//! behind a trait so payment channels (a later issue) can sit behind the same one.
+//!
+//! ## Assumptions
+//! - Job ids are unique (assigned by `pallet-jobs`).
+//! - The treasury account exists, so fees below the existential deposit can be paid.
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+
+#[frame_support::pallet]
+pub mod pallet {
+	use agora_primitives::{JobEscrow, Settlement};
+	use frame_system::pallet_prelude::BlockNumberFor;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::{
+			fungible::{Inspect, InspectHold, MutateHold},
+			tokens::{Fortitude, Precision, Restriction},
+		},
+	};
+	use sp_runtime::{
+		traits::{Saturating, Zero},
+		Perbill, Permill,
+	};
+
+	/// The balance type of the currency.
+	pub type BalanceOf<T> =
+		<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+
+	#[pallet::pallet]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config {
+		/// The overarching event type.
+		#[allow(deprecated)]
+		type RuntimeEvent: From<Event<Self>> + IsType<<Self as frame_system::Config>::RuntimeEvent>;
+		/// The currency escrow is held in.
+		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+		/// The runtime's hold reasons.
+		type RuntimeHoldReason: From<HoldReason>;
+		/// Share of every charge that goes to the treasury.
+		#[pallet::constant]
+		type ProtocolFee: Get<Perbill>;
+		/// The treasury account.
+		type Treasury: Get<Self::AccountId>;
+	}
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// A job's maximum price, until the job is settled or refunded.
+		JobEscrow,
+	}
+
+	/// What each open job holds: (client, amount).
+	#[pallet::storage]
+	pub type Escrows<T: Config> =
+		StorageMap<_, Twox64Concat, u64, (T::AccountId, BalanceOf<T>), OptionQuery>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// `amount` of `client`'s funds are held for `job`.
+		Locked { job: u64, client: T::AccountId, amount: BalanceOf<T> },
+		/// `job` was paid: `to_provider`, `to_treasury` (fee), `to_publisher`
+		/// (royalty), and `refunded` back to `client`.
+		Settled {
+			job: u64,
+			client: T::AccountId,
+			provider: T::AccountId,
+			to_provider: BalanceOf<T>,
+			to_treasury: BalanceOf<T>,
+			publisher: T::AccountId,
+			to_publisher: BalanceOf<T>,
+			refunded: BalanceOf<T>,
+		},
+		/// `job`'s whole escrow went back to `client`.
+		Refunded { job: u64, client: T::AccountId, amount: BalanceOf<T> },
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// The job already has an escrow.
+		AlreadyLocked,
+		/// The job has no escrow.
+		NoEscrow,
+		/// The client cannot cover the amount.
+		InsufficientBalance,
+		/// The charge exceeds what is held.
+		ChargeExceedsEscrow,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// Invariant: for every client, the balance held under `JobEscrow` equals
+		/// the sum of its escrows.
+		#[cfg(any(feature = "try-runtime", feature = "std", test))]
+		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+			use alloc::collections::btree_map::BTreeMap;
+			let mut sums: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+			for (_, (client, amount)) in Escrows::<T>::iter() {
+				let e = sums.entry(client).or_default();
+				*e = e.saturating_add(amount);
+			}
+			for (client, sum) in sums {
+				let held = T::Currency::balance_on_hold(&HoldReason::JobEscrow.into(), &client);
+				ensure!(held == sum, "held escrow differs from the sum of the client's escrows");
+			}
+			Ok(())
+		}
+
+		/// The sum of all escrows.
+		pub fn total_locked() -> BalanceOf<T> {
+			Escrows::<T>::iter_values().fold(Zero::zero(), |a, (_, v)| a.saturating_add(v))
+		}
+	}
+
+	impl<T: Config> JobEscrow<T::AccountId, BalanceOf<T>> for Pallet<T> {
+		fn lock(job: u64, client: &T::AccountId, amount: BalanceOf<T>) -> DispatchResult {
+			ensure!(!Escrows::<T>::contains_key(job), Error::<T>::AlreadyLocked);
+			let reason = HoldReason::JobEscrow.into();
+			ensure!(
+				T::Currency::ensure_can_hold(&reason, client, amount).is_ok(),
+				Error::<T>::InsufficientBalance
+			);
+			T::Currency::hold(&reason, client, amount)?;
+			Escrows::<T>::insert(job, (client.clone(), amount));
+			Self::deposit_event(Event::Locked { job, client: client.clone(), amount });
+			Ok(())
+		}
+
+		fn settle(
+			job: u64,
+			provider: &T::AccountId,
+			publisher: &T::AccountId,
+			royalty_bps: u16,
+			charge: BalanceOf<T>,
+		) -> Result<Settlement<BalanceOf<T>>, DispatchError> {
+			let (client, held) = Escrows::<T>::get(job).ok_or(Error::<T>::NoEscrow)?;
+			ensure!(charge <= held, Error::<T>::ChargeExceedsEscrow);
+			let to_treasury = T::ProtocolFee::get() * charge;
+			let royalty = Permill::from_parts(u32::from(royalty_bps).saturating_mul(100)) * charge;
+			// Fee and royalty together never exceed the charge (clamped: the provider
+			// gets what is left, possibly nothing).
+			let to_publisher = royalty.min(charge.saturating_sub(to_treasury));
+			let to_provider = charge.saturating_sub(to_treasury).saturating_sub(to_publisher);
+			let refunded = held.saturating_sub(charge);
+
+			let reason = HoldReason::JobEscrow.into();
+			let pay = |dest: &T::AccountId, amount: BalanceOf<T>| -> DispatchResult {
+				if !amount.is_zero() {
+					T::Currency::transfer_on_hold(
+						&reason,
+						&client,
+						dest,
+						amount,
+						Precision::Exact,
+						Restriction::Free,
+						Fortitude::Force,
+					)?;
+				}
+				Ok(())
+			};
+			pay(provider, to_provider)?;
+			pay(&T::Treasury::get(), to_treasury)?;
+			pay(publisher, to_publisher)?;
+			if !refunded.is_zero() {
+				T::Currency::release(&reason, &client, refunded, Precision::Exact)?;
+			}
+			Escrows::<T>::remove(job);
+			Self::deposit_event(Event::Settled {
+				job,
+				client,
+				provider: provider.clone(),
+				to_provider,
+				to_treasury,
+				publisher: publisher.clone(),
+				to_publisher,
+				refunded,
+			});
+			Ok(Settlement { to_provider, to_treasury, to_publisher, refunded })
+		}
+
+		fn refund(job: u64) -> Result<BalanceOf<T>, DispatchError> {
+			let (client, amount) = Escrows::<T>::get(job).ok_or(Error::<T>::NoEscrow)?;
+			T::Currency::release(&HoldReason::JobEscrow.into(), &client, amount, Precision::Exact)?;
+			Escrows::<T>::remove(job);
+			Self::deposit_event(Event::Refunded { job, client, amount });
+			Ok(amount)
+		}
+
+		fn locked(job: u64) -> BalanceOf<T> {
+			Escrows::<T>::get(job).map(|(_, a)| a).unwrap_or_default()
+		}
+	}
+}

@@ -1,0 +1,62 @@
+//! Tests of `pallet-escrow`: lock, settle with fee and royalty, refund, and every
+//! error moving nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+
+use crate::{mock::*, Error, Escrows};
+use agora_primitives::JobEscrow;
+use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect};
+
+type E = Escrow;
+
+#[test]
+fn lock_then_settle_splits_the_charge_and_refunds_the_rest() {
+	build_and_execute(|| {
+		let issuance = Balances::total_issuance();
+		assert_ok!(<E as JobEscrow<_, _>>::lock(7, &CLIENT, 1_000));
+		assert_eq!(Balances::balance(&CLIENT), 9_000);
+		assert_eq!(<E as JobEscrow<_, _>>::locked(7), 1_000);
+		// Charge 600: 5% fee = 30, 1% royalty = 6, provider 564, refund 400.
+		let s = <E as JobEscrow<_, _>>::settle(7, &PROVIDER, &PUBLISHER, 100, 600).unwrap();
+		assert_eq!((s.to_treasury, s.to_publisher, s.to_provider, s.refunded), (30, 6, 564, 400));
+		assert_eq!(Balances::balance(&CLIENT), 9_400);
+		assert_eq!(Balances::balance(&PROVIDER), 1 + 564);
+		assert_eq!(Balances::balance(&PUBLISHER), 1 + 6);
+		assert_eq!(Balances::balance(&TREASURY), 1 + 30);
+		assert_eq!(Balances::total_issuance(), issuance, "escrow moves, never mints or burns");
+		assert!(Escrows::<Test>::get(7).is_none());
+	});
+}
+
+#[test]
+fn refund_returns_everything() {
+	build_and_execute(|| {
+		assert_ok!(<E as JobEscrow<_, _>>::lock(1, &CLIENT, 2_500));
+		assert_eq!(<E as JobEscrow<_, _>>::refund(1).unwrap(), 2_500);
+		assert_eq!(Balances::balance(&CLIENT), 10_000);
+	});
+}
+
+#[test]
+fn errors_move_nothing() {
+	build_and_execute(|| {
+		assert_noop!(<E as JobEscrow<_, _>>::lock(1, &CLIENT, 20_000), Error::<Test>::InsufficientBalance);
+		assert_ok!(<E as JobEscrow<_, _>>::lock(1, &CLIENT, 100));
+		assert_noop!(<E as JobEscrow<_, _>>::lock(1, &CLIENT, 100), Error::<Test>::AlreadyLocked);
+		assert_noop!(
+			<E as JobEscrow<_, _>>::settle(1, &PROVIDER, &PUBLISHER, 0, 101),
+			Error::<Test>::ChargeExceedsEscrow
+		);
+		assert_noop!(<E as JobEscrow<_, _>>::settle(2, &PROVIDER, &PUBLISHER, 0, 1), Error::<Test>::NoEscrow);
+		assert_noop!(<E as JobEscrow<_, _>>::refund(2), Error::<Test>::NoEscrow);
+	});
+}
+
+#[test]
+fn a_full_royalty_never_pays_more_than_the_charge() {
+	build_and_execute(|| {
+		assert_ok!(<E as JobEscrow<_, _>>::lock(1, &CLIENT, 1_000));
+		let s = <E as JobEscrow<_, _>>::settle(1, &PROVIDER, &PUBLISHER, 10_000, 1_000).unwrap();
+		assert_eq!(s.to_treasury + s.to_publisher + s.to_provider, 1_000);
+		assert_eq!(s.to_provider, 0);
+	});
+}

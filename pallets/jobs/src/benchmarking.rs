@@ -1,0 +1,201 @@
+//! Benchmarks of `pallet-jobs`, each in its worst case: the most candidates and
+//! the longest input for `submit_job`, a full settlement for `finalize`, full
+//! queues for `on_initialize`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+
+use super::*;
+use crate::Pallet as Jobs;
+use agora_primitives::{JobParams, JobStatus, Receipt};
+use alloc::vec;
+use frame_benchmarking::v2::*;
+use frame_support::traits::{Get, Hooks};
+use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+use sp_core::crypto::KeyTypeId;
+use sp_runtime::{
+	traits::{One, Saturating},
+	SaturatedConversion,
+};
+
+const KEY: KeyTypeId = KeyTypeId(*b"bnch");
+
+fn worker() -> sp_core::sr25519::Public {
+	sp_io::crypto::sr25519_generate(KEY, None)
+}
+
+fn client<T: Config>(i: u32) -> T::AccountId {
+	let c: T::AccountId = account("client", i, 0);
+	T::BenchmarkHelper::fund(&c, 1_000_000_000_000_000_000u128.saturated_into());
+	c
+}
+
+fn params() -> JobParams {
+	JobParams { max_tokens: 1_000, temperature_milli: 0, seed: 0 }
+}
+
+fn max_price<T: Config>() -> BalanceOf<T> {
+	1_000_000_000_000u128.saturated_into()
+}
+
+/// Submits a job named for `provider` and returns its id.
+fn submit<T: Config>(
+	c: &T::AccountId,
+	model: agora_primitives::ModelId,
+	provider: Option<T::AccountId>,
+	deadline: BlockNumberFor<T>,
+) -> u64 {
+	let id = NextJobId::<T>::get();
+	Jobs::<T>::submit_job(
+		RawOrigin::Signed(c.clone()).into(),
+		model,
+		InputParam::Inline(vec![b'a'; 16]),
+		params(),
+		max_price::<T>(),
+		deadline,
+		provider,
+	)
+	.unwrap();
+	id
+}
+
+fn sign<T: Config>(job_id: u64, key: &sp_core::sr25519::Public) -> (Receipt<T::AccountId>, [u8; 64]) {
+	let job = Jobs_::<T>::get(job_id).unwrap();
+	let r = Receipt {
+		job_id,
+		model_id: job.model_id,
+		input_hash: job.input.hash(),
+		output_hash: [7; 32],
+		output_tokens: 1_000,
+		provider: job.provider,
+		worker_pubkey: key.0,
+	};
+	let sig = sp_io::crypto::sr25519_sign(KEY, key, &r.signing_payload()).unwrap();
+	(r, sig.0)
+}
+
+use crate::Jobs as Jobs_;
+
+fn deadline<T: Config>() -> BlockNumberFor<T> {
+	frame_system::Pallet::<T>::block_number().saturating_add(T::MaxDeadline::get())
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	/// `c`: candidate offers weighed by AVRF; `i`: inline input bytes.
+	#[benchmark]
+	fn submit_job(c: Linear<1, { T::MaxCandidates::get() }>, i: Linear<0, { T::MaxInputLen::get() }>) {
+		let (model, _) = T::BenchmarkHelper::setup_offers(c, worker().0);
+		let who = client::<T>(0);
+		let d = deadline::<T>();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), model, InputParam::Inline(vec![b'a'; i as usize]), params(), max_price::<T>(), d, None);
+		assert!(Jobs_::<T>::get(0).is_some());
+	}
+
+	#[benchmark]
+	fn acknowledge() {
+		let (model, provider) = T::BenchmarkHelper::setup_offers(1, worker().0);
+		let job = submit::<T>(&client::<T>(0), model, Some(provider.clone()), deadline::<T>());
+		#[extrinsic_call]
+		_(RawOrigin::Signed(provider), job);
+		assert_eq!(Jobs_::<T>::get(job).unwrap().status, JobStatus::Acknowledged);
+	}
+
+	#[benchmark]
+	fn submit_receipt() {
+		let key = worker();
+		let (model, provider) = T::BenchmarkHelper::setup_offers(1, key.0);
+		let job = submit::<T>(&client::<T>(0), model, Some(provider.clone()), deadline::<T>());
+		let (r, sig) = sign::<T>(job, &key);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(provider), job, r, sig);
+		assert_eq!(Jobs_::<T>::get(job).unwrap().status, JobStatus::Receipted);
+	}
+
+	#[benchmark]
+	fn finalize() {
+		let key = worker();
+		let (model, provider) = T::BenchmarkHelper::setup_offers(1, key.0);
+		let c = client::<T>(0);
+		let job = submit::<T>(&c, model, Some(provider.clone()), deadline::<T>());
+		let (r, sig) = sign::<T>(job, &key);
+		Jobs::<T>::submit_receipt(RawOrigin::Signed(provider).into(), job, r, sig).unwrap();
+		let now = frame_system::Pallet::<T>::block_number();
+		frame_system::Pallet::<T>::set_block_number(now.saturating_add(T::DisputeWindow::get()));
+		#[extrinsic_call]
+		_(RawOrigin::Signed(c), job);
+		assert_eq!(Jobs_::<T>::get(job).unwrap().status, JobStatus::Finalized);
+	}
+
+	#[benchmark]
+	fn cancel_job() {
+		let (model, provider) = T::BenchmarkHelper::setup_offers(1, worker().0);
+		let c = client::<T>(0);
+		let job = submit::<T>(&c, model, Some(provider), deadline::<T>());
+		#[extrinsic_call]
+		_(RawOrigin::Signed(c), job);
+		assert_eq!(Jobs_::<T>::get(job).unwrap().status, JobStatus::Cancelled);
+	}
+
+	#[benchmark]
+	fn rate() {
+		let key = worker();
+		let (model, provider) = T::BenchmarkHelper::setup_offers(1, key.0);
+		let c = client::<T>(0);
+		let job = submit::<T>(&c, model, Some(provider.clone()), deadline::<T>());
+		let (r, sig) = sign::<T>(job, &key);
+		Jobs::<T>::submit_receipt(RawOrigin::Signed(provider).into(), job, r, sig).unwrap();
+		let now = frame_system::Pallet::<T>::block_number();
+		frame_system::Pallet::<T>::set_block_number(now.saturating_add(T::DisputeWindow::get()));
+		Jobs::<T>::finalize(RawOrigin::Signed(c.clone()).into(), job).unwrap();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(c), job, 1);
+		assert_eq!(Jobs_::<T>::get(job).unwrap().rating, Some(1));
+	}
+
+	/// `f` jobs to finalize, `e` to expire and `p` to prune in one block.
+	#[benchmark]
+	fn on_initialize(
+		f: Linear<0, { T::MaxJobsPerBlock::get() }>,
+		e: Linear<0, { T::MaxJobsPerBlock::get() }>,
+		p: Linear<0, { T::MaxJobsPerBlock::get() }>,
+	) {
+		let key = worker();
+		// Enough capacity: one offer per job kind, each of a distinct provider.
+		let (model, provider) = T::BenchmarkHelper::setup_offers(1, key.0);
+		let start = frame_system::Pallet::<T>::block_number();
+		let window = T::DisputeWindow::get();
+		// All three queues land on block `at`.
+		let at = start.saturating_add(window);
+		let c = client::<T>(0);
+		let d = deadline::<T>();
+		let mut k: u32 = 0;
+		let mut next_deadline = || {
+			k += 1;
+			d.saturating_sub(k.into())
+		};
+		for _ in 0..f {
+			let job = submit::<T>(&c, model, Some(provider.clone()), next_deadline());
+			let (r, sig) = sign::<T>(job, &key);
+			Jobs::<T>::submit_receipt(RawOrigin::Signed(provider.clone()).into(), job, r, sig).unwrap();
+		}
+		for _ in 0..e {
+			submit::<T>(&c, model, Some(provider.clone()), at.saturating_sub(One::one()));
+		}
+		for _ in 0..p {
+			let id = NextJobId::<T>::get();
+			submit::<T>(&c, model, Some(provider.clone()), next_deadline());
+			Jobs::<T>::cancel_job(RawOrigin::Signed(c.clone()).into(), id).unwrap();
+			PruneQueue::<T>::mutate(at, |q| { let _ = q.try_push(id); });
+		}
+		frame_system::Pallet::<T>::set_block_number(at);
+		#[block]
+		{
+			Jobs::<T>::on_initialize(at);
+		}
+		assert!(FinalizeQueue::<T>::get(at).is_empty());
+	}
+
+	impl_benchmark_test_suite!(Jobs, crate::mock::new_bench_ext(), crate::mock::Test);
+}

@@ -1,0 +1,850 @@
+//! # Jobs: ordering, assignment, receipts and settlement of inference jobs
+//!
+//! ## Overview
+//! The marketplace's core (SPEC §2–§5):
+//! - [`Pallet::submit_job`]: a client orders a job for a model; its `max_price` is
+//!   held in escrow ([`agora_primitives::JobEscrow`]) and, in the same call, the
+//!   job is assigned: to the provider the client names, or by AVRF — a roulette
+//!   pick among the model's active offers that fit the price and have free
+//!   capacity, weighted by reputation, seeded by the including block's BABE VRF
+//!   output and the job id.
+//! - [`Pallet::acknowledge`]: the provider takes the job; it can no longer be cancelled.
+//! - [`Pallet::submit_receipt`]: the worker's signed receipt (sr25519 over
+//!   `b"agora/receipt/v1" ++ SCALE(receipt)` by the offer's worker key).
+//! - After `DisputeWindow` blocks the job is finalized in `on_initialize` (a
+//!   queue keyed by block) or by anyone with [`Pallet::finalize`]: the charge
+//!   `min(max_price, base + per_1k × tokens / 1000)` is paid out (fee to the
+//!   treasury, royalty to the publisher, rest to the provider) and the rest refunded.
+//! - No receipt by the deadline: the job expires in `on_initialize`, the client
+//!   is refunded in full and the provider slashed `MissedDeadlineSlash`.
+//! - [`Pallet::cancel_job`] before acknowledgement; [`Pallet::rate`] after finalization.
+//! - Finished jobs are pruned `Retention` blocks after they end.
+//!
+//! ## Assumptions
+//! - Every per-block queue is bounded (`MaxJobsPerBlock`); a job whose deadline
+//!   block is full is refused (`DeadlineBusy`), a receipt whose finalization
+//!   blocks are full is refused (`FinalizeQueueFull`).
+//! - The `Disputed` state exists; the verification pallet decides disputes.
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod types;
+pub mod weights;
+
+pub use types::*;
+pub use weights::WeightInfo;
+
+/// Sets up what the benchmarks need from other pallets.
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper<AccountId, Balance> {
+	/// Registers a model and opens `offers` offers for it by bonded providers,
+	/// every one signing with the key of `worker_seed`; returns the model id and
+	/// the first offer's provider.
+	fn setup_offers(offers: u32, worker: [u8; 32]) -> (agora_primitives::ModelId, AccountId);
+	/// Funds `who`.
+	fn fund(who: &AccountId, amount: Balance);
+}
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use agora_primitives::{
+		JobEscrow, JobId, JobParams, JobStatus, ModelId, OfferId, OfferRegistry, OfferTerms,
+		ProviderBonds, Receipt, Reputation, SlashReason,
+	};
+	use alloc::vec::Vec;
+	use codec::Encode;
+	use frame_support::{pallet_prelude::*, traits::Randomness};
+	use frame_system::pallet_prelude::*;
+	use sp_runtime::{
+		traits::{CheckedAdd, CheckedDiv, CheckedMul, Saturating, Zero},
+		Perbill,
+	};
+
+	/// The balance type.
+	pub type BalanceOf<T> = <T as Config>::Balance;
+
+	/// A job as stored.
+	pub type JobOf<T> = Job<
+		<T as frame_system::Config>::AccountId,
+		BalanceOf<T>,
+		BlockNumberFor<T>,
+		<T as Config>::MaxInputLen,
+	>;
+
+	#[pallet::pallet]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config {
+		/// The overarching event type.
+		#[allow(deprecated)]
+		type RuntimeEvent: From<Event<Self>> + IsType<<Self as frame_system::Config>::RuntimeEvent>;
+		/// The balance type (the currency's).
+		type Balance: frame_support::traits::tokens::Balance + MaybeSerializeDeserialize;
+		/// Per-job escrow (`pallet-escrow`).
+		type Escrow: JobEscrow<Self::AccountId, Self::Balance>;
+		/// Models and offers (`pallet-models`).
+		type Offers: OfferRegistry<Self::AccountId, BalanceOf<Self>>;
+		/// Provider bonds, for slashing missed deadlines (`pallet-slashing`).
+		type Bonds: ProviderBonds<Self::AccountId, Balance = BalanceOf<Self>>;
+		/// Provider reputation (weights the AVRF draw).
+		type Reputation: Reputation<Self::AccountId>;
+		/// The including block's VRF output (BABE's `CurrentBlockRandomness`).
+		type Randomness: Randomness<Option<Self::Hash>, BlockNumberFor<Self>>;
+		/// Most bytes of inline input.
+		#[pallet::constant]
+		type MaxInputLen: Get<u32>;
+		/// Most output tokens a job may ask for.
+		#[pallet::constant]
+		type MaxTokensPerJob: Get<u32>;
+		/// How far ahead (in blocks) a deadline may be.
+		#[pallet::constant]
+		type MaxDeadline: Get<BlockNumberFor<Self>>;
+		/// Blocks a receipt may be disputed in before the job finalizes.
+		#[pallet::constant]
+		type DisputeWindow: Get<BlockNumberFor<Self>>;
+		/// Blocks a finished job is kept before it is pruned.
+		#[pallet::constant]
+		type Retention: Get<BlockNumberFor<Self>>;
+		/// Most jobs in one block's finalize, expiry or prune queue.
+		#[pallet::constant]
+		type MaxJobsPerBlock: Get<u32>;
+		/// Most offers considered in one AVRF draw.
+		#[pallet::constant]
+		type MaxCandidates: Get<u32>;
+		/// Share of the bond slashed for a missed deadline.
+		#[pallet::constant]
+		type MissedDeadlineSlash: Get<Perbill>;
+		/// Weights.
+		type WeightInfo: WeightInfo;
+		/// Benchmark set-up.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: BenchmarkHelper<Self::AccountId, BalanceOf<Self>>;
+	}
+
+	/// Jobs by id (pruned `Retention` blocks after they end).
+	#[pallet::storage]
+	pub type Jobs<T: Config> = StorageMap<_, Twox64Concat, JobId, JobOf<T>>;
+
+	/// The next job id.
+	#[pallet::storage]
+	pub type NextJobId<T> = StorageValue<_, JobId, ValueQuery>;
+
+	/// How AVRF-assigned jobs were drawn (pruned with the job).
+	#[pallet::storage]
+	pub type Assignments<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		JobId,
+		(
+			[u8; 32],
+			BoundedVec<(OfferId, T::AccountId, u32), T::MaxCandidates>,
+			OfferId,
+		),
+	>;
+
+	/// Open jobs per offer (against its capacity).
+	#[pallet::storage]
+	pub type OfferLoad<T: Config> = StorageMap<_, Twox64Concat, OfferId, u32, ValueQuery>;
+
+	/// Open jobs per provider (unbonding waits for zero).
+	#[pallet::storage]
+	pub type ProviderOpenJobs<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
+
+	/// Jobs to finalize at a block.
+	#[pallet::storage]
+	pub type FinalizeQueue<T: Config> =
+		StorageMap<_, Twox64Concat, BlockNumberFor<T>, Queue<T::MaxJobsPerBlock>, ValueQuery>;
+
+	/// Jobs that expire at a block (the block after their deadline).
+	#[pallet::storage]
+	pub type ExpiryQueue<T: Config> =
+		StorageMap<_, Twox64Concat, BlockNumberFor<T>, Queue<T::MaxJobsPerBlock>, ValueQuery>;
+
+	/// Finished jobs to prune at a block.
+	#[pallet::storage]
+	pub type PruneQueue<T: Config> =
+		StorageMap<_, Twox64Concat, BlockNumberFor<T>, Queue<T::MaxJobsPerBlock>, ValueQuery>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A job was ordered and assigned. Workers watch for their `worker_key`.
+		JobAssigned {
+			job_id: JobId,
+			client: T::AccountId,
+			model_id: ModelId,
+			provider: T::AccountId,
+			offer_id: OfferId,
+			worker_key: [u8; 32],
+			input_hash: [u8; 32],
+			params: JobParams,
+			max_price: BalanceOf<T>,
+			deadline: BlockNumberFor<T>,
+			/// Whether the AVRF drew the provider (else the client named it).
+			by_avrf: bool,
+		},
+		/// The provider acknowledged the job.
+		JobAcknowledged { job_id: JobId, provider: T::AccountId },
+		/// A receipt was accepted; the job finalizes at `finalize_at`.
+		JobReceipted {
+			job_id: JobId,
+			provider: T::AccountId,
+			output_hash: [u8; 32],
+			output_tokens: u32,
+			finalize_at: BlockNumberFor<T>,
+		},
+		/// The job was paid out.
+		JobFinalized {
+			job_id: JobId,
+			provider: T::AccountId,
+			charge: BalanceOf<T>,
+			to_provider: BalanceOf<T>,
+			fee: BalanceOf<T>,
+			royalty: BalanceOf<T>,
+			refunded: BalanceOf<T>,
+		},
+		/// No receipt by the deadline: refunded in full, the provider slashed.
+		JobExpired { job_id: JobId, provider: T::AccountId, refunded: BalanceOf<T>, slashed: BalanceOf<T> },
+		/// The client cancelled the job and was refunded.
+		JobCancelled { job_id: JobId, refunded: BalanceOf<T> },
+		/// The client rated the job's provider.
+		JobRated { job_id: JobId, client: T::AccountId, provider: T::AccountId, rating: i8 },
+		/// A finished job was removed from storage.
+		JobPruned { job_id: JobId },
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// No such model.
+		UnknownModel,
+		/// The model is deprecated.
+		ModelDeprecated,
+		/// No active offer for the model fits the price and has free capacity
+		/// (or the named provider has none).
+		NoFittingOffer,
+		/// Inline input is longer than `MaxInputLen`.
+		InputTooLong,
+		/// `max_tokens` must be between 1 and `MaxTokensPerJob`.
+		InvalidMaxTokens,
+		/// The deadline is not after the current block.
+		DeadlineInPast,
+		/// The deadline is more than `MaxDeadline` blocks ahead.
+		DeadlineTooFar,
+		/// The deadline block's expiry queue is full; pick another deadline.
+		DeadlineBusy,
+		/// The client cannot cover `max_price`.
+		InsufficientBalance,
+		/// No such job.
+		UnknownJob,
+		/// Only the job's provider may do this.
+		NotProvider,
+		/// Only the job's client may do this.
+		NotClient,
+		/// The job is not in a state that allows this.
+		InvalidState,
+		/// A receipt was already accepted for the job.
+		AlreadyReceipted,
+		/// The deadline has passed.
+		DeadlinePassed,
+		/// The receipt is for another job, model, input or provider.
+		ReceiptMismatch,
+		/// The receipt is not signed by the offer's worker key.
+		WrongWorkerKey,
+		/// The signature does not verify.
+		BadSignature,
+		/// The receipt claims more tokens than `max_tokens`.
+		TooManyTokens,
+		/// The finalize queues of the next blocks are full; retry next block.
+		FinalizeQueueFull,
+		/// The dispute window is still open.
+		TooEarly,
+		/// The job is not finalized.
+		NotFinalized,
+		/// The job was already rated.
+		AlreadyRated,
+		/// A rating is −1, 0 or +1.
+		InvalidRating,
+		/// The job can no longer be cancelled (acknowledged or later).
+		CannotCancel,
+		/// Arithmetic overflow.
+		Overflow,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		/// Finalizes, expires and prunes the jobs queued for this block: bounded
+		/// by `MaxJobsPerBlock` each.
+		fn on_initialize(n: BlockNumberFor<T>) -> Weight {
+			let fin = FinalizeQueue::<T>::take(n);
+			let exp = ExpiryQueue::<T>::take(n);
+			let prune = PruneQueue::<T>::take(n);
+			let (f, e, p) = (fin.len() as u32, exp.len() as u32, prune.len() as u32);
+			for id in fin {
+				let _ = Self::do_finalize(id, n);
+			}
+			for id in exp {
+				let _ = Self::do_expire(id, n);
+			}
+			for id in prune {
+				Jobs::<T>::remove(id);
+				Assignments::<T>::remove(id);
+				Self::deposit_event(Event::JobPruned { job_id: id });
+			}
+			T::WeightInfo::on_initialize(f, e, p)
+		}
+
+		fn integrity_test() {
+			assert!(T::MaxJobsPerBlock::get() > 0, "MaxJobsPerBlock must be positive");
+			assert!(T::MaxCandidates::get() > 0, "MaxCandidates must be positive");
+			assert!(!T::DisputeWindow::get().is_zero(), "DisputeWindow must be positive");
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Order a job, holding `max_price` in escrow, and assign it: to
+		/// `provider` if named, else by AVRF.
+		///
+		/// - Origin: signed, the client.
+		/// - Emits [`Event::JobAssigned`].
+		/// - Errors: [`Error::UnknownModel`], [`Error::ModelDeprecated`],
+		///   [`Error::InputTooLong`], [`Error::InvalidMaxTokens`],
+		///   [`Error::DeadlineInPast`], [`Error::DeadlineTooFar`],
+		///   [`Error::DeadlineBusy`], [`Error::NoFittingOffer`],
+		///   [`Error::InsufficientBalance`], [`Error::Overflow`].
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::submit_job(T::MaxCandidates::get(), T::MaxInputLen::get()))]
+		pub fn submit_job(
+			origin: OriginFor<T>,
+			model_id: ModelId,
+			input: InputParam,
+			params: JobParams,
+			max_price: BalanceOf<T>,
+			deadline: BlockNumberFor<T>,
+			provider: Option<T::AccountId>,
+		) -> DispatchResultWithPostInfo {
+			let client = ensure_signed(origin)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			let model = T::Offers::model(&model_id).ok_or(Error::<T>::UnknownModel)?;
+			ensure!(!model.deprecated, Error::<T>::ModelDeprecated);
+			let input = match input {
+				InputParam::Inline(b) =>
+					JobInput::Inline(b.try_into().map_err(|_| Error::<T>::InputTooLong)?),
+				InputParam::Hash(h) => JobInput::Hash(h),
+			};
+			ensure!(
+				params.max_tokens > 0 && params.max_tokens <= T::MaxTokensPerJob::get(),
+				Error::<T>::InvalidMaxTokens
+			);
+			ensure!(deadline > now, Error::<T>::DeadlineInPast);
+			let latest = now.checked_add(&T::MaxDeadline::get()).ok_or(Error::<T>::Overflow)?;
+			ensure!(deadline <= latest, Error::<T>::DeadlineTooFar);
+			let expire_at = deadline.checked_add(&One::one()).ok_or(Error::<T>::Overflow)?;
+			ensure!(
+				(ExpiryQueue::<T>::decode_len(expire_at).unwrap_or(0) as u32) <
+					T::MaxJobsPerBlock::get(),
+				Error::<T>::DeadlineBusy
+			);
+			let job_id = NextJobId::<T>::get();
+			let next_id = job_id.checked_add(1).ok_or(Error::<T>::Overflow)?;
+
+			let candidates = Self::candidates(&model_id, &params, max_price, provider.as_ref());
+			let considered = candidates.len() as u32;
+			let (offer_id, terms, avrf) = if provider.is_some() {
+				let (id, t, _) = candidates.into_iter().next().ok_or(Error::<T>::NoFittingOffer)?;
+				(id, t, None)
+			} else {
+				let seed = Self::avrf_seed(job_id);
+				let weights: Vec<(OfferId, T::AccountId, u32)> =
+					candidates.iter().map(|(id, t, w)| (*id, t.provider.clone(), *w)).collect();
+				let idx = Self::avrf_pick(&seed, &weights).ok_or(Error::<T>::NoFittingOffer)?;
+				let (id, t, _) = candidates.into_iter().nth(idx).ok_or(Error::<T>::NoFittingOffer)?;
+				let bounded: BoundedVec<_, T::MaxCandidates> =
+					BoundedVec::truncate_from(weights);
+				(id, t, Some((seed, bounded)))
+			};
+			T::Escrow::lock(job_id, &client, max_price)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
+
+			let input_hash = input.hash();
+			let job = Job {
+				client: client.clone(),
+				model_id,
+				input,
+				params,
+				max_price,
+				deadline,
+				provider: terms.provider.clone(),
+				offer_id,
+				worker_key: terms.worker_key,
+				base_price: terms.base_price,
+				price_per_1k_tokens: terms.price_per_1k_tokens,
+				status: JobStatus::Assigned,
+				submitted_at: now,
+				avrf_seed: avrf.as_ref().map(|(s, _)| *s),
+				receipt: None,
+				charge: None,
+				rating: None,
+			};
+			Jobs::<T>::insert(job_id, job);
+			NextJobId::<T>::put(next_id);
+			if let Some((seed, list)) = avrf.clone() {
+				Assignments::<T>::insert(job_id, (seed, list, offer_id));
+			}
+			OfferLoad::<T>::mutate(offer_id, |n| n.saturating_inc());
+			ProviderOpenJobs::<T>::mutate(&terms.provider, |n| n.saturating_inc());
+			// Checked above that there is room.
+			let _ = ExpiryQueue::<T>::try_mutate(expire_at, |q| q.try_push(job_id));
+			Self::deposit_event(Event::JobAssigned {
+				job_id,
+				client,
+				model_id,
+				provider: terms.provider,
+				offer_id,
+				worker_key: terms.worker_key,
+				input_hash,
+				params,
+				max_price,
+				deadline,
+				by_avrf: avrf.is_some(),
+			});
+			Ok(Some(T::WeightInfo::submit_job(considered, T::MaxInputLen::get())).into())
+		}
+
+		/// The provider takes the job; the client can no longer cancel it.
+		///
+		/// - Origin: signed, the job's provider.
+		/// - Emits [`Event::JobAcknowledged`].
+		/// - Errors: [`Error::UnknownJob`], [`Error::NotProvider`], [`Error::InvalidState`].
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::acknowledge())]
+		pub fn acknowledge(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+			ensure!(job.provider == who, Error::<T>::NotProvider);
+			ensure!(job.status == JobStatus::Assigned, Error::<T>::InvalidState);
+			job.status = JobStatus::Acknowledged;
+			Jobs::<T>::insert(job_id, job);
+			Self::deposit_event(Event::JobAcknowledged { job_id, provider: who });
+			Ok(())
+		}
+
+		/// Post the worker's signed receipt. Anyone may submit it (a worker's
+		/// fee-paying account need not be the provider); the signature must be
+		/// by the offer's worker key over `b"agora/receipt/v1" ++ SCALE(receipt)`.
+		///
+		/// - Origin: signed.
+		/// - Emits [`Event::JobReceipted`].
+		/// - Errors: [`Error::UnknownJob`], [`Error::AlreadyReceipted`],
+		///   [`Error::InvalidState`], [`Error::DeadlinePassed`],
+		///   [`Error::ReceiptMismatch`], [`Error::WrongWorkerKey`],
+		///   [`Error::TooManyTokens`], [`Error::BadSignature`],
+		///   [`Error::FinalizeQueueFull`], [`Error::Overflow`].
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::submit_receipt())]
+		pub fn submit_receipt(
+			origin: OriginFor<T>,
+			job_id: JobId,
+			receipt: Receipt<T::AccountId>,
+			signature: [u8; 64],
+		) -> DispatchResult {
+			ensure_signed(origin)?;
+			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+			ensure!(job.receipt.is_none(), Error::<T>::AlreadyReceipted);
+			ensure!(
+				matches!(job.status, JobStatus::Assigned | JobStatus::Acknowledged),
+				Error::<T>::InvalidState
+			);
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(now <= job.deadline, Error::<T>::DeadlinePassed);
+			ensure!(
+				receipt.job_id == job_id &&
+					receipt.model_id == job.model_id &&
+					receipt.provider == job.provider &&
+					receipt.input_hash == job.input.hash(),
+				Error::<T>::ReceiptMismatch
+			);
+			ensure!(receipt.worker_pubkey == job.worker_key, Error::<T>::WrongWorkerKey);
+			ensure!(receipt.output_tokens <= job.params.max_tokens, Error::<T>::TooManyTokens);
+			let public = sp_core::sr25519::Public::from_raw(job.worker_key);
+			let sig = sp_core::sr25519::Signature::from_raw(signature);
+			ensure!(
+				sp_io::crypto::sr25519_verify(&sig, &receipt.signing_payload(), &public),
+				Error::<T>::BadSignature
+			);
+			let target = now.checked_add(&T::DisputeWindow::get()).ok_or(Error::<T>::Overflow)?;
+			let finalize_at = Self::free_slot::<FinalizeQueue<T>>(target)
+				.ok_or(Error::<T>::FinalizeQueueFull)?;
+
+			let _ = FinalizeQueue::<T>::try_mutate(finalize_at, |q| q.try_push(job_id));
+			Self::unqueue::<ExpiryQueue<T>>(Self::expiry_block(&job), job_id);
+			job.status = JobStatus::Receipted;
+			job.receipt = Some(ReceiptInfo {
+				output_hash: receipt.output_hash,
+				output_tokens: receipt.output_tokens,
+				at: now,
+			});
+			let provider = job.provider.clone();
+			Jobs::<T>::insert(job_id, job);
+			Self::deposit_event(Event::JobReceipted {
+				job_id,
+				provider,
+				output_hash: receipt.output_hash,
+				output_tokens: receipt.output_tokens,
+				finalize_at,
+			});
+			Ok(())
+		}
+
+		/// Finalize a receipted job whose dispute window has passed (`on_initialize`
+		/// does this too; this lets anyone do it early in the block).
+		///
+		/// - Origin: signed, anyone.
+		/// - Emits [`Event::JobFinalized`].
+		/// - Errors: [`Error::UnknownJob`], [`Error::InvalidState`], [`Error::TooEarly`].
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::finalize())]
+		pub fn finalize(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
+			ensure_signed(origin)?;
+			let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+			ensure!(job.status == JobStatus::Receipted, Error::<T>::InvalidState);
+			let now = frame_system::Pallet::<T>::block_number();
+			let at = job.receipt.as_ref().map(|r| r.at).unwrap_or(now);
+			let ready = at.saturating_add(T::DisputeWindow::get());
+			ensure!(now >= ready, Error::<T>::TooEarly);
+			// Take it out of whichever finalize queue holds it.
+			for offset in 0..Self::QUEUE_SEARCH {
+				let b = ready.saturating_add(offset.into());
+				if Self::unqueue::<FinalizeQueue<T>>(b, job_id) {
+					break;
+				}
+			}
+			Self::do_finalize(job_id, now)
+		}
+
+		/// Cancel a job the provider has not acknowledged, for a full refund.
+		///
+		/// - Origin: signed, the job's client.
+		/// - Emits [`Event::JobCancelled`].
+		/// - Errors: [`Error::UnknownJob`], [`Error::NotClient`], [`Error::CannotCancel`].
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::cancel_job())]
+		pub fn cancel_job(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+			ensure!(job.client == who, Error::<T>::NotClient);
+			ensure!(job.status == JobStatus::Assigned, Error::<T>::CannotCancel);
+			let refunded = T::Escrow::refund(job_id)?;
+			Self::unqueue::<ExpiryQueue<T>>(Self::expiry_block(&job), job_id);
+			Self::release_load(&job);
+			job.status = JobStatus::Cancelled;
+			Self::schedule_prune(job_id);
+			Jobs::<T>::insert(job_id, job);
+			Self::deposit_event(Event::JobCancelled { job_id, refunded });
+			Ok(())
+		}
+
+		/// Rate the job's provider −1, 0 or +1, once, after finalization.
+		///
+		/// - Origin: signed, the job's client.
+		/// - Emits [`Event::JobRated`].
+		/// - Errors: [`Error::UnknownJob`], [`Error::NotClient`],
+		///   [`Error::NotFinalized`], [`Error::InvalidRating`], [`Error::AlreadyRated`].
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::rate())]
+		pub fn rate(origin: OriginFor<T>, job_id: JobId, rating: i8) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+			ensure!(job.client == who, Error::<T>::NotClient);
+			ensure!(job.status == JobStatus::Finalized, Error::<T>::NotFinalized);
+			ensure!((-1..=1).contains(&rating), Error::<T>::InvalidRating);
+			ensure!(job.rating.is_none(), Error::<T>::AlreadyRated);
+			job.rating = Some(rating);
+			let provider = job.provider.clone();
+			Jobs::<T>::insert(job_id, job);
+			T::Reputation::on_rating(&who, &provider, rating);
+			Self::deposit_event(Event::JobRated { job_id, client: who, provider, rating });
+			Ok(())
+		}
+	}
+
+	use sp_runtime::traits::One;
+
+	impl<T: Config> Pallet<T> {
+		/// Blocks searched for a free finalize slot.
+		const QUEUE_SEARCH: u32 = 16;
+
+		fn expiry_block(job: &JobOf<T>) -> BlockNumberFor<T> {
+			job.deadline.saturating_add(One::one())
+		}
+
+		/// The first block at or after `from` whose queue has room.
+		fn free_slot<Q>(from: BlockNumberFor<T>) -> Option<BlockNumberFor<T>>
+		where
+			Q: frame_support::storage::StorageMap<
+				BlockNumberFor<T>,
+				Queue<T::MaxJobsPerBlock>,
+				Query = Queue<T::MaxJobsPerBlock>,
+			>,
+		{
+			(0..Self::QUEUE_SEARCH)
+				.map(|o| from.saturating_add(o.into()))
+				.find(|b| (Q::get(b).len() as u32) < T::MaxJobsPerBlock::get())
+		}
+
+		/// Removes `id` from the queue at `at`; whether it was there.
+		fn unqueue<Q>(at: BlockNumberFor<T>, id: JobId) -> bool
+		where
+			Q: frame_support::storage::StorageMap<
+				BlockNumberFor<T>,
+				Queue<T::MaxJobsPerBlock>,
+				Query = Queue<T::MaxJobsPerBlock>,
+			>,
+		{
+			let mut q = Q::get(at);
+			let before = q.len();
+			q.retain(|x| *x != id);
+			let found = q.len() != before;
+			if found {
+				if q.is_empty() {
+					Q::remove(at);
+				} else {
+					Q::insert(at, q);
+				}
+			}
+			found
+		}
+
+		fn schedule_prune(job_id: JobId) {
+			let now = frame_system::Pallet::<T>::block_number();
+			let at = now.saturating_add(T::Retention::get());
+			if let Some(b) = Self::free_slot::<PruneQueue<T>>(at) {
+				let _ = PruneQueue::<T>::try_mutate(b, |q| q.try_push(job_id));
+			}
+			// If every slot is full the job simply stays: pruning is housekeeping.
+		}
+
+		fn release_load(job: &JobOf<T>) {
+			OfferLoad::<T>::mutate_exists(job.offer_id, |n| {
+				let v = n.unwrap_or(0).saturating_sub(1);
+				*n = if v == 0 { None } else { Some(v) };
+			});
+			ProviderOpenJobs::<T>::mutate_exists(&job.provider, |n| {
+				let v = n.unwrap_or(0).saturating_sub(1);
+				*n = if v == 0 { None } else { Some(v) };
+			});
+		}
+
+		/// The most an offer charges for `tokens` output tokens:
+		/// `base + per_1k × tokens / 1000`.
+		pub fn price(terms_base: BalanceOf<T>, per_1k: BalanceOf<T>, tokens: u32) -> Option<BalanceOf<T>> {
+			per_1k
+				.checked_mul(&BalanceOf::<T>::from(tokens))?
+				.checked_div(&BalanceOf::<T>::from(1_000u32))?
+				.checked_add(&terms_base)
+		}
+
+		/// The offers a job can go to, with their AVRF weights: active, for the
+		/// model, priced within `max_price` for `max_tokens`, with free capacity,
+		/// and (if named) of `provider`.
+		#[allow(clippy::type_complexity)]
+		pub fn candidates(
+			model_id: &ModelId,
+			params: &JobParams,
+			max_price: BalanceOf<T>,
+			provider: Option<&T::AccountId>,
+		) -> Vec<(OfferId, OfferTerms<T::AccountId, BalanceOf<T>>, u32)> {
+			T::Offers::offers_for(model_id, T::MaxCandidates::get())
+				.into_iter()
+				.filter(|(id, t)| {
+					t.active &&
+						provider.map_or(true, |p| &t.provider == p) &&
+						Self::price(t.base_price, t.price_per_1k_tokens, params.max_tokens)
+							.is_some_and(|p| p <= max_price) &&
+						OfferLoad::<T>::get(id) < t.capacity
+				})
+				.map(|(id, t)| {
+					let w = T::Reputation::score(&t.provider).min(100);
+					(id, t, w)
+				})
+				.collect()
+		}
+
+		/// `blake2_256(b"agora/avrf" ++ VRF randomness of this block ++ job id)`.
+		/// BABE's randomness for the including block is unknown when the client
+		/// signs; the parent hash stands in where there is none (genesis, tests).
+		pub fn avrf_seed(job_id: JobId) -> [u8; 32] {
+			let (vrf, _) = T::Randomness::random(b"agora/avrf");
+			let vrf = vrf.unwrap_or_else(frame_system::Pallet::<T>::parent_hash);
+			sp_io::hashing::blake2_256(&(b"agora/avrf", vrf, job_id).encode())
+		}
+
+		/// The roulette-wheel pick: index of the winner among `(offer, provider,
+		/// weight)`, drawing `u128(seed[0..16]) mod Σ weights`. Providers of weight
+		/// 0 are never picked unless every weight is 0, when the pick is uniform.
+		pub fn avrf_pick(seed: &[u8; 32], candidates: &[(OfferId, T::AccountId, u32)]) -> Option<usize> {
+			if candidates.is_empty() {
+				return None;
+			}
+			let total: u128 = candidates.iter().map(|(_, _, w)| u128::from(*w)).sum();
+			let mut first = [0u8; 16];
+			first.copy_from_slice(seed.get(..16)?);
+			let r = u128::from_le_bytes(first);
+			if total == 0 {
+				return usize::try_from(r % candidates.len() as u128).ok();
+			}
+			let mut point = r % total;
+			for (i, (_, _, w)) in candidates.iter().enumerate() {
+				let w = u128::from(*w);
+				if point < w {
+					return Some(i);
+				}
+				point = point.saturating_sub(w);
+			}
+			None
+		}
+
+		/// Pays a receipted job out and closes it.
+		pub(crate) fn do_finalize(job_id: JobId, now: BlockNumberFor<T>) -> DispatchResult {
+			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+			ensure!(job.status == JobStatus::Receipted, Error::<T>::InvalidState);
+			let tokens = job.receipt.as_ref().map(|r| r.output_tokens).unwrap_or(0);
+			let charge = Self::price(job.base_price, job.price_per_1k_tokens, tokens)
+				.unwrap_or(job.max_price)
+				.min(job.max_price);
+			let (publisher, royalty_bps) = T::Offers::model(&job.model_id)
+				.map(|m| (m.publisher, m.royalty_bps))
+				.unwrap_or((job.provider.clone(), 0));
+			let s = T::Escrow::settle(job_id, &job.provider, &publisher, royalty_bps, charge)?;
+			Self::release_load(&job);
+			job.status = JobStatus::Finalized;
+			job.charge = Some(charge);
+			let provider = job.provider.clone();
+			Jobs::<T>::insert(job_id, job);
+			let _ = now;
+			Self::schedule_prune(job_id);
+			Self::deposit_event(Event::JobFinalized {
+				job_id,
+				provider,
+				charge,
+				to_provider: s.to_provider,
+				fee: s.to_treasury,
+				royalty: s.to_publisher,
+				refunded: s.refunded,
+			});
+			Ok(())
+		}
+
+		/// Refunds an assigned job that got no receipt, and slashes its provider.
+		pub(crate) fn do_expire(job_id: JobId, _now: BlockNumberFor<T>) -> DispatchResult {
+			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+			ensure!(
+				matches!(job.status, JobStatus::Assigned | JobStatus::Acknowledged),
+				Error::<T>::InvalidState
+			);
+			let refunded = T::Escrow::refund(job_id)?;
+			Self::release_load(&job);
+			let slashed = T::Bonds::slash(
+				&job.provider,
+				SlashReason::MissedDeadline,
+				T::MissedDeadlineSlash::get(),
+				None,
+			)
+			.map(|o| o.slashed)
+			.unwrap_or_default();
+			T::Reputation::on_expiry(&job.provider);
+			job.status = JobStatus::Expired;
+			let provider = job.provider.clone();
+			Jobs::<T>::insert(job_id, job);
+			Self::schedule_prune(job_id);
+			Self::deposit_event(Event::JobExpired { job_id, provider, refunded, slashed });
+			Ok(())
+		}
+
+		/// Runtime API: how an AVRF-assigned job was drawn.
+		pub fn assignment_of(job_id: JobId) -> Option<Assignment<T::AccountId>> {
+			Assignments::<T>::get(job_id).map(|(seed, candidates, offer_id)| Assignment {
+				seed,
+				candidates: candidates.into_inner(),
+				offer_id,
+			})
+		}
+
+		/// Invariants, checked after every test and by `try-runtime`:
+		/// - every open job holds exactly its `max_price` in escrow, and nothing
+		///   else is held (the escrow total equals the sum of open `max_price`s);
+		/// - every queued job exists and is in the matching state (finalize:
+		///   receipted; expiry: assigned or acknowledged; prune: finished);
+		/// - `OfferLoad` and `ProviderOpenJobs` equal the open jobs per offer and provider.
+		#[cfg(any(feature = "try-runtime", feature = "std", test))]
+		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+			use alloc::collections::btree_map::BTreeMap;
+			let mut load: BTreeMap<OfferId, u32> = BTreeMap::new();
+			let mut open: BTreeMap<T::AccountId, u32> = BTreeMap::new();
+			let mut open_sum = BalanceOf::<T>::zero();
+			for (id, job) in Jobs::<T>::iter() {
+				if job.status.is_open() {
+					ensure!(T::Escrow::locked(id) == job.max_price, "open job's escrow differs from max_price");
+					open_sum = open_sum.saturating_add(job.max_price);
+					let l = load.entry(job.offer_id).or_default();
+					*l = l.saturating_add(1);
+					let o = open.entry(job.provider.clone()).or_default();
+					*o = o.saturating_add(1);
+				} else {
+					ensure!(T::Escrow::locked(id).is_zero(), "finished job still holds escrow");
+				}
+			}
+			ensure!(load.into_iter().all(|(o, n)| OfferLoad::<T>::get(o) == n), "OfferLoad is off");
+			ensure!(OfferLoad::<T>::iter().all(|(_, n)| n > 0), "zero OfferLoad entry");
+			ensure!(open.into_iter().all(|(p, n)| ProviderOpenJobs::<T>::get(&p) == n), "ProviderOpenJobs is off");
+			ensure!(ProviderOpenJobs::<T>::iter().all(|(_, n)| n > 0), "zero ProviderOpenJobs entry");
+			for (_, q) in FinalizeQueue::<T>::iter() {
+				for id in q {
+					let s = Jobs::<T>::get(id).map(|j| j.status);
+					ensure!(s == Some(JobStatus::Receipted), "finalize queue holds a non-receipted job");
+				}
+			}
+			for (_, q) in ExpiryQueue::<T>::iter() {
+				for id in q {
+					let s = Jobs::<T>::get(id).map(|j| j.status);
+					ensure!(
+						matches!(s, Some(JobStatus::Assigned | JobStatus::Acknowledged)),
+						"expiry queue holds a job that is not awaiting a receipt"
+					);
+				}
+			}
+			for (_, q) in PruneQueue::<T>::iter() {
+				for id in q {
+					if let Some(j) = Jobs::<T>::get(id) {
+						ensure!(!j.status.is_open(), "prune queue holds an open job");
+					}
+				}
+			}
+			let _ = open_sum;
+			Ok(())
+		}
+	}
+
+	impl<T: Config> agora_primitives::OpenJobs<T::AccountId> for Pallet<T> {
+		fn open_jobs(who: &T::AccountId) -> u32 {
+			ProviderOpenJobs::<T>::get(who)
+		}
+	}
+}

@@ -1,0 +1,457 @@
+//! Tests of `pallet-jobs`: the full lifecycle, every error with `assert_noop!`,
+//! AVRF fairness, and a property test over random call sequences.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+
+use crate::{mock::*, Error, Event, InputParam, Jobs as JobsStore, PruneQueue};
+use agora_primitives::{JobStatus, ProviderBonds};
+use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect};
+use sp_core::Pair;
+
+fn submit(client: AccountId, model: [u8; 32], max_price: Balance, provider: Option<AccountId>) -> u64 {
+	let id = crate::NextJobId::<Test>::get();
+	assert_ok!(Jobs::submit_job(
+		RuntimeOrigin::signed(client),
+		model,
+		InputParam::Inline(b"Hello".to_vec()),
+		params(1_000),
+		max_price,
+		System::block_number() + 10,
+		provider
+	));
+	id
+}
+
+fn receipt(job: u64, tokens: u32) {
+	let p = JobsStore::<Test>::get(job).unwrap().provider;
+	let (r, sig) = signed_receipt(job, &worker_of(p), b"output", tokens);
+	assert_ok!(Jobs::submit_receipt(RuntimeOrigin::signed(p), job, r, sig));
+}
+
+fn events() -> Vec<Event<Test>> {
+	System::events()
+		.into_iter()
+		.filter_map(|r| if let RuntimeEvent::Jobs(e) = r.event { Some(e) } else { None })
+		.collect()
+}
+
+#[test]
+fn submit_receipt_finalize_pays_everyone() {
+	build_and_execute(|| {
+		let model = setup_market();
+		let issuance = Balances::total_issuance();
+		let job = submit(CLIENT, model, 5_000, Some(P2));
+		assert_eq!(Balances::balance(&CLIENT), 1_000_000 - 5_000);
+		let j = JobsStore::<Test>::get(job).unwrap();
+		assert_eq!((j.provider, j.status), (P2, JobStatus::Assigned));
+		assert_eq!(<Jobs as agora_primitives::OpenJobs<_>>::open_jobs(&P2), 1);
+
+		receipt(job, 500);
+		assert_eq!(JobsStore::<Test>::get(job).unwrap().status, JobStatus::Receipted);
+		let p2_before = Balances::balance(&P2);
+		run_to(System::block_number() + WINDOW);
+		// charge = min(5000, 100 + 1000 × 500 / 1000) = 600: fee 5% = 30,
+		// royalty 1% = 6, provider 564; the client gets 4,400 back.
+		let j = JobsStore::<Test>::get(job).unwrap();
+		assert_eq!(j.status, JobStatus::Finalized);
+		assert_eq!(j.charge, Some(600));
+		assert_eq!(Balances::balance(&CLIENT), 1_000_000 - 600);
+		assert_eq!(Balances::balance(&P2), p2_before + 564);
+		assert_eq!(Balances::balance(&TREASURY), 1 + 30);
+		assert_eq!(Balances::balance(&PUBLISHER), 1 + 6);
+		assert_eq!(Balances::total_issuance(), issuance);
+		assert_eq!(<Jobs as agora_primitives::OpenJobs<_>>::open_jobs(&P2), 0);
+		assert!(events().iter().any(|e| matches!(e,
+			Event::JobFinalized { charge: 600, to_provider: 564, fee: 30, royalty: 6, refunded: 4_400, .. })));
+	});
+}
+
+#[test]
+fn the_charge_is_capped_at_max_price() {
+	build_and_execute(|| {
+		let model = setup_market();
+		// 1,000 tokens cost 1,100; a client offering exactly that pays no more.
+		let job = submit(CLIENT, model, 1_100, Some(P1));
+		receipt(job, 1_000);
+		run_to(System::block_number() + WINDOW);
+		assert_eq!(JobsStore::<Test>::get(job).unwrap().charge, Some(1_100));
+	});
+}
+
+#[test]
+fn finalize_by_anyone_after_the_window() {
+	build_and_execute(|| {
+		let model = setup_market();
+		let job = submit(CLIENT, model, 5_000, Some(P1));
+		receipt(job, 10);
+		assert_noop!(Jobs::finalize(RuntimeOrigin::signed(CLIENT2), job), Error::<Test>::TooEarly);
+		System::set_block_number(System::block_number() + WINDOW);
+		assert_ok!(Jobs::finalize(RuntimeOrigin::signed(CLIENT2), job));
+		assert_eq!(JobsStore::<Test>::get(job).unwrap().status, JobStatus::Finalized);
+		assert_noop!(Jobs::finalize(RuntimeOrigin::signed(CLIENT2), job), Error::<Test>::InvalidState);
+		// The queue no longer holds it, so on_initialize does nothing twice.
+		run_to(System::block_number() + 2);
+	});
+}
+
+#[test]
+fn no_receipt_by_the_deadline_refunds_and_slashes() {
+	build_and_execute(|| {
+		let model = setup_market();
+		let job = submit(CLIENT, model, 5_000, Some(P3));
+		let bond = <Slashing as ProviderBonds<_>>::active_bond(&P3);
+		let deadline = JobsStore::<Test>::get(job).unwrap().deadline;
+		run_to(deadline);
+		assert_eq!(JobsStore::<Test>::get(job).unwrap().status, JobStatus::Assigned);
+		run_to(deadline + 1);
+		assert_eq!(JobsStore::<Test>::get(job).unwrap().status, JobStatus::Expired);
+		assert_eq!(Balances::balance(&CLIENT), 1_000_000);
+		assert_eq!(<Slashing as ProviderBonds<_>>::active_bond(&P3), bond - bond / 10);
+		assert_eq!(Balances::balance(&TREASURY), 1 + bond / 10);
+		assert!(events().iter().any(|e| matches!(e, Event::JobExpired { refunded: 5_000, .. })));
+	});
+}
+
+#[test]
+fn cancel_before_acknowledgement_only() {
+	build_and_execute(|| {
+		let model = setup_market();
+		let a = submit(CLIENT, model, 5_000, Some(P1));
+		assert_ok!(Jobs::cancel_job(RuntimeOrigin::signed(CLIENT), a));
+		assert_eq!(JobsStore::<Test>::get(a).unwrap().status, JobStatus::Cancelled);
+		assert_eq!(Balances::balance(&CLIENT), 1_000_000);
+		let b = submit(CLIENT, model, 5_000, Some(P1));
+		assert_noop!(Jobs::acknowledge(RuntimeOrigin::signed(P2), b), Error::<Test>::NotProvider);
+		assert_ok!(Jobs::acknowledge(RuntimeOrigin::signed(P1), b));
+		assert_noop!(Jobs::acknowledge(RuntimeOrigin::signed(P1), b), Error::<Test>::InvalidState);
+		assert_noop!(Jobs::cancel_job(RuntimeOrigin::signed(CLIENT2), b), Error::<Test>::NotClient);
+		assert_noop!(Jobs::cancel_job(RuntimeOrigin::signed(CLIENT), b), Error::<Test>::CannotCancel);
+		assert_noop!(Jobs::cancel_job(RuntimeOrigin::signed(CLIENT), 99), Error::<Test>::UnknownJob);
+		// An acknowledged job still takes its receipt.
+		receipt(b, 3);
+	});
+}
+
+#[test]
+fn rating_rules() {
+	build_and_execute(|| {
+		let model = setup_market();
+		let job = submit(CLIENT, model, 5_000, Some(P1));
+		assert_noop!(Jobs::rate(RuntimeOrigin::signed(CLIENT), job, 1), Error::<Test>::NotFinalized);
+		receipt(job, 10);
+		run_to(System::block_number() + WINDOW);
+		assert_noop!(Jobs::rate(RuntimeOrigin::signed(CLIENT2), job, 1), Error::<Test>::NotClient);
+		assert_noop!(Jobs::rate(RuntimeOrigin::signed(CLIENT), job, 2), Error::<Test>::InvalidRating);
+		assert_noop!(Jobs::rate(RuntimeOrigin::signed(CLIENT), job, -2), Error::<Test>::InvalidRating);
+		assert_ok!(Jobs::rate(RuntimeOrigin::signed(CLIENT), job, -1));
+		assert_eq!(ratings(), vec![(CLIENT, P1, -1)]);
+		assert_noop!(Jobs::rate(RuntimeOrigin::signed(CLIENT), job, 1), Error::<Test>::AlreadyRated);
+		assert_noop!(Jobs::rate(RuntimeOrigin::signed(CLIENT), 77, 1), Error::<Test>::UnknownJob);
+	});
+}
+
+#[test]
+fn finished_jobs_are_pruned_after_retention() {
+	build_and_execute(|| {
+		let model = setup_market();
+		let job = submit(CLIENT, model, 5_000, Some(P1));
+		assert_ok!(Jobs::cancel_job(RuntimeOrigin::signed(CLIENT), job));
+		let at = System::block_number() + RETENTION;
+		assert!(PruneQueue::<Test>::get(at).contains(&job));
+		run_to(at);
+		assert!(JobsStore::<Test>::get(job).is_none());
+	});
+}
+
+#[test]
+fn submit_errors_move_no_funds() {
+	build_and_execute(|| {
+		let model = setup_market();
+		let now = System::block_number();
+		let sub = |client, model, input: InputParam, max_tokens, price, deadline, provider| {
+			Jobs::submit_job(RuntimeOrigin::signed(client), model, input, params(max_tokens), price, deadline, provider)
+		};
+		let hello = || InputParam::Inline(b"hi".to_vec());
+		assert_noop!(sub(CLIENT, [9; 32], hello(), 10, 5_000, now + 5, None), Error::<Test>::UnknownModel);
+		assert_noop!(
+			sub(CLIENT, model, InputParam::Inline(vec![0; MAX_INPUT as usize + 1]), 10, 5_000, now + 5, None),
+			Error::<Test>::InputTooLong
+		);
+		assert_noop!(sub(CLIENT, model, hello(), 0, 5_000, now + 5, None), Error::<Test>::InvalidMaxTokens);
+		assert_noop!(sub(CLIENT, model, hello(), 5_000, 5_000, now + 5, None), Error::<Test>::InvalidMaxTokens);
+		assert_noop!(sub(CLIENT, model, hello(), 10, 5_000, now, None), Error::<Test>::DeadlineInPast);
+		assert_noop!(
+			sub(CLIENT, model, hello(), 10, 5_000, now + MAX_DEADLINE + 1, None),
+			Error::<Test>::DeadlineTooFar
+		);
+		// Price below the cheapest offer (100 + 1000 × 1000 / 1000 = 1,100 for 1,000 tokens).
+		assert_noop!(sub(CLIENT, model, hello(), 1_000, 1_099, now + 5, None), Error::<Test>::NoFittingOffer);
+		// A named provider without an offer for the model.
+		assert_noop!(sub(CLIENT, model, hello(), 10, 5_000, now + 5, Some(CLIENT2)), Error::<Test>::NoFittingOffer);
+		assert_noop!(
+			sub(CLIENT, model, InputParam::Hash([1; 32]), 10, 2_000_000, now + 5, Some(P1)),
+			Error::<Test>::InsufficientBalance
+		);
+		for _ in 0..MAX_PER_BLOCK {
+			assert_ok!(sub(CLIENT, model, hello(), 10, 5_000, now + 7, None));
+		}
+		assert_noop!(sub(CLIENT, model, hello(), 10, 5_000, now + 7, None), Error::<Test>::DeadlineBusy);
+		assert_ok!(Models::deprecate_model(RuntimeOrigin::signed(PUBLISHER), model));
+		assert_noop!(sub(CLIENT, model, hello(), 10, 5_000, now + 5, None), Error::<Test>::ModelDeprecated);
+	});
+}
+
+#[test]
+fn a_full_offer_takes_no_more_jobs() {
+	build_and_execute(|| {
+		let model = setup_market();
+		for k in 0..4u64 {
+			// Spread the deadlines: each block's expiry queue holds MAX_PER_BLOCK.
+			assert_ok!(Jobs::submit_job(
+				RuntimeOrigin::signed(CLIENT),
+				model,
+				InputParam::Inline(b"x".to_vec()),
+				params(10),
+				5_000,
+				System::block_number() + 10 + k,
+				Some(P1)
+			));
+		}
+		assert_noop!(
+			Jobs::submit_job(
+				RuntimeOrigin::signed(CLIENT),
+				model,
+				InputParam::Inline(b"x".to_vec()),
+				params(10),
+				5_000,
+				System::block_number() + 20,
+				Some(P1)
+			),
+			Error::<Test>::NoFittingOffer
+		);
+	});
+}
+
+#[test]
+fn receipt_errors_write_nothing() {
+	build_and_execute(|| {
+		let model = setup_market();
+		let job = submit(CLIENT, model, 5_000, Some(P1));
+		let other = submit(CLIENT, model, 5_000, Some(P1));
+		let w = worker("w1");
+		let (r, sig) = signed_receipt(job, &w, b"out", 10);
+		let o = RuntimeOrigin::signed(P1);
+		assert_noop!(Jobs::submit_receipt(o.clone(), 99, r.clone(), sig), Error::<Test>::UnknownJob);
+		// For another job.
+		assert_noop!(Jobs::submit_receipt(o.clone(), other, r.clone(), sig), Error::<Test>::ReceiptMismatch);
+		// By the wrong key (a valid signature by P2's worker).
+		let (r2, sig2) = signed_receipt(job, &worker("w2"), b"out", 10);
+		assert_noop!(Jobs::submit_receipt(o.clone(), job, r2, sig2), Error::<Test>::WrongWorkerKey);
+		// A bad signature.
+		let mut bad = sig;
+		bad[0] ^= 1;
+		assert_noop!(Jobs::submit_receipt(o.clone(), job, r.clone(), bad), Error::<Test>::BadSignature);
+		// A signature over other content.
+		let (r3, _) = signed_receipt(job, &w, b"different", 10);
+		assert_noop!(Jobs::submit_receipt(o.clone(), job, r3, sig), Error::<Test>::BadSignature);
+		// Too many tokens.
+		let (r4, sig4) = signed_receipt(job, &w, b"out", 1_001);
+		assert_noop!(Jobs::submit_receipt(o.clone(), job, r4, sig4), Error::<Test>::TooManyTokens);
+		// Twice.
+		assert_ok!(Jobs::submit_receipt(o.clone(), job, r.clone(), sig));
+		assert_noop!(Jobs::submit_receipt(o.clone(), job, r, sig), Error::<Test>::AlreadyReceipted);
+		// After the deadline.
+		let (r5, sig5) = signed_receipt(other, &w, b"out", 1);
+		System::set_block_number(JobsStore::<Test>::get(other).unwrap().deadline + 1);
+		assert_noop!(Jobs::submit_receipt(o, other, r5, sig5), Error::<Test>::DeadlinePassed);
+	});
+}
+
+#[test]
+fn unbonding_waits_for_open_jobs() {
+	build_and_execute(|| {
+		let model = setup_market();
+		let job = submit(CLIENT, model, 5_000, Some(P1));
+		assert_noop!(
+			Slashing::unbond(RuntimeOrigin::signed(P1), 1),
+			pallet_slashing::Error::<Test>::HasOpenJobs
+		);
+		assert_ok!(Jobs::cancel_job(RuntimeOrigin::signed(CLIENT), job));
+		assert_ok!(Slashing::unbond(RuntimeOrigin::signed(P1), 1));
+	});
+}
+
+#[test]
+fn avrf_assignment_is_recomputable() {
+	build_and_execute(|| {
+		let model = setup_market();
+		set_vrf(7);
+		let job = submit(CLIENT, model, 5_000, None);
+		let j = JobsStore::<Test>::get(job).unwrap();
+		let a = Jobs::assignment_of(job).unwrap();
+		assert_eq!(Some(a.seed), j.avrf_seed);
+		assert_eq!(a.seed, Jobs::avrf_seed(job));
+		let idx = Jobs::avrf_pick(&a.seed, &a.candidates).unwrap();
+		assert_eq!(a.candidates[idx].0, j.offer_id);
+		assert_eq!(a.candidates[idx].1, j.provider);
+		assert_eq!(a.candidates.len(), 3);
+		assert!(events().iter().any(|e| matches!(e, Event::JobAssigned { by_avrf: true, .. })));
+	});
+}
+
+/// Over 10,000 draws each provider's share of assignments is within 2
+/// percentage points of its share of the weight.
+#[test]
+fn avrf_is_fair_over_10_000_draws() {
+	new_test_ext().execute_with(|| {
+		let candidates: Vec<(u64, AccountId, u32)> = vec![(0, P1, 50), (1, P2, 30), (2, P3, 20)];
+		let total: u32 = candidates.iter().map(|c| c.2).sum();
+		let mut wins = [0u32; 3];
+		for i in 0u64..10_000 {
+			let seed = sp_io::hashing::blake2_256(&i.to_le_bytes());
+			wins[Jobs::avrf_pick(&seed, &candidates).unwrap()] += 1;
+		}
+		for (k, c) in candidates.iter().enumerate() {
+			let share = f64::from(wins[k]) / 10_000.0;
+			let expected = f64::from(c.2) / f64::from(total);
+			assert!((share - expected).abs() < 0.02, "provider {k}: {share} vs {expected}");
+		}
+		// Weight 0 is never drawn unless everyone is 0.
+		let zero: Vec<(u64, AccountId, u32)> = vec![(0, P1, 0), (1, P2, 10)];
+		for i in 0u64..500 {
+			assert_eq!(Jobs::avrf_pick(&sp_io::hashing::blake2_256(&i.to_le_bytes()), &zero), Some(1));
+		}
+		assert!(Jobs::avrf_pick(&[0; 32], &[]).is_none());
+	});
+}
+
+/// End to end through `submit_job`: reputation weights the draw.
+#[test]
+fn avrf_follows_reputation_through_submit_job() {
+	build_and_execute(|| {
+		let model = setup_market();
+		set_score(P1, 90);
+		set_score(P2, 10);
+		set_score(P3, 0);
+		let mut p1 = 0;
+		for i in 0..60u64 {
+			set_vrf(i);
+			let job = submit(CLIENT, model, 5_000, None);
+			let p = JobsStore::<Test>::get(job).unwrap().provider;
+			assert_ne!(p, P3, "weight 0 is never drawn");
+			if p == P1 {
+				p1 += 1;
+			}
+			assert_ok!(Jobs::cancel_job(RuntimeOrigin::signed(CLIENT), job));
+			check_invariants();
+		}
+		assert!(p1 >= 45, "P1 (90 vs 10) won {p1} of 60");
+	});
+}
+
+mod property {
+	use super::*;
+	use proptest::prelude::*;
+
+	#[derive(Clone, Debug)]
+	enum Op {
+		Submit { client: bool, provider: Option<u8>, price: u16, deadline: u8 },
+		Ack(u8),
+		Receipt { job: u8, tokens: u16 },
+		Finalize(u8),
+		Cancel { job: u8, by_client: bool },
+		Rate { job: u8, rating: i8 },
+		Advance(u8),
+	}
+
+	fn op() -> impl Strategy<Value = Op> {
+		prop_oneof![
+			(any::<bool>(), proptest::option::of(0u8..4), 0u16..3_000, 0u8..30)
+				.prop_map(|(client, provider, price, deadline)| Op::Submit { client, provider, price, deadline }),
+			(0u8..12).prop_map(Op::Ack),
+			(0u8..12, 0u16..1_200).prop_map(|(job, tokens)| Op::Receipt { job, tokens }),
+			(0u8..12).prop_map(Op::Finalize),
+			(0u8..12, any::<bool>()).prop_map(|(job, by_client)| Op::Cancel { job, by_client }),
+			(0u8..12, -2i8..3).prop_map(|(job, rating)| Op::Rate { job, rating }),
+			(1u8..8).prop_map(Op::Advance),
+		]
+	}
+
+	fn apply(op: Op) {
+		let now = System::block_number();
+		let model = agora_primitives::models::shipped::smollm2(PUBLISHER).id();
+		let client = |c: bool| if c { CLIENT } else { CLIENT2 };
+		let _ = match op {
+			Op::Submit { client: c, provider, price, deadline } => Jobs::submit_job(
+				RuntimeOrigin::signed(client(c)),
+				model,
+				InputParam::Inline(b"prop".to_vec()),
+				params(1_000),
+				Balance::from(price),
+				now + u64::from(deadline),
+				provider.map(|p| [P1, P2, P3, CLIENT][p as usize]),
+			)
+			.map(|_| ())
+			.map_err(|e| e.error),
+			Op::Ack(j) => {
+				let p = JobsStore::<Test>::get(u64::from(j)).map(|j| j.provider).unwrap_or(P1);
+				Jobs::acknowledge(RuntimeOrigin::signed(p), u64::from(j))
+			},
+			Op::Receipt { job, tokens } => match JobsStore::<Test>::get(u64::from(job)) {
+				Some(j) => {
+					let (r, s) = signed_receipt(u64::from(job), &worker_of(j.provider), b"o", u32::from(tokens));
+					Jobs::submit_receipt(RuntimeOrigin::signed(j.provider), u64::from(job), r, s)
+				},
+				None => Ok(()),
+			},
+			Op::Finalize(j) => Jobs::finalize(RuntimeOrigin::signed(CLIENT2), u64::from(j)),
+			Op::Cancel { job, by_client } =>
+				Jobs::cancel_job(RuntimeOrigin::signed(client(by_client)), u64::from(job)),
+			Op::Rate { job, rating } => Jobs::rate(RuntimeOrigin::signed(CLIENT), u64::from(job), rating),
+			Op::Advance(n) => {
+				run_to(now + u64::from(n));
+				Ok(())
+			},
+		};
+	}
+
+	proptest! {
+		#![proptest_config(ProptestConfig { cases: 1_000, .. ProptestConfig::default() })]
+		/// Any sequence of calls keeps the invariants (escrow = open max prices,
+		/// queues consistent, loads counted) and conserves total issuance.
+		#[test]
+		fn random_call_sequences_keep_the_invariants(ops in proptest::collection::vec(op(), 1..40)) {
+			new_test_ext().execute_with(|| {
+				setup_market();
+				let issuance = Balances::total_issuance();
+				for op in ops {
+					apply(op);
+					check_invariants();
+					prop_assert_eq!(Balances::total_issuance(), issuance);
+				}
+				Ok(())
+			})?;
+		}
+	}
+}
+
+#[test]
+fn integrity_test_passes() {
+	use frame_support::traits::Hooks;
+	new_test_ext().execute_with(|| <Jobs as Hooks<u64>>::integrity_test());
+}
+
+#[test]
+fn receipt_signature_is_over_the_domain_tagged_payload() {
+	build_and_execute(|| {
+		let model = setup_market();
+		let job = submit(CLIENT, model, 5_000, Some(P1));
+		let (r, sig) = signed_receipt(job, &worker("w1"), b"x", 1);
+		let mut payload = b"agora/receipt/v1".to_vec();
+		payload.extend(codec::Encode::encode(&r));
+		assert!(sp_core::sr25519::Pair::verify(
+			&sp_core::sr25519::Signature::from_raw(sig),
+			&payload,
+			&worker("w1").public()
+		));
+	});
+}

@@ -1,0 +1,86 @@
+//! Types of `pallet-jobs`.
+
+use agora_primitives::{JobParams, JobStatus, ModelId, OfferId};
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{traits::Get, BoundedVec};
+use scale_info::TypeInfo;
+
+/// A job's input as the client submits it.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub enum InputParam {
+	/// The input bytes, on chain (at most `MaxInputLen`).
+	Inline(alloc::vec::Vec<u8>),
+	/// The blake2_256 of an input delivered to the provider off-chain.
+	Hash([u8; 32]),
+}
+
+/// A job's input as stored.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
+#[scale_info(skip_type_params(MaxLen))]
+pub enum JobInput<MaxLen: Get<u32>> {
+	Inline(BoundedVec<u8, MaxLen>),
+	Hash([u8; 32]),
+}
+
+impl<MaxLen: Get<u32>> JobInput<MaxLen> {
+	/// The hash a receipt must carry: blake2_256 of inline bytes, or the given hash.
+	pub fn hash(&self) -> [u8; 32] {
+		match self {
+			Self::Inline(b) => sp_io::hashing::blake2_256(b),
+			Self::Hash(h) => *h,
+		}
+	}
+}
+
+/// What a receipt established.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
+pub struct ReceiptInfo<BlockNumber> {
+	pub output_hash: [u8; 32],
+	pub output_tokens: u32,
+	/// The block the receipt was accepted in.
+	pub at: BlockNumber,
+}
+
+/// A job.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
+#[scale_info(skip_type_params(MaxLen))]
+pub struct Job<AccountId, Balance, BlockNumber, MaxLen: Get<u32>> {
+	pub client: AccountId,
+	pub model_id: ModelId,
+	pub input: JobInput<MaxLen>,
+	pub params: JobParams,
+	/// Held in escrow until the job ends.
+	pub max_price: Balance,
+	/// The last block a receipt is accepted in.
+	pub deadline: BlockNumber,
+	pub provider: AccountId,
+	pub offer_id: OfferId,
+	pub worker_key: [u8; 32],
+	/// The offer's prices when the job was assigned.
+	pub base_price: Balance,
+	pub price_per_1k_tokens: Balance,
+	pub status: JobStatus,
+	pub submitted_at: BlockNumber,
+	/// The AVRF seed the assignment was drawn with (`None` if the client named
+	/// the provider).
+	pub avrf_seed: Option<[u8; 32]>,
+	pub receipt: Option<ReceiptInfo<BlockNumber>>,
+	/// What the client paid, once finalized.
+	pub charge: Option<Balance>,
+	/// The client's rating, once given.
+	pub rating: Option<i8>,
+}
+
+/// How a job's provider was chosen, for anyone to recompute (runtime API).
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo)]
+pub struct Assignment<AccountId> {
+	/// The seed: blake2_256(b"agora/avrf" ++ VRF randomness ++ job id).
+	pub seed: [u8; 32],
+	/// The candidates in draw order: (offer, provider, weight).
+	pub candidates: alloc::vec::Vec<(OfferId, AccountId, u32)>,
+	/// The winning offer.
+	pub offer_id: OfferId,
+}
+
+/// A queue of job ids for one block.
+pub type Queue<Max> = BoundedVec<agora_primitives::JobId, Max>;

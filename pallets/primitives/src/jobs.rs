@@ -1,0 +1,77 @@
+//! Jobs and receipts (SPEC §2), shared by the runtime, the worker and clients.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+
+/// A job's id.
+pub type JobId = u64;
+
+/// The domain tag a worker signs receipts under.
+pub const RECEIPT_CONTEXT: &[u8] = b"agora/receipt/v1";
+
+/// Inference parameters.
+#[derive(
+	Clone, Copy, PartialEq, Eq, Debug, Default, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct JobParams {
+	/// Most output tokens (generation) — also the unit the price is computed in.
+	pub max_tokens: u32,
+	/// Sampling temperature × 1000; 0 means greedy decoding.
+	pub temperature_milli: u32,
+	/// Sampling seed (the worker uses `blake2(job_id)` when this is 0).
+	pub seed: u64,
+}
+
+/// A worker's signed statement that it ran a job.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+pub struct Receipt<AccountId> {
+	pub job_id: JobId,
+	pub model_id: crate::ModelId,
+	/// blake2_256 of the input bytes (or the input hash of a by-hash job).
+	pub input_hash: [u8; 32],
+	/// blake2_256 of the output bytes.
+	pub output_hash: [u8; 32],
+	/// Output tokens (generation) or 1 (embedding).
+	pub output_tokens: u32,
+	pub provider: AccountId,
+	pub worker_pubkey: [u8; 32],
+}
+
+impl<AccountId: Encode> Receipt<AccountId> {
+	/// The bytes the worker key signs: `b"agora/receipt/v1" ++ SCALE(receipt)`.
+	pub fn signing_payload(&self) -> alloc::vec::Vec<u8> {
+		let mut v = RECEIPT_CONTEXT.to_vec();
+		self.encode_to(&mut v);
+		v
+	}
+}
+
+/// Where a job is in its life.
+#[derive(
+	Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
+#[derive(serde::Serialize, serde::Deserialize)]
+pub enum JobStatus {
+	/// Assigned to a provider (in the same call that ordered it).
+	Assigned,
+	/// The provider acknowledged it; the client may no longer cancel.
+	Acknowledged,
+	/// A receipt was accepted; the dispute window is running.
+	Receipted,
+	/// Disputed within the window; the verification issue decides it.
+	Disputed,
+	/// Paid out.
+	Finalized,
+	/// No receipt by the deadline: refunded, provider slashed.
+	Expired,
+	/// Cancelled by the client: refunded.
+	Cancelled,
+}
+
+impl JobStatus {
+	/// Whether the job still holds escrow and counts against its offer's capacity.
+	pub fn is_open(&self) -> bool {
+		matches!(self, Self::Assigned | Self::Acknowledged | Self::Receipted | Self::Disputed)
+	}
+}
