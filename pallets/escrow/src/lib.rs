@@ -34,7 +34,7 @@ pub mod pallet {
 		pallet_prelude::*,
 		traits::{
 			fungible::{Inspect, InspectHold, MutateHold},
-			tokens::{Fortitude, Precision, Restriction},
+			tokens::{DepositConsequence, Fortitude, Precision, Provenance, Restriction},
 		},
 	};
 	use sp_runtime::{
@@ -83,7 +83,8 @@ pub mod pallet {
 		/// `amount` of `client`'s funds are held for `job`.
 		Locked { job: u64, client: T::AccountId, amount: BalanceOf<T> },
 		/// `job` was paid: `to_provider`, `to_treasury` (fee), `to_publisher`
-		/// (royalty), and `refunded` back to `client`.
+		/// (royalty, to `publisher` — the treasury when the royalty is too small
+		/// to open an empty publisher account), and `refunded` back to `client`.
 		Settled {
 			job: u64,
 			client: T::AccountId,
@@ -188,9 +189,21 @@ pub mod pallet {
 				}
 				Ok(())
 			};
+			// A royalty too small to open the publisher's account (below the
+			// existential deposit, publisher account empty) goes to the treasury
+			// instead, so settlement never fails on dust.
+			let treasury = T::Treasury::get();
+			let royalty_to = if to_publisher.is_zero() ||
+				T::Currency::can_deposit(publisher, to_publisher, Provenance::Extant) ==
+					DepositConsequence::Success
+			{
+				publisher.clone()
+			} else {
+				treasury.clone()
+			};
 			pay(provider, to_provider)?;
-			pay(&T::Treasury::get(), to_treasury)?;
-			pay(publisher, to_publisher)?;
+			pay(&treasury, to_treasury)?;
+			pay(&royalty_to, to_publisher)?;
 			if !refunded.is_zero() {
 				T::Currency::release(&reason, &client, refunded, Precision::Exact)?;
 			}

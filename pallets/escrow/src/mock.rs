@@ -29,6 +29,7 @@ impl pallet_balances::Config for Test {
 	type AccountStore = System;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type MaxFreezes = VariantCountOf<RuntimeFreezeReason>;
+	type ExistentialDeposit = ExistentialDeposit;
 }
 
 pub const CLIENT: AccountId = 1;
@@ -37,6 +38,7 @@ pub const PUBLISHER: AccountId = 3;
 pub const TREASURY: AccountId = 99;
 
 parameter_types! {
+	pub const ExistentialDeposit: Balance = 10;
 	pub const ProtocolFee: Perbill = Perbill::from_percent(5);
 	pub const Treasury: AccountId = TREASURY;
 }
@@ -52,7 +54,7 @@ impl pallet_escrow::Config for Test {
 pub fn build_and_execute(test: impl FnOnce()) {
 	let mut t = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	pallet_balances::GenesisConfig::<Test> {
-		balances: vec![(CLIENT, 10_000), (PROVIDER, 1), (PUBLISHER, 1), (TREASURY, 1)],
+		balances: vec![(CLIENT, 10_000), (PROVIDER, 10), (PUBLISHER, 10), (TREASURY, 10)],
 		..Default::default()
 	}
 	.assimilate_storage(&mut t)

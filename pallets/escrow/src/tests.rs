@@ -19,9 +19,9 @@ fn lock_then_settle_splits_the_charge_and_refunds_the_rest() {
 		let s = <E as JobEscrow<_, _>>::settle(7, &PROVIDER, &PUBLISHER, 100, 600).unwrap();
 		assert_eq!((s.to_treasury, s.to_publisher, s.to_provider, s.refunded), (30, 6, 564, 400));
 		assert_eq!(Balances::balance(&CLIENT), 9_400);
-		assert_eq!(Balances::balance(&PROVIDER), 1 + 564);
-		assert_eq!(Balances::balance(&PUBLISHER), 1 + 6);
-		assert_eq!(Balances::balance(&TREASURY), 1 + 30);
+		assert_eq!(Balances::balance(&PROVIDER), 10 + 564);
+		assert_eq!(Balances::balance(&PUBLISHER), 10 + 6);
+		assert_eq!(Balances::balance(&TREASURY), 10 + 30);
 		assert_eq!(Balances::total_issuance(), issuance, "escrow moves, never mints or burns");
 		assert!(Escrows::<Test>::get(7).is_none());
 	});
@@ -58,5 +58,25 @@ fn a_full_royalty_never_pays_more_than_the_charge() {
 		let s = <E as JobEscrow<_, _>>::settle(1, &PROVIDER, &PUBLISHER, 10_000, 1_000).unwrap();
 		assert_eq!(s.to_treasury + s.to_publisher + s.to_provider, 1_000);
 		assert_eq!(s.to_provider, 0);
+	});
+}
+
+#[test]
+fn a_royalty_too_small_to_open_an_empty_publisher_account_goes_to_the_treasury() {
+	build_and_execute(|| {
+		const NOBODY: AccountId = 55;
+		let treasury0 = Balances::balance(&TREASURY);
+		assert_ok!(<E as JobEscrow<_, _>>::lock(1, &CLIENT, 1_000));
+		// 50 bps of 1,000 = 5, below the existential deposit (10): NOBODY cannot
+		// receive it, so it goes to the treasury (with the 5% fee of 50).
+		let s = <E as JobEscrow<_, _>>::settle(1, &PROVIDER, &NOBODY, 50, 1_000).unwrap();
+		assert_eq!(s.to_publisher, 5);
+		assert_eq!(Balances::balance(&NOBODY), 0);
+		assert_eq!(Balances::balance(&TREASURY), treasury0 + 50 + 5);
+		// A royalty at or above the deposit opens the account.
+		assert_ok!(<E as JobEscrow<_, _>>::lock(2, &CLIENT, 1_000));
+		let s = <E as JobEscrow<_, _>>::settle(2, &PROVIDER, &NOBODY, 100, 1_000).unwrap();
+		assert_eq!(s.to_publisher, 10);
+		assert_eq!(Balances::balance(&NOBODY), 10);
 	});
 }

@@ -292,7 +292,14 @@ pub mod pallet {
 			let prune = PruneQueue::<T>::take(n);
 			let (f, e, p) = (fin.len() as u32, exp.len() as u32, prune.len() as u32);
 			for id in fin {
-				let _ = Self::do_finalize(id, n);
+				if Self::do_finalize(id, n).is_err() {
+					// Keep the job: try again next block (it stays Receipted, and
+					// anyone may still call `finalize`).
+					let next = n.saturating_add(One::one());
+					if let Some(b) = Self::free_slot::<FinalizeQueue<T>>(next) {
+						let _ = FinalizeQueue::<T>::try_mutate(b, |q| q.try_push(id));
+					}
+				}
 			}
 			for id in exp {
 				let _ = Self::do_expire(id, n);

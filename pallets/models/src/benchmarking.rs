@@ -5,7 +5,7 @@
 use super::*;
 use crate::Pallet as Models;
 use agora_primitives::models::{shipped, ManifestInput, MAX_TEXT_LEN};
-use alloc::vec;
+use alloc::{vec, vec::Vec};
 use frame_benchmarking::v2::*;
 use frame_support::traits::Get;
 use frame_system::RawOrigin;
