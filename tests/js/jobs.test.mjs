@@ -108,9 +108,11 @@ test('bad receipts are refused with specific errors', async () => {
   await assert.rejects(sendTx(node, api.tx.jobs.finalize(jobId), ferdie), /jobs\.InvalidState/);
   // The client may still cancel (Bob never acknowledged it).
   const e0 = await free(eve.address);
-  await sendTx(node, api.tx.jobs.cancelJob(jobId), eve);
+  const cancelled = await sendTx(node, api.tx.jobs.cancelJob(jobId), eve);
   assert.equal((await jobOf(jobId)).status.toString(), 'Cancelled');
-  assert.ok((await free(eve.address)) > e0 + 49n * MILLI, 'escrow returned (less the fee)');
+  const fee = find(cancelled, api.events.transactionPayment.TransactionFeePaid).data.actualFee.toBigInt();
+  assert.equal((await free(eve.address)) - e0, 50n * MILLI - fee, 'the whole escrow returned (the tx fee aside)');
+  assert.equal(find(cancelled, api.events.escrow.Refunded).data.amount.toBigInt(), 50n * MILLI);
 });
 
 test('submit -> no receipt -> expiry refunds in full and slashes the provider', async () => {

@@ -455,3 +455,39 @@ fn receipt_signature_is_over_the_domain_tagged_payload() {
 		));
 	});
 }
+
+#[test]
+fn full_finalize_queues_refuse_the_receipt_and_job_ids_do_not_overflow() {
+	build_and_execute(|| {
+		let model = setup_market();
+		let job = submit(CLIENT, model, 5_000, Some(P1));
+		let (r, sig) = signed_receipt(job, &worker("w1"), b"out", 10);
+		let target = System::block_number() + WINDOW;
+		let full: crate::Queue<MaxJobsPerBlock> = vec![u64::MAX; MAX_PER_BLOCK as usize].try_into().unwrap();
+		for b in target..target + 16 {
+			crate::FinalizeQueue::<Test>::insert(b, full.clone());
+		}
+		assert_noop!(
+			Jobs::submit_receipt(RuntimeOrigin::signed(P1), job, r.clone(), sig),
+			Error::<Test>::FinalizeQueueFull
+		);
+		for b in target..target + 16 {
+			crate::FinalizeQueue::<Test>::remove(b);
+		}
+		assert_ok!(Jobs::submit_receipt(RuntimeOrigin::signed(P1), job, r, sig));
+
+		crate::NextJobId::<Test>::put(u64::MAX);
+		assert_noop!(
+			Jobs::submit_job(
+				RuntimeOrigin::signed(CLIENT),
+				model,
+				InputParam::Inline(b"x".to_vec()),
+				params(10),
+				5_000,
+				System::block_number() + 9,
+				Some(P2)
+			),
+			Error::<Test>::Overflow
+		);
+	});
+}
