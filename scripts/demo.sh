@@ -30,9 +30,9 @@ cleanup() {
 trap cleanup EXIT INT TERM
 echo "[demo] agora-node --dev started (pid $PID, log $LOG)"
 
-rpc() {
+rpc() { # prints the response, or nothing while the node is still starting
   curl -s -m 5 -H 'Content-Type: application/json' \
-    -d "{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"$1\",\"params\":${2:-[]}}" "http://127.0.0.1:$PORT"
+    -d "{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"$1\",\"params\":${2:-[]}}" "http://127.0.0.1:$PORT" || true
 }
 num() { sed -n 's/.*"number":"\(0x[0-9a-f]*\)".*/\1/p'; }
 

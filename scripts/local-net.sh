@@ -43,7 +43,7 @@ rpc_port() { echo $(( 9944 + $1 + OFF )); }
 
 rpc() { # rpc PORT METHOD [PARAMS]
   curl -s -m 5 -H 'Content-Type: application/json' \
-    -d "{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"$2\",\"params\":${3:-[]}}" "http://127.0.0.1:$1"
+    -d "{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"$2\",\"params\":${3:-[]}}" "http://127.0.0.1:$1" || true
 }
 
 block_number() { # block_number PORT best|finalized
