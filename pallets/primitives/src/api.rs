@@ -33,6 +33,7 @@ sp_api::decl_runtime_apis! {
 		/// (`blake2_256(b"agora/avrf" ++ VRF randomness ++ job id)`), the candidate
 		/// offers in draw order as (offer, provider, weight), and the winning offer.
 		/// The winner is the roulette pick `u128(seed[0..16]) mod Σ weight`.
+		#[allow(clippy::type_complexity)]
 		fn assignment_of(job_id: crate::JobId) -> Option<([u8; 32], Vec<(crate::OfferId, AccountId, u32)>, crate::OfferId)>;
 	}
 }

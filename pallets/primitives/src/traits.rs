@@ -151,6 +151,8 @@ pub trait JobEscrow<AccountId, Balance> {
 	fn refund(job: u64) -> Result<Balance, DispatchError>;
 	/// What is held for `job`.
 	fn locked(job: u64) -> Balance;
+	/// What is held for all jobs together (for invariant checks).
+	fn total_locked() -> Balance;
 }
 
 /// Provider reputation, as assignment and ratings use it (implemented by
