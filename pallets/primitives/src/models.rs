@@ -164,7 +164,7 @@ mod tests {
 	fn bounded_and_unbounded_manifests_share_an_id() {
 		use sp_core::{bounded::BoundedVec, ConstU32};
 		let m = shipped::smollm2(7u64);
-		let b = |v: &Vec<u8>| BoundedVec::<u8, ConstU32<MAX_TEXT_LEN>>::try_from(v.clone()).unwrap();
+		let b = |v: &Vec<u8>| BoundedVec::<u8, ConstU32<MAX_TEXT_LEN>>::truncate_from(v.clone());
 		let bounded = ModelManifest {
 			name: b(&m.name),
 			architecture: b(&m.architecture),
