@@ -296,11 +296,16 @@ pub mod pallet {
 			let (f, e, p) = (fin.len() as u32, exp.len() as u32, prune.len() as u32);
 			for id in fin {
 				if Self::do_finalize(id).is_err() {
-					// Keep the job: try again next block (it stays Receipted, and
-					// anyone may still call `finalize`).
+					// Keep the job: try again in a later block (it stays Receipted,
+					// and anyone may still call `finalize`).
 					let next = n.saturating_add(One::one());
 					if let Some(b) = Self::free_slot::<FinalizeQueue<T>>(next) {
 						let _ = FinalizeQueue::<T>::try_mutate(b, |q| q.try_push(id));
+						Jobs::<T>::mutate(id, |j| {
+							if let Some(r) = j.as_mut().and_then(|j| j.receipt.as_mut()) {
+								r.finalize_at = b;
+							}
+						});
 					}
 				}
 			}
@@ -512,6 +517,7 @@ pub mod pallet {
 				output_hash: receipt.output_hash,
 				output_tokens: receipt.output_tokens,
 				at: now,
+				finalize_at,
 			});
 			let provider = job.provider.clone();
 			Jobs::<T>::insert(job_id, job);
@@ -537,17 +543,13 @@ pub mod pallet {
 			ensure_signed(origin)?;
 			let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
 			ensure!(job.status == JobStatus::Receipted, Error::<T>::InvalidState);
+			let receipt = job.receipt.as_ref().ok_or(Error::<T>::InvalidState)?;
 			let now = frame_system::Pallet::<T>::block_number();
-			let at = job.receipt.as_ref().map(|r| r.at).unwrap_or(now);
-			let ready = at.saturating_add(T::DisputeWindow::get());
-			ensure!(now >= ready, Error::<T>::TooEarly);
-			// Take it out of whichever finalize queue holds it.
-			for offset in 0..Self::QUEUE_SEARCH {
-				let b = ready.saturating_add(offset.into());
-				if Self::unqueue::<FinalizeQueue<T>>(b, job_id) {
-					break;
-				}
-			}
+			ensure!(
+				now >= receipt.at.saturating_add(T::DisputeWindow::get()),
+				Error::<T>::TooEarly
+			);
+			Self::unqueue::<FinalizeQueue<T>>(receipt.finalize_at, job_id);
 			Self::do_finalize(job_id)
 		}
 
@@ -600,7 +602,7 @@ pub mod pallet {
 	use sp_runtime::traits::One;
 
 	impl<T: Config> Pallet<T> {
-		/// Blocks searched for a free finalize slot.
+		/// Blocks searched for a free queue slot.
 		const QUEUE_SEARCH: u32 = 16;
 
 		fn expiry_block(job: &JobOf<T>) -> BlockNumberFor<T> {
@@ -826,11 +828,25 @@ pub mod pallet {
 			ensure!(OfferLoad::<T>::iter().all(|(_, n)| n > 0), "zero OfferLoad entry");
 			ensure!(open.into_iter().all(|(p, n)| ProviderOpenJobs::<T>::get(&p) == n), "ProviderOpenJobs is off");
 			ensure!(ProviderOpenJobs::<T>::iter().all(|(_, n)| n > 0), "zero ProviderOpenJobs entry");
-			for (_, q) in FinalizeQueue::<T>::iter() {
+			for (b, q) in FinalizeQueue::<T>::iter() {
 				for id in q {
-					let s = Jobs::<T>::get(id).map(|j| j.status);
-					ensure!(s == Some(JobStatus::Receipted), "finalize queue holds a non-receipted job");
+					let j = Jobs::<T>::get(id);
+					ensure!(
+						j.as_ref().map(|j| j.status) == Some(JobStatus::Receipted),
+						"finalize queue holds a non-receipted job"
+					);
+					ensure!(
+						j.and_then(|j| j.receipt).map(|r| r.finalize_at) == Some(b),
+						"a job sits in another block's finalize queue than its record names"
+					);
 				}
+			}
+			for (id, job) in Jobs::<T>::iter().filter(|(_, j)| j.status == JobStatus::Receipted) {
+				let at = job.receipt.map(|r| r.finalize_at);
+				ensure!(
+					at.is_some_and(|b| FinalizeQueue::<T>::get(b).contains(&id)),
+					"a receipted job is in no finalize queue"
+				);
 			}
 			for (_, q) in ExpiryQueue::<T>::iter() {
 				for id in q {

@@ -39,6 +39,8 @@ pub struct ReceiptInfo<BlockNumber> {
 	pub output_tokens: u32,
 	/// The block the receipt was accepted in.
 	pub at: BlockNumber,
+	/// The block whose finalize queue holds the job.
+	pub finalize_at: BlockNumber,
 }
 
 /// A job.
