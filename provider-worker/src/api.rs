@@ -1,0 +1,115 @@
+//! The worker's HTTP API (SPEC §3 Get).
+//!
+//! - `GET /v1/jobs/{id}/output`: the output bytes, with `x-agora-output-hash`
+//!   (hex `blake2_256`, the receipt's `output_hash`), `x-agora-output-tokens` and
+//!   `x-agora-output-kind` (`text`, `embedding`, `error`). 404 if this worker has no
+//!   output for the job (yet).
+//! - `GET /v1/jobs/{id}`: the worker's record of the job (JSON).
+//! - `PUT /v1/inputs`: deliver the input of a by-hash job; answers its `blake2_256`.
+//! - `GET /metrics`: Prometheus.
+//! - `GET /health`: what the worker serves.
+use crate::{metrics::Metrics, store::Store};
+use axum::{
+	body::Bytes,
+	extract::{DefaultBodyLimit, Path, State},
+	http::{header, StatusCode},
+	response::{IntoResponse, Response},
+	routing::{get, put},
+	Json, Router,
+};
+use std::sync::Arc;
+
+/// Largest input a client may deliver off-chain.
+pub const MAX_INPUT_BYTES: usize = 1 << 20;
+
+/// What the handlers need.
+pub struct ApiState {
+	pub store: Store,
+	pub metrics: Metrics,
+	/// JSON served at `/health`.
+	pub health: serde_json::Value,
+}
+
+fn not_found(msg: String) -> Response {
+	(StatusCode::NOT_FOUND, Json(serde_json::json!({ "error": msg }))).into_response()
+}
+
+fn internal(e: anyhow::Error) -> Response {
+	tracing::error!(error = %e, "http handler failed");
+	(StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({ "error": e.to_string() })))
+		.into_response()
+}
+
+async fn output(State(s): State<Arc<ApiState>>, Path(id): Path<u64>) -> Response {
+	let rec = match s.store.record(id) {
+		Ok(Some(r)) => r,
+		Ok(None) => return not_found(format!("job {id} has no output on this worker")),
+		Err(e) => return internal(e),
+	};
+	let hash = match crate::parse_h256(&rec.output_hash) {
+		Ok(h) => h,
+		Err(e) => return internal(e),
+	};
+	match s.store.output(&hash) {
+		Ok(Some(bytes)) => (
+			[
+				(header::CONTENT_TYPE, rec.kind.content_type().to_string()),
+				(header::HeaderName::from_static("x-agora-output-hash"), rec.output_hash.clone()),
+				(
+					header::HeaderName::from_static("x-agora-output-tokens"),
+					rec.output_tokens.to_string(),
+				),
+				(
+					header::HeaderName::from_static("x-agora-output-kind"),
+					serde_json::to_value(rec.kind)
+						.ok()
+						.and_then(|v| v.as_str().map(str::to_string))
+						.unwrap_or_default(),
+				),
+			],
+			bytes,
+		)
+			.into_response(),
+		Ok(None) => not_found(format!("the output of job {id} is no longer kept")),
+		Err(e) => internal(e),
+	}
+}
+
+async fn record(State(s): State<Arc<ApiState>>, Path(id): Path<u64>) -> Response {
+	match s.store.record(id) {
+		Ok(Some(r)) => Json(r).into_response(),
+		Ok(None) => not_found(format!("job {id} is unknown to this worker")),
+		Err(e) => internal(e),
+	}
+}
+
+async fn put_input(State(s): State<Arc<ApiState>>, body: Bytes) -> Response {
+	if body.is_empty() {
+		return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": "empty input" })))
+			.into_response();
+	}
+	match s.store.put_input(&body) {
+		Ok(h) => Json(serde_json::json!({ "hash": crate::hex0x(&h) })).into_response(),
+		Err(e) => internal(e),
+	}
+}
+
+async fn metrics(State(s): State<Arc<ApiState>>) -> Response {
+	([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render()).into_response()
+}
+
+async fn health(State(s): State<Arc<ApiState>>) -> Response {
+	Json(s.health.clone()).into_response()
+}
+
+/// The router.
+pub fn router(state: Arc<ApiState>) -> Router {
+	Router::new()
+		.route("/v1/jobs/{id}/output", get(output))
+		.route("/v1/jobs/{id}", get(record))
+		.route("/v1/inputs", put(put_input))
+		.route("/metrics", get(metrics))
+		.route("/health", get(health))
+		.layer(DefaultBodyLimit::max(MAX_INPUT_BYTES))
+		.with_state(state)
+}

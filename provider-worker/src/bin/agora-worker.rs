@@ -1,0 +1,272 @@
+//! `agora-worker`: the provider side of Agora (SPEC §10).
+//!
+//! - `serve`: verify the model files against the chain, verify or open the offers,
+//!   watch for assigned jobs, run them, store outputs, post receipts, serve outputs.
+//! - `run`: one local inference with a shipped model, no chain.
+//! - `bench`: inference throughput (scripts/bench-inference.sh compares it with
+//!   llama.cpp and sentence-transformers).
+use agora_primitives::models::{shipped, ManifestInput};
+use agora_worker::{
+	chain,
+	cli::{init_logging, KeyArgs},
+	engine::{self, bert::Embedder, files, llama::TextGen, Request},
+	serve::{self, OfferTerms, ServeConfig},
+};
+use clap::{Parser, Subcommand};
+use std::{net::SocketAddr, path::PathBuf, time::Instant};
+
+#[derive(Parser, Debug)]
+#[command(name = "agora-worker", version, about = "The Agora provider worker")]
+struct Cli {
+	/// Logs as JSON lines.
+	#[arg(long, global = true)]
+	log_json: bool,
+	#[command(subcommand)]
+	cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+	/// Serve jobs from a node.
+	Serve(ServeArgs),
+	/// Run one inference locally with a shipped model.
+	Run(RunArgs),
+	/// Measure inference throughput (JSON on stdout).
+	Bench(BenchArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+	/// The node's WebSocket RPC.
+	#[arg(long, default_value = "ws://127.0.0.1:9944")]
+	url: String,
+	/// The provider account (owns the offers, pays for receipts).
+	#[command(flatten)]
+	key: KeyArgs,
+	/// The worker key's secret URI, when it is not the provider's key.
+	#[arg(long)]
+	worker_suri: Option<String>,
+	/// A model to serve: its on-chain name (or hex id) and directory, `NAME=DIR`.
+	/// Repeatable. Default: both shipped models from $AGORA_MODELS.
+	#[arg(long = "model", value_name = "NAME=DIR")]
+	models: Vec<String>,
+	/// Where outputs and job records are kept.
+	#[arg(long, default_value = "./agora-worker-data")]
+	data_dir: PathBuf,
+	/// Where the HTTP API listens.
+	#[arg(long, default_value = "127.0.0.1:8700")]
+	listen: SocketAddr,
+	/// The endpoint an offer opened by this worker advertises.
+	#[arg(long, default_value = "http://127.0.0.1:8700")]
+	endpoint: String,
+	/// Base price per job of an opened offer (AGR, or planck with a `p` suffix).
+	#[arg(long, default_value = "0.001")]
+	base_price: String,
+	/// Price per 1,000 output tokens of an opened offer.
+	#[arg(long, default_value = "0.01")]
+	price_per_1k: String,
+	/// Capacity (concurrent jobs) of an opened offer.
+	#[arg(long, default_value_t = 4)]
+	capacity: u32,
+	/// Hardware tag of an opened offer (default: detected, e.g. `cpu-avx-2t`).
+	#[arg(long)]
+	hardware: Option<String>,
+	/// Run on the CPU even in a CUDA build.
+	#[arg(long)]
+	cpu: bool,
+	/// No progress bars.
+	#[arg(long)]
+	no_progress: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+	/// A shipped model: `SmolLM2-135M-Instruct` or `all-MiniLM-L6-v2`.
+	#[arg(long, default_value = "SmolLM2-135M-Instruct")]
+	model: String,
+	/// Its directory (default: under $AGORA_MODELS).
+	#[arg(long)]
+	dir: Option<PathBuf>,
+	/// The input text.
+	#[arg(long)]
+	input: String,
+	#[arg(long, default_value_t = 64)]
+	max_tokens: u32,
+	#[arg(long, default_value_t = 0.0)]
+	temperature: f64,
+	#[arg(long, default_value_t = 0)]
+	seed: u64,
+	#[arg(long)]
+	cpu: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct BenchArgs {
+	/// Tokens to decode per generation run.
+	#[arg(long, default_value_t = 128)]
+	decode_tokens: u32,
+	/// Runs per measurement (the median is reported).
+	#[arg(long, default_value_t = 3)]
+	runs: usize,
+	#[arg(long)]
+	cpu: bool,
+}
+
+/// The shipped manifest and default directory of a model name.
+fn shipped_model(name: &str) -> anyhow::Result<(ManifestInput<[u8; 32]>, PathBuf)> {
+	let root = agora_worker::models_dir();
+	match name {
+		"SmolLM2-135M-Instruct" => Ok((shipped::smollm2([0; 32]), root.join("smollm2-135m-instruct"))),
+		"all-MiniLM-L6-v2" => Ok((shipped::minilm([0; 32]), root.join("all-minilm-l6-v2"))),
+		other => anyhow::bail!("`{other}` is not a shipped model (SmolLM2-135M-Instruct, all-MiniLM-L6-v2)"),
+	}
+}
+
+fn verified(name: &str, dir: Option<PathBuf>) -> anyhow::Result<files::ModelFiles> {
+	let (manifest, default_dir) = shipped_model(name)?;
+	Ok(files::verify(&dir.unwrap_or(default_dir), &manifest, manifest.id(), true)?)
+}
+
+fn run(a: RunArgs) -> anyhow::Result<()> {
+	let files = verified(&a.model, a.dir)?;
+	let dev = engine::device(a.cpu)?;
+	let e = engine::load(&files, &dev, true)?;
+	let req = Request {
+		input: a.input.into_bytes(),
+		max_tokens: a.max_tokens,
+		temperature: a.temperature,
+		seed: a.seed,
+	};
+	let out = e.run(&req)?;
+	match e.task() {
+		agora_primitives::models::TaskKind::TextGeneration =>
+			println!("{}", String::from_utf8_lossy(&out.output)),
+		agora_primitives::models::TaskKind::Embedding =>
+			println!("{}", serde_json::to_string(&Embedder::from_bytes(&out.output))?),
+	}
+	eprintln!(
+		"{} prompt tokens in {:.3} s, {} output tokens in {:.3} s, output blake2_256 {}",
+		out.prompt_tokens,
+		out.prompt_secs,
+		out.output_tokens,
+		out.decode_secs,
+		agora_worker::hex0x(&agora_worker::blake2_256(&out.output))
+	);
+	Ok(())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+	v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+	v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// The benchmark's fixed texts, shared with scripts/bench-inference.py.
+const BENCH_PROMPT: &str = "Explain, in a few paragraphs, how a blockchain reaches agreement on the order of transactions, why validators are paid, and what happens when one of them misbehaves. Use simple words.";
+const BENCH_SENTENCE: &str = "The quick brown fox jumps over the lazy dog near the river bank.";
+
+fn bench(a: BenchArgs) -> anyhow::Result<()> {
+	let dev = engine::device(a.cpu)?;
+	let lm = TextGen::load(&verified("SmolLM2-135M-Instruct", None)?, &dev, false)?;
+	let ids = lm.encode(&lm.prompt(BENCH_PROMPT)?)?;
+	// Warm-up, then measure prefill and decode separately. Decoding ignores EOS so
+	// every run decodes exactly `decode_tokens` (as llama.cpp's bench does).
+	let _ = lm.generate(&ids, 4, 0.0, 0)?;
+	let (mut pp, mut tg) = (vec![], vec![]);
+	for _ in 0..a.runs {
+		let r = lm.generate_n(&ids, a.decode_tokens)?;
+		pp.push(r.prompt_tokens as f64 / r.prompt_secs);
+		tg.push((r.output_tokens.saturating_sub(1)) as f64 / r.decode_secs);
+	}
+	let emb = Embedder::load(&verified("all-MiniLM-L6-v2", None)?, &dev, false)?;
+	let _ = emb.embed_batch(&[BENCH_SENTENCE])?;
+	let mut per_batch = serde_json::Map::new();
+	for batch in [1usize, 32] {
+		let sentences: Vec<&str> = std::iter::repeat(BENCH_SENTENCE).take(batch).collect();
+		let mut rates = vec![];
+		let rounds = if batch == 1 { 32 } else { 4 };
+		for _ in 0..a.runs {
+			let t0 = Instant::now();
+			for _ in 0..rounds {
+				let _ = emb.embed_batch(&sentences)?;
+			}
+			rates.push((batch * rounds) as f64 / t0.elapsed().as_secs_f64());
+		}
+		per_batch.insert(format!("batch_{batch}"), median(rates).into());
+	}
+	let threads = candle_core::utils::get_num_threads();
+	println!(
+		"{}",
+		serde_json::json!({
+			"engine": "candle",
+			"threads": threads,
+			"device": engine::hardware_tag(&dev),
+			"prompt_tokens": ids.len(),
+			"prompt_tokens_per_s": median(pp),
+			"decode_tokens": a.decode_tokens,
+			"decode_tokens_per_s": median(tg),
+			"embed_sentences_per_s": per_batch,
+		})
+	);
+	Ok(())
+}
+
+fn parse_models(list: &[String]) -> anyhow::Result<Vec<(String, PathBuf)>> {
+	if list.is_empty() {
+		let root = agora_worker::models_dir();
+		return Ok(vec![
+			("SmolLM2-135M-Instruct".into(), root.join("smollm2-135m-instruct")),
+			("all-MiniLM-L6-v2".into(), root.join("all-minilm-l6-v2")),
+		]);
+	}
+	list.iter()
+		.map(|m| {
+			m.split_once('=')
+				.map(|(n, d)| (n.to_string(), PathBuf::from(d)))
+				.ok_or_else(|| anyhow::anyhow!("--model wants NAME=DIR, got `{m}`"))
+		})
+		.collect()
+}
+
+async fn serve_cmd(a: ServeArgs) -> anyhow::Result<()> {
+	let signer = a.key.keypair()?;
+	let worker_key = match &a.worker_suri {
+		Some(s) => chain::keypair(Some(s), None)?,
+		None => signer.clone(),
+	};
+	serve::serve(ServeConfig {
+		url: a.url,
+		signer,
+		worker_key,
+		models: parse_models(&a.models)?,
+		data_dir: a.data_dir,
+		listen: a.listen,
+		offer: OfferTerms {
+			endpoint: a.endpoint,
+			base_price: chain::parse_agr(&a.base_price)?,
+			price_per_1k_tokens: chain::parse_agr(&a.price_per_1k)?,
+			capacity: a.capacity,
+			hardware: a.hardware,
+		},
+		cpu: a.cpu,
+		progress: !a.no_progress,
+	})
+	.await
+}
+
+fn main() {
+	let cli = Cli::parse();
+	init_logging(cli.log_json);
+	let result = match cli.cmd {
+		Cmd::Run(a) => run(a),
+		Cmd::Bench(a) => bench(a),
+		Cmd::Serve(a) => tokio::runtime::Builder::new_multi_thread()
+			.enable_all()
+			.build()
+			.map_err(anyhow::Error::from)
+			.and_then(|rt| rt.block_on(serve_cmd(a))),
+	};
+	if let Err(e) = result {
+		eprintln!("Error: {e:#}");
+		std::process::exit(1);
+	}
+}

@@ -1,0 +1,489 @@
+//! `agora`: the client CLI. Lists models, orders jobs, waits for receipts,
+//! fetches outputs from the provider and checks them against the on-chain hash.
+use agora_worker::{
+	blake2_256,
+	chain::{self, runtime, Client, JobStatus, View},
+	cli::{init_logging, KeyArgs},
+	engine::bert::Embedder,
+	hex0x,
+};
+use clap::{Parser, Subcommand};
+use runtime::runtime_types::{agora_primitives::jobs::JobParams, pallet_jobs::types::InputParam};
+use std::{path::PathBuf, time::Duration};
+use subxt::utils::AccountId32;
+
+#[derive(Parser, Debug)]
+#[command(name = "agora", version, about = "The Agora client")]
+struct Cli {
+	/// The node's WebSocket RPC.
+	#[arg(long, global = true, default_value = "ws://127.0.0.1:9944", env = "AGORA_URL")]
+	url: String,
+	/// Print JSON instead of text.
+	#[arg(long, global = true)]
+	json: bool,
+	#[command(subcommand)]
+	cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+	/// Models.
+	#[command(subcommand)]
+	Model(ModelCmd),
+	/// Jobs.
+	#[command(subcommand)]
+	Job(JobCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum ModelCmd {
+	/// Every registered model, with its active offers and cheapest base price.
+	List,
+}
+
+#[derive(Subcommand, Debug)]
+enum JobCmd {
+	/// Order a job; prints its id. With --wait, waits for the receipt, fetches the
+	/// output from the provider and checks its hash.
+	Submit(SubmitArgs),
+	/// A job's state; with --wait-finalized, waits for its payout and prints it.
+	Status {
+		id: u64,
+		#[arg(long)]
+		wait_finalized: bool,
+	},
+	/// Fetch a receipted job's output from its provider and check its hash.
+	Output {
+		id: u64,
+		/// Write the raw output bytes here.
+		#[arg(long)]
+		out: Option<PathBuf>,
+	},
+	/// Rate a finalized job's provider: -1, 0 or 1.
+	Rate {
+		#[command(flatten)]
+		key: KeyArgs,
+		id: u64,
+		#[arg(allow_hyphen_values = true)]
+		rating: i8,
+	},
+	/// Cancel a job its provider has not acknowledged (full refund).
+	Cancel {
+		#[command(flatten)]
+		key: KeyArgs,
+		id: u64,
+	},
+}
+
+#[derive(clap::Args, Debug)]
+struct SubmitArgs {
+	#[command(flatten)]
+	key: KeyArgs,
+	/// The model: its name (`agora model list`) or hex id.
+	#[arg(long)]
+	model: String,
+	/// The input text.
+	#[arg(long, conflicts_with = "input_file")]
+	input: Option<String>,
+	/// The input, from a file.
+	#[arg(long)]
+	input_file: Option<PathBuf>,
+	/// Most you pay (AGR, or planck with a `p` suffix); held in escrow.
+	#[arg(long)]
+	max_price: String,
+	#[arg(long, default_value_t = 64)]
+	max_tokens: u32,
+	/// Sampling temperature (0 = greedy).
+	#[arg(long, default_value_t = 0.0)]
+	temperature: f64,
+	/// Sampling seed (0 = derived from the job id).
+	#[arg(long, default_value_t = 0)]
+	seed: u64,
+	/// Blocks from now until the deadline.
+	#[arg(long, default_value_t = 100)]
+	deadline_blocks: u32,
+	/// Name the provider (SS58) instead of the AVRF draw.
+	#[arg(long)]
+	provider: Option<String>,
+	/// Wait for the receipt and fetch the output.
+	#[arg(long)]
+	wait: bool,
+	/// Write the raw output bytes here (with --wait).
+	#[arg(long)]
+	out: Option<PathBuf>,
+}
+
+fn status_name(s: &JobStatus) -> &'static str {
+	match s {
+		JobStatus::Assigned => "Assigned",
+		JobStatus::Acknowledged => "Acknowledged",
+		JobStatus::Receipted => "Receipted",
+		JobStatus::Disputed => "Disputed",
+		JobStatus::Finalized => "Finalized",
+		JobStatus::Expired => "Expired",
+		JobStatus::Cancelled => "Cancelled",
+	}
+}
+
+async fn model_list(client: &Client, json: bool) -> anyhow::Result<()> {
+	let view = View::new(client);
+	let offers = view.offers().await?;
+	let mut rows = vec![];
+	for m in view.models().await? {
+		let active: Vec<&chain::OfferInfo> =
+			offers.iter().filter(|o| o.model_id == m.id && o.active).collect();
+		let cheapest = active.iter().map(|o| o.base_price).min();
+		rows.push(serde_json::json!({
+			"id": hex0x(&m.id),
+			"name": m.name(),
+			"task": format!("{:?}", m.manifest.task),
+			"architecture": String::from_utf8_lossy(&m.manifest.architecture),
+			"quantization": String::from_utf8_lossy(&m.manifest.quantization),
+			"deprecated": m.deprecated,
+			"active_offers": active.len(),
+			"cheapest_base_price": cheapest.map(|p| p.to_string()),
+		}));
+		if !json {
+			println!(
+				"{}  {:<24} {:<15} {:<6} {:<5} offers: {}  cheapest base: {}{}",
+				hex0x(&m.id),
+				m.name(),
+				format!("{:?}", m.manifest.task),
+				String::from_utf8_lossy(&m.manifest.architecture),
+				String::from_utf8_lossy(&m.manifest.quantization),
+				active.len(),
+				cheapest.map(chain::fmt_agr).unwrap_or_else(|| "-".into()),
+				if m.deprecated { "  (deprecated)" } else { "" },
+			);
+		}
+	}
+	if json {
+		println!("{}", serde_json::Value::Array(rows));
+	}
+	Ok(())
+}
+
+/// Waits (over finalized blocks) until `done` says the job reached a state.
+async fn wait_job<F: Fn(&chain::Job) -> bool>(
+	client: &Client,
+	id: u64,
+	done: F,
+	what: &str,
+) -> anyhow::Result<chain::Job> {
+	let view = View::new(client);
+	let mut blocks = client.stream_blocks().await?;
+	loop {
+		match view.job(id).await? {
+			Some(j) if done(&j) => return Ok(j),
+			Some(j) if matches!(j.status, JobStatus::Expired | JobStatus::Cancelled) => {
+				anyhow::bail!("job {id} ended {} before {what}", status_name(&j.status))
+			},
+			Some(_) => {},
+			None => anyhow::bail!("job {id} is not on chain (unknown, or pruned after it ended)"),
+		}
+		match blocks.next().await {
+			Some(b) => {
+				b?;
+			},
+			None => anyhow::bail!("the node's block stream ended"),
+		}
+	}
+}
+
+/// Fetches a job's output from its offer's endpoint and checks it against the
+/// receipt's hash.
+async fn fetch_output(client: &Client, id: u64) -> anyhow::Result<(Vec<u8>, String, chain::Job)> {
+	let view = View::new(client);
+	let job = view.job(id).await?.ok_or_else(|| anyhow::anyhow!("job {id} is not on chain"))?;
+	let receipt = job
+		.receipt
+		.clone()
+		.ok_or_else(|| anyhow::anyhow!("job {id} has no receipt yet ({})", status_name(&job.status)))?;
+	let offer = view
+		.offer(job.offer_id)
+		.await?
+		.ok_or_else(|| anyhow::anyhow!("offer {} is gone; its endpoint is unknown", job.offer_id))?;
+	let url = format!("{}/v1/jobs/{id}/output", offer.endpoint.trim_end_matches('/'));
+	let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+	let mut last = String::new();
+	for attempt in 0..5u64 {
+		if attempt > 0 {
+			tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
+		}
+		match http.get(&url).send().await {
+			Ok(r) if r.status().is_success() => {
+				let kind = r
+					.headers()
+					.get("x-agora-output-kind")
+					.and_then(|v| v.to_str().ok())
+					.unwrap_or("text")
+					.to_string();
+				let bytes = r.bytes().await?.to_vec();
+				let got = blake2_256(&bytes);
+				anyhow::ensure!(
+					got == receipt.output_hash,
+					"the provider's output for job {id} does not match the receipt: blake2_256 {} != {}",
+					hex0x(&got),
+					hex0x(&receipt.output_hash)
+				);
+				return Ok((bytes, kind, job));
+			},
+			Ok(r) => last = format!("{url}: HTTP {}", r.status()),
+			Err(e) => last = format!("{url}: {e}"),
+		}
+	}
+	anyhow::bail!("cannot fetch the output: {last}")
+}
+
+fn show_output(id: u64, bytes: &[u8], kind: &str, job: &chain::Job, json: bool, out: Option<&PathBuf>) -> anyhow::Result<()> {
+	if let Some(p) = out {
+		std::fs::write(p, bytes)?;
+	}
+	let receipt = job.receipt.as_ref();
+	let hash = receipt.map(|r| hex0x(&r.output_hash)).unwrap_or_default();
+	let tokens = receipt.map(|r| r.output_tokens).unwrap_or(0);
+	let mut v = serde_json::json!({
+		"job_id": id,
+		"kind": kind,
+		"output_hash": hash,
+		"output_tokens": tokens,
+		"verified": true,
+		"finalize_at": receipt.map(|r| r.finalize_at),
+	});
+	match kind {
+		"embedding" => {
+			let e = Embedder::from_bytes(bytes).unwrap_or_default();
+			if json {
+				v["embedding"] = serde_json::json!(e);
+			} else {
+				let head: Vec<String> = e.iter().take(6).map(|x| format!("{x:.4}")).collect();
+				println!("embedding ({} dims): [{}, …]", e.len(), head.join(", "));
+			}
+		},
+		_ => {
+			let text = String::from_utf8_lossy(bytes).into_owned();
+			if !json {
+				if kind == "error" {
+					println!("the provider refused the input: {text}");
+				} else {
+					println!("{text}");
+				}
+			}
+			v["output"] = text.into();
+		},
+	}
+	if json {
+		println!("{v}");
+	} else {
+		eprintln!("output verified: blake2_256 {hash} matches the receipt ({tokens} tokens)");
+	}
+	Ok(())
+}
+
+async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()> {
+	let signer = a.key.keypair()?;
+	let view = View::new(client);
+	let model = view.find_model(&a.model).await?;
+	let input = match (&a.input, &a.input_file) {
+		(Some(s), _) => s.as_bytes().to_vec(),
+		(None, Some(p)) => std::fs::read(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+		(None, None) => anyhow::bail!("give --input or --input-file"),
+	};
+	anyhow::ensure!(
+		a.temperature >= 0.0 && a.temperature <= 4_000_000.0,
+		"--temperature must be between 0 and 4,000,000"
+	);
+	let max_price = chain::parse_agr(&a.max_price)?;
+	let provider: Option<AccountId32> = match &a.provider {
+		Some(p) => Some(p.parse().map_err(|e| anyhow::anyhow!("--provider `{p}`: {e:?}"))?),
+		None => None,
+	};
+	let now = view.finalized_number().await?;
+	let deadline = u32::try_from(now)?.saturating_add(a.deadline_blocks).saturating_add(2);
+	let call = runtime::transactions().jobs().submit_job(
+		model.id,
+		InputParam::Inline(input),
+		JobParams {
+			max_tokens: a.max_tokens,
+			temperature_milli: (a.temperature * 1000.0).round() as u32,
+			seed: a.seed,
+		},
+		max_price,
+		deadline,
+		provider,
+	);
+	let events = client
+		.tx()
+		.await?
+		.sign_and_submit_then_watch_default(&call, &signer)
+		.await?
+		.wait_for_finalized_success()
+		.await
+		.map_err(|e| anyhow::anyhow!("submit_job failed: {e}"))?;
+	let ev = events
+		.find_first::<runtime::jobs::events::JobAssigned>()
+		.transpose()?
+		.ok_or_else(|| anyhow::anyhow!("submit_job succeeded without a JobAssigned event"))?;
+	let id = ev.job_id;
+	if json {
+		println!(
+			"{}",
+			serde_json::json!({"event": "assigned", "job_id": id, "provider": ev.provider.to_string(), "offer_id": ev.offer_id, "deadline": ev.deadline, "by_avrf": ev.by_avrf, "max_price": ev.max_price.to_string()})
+		);
+	} else {
+		println!(
+			"job {id} assigned to {} (offer {}, {}), deadline block {}, {} held",
+			ev.provider,
+			ev.offer_id,
+			if ev.by_avrf { "drawn by AVRF" } else { "named" },
+			ev.deadline,
+			chain::fmt_agr(ev.max_price)
+		);
+	}
+	if !a.wait {
+		return Ok(());
+	}
+	let job = wait_job(client, id, |j| j.receipt.is_some(), "a receipt").await?;
+	if !json {
+		if let Some(r) = &job.receipt {
+			eprintln!("receipted at block {} ({} tokens); finalizes at block {}", r.at, r.output_tokens, r.finalize_at);
+		}
+	}
+	let (bytes, kind, job) = fetch_output(client, id).await?;
+	show_output(id, &bytes, &kind, &job, json, a.out.as_ref())
+}
+
+async fn status(client: &Client, id: u64, wait_finalized: bool, json: bool) -> anyhow::Result<()> {
+	let view = View::new(client);
+	let mut finalized_event = None;
+	if wait_finalized {
+		// Watch finalized blocks for the payout event.
+		let mut blocks = client.stream_blocks().await?;
+		loop {
+			match view.job(id).await? {
+				Some(j) if matches!(j.status, JobStatus::Finalized) => break,
+				Some(j) if matches!(j.status, JobStatus::Expired | JobStatus::Cancelled) => break,
+				None => break,
+				_ => {},
+			}
+			let Some(b) = blocks.next().await else { anyhow::bail!("the node's block stream ended") };
+			let b = b?;
+			let at = b.at().await?;
+			for ev in at.events().fetch().await?.find::<runtime::jobs::events::JobFinalized>() {
+				let ev = ev?;
+				if ev.job_id == id {
+					finalized_event = Some((b.number(), ev));
+				}
+			}
+			if finalized_event.is_some() {
+				break;
+			}
+		}
+	}
+	let job = view.job(id).await?;
+	let Some(job) = job else {
+		anyhow::bail!("job {id} is not on chain (unknown, or pruned after it ended)")
+	};
+	let mut v = serde_json::json!({
+		"job_id": id,
+		"status": status_name(&job.status),
+		"client": job.client.to_string(),
+		"provider": job.provider.to_string(),
+		"model_id": hex0x(&job.model_id),
+		"max_price": job.max_price.to_string(),
+		"deadline": job.deadline,
+		"charge": job.charge.map(|c| c.to_string()),
+		"rating": job.rating,
+	});
+	if let Some(r) = &job.receipt {
+		v["receipt"] = serde_json::json!({"output_hash": hex0x(&r.output_hash), "output_tokens": r.output_tokens, "at": r.at, "finalize_at": r.finalize_at});
+	}
+	if let Some((block, ev)) = &finalized_event {
+		v["payout"] = serde_json::json!({
+			"block": block,
+			"charge": ev.charge.to_string(),
+			"to_provider": ev.to_provider.to_string(),
+			"protocol_fee": ev.fee.to_string(),
+			"royalty": ev.royalty.to_string(),
+			"refunded": ev.refunded.to_string(),
+		});
+	}
+	if json {
+		println!("{v}");
+		return Ok(());
+	}
+	println!("job {id}: {}", status_name(&job.status));
+	println!("  client {}  provider {}", job.client, job.provider);
+	println!("  max price {}  deadline block {}", chain::fmt_agr(job.max_price), job.deadline);
+	if let Some(r) = &job.receipt {
+		println!(
+			"  receipt: output {} ({} tokens) at block {}, finalizes at {}",
+			hex0x(&r.output_hash),
+			r.output_tokens,
+			r.at,
+			r.finalize_at
+		);
+	}
+	if let Some((block, ev)) = &finalized_event {
+		println!(
+			"  paid out at block {block}: charge {} = provider {} + protocol fee {} + royalty {}; refunded {}",
+			chain::fmt_agr(ev.charge),
+			chain::fmt_agr(ev.to_provider),
+			chain::fmt_agr(ev.fee),
+			chain::fmt_agr(ev.royalty),
+			chain::fmt_agr(ev.refunded)
+		);
+	} else if let Some(c) = job.charge {
+		println!("  charged {}", chain::fmt_agr(c));
+	}
+	Ok(())
+}
+
+async fn simple_tx<C: subxt::transactions::Payload>(client: &Client, call: C, key: &KeyArgs, what: &str) -> anyhow::Result<()> {
+	let signer = key.keypair()?;
+	client
+		.tx()
+		.await?
+		.sign_and_submit_then_watch_default(&call, &signer)
+		.await?
+		.wait_for_finalized_success()
+		.await
+		.map_err(|e| anyhow::anyhow!("{what} failed: {e}"))?;
+	println!("{what}: done");
+	Ok(())
+}
+
+async fn main_async(cli: Cli) -> anyhow::Result<()> {
+	let client = chain::connect(&cli.url).await?;
+	match cli.cmd {
+		Cmd::Model(ModelCmd::List) => model_list(&client, cli.json).await,
+		Cmd::Job(JobCmd::Submit(a)) => submit(&client, a, cli.json).await,
+		Cmd::Job(JobCmd::Status { id, wait_finalized }) => status(&client, id, wait_finalized, cli.json).await,
+		Cmd::Job(JobCmd::Output { id, out }) => {
+			let (bytes, kind, job) = fetch_output(&client, id).await?;
+			show_output(id, &bytes, &kind, &job, cli.json, out.as_ref())
+		},
+		Cmd::Job(JobCmd::Rate { key, id, rating }) => {
+			anyhow::ensure!((-1..=1).contains(&rating), "a rating is -1, 0 or 1");
+			simple_tx(&client, runtime::transactions().jobs().rate(id, rating), &key, "rate").await
+		},
+		Cmd::Job(JobCmd::Cancel { key, id }) =>
+			simple_tx(&client, runtime::transactions().jobs().cancel_job(id), &key, "cancel").await,
+	}
+}
+
+fn main() {
+	let cli = Cli::parse();
+	init_logging(false);
+	let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+		Ok(rt) => rt,
+		Err(e) => {
+			eprintln!("Error: {e}");
+			std::process::exit(1);
+		},
+	};
+	if let Err(e) = rt.block_on(main_async(cli)) {
+		eprintln!("Error: {e:#}");
+		std::process::exit(1);
+	}
+}

@@ -1,0 +1,265 @@
+//! The subxt layer shared by `agora-worker` and the `agora` client.
+//!
+//! Types come from the runtime metadata in `artifacts/metadata.scale`
+//! (regenerate with `scripts/gen-metadata.sh`; a test in the suite checks it
+//! still matches the runtime a dev node runs).
+use agora_primitives::models::ManifestInput;
+use codec::{Decode, Encode};
+use std::time::Duration;
+use subxt::utils::AccountId32;
+
+#[subxt::subxt(
+	runtime_metadata_path = "artifacts/metadata.scale",
+	derive_for_all_types = "::subxt::ext::codec::Encode, ::subxt::ext::codec::Decode, Clone"
+)]
+pub mod runtime {}
+
+pub use runtime::runtime_types::agora_primitives::jobs::JobStatus;
+use runtime::runtime_types::agora_primitives::models::OfferStatus;
+
+/// The chain's configuration (standard Substrate extrinsics and types).
+pub type Config = subxt::PolkadotConfig;
+/// A connected client.
+pub type Client = subxt::OnlineClient<Config>;
+/// An sr25519 key pair (fee payer or worker key).
+pub type Keypair = subxt_signer::sr25519::Keypair;
+/// A job as the chain stores it.
+pub type Job = runtime::runtime_types::pallet_jobs::types::Job<AccountId32, u128, u32>;
+
+/// Re-encodes a generated type as the matching `agora-primitives` type (same SCALE).
+pub fn recode<A: Encode, B: Decode>(a: &A) -> anyhow::Result<B> {
+	B::decode(&mut &a.encode()[..]).map_err(|e| anyhow::anyhow!("decoding chain data: {e}"))
+}
+
+/// Connects once.
+pub async fn connect(url: &str) -> anyhow::Result<Client> {
+	Client::from_insecure_url(url)
+		.await
+		.map_err(|e| anyhow::anyhow!("cannot connect to {url}: {e}"))
+}
+
+/// Connects, retrying with exponential backoff (0.5 s doubling to 10 s) for up to `patience`.
+pub async fn connect_with_backoff(url: &str, patience: Duration) -> anyhow::Result<Client> {
+	let start = std::time::Instant::now();
+	let mut wait = Duration::from_millis(500);
+	loop {
+		match connect(url).await {
+			Ok(c) => return Ok(c),
+			Err(e) if start.elapsed() < patience => {
+				tracing::warn!(%url, retry_in_ms = wait.as_millis() as u64, error = %e, "node unreachable");
+				tokio::time::sleep(wait).await;
+				wait = (wait * 2).min(Duration::from_secs(10));
+			},
+			Err(e) => return Err(e),
+		}
+	}
+}
+
+/// A key pair from a secret URI (`//Alice`, a mnemonic, `0x…` seed) or a keystore
+/// file (a Substrate keystore entry: a JSON string holding the secret phrase, or the
+/// phrase/URI as plain text).
+pub fn keypair(suri: Option<&str>, keystore: Option<&std::path::Path>) -> anyhow::Result<Keypair> {
+	let secret = match (suri, keystore) {
+		(Some(s), _) => s.to_string(),
+		(None, Some(path)) => {
+			let raw = std::fs::read_to_string(path)
+				.map_err(|e| anyhow::anyhow!("keystore file {}: {e}", path.display()))?;
+			let raw = raw.trim();
+			serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_string())
+		},
+		(None, None) => anyhow::bail!("give a key with --suri or --keystore"),
+	};
+	let uri: subxt_signer::SecretUri =
+		secret.parse().map_err(|e| anyhow::anyhow!("not a valid secret URI: {e:?}"))?;
+	Keypair::from_uri(&uri).map_err(|e| anyhow::anyhow!("cannot derive the key: {e:?}"))
+}
+
+/// The account of a key pair.
+pub fn account(k: &Keypair) -> AccountId32 {
+	k.public_key().to_account_id()
+}
+
+/// Amounts in AGR (12 decimals): parses `1.5` (AGR) or `1500000000000p` (planck).
+pub fn parse_agr(s: &str) -> anyhow::Result<u128> {
+	let bad = || anyhow::anyhow!("`{s}` is not an amount (e.g. 0.05 for AGR, 50000000000p for planck)");
+	if let Some(p) = s.strip_suffix('p') {
+		return p.parse().map_err(|_| bad());
+	}
+	let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+	if frac.len() > 12 || (int.is_empty() && frac.is_empty()) {
+		return Err(bad());
+	}
+	let int: u128 = if int.is_empty() { 0 } else { int.parse().map_err(|_| bad())? };
+	let frac_v: u128 = if frac.is_empty() {
+		0
+	} else {
+		format!("{frac:0<12}").parse().map_err(|_| bad())?
+	};
+	int.checked_mul(agora_primitives::AGR).and_then(|v| v.checked_add(frac_v)).ok_or_else(bad)
+}
+
+/// Formats planck as AGR.
+pub fn fmt_agr(v: u128) -> String {
+	let unit = agora_primitives::AGR;
+	let frac = format!("{:012}", v % unit);
+	let frac = frac.trim_end_matches('0');
+	if frac.is_empty() {
+		format!("{} AGR", v / unit)
+	} else {
+		format!("{}.{} AGR", v / unit, frac)
+	}
+}
+
+/// A model as the worker and client see it.
+#[derive(Clone, Debug)]
+pub struct ModelInfo {
+	pub id: [u8; 32],
+	pub manifest: ManifestInput<[u8; 32]>,
+	pub deprecated: bool,
+}
+
+impl ModelInfo {
+	pub fn name(&self) -> String {
+		String::from_utf8_lossy(&self.manifest.name).into_owned()
+	}
+}
+
+/// An offer as the worker and client see it.
+#[derive(Clone, Debug)]
+pub struct OfferInfo {
+	pub id: u64,
+	pub provider: AccountId32,
+	pub model_id: [u8; 32],
+	pub worker_key: [u8; 32],
+	pub base_price: u128,
+	pub price_per_1k_tokens: u128,
+	pub endpoint: String,
+	pub capacity: u32,
+	pub hardware: String,
+	pub active: bool,
+	pub status: String,
+}
+
+/// Reads the chain at its latest finalized block.
+pub struct View<'a> {
+	client: &'a Client,
+}
+
+impl<'a> View<'a> {
+	pub fn new(client: &'a Client) -> Self {
+		Self { client }
+	}
+
+	/// Every registered model.
+	pub async fn models(&self) -> anyhow::Result<Vec<ModelInfo>> {
+		let at = self.client.at_current_block().await?;
+		let entry = at.storage().entry(runtime::storage().models().models())?;
+		let mut iter = entry.iter(()).await?;
+		let mut out = vec![];
+		while let Some(kv) = futures::StreamExt::next(&mut iter).await {
+			let kv = kv?;
+			let rec = kv.value().decode()?;
+			let manifest: ManifestInput<[u8; 32]> = recode(&rec.manifest)?;
+			out.push(ModelInfo { id: manifest.id(), manifest, deprecated: rec.deprecated });
+		}
+		out.sort_by_key(|m| m.name());
+		Ok(out)
+	}
+
+	/// A model by id (hex) or by manifest name.
+	pub async fn find_model(&self, which: &str) -> anyhow::Result<ModelInfo> {
+		let models = self.models().await?;
+		let by_id = crate::parse_h256(which).ok();
+		let found: Vec<ModelInfo> = models
+			.into_iter()
+			.filter(|m| Some(m.id) == by_id || m.name() == which)
+			.collect();
+		match found.len() {
+			1 => Ok(found.into_iter().next().ok_or_else(|| anyhow::anyhow!("unreachable"))?),
+			0 => anyhow::bail!("no model `{which}` is registered on chain (see `agora model list`)"),
+			n => anyhow::bail!("{n} models are named `{which}`; give the model id instead"),
+		}
+	}
+
+	/// An offer by id.
+	pub async fn offer(&self, id: u64) -> anyhow::Result<Option<OfferInfo>> {
+		let at = self.client.at_current_block().await?;
+		let entry = at.storage().entry(runtime::storage().models().offers())?;
+		let Some(v) = entry.try_fetch((id,)).await? else { return Ok(None) };
+		let o = v.decode()?;
+		Ok(Some(OfferInfo {
+			id,
+			provider: o.provider,
+			model_id: o.model_id,
+			worker_key: o.worker_key,
+			base_price: o.base_price,
+			price_per_1k_tokens: o.price_per_1k_tokens,
+			endpoint: String::from_utf8_lossy(&o.endpoint.0).into_owned(),
+			capacity: o.capacity,
+			hardware: String::from_utf8_lossy(&o.hardware.0).into_owned(),
+			active: matches!(o.status, OfferStatus::Active),
+			status: format!("{:?}", o.status),
+		}))
+	}
+
+	/// Every offer.
+	pub async fn offers(&self) -> anyhow::Result<Vec<OfferInfo>> {
+		let at = self.client.at_current_block().await?;
+		let entry = at.storage().entry(runtime::storage().models().offers())?;
+		let mut iter = entry.iter(()).await?;
+		let mut ids = vec![];
+		while let Some(kv) = futures::StreamExt::next(&mut iter).await {
+			let kv = kv?;
+			ids.push(kv.key()?.decode()?.0);
+		}
+		let mut out = vec![];
+		for id in ids {
+			if let Some(o) = self.offer(id).await? {
+				out.push(o);
+			}
+		}
+		out.sort_by_key(|o| o.id);
+		Ok(out)
+	}
+
+	/// A job, while the chain keeps it (until `RETENTION` after it ends).
+	pub async fn job(&self, id: u64) -> anyhow::Result<Option<Job>> {
+		let at = self.client.at_current_block().await?;
+		let entry = at.storage().entry(runtime::storage().jobs().jobs())?;
+		match entry.try_fetch((id,)).await? {
+			Some(v) => Ok(Some(v.decode()?)),
+			None => Ok(None),
+		}
+	}
+
+	/// Every job the chain keeps, with its id.
+	pub async fn jobs(&self) -> anyhow::Result<Vec<(u64, Job)>> {
+		let at = self.client.at_current_block().await?;
+		let entry = at.storage().entry(runtime::storage().jobs().jobs())?;
+		let mut iter = entry.iter(()).await?;
+		let mut out = vec![];
+		while let Some(kv) = futures::StreamExt::next(&mut iter).await {
+			let kv = kv?;
+			let id = kv.key()?.decode()?.0;
+			out.push((id, kv.value().decode()?));
+		}
+		Ok(out)
+	}
+
+	/// The latest finalized block number.
+	pub async fn finalized_number(&self) -> anyhow::Result<u64> {
+		Ok(self.client.at_current_block().await?.block_number())
+	}
+
+	/// Free balance of an account.
+	pub async fn free_balance(&self, who: &AccountId32) -> anyhow::Result<u128> {
+		let at = self.client.at_current_block().await?;
+		let entry = at.storage().entry(runtime::storage().system().account())?;
+		Ok(entry.fetch((who.clone(),)).await?.decode()?.data.free)
+	}
+}
+
+/// The error a failed extrinsic reports, as `Pallet::Error` where the metadata knows it.
+pub fn describe(e: impl std::fmt::Display) -> String {
+	e.to_string()
+}

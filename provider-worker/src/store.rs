@@ -1,0 +1,223 @@
+//! The worker's disk state: outputs, content-addressed by `blake2_256`, and one
+//! record per job it took. Every write goes to a temporary file, is synced, then
+//! renamed into place, so a crash leaves either the old or the new file.
+//!
+//! Layout under the data directory:
+//! - `outputs/<hex blake2_256>`: output bytes;
+//! - `inputs/<hex blake2_256>`: inputs delivered off-chain for by-hash jobs;
+//! - `jobs/<job id>.json`: a [`JobRecord`].
+use serde::{Deserialize, Serialize};
+use std::{
+	io::Write,
+	path::{Path, PathBuf},
+};
+
+/// What an output is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputKind {
+	/// UTF-8 text (generation).
+	Text,
+	/// Little-endian f32 vector (embedding).
+	Embedding,
+	/// The model refused the input: a JSON `{"error": …}` (an error receipt).
+	Error,
+}
+
+impl OutputKind {
+	/// The HTTP content type the output is served with.
+	pub fn content_type(&self) -> &'static str {
+		match self {
+			OutputKind::Text => "text/plain; charset=utf-8",
+			OutputKind::Embedding => "application/octet-stream",
+			OutputKind::Error => "application/json",
+		}
+	}
+}
+
+/// Where a receipt stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptState {
+	/// The finalized block the receipt is in (hex).
+	pub block: String,
+	/// The block the job finalizes at.
+	pub finalize_at: u32,
+}
+
+/// What the worker did with one job.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRecord {
+	pub job_id: u64,
+	/// Hex model id.
+	pub model_id: String,
+	/// Hex `blake2_256` of the output.
+	pub output_hash: String,
+	pub output_tokens: u32,
+	pub kind: OutputKind,
+	/// Set once the receipt is in a finalized block.
+	pub receipt: Option<ReceiptState>,
+	/// Set when the chain no longer takes a receipt (deadline passed, cancelled).
+	pub abandoned: Option<String>,
+	/// Unix seconds when the output was stored.
+	pub created_unix: u64,
+}
+
+/// The store.
+#[derive(Clone, Debug)]
+pub struct Store {
+	root: PathBuf,
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+	let tmp = path.with_extension("tmp");
+	{
+		let mut f = std::fs::File::create(&tmp)?;
+		f.write_all(bytes)?;
+		f.sync_all()?;
+	}
+	std::fs::rename(&tmp, path)?;
+	if let Some(dir) = path.parent() {
+		// Make the rename itself durable.
+		if let Ok(d) = std::fs::File::open(dir) {
+			let _ = d.sync_all();
+		}
+	}
+	Ok(())
+}
+
+impl Store {
+	/// Opens (creating) a store under `root`.
+	pub fn open(root: impl Into<PathBuf>) -> anyhow::Result<Self> {
+		let root = root.into();
+		for sub in ["outputs", "inputs", "jobs"] {
+			std::fs::create_dir_all(root.join(sub))
+				.map_err(|e| anyhow::anyhow!("data directory {}: {e}", root.display()))?;
+		}
+		Ok(Self { root })
+	}
+
+	/// The data directory.
+	pub fn root(&self) -> &Path {
+		&self.root
+	}
+
+	fn blob(&self, dir: &str, bytes: &[u8]) -> anyhow::Result<[u8; 32]> {
+		let hash = crate::blake2_256(bytes);
+		let path = self.root.join(dir).join(hex::encode(hash));
+		if !path.exists() {
+			write_atomic(&path, bytes)?;
+		}
+		Ok(hash)
+	}
+
+	fn read_blob(&self, dir: &str, hash: &[u8; 32]) -> anyhow::Result<Option<Vec<u8>>> {
+		let path = self.root.join(dir).join(hex::encode(hash));
+		match std::fs::read(&path) {
+			Ok(b) => {
+				anyhow::ensure!(
+					&crate::blake2_256(&b) == hash,
+					"{} is corrupted: its hash is not its name",
+					path.display()
+				);
+				Ok(Some(b))
+			},
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+			Err(e) => Err(anyhow::anyhow!("{}: {e}", path.display())),
+		}
+	}
+
+	/// Stores output bytes; returns their `blake2_256`.
+	pub fn put_output(&self, bytes: &[u8]) -> anyhow::Result<[u8; 32]> {
+		self.blob("outputs", bytes)
+	}
+
+	/// Output bytes by hash (checked against the hash on read).
+	pub fn output(&self, hash: &[u8; 32]) -> anyhow::Result<Option<Vec<u8>>> {
+		self.read_blob("outputs", hash)
+	}
+
+	/// Stores an input delivered off-chain; returns its `blake2_256`.
+	pub fn put_input(&self, bytes: &[u8]) -> anyhow::Result<[u8; 32]> {
+		self.blob("inputs", bytes)
+	}
+
+	/// An input delivered off-chain, by hash.
+	pub fn input(&self, hash: &[u8; 32]) -> anyhow::Result<Option<Vec<u8>>> {
+		self.read_blob("inputs", hash)
+	}
+
+	/// Saves a job record (replacing the previous one).
+	pub fn save(&self, rec: &JobRecord) -> anyhow::Result<()> {
+		let path = self.root.join("jobs").join(format!("{}.json", rec.job_id));
+		write_atomic(&path, &serde_json::to_vec_pretty(rec)?)?;
+		Ok(())
+	}
+
+	/// A job's record, if the worker took it.
+	pub fn record(&self, job_id: u64) -> anyhow::Result<Option<JobRecord>> {
+		let path = self.root.join("jobs").join(format!("{job_id}.json"));
+		match std::fs::read(&path) {
+			Ok(b) => Ok(Some(
+				serde_json::from_slice(&b).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+			)),
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+			Err(e) => Err(anyhow::anyhow!("{}: {e}", path.display())),
+		}
+	}
+
+	/// Every job record.
+	pub fn records(&self) -> anyhow::Result<Vec<JobRecord>> {
+		let mut out = vec![];
+		for e in std::fs::read_dir(self.root.join("jobs"))? {
+			let p = e?.path();
+			if p.extension().is_some_and(|x| x == "json") {
+				let b = std::fs::read(&p)?;
+				out.push(serde_json::from_slice(&b).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?);
+			}
+		}
+		Ok(out)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn rec(id: u64, hash: [u8; 32]) -> JobRecord {
+		JobRecord {
+			job_id: id,
+			model_id: "00".into(),
+			output_hash: hex::encode(hash),
+			output_tokens: 3,
+			kind: OutputKind::Text,
+			receipt: None,
+			abandoned: None,
+			created_unix: 1,
+		}
+	}
+
+	#[test]
+	fn outputs_and_records_survive_reopening() {
+		let dir = tempfile::tempdir().unwrap();
+		let s = Store::open(dir.path()).unwrap();
+		let h = s.put_output(b"hello").unwrap();
+		assert_eq!(h, crate::blake2_256(b"hello"));
+		s.save(&rec(7, h)).unwrap();
+		let s2 = Store::open(dir.path()).unwrap();
+		assert_eq!(s2.output(&h).unwrap().unwrap(), b"hello");
+		assert_eq!(s2.record(7).unwrap().unwrap(), rec(7, h));
+		assert_eq!(s2.records().unwrap().len(), 1);
+		assert!(s2.record(8).unwrap().is_none());
+		assert!(s2.output(&[0; 32]).unwrap().is_none());
+	}
+
+	#[test]
+	fn a_corrupted_output_is_not_served() {
+		let dir = tempfile::tempdir().unwrap();
+		let s = Store::open(dir.path()).unwrap();
+		let h = s.put_output(b"hello").unwrap();
+		std::fs::write(dir.path().join("outputs").join(hex::encode(h)), b"jello").unwrap();
+		let err = s.output(&h).unwrap_err().to_string();
+		assert!(err.contains("corrupted"), "{err}");
+	}
+}
