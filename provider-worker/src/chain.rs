@@ -251,11 +251,11 @@ impl<'a> View<'a> {
 		Ok(self.client.at_current_block().await?.block_number())
 	}
 
-	/// Free balance of an account.
-	pub async fn free_balance(&self, who: &AccountId32) -> anyhow::Result<u128> {
+	/// Free balance of an account, and the finalized block it was read at.
+	pub async fn free_balance(&self, who: &AccountId32) -> anyhow::Result<(u128, u64)> {
 		let at = self.client.at_current_block().await?;
 		let entry = at.storage().entry(runtime::storage().system().account())?;
-		Ok(entry.fetch((who.clone(),)).await?.decode()?.data.free)
+		Ok((entry.fetch((*who,)).await?.decode()?.data.free, at.block_number()))
 	}
 }
 

@@ -181,7 +181,7 @@ fn bench(a: BenchArgs) -> anyhow::Result<()> {
 	let _ = emb.embed_batch(&[BENCH_SENTENCE])?;
 	let mut per_batch = serde_json::Map::new();
 	for batch in [1usize, 32] {
-		let sentences: Vec<&str> = std::iter::repeat(BENCH_SENTENCE).take(batch).collect();
+		let sentences: Vec<&str> = std::iter::repeat_n(BENCH_SENTENCE, batch).collect();
 		let mut rates = vec![];
 		let rounds = if batch == 1 { 32 } else { 4 };
 		for _ in 0..a.runs {

@@ -33,6 +33,12 @@ enum Cmd {
 	/// Jobs.
 	#[command(subcommand)]
 	Job(JobCmd),
+	/// An account's free balance (SS58 address, or the key's account).
+	Balance {
+		address: Option<String>,
+		#[command(flatten)]
+		key: KeyArgs,
+	},
 }
 
 #[derive(Subcommand, Debug)]
@@ -275,7 +281,7 @@ fn show_output(id: u64, bytes: &[u8], kind: &str, job: &chain::Job, json: bool, 
 	if json {
 		println!("{v}");
 	} else {
-		eprintln!("output verified: blake2_256 {hash} matches the receipt ({tokens} tokens)");
+		println!("output verified: blake2_256 {hash} matches the receipt ({tokens} tokens)");
 	}
 	Ok(())
 }
@@ -346,7 +352,7 @@ async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()
 	let job = wait_job(client, id, |j| j.receipt.is_some(), "a receipt").await?;
 	if !json {
 		if let Some(r) = &job.receipt {
-			eprintln!("receipted at block {} ({} tokens); finalizes at block {}", r.at, r.output_tokens, r.finalize_at);
+			println!("receipted at block {} ({} tokens); finalizes at block {}", r.at, r.output_tokens, r.finalize_at);
 		}
 	}
 	let (bytes, kind, job) = fetch_output(client, id).await?;
@@ -384,6 +390,18 @@ async fn status(client: &Client, id: u64, wait_finalized: bool, json: bool) -> a
 	let Some(job) = job else {
 		anyhow::bail!("job {id} is not on chain (unknown, or pruned after it ended)")
 	};
+	if finalized_event.is_none() && matches!(job.status, JobStatus::Finalized) {
+		// Paid out before we watched: on_initialize pays at the receipt's `finalize_at`.
+		if let Some(r) = &job.receipt {
+			let at = client.at_block(r.finalize_at).await?;
+			for ev in at.events().fetch().await?.find::<runtime::jobs::events::JobFinalized>() {
+				let ev = ev?;
+				if ev.job_id == id {
+					finalized_event = Some((u64::from(r.finalize_at), ev));
+				}
+			}
+		}
+	}
 	let mut v = serde_json::json!({
 		"job_id": id,
 		"status": status_name(&job.status),
@@ -457,6 +475,19 @@ async fn main_async(cli: Cli) -> anyhow::Result<()> {
 	let client = chain::connect(&cli.url).await?;
 	match cli.cmd {
 		Cmd::Model(ModelCmd::List) => model_list(&client, cli.json).await,
+		Cmd::Balance { address, key } => {
+			let who: AccountId32 = match address {
+				Some(a) => a.parse().map_err(|e| anyhow::anyhow!("`{a}` is not an SS58 address: {e:?}"))?,
+				None => chain::account(&key.keypair()?),
+			};
+			let (free, block) = View::new(&client).free_balance(&who).await?;
+			if cli.json {
+				println!("{}", serde_json::json!({"account": who.to_string(), "free": free.to_string(), "block": block}));
+			} else {
+				println!("{who}: {} free at block {block}", chain::fmt_agr(free));
+			}
+			Ok(())
+		},
 		Cmd::Job(JobCmd::Submit(a)) => submit(&client, a, cli.json).await,
 		Cmd::Job(JobCmd::Status { id, wait_finalized }) => status(&client, id, wait_finalized, cli.json).await,
 		Cmd::Job(JobCmd::Output { id, out }) => {

@@ -88,7 +88,7 @@ impl Embedder {
 
 	/// The inverse of [`Self::to_bytes`]; `None` if the length is not a multiple of 4.
 	pub fn from_bytes(b: &[u8]) -> Option<Vec<f32>> {
-		if b.len() % 4 != 0 {
+		if !b.len().is_multiple_of(4) {
 			return None;
 		}
 		Some(

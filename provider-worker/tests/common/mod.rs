@@ -1,0 +1,233 @@
+//! Helpers for the worker's end-to-end tests: a real `agora-node`, a real
+//! `agora-worker` and the `agora` client, as processes.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::Value;
+use std::{
+	net::TcpListener,
+	path::{Path, PathBuf},
+	process::{Child, Command, Stdio},
+	time::{Duration, Instant},
+};
+
+/// The `agora-node` binary: `$AGORA_NODE`, or the one `cargo build` put beside these tests.
+pub fn node_bin() -> PathBuf {
+	if let Some(p) = std::env::var_os("AGORA_NODE") {
+		return p.into();
+	}
+	let exe = std::env::current_exe().unwrap();
+	let debug = exe.parent().unwrap().parent().unwrap();
+	let bin = debug.join("agora-node");
+	assert!(bin.exists(), "{} is missing: run `cargo build -p agora-node` first", bin.display());
+	bin
+}
+
+pub fn free_port() -> u16 {
+	TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn tail(path: &Path, n: usize) -> String {
+	let s = std::fs::read_to_string(path).unwrap_or_default();
+	let lines: Vec<&str> = s.lines().collect();
+	lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// A dev node with its own base path (so it can be killed and restarted on the
+/// same chain and ports).
+pub struct Node {
+	child: Option<Child>,
+	pub rpc_port: u16,
+	p2p_port: u16,
+	pub dir: tempfile::TempDir,
+	starts: u32,
+}
+
+impl Node {
+	pub fn start() -> Node {
+		let mut n = Node {
+			child: None,
+			rpc_port: free_port(),
+			p2p_port: free_port(),
+			dir: tempfile::tempdir().unwrap(),
+			starts: 0,
+		};
+		n.spawn();
+		n
+	}
+
+	fn spawn(&mut self) {
+		self.starts += 1;
+		let log = std::fs::File::create(self.dir.path().join(format!("node-{}.log", self.starts))).unwrap();
+		let child = Command::new(node_bin())
+			.args(["--dev", "--base-path"])
+			.arg(self.dir.path().join("chain"))
+			.args(["--rpc-port", &self.rpc_port.to_string(), "--port", &self.p2p_port.to_string()])
+			.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
+			.stdout(Stdio::null())
+			.stderr(log)
+			.spawn()
+			.expect("agora-node starts");
+		self.child = Some(child);
+	}
+
+	pub fn url(&self) -> String {
+		format!("ws://127.0.0.1:{}", self.rpc_port)
+	}
+
+	/// SIGKILL: no clean shutdown.
+	pub fn kill(&mut self) {
+		if let Some(mut c) = self.child.take() {
+			let _ = c.kill();
+			let _ = c.wait();
+		}
+	}
+
+	pub fn restart(&mut self) {
+		self.kill();
+		self.spawn();
+	}
+
+	pub fn log_tail(&self) -> String {
+		tail(&self.dir.path().join(format!("node-{}.log", self.starts)), 30)
+	}
+}
+
+impl Drop for Node {
+	fn drop(&mut self) {
+		self.kill();
+	}
+}
+
+/// An `agora-worker serve` for Bob (the dev genesis provider).
+pub struct Worker {
+	child: Option<Child>,
+	pub port: u16,
+	pub data: tempfile::TempDir,
+	url: String,
+	pub starts: u32,
+}
+
+impl Worker {
+	pub fn start(node: &Node) -> Worker {
+		let mut w = Worker {
+			child: None,
+			port: free_port(),
+			data: tempfile::tempdir().unwrap(),
+			url: node.url(),
+			starts: 0,
+		};
+		w.spawn();
+		w
+	}
+
+	pub fn log_path(&self, start: u32) -> PathBuf {
+		self.data.path().join(format!("worker-{start}.log"))
+	}
+
+	fn spawn(&mut self) {
+		self.starts += 1;
+		let log = std::fs::File::create(self.log_path(self.starts)).unwrap();
+		let child = Command::new(env!("CARGO_BIN_EXE_agora-worker"))
+			.args(["serve", "--url", &self.url, "--suri", "//Bob", "--no-progress"])
+			.arg("--data-dir")
+			.arg(self.data.path().join("state"))
+			.args(["--listen", &format!("127.0.0.1:{}", self.port)])
+			.args(["--endpoint", &format!("http://127.0.0.1:{}", self.port)])
+			.env("RUST_LOG", "info")
+			.env("NO_COLOR", "1")
+			.stdout(Stdio::null())
+			.stderr(log)
+			.spawn()
+			.expect("agora-worker starts");
+		self.child = Some(child);
+		self.wait_log("serving", Duration::from_secs(120));
+	}
+
+	/// The current run's log.
+	pub fn log(&self) -> String {
+		std::fs::read_to_string(self.log_path(self.starts)).unwrap_or_default()
+	}
+
+	/// Waits until the current run's log contains `needle`.
+	pub fn wait_log(&self, needle: &str, timeout: Duration) {
+		let t0 = Instant::now();
+		loop {
+			let log = self.log();
+			if log.contains(needle) {
+				return;
+			}
+			assert!(t0.elapsed() < timeout, "worker never logged `{needle}`:\n{}", tail(&self.log_path(self.starts), 40));
+			if let Some(c) = self.child.as_ref() {
+				let _ = c.id();
+			}
+			std::thread::sleep(Duration::from_millis(100));
+		}
+	}
+
+	pub fn kill(&mut self) {
+		if let Some(mut c) = self.child.take() {
+			let _ = c.kill();
+			let _ = c.wait();
+		}
+	}
+
+	pub fn restart(&mut self) {
+		self.kill();
+		self.spawn();
+	}
+}
+
+impl Drop for Worker {
+	fn drop(&mut self) {
+		self.kill();
+	}
+}
+
+/// Runs the `agora` client; returns (success, stdout, stderr).
+pub fn agora(url: &str, args: &[&str]) -> (bool, String, String) {
+	let out = Command::new(env!("CARGO_BIN_EXE_agora"))
+		.args(["--url", url])
+		.args(args)
+		.env("NO_COLOR", "1")
+		.output()
+		.expect("agora runs");
+	(
+		out.status.success(),
+		String::from_utf8_lossy(&out.stdout).into_owned(),
+		String::from_utf8_lossy(&out.stderr).into_owned(),
+	)
+}
+
+/// Runs `agora --json …`, expects success, returns its JSON lines.
+pub fn agora_json(url: &str, args: &[&str]) -> Vec<Value> {
+	let mut full = vec!["--json"];
+	full.extend_from_slice(args);
+	let (ok, out, err) = agora(url, &full);
+	assert!(ok, "agora {args:?} failed:\n{err}\n{out}");
+	out.lines().filter(|l| l.starts_with('{') || l.starts_with('[')).map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// Waits until the node answers (the client can list models).
+pub fn wait_ready(node: &Node) {
+	let t0 = Instant::now();
+	loop {
+		let (ok, _, _) = agora(&node.url(), &["model", "list"]);
+		if ok {
+			return;
+		}
+		assert!(t0.elapsed() < Duration::from_secs(90), "node never came up:\n{}", node.log_tail());
+		std::thread::sleep(Duration::from_millis(500));
+	}
+}
+
+pub fn planck(v: &Value) -> u128 {
+	v.as_str().unwrap().parse().unwrap()
+}
+
+pub const BOB: &str = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
+
+/// Bob's free balance and the finalized block it was read at.
+pub fn bob_free(node: &Node) -> (u128, u64) {
+	let v = agora_json(&node.url(), &["balance", BOB]);
+	(planck(&v[0]["free"]), v[0]["block"].as_u64().unwrap())
+}

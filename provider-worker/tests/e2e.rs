@@ -1,0 +1,180 @@
+//! End to end: a dev node, `agora-worker serve` with the real models, and the
+//! `agora` client, as a user runs them.
+mod common;
+use common::*;
+use std::time::Duration;
+
+const GEN_PROMPT: &str = "Name three colours.";
+
+fn submit(node: &Node, model: &str, input: &[&str], max_tokens: &str, wait: bool) -> Vec<serde_json::Value> {
+	let mut args = vec!["job", "submit", "--suri", "//Alice", "--model", model, "--max-price", "0.05"];
+	args.extend_from_slice(input);
+	args.extend_from_slice(&["--max-tokens", max_tokens]);
+	if wait {
+		args.push("--wait");
+	}
+	agora_json(&node.url(), &args)
+}
+
+#[test]
+fn generation_and_embedding_jobs_are_answered_finalized_and_paid() {
+	let node = Node::start();
+	wait_ready(&node);
+	let worker = Worker::start(&node);
+	let url = node.url();
+
+	// The worker's generated types come from this very runtime's metadata.
+	let resp = std::process::Command::new("curl")
+		.args(["-s", "-H", "Content-Type: application/json", "-d"])
+		.arg(r#"{"id":1,"jsonrpc":"2.0","method":"state_call","params":["Metadata_metadata_at_version","0x10000000"]}"#)
+		.arg(format!("http://127.0.0.1:{}", node.rpc_port))
+		.output()
+		.unwrap();
+	let v: serde_json::Value = serde_json::from_slice(&resp.stdout).unwrap();
+	let raw = hex::decode(v["result"].as_str().unwrap().trim_start_matches("0x")).unwrap();
+	let opaque: Option<Vec<u8>> = codec::Decode::decode(&mut &raw[..]).unwrap();
+	assert!(
+		opaque.unwrap() == include_bytes!("../artifacts/metadata.scale"),
+		"provider-worker/artifacts/metadata.scale is stale: run scripts/gen-metadata.sh"
+	);
+
+	// The worker pointed Bob's genesis offers at its own endpoint.
+	let offers = agora_json(&url, &["model", "list"]);
+	assert_eq!(offers[0].as_array().unwrap().len(), 2);
+
+	// Generation: the client waits for the receipt, fetches the output and checks its hash.
+	let gen = submit(&node, "SmolLM2-135M-Instruct", &["--input", GEN_PROMPT], "24", true);
+	let gen_id = gen[0]["job_id"].as_u64().unwrap();
+	assert_eq!(gen[0]["provider"], BOB);
+	let out = &gen[1];
+	assert_eq!(out["verified"], true);
+	assert_eq!(out["kind"], "text");
+	let text = out["output"].as_str().unwrap().to_string();
+	assert!(!text.is_empty());
+	let tokens = out["output_tokens"].as_u64().unwrap();
+	assert!(tokens > 0 && tokens <= 24);
+
+	// The same greedy generation run locally gives the same text.
+	let local = std::process::Command::new(env!("CARGO_BIN_EXE_agora-worker"))
+		.args(["run", "--model", "SmolLM2-135M-Instruct", "--input", GEN_PROMPT, "--max-tokens", "24"])
+		.output()
+		.unwrap();
+	assert!(local.status.success());
+	assert_eq!(String::from_utf8_lossy(&local.stdout).trim_end_matches('\n'), text);
+
+	// Embedding.
+	let emb = submit(&node, "all-MiniLM-L6-v2", &["--input", "The cat sits on the mat."], "1", true);
+	let emb_id = emb[0]["job_id"].as_u64().unwrap();
+	assert_eq!(emb[1]["kind"], "embedding");
+	assert_eq!(emb[1]["output_tokens"], 1);
+	let v: Vec<f32> =
+		emb[1]["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+	let fixture: serde_json::Value =
+		serde_json::from_str(include_str!("fixtures/minilm-cat.json")).unwrap();
+	let reference: Vec<f32> =
+		fixture["vector"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+	assert!(agora_worker::engine::bert::cosine(&v, &reference) >= 0.99);
+
+	// Input the model refuses (not UTF-8): an error receipt with 0 tokens.
+	let bad = worker.data.path().join("bad-input");
+	std::fs::write(&bad, [0xffu8, 0xfe, 0xfd]).unwrap();
+	let err = submit(&node, "SmolLM2-135M-Instruct", &["--input-file", bad.to_str().unwrap()], "8", true);
+	let err_id = err[0]["job_id"].as_u64().unwrap();
+	assert_eq!(err[1]["kind"], "error");
+	assert_eq!(err[1]["output_tokens"], 0);
+	assert!(err[1]["output"].as_str().unwrap().contains("UTF-8"));
+
+	// Every receipt is final, so Bob submits nothing more: after block `at` his
+	// balance grows by exactly the payouts made after it.
+	let (before, at) = bob_free(&node);
+	let mut paid = 0u128;
+	for (id, tokens) in [(gen_id, tokens), (emb_id, 1), (err_id, 0)] {
+		let s = agora_json(&url, &["job", "status", &id.to_string(), "--wait-finalized"]);
+		let s = &s[0];
+		assert_eq!(s["status"], "Finalized", "{s}");
+		let p = &s["payout"];
+		let charge = planck(&p["charge"]);
+		// Dev offers: 0.001 AGR per job + 0.01 AGR per 1,000 tokens.
+		let expected = 1_000_000_000u128 + 10_000_000_000u128 * u128::from(tokens as u32) / 1000;
+		assert_eq!(charge, expected, "job {id}: {s}");
+		assert_eq!(
+			charge,
+			planck(&p["to_provider"]) + planck(&p["protocol_fee"]) + planck(&p["royalty"])
+		);
+		assert_eq!(charge + planck(&p["refunded"]), 50_000_000_000);
+		if p["block"].as_u64().unwrap() > at {
+			paid += planck(&p["to_provider"]);
+		}
+	}
+	assert!(paid > 0, "the embedding and error jobs finalize after the last receipt");
+	assert_eq!(bob_free(&node).0, before + paid, "the provider is paid what the payouts say");
+
+	// The output is still served and still verifies.
+	let again = agora_json(&url, &["job", "output", &gen_id.to_string()]);
+	assert_eq!(again[0]["output"].as_str().unwrap(), text);
+
+	// Metrics.
+	let metrics = std::process::Command::new("curl")
+		.args(["-s", &format!("http://127.0.0.1:{}/metrics", worker.port)])
+		.output()
+		.unwrap();
+	let m = String::from_utf8_lossy(&metrics.stdout);
+	assert!(m.contains("agora_worker_jobs_served_total{model=\"SmolLM2-135M-Instruct\",outcome=\"receipted\"} 1"), "{m}");
+	assert!(m.contains("agora_worker_jobs_served_total{model=\"SmolLM2-135M-Instruct\",outcome=\"error_receipt\"} 1"), "{m}");
+	assert!(m.contains("agora_worker_inference_seconds_count{model=\"all-MiniLM-L6-v2\"} 1"), "{m}");
+	assert!(m.contains("agora_worker_queue_depth 0"), "{m}");
+}
+
+#[test]
+fn a_worker_killed_after_assignment_receipts_after_restart_and_never_reruns_a_receipted_job() {
+	let node = Node::start();
+	wait_ready(&node);
+	let mut worker = Worker::start(&node);
+	let url = node.url();
+
+	let sub = submit(&node, "SmolLM2-135M-Instruct", &["--input", "Write a long story about a lighthouse keeper."], "200", false);
+	let id = sub[0]["job_id"].as_u64().unwrap();
+	worker.wait_log(&format!("job assigned job={id}"), Duration::from_secs(60));
+	worker.kill();
+	let s = agora_json(&url, &["job", "status", &id.to_string()]);
+	assert_eq!(s[0]["status"], "Assigned", "killed before it could receipt");
+
+	// The restarted worker finds the job by scanning the chain and receipts it.
+	worker.restart();
+	worker.wait_log(&format!("receipt final job={id}"), Duration::from_secs(300));
+	let out = agora_json(&url, &["job", "output", &id.to_string()]);
+	assert_eq!(out[0]["verified"], true);
+
+	// Once receipted, a restart never runs the job again.
+	worker.restart();
+	std::thread::sleep(Duration::from_secs(4));
+	let log = worker.log();
+	assert!(log.contains("scanned the chain"), "{log}");
+	assert!(!log.contains(&format!("inference done job={id}")), "reran a receipted job:\n{log}");
+	let rec: serde_json::Value = serde_json::from_slice(
+		&std::fs::read(worker.data.path().join(format!("state/jobs/{id}.json"))).unwrap(),
+	)
+	.unwrap();
+	assert!(rec["receipt"].is_object(), "{rec}");
+}
+
+#[test]
+fn a_worker_reconnects_when_its_node_goes_away_and_carries_on() {
+	let mut node = Node::start();
+	wait_ready(&node);
+	let worker = Worker::start(&node);
+
+	let first = submit(&node, "all-MiniLM-L6-v2", &["--input", "before"], "1", true);
+	assert_eq!(first[1]["verified"], true);
+
+	node.kill();
+	worker.wait_log("lost the node", Duration::from_secs(30));
+	std::thread::sleep(Duration::from_secs(3));
+	node.restart();
+	wait_ready(&node);
+	worker.wait_log("reconnected", Duration::from_secs(60));
+
+	let second = submit(&node, "SmolLM2-135M-Instruct", &["--input", "after"], "8", true);
+	assert_eq!(second[1]["verified"], true);
+	assert_eq!(second[1]["kind"], "text");
+}
