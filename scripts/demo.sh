@@ -71,6 +71,8 @@ say "waiting out the dispute window (10 blocks) for the payouts"
 
 say "worker metrics (http://127.0.0.1:8700/metrics)"
 curl -s http://127.0.0.1:8700/metrics | grep -E "^agora_worker_(jobs_served_total|tokens_total|queue_depth)" | sed 's/^/  /'
+say "chain overhead per job against inference (from the worker's log)"
+grep -E "inference done|receipt final" "$WORK/worker.log" | sed -E 's/.*(job=[0-9]+).*model="?([A-Za-z0-9.-]+)"?.* secs=([0-9.]+).*/  \1 \2: inference \3 s/; s/.*(job=[0-9]+).*sign_us=([0-9]+) submit_secs=([0-9.]+) receipt_secs=([0-9.]+).*/  \1 receipt: signing \2 us, submission \3 s, until final \4 s/'
 
 if [ $KEEP = 1 ]; then
   say "node on $URL, worker on http://127.0.0.1:8700; Ctrl-C stops both"

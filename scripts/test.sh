@@ -5,7 +5,9 @@
 #   1. scripts/setup.sh (idempotent)
 #   2. scripts/fetch-models.sh (models for the worker tests; sha256-checked)
 #   3. cargo test --workspace: unit tests, runtime checks, node end-to-end tests
-#      (dev node, chain specs, 4-validator local network)
+#      (dev node, chain specs, 4-validator local network), the worker's engine
+#      tests on the real models and its end-to-end and fault tests (dev node +
+#      agora-worker + agora client)
 #   4. the Polkadot.js tests in tests/js against a real dev node
 set -euo pipefail
 cd "$(dirname "$0")/.."

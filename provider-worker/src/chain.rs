@@ -259,7 +259,22 @@ impl<'a> View<'a> {
 	}
 }
 
-/// The error a failed extrinsic reports, as `Pallet::Error` where the metadata knows it.
-pub fn describe(e: impl std::fmt::Display) -> String {
-	e.to_string()
+/// Signs and submits `call`, waits until it is in a finalized block and succeeded;
+/// returns its events. `what` names the call in the error (which carries the
+/// pallet's error, e.g. `Jobs::InsufficientBalance`).
+pub async fn submit_final<C: subxt::transactions::Payload>(
+	client: &Client,
+	call: &C,
+	signer: &Keypair,
+	what: &str,
+) -> anyhow::Result<subxt::extrinsics::ExtrinsicEvents<Config>> {
+	client
+		.tx()
+		.await?
+		.sign_and_submit_then_watch_default(call, signer)
+		.await
+		.map_err(|e| anyhow::anyhow!("{what}: {e}"))?
+		.wait_for_finalized_success()
+		.await
+		.map_err(|e| anyhow::anyhow!("{what} failed: {e}"))
 }

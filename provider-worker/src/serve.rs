@@ -218,28 +218,14 @@ async fn ensure_offers(
 						o.capacity,
 						o.hardware.as_bytes().to_vec(),
 					);
-					client
-						.tx()
-						.await?
-						.sign_and_submit_then_watch_default(&call, signer)
-						.await?
-						.wait_for_finalized_success()
-						.await
-						.map_err(|e| anyhow::anyhow!("updating offer {}: {e}", o.id))?;
+					chain::submit_final(client, &call, signer, &format!("updating offer {}", o.id)).await?;
 				}
 				capacity = capacity.saturating_add(o.capacity);
 			},
 			Some(o) => {
 				tracing::info!(model = name, offer = o.id, status = %o.status, "resuming offer");
 				let call = runtime::transactions().models().resume_offer(o.id);
-				client
-					.tx()
-					.await?
-					.sign_and_submit_then_watch_default(&call, signer)
-					.await?
-					.wait_for_finalized_success()
-					.await
-					.map_err(|e| anyhow::anyhow!("resuming offer {}: {e}", o.id))?;
+				chain::submit_final(client, &call, signer, &format!("resuming offer {}", o.id)).await?;
 				capacity = capacity.saturating_add(o.capacity);
 			},
 			None => {
@@ -253,14 +239,7 @@ async fn ensure_offers(
 					terms.capacity,
 					hardware.as_bytes().to_vec(),
 				);
-				let events = client
-					.tx()
-					.await?
-					.sign_and_submit_then_watch_default(&call, signer)
-					.await?
-					.wait_for_finalized_success()
-					.await
-					.map_err(|e| anyhow::anyhow!("opening an offer for {name}: {e}"))?;
+				let events = chain::submit_final(client, &call, signer, &format!("opening an offer for {name}")).await?;
 				if let Some(ev) = events.find_first::<runtime::models::events::OfferOpened>() {
 					tracing::info!(model = name, offer = ?ev?.offer_id, "offer opened");
 				}
@@ -512,17 +491,21 @@ impl Shared {
 			provider: self.provider.0,
 			worker_pubkey: self.worker_key.public_key().0,
 		};
+		let t_sign = Instant::now();
 		let signature = self.worker_key.sign(&receipt.signing_payload()).0;
+		let sign_us = t_sign.elapsed().as_micros() as u64;
 		let call = runtime::transactions().jobs().submit_receipt(id, chain::recode(&receipt)?, signature);
 		let t0 = Instant::now();
 		let mut client = client.clone();
 		let mut wait = Duration::from_millis(500);
 		loop {
-			let attempt: anyhow::Result<(String, u32)> = async {
+			let attempt: anyhow::Result<(String, u32, f64)> = async {
+				let t_submit = Instant::now();
 				let progress = {
 					let _nonce = self.submit_lock.lock().await;
 					client.tx().await?.sign_and_submit_then_watch_default(&call, &self.signer).await?
 				};
+				let submit_secs = t_submit.elapsed().as_secs_f64();
 				let in_block = progress.wait_for_finalized().await?;
 				let block = crate::hex0x(in_block.block_hash().as_ref());
 				let events = in_block.wait_for_success().await?;
@@ -531,15 +514,16 @@ impl Shared {
 					.transpose()?
 					.map(|e| e.finalize_at)
 					.unwrap_or_default();
-				Ok((block, finalize_at))
+				Ok((block, finalize_at, submit_secs))
 			}
 			.await;
 			match attempt {
-				Ok((block, finalize_at)) => {
-					self.metrics.receipt.observe(t0.elapsed().as_secs_f64());
+				Ok((block, finalize_at, submit_secs)) => {
+					let total = t0.elapsed().as_secs_f64();
+					self.metrics.receipt.observe(total);
 					let outcome = if rec.kind == OutputKind::Error { "error_receipt" } else { "receipted" };
 					self.metrics.jobs.with_label_values(&[model, outcome]).inc();
-					tracing::info!(job = id, %block, finalize_at, output_hash = %rec.output_hash, tokens = rec.output_tokens, "receipt final");
+					tracing::info!(job = id, %block, finalize_at, output_hash = %rec.output_hash, tokens = rec.output_tokens, sign_us, submit_secs, receipt_secs = total, "receipt final");
 					rec.receipt = Some(ReceiptState { block, finalize_at });
 					return self.store.save(&rec);
 				},

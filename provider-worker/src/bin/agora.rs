@@ -318,14 +318,7 @@ async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()
 		deadline,
 		provider,
 	);
-	let events = client
-		.tx()
-		.await?
-		.sign_and_submit_then_watch_default(&call, &signer)
-		.await?
-		.wait_for_finalized_success()
-		.await
-		.map_err(|e| anyhow::anyhow!("submit_job failed: {e}"))?;
+	let events = chain::submit_final(client, &call, &signer, "submit_job").await?;
 	let ev = events
 		.find_first::<runtime::jobs::events::JobAssigned>()
 		.transpose()?
@@ -458,15 +451,7 @@ async fn status(client: &Client, id: u64, wait_finalized: bool, json: bool) -> a
 }
 
 async fn simple_tx<C: subxt::transactions::Payload>(client: &Client, call: C, key: &KeyArgs, what: &str) -> anyhow::Result<()> {
-	let signer = key.keypair()?;
-	client
-		.tx()
-		.await?
-		.sign_and_submit_then_watch_default(&call, &signer)
-		.await?
-		.wait_for_finalized_success()
-		.await
-		.map_err(|e| anyhow::anyhow!("{what} failed: {e}"))?;
+	chain::submit_final(client, &call, &key.keypair()?, what).await?;
 	println!("{what}: done");
 	Ok(())
 }
