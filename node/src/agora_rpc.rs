@@ -7,6 +7,8 @@
 //! | `agora_offers` | `[model_id, at?]` | the offers for a model |
 //! | `agora_provider` | `[account, at?]` | a provider's bond and offers, or `null` |
 //! | `agora_assignment` | `[job_id, at?]` | how an AVRF-assigned job was drawn, or `null` |
+//! | `agora_providers` | `[model_id, sort_by?, at?]` | the model's offers with reputation, stake and terms; `sort_by` is `rank` (default), `price`, `stake` or `reputation` |
+//! | `agora_quote` | `[model_id, max_tokens, at?]` | cheapest, median and best-ranked price, or `null` |
 //!
 //! Ids and hashes are `0x`-hex, accounts SS58 (prefix 4242), balances decimal
 //! strings (they exceed JavaScript's safe integers), text UTF-8 strings.
@@ -15,7 +17,8 @@ use std::sync::Arc;
 
 use agora_primitives::{
 	models::{ModelView, OfferView, ProviderView},
-	api::{AgoraJobsApi, AgoraModelsApi},
+	api::{AgoraDiscoveryApi, AgoraJobsApi, AgoraModelsApi},
+	discovery::{ProviderListing, SortBy},
 	DeterminismProfile, JobId, ModelId,
 };
 use agora_runtime::{opaque::Block, AccountId, Balance, BlockNumber};
@@ -55,6 +58,53 @@ pub trait AgoraApi {
 	/// weight) and the winning offer; `null` for jobs whose client named the provider.
 	#[method(name = "agora_assignment")]
 	fn assignment(&self, job_id: JobId, at: Option<Hash>) -> RpcResult<Option<Value>>;
+
+	/// The model's offers with their providers' reputation, stake and terms,
+	/// sorted by `rank` (default: the Wilson lower bound on positive outcomes),
+	/// `price`, `stake` or `reputation`.
+	#[method(name = "agora_providers")]
+	fn providers(&self, model_id: String, sort_by: Option<String>, at: Option<Hash>) -> RpcResult<Vec<Value>>;
+
+	/// The cheapest, median and best-ranked price of a job with `max_tokens`
+	/// output tokens; `null` if no active offer fits.
+	#[method(name = "agora_quote")]
+	fn quote(&self, model_id: String, max_tokens: u32, at: Option<Hash>) -> RpcResult<Option<Value>>;
+}
+
+/// Parses `rank|price|stake|reputation`.
+pub fn parse_sort(s: Option<&str>) -> Result<SortBy, ErrorObjectOwned> {
+	match s.unwrap_or("rank") {
+		"rank" => Ok(SortBy::Rank),
+		"price" => Ok(SortBy::Price),
+		"stake" => Ok(SortBy::Stake),
+		"reputation" => Ok(SortBy::Reputation),
+		other => Err(invalid(format!("sort_by must be rank, price, stake or reputation, got {other:?}"))),
+	}
+}
+
+fn listing_json(l: &ProviderListing<AccountId, Balance>) -> Value {
+	let r = &l.reputation;
+	json!({
+		"offerId": l.offer_id,
+		"provider": ss58(&l.provider),
+		"modelId": hex(&l.model_id),
+		"reputation": f64::from(r.score_milli) / 1000.0,
+		"reputationMilli": r.score_milli,
+		"rankingPpm": r.ranking_ppm,
+		"averageRating": f64::from(r.average_rating_milli) / 1000.0,
+		"ratings": r.ratings,
+		"subscribers": r.subscribers,
+		"finalizedJobs": r.finalized_jobs,
+		"expiries": r.expiries,
+		"fraud": r.fraud,
+		"stake": l.stake.to_string(),
+		"modelsServed": l.models_served.iter().map(|m| hex(m)).collect::<Vec<_>>(),
+		"basePrice": l.base_price.to_string(),
+		"pricePer1kTokens": l.price_per_1k_tokens.to_string(),
+		"capacity": l.capacity,
+		"endpoint": text(&l.endpoint),
+		"active": l.active,
+	})
 }
 
 /// Serves the `agora_*` methods from the runtime API.
@@ -162,6 +212,7 @@ where
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
 	C::Api: AgoraModelsApi<Block, AccountId, Balance, BlockNumber>,
 	C::Api: AgoraJobsApi<Block, AccountId>,
+	C::Api: AgoraDiscoveryApi<Block, AccountId, Balance>,
 {
 	fn models(&self, at: Option<Hash>) -> RpcResult<Vec<Value>> {
 		let at = at.unwrap_or_else(|| self.client.info().best_hash);
@@ -203,6 +254,28 @@ where
 			})
 		}))
 	}
+
+	fn providers(&self, model_id: String, sort_by: Option<String>, at: Option<Hash>) -> RpcResult<Vec<Value>> {
+		let id = parse_model_id(&model_id)?;
+		let sort = parse_sort(sort_by.as_deref())?;
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let list = self.client.runtime_api().providers(at, id, sort).map_err(runtime)?;
+		Ok(list.iter().map(listing_json).collect())
+	}
+
+	fn quote(&self, model_id: String, max_tokens: u32, at: Option<Hash>) -> RpcResult<Option<Value>> {
+		let id = parse_model_id(&model_id)?;
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let q = self.client.runtime_api().quote(at, id, max_tokens).map_err(runtime)?;
+		Ok(q.map(|q| {
+			json!({
+				"offers": q.offers,
+				"cheapest": {"offerId": q.cheapest.0, "price": q.cheapest.1.to_string()},
+				"median": q.median.to_string(),
+				"bestRanked": {"offerId": q.best_ranked.0, "price": q.best_ranked.1.to_string()},
+			})
+		}))
+	}
 }
 
 #[cfg(test)]
@@ -216,5 +289,13 @@ mod tests {
 		assert_eq!(parse_model_id(&"cd".repeat(32)).unwrap(), [0xcd; 32]);
 		assert!(parse_model_id("0x1234").is_err());
 		assert!(parse_model_id(&format!("0x{}", "zz".repeat(32))).is_err());
+	}
+
+	#[test]
+	fn sort_keys_parse_and_bad_ones_are_named() {
+		assert_eq!(parse_sort(None).unwrap(), SortBy::Rank);
+		assert_eq!(parse_sort(Some("stake")).unwrap(), SortBy::Stake);
+		let e = parse_sort(Some("cheap")).unwrap_err();
+		assert!(e.message().contains("cheap"));
 	}
 }

@@ -34,6 +34,7 @@ where
 	C::Api: BlockBuilder<Block>,
 	C::Api: agora_primitives::api::AgoraModelsApi<Block, AccountId, Balance, BlockNumber>,
 	C::Api: agora_primitives::api::AgoraJobsApi<Block, AccountId>,
+	C::Api: agora_primitives::api::AgoraDiscoveryApi<Block, AccountId, Balance>,
 	P: TransactionPool + 'static,
 {
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};

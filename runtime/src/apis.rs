@@ -251,6 +251,22 @@ impl_runtime_apis! {
 		}
 	}
 
+	impl agora_primitives::api::AgoraDiscoveryApi<Block, AccountId, Balance> for Runtime {
+		fn providers(
+			model_id: ModelId,
+			sort_by: agora_primitives::discovery::SortBy,
+		) -> Vec<agora_primitives::discovery::ProviderListing<AccountId, Balance>> {
+			crate::discovery::providers(model_id, sort_by)
+		}
+
+		fn quote(
+			model_id: ModelId,
+			max_tokens: u32,
+		) -> Option<agora_primitives::discovery::Quote<Balance>> {
+			crate::discovery::quote(model_id, max_tokens)
+		}
+	}
+
 	#[cfg(feature = "runtime-benchmarks")]
 	impl frame_benchmarking::Benchmark<Block> for Runtime {
 		fn benchmark_metadata(extra: bool) -> (

@@ -6,4 +6,5 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_slashing, Slashing]
 	[pallet_models, Models]
 	[pallet_jobs, Jobs]
+	[pallet_reputation, Reputation]
 );

@@ -24,6 +24,7 @@ include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
 extern crate alloc;
 
 pub mod apis;
+pub mod discovery;
 pub mod configs;
 pub mod genesis_config_presets;
 #[cfg(feature = "runtime-benchmarks")]
@@ -156,6 +157,8 @@ mod runtime {
 	pub type Escrow = pallet_escrow;
 	#[runtime::pallet_index(11)]
 	pub type Jobs = pallet_jobs;
+	#[runtime::pallet_index(12)]
+	pub type Reputation = pallet_reputation;
 }
 
 /// Address format.

@@ -12,6 +12,12 @@ export function nodeBinary() {
   return join(target, 'debug', 'agora-node');
 }
 
+/** The `agora` client binary beside the node. */
+export function clientBinary() {
+  const target = process.env.CARGO_TARGET_DIR || join(homedir(), '.cache', 'agora-target');
+  return join(target, 'debug', 'agora');
+}
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -24,7 +30,7 @@ function freePort() {
   });
 }
 
-/** Spawns `agora-node --dev --tmp` and returns { api, stop, logTail }. */
+/** Spawns `agora-node --dev --tmp` and returns { api, url, stop, logTail }. */
 export async function startDevNode() {
   const dir = mkdtempSync(join(tmpdir(), 'agora-js-'));
   const log = join(dir, 'node.log');
@@ -59,7 +65,7 @@ export async function startDevNode() {
     child.kill('SIGTERM');
     await new Promise((r) => { if (child.exitCode !== null) r(); else child.on('exit', r); });
   };
-  return { api, stop, logTail };
+  return { api, url: `ws://127.0.0.1:${rpc}`, stop, logTail };
 }
 
 /** Signs and sends `tx`, resolving with its events once in a block; rejects with

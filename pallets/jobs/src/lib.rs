@@ -580,9 +580,10 @@ pub mod pallet {
 		/// - Origin: signed, the job's client.
 		/// - Emits [`Event::JobRated`].
 		/// - Errors: [`Error::UnknownJob`], [`Error::NotClient`],
-		///   [`Error::NotFinalized`], [`Error::InvalidRating`], [`Error::AlreadyRated`].
+		///   [`Error::NotFinalized`], [`Error::InvalidRating`], [`Error::AlreadyRated`],
+		///   or the reputation pallet's error for a client restricted for review abuse.
 		#[pallet::call_index(5)]
-		#[pallet::weight(T::WeightInfo::rate())]
+		#[pallet::weight(T::WeightInfo::rate().saturating_add(T::Reputation::rating_weight()))]
 		pub fn rate(origin: OriginFor<T>, job_id: JobId, rating: i8) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
@@ -590,10 +591,11 @@ pub mod pallet {
 			ensure!(job.status == JobStatus::Finalized, Error::<T>::NotFinalized);
 			ensure!((-1..=1).contains(&rating), Error::<T>::InvalidRating);
 			ensure!(job.rating.is_none(), Error::<T>::AlreadyRated);
-			job.rating = Some(rating);
 			let provider = job.provider.clone();
+			// Refuses (changing nothing) a client restricted for review abuse.
+			T::Reputation::on_rating(&who, &provider, rating)?;
+			job.rating = Some(rating);
 			Jobs::<T>::insert(job_id, job);
-			T::Reputation::on_rating(&who, &provider, rating);
 			Self::deposit_event(Event::JobRated { job_id, client: who, provider, rating });
 			Ok(())
 		}
@@ -751,6 +753,7 @@ pub mod pallet {
 			job.status = JobStatus::Finalized;
 			job.charge = Some(charge);
 			let provider = job.provider.clone();
+			T::Reputation::on_finalized(&job.client, &provider);
 			Jobs::<T>::insert(job_id, job);
 			Self::schedule_prune(job_id);
 			Self::deposit_event(Event::JobFinalized {

@@ -116,6 +116,8 @@ thread_local! {
 	pub static VRF: RefCell<Option<sp_core::H256>> = const { RefCell::new(None) };
 	pub static SCORES: RefCell<Vec<(AccountId, u32)>> = const { RefCell::new(Vec::new()) };
 	pub static RATINGS: RefCell<Vec<(AccountId, AccountId, i8)>> = const { RefCell::new(Vec::new()) };
+	pub static FINALIZED: RefCell<Vec<(AccountId, AccountId)>> = const { RefCell::new(Vec::new()) };
+	pub static RESTRICTED: RefCell<Vec<AccountId>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Stands in for BABE's `CurrentBlockRandomness`.
@@ -138,10 +140,22 @@ impl agora_primitives::Reputation<AccountId> for TestReputation {
 	fn score(who: &AccountId) -> u32 {
 		SCORES.with(|s| s.borrow().iter().find(|(a, _)| a == who).map(|(_, w)| *w).unwrap_or(50))
 	}
-	fn on_rating(client: &AccountId, provider: &AccountId, rating: i8) {
+	fn on_rating(
+		client: &AccountId,
+		provider: &AccountId,
+		rating: i8,
+	) -> Result<(), sp_runtime::DispatchError> {
+		if RESTRICTED.with(|r| r.borrow().contains(client)) {
+			return Err(sp_runtime::DispatchError::Other("restricted"));
+		}
 		RATINGS.with(|r| r.borrow_mut().push((*client, *provider, rating)));
+		Ok(())
+	}
+	fn on_finalized(client: &AccountId, provider: &AccountId) {
+		FINALIZED.with(|r| r.borrow_mut().push((*client, *provider)));
 	}
 	fn on_expiry(_: &AccountId) {}
+	fn on_fraud(_: &AccountId) {}
 }
 
 pub fn set_score(who: AccountId, score: u32) {

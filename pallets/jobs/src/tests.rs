@@ -146,6 +146,26 @@ fn rating_rules() {
 		assert_eq!(ratings(), vec![(CLIENT, P1, -1)]);
 		assert_noop!(Jobs::rate(RuntimeOrigin::signed(CLIENT), job, 1), Error::<Test>::AlreadyRated);
 		assert_noop!(Jobs::rate(RuntimeOrigin::signed(CLIENT), 77, 1), Error::<Test>::UnknownJob);
+		// Reputation heard of the payout.
+		assert_eq!(FINALIZED.with(|f| f.borrow().clone()), vec![(CLIENT, P1)]);
+	});
+}
+
+#[test]
+fn a_rating_reputation_refuses_changes_nothing() {
+	build_and_execute(|| {
+		let model = setup_market();
+		let job = submit(CLIENT, model, 5_000, Some(P1));
+		receipt(job, 10);
+		run_to(System::block_number() + WINDOW);
+		RESTRICTED.with(|r| r.borrow_mut().push(CLIENT));
+		assert_noop!(
+			Jobs::rate(RuntimeOrigin::signed(CLIENT), job, 1),
+			sp_runtime::DispatchError::Other("restricted")
+		);
+		assert_eq!(JobsStore::<Test>::get(job).unwrap().rating, None);
+		RESTRICTED.with(|r| r.borrow_mut().clear());
+		assert_ok!(Jobs::rate(RuntimeOrigin::signed(CLIENT), job, 1));
 	});
 }
 
@@ -303,17 +323,22 @@ fn avrf_assignment_is_recomputable() {
 #[test]
 fn avrf_is_fair_over_10_000_draws() {
 	new_test_ext().execute_with(|| {
-		let candidates: Vec<(u64, AccountId, u32)> = vec![(0, P1, 50), (1, P2, 30), (2, P3, 20)];
-		let total: u32 = candidates.iter().map(|c| c.2).sum();
-		let mut wins = [0u32; 3];
-		for i in 0u64..10_000 {
-			let seed = sp_io::hashing::blake2_256(&i.to_le_bytes());
-			wins[Jobs::avrf_pick(&seed, &candidates).unwrap()] += 1;
-		}
-		for (k, c) in candidates.iter().enumerate() {
-			let share = f64::from(wins[k]) / 10_000.0;
-			let expected = f64::from(c.2) / f64::from(total);
-			assert!((share - expected).abs() < 0.02, "provider {k}: {share} vs {expected}");
+		for candidates in [
+			vec![(0, P1, 50), (1, P2, 30), (2, P3, 20)],
+			// Reputation 90 against 10: about 90 % of the jobs.
+			vec![(0, P1, 90), (1, P2, 10)],
+		] {
+			let total: u32 = candidates.iter().map(|c| c.2).sum();
+			let mut wins = [0u32; 3];
+			for i in 0u64..10_000 {
+				let seed = sp_io::hashing::blake2_256(&i.to_le_bytes());
+				wins[Jobs::avrf_pick(&seed, &candidates).unwrap()] += 1;
+			}
+			for (k, c) in candidates.iter().enumerate() {
+				let share = f64::from(wins[k]) / 10_000.0;
+				let expected = f64::from(c.2) / f64::from(total);
+				assert!((share - expected).abs() < 0.02, "provider {k}: {share} vs {expected}");
+			}
 		}
 		// Weight 0 is never drawn unless everyone is 0.
 		let zero: Vec<(u64, AccountId, u32)> = vec![(0, P1, 0), (1, P2, 10)];
@@ -437,7 +462,7 @@ mod property {
 #[test]
 fn integrity_test_passes() {
 	use frame_support::traits::Hooks;
-	new_test_ext().execute_with(|| <Jobs as Hooks<u64>>::integrity_test());
+	new_test_ext().execute_with(<Jobs as Hooks<u64>>::integrity_test);
 }
 
 #[test]

@@ -37,3 +37,19 @@ sp_api::decl_runtime_apis! {
 		fn assignment_of(job_id: crate::JobId) -> Option<([u8; 32], Vec<(crate::OfferId, AccountId, u32)>, crate::OfferId)>;
 	}
 }
+
+sp_api::decl_runtime_apis! {
+	/// Discovery (SPEC §8): ranked provider listings and price quotes.
+	pub trait AgoraDiscoveryApi<AccountId, Balance>
+	where
+		AccountId: Codec,
+		Balance: Codec,
+	{
+		/// Every offer for a model with its provider's reputation, stake and terms,
+		/// sorted by `sort_by`.
+		fn providers(model_id: ModelId, sort_by: crate::discovery::SortBy) -> Vec<crate::discovery::ProviderListing<AccountId, Balance>>;
+		/// Cheapest, median and best-ranked price of a job with `max_tokens` output
+		/// tokens over the model's active offers (`None` if there are none).
+		fn quote(model_id: ModelId, max_tokens: u32) -> Option<crate::discovery::Quote<Balance>>;
+	}
+}

@@ -15,6 +15,7 @@
 extern crate alloc;
 
 pub mod api;
+pub mod discovery;
 pub mod jobs;
 pub mod models;
 pub mod traits;

@@ -156,20 +156,33 @@ pub trait JobEscrow<AccountId, Balance> {
 }
 
 /// Provider reputation, as assignment and ratings use it (implemented by
-/// `pallet-reputation`; until it lands, `()` gives every provider 50).
+/// `pallet-reputation`; `()` gives every provider 50 and accepts every rating).
 pub trait Reputation<AccountId> {
-	/// The provider's score in 0..=100.
+	/// The provider's score in 0..=100 (the AVRF weight).
 	fn score(who: &AccountId) -> u32;
-	/// `client` rated `provider` −1, 0 or +1.
-	fn on_rating(client: &AccountId, provider: &AccountId, rating: i8);
+	/// `client` rated `provider` −1, 0 or +1. Fails, changing nothing, if the
+	/// client is restricted for review abuse.
+	fn on_rating(client: &AccountId, provider: &AccountId, rating: i8) -> Result<(), DispatchError>;
+	/// A job of `client`'s with `provider` was paid out.
+	fn on_finalized(client: &AccountId, provider: &AccountId);
 	/// An assigned job expired without a receipt.
 	fn on_expiry(provider: &AccountId);
+	/// A receipt of the provider's was judged fraudulent.
+	fn on_fraud(provider: &AccountId);
+	/// The worst-case weight of `on_rating` (added to the rating call's weight).
+	fn rating_weight() -> sp_runtime::Weight {
+		sp_runtime::Weight::zero()
+	}
 }
 
 impl<AccountId> Reputation<AccountId> for () {
 	fn score(_: &AccountId) -> u32 {
 		50
 	}
-	fn on_rating(_: &AccountId, _: &AccountId, _: i8) {}
+	fn on_rating(_: &AccountId, _: &AccountId, _: i8) -> Result<(), DispatchError> {
+		Ok(())
+	}
+	fn on_finalized(_: &AccountId, _: &AccountId) {}
 	fn on_expiry(_: &AccountId) {}
+	fn on_fraud(_: &AccountId) {}
 }

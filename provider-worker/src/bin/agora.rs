@@ -33,6 +33,16 @@ enum Cmd {
 	/// Jobs.
 	#[command(subcommand)]
 	Job(JobCmd),
+	/// Providers.
+	#[command(subcommand)]
+	Provider(ProviderCmd),
+	/// Prices for a job: cheapest, median and best-ranked offer (`agora_quote`).
+	Quote {
+		#[arg(long)]
+		model: String,
+		#[arg(long, default_value_t = 64)]
+		max_tokens: u32,
+	},
 	/// An account's free balance (SS58 address, or the key's account).
 	Balance {
 		address: Option<String>,
@@ -45,6 +55,19 @@ enum Cmd {
 enum ModelCmd {
 	/// Every registered model, with its active offers and cheapest base price.
 	List,
+}
+
+#[derive(Subcommand, Debug)]
+enum ProviderCmd {
+	/// The offers for a model with reputation, subscribers, stake and terms
+	/// (`agora_providers`), best first.
+	List {
+		#[arg(long)]
+		model: String,
+		/// rank (the Wilson lower bound on positive outcomes), price, stake or reputation.
+		#[arg(long, default_value = "rank")]
+		sort: String,
+	},
 }
 
 #[derive(Subcommand, Debug)]
@@ -456,9 +479,59 @@ async fn simple_tx<C: subxt::transactions::Payload>(client: &Client, call: C, ke
 	Ok(())
 }
 
+async fn rpc<T: serde::de::DeserializeOwned>(url: &str, method: &str, params: subxt::rpcs::client::RpcParams) -> anyhow::Result<T> {
+	let rpc = subxt::rpcs::RpcClient::from_insecure_url(url)
+		.await
+		.map_err(|e| anyhow::anyhow!("cannot connect to {url}: {e}"))?;
+	rpc.request(method, params).await.map_err(|e| anyhow::anyhow!("{method}: {e}"))
+}
+
+async fn provider_list(client: &Client, url: &str, model: &str, sort: &str, json: bool) -> anyhow::Result<()> {
+	let m = View::new(client).find_model(model).await?;
+	let list: Vec<serde_json::Value> =
+		rpc(url, "agora_providers", subxt::rpcs::rpc_params![hex0x(&m.id), sort]).await?;
+	if json {
+		println!("{}", serde_json::Value::Array(list));
+		return Ok(());
+	}
+	println!("{} — offers by {sort}:", m.name());
+	for l in &list {
+		let p = |k: &str| l[k].as_str().and_then(|s| s.parse::<u128>().ok()).map(chain::fmt_agr).unwrap_or_default();
+		println!(
+			"  offer {:<3} {}  reputation {:>6.2}  rank {:>5.3}  rating {:>+5.2} ({} ratings)  subscribers {}  jobs {} (expired {})  stake {}  price {} + {} /1k tokens  cap {}  {}{}",
+			l["offerId"], l["provider"].as_str().unwrap_or_default(), l["reputation"].as_f64().unwrap_or(0.0),
+			l["rankingPpm"].as_f64().unwrap_or(0.0) / 1e6, l["averageRating"].as_f64().unwrap_or(0.0), l["ratings"],
+			l["subscribers"], l["finalizedJobs"], l["expiries"], p("stake"), p("basePrice"), p("pricePer1kTokens"),
+			l["capacity"], l["endpoint"].as_str().unwrap_or_default(),
+			if l["active"].as_bool().unwrap_or(false) { "" } else { "  (inactive)" },
+		);
+	}
+	Ok(())
+}
+
 async fn main_async(cli: Cli) -> anyhow::Result<()> {
 	let client = chain::connect(&cli.url).await?;
 	match cli.cmd {
+		Cmd::Provider(ProviderCmd::List { model, sort }) =>
+			provider_list(&client, &cli.url, &model, &sort, cli.json).await,
+		Cmd::Quote { model, max_tokens } => {
+			let m = View::new(&client).find_model(&model).await?;
+			let q: Option<serde_json::Value> =
+				rpc(&cli.url, "agora_quote", subxt::rpcs::rpc_params![hex0x(&m.id), max_tokens]).await?;
+			match (q, cli.json) {
+				(None, _) => anyhow::bail!("no active offer for {} fits", m.name()),
+				(Some(q), true) => println!("{q}"),
+				(Some(q), false) => {
+					let p = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<u128>().ok()).map(chain::fmt_agr).unwrap_or_default();
+					println!(
+						"{} with {max_tokens} output tokens, over {} offers: cheapest {} (offer {}), median {}, best-ranked {} (offer {})",
+						m.name(), q["offers"], p(&q["cheapest"]["price"]), q["cheapest"]["offerId"], p(&q["median"]),
+						p(&q["bestRanked"]["price"]), q["bestRanked"]["offerId"]
+					);
+				},
+			}
+			Ok(())
+		},
 		Cmd::Model(ModelCmd::List) => model_list(&client, cli.json).await,
 		Cmd::Balance { address, key } => {
 			let who: AccountId32 = match address {

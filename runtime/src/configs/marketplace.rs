@@ -139,8 +139,8 @@ impl pallet_jobs::Config for Runtime {
 	type Escrow = Escrow;
 	type Offers = Models;
 	type Bonds = crate::Slashing;
-	/// Every provider weighs 50 until `pallet-reputation` lands.
-	type Reputation = ();
+	/// AVRF weights are reputation scores (0–100); ratings go through it.
+	type Reputation = crate::Reputation;
 	type Randomness = CurrentBlockVrf;
 	type MaxInputLen = MaxInputLen;
 	type MaxTokensPerJob = MaxTokensPerJob;
@@ -153,6 +153,29 @@ impl pallet_jobs::Config for Runtime {
 	type WeightInfo = pallet_jobs::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = JobsHelper;
+}
+
+parameter_types! {
+	/// θ = 0.3: one net +1 rating gives 57.4, +5 gives 81.8, +10 gives 95.3.
+	pub const ReputationThetaMilli: u32 = 300;
+	/// `ABUSE_N`: a client's last 10 ratings are looked at…
+	pub const AbuseWindow: u32 = 10;
+	/// `ABUSE_M`: …and 7 disagreements with the majority restrict it. With 10 %
+	/// honest noise the chance of 7 in 10 is about 1e-5 per rating.
+	pub const AbuseThreshold: u32 = 7;
+	/// `T_RESTRICT`: one day, doubling on every repeat…
+	pub const RestrictPeriod: BlockNumber = DAYS;
+	/// …up to 2^10 days.
+	pub const MaxRestrictDoublings: u32 = 10;
+}
+
+impl pallet_reputation::Config for Runtime {
+	type ThetaMilli = ReputationThetaMilli;
+	type AbuseWindow = AbuseWindow;
+	type AbuseThreshold = AbuseThreshold;
+	type RestrictPeriod = RestrictPeriod;
+	type MaxDoublings = MaxRestrictDoublings;
+	type WeightInfo = pallet_reputation::weights::SubstrateWeight<Runtime>;
 }
 
 /// Sets up models and offers for the jobs benchmarks.
