@@ -50,114 +50,116 @@ pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `c` ranges over `[1, 16]`.
 	/// `i` ranges over `[0, 4096]`.
-	fn submit_job(c: u32, _i: u32, ) -> Weight {
-		// Minimum execution time: 1_445_358_000 ps; proof size 3991 bytes.
-		Weight::from_parts(1_429_043_125, 3991)
-			.saturating_add(Weight::from_parts(110_725_787, 0).saturating_mul(c.into()))
+	fn submit_job(c: u32, i: u32, ) -> Weight {
+		// Minimum execution time: 1_520_099_000 ps; proof size 3991 bytes.
+		Weight::from_parts(1_357_152_116, 3991)
+			.saturating_add(Weight::from_parts(152_042_512, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(22_878, 0).saturating_mul(i.into()))
 			.saturating_add(T::DbWeight::get().reads(10_u64))
-			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(c.into())))
+			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 			.saturating_add(Weight::from_parts(0, 2948).saturating_mul(c.into()))
 	}
 	fn acknowledge() -> Weight {
-		// Minimum execution time: 224_494_000 ps; proof size 7882 bytes.
-		Weight::from_parts(245_114_000, 7882)
+		// Minimum execution time: 245_515_000 ps; proof size 7886 bytes.
+		Weight::from_parts(266_416_000, 7886)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn submit_receipt() -> Weight {
-		// Minimum execution time: 516_057_000 ps; proof size 7882 bytes.
-		Weight::from_parts(568_385_000, 7882)
+		// Minimum execution time: 592_370_000 ps; proof size 7886 bytes.
+		Weight::from_parts(651_077_000, 7886)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	fn finalize() -> Weight {
-		// Minimum execution time: 2_371_013_000 ps; proof size 11402 bytes.
-		Weight::from_parts(2_482_589_000, 11402)
-			.saturating_add(T::DbWeight::get().reads(12_u64))
-			.saturating_add(T::DbWeight::get().writes(10_u64))
+		// Minimum execution time: 2_554_105_000 ps; proof size 11402 bytes.
+		Weight::from_parts(2_712_280_000, 11402)
+			.saturating_add(T::DbWeight::get().reads(14_u64))
+			.saturating_add(T::DbWeight::get().writes(12_u64))
 	}
 	fn cancel_job() -> Weight {
-		// Minimum execution time: 963_672_000 ps; proof size 7882 bytes.
-		Weight::from_parts(1_025_604_000, 7882)
+		// Minimum execution time: 1_003_362_000 ps; proof size 7886 bytes.
+		Weight::from_parts(1_086_204_000, 7886)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 	fn rate() -> Weight {
-		// Minimum execution time: 198_044_000 ps; proof size 7882 bytes.
-		Weight::from_parts(207_398_000, 7882)
-			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
+		// Minimum execution time: 452_242_000 ps; proof size 7886 bytes.
+		Weight::from_parts(490_839_000, 7886)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// `f` ranges over `[0, 64]`.
 	/// `e` ranges over `[0, 64]`.
 	/// `p` ranges over `[0, 64]`.
 	fn on_initialize(f: u32, e: u32, p: u32, ) -> Weight {
-		// Minimum execution time: 76_550_931_000 ps; proof size 10250 bytes.
-		Weight::from_parts(76_550_931_000, 10250)
-			.saturating_add(Weight::from_parts(1_372_242_092, 0).saturating_mul(f.into()))
-			.saturating_add(Weight::from_parts(699_107_144, 0).saturating_mul(e.into()))
-			.saturating_add(T::DbWeight::get().reads(13_u64))
+		// Minimum execution time: 80_988_035_000 ps; proof size 10250 bytes.
+		Weight::from_parts(9_655_643_429, 10250)
+			.saturating_add(Weight::from_parts(1_983_808_383, 0).saturating_mul(f.into()))
+			.saturating_add(Weight::from_parts(1_322_926_435, 0).saturating_mul(e.into()))
+			.saturating_add(T::DbWeight::get().reads(15_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(f.into())))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(e.into())))
-			.saturating_add(T::DbWeight::get().writes(10_u64))
+			.saturating_add(T::DbWeight::get().writes(12_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(f.into())))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(p.into())))
-			.saturating_add(Weight::from_parts(0, 6892).saturating_mul(e.into()))
-			.saturating_add(Weight::from_parts(0, 6892).saturating_mul(f.into()))
+			.saturating_add(Weight::from_parts(0, 6896).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(0, 6896).saturating_mul(f.into()))
 			.saturating_add(Weight::from_parts(0, 7).saturating_mul(p.into()))
 	}
 }
 
 /// The same weights with ParityDB's database weights, for tests and mocks.
 impl WeightInfo for () {
-	fn submit_job(c: u32, _i: u32, ) -> Weight {
-		Weight::from_parts(1_429_043_125, 3991)
-			.saturating_add(Weight::from_parts(110_725_787, 0).saturating_mul(c.into()))
+	fn submit_job(c: u32, i: u32, ) -> Weight {
+		Weight::from_parts(1_357_152_116, 3991)
+			.saturating_add(Weight::from_parts(152_042_512, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(22_878, 0).saturating_mul(i.into()))
 			.saturating_add(ParityDbWeight::get().reads(10_u64))
-			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(c.into())))
+			.saturating_add(ParityDbWeight::get().reads((4_u64).saturating_mul(c.into())))
 			.saturating_add(ParityDbWeight::get().writes(9_u64))
 			.saturating_add(Weight::from_parts(0, 2948).saturating_mul(c.into()))
 	}
 	fn acknowledge() -> Weight {
-		Weight::from_parts(245_114_000, 7882)
+		Weight::from_parts(266_416_000, 7886)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn submit_receipt() -> Weight {
-		Weight::from_parts(568_385_000, 7882)
+		Weight::from_parts(651_077_000, 7886)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn finalize() -> Weight {
-		Weight::from_parts(2_482_589_000, 11402)
-			.saturating_add(ParityDbWeight::get().reads(12_u64))
-			.saturating_add(ParityDbWeight::get().writes(10_u64))
+		Weight::from_parts(2_712_280_000, 11402)
+			.saturating_add(ParityDbWeight::get().reads(14_u64))
+			.saturating_add(ParityDbWeight::get().writes(12_u64))
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(1_025_604_000, 7882)
+		Weight::from_parts(1_086_204_000, 7886)
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().writes(8_u64))
 	}
 	fn rate() -> Weight {
-		Weight::from_parts(207_398_000, 7882)
-			.saturating_add(ParityDbWeight::get().reads(1_u64))
-			.saturating_add(ParityDbWeight::get().writes(1_u64))
+		Weight::from_parts(490_839_000, 7886)
+			.saturating_add(ParityDbWeight::get().reads(5_u64))
+			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn on_initialize(f: u32, e: u32, p: u32, ) -> Weight {
-		Weight::from_parts(76_550_931_000, 10250)
-			.saturating_add(Weight::from_parts(1_372_242_092, 0).saturating_mul(f.into()))
-			.saturating_add(Weight::from_parts(699_107_144, 0).saturating_mul(e.into()))
-			.saturating_add(ParityDbWeight::get().reads(13_u64))
+		Weight::from_parts(9_655_643_429, 10250)
+			.saturating_add(Weight::from_parts(1_983_808_383, 0).saturating_mul(f.into()))
+			.saturating_add(Weight::from_parts(1_322_926_435, 0).saturating_mul(e.into()))
+			.saturating_add(ParityDbWeight::get().reads(15_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(f.into())))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(e.into())))
-			.saturating_add(ParityDbWeight::get().writes(10_u64))
+			.saturating_add(ParityDbWeight::get().writes(12_u64))
 			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(f.into())))
 			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(e.into())))
 			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(p.into())))
-			.saturating_add(Weight::from_parts(0, 6892).saturating_mul(e.into()))
-			.saturating_add(Weight::from_parts(0, 6892).saturating_mul(f.into()))
+			.saturating_add(Weight::from_parts(0, 6896).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(0, 6896).saturating_mul(f.into()))
 			.saturating_add(Weight::from_parts(0, 7).saturating_mul(p.into()))
 	}
 }
