@@ -33,6 +33,25 @@ enum Cmd {
 	Run(RunArgs),
 	/// Measure inference throughput (JSON on stdout).
 	Bench(BenchArgs),
+	/// Re-check a claimed output against a shipped model under its determinism
+	/// profile (JSON verdict with evidence on stdout; exit 0 valid, 3 invalid).
+	Verify(VerifyArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct VerifyArgs {
+	/// A shipped model: `SmolLM2-135M-Instruct` or `all-MiniLM-L6-v2`.
+	#[arg(long)]
+	model: String,
+	/// The job's input text.
+	#[arg(long)]
+	input: String,
+	/// The claimed output bytes (as served by the provider).
+	#[arg(long)]
+	output_file: PathBuf,
+	/// The job's max_tokens.
+	#[arg(long, default_value_t = 64)]
+	max_tokens: u32,
 }
 
 #[derive(clap::Args, Debug)]
@@ -177,6 +196,19 @@ fn bench(a: BenchArgs) -> anyhow::Result<()> {
 		pp.push(r.prompt_tokens as f64 / r.prompt_secs);
 		tg.push((r.output_tokens.saturating_sub(1)) as f64 / r.decode_secs);
 	}
+	// Verification cost: one teacher-forced pass over prompt + the claimed tokens,
+	// against generating them (prefill + decode).
+	let lm_files = verified("SmolLM2-135M-Instruct", None)?;
+	let full = engine::teacher::FullLogits::load(&std::fs::read(&lm_files.weights)?, &dev)?;
+	let (mut gen_s, mut ver_s) = (vec![], vec![]);
+	for _ in 0..a.runs {
+		let r = lm.generate_n(&ids, a.decode_tokens)?;
+		gen_s.push(r.prompt_secs + r.decode_secs);
+		let t0 = Instant::now();
+		let _ = full.check(&ids, &r.tokens)?;
+		ver_s.push(t0.elapsed().as_secs_f64());
+	}
+	let (gen_med, ver_med) = (median(gen_s), median(ver_s));
 	let emb = Embedder::load(&verified("all-MiniLM-L6-v2", None)?, &dev, false)?;
 	let _ = emb.embed_batch(&[BENCH_SENTENCE])?;
 	let mut per_batch = serde_json::Map::new();
@@ -205,8 +237,41 @@ fn bench(a: BenchArgs) -> anyhow::Result<()> {
 			"decode_tokens": a.decode_tokens,
 			"decode_tokens_per_s": median(tg),
 			"embed_sentences_per_s": per_batch,
+			"generate_secs": gen_med,
+			"verify_teacher_forced_secs": ver_med,
+			"verify_fraction": ver_med / gen_med,
 		})
 	);
+	Ok(())
+}
+
+fn verify_cmd(a: VerifyArgs) -> anyhow::Result<()> {
+	let files = verified(&a.model, None)?;
+	let (manifest, _) = shipped_model(&a.model)?;
+	let output = std::fs::read(&a.output_file)
+		.map_err(|e| anyhow::anyhow!("{}: {e}", a.output_file.display()))?;
+	let dev = candle_core::Device::Cpu;
+	let (top_k, eps, min_cos) = engine::verify::tolerances(&manifest.determinism);
+	let v = match manifest.determinism {
+		agora_primitives::models::DeterminismProfile::TeacherForced { .. } => {
+			let gen = TextGen::load(&files, &dev, false)?;
+			let full = engine::teacher::FullLogits::load(&std::fs::read(&files.weights)?, &dev)?;
+			engine::verify::teacher_forced(&gen, &full, a.input.as_bytes(), a.max_tokens, &output, top_k, eps)?
+		},
+		agora_primitives::models::DeterminismProfile::Cosine { .. } => {
+			let emb = Embedder::load(&files, &dev, false)?;
+			engine::verify::cosine_check(&emb, a.input.as_bytes(), &output, min_cos)?
+		},
+		agora_primitives::models::DeterminismProfile::Exact => {
+			let e = engine::load(&files, &dev, false)?;
+			let req = Request { input: a.input.into_bytes(), max_tokens: a.max_tokens, temperature: 0.0, seed: 0 };
+			engine::verify::exact(e.as_ref(), &req, &output)?
+		},
+	};
+	println!("{}", serde_json::to_string(&v)?);
+	if !v.valid {
+		std::process::exit(3);
+	}
 	Ok(())
 }
 
@@ -259,6 +324,7 @@ fn main() {
 	let result = match cli.cmd {
 		Cmd::Run(a) => run(a),
 		Cmd::Bench(a) => bench(a),
+		Cmd::Verify(a) => verify_cmd(a),
 		Cmd::Serve(a) => tokio::runtime::Builder::new_multi_thread()
 			.enable_all()
 			.build()

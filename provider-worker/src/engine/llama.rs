@@ -147,6 +147,11 @@ impl TextGen {
 		})
 	}
 
+	/// The end-of-sequence token.
+	pub fn eos_id(&self) -> u32 {
+		self.eos_id
+	}
+
 	/// The tokenizer built from the GGUF.
 	pub fn tokenizer(&self) -> &Tokenizer {
 		&self.tokenizer

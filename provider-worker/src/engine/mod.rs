@@ -6,6 +6,8 @@
 pub mod bert;
 pub mod files;
 pub mod llama;
+pub mod teacher;
+pub mod verify;
 
 use agora_primitives::models::TaskKind;
 use candle_core::Device;

@@ -1,0 +1,184 @@
+//! Teacher forcing for verification (SPEC §6, `TeacherForced`): one batched
+//! forward pass over prompt + claimed output that yields the logits at *every*
+//! position, so each claimed token can be checked against the model's top-`K` and
+//! its gap to the maximum logit.
+//!
+//! candle's quantized llama returns only the last position's logits, so this is
+//! the same llama architecture written out with every weight dequantized to f32
+//! at load (the f32 GEMM is ~10× faster than candle 0.11's Q4_1 kernel for a
+//! batch of positions; see docs/benchmarks.md). The arithmetic differs from the
+//! worker's quantized decode only by rounding, which the profile's `top_k`/`eps`
+//! tolerate.
+use candle_core::{quantized::gguf_file, DType, Device, IndexOp, Tensor, D};
+use candle_transformers::utils::repeat_kv;
+
+struct Layer {
+	attn_norm: Tensor,
+	wq: Tensor,
+	wk: Tensor,
+	wv: Tensor,
+	wo: Tensor,
+	ffn_norm: Tensor,
+	w1: Tensor,
+	w2: Tensor,
+	w3: Tensor,
+}
+
+/// A llama GGUF with f32 weights that returns logits for every position.
+pub struct FullLogits {
+	embed: Tensor,
+	layers: Vec<Layer>,
+	norm: Tensor,
+	output_t: Tensor,
+	n_head: usize,
+	n_kv_head: usize,
+	head_dim: usize,
+	eps: f32,
+	cos: Tensor,
+	sin: Tensor,
+	device: Device,
+}
+
+/// How a claimed token compares with the model's prediction at its position.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct TokenCheck {
+	/// Index in the claimed output.
+	pub index: usize,
+	pub token: u32,
+	/// 0 = the model's top choice.
+	pub rank: u32,
+	/// max logit − the claimed token's logit (≥ 0).
+	pub gap: f32,
+}
+
+fn md<'a>(ct: &'a gguf_file::Content, key: &str) -> anyhow::Result<&'a gguf_file::Value> {
+	ct.metadata.get(key).ok_or_else(|| anyhow::anyhow!("GGUF metadata has no `{key}`"))
+}
+
+impl FullLogits {
+	/// Loads every tensor of a llama GGUF, dequantized, from its bytes.
+	pub fn load(bytes: &[u8], device: &Device) -> anyhow::Result<Self> {
+		let mut r = std::io::Cursor::new(bytes);
+		let ct = gguf_file::Content::read(&mut r)?;
+		let get = |key: &str| -> anyhow::Result<usize> { Ok(md(&ct, key)?.to_u32()? as usize) };
+		let n_head = get("llama.attention.head_count")?;
+		let n_kv_head = get("llama.attention.head_count_kv")?;
+		let blocks = get("llama.block_count")?;
+		let embedding = get("llama.embedding_length")?;
+		let rope_dim = get("llama.rope.dimension_count")?;
+		let eps = md(&ct, "llama.attention.layer_norm_rms_epsilon")?.to_f32()?;
+		let base = ct.metadata.get("llama.rope.freq_base").and_then(|v| v.to_f32().ok()).unwrap_or(10_000.0);
+		let mut t = |name: &str| -> anyhow::Result<Tensor> {
+			Ok(ct.tensor(&mut r, name, device)?.dequantize(device)?)
+		};
+		let embed = t("token_embd.weight")?;
+		let norm = t("output_norm.weight")?;
+		let output = match t("output.weight") {
+			Ok(o) => o,
+			Err(_) => embed.clone(),
+		};
+		let output_t = output.t()?.contiguous()?;
+		let tr = |w: Tensor| -> anyhow::Result<Tensor> { Ok(w.t()?.contiguous()?) };
+		let mut layers = Vec::with_capacity(blocks);
+		for i in 0..blocks {
+			let p = format!("blk.{i}");
+			layers.push(Layer {
+				attn_norm: t(&format!("{p}.attn_norm.weight"))?,
+				wq: tr(t(&format!("{p}.attn_q.weight"))?)?,
+				wk: tr(t(&format!("{p}.attn_k.weight"))?)?,
+				wv: tr(t(&format!("{p}.attn_v.weight"))?)?,
+				wo: tr(t(&format!("{p}.attn_output.weight"))?)?,
+				ffn_norm: t(&format!("{p}.ffn_norm.weight"))?,
+				w1: tr(t(&format!("{p}.ffn_gate.weight"))?)?,
+				w2: tr(t(&format!("{p}.ffn_down.weight"))?)?,
+				w3: tr(t(&format!("{p}.ffn_up.weight"))?)?,
+			});
+		}
+		let head_dim = embedding / n_head;
+		let theta: Vec<f32> = (0..rope_dim)
+			.step_by(2)
+			.map(|i| 1f32 / base.powf(i as f32 / rope_dim as f32))
+			.collect();
+		let theta = Tensor::new(theta.as_slice(), device)?;
+		let pos = Tensor::arange(0u32, super::llama::CONTEXT as u32, device)?
+			.to_dtype(DType::F32)?
+			.reshape((super::llama::CONTEXT, 1))?;
+		let idx_theta = pos.matmul(&theta.reshape((1, theta.elem_count()))?)?;
+		Ok(Self {
+			embed,
+			layers,
+			norm,
+			output_t,
+			n_head,
+			n_kv_head,
+			head_dim,
+			eps,
+			cos: idx_theta.cos()?,
+			sin: idx_theta.sin()?,
+			device: device.clone(),
+		})
+	}
+
+	/// Logits (positions × vocabulary) for every position of `ids`.
+	pub fn logits(&self, ids: &[u32]) -> anyhow::Result<Tensor> {
+		let s = ids.len();
+		anyhow::ensure!(s > 0 && s <= super::llama::CONTEXT, "{s} positions do not fit the context");
+		let ids_t = Tensor::new(ids, &self.device)?;
+		let mut x = self.embed.index_select(&ids_t, 0)?.unsqueeze(0)?; // (1, s, d)
+		let d = x.dim(2)?;
+		let mask: Vec<u8> = (0..s).flat_map(|i| (0..s).map(move |j| u8::from(j > i))).collect();
+		let mask = Tensor::from_slice(&mask, (s, s), &self.device)?;
+		let neg_inf = Tensor::new(f32::NEG_INFINITY, &self.device)?;
+		let cos = self.cos.narrow(0, 0, s)?;
+		let sin = self.sin.narrow(0, 0, s)?;
+		let scale = 1.0 / (self.head_dim as f64).sqrt();
+		for l in &self.layers {
+			let h = candle_nn::ops::rms_norm(&x, &l.attn_norm, self.eps)?;
+			let q = h.broadcast_matmul(&l.wq)?.reshape((1, s, self.n_head, self.head_dim))?.transpose(1, 2)?.contiguous()?;
+			let k = h.broadcast_matmul(&l.wk)?.reshape((1, s, self.n_kv_head, self.head_dim))?.transpose(1, 2)?.contiguous()?;
+			let v = h.broadcast_matmul(&l.wv)?.reshape((1, s, self.n_kv_head, self.head_dim))?.transpose(1, 2)?.contiguous()?;
+			let q = candle_nn::rotary_emb::rope_i(&q, &cos, &sin)?;
+			let k = candle_nn::rotary_emb::rope_i(&k, &cos, &sin)?;
+			let rep = self.n_head / self.n_kv_head;
+			let k = repeat_kv(k, rep)?.contiguous()?;
+			let v = repeat_kv(v, rep)?.contiguous()?;
+			let att = (q.matmul(&k.t()?)? * scale)?;
+			let m = mask.broadcast_as(att.shape())?;
+			let att = m.where_cond(&neg_inf.broadcast_as(att.shape())?, &att)?;
+			let att = candle_nn::ops::softmax_last_dim(&att)?;
+			let y = att.matmul(&v)?.transpose(1, 2)?.reshape((1, s, d))?;
+			x = (x + y.broadcast_matmul(&l.wo)?)?;
+			let h = candle_nn::ops::rms_norm(&x, &l.ffn_norm, self.eps)?;
+			let g = candle_nn::ops::silu(&h.broadcast_matmul(&l.w1)?)?;
+			let u = h.broadcast_matmul(&l.w3)?;
+			x = (x + (g * u)?.broadcast_matmul(&l.w2)?)?;
+		}
+		let x = candle_nn::ops::rms_norm(&x, &self.norm, self.eps)?;
+		Ok(x.broadcast_matmul(&self.output_t)?.squeeze(0)?)
+	}
+
+	/// Checks every claimed token: the logits at position `p` predict token `p+1`.
+	pub fn check(&self, prompt: &[u32], claimed: &[u32]) -> anyhow::Result<Vec<TokenCheck>> {
+		anyhow::ensure!(!prompt.is_empty(), "an empty prompt predicts nothing");
+		if claimed.is_empty() {
+			return Ok(vec![]);
+		}
+		let mut ids = prompt.to_vec();
+		ids.extend_from_slice(&claimed[..claimed.len() - 1]);
+		let logits = self.logits(&ids)?;
+		let start = prompt.len() - 1;
+		let rows = logits.i(start..start + claimed.len())?.to_dtype(DType::F32)?;
+		let max = rows.max(D::Minus1)?.to_vec1::<f32>()?;
+		let rows = rows.to_vec2::<f32>()?;
+		Ok(claimed
+			.iter()
+			.enumerate()
+			.map(|(i, &tok)| {
+				let row = &rows[i];
+				let mine = row.get(tok as usize).copied().unwrap_or(f32::NEG_INFINITY);
+				let rank = row.iter().filter(|&&v| v > mine).count() as u32;
+				TokenCheck { index: i, token: tok, rank, gap: max[i] - mine }
+			})
+			.collect())
+	}
+}
