@@ -12,6 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/agora-target}
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}  # the same build as scripts/test.sh
 PORT=${AGORA_RPC_PORT:-9944}
 KEEP=0; [ "${1:-}" = "--keep" ] && KEEP=1
 say() { printf '\n[demo] %s\n' "$*"; }
