@@ -61,10 +61,7 @@ async fn output(State(s): State<Arc<ApiState>>, Path(id): Path<u64>) -> Response
 				),
 				(
 					header::HeaderName::from_static("x-agora-output-kind"),
-					serde_json::to_value(rec.kind)
-						.ok()
-						.and_then(|v| v.as_str().map(str::to_string))
-						.unwrap_or_default(),
+					rec.kind.as_str().to_string(),
 				),
 			],
 			bytes,

@@ -140,6 +140,24 @@ pub struct OfferInfo {
 	pub status: String,
 }
 
+type StoredOffer = runtime::runtime_types::pallet_models::types::Offer<AccountId32, u128>;
+
+fn offer_info(id: u64, o: StoredOffer) -> OfferInfo {
+	OfferInfo {
+		id,
+		provider: o.provider,
+		model_id: o.model_id,
+		worker_key: o.worker_key,
+		base_price: o.base_price,
+		price_per_1k_tokens: o.price_per_1k_tokens,
+		endpoint: String::from_utf8_lossy(&o.endpoint.0).into_owned(),
+		capacity: o.capacity,
+		hardware: String::from_utf8_lossy(&o.hardware.0).into_owned(),
+		active: matches!(o.status, OfferStatus::Active),
+		status: format!("{:?}", o.status),
+	}
+}
+
 /// Reads the chain at its latest finalized block.
 pub struct View<'a> {
 	client: &'a Client,
@@ -186,37 +204,18 @@ impl<'a> View<'a> {
 		let at = self.client.at_current_block().await?;
 		let entry = at.storage().entry(runtime::storage().models().offers())?;
 		let Some(v) = entry.try_fetch((id,)).await? else { return Ok(None) };
-		let o = v.decode()?;
-		Ok(Some(OfferInfo {
-			id,
-			provider: o.provider,
-			model_id: o.model_id,
-			worker_key: o.worker_key,
-			base_price: o.base_price,
-			price_per_1k_tokens: o.price_per_1k_tokens,
-			endpoint: String::from_utf8_lossy(&o.endpoint.0).into_owned(),
-			capacity: o.capacity,
-			hardware: String::from_utf8_lossy(&o.hardware.0).into_owned(),
-			active: matches!(o.status, OfferStatus::Active),
-			status: format!("{:?}", o.status),
-		}))
+		Ok(Some(offer_info(id, v.decode()?)))
 	}
 
-	/// Every offer.
+	/// Every offer, read in one pass at one block.
 	pub async fn offers(&self) -> anyhow::Result<Vec<OfferInfo>> {
 		let at = self.client.at_current_block().await?;
 		let entry = at.storage().entry(runtime::storage().models().offers())?;
 		let mut iter = entry.iter(()).await?;
-		let mut ids = vec![];
+		let mut out = vec![];
 		while let Some(kv) = futures::StreamExt::next(&mut iter).await {
 			let kv = kv?;
-			ids.push(kv.key()?.decode()?.0);
-		}
-		let mut out = vec![];
-		for id in ids {
-			if let Some(o) = self.offer(id).await? {
-				out.push(o);
-			}
+			out.push(offer_info(kv.key()?.decode()?.0, kv.value().decode()?));
 		}
 		out.sort_by_key(|o| o.id);
 		Ok(out)

@@ -25,6 +25,15 @@ pub enum OutputKind {
 }
 
 impl OutputKind {
+	/// Its name, as served in `x-agora-output-kind`.
+	pub fn as_str(&self) -> &'static str {
+		match self {
+			OutputKind::Text => "text",
+			OutputKind::Embedding => "embedding",
+			OutputKind::Error => "error",
+		}
+	}
+
 	/// The HTTP content type the output is served with.
 	pub fn content_type(&self) -> &'static str {
 		match self {
