@@ -51,4 +51,10 @@ pub struct Cli {
 
 	#[clap(flatten)]
 	pub run: sc_cli::RunCmd,
+
+	/// The local verifier (`agora-worker verifier`) this validator's off-chain
+	/// worker asks to re-check audited receipts, e.g. `http://127.0.0.1:8800`.
+	/// Without it the node's committee seats do not vote (SPEC §6).
+	#[arg(long, value_name = "URL")]
+	pub agora_verifier: Option<String>,
 }

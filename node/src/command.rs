@@ -125,15 +125,21 @@ pub fn run() -> sc_cli::Result<()> {
 			runner.sync_run(|config| cmd.run::<Block>(&config))
 		},
 		None => {
+			if let Some(url) = &cli.agora_verifier {
+				if !(url.starts_with("http://") || url.starts_with("https://")) {
+					return Err(format!("--agora-verifier wants an http(s) URL, got `{url}`").into());
+				}
+			}
 			let runner = cli.create_runner(&cli.run)?;
+			let verifier = cli.agora_verifier.clone();
 			runner.run_node_until_exit(|config| async move {
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
 						sc_network::NetworkWorker<Block, <Block as sp_runtime::traits::Block>::Hash>,
-					>(config)
+					>(config, verifier)
 					.map_err(sc_cli::Error::Service),
 					sc_network::config::NetworkBackendType::Litep2p =>
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config)
+						service::new_full::<sc_network::Litep2pNetworkBackend>(config, verifier)
 							.map_err(sc_cli::Error::Service),
 				}
 			})

@@ -151,8 +151,12 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 }
 
 /// Builds and starts a full node (and, with `--validator`, BABE and GRANDPA voting).
+///
+/// `agora_verifier`: the URL of the local verifier, kept in the off-chain
+/// database where `pallet-jobs`' off-chain worker reads it (removed when `None`).
 pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>>(
 	config: Configuration,
+	agora_verifier: Option<String>,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -209,6 +213,19 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::trait
 			metrics,
 			gap_sync_body_policy: None,
 		})?;
+
+	if let Some(mut db) = backend.offchain_storage() {
+		use sp_runtime::codec::Encode;
+		use sp_core::offchain::OffchainStorage;
+		let key = agora_primitives::jobs::VERIFIER_STORAGE_KEY;
+		match &agora_verifier {
+			Some(url) => {
+				db.set(sp_offchain::STORAGE_PREFIX, key, &url.as_bytes().to_vec().encode());
+				log::info!(target: "agora", "audit votes ask the verifier at {url}");
+			},
+			None => db.remove(sp_offchain::STORAGE_PREFIX, key),
+		}
+	}
 
 	if config.offchain_worker.enabled {
 		let offchain_workers =

@@ -44,6 +44,8 @@ struct Market {
 	bonds: Vec<(AccountId, Balance)>,
 	offers: Vec<(AccountId, [u8; 32])>,
 	unbonding_period: Option<BlockNumber>,
+	/// `AUDIT_RATE` at genesis (`None`: the runtime's default, 5 %).
+	audit_rate_ppm: Option<u32>,
 }
 
 /// A validator's account and its three session keys, all derived from one dev seed.
@@ -109,6 +111,7 @@ fn genesis(
 				.collect(),
 			..Default::default()
 		},
+		jobs: pallet_jobs::GenesisConfig { audit_rate_ppm: market.audit_rate_ppm, ..Default::default() },
 		sudo: pallet_sudo::GenesisConfig { key: sudo },
 		..Default::default()
 	};
@@ -132,6 +135,9 @@ pub fn development_config_genesis() -> Value {
 			bonds: vec![(bob.to_account_id(), DEV_PROVIDER_BOND)],
 			offers: vec![(bob.to_account_id(), bob.public().0)],
 			unbonding_period: Some(DEV_UNBONDING_PERIOD),
+			// One validator: random audits would only wait for its verifier, if
+			// it runs one. Disputes still go to it (`agora job dispute`).
+			audit_rate_ppm: Some(0),
 		},
 	)
 }

@@ -69,6 +69,10 @@ fn development_preset_has_alice_alone_and_sudo() {
 		assert_eq!(Balances::free_balance(&alice), genesis_config_presets::ENDOWMENT);
 		assert_eq!(Babe::authorities().len(), 1);
 		assert_eq!(Grandpa::grandpa_authorities().len(), 1);
+		// One validator: nothing is audited at random on the dev chain; a
+		// dispute goes to Alice alone.
+		assert_eq!(pallet_jobs::AuditRatePpm::<Runtime>::get(), 0);
+		assert_eq!(pallet_jobs::Verifiers::<Runtime>::get().len(), 1);
 	});
 }
 
@@ -89,6 +93,14 @@ fn local_preset_has_four_validators_and_no_sudo() {
 			sp_core::ByteArray::as_slice(&agora_key),
 		);
 		assert_eq!(owner, Some(Charlie.to_account_id()));
+		// Committees are drawn from the same validators and keys; 5 % of
+		// receipts are audited (the runtime default).
+		let verifiers = pallet_jobs::Verifiers::<Runtime>::get();
+		let accounts: Vec<AccountId> = verifiers.iter().map(|(a, _)| a.clone()).collect();
+		assert_eq!(accounts, expected);
+		assert!(verifiers.iter().any(|(a, k)| *a == Charlie.to_account_id() && *k == agora_key));
+		assert_eq!(pallet_jobs::AuditRatePpm::<Runtime>::get(), 50_000);
+		assert_eq!(Jobs::draw_committee(1).ok().map(|c| c.len()), Some(3));
 	});
 }
 

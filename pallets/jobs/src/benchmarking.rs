@@ -5,8 +5,10 @@
 
 use super::*;
 use crate::Pallet as Jobs;
-use agora_primitives::{JobParams, JobStatus, Receipt};
-use alloc::vec;
+use agora_primitives::{AuditVote, JobParams, JobStatus, Receipt, VotePayload};
+use alloc::{vec, vec::Vec};
+use frame_support::BoundedVec;
+use sp_runtime::RuntimeAppPublic;
 use frame_benchmarking::v2::*;
 use frame_support::traits::{Get, Hooks};
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
@@ -74,6 +76,43 @@ fn sign<T: Config>(job_id: u64, key: &sp_core::sr25519::Public) -> (Receipt<T::A
 
 use crate::Jobs as Jobs_;
 
+/// `n` validators with fresh `agora` keys (in the keystore, so they can sign votes).
+fn verifiers<T: Config>(n: u32) -> Vec<(T::AccountId, T::AuthorityId)> {
+	let v: Vec<_> = (0..n)
+		.map(|i| (account::<T::AccountId>("validator", i, 0), T::AuthorityId::generate_pair(None)))
+		.collect();
+	Verifiers::<T>::put(BoundedVec::truncate_from(v.clone()));
+	v
+}
+
+/// A receipted job (not audited) of a model with one offer; (job, provider, client).
+fn receipted<T: Config>() -> (u64, T::AccountId, T::AccountId) {
+	AuditRatePpm::<T>::put(0);
+	let key = worker();
+	let (model, provider) = T::BenchmarkHelper::setup_offers(1, key.0);
+	let c = client::<T>(0);
+	let job = submit::<T>(&c, model, Some(provider.clone()), deadline::<T>());
+	let (r, sig) = sign::<T>(job, &key);
+	Jobs::<T>::submit_receipt(RawOrigin::Signed(provider.clone()).into(), job, r, sig).unwrap();
+	(job, provider, c)
+}
+
+/// A funded challenger.
+fn challenger<T: Config>() -> T::AccountId {
+	client::<T>(7)
+}
+
+fn vote_signed<T: Config>(
+	job_id: u64,
+	member: u32,
+	vote: AuditVote,
+	key: &T::AuthorityId,
+) -> (VotePayload, <T::AuthorityId as RuntimeAppPublic>::Signature) {
+	let payload = VotePayload { job_id, member, vote };
+	let sig = key.sign(&payload.signing_payload()).unwrap();
+	(payload, sig)
+}
+
 fn deadline<T: Config>() -> BlockNumberFor<T> {
 	frame_system::Pallet::<T>::block_number().saturating_add(T::MaxDeadline::get())
 }
@@ -102,14 +141,89 @@ mod benchmarks {
 		assert_eq!(Jobs_::<T>::get(job).unwrap().status, JobStatus::Acknowledged);
 	}
 
+	/// A receipt that is not drawn for audit (what most receipts cost).
 	#[benchmark]
 	fn submit_receipt() {
 		let key = worker();
+		verifiers::<T>(T::MaxValidators::get());
+		AuditRatePpm::<T>::put(0);
 		let (model, provider) = T::BenchmarkHelper::setup_offers(1, key.0);
 		let job = submit::<T>(&client::<T>(0), model, Some(provider.clone()), deadline::<T>());
 		let (r, sig) = sign::<T>(job, &key);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(provider), job, r, sig);
+		assert_eq!(Jobs_::<T>::get(job).unwrap().status, JobStatus::Receipted);
+	}
+
+	/// Worst case: the receipt is drawn for audit and a committee is drawn from
+	/// the largest validator set.
+	#[benchmark]
+	fn submit_receipt_audited() {
+		let key = worker();
+		verifiers::<T>(T::MaxValidators::get());
+		AuditRatePpm::<T>::put(1_000_000);
+		let (model, provider) = T::BenchmarkHelper::setup_offers(1, key.0);
+		let job = submit::<T>(&client::<T>(0), model, Some(provider.clone()), deadline::<T>());
+		let (r, sig) = sign::<T>(job, &key);
+		#[extrinsic_call]
+		submit_receipt(RawOrigin::Signed(provider), job, r, sig);
+		assert_eq!(Jobs_::<T>::get(job).unwrap().status, JobStatus::Disputed);
+	}
+
+	/// A dispute that starts a check, drawing from the largest validator set.
+	#[benchmark]
+	fn dispute() {
+		verifiers::<T>(T::MaxValidators::get());
+		let (job, _, _) = receipted::<T>();
+		let who = challenger::<T>();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), job);
+		assert_eq!(Jobs_::<T>::get(job).unwrap().status, JobStatus::Disputed);
+	}
+
+	/// Worst case: the deciding vote of a disputed check finds fraud (refund,
+	/// slash with a challenger's reward, reputation, bond release).
+	#[benchmark]
+	fn vote() {
+		let members = verifiers::<T>(T::CommitteeSize::get());
+		let (job, _, _) = receipted::<T>();
+		Jobs::<T>::dispute(RawOrigin::Signed(challenger::<T>()).into(), job).unwrap();
+		let audit = Audits::<T>::get(job).unwrap();
+		let majority = audit.committee.len() as u32 / 2 + 1;
+		let key_of = |m: u32| {
+			let (a, _) = &audit.committee[m as usize];
+			members.iter().find(|(x, _)| x == a).map(|(_, k)| k.clone()).unwrap()
+		};
+		for m in 0..majority - 1 {
+			let (p, s) = vote_signed::<T>(job, m, AuditVote::Invalid, &key_of(m));
+			Jobs::<T>::vote(RawOrigin::None.into(), p, s).unwrap();
+		}
+		let (p, s) = vote_signed::<T>(job, majority - 1, AuditVote::Invalid, &key_of(majority - 1));
+		#[extrinsic_call]
+		_(RawOrigin::None, p, s);
+		assert_eq!(Jobs_::<T>::get(job).unwrap().status, JobStatus::Fraud);
+	}
+
+	#[benchmark]
+	fn set_audit_rate() {
+		#[extrinsic_call]
+		_(RawOrigin::Root, 1_000_000);
+		assert_eq!(AuditRatePpm::<T>::get(), 1_000_000);
+	}
+
+	/// One check reaching its vote deadline with no votes: the challenger's bond
+	/// returned, every member named, the job queued to finalize.
+	#[benchmark]
+	fn audit_timeout() {
+		verifiers::<T>(T::CommitteeSize::get());
+		let (job, _, _) = receipted::<T>();
+		Jobs::<T>::dispute(RawOrigin::Signed(challenger::<T>()).into(), job).unwrap();
+		let at = Audits::<T>::get(job).unwrap().vote_deadline;
+		frame_system::Pallet::<T>::set_block_number(at);
+		#[block]
+		{
+			Jobs::<T>::do_audit_timeout(job, at);
+		}
 		assert_eq!(Jobs_::<T>::get(job).unwrap().status, JobStatus::Receipted);
 	}
 

@@ -37,6 +37,8 @@ mod benchmarking;
 mod mock;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_audit;
 pub mod types;
 pub mod weights;
 
@@ -61,16 +63,27 @@ pub trait BenchmarkHelper<AccountId, Balance> {
 pub mod pallet {
 	use super::*;
 	use agora_primitives::{
-		JobEscrow, JobId, JobParams, JobStatus, ModelId, OfferId, OfferRegistry, OfferTerms,
-		ProviderBonds, Receipt, Reputation, SlashReason,
+		AuditVote, JobEscrow, JobId, JobParams, JobStatus, ModelId, OfferId, OfferRegistry,
+		OfferTerms, ProviderBonds, Receipt, Reputation, SlashReason, VotePayload,
 	};
 	use alloc::vec::Vec;
 	use codec::Encode;
-	use frame_support::{pallet_prelude::*, traits::Randomness};
-	use frame_system::pallet_prelude::*;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::{
+			fungible::{InspectHold, MutateHold},
+			tokens::{Fortitude, Precision, Restriction},
+			Randomness,
+		},
+		CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+	};
+	use frame_system::{
+		offchain::{CreateBare, SubmitTransaction},
+		pallet_prelude::*,
+	};
 	use sp_runtime::{
 		traits::{CheckedAdd, CheckedDiv, CheckedMul, Saturating, Zero},
-		Perbill,
+		Perbill, RuntimeAppPublic,
 	};
 
 	/// The balance type.
@@ -87,8 +100,40 @@ pub mod pallet {
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
 
+	/// A committee: validator accounts and their `agora` keys, in draw order.
+	pub type CommitteeOf<T> = BoundedVec<
+		(<T as frame_system::Config>::AccountId, <T as Config>::AuthorityId),
+		<T as Config>::CommitteeSize,
+	>;
+
+	/// A receipt under a committee check (random audit or dispute).
+	#[derive(
+		CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound, Encode, Decode, MaxEncodedLen, TypeInfo,
+	)]
+	#[scale_info(skip_type_params(T))]
+	#[codec(mel_bound())]
+	pub struct Audit<T: Config> {
+		/// The members: validator account and `agora` session key, in draw order.
+		pub committee: CommitteeOf<T>,
+		/// Votes so far: (member index, vote).
+		pub votes: BoundedVec<(u32, AuditVote), T::CommitteeSize>,
+		/// Who disputed, and the bond held from it (`None` for a random audit).
+		pub challenger: Option<(T::AccountId, BalanceOf<T>)>,
+		/// The block the check started in.
+		pub started: BlockNumberFor<T>,
+		/// Without a majority by this block the check ends with no verdict.
+		pub vote_deadline: BlockNumberFor<T>,
+	}
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// A challenger's bond, until the dispute's verdict.
+		DisputeBond,
+	}
+
 	#[pallet::config]
-	pub trait Config: frame_system::Config {
+	pub trait Config: frame_system::Config + CreateBare<Call<Self>> {
 		/// The overarching event type.
 		#[allow(deprecated)]
 		type RuntimeEvent: From<Event<Self>> + IsType<<Self as frame_system::Config>::RuntimeEvent>;
@@ -128,6 +173,41 @@ pub mod pallet {
 		/// Share of the bond slashed for a missed deadline.
 		#[pallet::constant]
 		type MissedDeadlineSlash: Get<Perbill>;
+		/// The currency dispute bonds are held in.
+		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason, Balance = BalanceOf<Self>>;
+		/// The runtime's hold reasons.
+		type RuntimeHoldReason: From<HoldReason>;
+		/// The treasury: receives what a lost dispute bond does not pay the provider.
+		type Treasury: Get<Self::AccountId>;
+		/// The validators' `agora` session key, which signs audit votes.
+		type AuthorityId: Member + Parameter + RuntimeAppPublic + Ord + MaybeSerializeDeserialize + MaxEncodedLen;
+		/// Most validators whose keys are kept (the session's validator set).
+		#[pallet::constant]
+		type MaxValidators: Get<u32>;
+		/// `COMMITTEE_SIZE`: members drawn per check (fewer if fewer validators).
+		#[pallet::constant]
+		type CommitteeSize: Get<u32>;
+		/// Blocks a committee has to reach a majority.
+		#[pallet::constant]
+		type VoteTimeout: Get<BlockNumberFor<Self>>;
+		/// `AUDIT_RATE` until governance sets [`AuditRatePpm`] (parts per million).
+		#[pallet::constant]
+		type DefaultAuditRate: Get<u32>;
+		/// `DISPUTE_BOND`: held from a challenger until the verdict.
+		#[pallet::constant]
+		type DisputeBond: Get<BalanceOf<Self>>;
+		/// `FRAUD_SLASH`: share of the provider's bond slashed for fraud or withholding.
+		#[pallet::constant]
+		type FraudSlash: Get<Perbill>;
+		/// `CHALLENGER_REWARD`: share of a fraud slash paid to the challenger.
+		#[pallet::constant]
+		type ChallengerReward: Get<Perbill>;
+		/// Share of a lost dispute bond paid to the provider (the rest to the treasury).
+		#[pallet::constant]
+		type LostBondToProvider: Get<Perbill>;
+		/// Priority of committee votes in the transaction pool.
+		#[pallet::constant]
+		type VotePriority: Get<TransactionPriority>;
 		/// Weights.
 		type WeightInfo: WeightInfo;
 		/// Benchmark set-up.
@@ -180,6 +260,44 @@ pub mod pallet {
 	pub type PruneQueue<T: Config> =
 		StorageMap<_, Twox64Concat, BlockNumberFor<T>, Queue<T::MaxJobsPerBlock>, ValueQuery>;
 
+	/// Receipts under a committee check, by job.
+	#[pallet::storage]
+	pub type Audits<T: Config> = StorageMap<_, Twox64Concat, JobId, Audit<T>>;
+
+	/// Checks whose vote deadline is a block.
+	#[pallet::storage]
+	pub type AuditTimeouts<T: Config> =
+		StorageMap<_, Twox64Concat, BlockNumberFor<T>, Queue<T::MaxJobsPerBlock>, ValueQuery>;
+
+	/// The current session's validators and their `agora` keys (committees are
+	/// drawn from these).
+	#[pallet::storage]
+	pub type Verifiers<T: Config> =
+		StorageValue<_, BoundedVec<(T::AccountId, T::AuthorityId), T::MaxValidators>, ValueQuery>;
+
+	/// `AUDIT_RATE`: the chance, in parts per million, that a receipt is audited.
+	#[pallet::storage]
+	pub type AuditRatePpm<T: Config> = StorageValue<_, u32, ValueQuery, T::DefaultAuditRate>;
+
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// Overrides `DefaultAuditRate` (parts per million; 1,000,000 audits every receipt).
+		pub audit_rate_ppm: Option<u32>,
+		#[serde(skip)]
+		pub _config: core::marker::PhantomData<T>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			if let Some(r) = self.audit_rate_ppm {
+				assert!(r <= 1_000_000, "audit_rate_ppm is at most 1,000,000");
+				AuditRatePpm::<T>::put(r);
+			}
+		}
+	}
+
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
@@ -226,6 +344,40 @@ pub mod pallet {
 		JobRated { job_id: JobId, client: T::AccountId, provider: T::AccountId, rating: i8 },
 		/// A finished job was removed from storage.
 		JobPruned { job_id: JobId },
+		/// A receipt went to a committee check: drawn for audit (`challenger` is
+		/// `None`) or disputed. Members' off-chain workers vote by `vote_deadline`.
+		AuditStarted {
+			job_id: JobId,
+			provider: T::AccountId,
+			committee: Vec<T::AccountId>,
+			challenger: Option<T::AccountId>,
+			vote_deadline: BlockNumberFor<T>,
+		},
+		/// `challenger` disputed the receipt, bonding `bond`.
+		Disputed { job_id: JobId, challenger: T::AccountId, bond: BalanceOf<T> },
+		/// A committee member voted.
+		Voted { job_id: JobId, validator: T::AccountId, vote: AuditVote },
+		/// The committee found the receipt fraudulent (`reason` `Fraud`) or the
+		/// output withheld (`Withholding`): the client was refunded, the provider
+		/// slashed (`to_challenger` of it paid to the challenger, whose bond was
+		/// returned) and its reputation dropped to the floor.
+		JobFraud {
+			job_id: JobId,
+			provider: T::AccountId,
+			reason: SlashReason,
+			refunded: BalanceOf<T>,
+			slashed: BalanceOf<T>,
+			to_challenger: BalanceOf<T>,
+		},
+		/// The committee upheld the receipt; the job finalizes as normal. A
+		/// challenger lost its bond: `bond_to_provider` to the provider, the rest
+		/// to the treasury.
+		AuditPassed { job_id: JobId, provider: T::AccountId, bond_to_provider: BalanceOf<T>, bond_to_treasury: BalanceOf<T> },
+		/// No majority by the vote deadline: no verdict, the job is paid as
+		/// normal, a challenger's bond returned. `non_voters` did not vote.
+		AuditTimedOut { job_id: JobId, non_voters: Vec<T::AccountId> },
+		/// Governance set `AUDIT_RATE`.
+		AuditRateSet { ppm: u32 },
 	}
 
 	#[pallet::error]
@@ -283,6 +435,27 @@ pub mod pallet {
 		CannotCancel,
 		/// Arithmetic overflow.
 		Overflow,
+		/// The dispute window of the receipt has closed.
+		WindowClosed,
+		/// The job is already disputed.
+		AlreadyDisputed,
+		/// The challenger cannot cover `DisputeBond`.
+		InsufficientBond,
+		/// No validator has an `agora` key to form a committee.
+		NoCommittee,
+		/// The vote-deadline block's queue is full; retry next block.
+		AuditQueueFull,
+		/// The job is not under a committee check.
+		NoAudit,
+		/// No such committee member.
+		NotInCommittee,
+		/// The vote is not signed by the `agora` key of the member it names (a
+		/// key outside the committee, or a bad signature).
+		NotCommitteeKey,
+		/// The member already voted.
+		AlreadyVoted,
+		/// An audit rate is at most 1,000,000 parts per million.
+		InvalidRate,
 	}
 
 	#[pallet::hooks]
@@ -290,6 +463,13 @@ pub mod pallet {
 		/// Finalizes, expires and prunes the jobs queued for this block: bounded
 		/// by `MaxJobsPerBlock` each.
 		fn on_initialize(n: BlockNumberFor<T>) -> Weight {
+			// Checks that reached their vote deadline first: a job they release may
+			// finalize in this same block.
+			let timeouts = AuditTimeouts::<T>::take(n);
+			let t = timeouts.len() as u32;
+			for id in timeouts {
+				Self::do_audit_timeout(id, n);
+			}
 			let fin = FinalizeQueue::<T>::take(n);
 			let exp = ExpiryQueue::<T>::take(n);
 			let prune = PruneQueue::<T>::take(n);
@@ -320,12 +500,30 @@ pub mod pallet {
 				Self::deposit_event(Event::JobPruned { job_id: id });
 			}
 			T::WeightInfo::on_initialize(f, e, p)
+				.saturating_add(T::WeightInfo::audit_timeout().saturating_mul(u64::from(t)))
+		}
+
+		/// A committee member's check: for every check this node's `agora` keys
+		/// sit on and have not voted in, fetch the output from the provider, ask
+		/// the local verifier (`--agora-verifier`) and submit the signed vote.
+		fn offchain_worker(n: BlockNumberFor<T>) {
+			if !sp_io::offchain::is_validator() {
+				return;
+			}
+			let local = T::AuthorityId::all();
+			if local.is_empty() {
+				return;
+			}
+			Self::offchain_audits(n, &local);
 		}
 
 		fn integrity_test() {
 			assert!(T::MaxJobsPerBlock::get() > 0, "MaxJobsPerBlock must be positive");
 			assert!(T::MaxCandidates::get() > 0, "MaxCandidates must be positive");
 			assert!(!T::DisputeWindow::get().is_zero(), "DisputeWindow must be positive");
+			assert!(T::CommitteeSize::get() > 0, "CommitteeSize must be positive");
+			assert!(!T::VoteTimeout::get().is_zero(), "VoteTimeout must be positive");
+			assert!(T::DefaultAuditRate::get() <= 1_000_000, "DefaultAuditRate is at most 1,000,000 ppm");
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -474,14 +672,18 @@ pub mod pallet {
 		///   [`Error::ReceiptMismatch`], [`Error::WrongWorkerKey`],
 		///   [`Error::TooManyTokens`], [`Error::BadSignature`],
 		///   [`Error::FinalizeQueueFull`], [`Error::Overflow`].
+		///
+		/// Weight: charged for the worst case (drawn for audit, a committee drawn
+		/// from `MaxValidators`); a receipt that is not drawn is refunded down to
+		/// the `submit_receipt` benchmark.
 		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::submit_receipt())]
+		#[pallet::weight(T::WeightInfo::submit_receipt_audited())]
 		pub fn submit_receipt(
 			origin: OriginFor<T>,
 			job_id: JobId,
 			receipt: Receipt<T::AccountId>,
 			signature: [u8; 64],
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			ensure_signed(origin)?;
 			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
 			ensure!(job.receipt.is_none(), Error::<T>::AlreadyReceipted);
@@ -509,10 +711,15 @@ pub mod pallet {
 			let target = now.checked_add(&T::DisputeWindow::get()).ok_or(Error::<T>::Overflow)?;
 			let finalize_at = Self::free_slot::<FinalizeQueue<T>>(target)
 				.ok_or(Error::<T>::FinalizeQueueFull)?;
+			// Drawn for audit by this block's VRF output, which the worker could not
+			// know when it signed. With no committee to be had, it is not audited.
+			let audit = if Self::drawn_for_audit(job_id) {
+				Self::new_audit(job_id, None, now).ok()
+			} else {
+				None
+			};
 
-			let _ = FinalizeQueue::<T>::try_mutate(finalize_at, |q| q.try_push(job_id));
 			Self::unqueue::<ExpiryQueue<T>>(Self::expiry_block(&job), job_id);
-			job.status = JobStatus::Receipted;
 			job.receipt = Some(ReceiptInfo {
 				output_hash: receipt.output_hash,
 				output_tokens: receipt.output_tokens,
@@ -520,7 +727,16 @@ pub mod pallet {
 				finalize_at,
 			});
 			let provider = job.provider.clone();
-			Jobs::<T>::insert(job_id, job);
+			let audited = audit.is_some();
+			if let Some(audit) = audit {
+				job.status = JobStatus::Disputed;
+				Jobs::<T>::insert(job_id, job);
+				Self::start_audit(job_id, &provider, audit);
+			} else {
+				let _ = FinalizeQueue::<T>::try_mutate(finalize_at, |q| q.try_push(job_id));
+				job.status = JobStatus::Receipted;
+				Jobs::<T>::insert(job_id, job);
+			}
 			Self::deposit_event(Event::JobReceipted {
 				job_id,
 				provider,
@@ -528,7 +744,7 @@ pub mod pallet {
 				output_tokens: receipt.output_tokens,
 				finalize_at,
 			});
-			Ok(())
+			Ok(if audited { None } else { Some(T::WeightInfo::submit_receipt()) }.into())
 		}
 
 		/// Finalize a receipted job whose dispute window has passed (`on_initialize`
@@ -599,9 +815,142 @@ pub mod pallet {
 			Self::deposit_event(Event::JobRated { job_id, client: who, provider, rating });
 			Ok(())
 		}
+
+		/// Dispute a receipt within its window, bonding `DisputeBond`: a committee
+		/// of validators re-checks it (SPEC §6). If the receipt is already under a
+		/// random audit, the challenger joins that check.
+		///
+		/// - Origin: signed, anyone (the challenger).
+		/// - Emits [`Event::Disputed`], and [`Event::AuditStarted`] unless an audit
+		///   was already running.
+		/// - Errors: [`Error::UnknownJob`], [`Error::InvalidState`] (no receipt, or
+		///   the job has ended), [`Error::WindowClosed`], [`Error::AlreadyDisputed`],
+		///   [`Error::InsufficientBond`], [`Error::NoCommittee`],
+		///   [`Error::AuditQueueFull`].
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::dispute())]
+		pub fn dispute(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+			ensure!(
+				matches!(job.status, JobStatus::Receipted | JobStatus::Disputed),
+				Error::<T>::InvalidState
+			);
+			let receipt = job.receipt.clone().ok_or(Error::<T>::InvalidState)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(
+				now < receipt.at.saturating_add(T::DisputeWindow::get()),
+				Error::<T>::WindowClosed
+			);
+			let running = Audits::<T>::get(job_id);
+			ensure!(
+				running.as_ref().is_none_or(|a| a.challenger.is_none()),
+				Error::<T>::AlreadyDisputed
+			);
+			let bond = T::DisputeBond::get();
+			let reason = HoldReason::DisputeBond.into();
+			ensure!(T::Currency::ensure_can_hold(&reason, &who, bond).is_ok(), Error::<T>::InsufficientBond);
+			let fresh = match running {
+				Some(mut a) => {
+					a.challenger = Some((who.clone(), bond));
+					Audits::<T>::insert(job_id, a);
+					None
+				},
+				None => Some(Self::new_audit(job_id, Some((who.clone(), bond)), now)?),
+			};
+
+			T::Currency::hold(&reason, &who, bond)?;
+			if let Some(audit) = fresh {
+				Self::unqueue::<FinalizeQueue<T>>(receipt.finalize_at, job_id);
+				job.status = JobStatus::Disputed;
+				let provider = job.provider.clone();
+				Jobs::<T>::insert(job_id, job);
+				Self::start_audit(job_id, &provider, audit);
+			}
+			Self::deposit_event(Event::Disputed { job_id, challenger: who, bond });
+			Ok(())
+		}
+
+		/// A committee member's vote, signed with its `agora` session key over
+		/// `b"agora/vote/v1" ++ SCALE(payload)`. Submitted unsigned by the
+		/// member's off-chain worker; the pool admits one per member and job
+		/// (`provides` tag), only while the check runs. A majority decides:
+		/// `Invalid` + `Withheld` → fraud, `Valid` → upheld.
+		///
+		/// - Origin: none (validated by the signature).
+		/// - Emits [`Event::Voted`], and [`Event::JobFraud`] or
+		///   [`Event::AuditPassed`] when the vote makes a majority.
+		/// - Errors: [`Error::NoAudit`], [`Error::NotInCommittee`],
+		///   [`Error::NotCommitteeKey`], [`Error::AlreadyVoted`].
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::vote())]
+		pub fn vote(
+			origin: OriginFor<T>,
+			payload: VotePayload,
+			signature: <T::AuthorityId as RuntimeAppPublic>::Signature,
+		) -> DispatchResult {
+			ensure_none(origin)?;
+			let (mut audit, validator) = Self::check_vote(&payload, &signature)?;
+			audit
+				.votes
+				.try_push((payload.member, payload.vote))
+				.map_err(|_| Error::<T>::AlreadyVoted)?;
+			Self::deposit_event(Event::Voted { job_id: payload.job_id, validator, vote: payload.vote });
+			Self::tally(payload.job_id, audit)
+		}
+
+		/// Set `AUDIT_RATE` (parts per million of receipts audited).
+		///
+		/// - Origin: root (a referendum).
+		/// - Emits [`Event::AuditRateSet`].
+		/// - Errors: [`Error::InvalidRate`].
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::set_audit_rate())]
+		pub fn set_audit_rate(origin: OriginFor<T>, ppm: u32) -> DispatchResult {
+			ensure_root(origin)?;
+			ensure!(ppm <= 1_000_000, Error::<T>::InvalidRate);
+			AuditRatePpm::<T>::put(ppm);
+			Self::deposit_event(Event::AuditRateSet { ppm });
+			Ok(())
+		}
+	}
+
+	// `#[pallet::authorize]` would need `frame_system::AuthorizeCall` in the
+	// runtime's transaction extensions, which the subxt and Polkadot.js clients of
+	// this chain would then have to know; `ValidateUnsigned` (as pallet-im-online
+	// uses it) admits the same votes until that migration.
+	#[allow(deprecated)]
+	#[pallet::validate_unsigned]
+	impl<T: Config> ValidateUnsigned for Pallet<T> {
+		type Call = Call<T>;
+
+		/// Admits a committee vote: the named member's key signed it, the check is
+		/// running and the member has not voted. One per (job, member).
+		fn validate_unsigned(_source: TransactionSource, call: &Self::Call) -> TransactionValidity {
+			let Call::vote { payload, signature } = call else {
+				return InvalidTransaction::Call.into();
+			};
+			let (audit, _) = Self::check_vote(payload, signature).map_err(|e| match e {
+				Error::<T>::NoAudit | Error::<T>::AlreadyVoted => InvalidTransaction::Stale,
+				_ => InvalidTransaction::BadProof,
+			})?;
+			let now = frame_system::Pallet::<T>::block_number();
+			let left: u64 = audit.vote_deadline.saturating_sub(now).try_into().unwrap_or(u64::MAX);
+			ValidTransaction::with_tag_prefix("AgoraAuditVote")
+				.priority(T::VotePriority::get())
+				.and_provides((payload.job_id, payload.member))
+				.longevity(left.max(1))
+				.propagate(true)
+				.build()
+		}
 	}
 
 	use sp_runtime::traits::One;
+
+	pub use agora_primitives::jobs::VERIFIER_STORAGE_KEY;
+
+	/// Blocks before a member's off-chain worker retries a vote that has not landed.
+	pub const VOTE_RETRY: u32 = 5;
 
 	impl<T: Config> Pallet<T> {
 		/// Blocks searched for a free queue slot.
@@ -794,6 +1143,283 @@ pub mod pallet {
 			Ok(())
 		}
 
+		/// Whether this block's VRF output draws the job's receipt for audit:
+		/// `blake2_256(b"agora/audit" ++ VRF ++ job id)` against `AuditRatePpm`.
+		pub fn drawn_for_audit(job_id: JobId) -> bool {
+			let rate = AuditRatePpm::<T>::get();
+			if rate == 0 {
+				return false;
+			}
+			let (vrf, _) = T::Randomness::random(b"agora/audit");
+			let vrf = vrf.unwrap_or_else(frame_system::Pallet::<T>::parent_hash);
+			let seed = sp_io::hashing::blake2_256(&(b"agora/audit", vrf, job_id).encode());
+			agora_offchain_workers::drawn_for_audit(&seed, rate)
+		}
+
+		/// Draws `min(CommitteeSize, validators)` distinct members from the
+		/// session's validators: a partial Fisher–Yates shuffle seeded by
+		/// `blake2_256(b"agora/committee" ++ VRF ++ job id)`.
+		pub fn draw_committee(
+			job_id: JobId,
+		) -> Result<CommitteeOf<T>, Error<T>> {
+			let mut pool = Verifiers::<T>::get().into_inner();
+			ensure!(!pool.is_empty(), Error::<T>::NoCommittee);
+			let (vrf, _) = T::Randomness::random(b"agora/committee");
+			let vrf = vrf.unwrap_or_else(frame_system::Pallet::<T>::parent_hash);
+			let seed = sp_io::hashing::blake2_256(&(b"agora/committee", vrf, job_id).encode());
+			let k = pool.len().min(T::CommitteeSize::get() as usize);
+			for i in 0..k {
+				let h = sp_io::hashing::blake2_256(&(seed, i as u32).encode());
+				let mut first = [0u8; 8];
+				first.copy_from_slice(h.get(..8).ok_or(Error::<T>::Overflow)?);
+				let span = pool.len().saturating_sub(i) as u64;
+				let off = u64::from_le_bytes(first).checked_rem(span).ok_or(Error::<T>::Overflow)?;
+				pool.swap(i, i.saturating_add(off as usize));
+			}
+			pool.truncate(k);
+			Ok(BoundedVec::truncate_from(pool))
+		}
+
+		/// A new committee check of `job_id`, not yet stored: its committee and
+		/// a vote deadline whose queue has room.
+		fn new_audit(
+			job_id: JobId,
+			challenger: Option<(T::AccountId, BalanceOf<T>)>,
+			now: BlockNumberFor<T>,
+		) -> Result<Audit<T>, Error<T>> {
+			let committee = Self::draw_committee(job_id)?;
+			let vote_deadline = Self::free_slot::<AuditTimeouts<T>>(now.saturating_add(T::VoteTimeout::get()))
+				.ok_or(Error::<T>::AuditQueueFull)?;
+			Ok(Audit { committee, votes: BoundedVec::new(), challenger, started: now, vote_deadline })
+		}
+
+		/// Stores a check made by [`Self::new_audit`] (its queue slot was checked).
+		fn start_audit(job_id: JobId, provider: &T::AccountId, audit: Audit<T>) {
+			let _ = AuditTimeouts::<T>::try_mutate(audit.vote_deadline, |q| q.try_push(job_id));
+			Self::deposit_event(Event::AuditStarted {
+				job_id,
+				provider: provider.clone(),
+				committee: audit.committee.iter().map(|(a, _)| a.clone()).collect(),
+				challenger: audit.challenger.as_ref().map(|(c, _)| c.clone()),
+				vote_deadline: audit.vote_deadline,
+			});
+			Audits::<T>::insert(job_id, audit);
+		}
+
+		/// Checks a vote against the running check: the member exists, has not
+		/// voted, and its key signed the payload.
+		pub fn check_vote(
+			payload: &VotePayload,
+			signature: &<T::AuthorityId as RuntimeAppPublic>::Signature,
+		) -> Result<(Audit<T>, T::AccountId), Error<T>> {
+			let audit = Audits::<T>::get(payload.job_id).ok_or(Error::<T>::NoAudit)?;
+			let (who, key) =
+				audit.committee.get(payload.member as usize).cloned().ok_or(Error::<T>::NotInCommittee)?;
+			ensure!(!audit.votes.iter().any(|(m, _)| *m == payload.member), Error::<T>::AlreadyVoted);
+			ensure!(key.verify(&payload.signing_payload(), signature), Error::<T>::NotCommitteeKey);
+			Ok((audit, who))
+		}
+
+		/// Counts the votes: a majority of the committee for fraud (`Invalid` and
+		/// `Withheld` together) or for the receipt (`Valid`) decides; all votes
+		/// in without a majority ends the check like a timeout.
+		fn tally(job_id: JobId, audit: Audit<T>) -> DispatchResult {
+			let now = frame_system::Pallet::<T>::block_number();
+			let n = audit.committee.len();
+			let majority = (n / 2).saturating_add(1);
+			let count = |v: AuditVote| audit.votes.iter().filter(|(_, x)| *x == v).count();
+			let (valid, invalid, withheld) =
+				(count(AuditVote::Valid), count(AuditVote::Invalid), count(AuditVote::Withheld));
+			if invalid.saturating_add(withheld) >= majority {
+				let reason = if withheld > invalid { SlashReason::Withholding } else { SlashReason::Fraud };
+				Self::resolve_fraud(job_id, audit, reason)
+			} else if valid >= majority {
+				Self::resolve_honest(job_id, audit, now)
+			} else if audit.votes.len() >= n {
+				Self::end_without_verdict(job_id, audit, now.saturating_add(One::one()))
+			} else {
+				Audits::<T>::insert(job_id, audit);
+				Ok(())
+			}
+		}
+
+		/// Fraud or withholding: refund the client, slash the provider
+		/// (`ChallengerReward` of it to a challenger, whose bond is returned), drop
+		/// its reputation to the floor, close the job.
+		fn resolve_fraud(job_id: JobId, audit: Audit<T>, reason: SlashReason) -> DispatchResult {
+			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+			let refunded = T::Escrow::refund(job_id)?;
+			if let Some((c, bond)) = &audit.challenger {
+				T::Currency::release(&HoldReason::DisputeBond.into(), c, *bond, Precision::Exact)?;
+			}
+			let reward = audit.challenger.as_ref().map(|(c, _)| (c.clone(), T::ChallengerReward::get()));
+			let outcome = T::Bonds::slash(&job.provider, reason, T::FraudSlash::get(), reward)
+				.unwrap_or_default();
+			T::Reputation::on_fraud(&job.provider);
+			Self::release_load(&job);
+			Self::unqueue::<AuditTimeouts<T>>(audit.vote_deadline, job_id);
+			Audits::<T>::remove(job_id);
+			job.status = JobStatus::Fraud;
+			let provider = job.provider.clone();
+			Jobs::<T>::insert(job_id, job);
+			Self::schedule_prune(job_id);
+			Self::deposit_event(Event::JobFraud {
+				job_id,
+				provider,
+				reason,
+				refunded,
+				slashed: outcome.slashed,
+				to_challenger: outcome.to_challenger,
+			});
+			Ok(())
+		}
+
+		/// Upheld: a challenger's bond goes `LostBondToProvider` to the provider,
+		/// the rest to the treasury; the job finalizes as normal.
+		fn resolve_honest(job_id: JobId, audit: Audit<T>, now: BlockNumberFor<T>) -> DispatchResult {
+			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+			let (mut to_provider, mut to_treasury) = (Zero::zero(), Zero::zero());
+			if let Some((c, bond)) = &audit.challenger {
+				to_provider = T::LostBondToProvider::get().mul_floor(*bond);
+				to_treasury = bond.saturating_sub(to_provider);
+				let reason = HoldReason::DisputeBond.into();
+				for (dest, amount) in [(&job.provider, to_provider), (&T::Treasury::get(), to_treasury)] {
+					if !amount.is_zero() {
+						T::Currency::transfer_on_hold(
+							&reason,
+							c,
+							dest,
+							amount,
+							Precision::Exact,
+							Restriction::Free,
+							Fortitude::Force,
+						)?;
+					}
+				}
+			}
+			Self::requeue_finalize(job_id, &mut job, now.saturating_add(One::one()))?;
+			Self::unqueue::<AuditTimeouts<T>>(audit.vote_deadline, job_id);
+			Audits::<T>::remove(job_id);
+			let provider = job.provider.clone();
+			Jobs::<T>::insert(job_id, job);
+			Self::deposit_event(Event::AuditPassed {
+				job_id,
+				provider,
+				bond_to_provider: to_provider,
+				bond_to_treasury: to_treasury,
+			});
+			Ok(())
+		}
+
+		/// No verdict: return a challenger's bond, name who did not vote, and let
+		/// the job finalize as normal (from block `from`).
+		fn end_without_verdict(job_id: JobId, audit: Audit<T>, from: BlockNumberFor<T>) -> DispatchResult {
+			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+			if let Some((c, bond)) = &audit.challenger {
+				T::Currency::release(&HoldReason::DisputeBond.into(), c, *bond, Precision::Exact)?;
+			}
+			Self::requeue_finalize(job_id, &mut job, from)?;
+			Self::unqueue::<AuditTimeouts<T>>(audit.vote_deadline, job_id);
+			let non_voters = audit
+				.committee
+				.iter()
+				.enumerate()
+				.filter(|(i, _)| !audit.votes.iter().any(|(m, _)| *m as usize == *i))
+				.map(|(_, (a, _))| a.clone())
+				.collect();
+			Audits::<T>::remove(job_id);
+			Jobs::<T>::insert(job_id, job);
+			Self::deposit_event(Event::AuditTimedOut { job_id, non_voters });
+			Ok(())
+		}
+
+		/// A check whose vote deadline is `n` ends with no verdict. If the job
+		/// cannot be queued for finalization now, the check waits one more block.
+		pub(crate) fn do_audit_timeout(job_id: JobId, n: BlockNumberFor<T>) {
+			let Some(audit) = Audits::<T>::get(job_id) else { return };
+			if Self::end_without_verdict(job_id, audit.clone(), n).is_err() {
+				let next = n.saturating_add(One::one());
+				if let Some(b) = Self::free_slot::<AuditTimeouts<T>>(next) {
+					let _ = AuditTimeouts::<T>::try_mutate(b, |q| q.try_push(job_id));
+					Audits::<T>::insert(job_id, Audit { vote_deadline: b, ..audit });
+				}
+			}
+		}
+
+		/// Puts a checked job back on the normal path: `Receipted`, in the finalize
+		/// queue at the end of its dispute window or at `from`, whichever is later.
+		fn requeue_finalize(job_id: JobId, job: &mut JobOf<T>, from: BlockNumberFor<T>) -> DispatchResult {
+			let receipt = job.receipt.as_mut().ok_or(Error::<T>::InvalidState)?;
+			let window_end = receipt.at.saturating_add(T::DisputeWindow::get());
+			let at = Self::free_slot::<FinalizeQueue<T>>(window_end.max(from))
+				.ok_or(Error::<T>::FinalizeQueueFull)?;
+			FinalizeQueue::<T>::try_mutate(at, |q| q.try_push(job_id))
+				.map_err(|_| Error::<T>::FinalizeQueueFull)?;
+			receipt.finalize_at = at;
+			job.status = JobStatus::Receipted;
+			Ok(())
+		}
+
+		/// The off-chain worker's part (see `offchain_worker`): one attempt per
+		/// (job, member) every [`VOTE_RETRY`] blocks until the vote lands.
+		fn offchain_audits(n: BlockNumberFor<T>, local: &[T::AuthorityId]) {
+			use sp_runtime::offchain::storage::StorageValueRef;
+			let verifier = StorageValueRef::persistent(VERIFIER_STORAGE_KEY)
+				.get::<Vec<u8>>()
+				.ok()
+				.flatten()
+				.and_then(|v| alloc::string::String::from_utf8(v).ok());
+			for (job_id, audit) in Audits::<T>::iter() {
+				for (i, (_, key)) in audit.committee.iter().enumerate() {
+					let member = i as u32;
+					if !local.contains(key) || audit.votes.iter().any(|(m, _)| *m == member) {
+						continue;
+					}
+					let mut lock = b"agora::vote::".to_vec();
+					(job_id, member).encode_to(&mut lock);
+					let claimed = StorageValueRef::persistent(&lock).mutate(
+						|prev: Result<Option<BlockNumberFor<T>>, _>| match prev {
+							Ok(Some(at)) if n < at.saturating_add(VOTE_RETRY.into()) => Err(()),
+							_ => Ok(n),
+						},
+					);
+					if claimed.is_err() {
+						continue;
+					}
+					let Some(job) = Jobs::<T>::get(job_id) else { continue };
+					let Some(receipt) = job.receipt.as_ref() else { continue };
+					let check = agora_offchain_workers::AuditJob {
+						job_id,
+						model_id: job.model_id,
+						input: match &job.input {
+							JobInput::Inline(b) => agora_offchain_workers::Input::Inline(b.to_vec()),
+							JobInput::Hash(h) => agora_offchain_workers::Input::Hash(*h),
+						},
+						params: job.params,
+						output_hash: receipt.output_hash,
+						endpoint: T::Offers::endpoint(job.offer_id).unwrap_or_default(),
+					};
+					let vote = match agora_offchain_workers::audit(verifier.as_deref(), &check) {
+						Ok(v) => v,
+						Err(e) => {
+							log::warn!(target: "agora::audit", "job {job_id}: cannot vote: {e:?}");
+							continue;
+						},
+					};
+					let payload = VotePayload { job_id, member, vote };
+					let Some(signature) = key.sign(&payload.signing_payload()) else {
+						log::warn!(target: "agora::audit", "job {job_id}: the keystore cannot sign");
+						continue;
+					};
+					log::info!(target: "agora::audit", "job {job_id}: member {member} votes {vote:?}");
+					let xt = T::create_bare(Call::vote { payload, signature }.into());
+					if SubmitTransaction::<T, Call<T>>::submit_transaction(xt).is_err() {
+						log::warn!(target: "agora::audit", "job {job_id}: the pool refused the vote");
+					}
+				}
+			}
+		}
+
 		/// Runtime API: how an AVRF-assigned job was drawn.
 		pub fn assignment_of(job_id: JobId) -> Option<Assignment<T::AccountId>> {
 			Assignments::<T>::get(job_id).map(|(seed, candidates, offer_id)| Assignment {
@@ -867,12 +1493,83 @@ pub mod pallet {
 					}
 				}
 			}
+			// Committee checks: every `Disputed` job has one and every check a
+			// `Disputed` job (so a verdict, which ends the check, is final); each
+			// check is queued at its vote deadline; votes are by distinct members;
+			// challengers' held bonds equal their bonds in running checks.
+			let mut bonds: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+			for (id, audit) in Audits::<T>::iter() {
+				ensure!(
+					Jobs::<T>::get(id).map(|j| j.status) == Some(JobStatus::Disputed),
+					"a check runs on a job that is not Disputed (verdicts are final)"
+				);
+				ensure!(
+					AuditTimeouts::<T>::get(audit.vote_deadline).contains(&id),
+					"a check is not queued at its vote deadline"
+				);
+				let mut seen = alloc::collections::btree_set::BTreeSet::new();
+				for (m, _) in audit.votes.iter() {
+					ensure!((*m as usize) < audit.committee.len(), "a vote by no member");
+					ensure!(seen.insert(*m), "a member voted twice");
+				}
+				if let Some((c, b)) = audit.challenger {
+					let e = bonds.entry(c).or_default();
+					*e = e.saturating_add(b);
+				}
+			}
+			for (id, job) in Jobs::<T>::iter().filter(|(_, j)| j.status == JobStatus::Disputed) {
+				ensure!(Audits::<T>::contains_key(id), "a Disputed job has no check");
+				ensure!(job.receipt.is_some(), "a Disputed job has no receipt");
+			}
+			for (b, q) in AuditTimeouts::<T>::iter() {
+				for id in q {
+					ensure!(
+						Audits::<T>::get(id).map(|a| a.vote_deadline) == Some(b),
+						"the timeout queue names a check that is not running there"
+					);
+				}
+			}
+			for (c, sum) in bonds {
+				ensure!(
+					T::Currency::balance_on_hold(&HoldReason::DisputeBond.into(), &c) == sum,
+					"a challenger's held dispute bond differs from its bonds in running checks"
+				);
+			}
 			ensure!(
 				T::Escrow::total_locked() == open_sum,
 				"escrow holds funds for no open job (total escrow != sum of open max_price)"
 			);
 			Ok(())
 		}
+	}
+
+	impl<T: Config> sp_runtime::BoundToRuntimeAppPublic for Pallet<T> {
+		type Public = T::AuthorityId;
+	}
+
+	/// Keeps the session's validators and their `agora` keys, for committees.
+	impl<T: Config> frame_support::traits::OneSessionHandler<T::AccountId> for Pallet<T> {
+		type Key = T::AuthorityId;
+
+		fn on_genesis_session<'a, I>(validators: I)
+		where
+			I: 'a + Iterator<Item = (&'a T::AccountId, T::AuthorityId)>,
+		{
+			Verifiers::<T>::put(BoundedVec::truncate_from(
+				validators.map(|(a, k)| (a.clone(), k)).collect::<Vec<_>>(),
+			));
+		}
+
+		fn on_new_session<'a, I>(_changed: bool, validators: I, _queued: I)
+		where
+			I: 'a + Iterator<Item = (&'a T::AccountId, T::AuthorityId)>,
+		{
+			Verifiers::<T>::put(BoundedVec::truncate_from(
+				validators.map(|(a, k)| (a.clone(), k)).collect::<Vec<_>>(),
+			));
+		}
+
+		fn on_disabled(_validator_index: u32) {}
 	}
 
 	impl<T: Config> agora_primitives::OpenJobs<T::AccountId> for Pallet<T> {

@@ -1,6 +1,6 @@
 //! Test runtime for `pallet-jobs`: the real escrow, models and slashing pallets,
 //! and a settable stand-in for BABE's VRF randomness and for reputation.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
 use crate as pallet_jobs;
 use agora_primitives::{models::ManifestInput, JobParams, ModelId, Receipt};
@@ -118,6 +118,7 @@ thread_local! {
 	pub static RATINGS: RefCell<Vec<(AccountId, AccountId, i8)>> = const { RefCell::new(Vec::new()) };
 	pub static FINALIZED: RefCell<Vec<(AccountId, AccountId)>> = const { RefCell::new(Vec::new()) };
 	pub static RESTRICTED: RefCell<Vec<AccountId>> = const { RefCell::new(Vec::new()) };
+	pub static FRAUDS: RefCell<Vec<AccountId>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Stands in for BABE's `CurrentBlockRandomness`.
@@ -155,7 +156,9 @@ impl agora_primitives::Reputation<AccountId> for TestReputation {
 		FINALIZED.with(|r| r.borrow_mut().push((*client, *provider)));
 	}
 	fn on_expiry(_: &AccountId) {}
-	fn on_fraud(_: &AccountId) {}
+	fn on_fraud(who: &AccountId) {
+		FRAUDS.with(|r| r.borrow_mut().push(*who));
+	}
 }
 
 pub fn set_score(who: AccountId, score: u32) {
@@ -180,7 +183,57 @@ parameter_types! {
 	pub const MissedDeadlineSlash: Perbill = Perbill::from_percent(10);
 }
 
+pub const VALIDATORS: [AccountId; 4] = [20, 21, 22, 23];
+pub const COMMITTEE: u32 = 3;
+pub const VOTE_TIMEOUT: u64 = 8;
+pub const DISPUTE_BOND: Balance = 500;
+pub const CHALLENGER: AccountId = 30;
+
+parameter_types! {
+	pub const MaxValidators: u32 = 8;
+	pub const CommitteeSize: u32 = COMMITTEE;
+	pub const VoteTimeout: u64 = VOTE_TIMEOUT;
+	pub const DefaultAuditRate: u32 = 0;
+	pub const DisputeBond: Balance = DISPUTE_BOND;
+	pub const FraudSlash: Perbill = Perbill::from_percent(50);
+	pub const ChallengerReward: Perbill = Perbill::from_percent(20);
+	pub const LostBondToProvider: Perbill = Perbill::from_percent(50);
+	pub const VotePriority: u64 = 1 << 20;
+}
+
+pub type Extrinsic = sp_runtime::testing::TestXt<RuntimeCall, ()>;
+
+impl<C> frame_system::offchain::CreateTransactionBase<C> for Test
+where
+	RuntimeCall: From<C>,
+{
+	type RuntimeCall = RuntimeCall;
+	type Extrinsic = Extrinsic;
+}
+
+impl<C> frame_system::offchain::CreateBare<C> for Test
+where
+	RuntimeCall: From<C>,
+{
+	fn create_bare(call: Self::RuntimeCall) -> Self::Extrinsic {
+		Extrinsic::new_bare(call)
+	}
+}
+
 impl pallet_jobs::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Treasury = Treasury;
+	type AuthorityId = sp_runtime::testing::UintAuthorityId;
+	type MaxValidators = MaxValidators;
+	type CommitteeSize = CommitteeSize;
+	type VoteTimeout = VoteTimeout;
+	type DefaultAuditRate = DefaultAuditRate;
+	type DisputeBond = DisputeBond;
+	type FraudSlash = FraudSlash;
+	type ChallengerReward = ChallengerReward;
+	type LostBondToProvider = LostBondToProvider;
+	type VotePriority = VotePriority;
 	type RuntimeEvent = RuntimeEvent;
 	type Balance = Balance;
 	type Escrow = Escrow;
@@ -318,6 +371,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	VRF.with(|v| *v.borrow_mut() = None);
 	SCORES.with(|s| s.borrow_mut().clear());
 	RATINGS.with(|r| r.borrow_mut().clear());
+	FRAUDS.with(|r| r.borrow_mut().clear());
 	let mut t = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	pallet_balances::GenesisConfig::<Test> {
 		balances: vec![
@@ -328,14 +382,37 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 			(P2, 100_000),
 			(P3, 100_000),
 			(TREASURY, 1),
+			(CHALLENGER, 10_000),
 		],
 		..Default::default()
 	}
 	.assimilate_storage(&mut t)
 	.unwrap();
 	let mut ext = sp_io::TestExternalities::new(t);
-	ext.execute_with(|| System::set_block_number(1));
+	ext.execute_with(|| {
+		System::set_block_number(1);
+		crate::Verifiers::<Test>::put(frame_support::BoundedVec::truncate_from(
+			VALIDATORS.iter().map(|v| (*v, sp_runtime::testing::UintAuthorityId(*v))).collect::<Vec<_>>(),
+		));
+	});
 	ext
+}
+
+/// A vote by committee member `member` of `job_id`, signed with its key.
+pub fn signed_vote(
+	job_id: u64,
+	member: u32,
+	vote: agora_primitives::AuditVote,
+) -> (agora_primitives::VotePayload, sp_runtime::testing::TestSignature) {
+	use sp_runtime::RuntimeAppPublic;
+	let key = crate::Audits::<Test>::get(job_id).unwrap().committee[member as usize].1.clone();
+	let payload = agora_primitives::VotePayload { job_id, member, vote };
+	let sig = key.sign(&payload.signing_payload()).unwrap();
+	(payload, sig)
+}
+
+pub fn frauds() -> Vec<AccountId> {
+	FRAUDS.with(|r| r.borrow().clone())
 }
 
 /// Runs a test, then checks every pallet's invariants.

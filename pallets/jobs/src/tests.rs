@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
 use crate::{mock::*, Error, Event, InputParam, Jobs as JobsStore, PruneQueue};
-use agora_primitives::{JobStatus, ProviderBonds};
+use agora_primitives::{AuditVote, JobStatus, ProviderBonds};
 use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect};
 use sp_core::Pair;
 
@@ -27,7 +27,7 @@ fn receipt(job: u64, tokens: u32) {
 	assert_ok!(Jobs::submit_receipt(RuntimeOrigin::signed(p), job, r, sig));
 }
 
-fn events() -> Vec<Event<Test>> {
+pub(crate) fn events() -> Vec<Event<Test>> {
 	System::events()
 		.into_iter()
 		.filter_map(|r| if let RuntimeEvent::Jobs(e) = r.event { Some(e) } else { None })
@@ -386,6 +386,9 @@ mod property {
 		Cancel { job: u8, by_client: bool },
 		Rate { job: u8, rating: i8 },
 		Advance(u8),
+		Dispute { job: u8, by_challenger: bool },
+		Vote { job: u8, member: u8, vote: u8 },
+		AuditRate(u8),
 	}
 
 	fn op() -> impl Strategy<Value = Op> {
@@ -398,6 +401,9 @@ mod property {
 			(0u8..12, any::<bool>()).prop_map(|(job, by_client)| Op::Cancel { job, by_client }),
 			(0u8..12, -2i8..3).prop_map(|(job, rating)| Op::Rate { job, rating }),
 			(1u8..8).prop_map(Op::Advance),
+			(0u8..12, any::<bool>()).prop_map(|(job, by_challenger)| Op::Dispute { job, by_challenger }),
+			(0u8..12, 0u8..4, 0u8..3).prop_map(|(job, member, vote)| Op::Vote { job, member, vote }),
+			(0u8..3).prop_map(Op::AuditRate),
 		]
 	}
 
@@ -425,6 +431,8 @@ mod property {
 				Some(j) => {
 					let (r, s) = signed_receipt(u64::from(job), &worker_of(j.provider), b"o", u32::from(tokens));
 					Jobs::submit_receipt(RuntimeOrigin::signed(j.provider), u64::from(job), r, s)
+						.map(|_| ())
+						.map_err(|e| e.error)
 				},
 				None => Ok(()),
 			},
@@ -436,17 +444,36 @@ mod property {
 				run_to(now + u64::from(n));
 				Ok(())
 			},
+			Op::Dispute { job, by_challenger } => Jobs::dispute(
+				RuntimeOrigin::signed(if by_challenger { CHALLENGER } else { CLIENT }),
+				u64::from(job),
+			),
+			Op::Vote { job, member, vote } => {
+				let id = u64::from(job);
+				let vote = [AuditVote::Valid, AuditVote::Invalid, AuditVote::Withheld][vote as usize];
+				match crate::Audits::<Test>::get(id) {
+					Some(a) if (member as usize) < a.committee.len() => {
+						let (p, s) = signed_vote(id, u32::from(member), vote);
+						Jobs::vote(RuntimeOrigin::none(), p, s)
+					},
+					_ => Ok(()),
+				}
+			},
+			Op::AuditRate(r) => Jobs::set_audit_rate(RuntimeOrigin::root(), [0, 500_000, 1_000_000][r as usize]),
 		};
 	}
 
 	proptest! {
 		#![proptest_config(ProptestConfig { cases: 1_000, .. ProptestConfig::default() })]
-		/// Any sequence of calls keeps the invariants (escrow = open max prices,
-		/// queues consistent, loads counted) and conserves total issuance.
+		/// Any sequence of calls — including audits, disputes and committee
+		/// votes — keeps the invariants (escrow = open max prices, queues
+		/// consistent, loads counted, dispute bonds held, verdicts final) and
+		/// conserves total issuance.
 		#[test]
 		fn random_call_sequences_keep_the_invariants(ops in proptest::collection::vec(op(), 1..40)) {
 			new_test_ext().execute_with(|| {
 				setup_market();
+				set_vrf(3);
 				let issuance = Balances::total_issuance();
 				for op in ops {
 					apply(op);

@@ -39,6 +39,11 @@ pub trait WeightInfo {
 	fn submit_job(c: u32, i: u32, ) -> Weight;
 	fn acknowledge() -> Weight;
 	fn submit_receipt() -> Weight;
+	fn submit_receipt_audited() -> Weight;
+	fn dispute() -> Weight;
+	fn vote() -> Weight;
+	fn set_audit_rate() -> Weight;
+	fn audit_timeout() -> Weight;
 	fn finalize() -> Weight;
 	fn cancel_job() -> Weight;
 	fn rate() -> Weight;
@@ -51,42 +56,72 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `c` ranges over `[1, 16]`.
 	/// `i` ranges over `[0, 4096]`.
 	fn submit_job(c: u32, i: u32, ) -> Weight {
-		// Minimum execution time: 1_520_099_000 ps; proof size 3991 bytes.
-		Weight::from_parts(1_357_152_116, 3991)
-			.saturating_add(Weight::from_parts(152_042_512, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(22_878, 0).saturating_mul(i.into()))
+		// Minimum execution time: 1_517_635_000 ps; proof size 3991 bytes.
+		Weight::from_parts(1_383_519_765, 3991)
+			.saturating_add(Weight::from_parts(142_301_534, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(8_903, 0).saturating_mul(i.into()))
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 			.saturating_add(Weight::from_parts(0, 2948).saturating_mul(c.into()))
 	}
 	fn acknowledge() -> Weight {
-		// Minimum execution time: 245_515_000 ps; proof size 7886 bytes.
-		Weight::from_parts(266_416_000, 7886)
+		// Minimum execution time: 234_378_000 ps; proof size 7886 bytes.
+		Weight::from_parts(246_195_000, 7886)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn submit_receipt() -> Weight {
-		// Minimum execution time: 592_370_000 ps; proof size 7886 bytes.
-		Weight::from_parts(651_077_000, 7886)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
+		// Minimum execution time: 577_749_000 ps; proof size 7886 bytes.
+		Weight::from_parts(630_276_000, 7886)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
+	fn submit_receipt_audited() -> Weight {
+		// Minimum execution time: 830_995_000 ps; proof size 7887 bytes.
+		Weight::from_parts(900_117_000, 7887)
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+	}
+	fn dispute() -> Weight {
+		// Minimum execution time: 1_258_270_000 ps; proof size 7887 bytes.
+		Weight::from_parts(1_318_910_000, 7887)
+			.saturating_add(T::DbWeight::get().reads(9_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
+	}
+	fn vote() -> Weight {
+		// Minimum execution time: 3_009_292_000 ps; proof size 11402 bytes.
+		Weight::from_parts(3_147_918_000, 11402)
+			.saturating_add(T::DbWeight::get().reads(18_u64))
+			.saturating_add(T::DbWeight::get().writes(17_u64))
+	}
+	fn set_audit_rate() -> Weight {
+		// Minimum execution time: 91_316_000 ps; proof size 0 bytes.
+		Weight::from_parts(96_924_000, 0)
+			.saturating_add(T::DbWeight::get().reads(0_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	fn audit_timeout() -> Weight {
+		// Minimum execution time: 823_063_000 ps; proof size 7886 bytes.
+		Weight::from_parts(843_794_000, 7886)
+			.saturating_add(T::DbWeight::get().reads(6_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
+	}
 	fn finalize() -> Weight {
-		// Minimum execution time: 2_554_105_000 ps; proof size 11402 bytes.
-		Weight::from_parts(2_712_280_000, 11402)
+		// Minimum execution time: 2_556_730_000 ps; proof size 11402 bytes.
+		Weight::from_parts(2_659_372_000, 11402)
 			.saturating_add(T::DbWeight::get().reads(14_u64))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
 	}
 	fn cancel_job() -> Weight {
-		// Minimum execution time: 1_003_362_000 ps; proof size 7886 bytes.
-		Weight::from_parts(1_086_204_000, 7886)
+		// Minimum execution time: 995_109_000 ps; proof size 7886 bytes.
+		Weight::from_parts(1_051_152_000, 7886)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 	fn rate() -> Weight {
-		// Minimum execution time: 452_242_000 ps; proof size 7886 bytes.
-		Weight::from_parts(490_839_000, 7886)
+		// Minimum execution time: 450_810_000 ps; proof size 7886 bytes.
+		Weight::from_parts(495_717_000, 7886)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -94,11 +129,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `e` ranges over `[0, 64]`.
 	/// `p` ranges over `[0, 64]`.
 	fn on_initialize(f: u32, e: u32, p: u32, ) -> Weight {
-		// Minimum execution time: 80_988_035_000 ps; proof size 10250 bytes.
-		Weight::from_parts(9_655_643_429, 10250)
-			.saturating_add(Weight::from_parts(1_983_808_383, 0).saturating_mul(f.into()))
-			.saturating_add(Weight::from_parts(1_322_926_435, 0).saturating_mul(e.into()))
-			.saturating_add(T::DbWeight::get().reads(15_u64))
+		// Minimum execution time: 84_743_926_000 ps; proof size 10250 bytes.
+		Weight::from_parts(16_840_435_769, 10250)
+			.saturating_add(Weight::from_parts(1_802_912_151, 0).saturating_mul(f.into()))
+			.saturating_add(Weight::from_parts(1_140_556_051, 0).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(9_640_429, 0).saturating_mul(p.into()))
+			.saturating_add(T::DbWeight::get().reads(16_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(f.into())))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
@@ -114,44 +150,70 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn submit_job(c: u32, i: u32, ) -> Weight {
-		Weight::from_parts(1_357_152_116, 3991)
-			.saturating_add(Weight::from_parts(152_042_512, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(22_878, 0).saturating_mul(i.into()))
+		Weight::from_parts(1_383_519_765, 3991)
+			.saturating_add(Weight::from_parts(142_301_534, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(8_903, 0).saturating_mul(i.into()))
 			.saturating_add(ParityDbWeight::get().reads(10_u64))
 			.saturating_add(ParityDbWeight::get().reads((4_u64).saturating_mul(c.into())))
 			.saturating_add(ParityDbWeight::get().writes(9_u64))
 			.saturating_add(Weight::from_parts(0, 2948).saturating_mul(c.into()))
 	}
 	fn acknowledge() -> Weight {
-		Weight::from_parts(266_416_000, 7886)
+		Weight::from_parts(246_195_000, 7886)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn submit_receipt() -> Weight {
-		Weight::from_parts(651_077_000, 7886)
-			.saturating_add(ParityDbWeight::get().reads(3_u64))
+		Weight::from_parts(630_276_000, 7886)
+			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
+	fn submit_receipt_audited() -> Weight {
+		Weight::from_parts(900_117_000, 7887)
+			.saturating_add(ParityDbWeight::get().reads(8_u64))
+			.saturating_add(ParityDbWeight::get().writes(4_u64))
+	}
+	fn dispute() -> Weight {
+		Weight::from_parts(1_318_910_000, 7887)
+			.saturating_add(ParityDbWeight::get().reads(9_u64))
+			.saturating_add(ParityDbWeight::get().writes(6_u64))
+	}
+	fn vote() -> Weight {
+		Weight::from_parts(3_147_918_000, 11402)
+			.saturating_add(ParityDbWeight::get().reads(18_u64))
+			.saturating_add(ParityDbWeight::get().writes(17_u64))
+	}
+	fn set_audit_rate() -> Weight {
+		Weight::from_parts(96_924_000, 0)
+			.saturating_add(ParityDbWeight::get().reads(0_u64))
+			.saturating_add(ParityDbWeight::get().writes(1_u64))
+	}
+	fn audit_timeout() -> Weight {
+		Weight::from_parts(843_794_000, 7886)
+			.saturating_add(ParityDbWeight::get().reads(6_u64))
+			.saturating_add(ParityDbWeight::get().writes(6_u64))
+	}
 	fn finalize() -> Weight {
-		Weight::from_parts(2_712_280_000, 11402)
+		Weight::from_parts(2_659_372_000, 11402)
 			.saturating_add(ParityDbWeight::get().reads(14_u64))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(1_086_204_000, 7886)
+		Weight::from_parts(1_051_152_000, 7886)
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().writes(8_u64))
 	}
 	fn rate() -> Weight {
-		Weight::from_parts(490_839_000, 7886)
+		Weight::from_parts(495_717_000, 7886)
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn on_initialize(f: u32, e: u32, p: u32, ) -> Weight {
-		Weight::from_parts(9_655_643_429, 10250)
-			.saturating_add(Weight::from_parts(1_983_808_383, 0).saturating_mul(f.into()))
-			.saturating_add(Weight::from_parts(1_322_926_435, 0).saturating_mul(e.into()))
-			.saturating_add(ParityDbWeight::get().reads(15_u64))
+		Weight::from_parts(16_840_435_769, 10250)
+			.saturating_add(Weight::from_parts(1_802_912_151, 0).saturating_mul(f.into()))
+			.saturating_add(Weight::from_parts(1_140_556_051, 0).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(9_640_429, 0).saturating_mul(p.into()))
+			.saturating_add(ParityDbWeight::get().reads(16_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(f.into())))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(e.into())))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))

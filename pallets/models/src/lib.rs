@@ -713,6 +713,10 @@ pub mod pallet {
 			Offers::<T>::get(id).map(Self::terms)
 		}
 
+		fn endpoint(id: OfferId) -> Option<Vec<u8>> {
+			Offers::<T>::get(id).map(|o| o.endpoint.into_inner())
+		}
+
 		fn offers_for(
 			model: &ModelId,
 			limit: u32,

@@ -49,46 +49,46 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn register_model() -> Weight {
-		// Minimum execution time: 266_006_000 ps; proof size 3908 bytes.
-		Weight::from_parts(294_037_000, 3908)
+		// Minimum execution time: 268_569_000 ps; proof size 3908 bytes.
+		Weight::from_parts(294_588_000, 3908)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	fn deprecate_model() -> Weight {
-		// Minimum execution time: 231_965_000 ps; proof size 3908 bytes.
-		Weight::from_parts(253_677_000, 3908)
+		// Minimum execution time: 234_188_000 ps; proof size 3908 bytes.
+		Weight::from_parts(252_665_000, 3908)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn open_offer() -> Weight {
-		// Minimum execution time: 475_457_000 ps; proof size 3908 bytes.
-		Weight::from_parts(561_614_000, 3908)
+		// Minimum execution time: 476_347_000 ps; proof size 3908 bytes.
+		Weight::from_parts(530_729_000, 3908)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	fn update_offer() -> Weight {
-		// Minimum execution time: 232_476_000 ps; proof size 3938 bytes.
-		Weight::from_parts(260_878_000, 3938)
+		// Minimum execution time: 233_487_000 ps; proof size 3938 bytes.
+		Weight::from_parts(259_486_000, 3938)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn pause_offer() -> Weight {
-		// Minimum execution time: 221_559_000 ps; proof size 3938 bytes.
-		Weight::from_parts(237_182_000, 3938)
+		// Minimum execution time: 227_708_000 ps; proof size 3938 bytes.
+		Weight::from_parts(257_452_000, 3938)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn resume_offer() -> Weight {
-		// Minimum execution time: 329_349_000 ps; proof size 3938 bytes.
-		Weight::from_parts(351_142_000, 3938)
+		// Minimum execution time: 333_837_000 ps; proof size 3938 bytes.
+		Weight::from_parts(362_458_000, 3938)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// `o` ranges over `[1, 32]`.
 	fn close_offer(o: u32, ) -> Weight {
-		// Minimum execution time: 364_081_000 ps; proof size 3938 bytes.
-		Weight::from_parts(417_623_251, 3938)
-			.saturating_add(Weight::from_parts(2_582_722, 0).saturating_mul(o.into()))
+		// Minimum execution time: 360_756_000 ps; proof size 3938 bytes.
+		Weight::from_parts(384_130_439, 3938)
+			.saturating_add(Weight::from_parts(1_850_507, 0).saturating_mul(o.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -97,38 +97,38 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn register_model() -> Weight {
-		Weight::from_parts(294_037_000, 3908)
+		Weight::from_parts(294_588_000, 3908)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn deprecate_model() -> Weight {
-		Weight::from_parts(253_677_000, 3908)
+		Weight::from_parts(252_665_000, 3908)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn open_offer() -> Weight {
-		Weight::from_parts(561_614_000, 3908)
+		Weight::from_parts(530_729_000, 3908)
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 	}
 	fn update_offer() -> Weight {
-		Weight::from_parts(260_878_000, 3938)
+		Weight::from_parts(259_486_000, 3938)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn pause_offer() -> Weight {
-		Weight::from_parts(237_182_000, 3938)
+		Weight::from_parts(257_452_000, 3938)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn resume_offer() -> Weight {
-		Weight::from_parts(351_142_000, 3938)
+		Weight::from_parts(362_458_000, 3938)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn close_offer(o: u32, ) -> Weight {
-		Weight::from_parts(417_623_251, 3938)
-			.saturating_add(Weight::from_parts(2_582_722, 0).saturating_mul(o.into()))
+		Weight::from_parts(384_130_439, 3938)
+			.saturating_add(Weight::from_parts(1_850_507, 0).saturating_mul(o.into()))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}

@@ -67,6 +67,9 @@ pub enum JobStatus {
 	Expired,
 	/// Cancelled by the client: refunded.
 	Cancelled,
+	/// The committee judged the receipt fraudulent (or the output withheld):
+	/// refunded, provider slashed. Final.
+	Fraud,
 }
 
 impl JobStatus {
@@ -75,3 +78,60 @@ impl JobStatus {
 		matches!(self, Self::Assigned | Self::Acknowledged | Self::Receipted | Self::Disputed)
 	}
 }
+
+/// A committee member's vote on an audited receipt (SPEC §6).
+#[derive(
+	Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
+#[derive(serde::Serialize, serde::Deserialize)]
+pub enum AuditVote {
+	/// The verifier re-checked the output against the model and accepts it.
+	Valid,
+	/// The served output does not match the receipt's hash, or the verifier
+	/// rejects it.
+	Invalid,
+	/// The provider did not serve the output (or a by-hash input) to the committee.
+	Withheld,
+}
+
+/// The domain tag a validator signs audit votes under.
+pub const VOTE_CONTEXT: &[u8] = b"agora/vote/v1";
+
+/// What a committee member signs with its `agora` session key:
+/// `b"agora/vote/v1" ++ SCALE(payload)`.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+pub struct VotePayload {
+	pub job_id: JobId,
+	/// The member's index in the job's committee.
+	pub member: u32,
+	pub vote: AuditVote,
+}
+
+impl VotePayload {
+	/// The signed bytes.
+	pub fn signing_payload(&self) -> alloc::vec::Vec<u8> {
+		let mut v = VOTE_CONTEXT.to_vec();
+		self.encode_to(&mut v);
+		v
+	}
+}
+
+/// What a validator's off-chain worker posts (SCALE) to its local verifier's
+/// `POST /v1/verify`: the job as the chain knows it, and the output the provider
+/// served.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode)]
+pub struct VerifyRequest {
+	pub job_id: JobId,
+	pub model_id: crate::ModelId,
+	pub input: alloc::vec::Vec<u8>,
+	pub params: JobParams,
+	pub output: alloc::vec::Vec<u8>,
+}
+
+/// The off-chain database key (PERSISTENT kind) under which a validator node
+/// keeps its `--agora-verifier` URL (SCALE `Vec<u8>`) for the off-chain worker.
+pub const VERIFIER_STORAGE_KEY: &[u8] = b"agora::verifier";
+
+/// The header a verifier answers with: `valid` or `invalid` (the body is JSON
+/// evidence, for people).
+pub const VERDICT_HEADER: &str = "x-agora-verdict";

@@ -20,7 +20,7 @@ pub mod jobs;
 pub mod models;
 pub mod traits;
 
-pub use jobs::{JobId, JobParams, JobStatus, Receipt};
+pub use jobs::{AuditVote, JobId, JobParams, JobStatus, Receipt, VerifyRequest, VotePayload};
 pub use models::{DeterminismProfile, ModelId, OfferId, OfferStatus, TaskKind};
 pub use traits::{
 	JobEscrow, ModelTerms, OfferRegistry, OfferTerms, OnBondBelowMinimum, OpenJobs, ProviderBonds,

@@ -120,6 +120,8 @@ pub trait OfferRegistry<AccountId, Balance> {
 	fn model(id: &crate::ModelId) -> Option<ModelTerms<AccountId>>;
 	/// An offer's terms.
 	fn offer(id: crate::OfferId) -> Option<OfferTerms<AccountId, Balance>>;
+	/// The HTTP endpoint an offer serves outputs from (committees fetch them there).
+	fn endpoint(id: crate::OfferId) -> Option<alloc::vec::Vec<u8>>;
 	/// Up to `limit` offers for a model, in offer-id order.
 	fn offers_for(model: &crate::ModelId, limit: u32) -> alloc::vec::Vec<(crate::OfferId, OfferTerms<AccountId, Balance>)>;
 }

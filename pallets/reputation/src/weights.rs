@@ -44,14 +44,14 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn on_rating() -> Weight {
-		// Minimum execution time: 422_879_000 ps; proof size 3562 bytes.
-		Weight::from_parts(439_243_000, 3562)
+		// Minimum execution time: 427_765_000 ps; proof size 3562 bytes.
+		Weight::from_parts(439_063_000, 3562)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	fn view() -> Weight {
-		// Minimum execution time: 100_039_000 ps; proof size 3546 bytes.
-		Weight::from_parts(103_914_000, 3546)
+		// Minimum execution time: 101_661_000 ps; proof size 3546 bytes.
+		Weight::from_parts(104_896_000, 3546)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(0_u64))
 	}
@@ -60,12 +60,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn on_rating() -> Weight {
-		Weight::from_parts(439_243_000, 3562)
+		Weight::from_parts(439_063_000, 3562)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn view() -> Weight {
-		Weight::from_parts(103_914_000, 3546)
+		Weight::from_parts(104_896_000, 3546)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(0_u64))
 	}

@@ -46,28 +46,28 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn bond() -> Weight {
-		// Minimum execution time: 772_659_000 ps; proof size 3850 bytes.
-		Weight::from_parts(866_528_000, 3850)
+		// Minimum execution time: 792_488_000 ps; proof size 3850 bytes.
+		Weight::from_parts(832_157_000, 3850)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	fn bond_extra() -> Weight {
-		// Minimum execution time: 791_667_000 ps; proof size 3850 bytes.
-		Weight::from_parts(851_986_000, 3850)
+		// Minimum execution time: 815_402_000 ps; proof size 3850 bytes.
+		Weight::from_parts(895_871_000, 3850)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	fn unbond() -> Weight {
-		// Minimum execution time: 372_393_000 ps; proof size 3850 bytes.
-		Weight::from_parts(412_834_000, 3850)
+		// Minimum execution time: 382_839_000 ps; proof size 3850 bytes.
+		Weight::from_parts(424_220_000, 3850)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// `c` ranges over `[1, 16]`.
 	fn withdraw_unbonded(c: u32, ) -> Weight {
-		// Minimum execution time: 640_422_000 ps; proof size 3850 bytes.
-		Weight::from_parts(675_564_850, 3850)
-			.saturating_add(Weight::from_parts(1_080_284, 0).saturating_mul(c.into()))
+		// Minimum execution time: 654_493_000 ps; proof size 3850 bytes.
+		Weight::from_parts(684_307_016, 3850)
+			.saturating_add(Weight::from_parts(293_360, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -76,23 +76,23 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn bond() -> Weight {
-		Weight::from_parts(866_528_000, 3850)
+		Weight::from_parts(832_157_000, 3850)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn bond_extra() -> Weight {
-		Weight::from_parts(851_986_000, 3850)
+		Weight::from_parts(895_871_000, 3850)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn unbond() -> Weight {
-		Weight::from_parts(412_834_000, 3850)
+		Weight::from_parts(424_220_000, 3850)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn withdraw_unbonded(c: u32, ) -> Weight {
-		Weight::from_parts(675_564_850, 3850)
-			.saturating_add(Weight::from_parts(1_080_284, 0).saturating_mul(c.into()))
+		Weight::from_parts(684_307_016, 3850)
+			.saturating_add(Weight::from_parts(293_360, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}

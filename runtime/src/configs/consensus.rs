@@ -1,9 +1,10 @@
 //! BABE (block production), GRANDPA (finality), session, and the `agora`
-//! session key validators sign verification votes with.
+//! session key validators sign verification votes with (`pallet-jobs` keeps
+//! the session's `agora` keys: it is the key's session handler).
 
 use alloc::vec::Vec;
 use frame_support::{parameter_types, traits::ConstU32};
-use sp_runtime::{traits::ConvertInto, BoundToRuntimeAppPublic};
+use sp_runtime::traits::ConvertInto;
 
 use crate::{
 	opaque::SessionKeys, AccountId, Babe, Balances, Runtime, RuntimeEvent,
@@ -41,35 +42,6 @@ impl pallet_grandpa::Config for Runtime {
 	type MaxSetIdSessionEntries = frame_support::traits::ConstU64<0>;
 	type KeyOwnerProof = sp_core::Void;
 	type EquivocationReportSystem = ();
-}
-
-/// The `agora` session key's handler.
-///
-/// Session keeps every validator's `agora` key (its `NextKeys` and `KeyOwner`
-/// storage), which is all the verification votes need to check who signed; this
-/// handler only binds the key type into the session keys.
-pub struct AgoraKeys;
-
-impl BoundToRuntimeAppPublic for AgoraKeys {
-	type Public = agora_primitives::AgoraAuthorityId;
-}
-
-impl frame_support::traits::OneSessionHandler<AccountId> for AgoraKeys {
-	type Key = agora_primitives::AgoraAuthorityId;
-
-	fn on_genesis_session<'a, I: 'a>(_validators: I)
-	where
-		I: Iterator<Item = (&'a AccountId, Self::Key)>,
-	{
-	}
-
-	fn on_new_session<'a, I: 'a>(_changed: bool, _validators: I, _queued: I)
-	where
-		I: Iterator<Item = (&'a AccountId, Self::Key)>,
-	{
-	}
-
-	fn on_disabled(_validator_index: u32) {}
 }
 
 parameter_types! {

@@ -2,7 +2,7 @@
 //! registry with offers (`pallet-models`), per-job escrow (`pallet-escrow`) and
 //! jobs (`pallet-jobs`).
 
-use frame_support::{parameter_types, PalletId};
+use frame_support::{parameter_types, traits::ConstU32, PalletId};
 use sp_runtime::traits::AccountIdConversion;
 
 use crate::{
@@ -131,6 +131,25 @@ parameter_types! {
 	pub const MaxCandidates: u32 = 16;
 	/// A missed deadline costs 1% of the bond.
 	pub const MissedDeadlineSlash: Perbill = Perbill::from_percent(1);
+	/// `COMMITTEE_SIZE`: three validators re-check each audited or disputed
+	/// receipt; two agreeing votes decide.
+	pub const CommitteeSize: u32 = 3;
+	/// A committee has one minute to reach a majority.
+	pub const VoteTimeout: BlockNumber = 20;
+	/// `AUDIT_RATE`: 5 % of receipts are audited at random (genesis may set
+	/// another rate; root, i.e. a referendum, changes it with `set_audit_rate`).
+	pub const DefaultAuditRate: u32 = 50_000;
+	/// `DISPUTE_BOND`: 10 AGR.
+	pub const DisputeBond: Balance = 10 * AGR;
+	/// `FRAUD_SLASH`: half the provider's bond.
+	pub const FraudSlash: Perbill = Perbill::from_percent(50);
+	/// `CHALLENGER_REWARD`: a fifth of a fraud slash goes to the challenger.
+	pub const ChallengerReward: Perbill = Perbill::from_percent(20);
+	/// Half a lost dispute bond goes to the provider, half to the treasury.
+	pub const LostBondToProvider: Perbill = Perbill::from_percent(50);
+	/// Committee votes go ahead of ordinary transactions.
+	pub const VotePriority: sp_runtime::transaction_validity::TransactionPriority =
+		sp_runtime::transaction_validity::TransactionPriority::MAX / 2;
 }
 
 impl pallet_jobs::Config for Runtime {
@@ -150,6 +169,19 @@ impl pallet_jobs::Config for Runtime {
 	type MaxJobsPerBlock = MaxJobsPerBlock;
 	type MaxCandidates = MaxCandidates;
 	type MissedDeadlineSlash = MissedDeadlineSlash;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Treasury = TreasuryAccount;
+	type AuthorityId = agora_primitives::AgoraAuthorityId;
+	type MaxValidators = ConstU32<{ crate::configs::consensus::MAX_AUTHORITIES }>;
+	type CommitteeSize = CommitteeSize;
+	type VoteTimeout = VoteTimeout;
+	type DefaultAuditRate = DefaultAuditRate;
+	type DisputeBond = DisputeBond;
+	type FraudSlash = FraudSlash;
+	type ChallengerReward = ChallengerReward;
+	type LostBondToProvider = LostBondToProvider;
+	type VotePriority = VotePriority;
 	type WeightInfo = pallet_jobs::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = JobsHelper;
