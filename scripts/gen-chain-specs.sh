@@ -7,7 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/agora-target}
-cargo build --locked -p agora-node
+# The node of the test build (scripts/test.sh's features; a plain `cargo build -p
+# agora-node` would unify features differently and rebuild much of the tree).
+cargo test --locked --workspace --features agora-worker/test-cheat --no-run >/dev/null
 NODE="$CARGO_TARGET_DIR/debug/agora-node"
 "$NODE" export-chain-spec --chain dev >chain-specs/dev.json
 "$NODE" export-chain-spec --chain local >chain-specs/local.json

@@ -18,11 +18,17 @@
 #   AGORA_NET_DIR          databases, logs and pid files (default: /tmp/agora-local-net)
 #   AGORA_NET_PORT_OFFSET  added to every port (default: 0), to run beside another network
 #   AGORA_CHAIN            chain spec (default: local; a path such as chain-specs/local.json works)
+#   AGORA_NET_VERIFIERS    1: also run each validator's local verifier (`agora-worker
+#                          verifier`, port 8800 + i + offset) and start the node with
+#                          --agora-verifier, so its committee seats vote (SPEC §6)
+#   AGORA_WORKER           the agora-worker binary (default: beside agora-node)
 set -euo pipefail
 
 NAMES=(alice bob charlie dave)
 TARGET=${CARGO_TARGET_DIR:-$HOME/.cache/agora-target}
 NODE=${AGORA_NODE:-$TARGET/debug/agora-node}
+WORKER=${AGORA_WORKER:-$(dirname "$NODE")/agora-worker}
+VERIFIERS=${AGORA_NET_VERIFIERS:-0}
 DIR=${AGORA_NET_DIR:-/tmp/agora-local-net}
 OFF=${AGORA_NET_PORT_OFFSET:-0}
 CHAIN=${AGORA_CHAIN:-local}
@@ -40,6 +46,7 @@ node_key() { printf '%064x' "$(( $1 + 1 ))"; }
 ALICE_PEER_ID=12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp
 
 rpc_port() { echo $(( 9944 + $1 + OFF )); }
+verifier_port() { echo $(( 8800 + $1 + OFF )); }
 
 rpc() { # rpc PORT METHOD [PARAMS]
   curl -s -m 5 -H 'Content-Type: application/json' \
@@ -64,7 +71,9 @@ start_node() {
     echo "local-net: $name already running (pid $(cat "$pidf"))"; return
   fi
   mkdir -p "$DIR/$name"
-  "$NODE" --chain "$CHAIN" --"$name" --base-path "$DIR/$name" \
+  local extra=()
+  [ "$VERIFIERS" = 1 ] && extra=(--agora-verifier "http://127.0.0.1:$(verifier_port "$i")")
+  "$NODE" --chain "$CHAIN" --"$name" --base-path "$DIR/$name" "${extra[@]}" \
     --node-key "$(node_key "$i")" \
     --port $(( 30333 + i + OFF )) --rpc-port "$(rpc_port "$i")" \
     --prometheus-port $(( 9615 + i + OFF )) \
@@ -73,6 +82,16 @@ start_node() {
     >>"$DIR/$name.log" 2>&1 &
   echo $! >"$pidf"
   echo "local-net: started $name (pid $!, rpc $(rpc_port "$i"), log $DIR/$name.log)"
+  if [ "$VERIFIERS" = 1 ]; then
+    local vpid="$DIR/$name-verifier.pid"
+    if ! { [ -f "$vpid" ] && kill -0 "$(cat "$vpid")" 2>/dev/null; }; then
+      [ -x "$WORKER" ] || die "no agora-worker binary at $WORKER (set AGORA_WORKER)"
+      RUST_LOG=${RUST_LOG:-info} NO_COLOR=1 "$WORKER" verifier --url "ws://127.0.0.1:$(rpc_port "$i")" \
+        --listen "127.0.0.1:$(verifier_port "$i")" >>"$DIR/$name-verifier.log" 2>&1 &
+      echo $! >"$vpid"
+      echo "local-net: started $name's verifier (pid $!, http://127.0.0.1:$(verifier_port "$i"), log $DIR/$name-verifier.log)"
+    fi
+  fi
 }
 
 stop_node() {
@@ -86,6 +105,11 @@ stop_node() {
   fi
   rm -f "$pidf"
   echo "local-net: stopped $name"
+  local vpid="$DIR/$name-verifier.pid"
+  if [ -f "$vpid" ]; then
+    kill -TERM "$(cat "$vpid")" 2>/dev/null || true
+    rm -f "$vpid"
+  fi
 }
 
 wait_finalized() { # wait until every running node has finalized >= $1, up to $2 seconds

@@ -31,13 +31,15 @@ step "build (every crate, test and binary, dev profile)"
 # One build with the workspace's unified features: the node binary the tests
 # start (Rust, worker and Polkadot.js) is the one this builds. A separate
 # `cargo build -p agora-node` would unify features differently and compile much
-# of the node's dependency tree twice.
-cargo test --locked --workspace --no-run
+# of the node's dependency tree twice. `agora-worker/test-cheat` compiles the
+# cheating switch the verification end-to-end test needs into this test build of
+# the worker (never into a release build: `cargo build --release -p agora-worker`).
+cargo test --locked --workspace --features agora-worker/test-cheat --no-run
 
 step "cargo test --workspace"
 # The node tests start real nodes; run test binaries one at a time so the
 # 4-validator network does not compete with the dev-node test for 2 cores.
-cargo test --locked --workspace -- --test-threads=1
+cargo test --locked --workspace --features agora-worker/test-cheat -- --test-threads=1
 
 step "Polkadot.js tests"
 (cd tests/js && AGORA_NODE="$CARGO_TARGET_DIR/debug/agora-node" npm test)

@@ -6,6 +6,8 @@
 //!   output for the job (yet).
 //! - `GET /v1/jobs/{id}`: the worker's record of the job (JSON).
 //! - `PUT /v1/inputs`: deliver the input of a by-hash job; answers its `blake2_256`.
+//! - `GET /v1/inputs/{hash}`: a delivered input (audit committees re-check by-hash
+//!   jobs with it).
 //! - `GET /metrics`: Prometheus.
 //! - `GET /health`: what the worker serves.
 use crate::{metrics::Metrics, store::Store};
@@ -91,6 +93,18 @@ async fn put_input(State(s): State<Arc<ApiState>>, body: Bytes) -> Response {
 	}
 }
 
+async fn get_input(State(s): State<Arc<ApiState>>, Path(hash): Path<String>) -> Response {
+	let Ok(h) = crate::parse_h256(&hash) else {
+		return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": "not a 32-byte hex hash" })))
+			.into_response();
+	};
+	match s.store.input(&h) {
+		Ok(Some(b)) => ([(header::CONTENT_TYPE, "application/octet-stream")], b).into_response(),
+		Ok(None) => not_found(format!("no input {hash}")),
+		Err(e) => internal(e),
+	}
+}
+
 async fn metrics(State(s): State<Arc<ApiState>>) -> Response {
 	([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render()).into_response()
 }
@@ -105,6 +119,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
 		.route("/v1/jobs/{id}/output", get(output))
 		.route("/v1/jobs/{id}", get(record))
 		.route("/v1/inputs", put(put_input))
+		.route("/v1/inputs/{hash}", get(get_input))
 		.route("/metrics", get(metrics))
 		.route("/health", get(health))
 		.layer(DefaultBodyLimit::max(MAX_INPUT_BYTES))

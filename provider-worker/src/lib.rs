@@ -8,6 +8,7 @@
 //! - [`store`]: outputs on disk, content-addressed, and the worker's per-job records.
 //! - [`api`]: the HTTP API (`/v1/jobs/{id}/output`, `/metrics`).
 //! - [`serve`]: the worker loop that ties them together.
+//! - [`verifier`]: the local verifier validators' off-chain workers ask (SPEC §6).
 pub mod api;
 pub mod chain;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod engine;
 pub mod metrics;
 pub mod serve;
 pub mod store;
+pub mod verifier;
 
 /// `blake2_256` of some bytes: input and output hashes in receipts.
 pub fn blake2_256(data: &[u8]) -> [u8; 32] {

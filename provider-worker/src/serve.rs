@@ -56,6 +56,42 @@ pub struct ServeConfig {
 	pub cpu: bool,
 	/// Show progress bars.
 	pub progress: bool,
+	/// Test builds only: serve wrong outputs with valid receipts.
+	#[cfg(feature = "test-cheat")]
+	pub cheat: Option<Cheat>,
+}
+
+/// How a cheating worker lies (`test-cheat` builds only; never in a release):
+/// it signs a valid receipt over an output it did not honestly compute.
+#[cfg(feature = "test-cheat")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Cheat {
+	/// Keep the first half of the generated text (and of its token count).
+	Truncate,
+	/// Replace the text with a nonsense answer; negate an embedding.
+	Wrong,
+}
+
+#[cfg(feature = "test-cheat")]
+impl Cheat {
+	fn apply(self, output: Vec<u8>, tokens: u32, kind: OutputKind) -> (Vec<u8>, u32) {
+		match (self, kind) {
+			(_, OutputKind::Error) => (output, tokens),
+			(Cheat::Truncate, OutputKind::Text) => {
+				let text = String::from_utf8_lossy(&output).into_owned();
+				let half: String = text.chars().take(text.chars().count() / 2).collect();
+				(half.into_bytes(), (tokens / 2).max(1))
+			},
+			(Cheat::Wrong, OutputKind::Text) => (b"Purple elephants compute seventeen bananas.".to_vec(), tokens),
+			(_, OutputKind::Embedding) => {
+				let neg: Vec<u8> = output
+					.chunks_exact(4)
+					.flat_map(|c| (-f32::from_le_bytes([c[0], c[1], c[2], c[3]])).to_le_bytes())
+					.collect();
+				(neg, tokens)
+			},
+		}
+	}
 }
 
 /// Terms of an offer the worker opens.
@@ -80,6 +116,8 @@ struct Shared {
 	submit_lock: Mutex<()>,
 	taken: std::sync::Mutex<HashSet<u64>>,
 	queue: mpsc::Sender<u64>,
+	#[cfg(feature = "test-cheat")]
+	cheat: Option<Cheat>,
 }
 
 /// Loads and verifies the models, makes sure the offers exist, serves the API and
@@ -145,6 +183,8 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 		submit_lock: Mutex::new(()),
 		taken: std::sync::Mutex::new(HashSet::new()),
 		queue: tx,
+		#[cfg(feature = "test-cheat")]
+		cheat: cfg.cheat,
 	});
 	let rx = Arc::new(Mutex::new(rx));
 	for _ in 0..capacity.max(1) {
@@ -409,6 +449,14 @@ impl Shared {
 						(serde_json::to_vec(&serde_json::json!({ "error": msg }))?, 0, OutputKind::Error)
 					},
 					Err(EngineError::Internal(msg)) => anyhow::bail!("engine failure: {msg}"),
+				};
+				#[cfg(feature = "test-cheat")]
+				let (output, tokens) = match self.cheat {
+					Some(c) => {
+						tracing::warn!(job = id, cheat = ?c, "TEST BUILD: cheating on this job");
+						c.apply(output, tokens, kind)
+					},
+					None => (output, tokens),
 				};
 				let hash = self.store.put_output(&output)?;
 				let r = JobRecord {

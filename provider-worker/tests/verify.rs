@@ -111,3 +111,59 @@ fn cosine_accepts_honest_vectors_and_refuses_others() {
 	assert!(!v.valid, "{v:?}");
 	assert!(!verify::cosine_check(&emb, input, b"abc", min).unwrap().valid);
 }
+
+/// The HTTP verifier validators' nodes call (`agora-worker verifier`): the
+/// verdict is the `x-agora-verdict` header, with JSON evidence; a body that is
+/// not a `VerifyRequest` is a 400, a model it does not hold a 404.
+#[test]
+fn the_http_verifier_answers_with_a_verdict_header() {
+	use agora_primitives::{JobParams, VerifyRequest};
+	use agora_worker::verifier::{router, Checker, Verifier};
+	use codec::Encode;
+	let (gen, full) = smollm();
+	let (top_k, eps) = tf_profile();
+	let prompt = "What is the capital of France?";
+	let honest = gen.run(&req(prompt, 24)).unwrap().output;
+	let model = [7u8; 32];
+	let verifier = Verifier::new(vec![(model, "SmolLM2-135M-Instruct".into(), Checker::TeacherForced { gen, full, top_k, eps })]);
+	let request = |output: &[u8], model_id: [u8; 32]| {
+		VerifyRequest {
+			job_id: 1,
+			model_id,
+			input: prompt.as_bytes().to_vec(),
+			params: JobParams { max_tokens: 24, temperature_milli: 0, seed: 0 },
+			output: output.to_vec(),
+		}
+		.encode()
+	};
+	let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+	rt.block_on(async move {
+		let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+		let url = format!("http://{}/v1/verify", listener.local_addr().unwrap());
+		tokio::spawn(async move { axum::serve(listener, router(std::sync::Arc::new(verifier))).await });
+		let client = reqwest::Client::new();
+		let post = |body: Vec<u8>| client.post(&url).body(body).send();
+
+		let r = post(request(&honest, model)).await.unwrap();
+		assert_eq!(r.status(), 200);
+		assert_eq!(r.headers()[agora_primitives::jobs::VERDICT_HEADER], "valid");
+		let v: serde_json::Value = r.json().await.unwrap();
+		assert_eq!(v["valid"], true, "{v}");
+
+		let r = post(request(b"Purple elephants compute seventeen bananas.", model)).await.unwrap();
+		assert_eq!(r.status(), 200);
+		assert_eq!(r.headers()[agora_primitives::jobs::VERDICT_HEADER], "invalid");
+		let v: serde_json::Value = r.json().await.unwrap();
+		assert_eq!(v["valid"], false);
+		assert!(v["evidence"]["first_divergence"]["rank"].as_u64().unwrap() >= u64::from(top_k), "{v}");
+
+		let r = post(b"not scale".to_vec()).await.unwrap();
+		assert_eq!(r.status(), 400);
+		assert!(r.headers().get(agora_primitives::jobs::VERDICT_HEADER).is_none());
+
+		let r = post(request(&honest, [9u8; 32])).await.unwrap();
+		assert_eq!(r.status(), 404);
+		let v: serde_json::Value = r.json().await.unwrap();
+		assert!(v["error"].as_str().unwrap().contains("holds no model"), "{v}");
+	});
+}

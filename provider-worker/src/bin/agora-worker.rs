@@ -33,6 +33,9 @@ enum Cmd {
 	Run(RunArgs),
 	/// Measure inference throughput (JSON on stdout).
 	Bench(BenchArgs),
+	/// The local verifier a validator's node asks (`--agora-verifier`): re-checks
+	/// audited outputs over HTTP.
+	Verifier(VerifierArgs),
 	/// Re-check a claimed output against a shipped model under its determinism
 	/// profile (JSON verdict with evidence on stdout; exit 0 valid, 3 invalid).
 	Verify(VerifyArgs),
@@ -52,6 +55,23 @@ struct VerifyArgs {
 	/// The job's max_tokens.
 	#[arg(long, default_value_t = 64)]
 	max_tokens: u32,
+}
+
+#[derive(clap::Args, Debug)]
+struct VerifierArgs {
+	/// The node to read the models' manifests from (once, at start).
+	#[arg(long, default_value = "ws://127.0.0.1:9944")]
+	url: String,
+	/// A model to hold: its on-chain name (or hex id) and directory, `NAME=DIR`.
+	/// Repeatable. Default: both shipped models from $AGORA_MODELS.
+	#[arg(long = "model", value_name = "NAME=DIR")]
+	models: Vec<String>,
+	/// Where the verifier listens (give the node `--agora-verifier http://ADDR`).
+	#[arg(long, default_value = "127.0.0.1:8800")]
+	listen: SocketAddr,
+	/// Run on the CPU even in a CUDA build.
+	#[arg(long)]
+	cpu: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -96,6 +116,11 @@ struct ServeArgs {
 	/// No progress bars.
 	#[arg(long)]
 	no_progress: bool,
+	/// TEST BUILDS ONLY (feature `test-cheat`): sign receipts over wrong outputs,
+	/// for the verification tests. A release build has no such flag.
+	#[cfg(feature = "test-cheat")]
+	#[arg(long, value_enum)]
+	cheat: Option<serve::Cheat>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -292,6 +317,31 @@ fn parse_models(list: &[String]) -> anyhow::Result<Vec<(String, PathBuf)>> {
 		.collect()
 }
 
+async fn verifier_cmd(a: VerifierArgs) -> anyhow::Result<()> {
+	use agora_worker::verifier::{Checker, Verifier};
+	let client = chain::connect_with_backoff(&a.url, std::time::Duration::from_secs(60)).await?;
+	let device = engine::device(a.cpu)?;
+	let mut held = vec![];
+	for (which, dir) in parse_models(&a.models)? {
+		let model = chain::View::new(&client).find_model(&which).await?;
+		let (manifest, id, dev) = (model.manifest.clone(), model.id, device.clone());
+		let checker = tokio::task::spawn_blocking(move || -> anyhow::Result<Checker> {
+			let files = files::verify(&dir, &manifest, id, false)?;
+			Checker::load(&files, &manifest.determinism, &dev)
+		})
+		.await??;
+		tracing::info!(model = %model.name(), id = %agora_worker::hex0x(&id), profile = ?model.manifest.determinism, "model verified against its manifest and loaded for checking");
+		held.push((id, model.name(), checker));
+	}
+	let verifier = std::sync::Arc::new(Verifier::new(held));
+	let listener = tokio::net::TcpListener::bind(a.listen)
+		.await
+		.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", a.listen))?;
+	tracing::info!(listen = %a.listen, "verifier up");
+	axum::serve(listener, agora_worker::verifier::router(verifier)).await?;
+	Ok(())
+}
+
 async fn serve_cmd(a: ServeArgs) -> anyhow::Result<()> {
 	let signer = a.key.keypair()?;
 	let worker_key = match &a.worker_suri {
@@ -314,6 +364,8 @@ async fn serve_cmd(a: ServeArgs) -> anyhow::Result<()> {
 		},
 		cpu: a.cpu,
 		progress: !a.no_progress,
+		#[cfg(feature = "test-cheat")]
+		cheat: a.cheat,
 	})
 	.await
 }
@@ -325,6 +377,11 @@ fn main() {
 		Cmd::Run(a) => run(a),
 		Cmd::Bench(a) => bench(a),
 		Cmd::Verify(a) => verify_cmd(a),
+		Cmd::Verifier(a) => tokio::runtime::Builder::new_multi_thread()
+			.enable_all()
+			.build()
+			.map_err(anyhow::Error::from)
+			.and_then(|rt| rt.block_on(verifier_cmd(a))),
 		Cmd::Serve(a) => tokio::runtime::Builder::new_multi_thread()
 			.enable_all()
 			.build()

@@ -102,6 +102,18 @@ enum JobCmd {
 		key: KeyArgs,
 		id: u64,
 	},
+	/// Dispute a receipt within its window, bonding DISPUTE_BOND: a committee
+	/// of validators re-checks the output against the model. Fraud refunds the
+	/// client and pays the challenger a share of the slash; an upheld receipt
+	/// costs the challenger its bond.
+	Dispute {
+		#[command(flatten)]
+		key: KeyArgs,
+		id: u64,
+		/// Wait for the committee's verdict (finalized) and print it.
+		#[arg(long)]
+		wait: bool,
+	},
 }
 
 #[derive(clap::Args, Debug)]
@@ -151,6 +163,7 @@ fn status_name(s: &JobStatus) -> &'static str {
 		JobStatus::Finalized => "Finalized",
 		JobStatus::Expired => "Expired",
 		JobStatus::Cancelled => "Cancelled",
+		JobStatus::Fraud => "Fraud",
 	}
 }
 
@@ -384,7 +397,7 @@ async fn status(client: &Client, id: u64, wait_finalized: bool, json: bool) -> a
 		loop {
 			match view.job(id).await? {
 				Some(j) if matches!(j.status, JobStatus::Finalized) => break,
-				Some(j) if matches!(j.status, JobStatus::Expired | JobStatus::Cancelled) => break,
+				Some(j) if matches!(j.status, JobStatus::Expired | JobStatus::Cancelled | JobStatus::Fraud) => break,
 				None => break,
 				_ => {},
 			}
@@ -473,6 +486,75 @@ async fn status(client: &Client, id: u64, wait_finalized: bool, json: bool) -> a
 	Ok(())
 }
 
+async fn dispute(client: &Client, key: &KeyArgs, id: u64, wait: bool, json: bool) -> anyhow::Result<()> {
+	use runtime::jobs::events::{AuditPassed, AuditStarted, AuditTimedOut, Disputed, JobFraud, Voted};
+	// Follow finalized blocks from before the dispute, so no event is missed.
+	let mut blocks = client.stream_blocks().await?;
+	chain::submit_final(client, &runtime::transactions().jobs().dispute(id), &key.keypair()?, "dispute").await?;
+	if !json {
+		println!("job {id}: disputed; the committee re-checks it");
+	}
+	if !wait {
+		return Ok(());
+	}
+	let mut votes = vec![];
+	// Verdict events count only after this dispute's `Disputed` event: a random
+	// audit of the same receipt may have ended just before.
+	let mut armed = false;
+	loop {
+		let Some(b) = blocks.next().await else { anyhow::bail!("the node's block stream ended") };
+		let b = b?;
+		let events = b.at().await?.events().fetch().await?;
+		for ev in events.iter() {
+			let ev = ev?;
+			if let Some(e) = ev.decode_fields_as::<Disputed>().transpose()? {
+				armed |= e.job_id == id;
+			} else if let Some(e) = ev.decode_fields_as::<AuditStarted>().transpose()? {
+				if e.job_id == id && !json {
+					println!("  committee: {}", e.committee.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "));
+				}
+			} else if let Some(e) = ev.decode_fields_as::<Voted>().transpose()? {
+				if e.job_id == id && armed {
+					let v: agora_primitives::AuditVote = chain::recode(&e.vote)?;
+					if !json {
+						println!("  {} voted {v:?}", e.validator);
+					}
+					votes.push(serde_json::json!({"validator": e.validator.to_string(), "vote": v}));
+				}
+			} else if let Some(e) = ev.decode_fields_as::<JobFraud>().transpose()? {
+				if e.job_id == id && armed {
+					let reason: agora_primitives::SlashReason = chain::recode(&e.reason)?;
+					if json {
+						println!("{}", serde_json::json!({"job": id, "block": b.number(), "verdict": "fraud", "reason": format!("{reason:?}"), "refunded": e.refunded.to_string(), "slashed": e.slashed.to_string(), "to_challenger": e.to_challenger.to_string(), "votes": votes}));
+					} else {
+						println!("verdict: FRAUD ({reason:?}) — client refunded {}, provider slashed {}, challenger paid {}", chain::fmt_agr(e.refunded), chain::fmt_agr(e.slashed), chain::fmt_agr(e.to_challenger));
+					}
+					return Ok(());
+				}
+			} else if let Some(e) = ev.decode_fields_as::<AuditPassed>().transpose()? {
+				if e.job_id == id && armed {
+					if json {
+						println!("{}", serde_json::json!({"job": id, "block": b.number(), "verdict": "upheld", "bond_to_provider": e.bond_to_provider.to_string(), "bond_to_treasury": e.bond_to_treasury.to_string(), "votes": votes}));
+					} else {
+						println!("verdict: receipt UPHELD — the bond went {} to the provider, {} to the treasury", chain::fmt_agr(e.bond_to_provider), chain::fmt_agr(e.bond_to_treasury));
+					}
+					return Ok(());
+				}
+			} else if let Some(e) = ev.decode_fields_as::<AuditTimedOut>().transpose()? {
+				if e.job_id == id && armed {
+					let nv: Vec<String> = e.non_voters.iter().map(|a| a.to_string()).collect();
+					if json {
+						println!("{}", serde_json::json!({"job": id, "block": b.number(), "verdict": "none", "non_voters": nv, "votes": votes}));
+					} else {
+						println!("no verdict by the vote deadline: bond returned; did not vote: {}", nv.join(", "));
+					}
+					return Ok(());
+				}
+			}
+		}
+	}
+}
+
 async fn simple_tx<C: subxt::transactions::Payload>(client: &Client, call: C, key: &KeyArgs, what: &str) -> anyhow::Result<()> {
 	chain::submit_final(client, &call, &key.keypair()?, what).await?;
 	println!("{what}: done");
@@ -558,6 +640,7 @@ async fn main_async(cli: Cli) -> anyhow::Result<()> {
 		},
 		Cmd::Job(JobCmd::Cancel { key, id }) =>
 			simple_tx(&client, runtime::transactions().jobs().cancel_job(id), &key, "cancel").await,
+		Cmd::Job(JobCmd::Dispute { key, id, wait }) => dispute(&client, &key, id, wait, cli.json).await,
 	}
 }
 
