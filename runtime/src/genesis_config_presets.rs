@@ -41,6 +41,8 @@ pub const DEV_CAPACITY: u32 = 4;
 /// The marketplace part of a preset.
 #[derive(Default)]
 struct Market {
+	/// Short referendum track periods (minutes, not days).
+	fast_tracks: bool,
 	bonds: Vec<(AccountId, Balance)>,
 	offers: Vec<(AccountId, [u8; 32])>,
 	unbonding_period: Option<BlockNumber>,
@@ -112,6 +114,10 @@ fn genesis(
 			..Default::default()
 		},
 		jobs: pallet_jobs::GenesisConfig { audit_rate_ppm: market.audit_rate_ppm, ..Default::default() },
+		origins: crate::configs::governance::origins::pallet_custom_origins::GenesisConfig {
+			fast_tracks: market.fast_tracks,
+			..Default::default()
+		},
 		sudo: pallet_sudo::GenesisConfig { key: sudo },
 		..Default::default()
 	};
@@ -132,6 +138,7 @@ pub fn development_config_genesis() -> Value {
 		dev_accounts(),
 		Some(Sr25519Keyring::Alice.to_account_id()),
 		Market {
+			fast_tracks: true,
 			bonds: vec![(bob.to_account_id(), DEV_PROVIDER_BOND)],
 			offers: vec![(bob.to_account_id(), bob.public().0)],
 			unbonding_period: Some(DEV_UNBONDING_PERIOD),

@@ -159,6 +159,18 @@ mod runtime {
 	pub type Jobs = pallet_jobs;
 	#[runtime::pallet_index(12)]
 	pub type Reputation = pallet_reputation;
+	#[runtime::pallet_index(13)]
+	pub type Preimage = pallet_preimage;
+	#[runtime::pallet_index(14)]
+	pub type Scheduler = pallet_scheduler;
+	#[runtime::pallet_index(15)]
+	pub type ConvictionVoting = pallet_conviction_voting;
+	#[runtime::pallet_index(16)]
+	pub type Referenda = pallet_referenda;
+	#[runtime::pallet_index(17)]
+	pub type Origins = configs::governance::origins::pallet_custom_origins;
+	#[runtime::pallet_index(18)]
+	pub type Treasury = pallet_treasury;
 }
 
 /// Address format.

@@ -149,3 +149,39 @@ fn the_shipped_model_ids_match_the_fetched_files() {
 	let hex: String = smol.weights_hash.iter().map(|b| format!("{b:02x}")).collect();
 	assert!(sums.contains(&format!("{hex}  smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf")));
 }
+
+#[test]
+fn tracks_map_origins_and_follow_fast_tracks() {
+	use configs::governance::{origins, tracks::TracksInfo};
+	use pallet_referenda::TracksInfo as _;
+	build_preset("development").execute_with(|| {
+		assert!(TracksInfo::check_integrity().is_ok());
+		let root: OriginCaller = frame_system::RawOrigin::Root.into();
+		assert_eq!(TracksInfo::track_for(&root), Ok(0));
+		assert_eq!(TracksInfo::track_for(&OriginCaller::Origins(origins::Origin::MarketParams)), Ok(1));
+		let signed: OriginCaller = frame_system::RawOrigin::Signed(sp_keyring::Sr25519Keyring::Alice.to_account_id()).into();
+		assert_eq!(TracksInfo::track_for(&signed), Err(()));
+		assert_eq!(TracksInfo::info(1).map(|t| t.decision_period), Some(20));
+	});
+	build_preset("local_testnet").execute_with(|| {
+		assert_eq!(TracksInfo::info(1).map(|t| t.decision_period), Some(3 * DAYS));
+		assert_eq!(TracksInfo::info(0).map(|t| t.decision_period), Some(7 * DAYS));
+	});
+}
+
+#[test]
+fn market_params_origin_sets_the_audit_rate_and_signed_origins_cannot() {
+	use configs::governance::origins;
+	build_preset("local_testnet").execute_with(|| {
+		let params: RuntimeOrigin = origins::Origin::MarketParams.into();
+		assert!(Jobs::set_audit_rate(params, 123).is_ok());
+		assert_eq!(pallet_jobs::AuditRatePpm::<Runtime>::get(), 123);
+		assert!(Jobs::set_audit_rate(RuntimeOrigin::root(), 7).is_ok());
+		let alice = sp_keyring::Sr25519Keyring::Alice.to_account_id();
+		assert!(Jobs::set_audit_rate(RuntimeOrigin::signed(alice), 9).is_err());
+		assert_eq!(pallet_jobs::AuditRatePpm::<Runtime>::get(), 7);
+		// No sudo key outside dev; the treasury is the account fees and slashes go to.
+		assert_eq!(pallet_sudo::Key::<Runtime>::get(), None);
+		assert_eq!(Treasury::account_id(), configs::marketplace::TreasuryAccount::get());
+	});
+}

@@ -205,10 +205,12 @@ mod benchmarks {
 	}
 
 	#[benchmark]
-	fn set_audit_rate() {
+	fn set_audit_rate() -> Result<(), BenchmarkError> {
+		let origin = T::ParamsOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
 		#[extrinsic_call]
-		_(RawOrigin::Root, 1_000_000);
+		_(origin as T::RuntimeOrigin, 1_000_000);
 		assert_eq!(AuditRatePpm::<T>::get(), 1_000_000);
+		Ok(())
 	}
 
 	/// One check reaching its vote deadline with no votes: the challenger's bond

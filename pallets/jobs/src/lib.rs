@@ -208,6 +208,9 @@ pub mod pallet {
 		/// Priority of committee votes in the transaction pool.
 		#[pallet::constant]
 		type VotePriority: Get<TransactionPriority>;
+		/// Who may change the marketplace parameters this pallet keeps
+		/// (`AUDIT_RATE`): root, or a `market_params` referendum.
+		type ParamsOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 		/// Weights.
 		type WeightInfo: WeightInfo;
 		/// Benchmark set-up.
@@ -901,13 +904,13 @@ pub mod pallet {
 
 		/// Set `AUDIT_RATE` (parts per million of receipts audited).
 		///
-		/// - Origin: root (a referendum).
+		/// - Origin: `ParamsOrigin` (root, or a `market_params` referendum).
 		/// - Emits [`Event::AuditRateSet`].
 		/// - Errors: [`Error::InvalidRate`].
 		#[pallet::call_index(8)]
 		#[pallet::weight(T::WeightInfo::set_audit_rate())]
 		pub fn set_audit_rate(origin: OriginFor<T>, ppm: u32) -> DispatchResult {
-			ensure_root(origin)?;
+			T::ParamsOrigin::ensure_origin(origin)?;
 			ensure!(ppm <= 1_000_000, Error::<T>::InvalidRate);
 			AuditRatePpm::<T>::put(ppm);
 			Self::deposit_event(Event::AuditRateSet { ppm });

@@ -234,6 +234,7 @@ impl pallet_jobs::Config for Test {
 	type ChallengerReward = ChallengerReward;
 	type LostBondToProvider = LostBondToProvider;
 	type VotePriority = VotePriority;
+	type ParamsOrigin = frame_system::EnsureRoot<AccountId>;
 	type RuntimeEvent = RuntimeEvent;
 	type Balance = Balance;
 	type Escrow = Escrow;

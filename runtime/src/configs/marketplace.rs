@@ -182,6 +182,8 @@ impl pallet_jobs::Config for Runtime {
 	type ChallengerReward = ChallengerReward;
 	type LostBondToProvider = LostBondToProvider;
 	type VotePriority = VotePriority;
+	/// Root, or a `market_params` referendum.
+	type ParamsOrigin = crate::configs::governance::MarketParamsOrigin;
 	type WeightInfo = pallet_jobs::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = JobsHelper;

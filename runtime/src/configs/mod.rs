@@ -3,7 +3,9 @@
 //! - [`system`]: `frame-system` and timestamp;
 //! - [`consensus`]: BABE, GRANDPA, session and the `agora` session key;
 //! - [`monetary`]: balances and transaction payment;
-//! - [`governance`]: sudo (its key is set in the development preset only);
+//! - [`governance`]: OpenGov (preimage, scheduler, conviction voting, referenda
+//!   with Agora's tracks and origins, treasury) and sudo (its key is set in the
+//!   development preset only);
 //! - [`marketplace`]: provider bonds and the model registry.
 
 pub mod consensus;
