@@ -10,7 +10,7 @@ use alloc::{vec, vec::Vec};
 use frame_support::BoundedVec;
 use sp_runtime::RuntimeAppPublic;
 use frame_benchmarking::v2::*;
-use frame_support::traits::{Get, Hooks};
+use frame_support::traits::{EnsureOrigin, Get, Hooks};
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use sp_core::crypto::KeyTypeId;
 use sp_runtime::{
