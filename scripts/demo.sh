@@ -78,7 +78,7 @@ GEN=$("$BIN/agora" --url "$URL" job submit --suri //Alice --model SmolLM2-135M-I
 
 say "Charlie disputes that receipt (bonding 10 AGR); the committee re-checks the output against the model"
 "$BIN/agora" --url "$URL" job dispute "$GEN" --suri //Charlie --wait
-grep -E "checked" "$WORK/verifier.log" | sed -E 's/.*(job=[0-9]+).*verdict="?([a-z]+)"?.*reason="?([^"]*)"?.*secs=([0-9.]+).*/  verifier: \1 \2 (\3) in \4 s/'
+grep -E "checked" "$WORK/verifier.log" | sed -E 's/.*(job=[0-9]+).*verdict="?([a-z]+)"?.*reason="?([^"]*[^" ])"? +secs=([0-9.]+).*/  verifier: \1 \2 (\3) in \4 s/'
 
 say "Alice orders an embedding job"
 EMB=$("$BIN/agora" --url "$URL" job submit --suri //Alice --model all-MiniLM-L6-v2 \
