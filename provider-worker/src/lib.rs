@@ -8,11 +8,13 @@
 //! - [`store`]: outputs on disk, content-addressed, and the worker's per-job records.
 //! - [`api`]: the HTTP API (`/v1/jobs/{id}/output`, `/metrics`).
 //! - [`serve`]: the worker loop that ties them together.
+//! - [`gov`]: governance from the client: parameters, referenda, votes.
 //! - [`verifier`]: the local verifier validators' off-chain workers ask (SPEC §6).
 pub mod api;
 pub mod chain;
 pub mod cli;
 pub mod engine;
+pub mod gov;
 pub mod metrics;
 pub mod serve;
 pub mod store;

@@ -42,7 +42,7 @@ fn spec(dir: &Path) -> PathBuf {
 	assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 	let mut s: Value = serde_json::from_slice(&out.stdout).unwrap();
 	let patch = &mut s["genesis"]["runtimeGenesis"]["patch"];
-	patch["jobs"]["auditRatePpm"] = 1_000_000.into();
+	patch["marketParams"]["params"] = serde_json::json!([["AUDIT_RATE", 1_000_000]]);
 	patch["slashing"]["bonds"] = serde_json::json!([[EVE, 10_000 * AGR], [FERDIE, 10_000 * AGR]]);
 	let path = dir.join("local-audited.json");
 	std::fs::write(&path, serde_json::to_vec_pretty(&s).unwrap()).unwrap();

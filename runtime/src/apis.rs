@@ -267,6 +267,12 @@ impl_runtime_apis! {
 		}
 	}
 
+	impl agora_primitives::api::AgoraParamsApi<Block> for Runtime {
+		fn params() -> Vec<agora_primitives::params::ParamInfo> {
+			crate::configs::params::all()
+		}
+	}
+
 	#[cfg(feature = "runtime-benchmarks")]
 	impl frame_benchmarking::Benchmark<Block> for Runtime {
 		fn benchmark_metadata(extra: bool) -> (

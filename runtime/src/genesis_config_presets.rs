@@ -45,9 +45,9 @@ struct Market {
 	fast_tracks: bool,
 	bonds: Vec<(AccountId, Balance)>,
 	offers: Vec<(AccountId, [u8; 32])>,
-	unbonding_period: Option<BlockNumber>,
-	/// `AUDIT_RATE` at genesis (`None`: the runtime's default, 5 %).
-	audit_rate_ppm: Option<u32>,
+	/// Governed parameters that differ from the runtime's defaults, by SPEC
+	/// name (`configs::params`).
+	params: Vec<(&'static str, u128)>,
 }
 
 /// A validator's account and its three session keys, all derived from one dev seed.
@@ -95,10 +95,7 @@ fn genesis(
 	balances.push((TreasuryAccount::get(), TREASURY_ENDOWMENT));
 	let config = RuntimeGenesisConfig {
 		balances: pallet_balances::GenesisConfig { balances, ..Default::default() },
-		slashing: pallet_slashing::GenesisConfig {
-			bonds: market.bonds,
-			unbonding_period: market.unbonding_period,
-		},
+		slashing: pallet_slashing::GenesisConfig { bonds: market.bonds },
 		models: pallet_models::GenesisConfig { models, offers },
 		babe: pallet_babe::GenesisConfig {
 			epoch_config: BABE_GENESIS_EPOCH_CONFIG,
@@ -113,7 +110,10 @@ fn genesis(
 				.collect(),
 			..Default::default()
 		},
-		jobs: pallet_jobs::GenesisConfig { audit_rate_ppm: market.audit_rate_ppm, ..Default::default() },
+		market_params: crate::configs::params::pallet_market_params::GenesisConfig {
+			params: market.params.into_iter().map(|(n, v)| (n.into(), v)).collect(),
+			..Default::default()
+		},
 		origins: crate::configs::governance::origins::pallet_custom_origins::GenesisConfig {
 			fast_tracks: market.fast_tracks,
 			..Default::default()
@@ -141,10 +141,12 @@ pub fn development_config_genesis() -> Value {
 			fast_tracks: true,
 			bonds: vec![(bob.to_account_id(), DEV_PROVIDER_BOND)],
 			offers: vec![(bob.to_account_id(), bob.public().0)],
-			unbonding_period: Some(DEV_UNBONDING_PERIOD),
-			// One validator: random audits would only wait for its verifier, if
-			// it runs one. Disputes still go to it (`agora job dispute`).
-			audit_rate_ppm: Some(0),
+			params: vec![
+				("UNBONDING_PERIOD", u128::from(DEV_UNBONDING_PERIOD)),
+				// One validator: random audits would only wait for its verifier,
+				// if it runs one. Disputes still go to it (`agora job dispute`).
+				("AUDIT_RATE", 0),
+			],
 		},
 	)
 }

@@ -171,6 +171,10 @@ mod runtime {
 	pub type Origins = configs::governance::origins::pallet_custom_origins;
 	#[runtime::pallet_index(18)]
 	pub type Treasury = pallet_treasury;
+	#[runtime::pallet_index(19)]
+	pub type Parameters = pallet_parameters;
+	#[runtime::pallet_index(20)]
+	pub type MarketParams = configs::params::pallet_market_params;
 }
 
 /// Address format.

@@ -3,7 +3,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
-use frame_support::traits::IntegrityTest;
+use configs::params::{self, market};
+use frame_support::traits::{Get, IntegrityTest};
+
+fn audit_rate() -> u32 {
+	<market::AuditRate as Get<u32>>::get()
+}
+
+fn param(name: &str, value: u128) -> market::Parameters {
+	params::from_name(name, value).expect("a known name and a value of its type")
+}
 use sp_runtime::BuildStorage;
 
 fn build_preset(id: &str) -> sp_io::TestExternalities {
@@ -71,7 +80,7 @@ fn development_preset_has_alice_alone_and_sudo() {
 		assert_eq!(Grandpa::grandpa_authorities().len(), 1);
 		// One validator: nothing is audited at random on the dev chain; a
 		// dispute goes to Alice alone.
-		assert_eq!(pallet_jobs::AuditRatePpm::<Runtime>::get(), 0);
+		assert_eq!(audit_rate(), 0);
 		assert_eq!(pallet_jobs::Verifiers::<Runtime>::get().len(), 1);
 	});
 }
@@ -99,7 +108,7 @@ fn local_preset_has_four_validators_and_no_sudo() {
 		let accounts: Vec<AccountId> = verifiers.iter().map(|(a, _)| a.clone()).collect();
 		assert_eq!(accounts, expected);
 		assert!(verifiers.iter().any(|(a, k)| *a == Charlie.to_account_id() && *k == agora_key));
-		assert_eq!(pallet_jobs::AuditRatePpm::<Runtime>::get(), 50_000);
+		assert_eq!(audit_rate(), 50_000);
 		assert_eq!(Jobs::draw_committee(1).ok().map(|c| c.len()), Some(3));
 	});
 }
@@ -130,7 +139,7 @@ fn development_preset_ships_both_models_with_a_bonded_offer_each() {
 		}
 		assert!(<Slashing as ProviderBonds<AccountId>>::is_bonded(&bob.to_account_id()));
 		assert_eq!(
-			pallet_slashing::UnbondingPeriod::<Runtime>::get(),
+			<configs::params::market::UnbondingPeriod as Get<BlockNumber>>::get(),
 			genesis_config_presets::DEV_UNBONDING_PERIOD
 		);
 		let treasury = configs::marketplace::TreasuryAccount::get();
@@ -170,18 +179,109 @@ fn tracks_map_origins_and_follow_fast_tracks() {
 }
 
 #[test]
-fn market_params_origin_sets_the_audit_rate_and_signed_origins_cannot() {
+fn market_params_origin_sets_parameters_and_signed_origins_cannot() {
 	use configs::governance::origins;
 	build_preset("local_testnet").execute_with(|| {
-		let params: RuntimeOrigin = origins::Origin::MarketParams.into();
-		assert!(Jobs::set_audit_rate(params, 123).is_ok());
-		assert_eq!(pallet_jobs::AuditRatePpm::<Runtime>::get(), 123);
-		assert!(Jobs::set_audit_rate(RuntimeOrigin::root(), 7).is_ok());
+		let mp: RuntimeOrigin = origins::Origin::MarketParams.into();
+		assert!(MarketParams::set(mp, param("AUDIT_RATE", 123)).is_ok());
+		assert_eq!(audit_rate(), 123);
+		assert!(MarketParams::set(RuntimeOrigin::root(), param("AUDIT_RATE", 7)).is_ok());
 		let alice = sp_keyring::Sr25519Keyring::Alice.to_account_id();
-		assert!(Jobs::set_audit_rate(RuntimeOrigin::signed(alice), 9).is_err());
-		assert_eq!(pallet_jobs::AuditRatePpm::<Runtime>::get(), 7);
+		assert!(MarketParams::set(RuntimeOrigin::signed(alice.clone()), param("AUDIT_RATE", 9))
+			.is_err());
+		assert_eq!(audit_rate(), 7);
+		// pallet-parameters' own call admits nobody, not even root: the bounds
+		// cannot be bypassed.
+		let raw = params::RuntimeParameters::Market(param("AUDIT_RATE", 2_000_000_000));
+		assert!(Parameters::set_parameter(RuntimeOrigin::root(), raw).is_err());
+		assert_eq!(audit_rate(), 7);
+		// A `None` value resets to the default.
+		let reset = market::Parameters::AuditRate(market::AuditRate, None);
+		assert!(MarketParams::set(RuntimeOrigin::root(), reset).is_ok());
+		assert_eq!(audit_rate(), 50_000);
 		// No sudo key outside dev; the treasury is the account fees and slashes go to.
 		assert_eq!(pallet_sudo::Key::<Runtime>::get(), None);
 		assert_eq!(Treasury::account_id(), configs::marketplace::TreasuryAccount::get());
 	});
+}
+
+#[test]
+fn every_parameter_has_sane_bounds_and_a_default_within_them() {
+	build_preset("local_testnet").execute_with(|| {
+		let all = params::all();
+		assert_eq!(all.len(), params::PARAMS.len());
+		for p in &all {
+			let name = core::str::from_utf8(&p.name).unwrap();
+			assert!(p.min <= p.default && p.default <= p.max, "{name}: default outside its bounds");
+			assert_eq!(p.value, p.default, "{name}: nothing set on local");
+			// Both bounds are accepted, one past either is refused, and a refused
+			// value changes nothing.
+			for ok in [p.min, p.max] {
+				assert!(
+					MarketParams::set(RuntimeOrigin::root(), param(name, ok)).is_ok(),
+					"{name} = {ok}"
+				);
+			}
+			// (A Perbill past 100 % does not even decode as one.)
+			if let Some(above) = params::from_name(name, p.max + 1) {
+				assert_eq!(
+					MarketParams::set(RuntimeOrigin::root(), above),
+					Err(configs::params::pallet_market_params::Error::<Runtime>::AboveMaximum
+						.into()),
+					"{name}"
+				);
+			}
+			if p.min > 0 {
+				assert_eq!(
+					MarketParams::set(RuntimeOrigin::root(), param(name, p.min - 1)),
+					Err(configs::params::pallet_market_params::Error::<Runtime>::BelowMinimum
+						.into()),
+					"{name}"
+				);
+			}
+			let now = params::all().into_iter().find(|q| q.name == p.name).unwrap();
+			assert_eq!(now.value, p.max, "{name}: the last accepted value is in force");
+		}
+		assert!(params::from_name("NO_SUCH_PARAM", 1).is_none());
+	});
+}
+
+#[test]
+fn governed_parameters_reach_the_pallets() {
+	build_preset("development").execute_with(|| {
+		System::set_block_number(1);
+		let root = || RuntimeOrigin::root();
+		assert_eq!(<market::DisputeWindow as Get<BlockNumber>>::get(), 10);
+		assert!(MarketParams::set(root(), param("DISPUTE_WINDOW", 15)).is_ok());
+		assert_eq!(<Runtime as pallet_jobs::Config>::DisputeWindow::get(), 15);
+		assert!(MarketParams::set(root(), param("PROTOCOL_FEE", 30_000_000)).is_ok());
+		assert_eq!(
+			<Runtime as pallet_escrow::Config>::ProtocolFee::get(),
+			sp_runtime::Perbill::from_percent(3)
+		);
+		assert!(MarketParams::set(root(), param("THETA", 500)).is_ok());
+		assert_eq!(<Runtime as pallet_reputation::Config>::ThetaMilli::get(), 500);
+		assert!(MarketParams::set(root(), param("MIN_PROVIDER_STAKE", 2_000 * AGR)).is_ok());
+		assert_eq!(<Runtime as pallet_slashing::Config>::MinProviderStake::get(), 2_000 * AGR);
+		let ev = System::events().into_iter().rev().find_map(|r| match r.event {
+			RuntimeEvent::MarketParams(params::pallet_market_params::Event::ParameterSet {
+				name,
+				old,
+				new,
+			}) => Some((name, old, new)),
+			_ => None,
+		});
+		assert_eq!(ev, Some((b"MIN_PROVIDER_STAKE".to_vec(), None, Some(2_000 * AGR))));
+	});
+}
+
+#[test]
+fn the_params_table_is_in_codec_index_order() {
+	// Clients build `market_params.set` from the position in `AgoraParamsApi::params`.
+	use codec::Encode;
+	for (i, p) in params::PARAMS.iter().enumerate() {
+		let encoded = param(p.name, p.min).encode();
+		assert_eq!(usize::from(encoded[0]), i, "{}", p.name);
+		assert_eq!(params::name_of(&param(p.name, p.min)), p.name);
+	}
 }

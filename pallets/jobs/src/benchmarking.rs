@@ -10,7 +10,8 @@ use alloc::{vec, vec::Vec};
 use frame_support::BoundedVec;
 use sp_runtime::RuntimeAppPublic;
 use frame_benchmarking::v2::*;
-use frame_support::traits::{EnsureOrigin, Get, Hooks};
+use frame_support::traits::{Get, Hooks};
+use frame_support::BoundedVec;
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use sp_core::crypto::KeyTypeId;
 use sp_runtime::{
@@ -87,7 +88,7 @@ fn verifiers<T: Config>(n: u32) -> Vec<(T::AccountId, T::AuthorityId)> {
 
 /// A receipted job (not audited) of a model with one offer; (job, provider, client).
 fn receipted<T: Config>() -> (u64, T::AccountId, T::AccountId) {
-	AuditRatePpm::<T>::put(0);
+	T::BenchmarkHelper::set_audit_rate(0);
 	let key = worker();
 	let (model, provider) = T::BenchmarkHelper::setup_offers(1, key.0);
 	let c = client::<T>(0);
@@ -146,7 +147,7 @@ mod benchmarks {
 	fn submit_receipt() {
 		let key = worker();
 		verifiers::<T>(T::MaxValidators::get());
-		AuditRatePpm::<T>::put(0);
+		T::BenchmarkHelper::set_audit_rate(0);
 		let (model, provider) = T::BenchmarkHelper::setup_offers(1, key.0);
 		let job = submit::<T>(&client::<T>(0), model, Some(provider.clone()), deadline::<T>());
 		let (r, sig) = sign::<T>(job, &key);
@@ -161,7 +162,7 @@ mod benchmarks {
 	fn submit_receipt_audited() {
 		let key = worker();
 		verifiers::<T>(T::MaxValidators::get());
-		AuditRatePpm::<T>::put(1_000_000);
+		T::BenchmarkHelper::set_audit_rate(1_000_000);
 		let (model, provider) = T::BenchmarkHelper::setup_offers(1, key.0);
 		let job = submit::<T>(&client::<T>(0), model, Some(provider.clone()), deadline::<T>());
 		let (r, sig) = sign::<T>(job, &key);
@@ -202,15 +203,6 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::None, p, s);
 		assert_eq!(Jobs_::<T>::get(job).unwrap().status, JobStatus::Fraud);
-	}
-
-	#[benchmark]
-	fn set_audit_rate() -> Result<(), BenchmarkError> {
-		let origin = T::ParamsOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
-		#[extrinsic_call]
-		_(origin as T::RuntimeOrigin, 1_000_000);
-		assert_eq!(AuditRatePpm::<T>::get(), 1_000_000);
-		Ok(())
 	}
 
 	/// One check reaching its vote deadline with no votes: the challenger's bond

@@ -54,6 +54,8 @@ pub trait BenchmarkHelper<AccountId, Balance> {
 	fn setup_offers(offers: u32, worker: [u8; 32]) -> (agora_primitives::ModelId, AccountId);
 	/// Funds `who`.
 	fn fund(who: &AccountId, amount: Balance);
+	/// Sets `AUDIT_RATE` (parts per million) where the runtime keeps it.
+	fn set_audit_rate(ppm: u32);
 }
 
 // FRAME's pallet macros expand to `expect` calls attributed to this module;
@@ -103,7 +105,7 @@ pub mod pallet {
 	/// A committee: validator accounts and their `agora` keys, in draw order.
 	pub type CommitteeOf<T> = BoundedVec<
 		(<T as frame_system::Config>::AccountId, <T as Config>::AuthorityId),
-		<T as Config>::CommitteeSize,
+		<T as Config>::MaxCommitteeSize,
 	>;
 
 	/// A receipt under a committee check (random audit or dispute).
@@ -116,7 +118,7 @@ pub mod pallet {
 		/// The members: validator account and `agora` session key, in draw order.
 		pub committee: CommitteeOf<T>,
 		/// Votes so far: (member index, vote).
-		pub votes: BoundedVec<(u32, AuditVote), T::CommitteeSize>,
+		pub votes: BoundedVec<(u32, AuditVote), T::MaxCommitteeSize>,
 		/// Who disputed, and the bond held from it (`None` for a random audit).
 		pub challenger: Option<(T::AccountId, BalanceOf<T>)>,
 		/// The block the check started in.
@@ -149,9 +151,13 @@ pub mod pallet {
 		type Reputation: Reputation<Self::AccountId>;
 		/// The including block's VRF output (BABE's `CurrentBlockRandomness`).
 		type Randomness: Randomness<Option<Self::Hash>, BlockNumberFor<Self>>;
-		/// Most bytes of inline input.
+		/// Most bytes of inline input any job can store (the storage bound; the
+		/// governed limit is [`Config::InputLimit`]).
 		#[pallet::constant]
 		type MaxInputLen: Get<u32>;
+		/// `MAX_INPUT_LEN`: most bytes of inline input a new job may carry (a
+		/// governed parameter, at most `MaxInputLen`).
+		type InputLimit: Get<u32>;
 		/// Most output tokens a job may ask for.
 		#[pallet::constant]
 		type MaxTokensPerJob: Get<u32>;
@@ -184,15 +190,18 @@ pub mod pallet {
 		/// Most validators whose keys are kept (the session's validator set).
 		#[pallet::constant]
 		type MaxValidators: Get<u32>;
-		/// `COMMITTEE_SIZE`: members drawn per check (fewer if fewer validators).
+		/// Most members a committee can have (the storage bound).
 		#[pallet::constant]
+		type MaxCommitteeSize: Get<u32>;
+		/// `COMMITTEE_SIZE`: members drawn per check (fewer if fewer validators;
+		/// at most `MaxCommitteeSize`).
 		type CommitteeSize: Get<u32>;
 		/// Blocks a committee has to reach a majority.
 		#[pallet::constant]
 		type VoteTimeout: Get<BlockNumberFor<Self>>;
-		/// `AUDIT_RATE` until governance sets [`AuditRatePpm`] (parts per million).
-		#[pallet::constant]
-		type DefaultAuditRate: Get<u32>;
+		/// `AUDIT_RATE`: the chance, in parts per million, that a receipt is
+		/// audited (values above 1,000,000 count as 1,000,000).
+		type AuditRate: Get<u32>;
 		/// `DISPUTE_BOND`: held from a challenger until the verdict.
 		#[pallet::constant]
 		type DisputeBond: Get<BalanceOf<Self>>;
@@ -208,9 +217,6 @@ pub mod pallet {
 		/// Priority of committee votes in the transaction pool.
 		#[pallet::constant]
 		type VotePriority: Get<TransactionPriority>;
-		/// Who may change the marketplace parameters this pallet keeps
-		/// (`AUDIT_RATE`): root, or a `market_params` referendum.
-		type ParamsOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 		/// Weights.
 		type WeightInfo: WeightInfo;
 		/// Benchmark set-up.
@@ -277,29 +283,6 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Verifiers<T: Config> =
 		StorageValue<_, BoundedVec<(T::AccountId, T::AuthorityId), T::MaxValidators>, ValueQuery>;
-
-	/// `AUDIT_RATE`: the chance, in parts per million, that a receipt is audited.
-	#[pallet::storage]
-	pub type AuditRatePpm<T: Config> = StorageValue<_, u32, ValueQuery, T::DefaultAuditRate>;
-
-	#[pallet::genesis_config]
-	#[derive(frame_support::DefaultNoBound)]
-	pub struct GenesisConfig<T: Config> {
-		/// Overrides `DefaultAuditRate` (parts per million; 1,000,000 audits every receipt).
-		pub audit_rate_ppm: Option<u32>,
-		#[serde(skip)]
-		pub _config: core::marker::PhantomData<T>,
-	}
-
-	#[pallet::genesis_build]
-	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
-		fn build(&self) {
-			if let Some(r) = self.audit_rate_ppm {
-				assert!(r <= 1_000_000, "audit_rate_ppm is at most 1,000,000");
-				AuditRatePpm::<T>::put(r);
-			}
-		}
-	}
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -379,8 +362,6 @@ pub mod pallet {
 		/// No majority by the vote deadline: no verdict, the job is paid as
 		/// normal, a challenger's bond returned. `non_voters` did not vote.
 		AuditTimedOut { job_id: JobId, non_voters: Vec<T::AccountId> },
-		/// Governance set `AUDIT_RATE`.
-		AuditRateSet { ppm: u32 },
 	}
 
 	#[pallet::error]
@@ -392,7 +373,7 @@ pub mod pallet {
 		/// No active offer for the model fits the price and has free capacity
 		/// (or the named provider has none).
 		NoFittingOffer,
-		/// Inline input is longer than `MaxInputLen`.
+		/// Inline input is longer than `InputLimit` (`MAX_INPUT_LEN`).
 		InputTooLong,
 		/// `max_tokens` must be between 1 and `MaxTokensPerJob`.
 		InvalidMaxTokens,
@@ -457,8 +438,6 @@ pub mod pallet {
 		NotCommitteeKey,
 		/// The member already voted.
 		AlreadyVoted,
-		/// An audit rate is at most 1,000,000 parts per million.
-		InvalidRate,
 	}
 
 	#[pallet::hooks]
@@ -524,9 +503,8 @@ pub mod pallet {
 			assert!(T::MaxJobsPerBlock::get() > 0, "MaxJobsPerBlock must be positive");
 			assert!(T::MaxCandidates::get() > 0, "MaxCandidates must be positive");
 			assert!(!T::DisputeWindow::get().is_zero(), "DisputeWindow must be positive");
-			assert!(T::CommitteeSize::get() > 0, "CommitteeSize must be positive");
+			assert!(T::MaxCommitteeSize::get() > 0, "MaxCommitteeSize must be positive");
 			assert!(!T::VoteTimeout::get().is_zero(), "VoteTimeout must be positive");
-			assert!(T::DefaultAuditRate::get() <= 1_000_000, "DefaultAuditRate is at most 1,000,000 ppm");
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -563,8 +541,10 @@ pub mod pallet {
 			let model = T::Offers::model(&model_id).ok_or(Error::<T>::UnknownModel)?;
 			ensure!(!model.deprecated, Error::<T>::ModelDeprecated);
 			let input = match input {
-				InputParam::Inline(b) =>
-					JobInput::Inline(b.try_into().map_err(|_| Error::<T>::InputTooLong)?),
+				InputParam::Inline(b) => {
+					ensure!(b.len() <= T::InputLimit::get() as usize, Error::<T>::InputTooLong);
+					JobInput::Inline(b.try_into().map_err(|_| Error::<T>::InputTooLong)?)
+				},
 				InputParam::Hash(h) => JobInput::Hash(h),
 			};
 			ensure!(
@@ -727,6 +707,7 @@ pub mod pallet {
 				output_hash: receipt.output_hash,
 				output_tokens: receipt.output_tokens,
 				at: now,
+				window_end: target,
 				finalize_at,
 			});
 			let provider = job.provider.clone();
@@ -764,10 +745,7 @@ pub mod pallet {
 			ensure!(job.status == JobStatus::Receipted, Error::<T>::InvalidState);
 			let receipt = job.receipt.as_ref().ok_or(Error::<T>::InvalidState)?;
 			let now = frame_system::Pallet::<T>::block_number();
-			ensure!(
-				now >= receipt.at.saturating_add(T::DisputeWindow::get()),
-				Error::<T>::TooEarly
-			);
+			ensure!(now >= receipt.window_end, Error::<T>::TooEarly);
 			Self::unqueue::<FinalizeQueue<T>>(receipt.finalize_at, job_id);
 			Self::do_finalize(job_id)
 		}
@@ -841,10 +819,7 @@ pub mod pallet {
 			);
 			let receipt = job.receipt.clone().ok_or(Error::<T>::InvalidState)?;
 			let now = frame_system::Pallet::<T>::block_number();
-			ensure!(
-				now < receipt.at.saturating_add(T::DisputeWindow::get()),
-				Error::<T>::WindowClosed
-			);
+			ensure!(now < receipt.window_end, Error::<T>::WindowClosed);
 			let running = Audits::<T>::get(job_id);
 			ensure!(
 				running.as_ref().is_none_or(|a| a.challenger.is_none()),
@@ -900,21 +875,6 @@ pub mod pallet {
 				.map_err(|_| Error::<T>::AlreadyVoted)?;
 			Self::deposit_event(Event::Voted { job_id: payload.job_id, validator, vote: payload.vote });
 			Self::tally(payload.job_id, audit)
-		}
-
-		/// Set `AUDIT_RATE` (parts per million of receipts audited).
-		///
-		/// - Origin: `ParamsOrigin` (root, or a `market_params` referendum).
-		/// - Emits [`Event::AuditRateSet`].
-		/// - Errors: [`Error::InvalidRate`].
-		#[pallet::call_index(8)]
-		#[pallet::weight(T::WeightInfo::set_audit_rate())]
-		pub fn set_audit_rate(origin: OriginFor<T>, ppm: u32) -> DispatchResult {
-			T::ParamsOrigin::ensure_origin(origin)?;
-			ensure!(ppm <= 1_000_000, Error::<T>::InvalidRate);
-			AuditRatePpm::<T>::put(ppm);
-			Self::deposit_event(Event::AuditRateSet { ppm });
-			Ok(())
 		}
 	}
 
@@ -1147,9 +1107,9 @@ pub mod pallet {
 		}
 
 		/// Whether this block's VRF output draws the job's receipt for audit:
-		/// `blake2_256(b"agora/audit" ++ VRF ++ job id)` against `AuditRatePpm`.
+		/// `blake2_256(b"agora/audit" ++ VRF ++ job id)` against `AuditRate`.
 		pub fn drawn_for_audit(job_id: JobId) -> bool {
-			let rate = AuditRatePpm::<T>::get();
+			let rate = T::AuditRate::get().min(1_000_000);
 			if rate == 0 {
 				return false;
 			}
@@ -1170,7 +1130,8 @@ pub mod pallet {
 			let (vrf, _) = T::Randomness::random(b"agora/committee");
 			let vrf = vrf.unwrap_or_else(frame_system::Pallet::<T>::parent_hash);
 			let seed = sp_io::hashing::blake2_256(&(b"agora/committee", vrf, job_id).encode());
-			let k = pool.len().min(T::CommitteeSize::get() as usize);
+			let size = T::CommitteeSize::get().max(1).min(T::MaxCommitteeSize::get());
+			let k = pool.len().min(size as usize);
 			for i in 0..k {
 				let h = sp_io::hashing::blake2_256(&(seed, i as u32).encode());
 				let mut first = [0u8; 8];
@@ -1339,7 +1300,9 @@ pub mod pallet {
 		/// A check whose vote deadline is `n` ends with no verdict. If the job
 		/// cannot be queued for finalization now, the check waits one more block.
 		pub(crate) fn do_audit_timeout(job_id: JobId, n: BlockNumberFor<T>) {
-			let Some(audit) = Audits::<T>::get(job_id) else { return };
+			let Some(audit) = Audits::<T>::get(job_id) else {
+				return;
+			};
 			if Self::end_without_verdict(job_id, audit.clone(), n).is_err() {
 				let next = n.saturating_add(One::one());
 				if let Some(b) = Self::free_slot::<AuditTimeouts<T>>(next) {
@@ -1353,7 +1316,7 @@ pub mod pallet {
 		/// queue at the end of its dispute window or at `from`, whichever is later.
 		fn requeue_finalize(job_id: JobId, job: &mut JobOf<T>, from: BlockNumberFor<T>) -> DispatchResult {
 			let receipt = job.receipt.as_mut().ok_or(Error::<T>::InvalidState)?;
-			let window_end = receipt.at.saturating_add(T::DisputeWindow::get());
+			let window_end = receipt.window_end;
 			let at = Self::free_slot::<FinalizeQueue<T>>(window_end.max(from))
 				.ok_or(Error::<T>::FinalizeQueueFull)?;
 			FinalizeQueue::<T>::try_mutate(at, |q| q.try_push(job_id))
@@ -1389,8 +1352,12 @@ pub mod pallet {
 					if claimed.is_err() {
 						continue;
 					}
-					let Some(job) = Jobs::<T>::get(job_id) else { continue };
-					let Some(receipt) = job.receipt.as_ref() else { continue };
+					let Some(job) = Jobs::<T>::get(job_id) else {
+						continue;
+					};
+					let Some(receipt) = job.receipt.as_ref() else {
+						continue;
+					};
 					let check = agora_offchain_workers::AuditJob {
 						job_id,
 						model_id: job.model_id,

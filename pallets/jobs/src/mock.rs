@@ -69,7 +69,7 @@ impl pallet_slashing::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type MinProviderStake = MinProviderStake;
-	type DefaultUnbondingPeriod = UnbondingPeriod;
+	type UnbondingPeriod = UnbondingPeriod;
 	type MaxUnlockingChunks = MaxUnlockingChunks;
 	type Treasury = Treasury;
 	type OpenJobs = Jobs;
@@ -176,7 +176,7 @@ pub fn ratings() -> Vec<(AccountId, AccountId, i8)> {
 parameter_types! {
 	pub const MaxInputLen: u32 = MAX_INPUT;
 	pub const MaxDeadline: u64 = MAX_DEADLINE;
-	pub const DisputeWindow: u64 = WINDOW;
+	pub static DisputeWindow: u64 = WINDOW;
 	pub const Retention: u64 = RETENTION;
 	pub const MaxJobsPerBlock: u32 = MAX_PER_BLOCK;
 	pub const MaxCandidates: u32 = 8;
@@ -191,9 +191,11 @@ pub const CHALLENGER: AccountId = 30;
 
 parameter_types! {
 	pub const MaxValidators: u32 = 8;
-	pub const CommitteeSize: u32 = COMMITTEE;
+	pub const MaxCommitteeSize: u32 = 5;
+	pub static CommitteeSize: u32 = COMMITTEE;
+	pub static AuditRate: u32 = 0;
+	pub static InputLimit: u32 = MAX_INPUT;
 	pub const VoteTimeout: u64 = VOTE_TIMEOUT;
-	pub const DefaultAuditRate: u32 = 0;
 	pub const DisputeBond: Balance = DISPUTE_BOND;
 	pub const FraudSlash: Perbill = Perbill::from_percent(50);
 	pub const ChallengerReward: Perbill = Perbill::from_percent(20);
@@ -226,15 +228,15 @@ impl pallet_jobs::Config for Test {
 	type Treasury = Treasury;
 	type AuthorityId = sp_runtime::testing::UintAuthorityId;
 	type MaxValidators = MaxValidators;
+	type MaxCommitteeSize = MaxCommitteeSize;
 	type CommitteeSize = CommitteeSize;
 	type VoteTimeout = VoteTimeout;
-	type DefaultAuditRate = DefaultAuditRate;
+	type AuditRate = AuditRate;
 	type DisputeBond = DisputeBond;
 	type FraudSlash = FraudSlash;
 	type ChallengerReward = ChallengerReward;
 	type LostBondToProvider = LostBondToProvider;
 	type VotePriority = VotePriority;
-	type ParamsOrigin = frame_system::EnsureRoot<AccountId>;
 	type RuntimeEvent = RuntimeEvent;
 	type Balance = Balance;
 	type Escrow = Escrow;
@@ -243,6 +245,7 @@ impl pallet_jobs::Config for Test {
 	type Reputation = TestReputation;
 	type Randomness = TestRandomness;
 	type MaxInputLen = MaxInputLen;
+	type InputLimit = InputLimit;
 	type MaxTokensPerJob = MaxTokensPerJob;
 	type MaxDeadline = MaxDeadline;
 	type DisputeWindow = DisputeWindow;
@@ -294,6 +297,9 @@ impl crate::BenchmarkHelper<AccountId, Balance> for Helper {
 	fn fund(who: &AccountId, amount: Balance) {
 		use frame_support::traits::fungible::Mutate;
 		Balances::set_balance(who, amount);
+	}
+	fn set_audit_rate(ppm: u32) {
+		AuditRate::set(ppm);
 	}
 }
 
@@ -373,6 +379,11 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	SCORES.with(|s| s.borrow_mut().clear());
 	RATINGS.with(|r| r.borrow_mut().clear());
 	FRAUDS.with(|r| r.borrow_mut().clear());
+	// The governed parameters start at their defaults in every test.
+	AuditRate::set(0);
+	CommitteeSize::set(COMMITTEE);
+	InputLimit::set(MAX_INPUT);
+	DisputeWindow::set(WINDOW);
 	let mut t = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	pallet_balances::GenesisConfig::<Test> {
 		balances: vec![

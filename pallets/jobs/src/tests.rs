@@ -459,7 +459,10 @@ mod property {
 					_ => Ok(()),
 				}
 			},
-			Op::AuditRate(r) => Jobs::set_audit_rate(RuntimeOrigin::root(), [0, 500_000, 1_000_000][r as usize]),
+			Op::AuditRate(r) => {
+				AuditRate::set([0, 500_000, 1_000_000][r as usize]);
+				Ok(())
+			},
 		};
 	}
 

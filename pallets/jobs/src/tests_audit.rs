@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 #![allow(deprecated)] // ValidateUnsigned: see the note on the pallet's impl
 
-use crate::{mock::*, tests::events, Audits, AuditRatePpm, Error, Event, FinalizeQueue, InputParam, Jobs as JobsStore};
+use crate::{
+	mock::*, tests::events, Audits, Error, Event, FinalizeQueue, InputParam, Jobs as JobsStore,
+};
 use agora_primitives::{AuditVote, JobStatus, ProviderBonds, SlashReason};
 use frame_support::{
 	assert_noop, assert_ok,
@@ -45,7 +47,7 @@ fn vote(job: u64, member: u32, v: AuditVote) -> sp_runtime::DispatchResult {
 /// A market with every receipt audited, and one receipted job of P1's.
 fn audited_job() -> u64 {
 	let model = setup_market();
-	AuditRatePpm::<Test>::put(1_000_000);
+	AuditRate::set(1_000_000);
 	set_vrf(7);
 	let job = submit(model, P1);
 	receipt(job, b"output");
@@ -81,12 +83,12 @@ fn a_receipt_drawn_for_audit_waits_for_the_committee() {
 fn audit_rate_zero_audits_nothing_and_the_draw_follows_the_rate() {
 	build_and_execute(|| {
 		let model = setup_market();
-		AuditRatePpm::<Test>::put(0);
+		AuditRate::set(0);
 		let job = submit(model, P1);
 		receipt(job, b"output");
 		assert_eq!(JobsStore::<Test>::get(job).unwrap().status, JobStatus::Receipted);
 		// At 25 %, over 400 VRF outputs, about 100 jobs are drawn.
-		AuditRatePpm::<Test>::put(250_000);
+		AuditRate::set(250_000);
 		let drawn = (0..400u64)
 			.filter(|i| {
 				set_vrf(1_000 + i);
@@ -106,7 +108,7 @@ fn a_receipt_not_drawn_is_refunded_the_audit_weight() {
 		let (r, sig) = signed_receipt(job, &worker_of(P1), b"output", 500);
 		let info = Jobs::submit_receipt(RuntimeOrigin::signed(P1), job, r, sig).unwrap();
 		assert_eq!(info.actual_weight, Some(<() as WeightInfo>::submit_receipt()));
-		AuditRatePpm::<Test>::put(1_000_000);
+		AuditRate::set(1_000_000);
 		let job = submit(model, P2);
 		let (r, sig) = signed_receipt(job, &worker_of(P2), b"output", 500);
 		let info = Jobs::submit_receipt(RuntimeOrigin::signed(P2), job, r, sig).unwrap();
@@ -357,12 +359,60 @@ fn the_committee_is_a_deterministic_draw_of_distinct_validators() {
 }
 
 #[test]
-fn audit_rate_is_set_by_root_only() {
+fn governed_committee_size_is_clamped_to_its_bound() {
 	build_and_execute(|| {
-		assert_noop!(Jobs::set_audit_rate(RuntimeOrigin::signed(CLIENT), 5), sp_runtime::DispatchError::BadOrigin);
-		assert_noop!(Jobs::set_audit_rate(RuntimeOrigin::root(), 1_000_001), Error::<Test>::InvalidRate);
-		assert_ok!(Jobs::set_audit_rate(RuntimeOrigin::root(), 50_000));
-		assert_eq!(AuditRatePpm::<Test>::get(), 50_000);
+		CommitteeSize::set(1);
+		assert_eq!(Jobs::draw_committee(1).unwrap().len(), 1);
+		// Above MaxCommitteeSize (5): at most the 4 validators there are.
+		CommitteeSize::set(100);
+		assert_eq!(Jobs::draw_committee(1).unwrap().len(), VALIDATORS.len());
+		CommitteeSize::set(0);
+		assert_eq!(Jobs::draw_committee(1).unwrap().len(), 1, "never an empty committee");
+	});
+}
+
+#[test]
+fn a_new_dispute_window_applies_to_receipts_accepted_after_it() {
+	build_and_execute(|| {
+		let model = setup_market();
+		let old = submit(model, P1);
+		receipt(old, b"old");
+		let at = System::block_number();
+		DisputeWindow::set(WINDOW + 4);
+		let new = submit(model, P1);
+		receipt(new, b"new");
+		let end = |j| JobsStore::<Test>::get(j).unwrap().receipt.unwrap().window_end;
+		assert_eq!(end(old), at + WINDOW);
+		assert_eq!(end(new), at + WINDOW + 4);
+		System::set_block_number(at + WINDOW);
+		assert_ok!(Jobs::finalize(RuntimeOrigin::signed(CLIENT), old));
+		assert_noop!(Jobs::finalize(RuntimeOrigin::signed(CLIENT), new), Error::<Test>::TooEarly);
+		// Still open to dispute under the window it was accepted with.
+		assert_ok!(Jobs::dispute(RuntimeOrigin::signed(CHALLENGER), new));
+	});
+}
+
+#[test]
+fn the_governed_input_limit_refuses_longer_inputs_and_moves_nothing() {
+	build_and_execute(|| {
+		let model = setup_market();
+		InputLimit::set(4);
+		let free = Balances::balance(&CLIENT);
+		assert_noop!(
+			Jobs::submit_job(
+				RuntimeOrigin::signed(CLIENT),
+				model,
+				InputParam::Inline(b"Hello".to_vec()),
+				params(1_000),
+				5_000,
+				System::block_number() + 10,
+				Some(P1)
+			),
+			Error::<Test>::InputTooLong
+		);
+		assert_eq!(Balances::balance(&CLIENT), free);
+		InputLimit::set(5);
+		submit(model, P1);
 	});
 }
 

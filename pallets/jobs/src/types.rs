@@ -39,6 +39,9 @@ pub struct ReceiptInfo<BlockNumber> {
 	pub output_tokens: u32,
 	/// The block the receipt was accepted in.
 	pub at: BlockNumber,
+	/// The first block after its dispute window (`at + DISPUTE_WINDOW` as the
+	/// parameter stood when the receipt was accepted).
+	pub window_end: BlockNumber,
 	/// The block whose finalize queue holds the job.
 	pub finalize_at: BlockNumber,
 }

@@ -42,7 +42,6 @@ pub trait WeightInfo {
 	fn submit_receipt_audited() -> Weight;
 	fn dispute() -> Weight;
 	fn vote() -> Weight;
-	fn set_audit_rate() -> Weight;
 	fn audit_timeout() -> Weight;
 	fn finalize() -> Weight;
 	fn cancel_job() -> Weight;
@@ -94,12 +93,6 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		Weight::from_parts(3_147_918_000, 11402)
 			.saturating_add(T::DbWeight::get().reads(18_u64))
 			.saturating_add(T::DbWeight::get().writes(17_u64))
-	}
-	fn set_audit_rate() -> Weight {
-		// Minimum execution time: 91_316_000 ps; proof size 0 bytes.
-		Weight::from_parts(96_924_000, 0)
-			.saturating_add(T::DbWeight::get().reads(0_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn audit_timeout() -> Weight {
 		// Minimum execution time: 823_063_000 ps; proof size 7886 bytes.
@@ -182,11 +175,6 @@ impl WeightInfo for () {
 		Weight::from_parts(3_147_918_000, 11402)
 			.saturating_add(ParityDbWeight::get().reads(18_u64))
 			.saturating_add(ParityDbWeight::get().writes(17_u64))
-	}
-	fn set_audit_rate() -> Weight {
-		Weight::from_parts(96_924_000, 0)
-			.saturating_add(ParityDbWeight::get().reads(0_u64))
-			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn audit_timeout() -> Weight {
 		Weight::from_parts(843_794_000, 7886)

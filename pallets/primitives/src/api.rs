@@ -53,3 +53,11 @@ sp_api::decl_runtime_apis! {
 		fn quote(model_id: ModelId, max_tokens: u32) -> Option<crate::discovery::Quote<Balance>>;
 	}
 }
+
+sp_api::decl_runtime_apis! {
+	/// The marketplace's governed parameters (SPEC §9).
+	pub trait AgoraParamsApi {
+		/// Every parameter: SPEC name, value in force, default and bounds.
+		fn params() -> Vec<crate::params::ParamInfo>;
+	}
+}

@@ -18,6 +18,7 @@ pub mod api;
 pub mod discovery;
 pub mod jobs;
 pub mod models;
+pub mod params;
 pub mod traits;
 
 pub use jobs::{AuditVote, JobId, JobParams, JobStatus, Receipt, VerifyRequest, VotePayload};

@@ -78,10 +78,9 @@ pub mod pallet {
 		/// The smallest active bond that lets a provider serve.
 		#[pallet::constant]
 		type MinProviderStake: Get<BalanceOf<Self>>;
-		/// Blocks between `unbond` and `withdraw_unbonded`, unless genesis sets
-		/// [`UnbondingPeriod`] (the dev chain uses a short one).
-		#[pallet::constant]
-		type DefaultUnbondingPeriod: Get<BlockNumberFor<Self>>;
+		/// `UNBONDING_PERIOD`: blocks between `unbond` and `withdraw_unbonded` (a
+		/// governed parameter; a chunk keeps the period it was unbonded under).
+		type UnbondingPeriod: Get<BlockNumberFor<Self>>;
 		/// Most unlocking chunks a provider may have at once.
 		#[pallet::constant]
 		type MaxUnlockingChunks: Get<u32>;
@@ -106,27 +105,17 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Bonds<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, BondOf<T>>;
 
-	/// Blocks between `unbond` and `withdraw_unbonded`.
-	#[pallet::storage]
-	pub type UnbondingPeriod<T: Config> =
-		StorageValue<_, BlockNumberFor<T>, ValueQuery, T::DefaultUnbondingPeriod>;
-
-	/// Genesis: initial provider bonds, and the unbonding period.
+	/// Genesis: initial provider bonds.
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
 		/// (provider, amount) bonds; each must be at least the minimum stake.
 		pub bonds: alloc::vec::Vec<(T::AccountId, BalanceOf<T>)>,
-		/// The unbonding period, if not `DefaultUnbondingPeriod`.
-		pub unbonding_period: Option<BlockNumberFor<T>>,
 	}
 
 	#[pallet::genesis_build]
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
-			if let Some(p) = self.unbonding_period {
-				UnbondingPeriod::<T>::put(p);
-			}
 			for (who, amount) in &self.bonds {
 				if let Err(e) = Pallet::<T>::bond(frame_system::RawOrigin::Signed(who.clone()).into(), *amount) {
 					panic!("genesis bond is invalid: {e:?}");
@@ -272,7 +261,7 @@ pub mod pallet {
 			bond.active =
 				bond.active.checked_sub(&amount).ok_or(Error::<T>::InsufficientActiveBond)?;
 			let until = frame_system::Pallet::<T>::block_number()
-				.checked_add(&UnbondingPeriod::<T>::get())
+				.checked_add(&T::UnbondingPeriod::get())
 				.ok_or(Error::<T>::Overflow)?;
 			bond.unlocking
 				.try_push(UnlockChunk { value: amount, until })

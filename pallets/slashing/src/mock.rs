@@ -88,7 +88,7 @@ impl pallet_slashing::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type MinProviderStake = MinProviderStake;
-	type DefaultUnbondingPeriod = UnbondingPeriod;
+	type UnbondingPeriod = UnbondingPeriod;
 	type MaxUnlockingChunks = MaxUnlockingChunks;
 	type Treasury = Treasury;
 	type OpenJobs = MockOpenJobs;

@@ -1,23 +1,23 @@
 //! The marketplace pallets: provider bonds (`pallet-slashing`), the model
 //! registry with offers (`pallet-models`), per-job escrow (`pallet-escrow`) and
 //! jobs (`pallet-jobs`).
+//!
+//! Values SPEC names (`DISPUTE_WINDOW`, `AUDIT_RATE`, …) are the governed
+//! parameters of [`super::params`]; the constants here are storage bounds and
+//! limits that change only with a runtime upgrade.
 
 use frame_support::{parameter_types, traits::ConstU32, PalletId};
 use sp_runtime::traits::AccountIdConversion;
 
 use crate::{
 	AccountId, Balance, Balances, BlockNumber, Escrow, Hash, Jobs, Models, Runtime, RuntimeEvent,
-	RuntimeHoldReason, AGR, DAYS, HOURS,
+	RuntimeHoldReason,
 };
 use codec::Encode;
-use sp_runtime::Perbill;
+
+use super::params::{market, ABUSE_WINDOW, MAX_COMMITTEE_BOUND, MAX_INPUT_BOUND};
 
 parameter_types! {
-	/// The smallest active bond that lets a provider serve: 1,000 AGR.
-	pub const MinProviderStake: Balance = 1_000 * AGR;
-	/// Blocks between `unbond` and `withdraw_unbonded` (7 days; the dev preset
-	/// sets a short period in genesis).
-	pub const DefaultUnbondingPeriod: BlockNumber = 7 * DAYS;
 	pub const MaxUnlockingChunks: u32 = 16;
 	/// The treasury's account (the same one `pallet-treasury` will use).
 	pub const TreasuryPalletId: PalletId = PalletId(*b"py/trsry");
@@ -28,8 +28,8 @@ impl pallet_slashing::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
-	type MinProviderStake = MinProviderStake;
-	type DefaultUnbondingPeriod = DefaultUnbondingPeriod;
+	type MinProviderStake = market::MinProviderStake;
+	type UnbondingPeriod = market::UnbondingPeriod;
 	type MaxUnlockingChunks = MaxUnlockingChunks;
 	type Treasury = TreasuryAccount;
 	/// Unbonding waits until the provider has no open jobs.
@@ -68,22 +68,17 @@ pub struct BondHelper;
 impl pallet_models::BenchmarkHelper<AccountId> for BondHelper {
 	fn bond(who: &AccountId) {
 		use frame_support::traits::fungible::Mutate;
-		let stake = MinProviderStake::get();
+		let stake = <market::MinProviderStake as frame_support::traits::Get<Balance>>::get();
 		let _ = Balances::set_balance(who, stake.saturating_mul(10));
 		let _ = crate::Slashing::bond(frame_system::RawOrigin::Signed(who.clone()).into(), stake);
 	}
-}
-
-parameter_types! {
-	/// Share of every job's charge paid to the treasury.
-	pub const ProtocolFee: Perbill = Perbill::from_percent(2);
 }
 
 impl pallet_escrow::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
-	type ProtocolFee = ProtocolFee;
+	type ProtocolFee = market::ProtocolFee;
 	type Treasury = TreasuryAccount;
 }
 
@@ -118,35 +113,12 @@ impl frame_support::traits::Randomness<Option<Hash>, BlockNumber> for CurrentBlo
 }
 
 parameter_types! {
-	/// Most bytes of inline job input.
-	pub const MaxInputLen: u32 = 4 * 1024;
-	/// A deadline at most one hour ahead.
-	pub const MaxDeadline: BlockNumber = HOURS;
-	/// Blocks a receipt may be disputed in: 30 seconds. Audits (issue 7) will
-	/// need it longer; it becomes a governance parameter with OpenGov (issue 8).
-	pub const DisputeWindow: BlockNumber = 10;
-	/// A finished job is kept for a day, then pruned.
-	pub const Retention: BlockNumber = DAYS;
+	/// Storage bound of inline job input (`MAX_INPUT_LEN` is at most this).
+	pub const MaxInputLen: u32 = MAX_INPUT_BOUND;
+	/// Storage bound of a committee (`COMMITTEE_SIZE` is at most this).
+	pub const MaxCommitteeSize: u32 = MAX_COMMITTEE_BOUND;
 	pub const MaxJobsPerBlock: u32 = 64;
 	pub const MaxCandidates: u32 = 16;
-	/// A missed deadline costs 1% of the bond.
-	pub const MissedDeadlineSlash: Perbill = Perbill::from_percent(1);
-	/// `COMMITTEE_SIZE`: three validators re-check each audited or disputed
-	/// receipt; two agreeing votes decide.
-	pub const CommitteeSize: u32 = 3;
-	/// A committee has one minute to reach a majority.
-	pub const VoteTimeout: BlockNumber = 20;
-	/// `AUDIT_RATE`: 5 % of receipts are audited at random (genesis may set
-	/// another rate; root, i.e. a referendum, changes it with `set_audit_rate`).
-	pub const DefaultAuditRate: u32 = 50_000;
-	/// `DISPUTE_BOND`: 10 AGR.
-	pub const DisputeBond: Balance = 10 * AGR;
-	/// `FRAUD_SLASH`: half the provider's bond.
-	pub const FraudSlash: Perbill = Perbill::from_percent(50);
-	/// `CHALLENGER_REWARD`: a fifth of a fraud slash goes to the challenger.
-	pub const ChallengerReward: Perbill = Perbill::from_percent(20);
-	/// Half a lost dispute bond goes to the provider, half to the treasury.
-	pub const LostBondToProvider: Perbill = Perbill::from_percent(50);
 	/// Committee votes go ahead of ordinary transactions.
 	pub const VotePriority: sp_runtime::transaction_validity::TransactionPriority =
 		sp_runtime::transaction_validity::TransactionPriority::MAX / 2;
@@ -162,52 +134,49 @@ impl pallet_jobs::Config for Runtime {
 	type Reputation = crate::Reputation;
 	type Randomness = CurrentBlockVrf;
 	type MaxInputLen = MaxInputLen;
+	type InputLimit = market::MaxInputLen;
 	type MaxTokensPerJob = MaxTokensPerJob;
-	type MaxDeadline = MaxDeadline;
-	type DisputeWindow = DisputeWindow;
-	type Retention = Retention;
+	type MaxDeadline = market::MaxDeadline;
+	type DisputeWindow = market::DisputeWindow;
+	type Retention = market::Retention;
 	type MaxJobsPerBlock = MaxJobsPerBlock;
 	type MaxCandidates = MaxCandidates;
-	type MissedDeadlineSlash = MissedDeadlineSlash;
+	type MissedDeadlineSlash = market::MissedDeadlineSlash;
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Treasury = TreasuryAccount;
 	type AuthorityId = agora_primitives::AgoraAuthorityId;
 	type MaxValidators = ConstU32<{ crate::configs::consensus::MAX_AUTHORITIES }>;
-	type CommitteeSize = CommitteeSize;
-	type VoteTimeout = VoteTimeout;
-	type DefaultAuditRate = DefaultAuditRate;
-	type DisputeBond = DisputeBond;
-	type FraudSlash = FraudSlash;
-	type ChallengerReward = ChallengerReward;
-	type LostBondToProvider = LostBondToProvider;
+	type MaxCommitteeSize = MaxCommitteeSize;
+	type CommitteeSize = market::CommitteeSize;
+	type VoteTimeout = market::VoteTimeout;
+	type AuditRate = market::AuditRate;
+	type DisputeBond = market::DisputeBond;
+	type FraudSlash = market::FraudSlash;
+	type ChallengerReward = market::ChallengerReward;
+	type LostBondToProvider = market::LostBondToProvider;
 	type VotePriority = VotePriority;
-	/// Root, or a `market_params` referendum.
-	type ParamsOrigin = crate::configs::governance::MarketParamsOrigin;
 	type WeightInfo = pallet_jobs::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = JobsHelper;
 }
 
 parameter_types! {
-	/// θ = 0.3: one net +1 rating gives 57.4, +5 gives 81.8, +10 gives 95.3.
-	pub const ReputationThetaMilli: u32 = 300;
-	/// `ABUSE_N`: a client's last 10 ratings are looked at…
-	pub const AbuseWindow: u32 = 10;
-	/// `ABUSE_M`: …and 7 disagreements with the majority restrict it. With 10 %
-	/// honest noise the chance of 7 in 10 is about 1e-5 per rating.
-	pub const AbuseThreshold: u32 = 7;
-	/// `T_RESTRICT`: one day, doubling on every repeat…
-	pub const RestrictPeriod: BlockNumber = DAYS;
-	/// …up to 2^10 days.
+	/// `ABUSE_N`: a client's last 10 ratings are looked at (a storage bound). With
+	/// the default `ABUSE_M` = 7 and 10 % honest noise the chance of 7
+	/// disagreements in 10 is about 1e-5 per rating.
+	pub const AbuseWindow: u32 = ABUSE_WINDOW;
+	/// A restriction doubles on every repeat, up to 2^10 × `T_RESTRICT`.
 	pub const MaxRestrictDoublings: u32 = 10;
 }
 
 impl pallet_reputation::Config for Runtime {
-	type ThetaMilli = ReputationThetaMilli;
+	/// θ × 1000 (default 0.3: one net +1 rating gives 57.4, +5 gives 81.8,
+	/// +10 gives 95.3).
+	type ThetaMilli = market::ReputationThetaMilli;
 	type AbuseWindow = AbuseWindow;
-	type AbuseThreshold = AbuseThreshold;
-	type RestrictPeriod = RestrictPeriod;
+	type AbuseThreshold = market::AbuseThreshold;
+	type RestrictPeriod = market::RestrictPeriod;
 	type MaxDoublings = MaxRestrictDoublings;
 	type WeightInfo = pallet_reputation::weights::SubstrateWeight<Runtime>;
 }
@@ -234,8 +203,8 @@ impl pallet_jobs::BenchmarkHelper<AccountId, Balance> for JobsHelper {
 				frame_system::RawOrigin::Signed(p.clone()).into(),
 				id,
 				key,
-				AGR / 1_000,
-				AGR / 100,
+				crate::AGR / 1_000,
+				crate::AGR / 100,
 				b"http://127.0.0.1:8700".to_vec(),
 				MaxCapacity::get(),
 				b"cpu".to_vec(),
@@ -243,6 +212,12 @@ impl pallet_jobs::BenchmarkHelper<AccountId, Balance> for JobsHelper {
 			first.get_or_insert(p);
 		}
 		(id, first.unwrap_or_else(|| account("provider", 0, 0)))
+	}
+
+	fn set_audit_rate(ppm: u32) {
+		if let Some(p) = super::params::from_name("AUDIT_RATE", u128::from(ppm)) {
+			let _ = crate::MarketParams::set(frame_system::RawOrigin::Root.into(), p);
+		}
 	}
 
 	fn fund(who: &AccountId, amount: Balance) {

@@ -6,10 +6,14 @@
 //! - [`governance`]: OpenGov (preimage, scheduler, conviction voting, referenda
 //!   with Agora's tracks and origins, treasury) and sudo (its key is set in the
 //!   development preset only);
-//! - [`marketplace`]: provider bonds and the model registry.
+//! - [`marketplace`]: provider bonds, the model registry, escrow, jobs and
+//!   reputation;
+//! - [`params`]: the marketplace's governed parameters (`pallet-parameters`,
+//!   bounds-checked by a `market_params` or root referendum).
 
 pub mod consensus;
 pub mod governance;
 pub mod marketplace;
 pub mod monetary;
+pub mod params;
 pub mod system;

@@ -3,7 +3,7 @@
 //! - `pallet-preimage` keeps proposed calls (a held deposit per byte);
 //! - `pallet-referenda` runs referenda on the tracks in [`tracks`]: `root` for
 //!   anything, `market_params` for the marketplace's parameters (the
-//!   [`origins::MarketParams`] origin, e.g. `jobs.set_audit_rate`);
+//!   [`origins::MarketParams`] origin, which may call `marketParams.set`);
 //! - `pallet-conviction-voting` counts conviction-weighted votes (locks);
 //! - `pallet-scheduler` enacts approved calls;
 //! - `pallet-treasury` holds protocol fees and slashes (the account the

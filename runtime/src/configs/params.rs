@@ -1,0 +1,370 @@
+//! The marketplace's parameters (SPEC §9): one store, `pallet-parameters`, with
+//! one dynamic parameter per SPEC name, read by the marketplace pallets through
+//! their `Get` config types. A `market_params` (or `root`) referendum changes
+//! them with [`pallet_market_params::Pallet::set`], which refuses a value
+//! outside the parameter's documented bounds ([`PARAMS`]). `pallet-parameters`'
+//! own `set_parameter` admits no origin, so the bounds cannot be bypassed.
+//!
+//! Values are read when used: a new `DISPUTE_WINDOW` applies to receipts
+//! accepted after it (each receipt keeps the end of its window), a new
+//! `UNBONDING_PERIOD` to chunks unbonded after it.
+//!
+//! Storage bounds stay runtime constants (changed by a runtime upgrade):
+//! `MaxInputLen` (16 KiB) caps `MAX_INPUT_LEN`, `MaxCommitteeSize` (15) caps
+//! `COMMITTEE_SIZE`, and `ABUSE_N` (10, the length of a client's rating history)
+//! caps `ABUSE_M`.
+
+use alloc::{string::String, vec::Vec};
+use frame_support::dynamic_params::{dynamic_pallet_params, dynamic_params};
+use sp_runtime::Perbill;
+
+use crate::{Balance, BlockNumber, Runtime, AGR, DAYS, HOURS};
+
+/// Storage bound of inline job input; `MAX_INPUT_LEN` is at most this.
+pub const MAX_INPUT_BOUND: u32 = 16 * 1024;
+/// Storage bound of a committee; `COMMITTEE_SIZE` is at most this.
+pub const MAX_COMMITTEE_BOUND: u32 = 15;
+/// `ABUSE_N`: a client's last 10 ratings are looked at (a storage bound).
+pub const ABUSE_WINDOW: u32 = 10;
+
+/// Each parameter's default (in force until a referendum sets it).
+pub mod defaults {
+	use super::*;
+	pub const DISPUTE_WINDOW: BlockNumber = 10;
+	pub const AUDIT_RATE: u32 = 50_000;
+	pub const COMMITTEE_SIZE: u32 = 3;
+	pub const VOTE_TIMEOUT: BlockNumber = 20;
+	pub const DISPUTE_BOND: Balance = 10 * AGR;
+	pub const FRAUD_SLASH: Perbill = Perbill::from_percent(50);
+	pub const CHALLENGER_REWARD: Perbill = Perbill::from_percent(20);
+	pub const LOST_BOND_TO_PROVIDER: Perbill = Perbill::from_percent(50);
+	pub const MISSED_DEADLINE_SLASH: Perbill = Perbill::from_percent(1);
+	pub const PROTOCOL_FEE: Perbill = Perbill::from_percent(2);
+	pub const MIN_PROVIDER_STAKE: Balance = 1_000 * AGR;
+	pub const UNBONDING_PERIOD: BlockNumber = 7 * DAYS;
+	pub const MAX_INPUT_LEN: u32 = 4 * 1024;
+	pub const MAX_DEADLINE: BlockNumber = HOURS;
+	pub const RETENTION: BlockNumber = DAYS;
+	pub const REPUTATION_THETA_MILLI: u32 = 300;
+	pub const ABUSE_THRESHOLD: u32 = 7;
+	pub const RESTRICT_PERIOD: BlockNumber = DAYS;
+}
+
+#[dynamic_params(RuntimeParameters, pallet_parameters::Parameters::<Runtime>)]
+pub mod dynamic_params {
+	use super::*;
+
+	/// The marketplace's parameters (bounds in [`PARAMS`](super::PARAMS)).
+	#[dynamic_pallet_params]
+	#[codec(index = 0)]
+	pub mod market {
+		/// `DISPUTE_WINDOW`: blocks a receipt may be disputed in (30 s).
+		#[codec(index = 0)]
+		pub static DisputeWindow: BlockNumber = defaults::DISPUTE_WINDOW;
+		/// `AUDIT_RATE`: parts per million of receipts audited at random (5 %).
+		#[codec(index = 1)]
+		pub static AuditRate: u32 = defaults::AUDIT_RATE;
+		/// `COMMITTEE_SIZE`: validators re-checking each audited or disputed
+		/// receipt; a majority decides.
+		#[codec(index = 2)]
+		pub static CommitteeSize: u32 = defaults::COMMITTEE_SIZE;
+		/// `VOTE_TIMEOUT`: blocks a committee has to reach a majority (1 min).
+		#[codec(index = 3)]
+		pub static VoteTimeout: BlockNumber = defaults::VOTE_TIMEOUT;
+		/// `DISPUTE_BOND`: held from a challenger until the verdict (10 AGR).
+		#[codec(index = 4)]
+		pub static DisputeBond: Balance = defaults::DISPUTE_BOND;
+		/// `FRAUD_SLASH`: share of the provider's bond slashed for fraud.
+		#[codec(index = 5)]
+		pub static FraudSlash: Perbill = defaults::FRAUD_SLASH;
+		/// `CHALLENGER_REWARD`: share of a fraud slash paid to the challenger.
+		#[codec(index = 6)]
+		pub static ChallengerReward: Perbill = defaults::CHALLENGER_REWARD;
+		/// Share of a lost dispute bond paid to the provider (the rest to the
+		/// treasury).
+		#[codec(index = 7)]
+		pub static LostBondToProvider: Perbill = defaults::LOST_BOND_TO_PROVIDER;
+		/// `MISSED_DEADLINE_SLASH`: share of the bond slashed for a missed deadline.
+		#[codec(index = 8)]
+		pub static MissedDeadlineSlash: Perbill = defaults::MISSED_DEADLINE_SLASH;
+		/// `PROTOCOL_FEE`: share of every job's charge paid to the treasury.
+		#[codec(index = 9)]
+		pub static ProtocolFee: Perbill = defaults::PROTOCOL_FEE;
+		/// `MIN_PROVIDER_STAKE`: the smallest bond that lets a provider serve.
+		#[codec(index = 10)]
+		pub static MinProviderStake: Balance = defaults::MIN_PROVIDER_STAKE;
+		/// `UNBONDING_PERIOD`: blocks between `unbond` and `withdraw_unbonded`.
+		#[codec(index = 11)]
+		pub static UnbondingPeriod: BlockNumber = defaults::UNBONDING_PERIOD;
+		/// `MAX_INPUT_LEN`: most bytes of inline job input.
+		#[codec(index = 12)]
+		pub static MaxInputLen: u32 = defaults::MAX_INPUT_LEN;
+		/// `MAX_DEADLINE`: how far ahead (blocks) a job's deadline may be.
+		#[codec(index = 13)]
+		pub static MaxDeadline: BlockNumber = defaults::MAX_DEADLINE;
+		/// `RETENTION`: blocks a finished job is kept before it is pruned.
+		#[codec(index = 14)]
+		pub static Retention: BlockNumber = defaults::RETENTION;
+		/// `θ` × 1000: the reputation curve's steepness (0.3).
+		#[codec(index = 15)]
+		pub static ReputationThetaMilli: u32 = defaults::REPUTATION_THETA_MILLI;
+		/// `ABUSE_M`: disagreements among a client's last `ABUSE_N` ratings that
+		/// restrict it.
+		#[codec(index = 16)]
+		pub static AbuseThreshold: u32 = defaults::ABUSE_THRESHOLD;
+		/// `T_RESTRICT`: blocks a restricted client may not rate (doubling on
+		/// every repeat).
+		#[codec(index = 17)]
+		pub static RestrictPeriod: BlockNumber = defaults::RESTRICT_PERIOD;
+	}
+}
+
+pub use dynamic_params::market;
+
+pub use agora_primitives::params::{ParamInfo, ParamUnit as Unit};
+
+/// One parameter's SPEC name, inclusive bounds and unit.
+#[derive(Clone, Copy, Debug)]
+pub struct ParamSpec {
+	pub name: &'static str,
+	pub min: u128,
+	pub max: u128,
+	pub unit: Unit,
+}
+
+const PERBILL: u128 = 1_000_000_000;
+
+// One row per parameter: (variant, SPEC name, min, max, unit, to u128, from u128).
+macro_rules! params_table {
+	($( $v:ident, $name:literal, $def:ident, $min:expr, $max:expr, $unit:ident, $kind:ident; )*) => {
+		/// Every governed parameter, in `market` index order, with its bounds.
+		pub const PARAMS: &[ParamSpec] = &[
+			$( ParamSpec { name: $name, min: $min, max: $max, unit: Unit::$unit }, )*
+		];
+
+		/// The [`PARAMS`] row of a parameter key.
+		pub fn spec_of(key: &market::ParametersKey) -> ParamSpec {
+			match key {
+				$( market::ParametersKey::$v(_) => ParamSpec { name: $name, min: $min, max: $max, unit: Unit::$unit }, )*
+			}
+		}
+
+		/// A parameter's value as a number (`None`: reset to the default).
+		pub fn value_of(p: &market::Parameters) -> (market::ParametersKey, Option<u128>) {
+			match p {
+				$( market::Parameters::$v(k, v) =>
+					(market::ParametersKey::$v(k.clone()), v.map(|x| params_table!(@to $kind x))), )*
+			}
+		}
+
+		/// A stored value as a number.
+		pub fn number_of(v: &market::ParametersValue) -> u128 {
+			match v {
+				$( market::ParametersValue::$v(x) => params_table!(@to $kind *x), )*
+			}
+		}
+
+		/// The parameter called `name` set to `value` (`None` for an unknown
+		/// name or a value that does not fit its type).
+		pub fn from_name(name: &str, value: u128) -> Option<market::Parameters> {
+			match name {
+				$( $name => Some(market::Parameters::$v(market::$v, Some(params_table!(@from $kind value)?))), )*
+				_ => None,
+			}
+		}
+
+		/// Every parameter with its value in force and its default.
+		pub fn all() -> Vec<ParamInfo> {
+			use frame_support::traits::Get;
+			alloc::vec![
+				$( ParamInfo {
+					name: $name.as_bytes().to_vec(),
+					value: params_table!(@to $kind <market::$v as Get<_>>::get()),
+					default: params_table!(@to $kind defaults::$def),
+					min: $min,
+					max: $max,
+					unit: Unit::$unit,
+				}, )*
+			]
+		}
+	};
+	(@to int $x:expr) => { u128::from($x) };
+	(@to perbill $x:expr) => { u128::from($x.deconstruct()) };
+	(@from int $x:expr) => { $x.try_into().ok() };
+	(@from perbill $x:expr) => {
+		u32::try_from($x).ok().filter(|p| u128::from(*p) <= PERBILL).map(Perbill::from_parts)
+	};
+}
+
+params_table! {
+	DisputeWindow, "DISPUTE_WINDOW", DISPUTE_WINDOW, 5, (DAYS as u128), Blocks, int;
+	AuditRate, "AUDIT_RATE", AUDIT_RATE, 0, 1_000_000, Ppm, int;
+	CommitteeSize, "COMMITTEE_SIZE", COMMITTEE_SIZE, 1, (MAX_COMMITTEE_BOUND as u128), Count, int;
+	VoteTimeout, "VOTE_TIMEOUT", VOTE_TIMEOUT, 5, (HOURS as u128), Blocks, int;
+	DisputeBond, "DISPUTE_BOND", DISPUTE_BOND, AGR, 100_000 * AGR, Planck, int;
+	FraudSlash, "FRAUD_SLASH", FRAUD_SLASH, PERBILL / 100, PERBILL, Perbill, perbill;
+	ChallengerReward, "CHALLENGER_REWARD", CHALLENGER_REWARD, 0, PERBILL, Perbill, perbill;
+	LostBondToProvider, "LOST_BOND_TO_PROVIDER", LOST_BOND_TO_PROVIDER, 0, PERBILL, Perbill, perbill;
+	MissedDeadlineSlash, "MISSED_DEADLINE_SLASH", MISSED_DEADLINE_SLASH, 0, PERBILL, Perbill, perbill;
+	ProtocolFee, "PROTOCOL_FEE", PROTOCOL_FEE, 0, PERBILL / 5, Perbill, perbill;
+	MinProviderStake, "MIN_PROVIDER_STAKE", MIN_PROVIDER_STAKE, AGR, 1_000_000 * AGR, Planck, int;
+	UnbondingPeriod, "UNBONDING_PERIOD", UNBONDING_PERIOD, 1, (28 * DAYS as u128), Blocks, int;
+	MaxInputLen, "MAX_INPUT_LEN", MAX_INPUT_LEN, 16, (MAX_INPUT_BOUND as u128), Bytes, int;
+	MaxDeadline, "MAX_DEADLINE", MAX_DEADLINE, 10, (DAYS as u128), Blocks, int;
+	Retention, "RETENTION", RETENTION, (HOURS as u128), (30 * DAYS as u128), Blocks, int;
+	ReputationThetaMilli, "THETA", REPUTATION_THETA_MILLI, 10, 5_000, Milli, int;
+	AbuseThreshold, "ABUSE_M", ABUSE_THRESHOLD, 1, (ABUSE_WINDOW as u128), Count, int;
+	RestrictPeriod, "T_RESTRICT", RESTRICT_PERIOD, 1, (30 * DAYS as u128), Blocks, int;
+}
+
+/// Why a parameter value is refused.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum BoundsError {
+	BelowMinimum,
+	AboveMaximum,
+}
+
+/// Checks a new value against its parameter's bounds; a reset (`None`) to the
+/// default is always allowed.
+pub fn check(p: &market::Parameters) -> Result<(ParamSpec, Option<u128>), BoundsError> {
+	let (key, value) = value_of(p);
+	let spec = spec_of(&key);
+	if let Some(v) = value {
+		if v < spec.min {
+			return Err(BoundsError::BelowMinimum);
+		}
+		if v > spec.max {
+			return Err(BoundsError::AboveMaximum);
+		}
+	}
+	Ok((spec, value))
+}
+
+/// The governed-parameters glue: bounds-checked writes into `pallet-parameters`.
+///
+/// Runtime-local because its bounds are the runtime's ([`PARAMS`]).
+// FRAME's pallet macros expand to `expect` calls attributed to this module;
+// hand-written code here uses none.
+#[allow(clippy::expect_used, clippy::unwrap_used)]
+#[frame_support::pallet]
+pub mod pallet_market_params {
+	use super::{check, from_name, market, value_of, BoundsError, RuntimeParameters};
+	use alloc::{string::String, vec::Vec};
+	use frame_support::pallet_prelude::*;
+	use frame_system::pallet_prelude::*;
+
+	#[pallet::config]
+	pub trait Config:
+		frame_system::Config<RuntimeEvent: From<Event<Self>>>
+		+ pallet_parameters::Config<RuntimeParameters = RuntimeParameters>
+	{
+		/// Who may set a parameter: root, or a `market_params` referendum.
+		type ParamsOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+	}
+
+	#[pallet::pallet]
+	pub struct Pallet<T>(_);
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A parameter was set (`new: None`: back to its default).
+		ParameterSet { name: Vec<u8>, old: Option<u128>, new: Option<u128> },
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// The value is below the parameter's minimum (see `AgoraParamsApi::params`
+		/// or docs/governance.md for the bounds); nothing changed.
+		BelowMinimum,
+		/// The value is above the parameter's maximum; nothing changed.
+		AboveMaximum,
+	}
+
+	/// Parameter values at genesis, by SPEC name (e.g. `["AUDIT_RATE", 0]`);
+	/// each must be within its bounds.
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		pub params: Vec<(String, u128)>,
+		#[serde(skip)]
+		pub _config: core::marker::PhantomData<T>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			for (name, value) in &self.params {
+				let Some(p) = from_name(name, *value) else {
+					panic!("genesis parameter {name} = {value}: unknown name or value out of type");
+				};
+				if let Err(e) = check(&p) {
+					panic!("genesis parameter {name} = {value}: {e:?}");
+				}
+				Pallet::<T>::write(p);
+			}
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Set one marketplace parameter (or reset it to its default with a
+		/// `None` value), within its bounds.
+		///
+		/// - Origin: `ParamsOrigin` (root, or a `market_params` referendum).
+		/// - Emits [`Event::ParameterSet`].
+		/// - Errors: [`Error::BelowMinimum`], [`Error::AboveMaximum`].
+		///
+		/// Weight: `pallet-parameters`' benchmarked `set_parameter` (the same
+		/// read, write and event; the bounds are constants), as polkadot-sdk
+		/// ships it.
+		#[pallet::call_index(0)]
+		#[pallet::weight(<() as pallet_parameters::WeightInfo>::set_parameter())]
+		pub fn set(origin: OriginFor<T>, param: market::Parameters) -> DispatchResult {
+			T::ParamsOrigin::ensure_origin(origin)?;
+			check(&param).map_err(|e| match e {
+				BoundsError::BelowMinimum => Error::<T>::BelowMinimum,
+				BoundsError::AboveMaximum => Error::<T>::AboveMaximum,
+			})?;
+			Self::write(param);
+			Ok(())
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		fn write(param: market::Parameters) {
+			let (key, new) = value_of(&param);
+			let name = super::spec_of(&key).name.as_bytes().to_vec();
+			let (rkey, rvalue) =
+				frame_support::traits::dynamic_params::AggregatedKeyValue::into_parts(
+					RuntimeParameters::Market(param),
+				);
+			let old = pallet_parameters::Parameters::<T>::get(&rkey).map(|v| match v {
+				super::RuntimeParametersValue::Market(v) => super::number_of(&v),
+			});
+			match rvalue {
+				Some(v) => pallet_parameters::Parameters::<T>::insert(&rkey, v),
+				None => pallet_parameters::Parameters::<T>::remove(&rkey),
+			}
+			Self::deposit_event(Event::ParameterSet { name, old, new });
+		}
+	}
+}
+
+impl pallet_parameters::Config for Runtime {
+	type RuntimeParameters = RuntimeParameters;
+	/// Nobody: every write goes through [`pallet_market_params`]'s bounds.
+	type AdminOrigin = frame_support::traits::AsEnsureOriginWithArg<frame_system::EnsureNever<()>>;
+	type RuntimeEvent = crate::RuntimeEvent;
+	type WeightInfo = ();
+}
+
+impl pallet_market_params::Config for Runtime {
+	/// Root, or a `market_params` referendum.
+	type ParamsOrigin = crate::configs::governance::MarketParamsOrigin;
+}
+
+/// A parameter's SPEC name as a string (for errors in tests and clients).
+pub fn name_of(p: &market::Parameters) -> String {
+	String::from(spec_of(&value_of(p).0).name)
+}
