@@ -7,6 +7,13 @@
 #   scripts/local-net.sh stop-node NAME   stop one validator (alice|bob|charlie|dave)
 #   scripts/local-net.sh start-node NAME  (re)start one validator on its existing database
 #   scripts/local-net.sh status           print each node's best and finalized block
+#   scripts/local-net.sh add-validator NAME
+#                                         start a fifth (eve) or sixth (ferdie) node as a
+#                                         validator with a fresh keystore, rotate its session
+#                                         keys on it, and have the account //Eve (//Ferdie) set
+#                                         them, bond AGORA_NET_BOND AGR (default 100000) and
+#                                         validate, with the `agora` client; staking elects it
+#                                         at the next era (`agora stake status`)
 #
 # Ports (loopback only), for validator i = 0..3 (alice..dave), plus AGORA_NET_PORT_OFFSET:
 #   p2p         30333 + i
@@ -22,12 +29,20 @@
 #                          verifier`, port 8800 + i + offset) and start the node with
 #                          --agora-verifier, so its committee seats vote (SPEC §6)
 #   AGORA_WORKER           the agora-worker binary (default: beside agora-node)
+#   AGORA_CLIENT           the agora client binary (default: beside agora-node)
 set -euo pipefail
 
 NAMES=(alice bob charlie dave)
+# Nodes add-validator can start; their accounts' public keys (dev seeds //Eve, //Ferdie).
+EXTRA=(eve ferdie)
+declare -A PUBKEY=(
+  [eve]=0xe659a7a1628cdd93febc04a4e0646ea20e9f5f0ce097d9a05290d4a9e054df4e
+  [ferdie]=0x1cbd2d43530a44705ad088af313e18f80b53ef16b36177cd4b77b846f2a5f07c
+)
 TARGET=${CARGO_TARGET_DIR:-$HOME/.cache/agora-target}
 NODE=${AGORA_NODE:-$TARGET/debug/agora-node}
 WORKER=${AGORA_WORKER:-$(dirname "$NODE")/agora-worker}
+CLIENT=${AGORA_CLIENT:-$(dirname "$NODE")/agora}
 VERIFIERS=${AGORA_NET_VERIFIERS:-0}
 DIR=${AGORA_NET_DIR:-/tmp/agora-local-net}
 OFF=${AGORA_NET_PORT_OFFSET:-0}
@@ -35,10 +50,12 @@ CHAIN=${AGORA_CHAIN:-local}
 
 die() { echo "local-net: $*" >&2; exit 1; }
 
+ALL=("${NAMES[@]}" "${EXTRA[@]}")
+
 index_of() {
   local i
-  for i in "${!NAMES[@]}"; do [ "${NAMES[$i]}" = "$1" ] && { echo "$i"; return; }; done
-  die "unknown validator '$1' (expected one of: ${NAMES[*]})"
+  for i in "${!ALL[@]}"; do [ "${ALL[$i]}" = "$1" ] && { echo "$i"; return; }; done
+  die "unknown node '$1' (expected one of: ${ALL[*]})"
 }
 
 # Fixed node keys give fixed peer ids, so every node can find Alice.
@@ -65,7 +82,7 @@ block_number() { # block_number PORT best|finalized
 }
 
 start_node() {
-  local i=$1 name=${NAMES[$1]}
+  local i=$1 name=${ALL[$1]}
   local pidf="$DIR/$name.pid"
   if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
     echo "local-net: $name already running (pid $(cat "$pidf"))"; return
@@ -73,7 +90,11 @@ start_node() {
   mkdir -p "$DIR/$name"
   local extra=()
   [ "$VERIFIERS" = 1 ] && extra=(--agora-verifier "http://127.0.0.1:$(verifier_port "$i")")
-  "$NODE" --chain "$CHAIN" --"$name" --base-path "$DIR/$name" "${extra[@]}" \
+  # The genesis validators use their dev keys; an added one starts with an empty
+  # keystore and gets fresh session keys from author_rotateKeysWithOwner.
+  local role=(--"$name")
+  [ "$i" -ge ${#NAMES[@]} ] && role=(--validator --name "$name")
+  "$NODE" --chain "$CHAIN" "${role[@]}" --base-path "$DIR/$name" "${extra[@]}" \
     --node-key "$(node_key "$i")" \
     --port $(( 30333 + i + OFF )) --rpc-port "$(rpc_port "$i")" \
     --prometheus-port $(( 9615 + i + OFF )) \
@@ -95,8 +116,8 @@ start_node() {
 }
 
 stop_node() {
-  local name=${NAMES[$1]} pidf="$DIR/${NAMES[$1]}.pid" pid
-  [ -f "$pidf" ] || { echo "local-net: $name not running"; return; }
+  local name=${ALL[$1]} pidf="$DIR/${ALL[$1]}.pid" pid
+  [ -f "$pidf" ] || { [ "$1" -lt ${#NAMES[@]} ] && echo "local-net: $name not running"; return; }
   pid=$(cat "$pidf")
   if kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid"
@@ -116,8 +137,8 @@ wait_finalized() { # wait until every running node has finalized >= $1, up to $2
   local target=$1 deadline=$(( SECONDS + $2 )) i ok
   while [ $SECONDS -lt $deadline ]; do
     ok=1
-    for i in "${!NAMES[@]}"; do
-      [ -f "$DIR/${NAMES[$i]}.pid" ] || continue
+    for i in "${!ALL[@]}"; do
+      [ -f "$DIR/${ALL[$i]}.pid" ] || continue
       [ "$(block_number "$(rpc_port "$i")" finalized)" -ge "$target" ] || { ok=0; break; }
     done
     [ $ok = 1 ] && return 0
@@ -138,15 +159,40 @@ case "${1:-}" in
     fi
     ;;
   stop)
-    for i in "${!NAMES[@]}"; do stop_node "$i"; done
+    for i in "${!ALL[@]}"; do stop_node "$i"; done
+    ;;
+  add-validator)
+    name=${2:-}
+    [ -n "${PUBKEY[$name]:-}" ] || die "add-validator takes one of: ${EXTRA[*]}"
+    [ -x "$CLIENT" ] || die "no agora client at $CLIENT (set AGORA_CLIENT)"
+    i=$(index_of "$name")
+    start_node "$i"
+    # Wait until it has synced to the network's finalized head.
+    target=$(block_number "$(rpc_port 0)" finalized)
+    deadline=$(( SECONDS + 120 ))
+    until [ "$(block_number "$(rpc_port "$i")" best)" -ge "$target" ]; do
+      [ $SECONDS -lt $deadline ] || die "$name did not sync; see $DIR/$name.log"
+      sleep 1
+    done
+    gen=$(rpc "$(rpc_port "$i")" author_rotateKeysWithOwner "[\"${PUBKEY[$name]}\"]")
+    keys=$(printf '%s' "$gen" | sed -n 's/.*"keys":"\(0x[0-9a-f]*\)".*/\1/p')
+    proof=$(printf '%s' "$gen" | sed -n 's/.*"proof":"\(0x[0-9a-f]*\)".*/\1/p')
+    [ -n "$keys" ] && [ -n "$proof" ] || die "author_rotateKeysWithOwner on $name failed: $gen"
+    suri="//${name^}"
+    url="ws://127.0.0.1:$(rpc_port 0)"
+    "$CLIENT" --url "$url" stake set-keys --suri "$suri" --keys "$keys" --proof "$proof"
+    "$CLIENT" --url "$url" stake bond --suri "$suri" --amount "${AGORA_NET_BOND:-100000}"
+    "$CLIENT" --url "$url" stake validate --suri "$suri"
+    echo "local-net: $name bonded and validates; staking elects it at the next era"
     ;;
   start-node) start_node "$(index_of "${2:-}")" ;;
   stop-node) stop_node "$(index_of "${2:-}")" ;;
   status)
-    for i in "${!NAMES[@]}"; do
+    for i in "${!ALL[@]}"; do
+      [ "$i" -lt ${#NAMES[@]} ] || [ -f "$DIR/${ALL[$i]}.pid" ] || continue
       p=$(rpc_port "$i")
-      echo "${NAMES[$i]}: best $(block_number "$p" best) finalized $(block_number "$p" finalized)"
+      echo "${ALL[$i]}: best $(block_number "$p" best) finalized $(block_number "$p" finalized)"
     done
     ;;
-  *) sed -n '2,20p' "$0"; exit 2 ;;
+  *) sed -n '2,28p' "$0"; exit 2 ;;
 esac

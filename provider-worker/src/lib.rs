@@ -9,6 +9,7 @@
 //! - [`api`]: the HTTP API (`/v1/jobs/{id}/output`, `/metrics`).
 //! - [`serve`]: the worker loop that ties them together.
 //! - [`gov`]: governance from the client: parameters, referenda, votes.
+//! - [`stake`]: staking from the client: bond, keys, validate, nominate, payouts.
 //! - [`verifier`]: the local verifier validators' off-chain workers ask (SPEC §6).
 pub mod api;
 pub mod chain;
@@ -17,6 +18,7 @@ pub mod engine;
 pub mod gov;
 pub mod metrics;
 pub mod serve;
+pub mod stake;
 pub mod store;
 pub mod verifier;
 

@@ -1,13 +1,16 @@
 //! Genesis presets. The chain specs in `chain-specs/` are generated from these
 //! (`scripts/gen-chain-specs.sh`).
 //!
-//! - `development`: one validator (Alice), sudo key Alice, dev accounts endowed.
+//! - `development`: one validator (Alice, bonded and invulnerable), sudo key
+//!   Alice, dev accounts endowed.
 //!   The two shipped models (SPEC §10) are registered with Alice as publisher, and
 //!   Bob is a bonded provider with one offer for each, signing receipts with his
 //!   own sr25519 key and serving on `http://127.0.0.1:8700`. Unbonding takes
 //!   [`DEV_UNBONDING_PERIOD`] blocks.
-//! - `local_testnet`: four validators (Alice, Bob, Charlie, Dave), no sudo key,
-//!   the two shipped models registered, no offers.
+//! - `local_testnet`: four validators (Alice, Bob, Charlie, Dave), each bonded
+//!   [`VALIDATOR_BOND`] with staking and elected by it at genesis, backed by two
+//!   nominators (`//One` → Alice and Bob, `//Two` → Charlie and Dave); no sudo
+//!   key; the two shipped models registered, no offers.
 //!   GRANDPA needs more than 2/3 of the votes, so finality survives losing one.
 
 use alloc::{vec, vec::Vec};
@@ -37,6 +40,23 @@ pub const DEV_BASE_PRICE: Balance = MILLI_AGR;
 pub const DEV_PRICE_PER_1K: Balance = 10 * MILLI_AGR;
 /// Dev offers' capacity (concurrent jobs).
 pub const DEV_CAPACITY: u32 = 4;
+
+/// What each genesis validator bonds for staking: 100,000 AGR.
+pub const VALIDATOR_BOND: Balance = 100_000 * AGR;
+/// What each genesis nominator bonds: 50,000 AGR.
+pub const NOMINATOR_BOND: Balance = 50_000 * AGR;
+/// Most validators staking elects per era on these presets (room for more
+/// than the genesis set to join).
+pub const VALIDATOR_COUNT: u32 = 10;
+
+/// The staking part of a preset: nominators and whom they back.
+#[derive(Default)]
+struct Stake {
+	nominators: Vec<(AccountId, Vec<AccountId>)>,
+	/// Validators never slashed (the development chain's only validator).
+	invulnerables: Vec<AccountId>,
+	minimum_validators: u32,
+}
 
 /// The marketplace part of a preset.
 #[derive(Default)]
@@ -69,6 +89,7 @@ fn genesis(
 	endowed: Vec<AccountId>,
 	sudo: Option<AccountId>,
 	market: Market,
+	stake: Stake,
 ) -> Value {
 	let publisher = Sr25519Keyring::Alice.to_account_id();
 	let models = vec![shipped::smollm2(publisher.clone()), shipped::minilm(publisher)];
@@ -99,6 +120,24 @@ fn genesis(
 		models: pallet_models::GenesisConfig { models, offers },
 		babe: pallet_babe::GenesisConfig {
 			epoch_config: BABE_GENESIS_EPOCH_CONFIG,
+			..Default::default()
+		},
+		staking: pallet_staking::GenesisConfig {
+			validator_count: VALIDATOR_COUNT,
+			minimum_validator_count: stake.minimum_validators,
+			invulnerables: stake.invulnerables,
+			slash_reward_fraction: sp_runtime::Perbill::from_percent(10),
+			stakers: validators
+				.iter()
+				.map(|(acc, ..)| {
+					(acc.clone(), acc.clone(), VALIDATOR_BOND, pallet_staking::StakerStatus::Validator)
+				})
+				.chain(stake.nominators.into_iter().map(|(acc, targets)| {
+					(acc.clone(), acc, NOMINATOR_BOND, pallet_staking::StakerStatus::Nominator(targets))
+				}))
+				.collect(),
+			min_validator_bond: 1_000 * AGR,
+			min_nominator_bond: 100 * AGR,
 			..Default::default()
 		},
 		session: pallet_session::GenesisConfig {
@@ -148,6 +187,11 @@ pub fn development_config_genesis() -> Value {
 				("AUDIT_RATE", 0),
 			],
 		},
+		Stake {
+			invulnerables: vec![Sr25519Keyring::Alice.to_account_id()],
+			minimum_validators: 1,
+			..Default::default()
+		},
 	)
 }
 
@@ -163,6 +207,20 @@ pub fn local_config_genesis() -> Value {
 		dev_accounts(),
 		None,
 		Market::default(),
+		Stake {
+			nominators: vec![
+				(
+					Sr25519Keyring::One.to_account_id(),
+					vec![Sr25519Keyring::Alice.to_account_id(), Sr25519Keyring::Bob.to_account_id()],
+				),
+				(
+					Sr25519Keyring::Two.to_account_id(),
+					vec![Sr25519Keyring::Charlie.to_account_id(), Sr25519Keyring::Dave.to_account_id()],
+				),
+			],
+			invulnerables: vec![],
+			minimum_validators: 2,
+		},
 	)
 }
 

@@ -14,6 +14,7 @@
 //! - [`genesis_config_presets`]: the `development` and `local_testnet` presets the
 //!   chain specs are generated from.
 #![cfg_attr(not(feature = "std"), no_std)]
+#![recursion_limit = "512"]
 // `construct_runtime!` and `impl_runtime_apis!` expand to code the workspace lints
 // would flag (indexing, arithmetic); our own runtime code stays lint-clean.
 #![allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
@@ -145,35 +146,45 @@ mod runtime {
 	pub type Balances = pallet_balances;
 	#[runtime::pallet_index(5)]
 	pub type TransactionPayment = pallet_transaction_payment;
+	// Staking's genesis (the first election) must be built before Session's:
+	// genesis is built in pallet-index order.
 	#[runtime::pallet_index(6)]
-	pub type Session = pallet_session;
+	pub type Authorship = pallet_authorship;
 	#[runtime::pallet_index(7)]
-	pub type Sudo = pallet_sudo;
+	pub type Staking = pallet_staking;
 	#[runtime::pallet_index(8)]
-	pub type Slashing = pallet_slashing;
+	pub type Offences = pallet_offences;
 	#[runtime::pallet_index(9)]
-	pub type Models = pallet_models;
+	pub type Historical = pallet_session::historical;
 	#[runtime::pallet_index(10)]
-	pub type Escrow = pallet_escrow;
+	pub type Session = pallet_session;
 	#[runtime::pallet_index(11)]
-	pub type Jobs = pallet_jobs;
+	pub type Sudo = pallet_sudo;
 	#[runtime::pallet_index(12)]
-	pub type Reputation = pallet_reputation;
+	pub type Slashing = pallet_slashing;
 	#[runtime::pallet_index(13)]
-	pub type Preimage = pallet_preimage;
+	pub type Models = pallet_models;
 	#[runtime::pallet_index(14)]
-	pub type Scheduler = pallet_scheduler;
+	pub type Escrow = pallet_escrow;
 	#[runtime::pallet_index(15)]
-	pub type ConvictionVoting = pallet_conviction_voting;
+	pub type Jobs = pallet_jobs;
 	#[runtime::pallet_index(16)]
-	pub type Referenda = pallet_referenda;
+	pub type Reputation = pallet_reputation;
 	#[runtime::pallet_index(17)]
-	pub type Origins = configs::governance::origins::pallet_custom_origins;
+	pub type Preimage = pallet_preimage;
 	#[runtime::pallet_index(18)]
-	pub type Treasury = pallet_treasury;
+	pub type Scheduler = pallet_scheduler;
 	#[runtime::pallet_index(19)]
-	pub type Parameters = pallet_parameters;
+	pub type ConvictionVoting = pallet_conviction_voting;
 	#[runtime::pallet_index(20)]
+	pub type Referenda = pallet_referenda;
+	#[runtime::pallet_index(21)]
+	pub type Origins = configs::governance::origins::pallet_custom_origins;
+	#[runtime::pallet_index(22)]
+	pub type Treasury = pallet_treasury;
+	#[runtime::pallet_index(23)]
+	pub type Parameters = pallet_parameters;
+	#[runtime::pallet_index(24)]
 	pub type MarketParams = configs::params::pallet_market_params;
 }
 

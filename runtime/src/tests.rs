@@ -75,7 +75,12 @@ fn development_preset_has_alice_alone_and_sudo() {
 		let alice = sp_keyring::Sr25519Keyring::Alice.to_account_id();
 		assert_eq!(pallet_session::Validators::<Runtime>::get(), vec![alice.clone()]);
 		assert_eq!(pallet_sudo::Key::<Runtime>::get(), Some(alice.clone()));
-		assert_eq!(Balances::free_balance(&alice), genesis_config_presets::ENDOWMENT);
+		// Alice's validator bond is held by staking.
+		assert_eq!(
+			Balances::free_balance(&alice),
+			genesis_config_presets::ENDOWMENT - genesis_config_presets::VALIDATOR_BOND
+		);
+		assert_eq!(pallet_staking::Invulnerables::<Runtime>::get(), vec![alice.clone()]);
 		assert_eq!(Babe::authorities().len(), 1);
 		assert_eq!(Grandpa::grandpa_authorities().len(), 1);
 		// One validator: nothing is audited at random on the dev chain; a
@@ -89,9 +94,13 @@ fn development_preset_has_alice_alone_and_sudo() {
 fn local_preset_has_four_validators_and_no_sudo() {
 	build_preset("local_testnet").execute_with(|| {
 		use sp_keyring::Sr25519Keyring::*;
-		let expected: Vec<AccountId> =
+		let mut expected: Vec<AccountId> =
 			[Alice, Bob, Charlie, Dave].into_iter().map(|k| k.to_account_id()).collect();
-		assert_eq!(pallet_session::Validators::<Runtime>::get(), expected);
+		expected.sort();
+		// Elected by staking; the session keeps the election's order.
+		let mut validators = pallet_session::Validators::<Runtime>::get();
+		validators.sort();
+		assert_eq!(validators, expected);
 		assert_eq!(pallet_sudo::Key::<Runtime>::get(), None);
 		assert_eq!(Babe::authorities().len(), 4);
 		assert_eq!(Grandpa::grandpa_authorities().len(), 4);
@@ -105,7 +114,8 @@ fn local_preset_has_four_validators_and_no_sudo() {
 		// Committees are drawn from the same validators and keys; 5 % of
 		// receipts are audited (the runtime default).
 		let verifiers = pallet_jobs::Verifiers::<Runtime>::get();
-		let accounts: Vec<AccountId> = verifiers.iter().map(|(a, _)| a.clone()).collect();
+		let mut accounts: Vec<AccountId> = verifiers.iter().map(|(a, _)| a.clone()).collect();
+		accounts.sort();
 		assert_eq!(accounts, expected);
 		assert!(verifiers.iter().any(|(a, k)| *a == Charlie.to_account_id() && *k == agora_key));
 		assert_eq!(audit_rate(), 50_000);
@@ -285,3 +295,53 @@ fn the_params_table_is_in_codec_index_order() {
 		assert_eq!(params::name_of(&param(p.name, p.min)), p.name);
 	}
 }
+
+#[test]
+fn local_preset_elects_its_four_bonded_validators_backed_by_two_nominators() {
+	use sp_keyring::Sr25519Keyring::*;
+	build_preset("local_testnet").execute_with(|| {
+		let v: Vec<AccountId> = [Alice, Bob, Charlie, Dave].into_iter().map(|k| k.to_account_id()).collect();
+		// The genesis election (sequential Phragmén) chose the session's validators.
+		assert_eq!(pallet_staking::ActiveEra::<Runtime>::get().map(|e| e.index), Some(0));
+		let mut elected = pallet_session::Validators::<Runtime>::get();
+		elected.sort();
+		let mut want = v.clone();
+		want.sort();
+		assert_eq!(elected, want);
+		assert_eq!(pallet_staking::Validators::<Runtime>::count(), 4);
+		assert_eq!(pallet_staking::Nominators::<Runtime>::count(), 2);
+		assert_eq!(pallet_staking::ValidatorCount::<Runtime>::get(), genesis_config_presets::VALIDATOR_COUNT);
+		// One backs Alice and Bob: their era-0 exposures include her stake.
+		let eve = One.to_account_id();
+		let mut backed = 0;
+		for who in [&v[0], &v[1]] {
+			let exposure = pallet_staking::EraInfo::<Runtime>::get_full_exposure(0, who);
+			assert_eq!(exposure.own, genesis_config_presets::VALIDATOR_BOND, "{exposure:?}");
+			backed += exposure.others.iter().filter(|o| o.who == eve).map(|o| o.value).sum::<Balance>();
+		}
+		assert_eq!(backed, genesis_config_presets::NOMINATOR_BOND, "One's whole bond is spread over her two");
+		// Staking slashes go to the treasury; no invulnerables on local.
+		assert!(pallet_staking::Invulnerables::<Runtime>::get().is_empty());
+		// The epoch (session) length is the realistic one unless the genesis asks
+		// for fast epochs.
+		use frame_support::traits::Get;
+		assert_eq!(<configs::staking::EpochDuration as Get<u64>>::get(), EPOCH_DURATION_IN_SLOTS);
+		assert_eq!(<configs::staking::SessionsPerEra as Get<u32>>::get(), 6);
+		configs::governance::origins::FastEpochs::<Runtime>::put(true);
+		assert_eq!(<configs::staking::EpochDuration as Get<u64>>::get(), configs::staking::FAST_EPOCH_SLOTS);
+		assert_eq!(<configs::staking::SessionsPerEra as Get<u32>>::get(), 1);
+	});
+}
+
+#[test]
+fn no_preset_but_development_can_reach_sudo() {
+	// The sudo pallet is in the runtime (the development chain uses it), but
+	// `local` has no key, so no `sudo.*` call can ever succeed there.
+	build_preset("local_testnet").execute_with(|| {
+		assert_eq!(pallet_sudo::Key::<Runtime>::get(), None);
+		let alice = sp_keyring::Sr25519Keyring::Alice.to_account_id();
+		let call = Box::new(RuntimeCall::System(frame_system::Call::remark { remark: vec![] }));
+		assert!(Sudo::sudo(RuntimeOrigin::signed(alice), call).is_err());
+	});
+}
+

@@ -57,7 +57,8 @@ impl Node {
 
 	fn spawn(&mut self) {
 		self.starts += 1;
-		let log = std::fs::File::create(self.dir.path().join(format!("node-{}.log", self.starts))).unwrap();
+		let log = std::fs::File::create(self.dir.path().join(format!("node-{}.log", self.starts)))
+			.unwrap();
 		let child = Command::new(node_bin())
 			.args(["--dev", "--base-path"])
 			.arg(self.dir.path().join("chain"))
@@ -156,7 +157,11 @@ impl Worker {
 			if log.contains(needle) {
 				return;
 			}
-			assert!(t0.elapsed() < timeout, "worker never logged `{needle}`:\n{}", tail(&self.log_path(self.starts), 40));
+			assert!(
+				t0.elapsed() < timeout,
+				"worker never logged `{needle}`:\n{}",
+				tail(&self.log_path(self.starts), 40)
+			);
 			if let Some(c) = self.child.as_ref() {
 				let _ = c.id();
 			}
@@ -204,7 +209,10 @@ pub fn agora_json(url: &str, args: &[&str]) -> Vec<Value> {
 	full.extend_from_slice(args);
 	let (ok, out, err) = agora(url, &full);
 	assert!(ok, "agora {args:?} failed:\n{err}\n{out}");
-	out.lines().filter(|l| l.starts_with('{') || l.starts_with('[')).map(|l| serde_json::from_str(l).unwrap()).collect()
+	out.lines()
+		.filter(|l| l.starts_with('{') || l.starts_with('['))
+		.map(|l| serde_json::from_str(l).unwrap())
+		.collect()
 }
 
 /// Waits until the node answers (the client can list models).

@@ -4,44 +4,45 @@
 
 use alloc::vec::Vec;
 use frame_support::{parameter_types, traits::ConstU32};
-use sp_runtime::traits::ConvertInto;
 
 use crate::{
 	opaque::SessionKeys, AccountId, Babe, Balances, Runtime, RuntimeEvent,
-	EPOCH_DURATION_IN_SLOTS, MILLISECS_PER_BLOCK,
+	MILLISECS_PER_BLOCK,
 };
 
 /// Most validators a session can have.
 pub const MAX_AUTHORITIES: u32 = 100;
 
 parameter_types! {
-	pub const EpochDuration: u64 = EPOCH_DURATION_IN_SLOTS;
 	pub const ExpectedBlockTime: u64 = MILLISECS_PER_BLOCK;
+	/// GRANDPA keeps set-id → session entries for a bonding period of sessions.
+	pub const MaxSetIdSessionEntries: u64 = 28 * 6;
 }
 
 impl pallet_babe::Config for Runtime {
-	type EpochDuration = EpochDuration;
+	/// 10 minutes, or 30 s on a fast-epoch genesis (`configs::staking`).
+	type EpochDuration = super::staking::EpochDuration;
 	type ExpectedBlockTime = ExpectedBlockTime;
 	/// Epochs change when the session pallet rotates sessions.
 	type EpochChangeTrigger = pallet_babe::ExternalTrigger;
 	type DisabledValidators = crate::Session;
 	type WeightInfo = ();
 	type MaxAuthorities = ConstU32<MAX_AUTHORITIES>;
-	type MaxNominators = ConstU32<0>;
-	/// Equivocation reporting arrives with staking (issue 8); until then there is
-	/// no key-ownership proof to check.
-	type KeyOwnerProof = sp_core::Void;
-	type EquivocationReportSystem = ();
+	type MaxNominators = super::staking::MaxExposurePageSize;
+	/// Equivocations are proven against the historical session and reported as
+	/// offences (staking slashes them).
+	type KeyOwnerProof = sp_session::MembershipProof;
+	type EquivocationReportSystem = super::staking::BabeEquivocation;
 }
 
 impl pallet_grandpa::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type WeightInfo = ();
 	type MaxAuthorities = ConstU32<MAX_AUTHORITIES>;
-	type MaxNominators = ConstU32<0>;
-	type MaxSetIdSessionEntries = frame_support::traits::ConstU64<0>;
-	type KeyOwnerProof = sp_core::Void;
-	type EquivocationReportSystem = ();
+	type MaxNominators = super::staking::MaxExposurePageSize;
+	type MaxSetIdSessionEntries = MaxSetIdSessionEntries;
+	type KeyOwnerProof = sp_session::MembershipProof;
+	type EquivocationReportSystem = super::staking::GrandpaEquivocation;
 }
 
 parameter_types! {
@@ -52,12 +53,13 @@ parameter_types! {
 impl pallet_session::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type ValidatorId = AccountId;
-	type ValidatorIdOf = ConvertInto;
+	type ValidatorIdOf = sp_runtime::traits::ConvertInto;
 	/// Sessions follow BABE epochs.
 	type ShouldEndSession = Babe;
 	type NextSessionRotation = Babe;
-	/// The validator set is fixed at genesis until NPoS staking (issue 8) elects it.
-	type SessionManager = ();
+	/// Staking elects the validators each era; the historical session keeps
+	/// past sessions' validator sets for equivocation proofs.
+	type SessionManager = pallet_session::historical::NoteHistoricalRoot<Self, crate::Staking>;
 	type SessionHandler = <SessionKeys as sp_runtime::traits::OpaqueKeys>::KeyTypeIdProviders;
 	type Keys = SessionKeys;
 	type DisablingStrategy = pallet_session::disabling::UpToLimitDisablingStrategy;

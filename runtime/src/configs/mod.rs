@@ -2,6 +2,8 @@
 //!
 //! - [`system`]: `frame-system` and timestamp;
 //! - [`consensus`]: BABE, GRANDPA, session and the `agora` session key;
+//! - [`staking`]: NPoS (staking, on-chain election, era rewards, offences,
+//!   authorship, historical session);
 //! - [`monetary`]: balances and transaction payment;
 //! - [`governance`]: OpenGov (preimage, scheduler, conviction voting, referenda
 //!   with Agora's tracks and origins, treasury) and sudo (its key is set in the
@@ -16,4 +18,5 @@ pub mod governance;
 pub mod marketplace;
 pub mod monetary;
 pub mod params;
+pub mod staking;
 pub mod system;

@@ -41,11 +41,19 @@ pub mod pallet_custom_origins {
 	#[pallet::storage]
 	pub type FastTracks<T> = StorageValue<_, bool, ValueQuery>;
 
+	/// Whether BABE epochs (sessions) last 10 slots (30 s) and an era one
+	/// session, instead of 10 minutes and 6 sessions (`configs::staking`). Set
+	/// at genesis only: the epoch length must never change on a live chain.
+	#[pallet::storage]
+	pub type FastEpochs<T> = StorageValue<_, bool, ValueQuery>;
+
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
 		/// Short track periods (the development preset).
 		pub fast_tracks: bool,
+		/// 30-second epochs and one-session eras (test networks).
+		pub fast_epochs: bool,
 		#[serde(skip)]
 		pub _config: core::marker::PhantomData<T>,
 	}
@@ -54,6 +62,7 @@ pub mod pallet_custom_origins {
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
 			FastTracks::<T>::put(self.fast_tracks);
+			FastEpochs::<T>::put(self.fast_epochs);
 		}
 	}
 }

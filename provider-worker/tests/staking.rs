@@ -1,0 +1,200 @@
+//! NPoS end to end on the 4-validator local network (`scripts/local-net.sh`),
+//! with this test's chain spec asking for fast epochs (30-second sessions, one
+//! session per era): `add-validator eve` starts a fifth node, rotates its
+//! session keys and has //Eve set them, bond and validate with the `agora`
+//! client; staking elects Eve at the next era and her node authors blocks; era
+//! rewards are paid out to a validator and its nominator; a validator that
+//! chills leaves the set at the next era, one that stops does not halt
+//! finality, and finality advances throughout.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{agora, agora_json, node_bin, planck};
+use serde_json::Value;
+use std::{
+	path::{Path, PathBuf},
+	process::Command,
+	time::{Duration, Instant},
+};
+
+const OFFSET: u16 = 900;
+const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+const DAVE: &str = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy";
+const EVE: &str = "5HGjWAeFDfFCWPsjFQdVV2Msvz2XtMktvgocEZcCj68kUMaw";
+
+fn ws(i: u16) -> String {
+	format!("ws://127.0.0.1:{}", 9944 + i + OFFSET)
+}
+
+/// The `local` chain spec with fast epochs.
+fn spec(dir: &Path) -> PathBuf {
+	let out = Command::new(node_bin())
+		.args(["build-spec", "--chain", "local"])
+		.output()
+		.unwrap();
+	assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+	let mut s: Value = serde_json::from_slice(&out.stdout).unwrap();
+	s["genesis"]["runtimeGenesis"]["patch"]["origins"]["fastEpochs"] = true.into();
+	let path = dir.join("local-fast-epochs.json");
+	std::fs::write(&path, serde_json::to_vec_pretty(&s).unwrap()).unwrap();
+	path
+}
+
+struct Net {
+	dir: PathBuf,
+	chain: PathBuf,
+}
+
+impl Net {
+	fn script(&self, args: &[&str]) -> std::process::Output {
+		let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/local-net.sh");
+		Command::new("bash")
+			.arg(script)
+			.args(args)
+			.env("AGORA_NODE", node_bin())
+			.env("AGORA_CLIENT", env!("CARGO_BIN_EXE_agora"))
+			.env("AGORA_CHAIN", &self.chain)
+			.env("AGORA_NET_DIR", &self.dir)
+			.env("AGORA_NET_PORT_OFFSET", OFFSET.to_string())
+			.output()
+			.unwrap()
+	}
+
+	fn logs(&self) -> String {
+		let mut s = String::new();
+		for n in ["alice", "bob", "charlie", "dave", "eve"] {
+			let text =
+				std::fs::read_to_string(self.dir.join(format!("{n}.log"))).unwrap_or_default();
+			let lines: Vec<&str> = text.lines().collect();
+			s.push_str(&format!(
+				"--- {n}\n{}\n",
+				lines[lines.len().saturating_sub(12)..].join("\n")
+			));
+		}
+		s
+	}
+
+	fn status(&self) -> Value {
+		agora_json(&ws(0), &["stake", "status"]).remove(0)
+	}
+
+	fn finalized(&self) -> u64 {
+		self.status()["block"].as_u64().unwrap()
+	}
+
+	fn wait(&self, what: &str, timeout: Duration, mut ok: impl FnMut(&Value) -> bool) -> Value {
+		let start = Instant::now();
+		loop {
+			let (good, out, _) = agora(&ws(0), &["--json", "stake", "status"]);
+			if good {
+				let v: Value = serde_json::from_str(out.lines().last().unwrap_or("{}")).unwrap();
+				if ok(&v) {
+					return v;
+				}
+			}
+			assert!(start.elapsed() < timeout, "timed out waiting for {what}\n{}", self.logs());
+			std::thread::sleep(Duration::from_secs(2));
+		}
+	}
+}
+
+impl Drop for Net {
+	fn drop(&mut self) {
+		self.script(&["stop"]);
+	}
+}
+
+fn has(v: &Value, key: &str, who: &str) -> bool {
+	v[key].as_array().unwrap().iter().any(|a| a == who)
+}
+
+#[test]
+fn a_new_validator_is_elected_rewards_are_paid_and_finality_survives() {
+	let tmp = tempfile::tempdir().unwrap();
+	let net = Net { dir: tmp.path().to_path_buf(), chain: spec(tmp.path()) };
+	let out = net.script(&["start"]);
+	assert!(
+		out.status.success(),
+		"start: {}\n{}",
+		String::from_utf8_lossy(&out.stderr),
+		net.logs()
+	);
+
+	let s = net.status();
+	assert_eq!(s["session_validators"].as_array().unwrap().len(), 4, "{s}");
+	assert_eq!(s["candidates"].as_array().unwrap().len(), 4, "{s}");
+	assert_eq!(s["nominators"].as_array().unwrap().len(), 2, "{s}");
+	let f0 = net.finalized();
+
+	// A fifth node bonds and validates; staking elects it at the next era.
+	let out = net.script(&["add-validator", "eve"]);
+	let stdout = String::from_utf8_lossy(&out.stdout);
+	assert!(
+		out.status.success(),
+		"add-validator: {stdout}{}\n{}",
+		String::from_utf8_lossy(&out.stderr),
+		net.logs()
+	);
+	assert!(stdout.contains("bonded and validates"), "{stdout}");
+	let s = net.status();
+	assert!(
+		has(&s, "candidates", EVE) && !has(&s, "session_validators", EVE),
+		"a candidate, not yet elected: {s}"
+	);
+	let asked_in = s["active_era"].as_u64().unwrap();
+	let s = net
+		.wait("Eve to be elected", Duration::from_secs(240), |v| has(v, "session_validators", EVE));
+	let elected_in = s["active_era"].as_u64().unwrap();
+	assert!(
+		elected_in > asked_in && elected_in <= asked_in + 2,
+		"elected at the next era: {asked_in} -> {elected_in}"
+	);
+	// Eve's node authors blocks: she earns era points.
+	net.wait("Eve to author a block", Duration::from_secs(180), |v| {
+		v["points"]
+			.as_array()
+			.unwrap()
+			.iter()
+			.any(|p| p[0] == EVE && p[1].as_u64().unwrap() > 0)
+	});
+
+	// Era rewards: the last finished era's payout is reserved; paying Alice's
+	// stakers pays her and the nominator backing her.
+	let s = net.status();
+	let era = s["active_era"].as_u64().unwrap() - 1;
+	assert!(planck(&s["last_era_reward"]) > 0, "{s}");
+	let p = agora_json(
+		&ws(0),
+		&["stake", "payout", "--suri", "//Ferdie", "--validator", ALICE, "--era", &era.to_string()],
+	);
+	let rewards = p[0]["rewards"].as_array().unwrap();
+	assert!(rewards.iter().any(|r| r[0] == ALICE && planck(&r[1]) > 0), "{}", p[0]);
+	assert!(rewards.len() >= 2, "the validator and its nominator: {}", p[0]);
+	// Paid once: a second claim for the same era fails.
+	let (ok, _, err) = agora(
+		&ws(0),
+		&["stake", "payout", "--suri", "//Ferdie", "--validator", ALICE, "--era", &era.to_string()],
+	);
+	assert!(!ok && err.contains("AlreadyClaimed"), "{err}");
+
+	// Dave's node stops while he is in the set: four of five validators keep
+	// finalizing (> 2/3). His operator then chills him: he leaves the set at
+	// the next era, and the four online validators carry on.
+	let out = net.script(&["stop-node", "dave"]);
+	assert!(out.status.success());
+	let f1 = net.finalized();
+	net.wait("finality with Dave down", Duration::from_secs(120), |v| {
+		v["block"].as_u64().unwrap() >= f1 + 5
+	});
+	let (ok, out, err) = agora(&ws(0), &["stake", "chill", "--suri", "//Dave"]);
+	assert!(ok, "{out}{err}");
+	net.wait("Dave to leave the set", Duration::from_secs(240), |v| {
+		!has(v, "session_validators", DAVE)
+	});
+	let f2 = net.finalized();
+	net.wait("finality without Dave", Duration::from_secs(120), |v| {
+		v["block"].as_u64().unwrap() >= f2 + 5
+	});
+	assert!(net.finalized() > f0 + 20, "finality advanced throughout");
+}
