@@ -139,6 +139,37 @@ pub async fn propose(
 	Ok(Proposal { index: submitted.index, call, deposit_placed: deposit })
 }
 
+/// Submits a `root` referendum that upgrades the runtime to `code` (a wasm
+/// blob, compressed or not): notes the `system.set_code` call's preimage, then
+/// submits it by hash; with `deposit` places the decision deposit too.
+pub async fn propose_upgrade(
+	client: &Client,
+	signer: &Keypair,
+	code: Vec<u8>,
+	deposit: bool,
+) -> anyhow::Result<Proposal> {
+	use runtime::runtime_types::frame_system::pallet::Call as SystemCall;
+	let call = RuntimeCall::System(SystemCall::set_code { code }).encode();
+	let hash = crate::blake2_256(&call);
+	let len = u32::try_from(call.len())?;
+	let note = runtime::tx().preimage().note_preimage(call.clone());
+	chain::submit_final(client, &note, signer, "preimage.note_preimage").await?;
+	let submit = runtime::tx().referenda().submit(
+		OriginCaller::system(runtime::runtime_types::frame_support::dispatch::RawOrigin::Root),
+		Bounded::Lookup { hash: subxt::utils::H256(hash), len },
+		DispatchTime::After(ENACT_AFTER),
+	);
+	let events = chain::submit_final(client, &submit, signer, "referenda.submit").await?;
+	let submitted = events
+		.find_first::<runtime::referenda::events::Submitted>()
+		.transpose()?
+		.ok_or_else(|| anyhow::anyhow!("referenda.submit: no Submitted event"))?;
+	if deposit {
+		place_deposit(client, signer, submitted.index).await?;
+	}
+	Ok(Proposal { index: submitted.index, call: hash.to_vec(), deposit_placed: deposit })
+}
+
 /// Places a referendum's decision deposit.
 pub async fn place_deposit(client: &Client, signer: &Keypair, index: u32) -> anyhow::Result<()> {
 	let tx = runtime::tx().referenda().place_decision_deposit(index);

@@ -107,6 +107,9 @@ pub struct Status {
 	pub nominators: Vec<String>,
 	/// Reward points per validator in the active era.
 	pub points: Vec<(String, u32)>,
+	/// Reward points per validator in the last finished era (its payout is
+	/// shared by these).
+	pub last_era_points: Vec<(String, u32)>,
 	/// The era payout reserved for the last finished era, if known (planck).
 	pub last_era_reward: Option<String>,
 }
@@ -139,6 +142,7 @@ pub async fn status(client: &Client) -> anyhow::Result<Status> {
 		nominators.push(who.to_string());
 	}
 	let mut points = vec![];
+	let mut last_era_points = vec![];
 	let mut last_era_reward = None;
 	if let Some(era) = active_era {
 		let p = st
@@ -149,6 +153,14 @@ pub async fn status(client: &Client) -> anyhow::Result<Status> {
 			points = p.individual.into_iter().map(|(a, n)| (a.to_string(), n)).collect();
 		}
 		if era > 0 {
+			let p = st
+				.entry(runtime::storage().staking().eras_reward_points())?
+				.try_fetch((era - 1,))
+				.await?;
+			if let Some(p) = p.map(|v| v.decode()).transpose()? {
+				last_era_points =
+					p.individual.into_iter().map(|(a, n)| (a.to_string(), n)).collect();
+			}
 			let r = st
 				.entry(runtime::storage().staking().eras_validator_reward())?
 				.try_fetch((era - 1,))
@@ -165,6 +177,7 @@ pub async fn status(client: &Client) -> anyhow::Result<Status> {
 		candidates,
 		nominators,
 		points,
+		last_era_points,
 		last_era_reward,
 	})
 }

@@ -5,7 +5,9 @@
 //! client; staking elects Eve at the next era and her node authors blocks; era
 //! rewards are paid out to a validator and its nominator; a validator that
 //! chills leaves the set at the next era, one that stops does not halt
-//! finality, and finality advances throughout.
+//! finality, and finality advances throughout. Meanwhile a `root` referendum
+//! (fast tracks in this spec) upgrades the runtime with `system.set_code`: the
+//! chain runs the new version and keeps producing and finalizing blocks.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -20,6 +22,8 @@ use std::{
 
 const OFFSET: u16 = 900;
 const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+const BOB: &str = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
+const CHARLIE: &str = "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y";
 const DAVE: &str = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy";
 const EVE: &str = "5HGjWAeFDfFCWPsjFQdVV2Msvz2XtMktvgocEZcCj68kUMaw";
 
@@ -36,6 +40,7 @@ fn spec(dir: &Path) -> PathBuf {
 	assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 	let mut s: Value = serde_json::from_slice(&out.stdout).unwrap();
 	s["genesis"]["runtimeGenesis"]["patch"]["origins"]["fastEpochs"] = true.into();
+	s["genesis"]["runtimeGenesis"]["patch"]["origins"]["fastTracks"] = true.into();
 	let path = dir.join("local-fast-epochs.json");
 	std::fs::write(&path, serde_json::to_vec_pretty(&s).unwrap()).unwrap();
 	path
@@ -105,6 +110,72 @@ impl Drop for Net {
 	}
 }
 
+/// The runtime's wasm with the `spec_version` in its `runtime_version` custom
+/// section raised by one: the same code as a new version (a no-op upgrade);
+/// returns the path and the new spec_version.
+fn upgraded_wasm(dir: &Path) -> (PathBuf, u32) {
+	fn leb(b: &[u8], at: &mut usize) -> usize {
+		let (mut v, mut shift) = (0usize, 0);
+		loop {
+			let byte = b[*at];
+			*at += 1;
+			v |= usize::from(byte & 0x7f) << shift;
+			if byte & 0x80 == 0 {
+				return v;
+			}
+			shift += 7;
+		}
+	}
+	let wbuild = node_bin().parent().unwrap().join("wbuild/agora-runtime/agora_runtime.wasm");
+	let mut wasm = std::fs::read(&wbuild).unwrap_or_else(|e| panic!("{}: {e}", wbuild.display()));
+	let mut at = 8; // magic + version
+	while at < wasm.len() {
+		let id = wasm[at];
+		at += 1;
+		let size = leb(&wasm, &mut at);
+		let end = at + size;
+		if id == 0 {
+			let mut p = at;
+			let n = leb(&wasm, &mut p);
+			if &wasm[p..p + n] == b"runtime_version" {
+				p += n;
+				// RuntimeVersion: spec_name, impl_name (compact-length strings),
+				// authoring_version u32, spec_version u32, …
+				for _ in 0..2 {
+					let first = wasm[p];
+					let (len, width) = match first & 3 {
+						0 => (usize::from(first >> 2), 1),
+						1 => (usize::from(u16::from_le_bytes([wasm[p], wasm[p + 1]]) >> 2), 2),
+						_ => panic!("unexpected string length encoding"),
+					};
+					p += width + len;
+				}
+				p += 4;
+				let v = u32::from_le_bytes(wasm[p..p + 4].try_into().unwrap()) + 1;
+				wasm[p..p + 4].copy_from_slice(&v.to_le_bytes());
+				// Compressed as the node ships its own (a 4 MB call would not fit in a block).
+				let blob = sp_maybe_compressed_blob::compress_strongly(&wasm, 64 << 20).unwrap();
+				let out = dir.join("upgrade.wasm");
+				std::fs::write(&out, &blob).unwrap();
+				return (out, v);
+			}
+		}
+		at = end;
+	}
+	panic!("no runtime_version section in {}", wbuild.display());
+}
+
+fn spec_version(i: u16) -> u64 {
+	let out = Command::new("curl")
+		.args(["-s", "-H", "Content-Type: application/json", "-d"])
+		.arg(r#"{"id":1,"jsonrpc":"2.0","method":"state_getRuntimeVersion","params":[]}"#)
+		.arg(format!("http://127.0.0.1:{}", 9944 + i + OFFSET))
+		.output()
+		.unwrap();
+	let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+	v["result"]["specVersion"].as_u64().unwrap()
+}
+
 fn has(v: &Value, key: &str, who: &str) -> bool {
 	v[key].as_array().unwrap().iter().any(|a| a == who)
 }
@@ -126,6 +197,59 @@ fn a_new_validator_is_elected_rewards_are_paid_and_finality_survives() {
 	assert_eq!(s["candidates"].as_array().unwrap().len(), 4, "{s}");
 	assert_eq!(s["nominators"].as_array().unwrap().len(), 2, "{s}");
 	let f0 = net.finalized();
+
+	// A root referendum to upgrade the runtime: the call's preimage is noted,
+	// ten holders vote aye with 900,000 AGR each (over half the issuance: the
+	// root track's support curve starts at 50 %), the decision deposit is placed.
+	let (wasm, new_version) = upgraded_wasm(&net.dir);
+	let before = spec_version(0);
+	assert_eq!(u64::from(new_version), before + 1);
+	let p = agora_json(
+		&ws(0),
+		&["gov", "propose-upgrade", "--suri", "//Alice", "--wasm", wasm.to_str().unwrap()],
+	);
+	let upgrade = p[0]["referendum"].as_u64().unwrap().to_string();
+	let voters: Vec<_> = [
+		"Alice",
+		"Bob",
+		"Charlie",
+		"Dave",
+		"Eve",
+		"Ferdie",
+		"One",
+		"Two",
+		"Alice//stash",
+		"Bob//stash",
+	]
+	.into_iter()
+	.map(|who| {
+		let idx = upgrade.clone();
+		std::thread::spawn(move || {
+			let suri = format!("//{who}");
+			let (ok, out, err) = agora(
+				&ws(0),
+				&[
+					"gov",
+					"vote",
+					"--suri",
+					&suri,
+					&idx,
+					"aye",
+					"--conviction",
+					"1",
+					"--amount",
+					"900000",
+				],
+			);
+			assert!(ok, "{who} voting: {out}{err}");
+		})
+	})
+	.collect();
+	for v in voters {
+		v.join().unwrap();
+	}
+	let (ok, out, err) = agora(&ws(0), &["gov", "deposit", "--suri", "//Alice", &upgrade]);
+	assert!(ok, "{out}{err}");
 
 	// A fifth node bonds and validates; staking elects it at the next era.
 	let out = net.script(&["add-validator", "eve"]);
@@ -159,24 +283,48 @@ fn a_new_validator_is_elected_rewards_are_paid_and_finality_survives() {
 			.any(|p| p[0] == EVE && p[1].as_u64().unwrap() > 0)
 	});
 
-	// Era rewards: the last finished era's payout is reserved; paying Alice's
-	// stakers pays her and the nominator backing her.
+	// Era rewards: the last finished era's payout is reserved; paying out the
+	// genesis validator with the most points in it pays the validator and the
+	// nominator backing it.
 	let s = net.status();
 	let era = s["active_era"].as_u64().unwrap() - 1;
 	assert!(planck(&s["last_era_reward"]) > 0, "{s}");
-	let p = agora_json(
-		&ws(0),
-		&["stake", "payout", "--suri", "//Ferdie", "--validator", ALICE, "--era", &era.to_string()],
-	);
+	let genesis = [ALICE, BOB, CHARLIE, DAVE];
+	let (best, pts) = s["last_era_points"]
+		.as_array()
+		.unwrap()
+		.iter()
+		.filter(|p| genesis.iter().any(|g| p[0] == *g))
+		.map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_u64().unwrap()))
+		.max_by_key(|(_, n)| *n)
+		.unwrap();
+	assert!(pts > 0, "{s}");
+	let era_s = era.to_string();
+	let claim = [
+		"stake",
+		"payout",
+		"--suri",
+		"//Ferdie",
+		"--validator",
+		best.as_str(),
+		"--era",
+		era_s.as_str(),
+	];
+	let p = agora_json(&ws(0), &claim);
 	let rewards = p[0]["rewards"].as_array().unwrap();
-	assert!(rewards.iter().any(|r| r[0] == ALICE && planck(&r[1]) > 0), "{}", p[0]);
+	assert!(rewards.iter().any(|r| r[0] == best.as_str() && planck(&r[1]) > 0), "{}", p[0]);
 	assert!(rewards.len() >= 2, "the validator and its nominator: {}", p[0]);
 	// Paid once: a second claim for the same era fails.
-	let (ok, _, err) = agora(
-		&ws(0),
-		&["stake", "payout", "--suri", "//Ferdie", "--validator", ALICE, "--era", &era.to_string()],
-	);
+	let (ok, _, err) = agora(&ws(0), &claim);
 	assert!(!ok && err.contains("AlreadyClaimed"), "{err}");
+
+	// The upgrade was enacted: every node runs the new version.
+	let w = agora_json(&ws(0), &["gov", "status", &upgrade, "--wait"]);
+	assert_eq!(w[0]["referendum"]["state"], "Approved", "{}", w[0]);
+	assert_eq!(w[0]["enacted"], true, "{}", w[0]);
+	for i in 0..5 {
+		assert_eq!(spec_version(i), before + 1, "node {i} runs the upgraded runtime");
+	}
 
 	// Dave's node stops while he is in the set: four of five validators keep
 	// finalizing (> 2/3). His operator then chills him: he leaves the set at

@@ -129,6 +129,18 @@ enum GovCmd {
 		#[arg(long, hide = true)]
 		unchecked: bool,
 	},
+	/// Submit a `root` referendum upgrading the runtime (`system.set_code`) to a
+	/// wasm file; prints the referendum's index.
+	ProposeUpgrade {
+		#[command(flatten)]
+		key: KeyArgs,
+		/// The new runtime's wasm (compressed or not).
+		#[arg(long)]
+		wasm: PathBuf,
+		/// Place the decision deposit too.
+		#[arg(long)]
+		deposit: bool,
+	},
 	/// Place a referendum's decision deposit (it cannot start deciding without one).
 	Deposit {
 		#[command(flatten)]
@@ -825,6 +837,16 @@ async fn gov_cmd(client: &chain::Client, cmd: GovCmd, json: bool) -> anyhow::Res
 					gov::fmt_value(v, info.unit),
 					if p.deposit_placed { "; decision deposit placed" } else { "" }
 				);
+			}
+			Ok(())
+		},
+		GovCmd::ProposeUpgrade { key, wasm, deposit } => {
+			let code = std::fs::read(&wasm).map_err(|e| anyhow::anyhow!("{}: {e}", wasm.display()))?;
+			let p = gov::propose_upgrade(client, &key.keypair()?, code, deposit).await?;
+			if json {
+				println!("{}", serde_json::json!({"referendum": p.index, "call_hash": hex0x(&p.call), "decision_deposit": p.deposit_placed}));
+			} else {
+				println!("referendum {} submitted on root: system.set_code (call hash {})", p.index, hex0x(&p.call));
 			}
 			Ok(())
 		},
