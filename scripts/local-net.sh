@@ -117,7 +117,10 @@ start_node() {
 
 stop_node() {
   local name=${ALL[$1]} pidf="$DIR/${ALL[$1]}.pid" pid
-  [ -f "$pidf" ] || { [ "$1" -lt ${#NAMES[@]} ] && echo "local-net: $name not running"; return; }
+  if [ ! -f "$pidf" ]; then
+    [ "$1" -lt ${#NAMES[@]} ] && echo "local-net: $name not running"
+    return 0
+  fi
   pid=$(cat "$pidf")
   if kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid"

@@ -186,6 +186,8 @@ mod runtime {
 	pub type Parameters = pallet_parameters;
 	#[runtime::pallet_index(24)]
 	pub type MarketParams = configs::params::pallet_market_params;
+	#[runtime::pallet_index(25)]
+	pub type Liveness = configs::liveness::pallet_liveness;
 }
 
 /// Address format.

@@ -345,3 +345,39 @@ fn no_preset_but_development_can_reach_sudo() {
 	});
 }
 
+
+#[test]
+fn a_validator_silent_for_three_sessions_is_chilled_and_authoring_resets_the_count() {
+	use configs::liveness::{pallet_liveness::Event as LivenessEvent, Silent};
+	use sp_keyring::Sr25519Keyring::*;
+	build_preset("local_testnet").execute_with(|| {
+		System::set_block_number(1);
+		let [a, b, c, d] = [Alice, Bob, Charlie, Dave].map(|k| k.to_account_id());
+		assert_eq!(configs::liveness::silent_sessions(), 3);
+		for round in 1..=3u32 {
+			for v in [&a, &b, &c] {
+				Liveness::note_author(v.clone());
+			}
+			// Charlie is silent in round 2 only: the count starts again.
+			if round == 2 {
+				configs::liveness::Authored::<Runtime>::remove(&c);
+			}
+			Liveness::end_session();
+			if round < 3 {
+				assert_eq!(Silent::<Runtime>::get(&d), round);
+				assert!(pallet_staking::Validators::<Runtime>::contains_key(&d));
+			}
+		}
+		assert_eq!(Silent::<Runtime>::get(&c), 0, "authored in round 3");
+		assert!(!pallet_staking::Validators::<Runtime>::contains_key(&d), "Dave was chilled");
+		for v in [&a, &b, &c] {
+			assert!(pallet_staking::Validators::<Runtime>::contains_key(v));
+		}
+		assert!(System::events().iter().any(|r| matches!(
+			&r.event,
+			RuntimeEvent::Liveness(LivenessEvent::Chilled { validator, sessions: 3 }) if *validator == d
+		)));
+		// Dave is still bonded: he can validate again.
+		assert!(Staking::validate(RuntimeOrigin::signed(d.clone()), Default::default()).is_ok());
+	});
+}

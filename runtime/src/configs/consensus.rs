@@ -59,7 +59,10 @@ impl pallet_session::Config for Runtime {
 	type NextSessionRotation = Babe;
 	/// Staking elects the validators each era; the historical session keeps
 	/// past sessions' validator sets for equivocation proofs.
-	type SessionManager = pallet_session::historical::NoteHistoricalRoot<Self, crate::Staking>;
+	/// Silent validators are chilled at each session's end (`configs::liveness`).
+	type SessionManager = super::liveness::WithLiveness<
+		pallet_session::historical::NoteHistoricalRoot<Self, crate::Staking>,
+	>;
 	type SessionHandler = <SessionKeys as sp_runtime::traits::OpaqueKeys>::KeyTypeIdProviders;
 	type Keys = SessionKeys;
 	type DisablingStrategy = pallet_session::disabling::UpToLimitDisablingStrategy;

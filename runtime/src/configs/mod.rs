@@ -15,6 +15,7 @@
 
 pub mod consensus;
 pub mod governance;
+pub mod liveness;
 pub mod marketplace;
 pub mod monetary;
 pub mod params;

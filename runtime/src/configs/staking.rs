@@ -147,9 +147,11 @@ impl pallet_session::historical::Config for Runtime {
 
 impl pallet_authorship::Config for Runtime {
 	type FindAuthor = pallet_session::FindAccountFromAuthorIndex<Self, Babe>;
-	/// Block authors earn era reward points.
-	type EventHandler = Staking;
+	/// Block authors earn era reward points, and count as live.
+	type EventHandler = (Staking, crate::Liveness);
 }
+
+impl super::liveness::Config for Runtime {}
 
 impl pallet_offences::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
