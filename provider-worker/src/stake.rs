@@ -50,7 +50,7 @@ pub async fn nominate(
 	signer: &Keypair,
 	targets: &[AccountId32],
 ) -> anyhow::Result<()> {
-	let targets = targets.iter().map(|a| MultiAddress::Id(a.clone())).collect();
+	let targets = targets.iter().map(|a| MultiAddress::Id(*a)).collect();
 	chain::submit_final(
 		client,
 		&runtime::tx().staking().nominate(targets),
@@ -83,7 +83,7 @@ pub async fn payout(
 	validator: AccountId32,
 	era: u32,
 ) -> anyhow::Result<Payout> {
-	let tx = runtime::tx().staking().payout_stakers(validator.clone(), era);
+	let tx = runtime::tx().staking().payout_stakers(validator, era);
 	let events = chain::submit_final(client, &tx, signer, "staking.payout_stakers").await?;
 	let mut rewards = vec![];
 	for e in events.find::<runtime::staking::events::Rewarded>() {
