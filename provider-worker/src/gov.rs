@@ -92,6 +92,7 @@ pub fn param_call(index: usize, info: &ParamInfo, value: u128) -> anyhow::Result
 /// What `propose-param` submitted.
 pub struct Proposal {
 	pub index: u32,
+	/// The encoded call (inline proposals) or its blake2_256 hash (by preimage).
 	pub call: Vec<u8>,
 	pub deposit_placed: bool,
 }
@@ -128,15 +129,8 @@ pub async fn propose(
 		Bounded::Inline(inline),
 		DispatchTime::After(ENACT_AFTER),
 	);
-	let events = chain::submit_final(client, &submit, signer, "referenda.submit").await?;
-	let submitted = events
-		.find_first::<runtime::referenda::events::Submitted>()
-		.transpose()?
-		.ok_or_else(|| anyhow::anyhow!("referenda.submit: no Submitted event"))?;
-	if deposit {
-		place_deposit(client, signer, submitted.index).await?;
-	}
-	Ok(Proposal { index: submitted.index, call, deposit_placed: deposit })
+	let index = submit_referendum(client, signer, submit, deposit).await?;
+	Ok(Proposal { index, call, deposit_placed: deposit })
 }
 
 /// Submits a `root` referendum that upgrades the runtime to `code` (a wasm
@@ -159,6 +153,18 @@ pub async fn propose_upgrade(
 		Bounded::Lookup { hash: subxt::utils::H256(hash), len },
 		DispatchTime::After(ENACT_AFTER),
 	);
+	let index = submit_referendum(client, signer, submit, deposit).await?;
+	Ok(Proposal { index, call: hash.to_vec(), deposit_placed: deposit })
+}
+
+/// Submits a built `referenda.submit` and, with `deposit`, places the new
+/// referendum's decision deposit; returns its index.
+async fn submit_referendum<C: subxt::transactions::Payload>(
+	client: &Client,
+	signer: &Keypair,
+	submit: C,
+	deposit: bool,
+) -> anyhow::Result<u32> {
 	let events = chain::submit_final(client, &submit, signer, "referenda.submit").await?;
 	let submitted = events
 		.find_first::<runtime::referenda::events::Submitted>()
@@ -167,7 +173,7 @@ pub async fn propose_upgrade(
 	if deposit {
 		place_deposit(client, signer, submitted.index).await?;
 	}
-	Ok(Proposal { index: submitted.index, call: hash.to_vec(), deposit_placed: deposit })
+	Ok(submitted.index)
 }
 
 /// Places a referendum's decision deposit.
