@@ -25,7 +25,10 @@ fn generation_is_deterministic_and_follows_the_chat_template() {
 	assert_eq!(m.encode("<|im_start|>").unwrap(), vec![1]);
 	assert_eq!(m.encode("<|im_end|>").unwrap(), vec![2]);
 	let prompt = m.prompt("What is the capital of France?").unwrap();
-	assert!(prompt.contains("<|im_start|>user\nWhat is the capital of France?<|im_end|>"), "{prompt}");
+	assert!(
+		prompt.contains("<|im_start|>user\nWhat is the capital of France?<|im_end|>"),
+		"{prompt}"
+	);
 	assert!(prompt.ends_with("<|im_start|>assistant\n"), "{prompt}");
 
 	// A conversation as JSON messages, with the system prompt given.
@@ -84,9 +87,51 @@ fn embedding_matches_sentence_transformers() {
 	let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
 	assert!((norm - 1.0).abs() < 1e-4, "not unit length: {norm}");
 	// A batch gives the same vectors as one at a time.
-	let batch = m.embed_batch(&["The cat sits on the mat.", "A completely different, longer sentence about ships."]).unwrap();
+	let batch = m
+		.embed_batch(&[
+			"The cat sits on the mat.",
+			"A completely different, longer sentence about ships.",
+		])
+		.unwrap();
 	assert!(bert::cosine(&batch[0], &v) > 0.9999);
 	assert!(bert::cosine(&batch[0], &batch[1]) < 0.9);
+}
+
+/// Eight sentences (1 to 256 tokens, English, German, digits) against
+/// sentence-transformers' vectors (tests/fixtures/minilm-set.json, made by
+/// scripts/make-embedding-fixture.py --set): cosine ≥ 0.999 each, in one
+/// padded batch and one at a time.
+#[test]
+fn embeddings_keep_cosine_0_999_with_sentence_transformers() {
+	let fixture: serde_json::Value =
+		serde_json::from_str(include_str!("fixtures/minilm-set.json")).unwrap();
+	let sentences: Vec<&str> = fixture["sentences"]
+		.as_array()
+		.unwrap()
+		.iter()
+		.map(|s| s.as_str().unwrap())
+		.collect();
+	let refs: Vec<Vec<f32>> = fixture["vectors"]
+		.as_array()
+		.unwrap()
+		.iter()
+		.map(|v| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect())
+		.collect();
+	let m = minilm();
+	let batch = m.embed_batch(&sentences).unwrap();
+	let mut worst = 1f64;
+	for (i, (s, r)) in sentences.iter().zip(&refs).enumerate() {
+		let one = m.embed_batch(&[s]).unwrap().pop().unwrap();
+		for (how, v) in [("batched", &batch[i]), ("alone", &one)] {
+			let cos = bert::cosine(v, r);
+			assert!(cos >= 0.999, "sentence {i} ({how}): cosine {cos} < 0.999");
+			worst = worst.min(cos);
+		}
+	}
+	println!(
+		"worst cosine with sentence-transformers over {} sentences: {worst:.6}",
+		sentences.len()
+	);
 }
 
 #[test]

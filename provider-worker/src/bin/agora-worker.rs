@@ -9,7 +9,13 @@ use agora_primitives::models::{shipped, ManifestInput};
 use agora_worker::{
 	chain,
 	cli::{init_logging, KeyArgs},
-	engine::{self, bert::Embedder, files, llama::TextGen, Request},
+	engine::{
+		self,
+		bert::Embedder,
+		files,
+		llama::{Backend, TextGen},
+		Request,
+	},
 	serve::{self, OfferTerms, ServeConfig},
 };
 use clap::{Parser, Subcommand};
@@ -154,15 +160,29 @@ struct BenchArgs {
 	runs: usize,
 	#[arg(long)]
 	cpu: bool,
+	/// The engine: `agora` (Agora's kernels, the CPU default) or `candle-stock`
+	/// (candle 0.11's own quantized llama and BERT, the reference).
+	#[arg(long, value_parser = ["agora", "candle-stock"])]
+	backend: Option<String>,
+	/// Skip the verification-cost measurement (teacher forcing).
+	#[arg(long)]
+	skip_verify: bool,
+	/// Measure only one model (profiling): `generation` or `embedding`.
+	#[arg(long, value_parser = ["generation", "embedding"])]
+	only: Option<String>,
 }
 
 /// The shipped manifest and default directory of a model name.
 fn shipped_model(name: &str) -> anyhow::Result<(ManifestInput<[u8; 32]>, PathBuf)> {
 	let root = agora_worker::models_dir();
 	match name {
-		"SmolLM2-135M-Instruct" => Ok((shipped::smollm2([0; 32]), root.join("smollm2-135m-instruct"))),
+		"SmolLM2-135M-Instruct" => {
+			Ok((shipped::smollm2([0; 32]), root.join("smollm2-135m-instruct")))
+		},
 		"all-MiniLM-L6-v2" => Ok((shipped::minilm([0; 32]), root.join("all-minilm-l6-v2"))),
-		other => anyhow::bail!("`{other}` is not a shipped model (SmolLM2-135M-Instruct, all-MiniLM-L6-v2)"),
+		other => anyhow::bail!(
+			"`{other}` is not a shipped model (SmolLM2-135M-Instruct, all-MiniLM-L6-v2)"
+		),
 	}
 }
 
@@ -183,10 +203,12 @@ fn run(a: RunArgs) -> anyhow::Result<()> {
 	};
 	let out = e.run(&req)?;
 	match e.task() {
-		agora_primitives::models::TaskKind::TextGeneration =>
-			println!("{}", String::from_utf8_lossy(&out.output)),
-		agora_primitives::models::TaskKind::Embedding =>
-			println!("{}", serde_json::to_string(&Embedder::from_bytes(&out.output))?),
+		agora_primitives::models::TaskKind::TextGeneration => {
+			println!("{}", String::from_utf8_lossy(&out.output))
+		},
+		agora_primitives::models::TaskKind::Embedding => {
+			println!("{}", serde_json::to_string(&Embedder::from_bytes(&out.output))?)
+		},
 	}
 	eprintln!(
 		"{} prompt tokens in {:.3} s, {} output tokens in {:.3} s, output blake2_256 {}",
@@ -210,34 +232,44 @@ const BENCH_SENTENCE: &str = "The quick brown fox jumps over the lazy dog near t
 
 fn bench(a: BenchArgs) -> anyhow::Result<()> {
 	let dev = engine::device(a.cpu)?;
-	let lm = TextGen::load(&verified("SmolLM2-135M-Instruct", None)?, &dev, false)?;
+	let backend = match a.backend.as_deref() {
+		Some("candle-stock") => Backend::CandleStock,
+		Some(_) => Backend::Agora,
+		None => Backend::default_for(&dev),
+	};
+	let lm = TextGen::load_with(&verified("SmolLM2-135M-Instruct", None)?, &dev, false, backend)?;
 	let ids = lm.encode(&lm.prompt(BENCH_PROMPT)?)?;
+	let generation = a.only.as_deref() != Some("embedding");
+	let embedding = a.only.as_deref() != Some("generation");
 	// Warm-up, then measure prefill and decode separately. Decoding ignores EOS so
 	// every run decodes exactly `decode_tokens` (as llama.cpp's bench does).
 	let _ = lm.generate(&ids, 4, 0.0, 0)?;
 	let (mut pp, mut tg) = (vec![], vec![]);
-	for _ in 0..a.runs {
+	for _ in 0..if generation { a.runs } else { 0 } {
 		let r = lm.generate_n(&ids, a.decode_tokens)?;
 		pp.push(r.prompt_tokens as f64 / r.prompt_secs);
 		tg.push((r.output_tokens.saturating_sub(1)) as f64 / r.decode_secs);
 	}
 	// Verification cost: one teacher-forced pass over prompt + the claimed tokens,
 	// against generating them (prefill + decode).
-	let lm_files = verified("SmolLM2-135M-Instruct", None)?;
-	let full = engine::teacher::FullLogits::load(&std::fs::read(&lm_files.weights)?, &dev)?;
 	let (mut gen_s, mut ver_s) = (vec![], vec![]);
-	for _ in 0..a.runs {
-		let r = lm.generate_n(&ids, a.decode_tokens)?;
-		gen_s.push(r.prompt_secs + r.decode_secs);
-		let t0 = Instant::now();
-		let _ = full.check(&ids, &r.tokens)?;
-		ver_s.push(t0.elapsed().as_secs_f64());
+	if !a.skip_verify && generation {
+		let lm_files = verified("SmolLM2-135M-Instruct", None)?;
+		let full = engine::teacher::FullLogits::load(&std::fs::read(&lm_files.weights)?, &dev)?;
+		for _ in 0..a.runs {
+			let r = lm.generate_n(&ids, a.decode_tokens)?;
+			gen_s.push(r.prompt_secs + r.decode_secs);
+			let t0 = Instant::now();
+			let _ = full.check(&ids, &r.tokens)?;
+			ver_s.push(t0.elapsed().as_secs_f64());
+		}
 	}
 	let (gen_med, ver_med) = (median(gen_s), median(ver_s));
-	let emb = Embedder::load(&verified("all-MiniLM-L6-v2", None)?, &dev, false)?;
+	let emb = Embedder::load_with(&verified("all-MiniLM-L6-v2", None)?, &dev, false, backend)?;
 	let _ = emb.embed_batch(&[BENCH_SENTENCE])?;
 	let mut per_batch = serde_json::Map::new();
-	for batch in [1usize, 32] {
+	for batch in if embedding { &[1usize, 32][..] } else { &[][..] } {
+		let batch = *batch;
 		let sentences: Vec<&str> = std::iter::repeat_n(BENCH_SENTENCE, batch).collect();
 		let mut rates = vec![];
 		let rounds = if batch == 1 { 32 } else { 4 };
@@ -250,11 +282,11 @@ fn bench(a: BenchArgs) -> anyhow::Result<()> {
 		}
 		per_batch.insert(format!("batch_{batch}"), median(rates).into());
 	}
-	let threads = candle_core::utils::get_num_threads();
+	let threads = agora_kernels::Threads::pool_size();
 	println!(
 		"{}",
 		serde_json::json!({
-			"engine": "candle",
+			"engine": lm.backend_name(),
 			"threads": threads,
 			"device": engine::hardware_tag(&dev),
 			"prompt_tokens": ids.len(),
@@ -264,7 +296,7 @@ fn bench(a: BenchArgs) -> anyhow::Result<()> {
 			"embed_sentences_per_s": per_batch,
 			"generate_secs": gen_med,
 			"verify_teacher_forced_secs": ver_med,
-			"verify_fraction": ver_med / gen_med,
+			"verify_fraction": if gen_med > 0.0 { ver_med / gen_med } else { 0.0 },
 		})
 	);
 	Ok(())
@@ -281,7 +313,15 @@ fn verify_cmd(a: VerifyArgs) -> anyhow::Result<()> {
 		agora_primitives::models::DeterminismProfile::TeacherForced { .. } => {
 			let gen = TextGen::load(&files, &dev, false)?;
 			let full = engine::teacher::FullLogits::load(&std::fs::read(&files.weights)?, &dev)?;
-			engine::verify::teacher_forced(&gen, &full, a.input.as_bytes(), a.max_tokens, &output, top_k, eps)?
+			engine::verify::teacher_forced(
+				&gen,
+				&full,
+				a.input.as_bytes(),
+				a.max_tokens,
+				&output,
+				top_k,
+				eps,
+			)?
 		},
 		agora_primitives::models::DeterminismProfile::Cosine { .. } => {
 			let emb = Embedder::load(&files, &dev, false)?;
@@ -289,7 +329,12 @@ fn verify_cmd(a: VerifyArgs) -> anyhow::Result<()> {
 		},
 		agora_primitives::models::DeterminismProfile::Exact => {
 			let e = engine::load(&files, &dev, false)?;
-			let req = Request { input: a.input.into_bytes(), max_tokens: a.max_tokens, temperature: 0.0, seed: 0 };
+			let req = Request {
+				input: a.input.into_bytes(),
+				max_tokens: a.max_tokens,
+				temperature: 0.0,
+				seed: 0,
+			};
 			engine::verify::exact(e.as_ref(), &req, &output)?
 		},
 	};

@@ -1,7 +1,15 @@
-//! Sentence embeddings: all-MiniLM-L6-v2 through candle's BERT, mean pooling over
-//! the attention mask, then L2 normalisation (what sentence-transformers does for
-//! this model). The output is the vector as little-endian f32.
-use super::{files::ModelFiles, Engine, EngineError, Inference, Request};
+//! Sentence embeddings: all-MiniLM-L6-v2, mean pooling over the attention mask,
+//! then L2 normalisation (what sentence-transformers does for this model). The
+//! output is the vector as little-endian f32.
+//!
+//! Two backends: Agora's encoder (`agora_kernels::bert`, CPU default: no
+//! padding, fused epilogues, bit-identical across batch and thread counts) and
+//! candle's stock `BertModel` (CUDA, or `AGORA_ENGINE=candle-stock`).
+use super::{files::ModelFiles, llama::Backend, Engine, EngineError, Inference, Request};
+use agora_kernels::{
+	bert::{Bert, BertConfig},
+	Threads,
+};
 use agora_primitives::models::TaskKind;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
@@ -13,19 +21,41 @@ use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 /// `max_seq_length` for this model does.
 pub const MAX_TOKENS: usize = 256;
 
+enum Model {
+	Agora(Bert),
+	Stock(BertModel),
+}
+
 /// A loaded BERT sentence-embedding model.
 pub struct Embedder {
 	name: String,
-	model: BertModel,
+	model: Model,
 	tokenizer: Tokenizer,
 	device: Device,
 }
 
 impl Embedder {
-	/// Loads `model.safetensors`, `config.json` and `tokenizer.json` onto `device`.
+	/// Loads `model.safetensors`, `config.json` and `tokenizer.json` onto `device`
+	/// with the device's default backend.
 	pub fn load(files: &ModelFiles, device: &Device, progress: bool) -> anyhow::Result<Self> {
-		let config_path =
-			files.config.as_ref().ok_or_else(|| anyhow::anyhow!("a BERT model needs config.json"))?;
+		Self::load_with(files, device, progress, Backend::default_for(device))
+	}
+
+	/// Loads the model with `backend`.
+	pub fn load_with(
+		files: &ModelFiles,
+		device: &Device,
+		progress: bool,
+		backend: Backend,
+	) -> anyhow::Result<Self> {
+		anyhow::ensure!(
+			backend == Backend::CandleStock || device.is_cpu(),
+			"Agora's kernels run on the CPU; use the candle-stock backend on {device:?}"
+		);
+		let config_path = files
+			.config
+			.as_ref()
+			.ok_or_else(|| anyhow::anyhow!("a BERT model needs config.json"))?;
 		let tok_path = files
 			.tokenizer
 			.as_ref()
@@ -35,7 +65,10 @@ impl Embedder {
 		let mut tokenizer = Tokenizer::from_file(tok_path)
 			.map_err(|e| anyhow::anyhow!("{}: {e}", tok_path.display()))?;
 		tokenizer
-			.with_truncation(Some(TruncationParams { max_length: MAX_TOKENS, ..Default::default() }))
+			.with_truncation(Some(TruncationParams {
+				max_length: MAX_TOKENS,
+				..Default::default()
+			}))
 			.map_err(|e| anyhow::anyhow!("tokenizer truncation: {e}"))?;
 		tokenizer.with_padding(Some(PaddingParams {
 			strategy: PaddingStrategy::BatchLongest,
@@ -44,11 +77,48 @@ impl Embedder {
 		let len = std::fs::metadata(&files.weights)?.len();
 		let bar = super::files::progress_bar(progress, len, "loading model.safetensors");
 		let mut bytes = Vec::with_capacity(len as usize);
-		std::io::Read::read_to_end(&mut bar.wrap_read(std::fs::File::open(&files.weights)?), &mut bytes)?;
+		std::io::Read::read_to_end(
+			&mut bar.wrap_read(std::fs::File::open(&files.weights)?),
+			&mut bytes,
+		)?;
 		bar.finish_and_clear();
-		let vb = VarBuilder::from_buffered_safetensors(bytes, DType::F32, device)?;
-		let model = BertModel::load(vb, &config)?;
+		let model = match backend {
+			Backend::Agora => {
+				let raw: serde_json::Value = serde_json::from_slice(&std::fs::read(config_path)?)?;
+				let field = |k: &str| -> anyhow::Result<usize> {
+					raw.get(k)
+						.and_then(|v| v.as_u64())
+						.map(|v| v as usize)
+						.ok_or_else(|| anyhow::anyhow!("{}: no `{k}`", config_path.display()))
+				};
+				anyhow::ensure!(
+					raw.get("hidden_act").and_then(|v| v.as_str()) == Some("gelu"),
+					"only hidden_act = \"gelu\" is supported"
+				);
+				let cfg = BertConfig {
+					hidden: field("hidden_size")?,
+					heads: field("num_attention_heads")?,
+					intermediate: field("intermediate_size")?,
+					layers: field("num_hidden_layers")?,
+					max_positions: field("max_position_embeddings")?,
+					eps: raw.get("layer_norm_eps").and_then(|v| v.as_f64()).unwrap_or(1e-12) as f32,
+				};
+				Model::Agora(Bert::load(&bytes, cfg)?)
+			},
+			Backend::CandleStock => {
+				let vb = VarBuilder::from_buffered_safetensors(bytes, DType::F32, device)?;
+				Model::Stock(BertModel::load(vb, &config)?)
+			},
+		};
 		Ok(Self { name: files.name.clone(), model, tokenizer, device: device.clone() })
+	}
+
+	/// Which backend runs this model.
+	pub fn backend(&self) -> Backend {
+		match self.model {
+			Model::Agora(_) => Backend::Agora,
+			Model::Stock(_) => Backend::CandleStock,
+		}
 	}
 
 	/// Embeds a batch of sentences: one unit vector each.
@@ -60,6 +130,27 @@ impl Embedder {
 			.tokenizer
 			.encode_batch(sentences.to_vec(), true)
 			.map_err(|e| EngineError::Internal(format!("tokenizer: {e}")))?;
+		let model = match &self.model {
+			Model::Agora(bert) => {
+				// Real tokens only: the encoder needs no padding.
+				let seqs: Vec<Vec<u32>> = enc
+					.iter()
+					.map(|e| {
+						e.get_ids()
+							.iter()
+							.zip(e.get_attention_mask())
+							.filter(|(_, m)| **m == 1)
+							.map(|(i, _)| *i)
+							.collect()
+					})
+					.collect();
+				let refs: Vec<&[u32]> = seqs.iter().map(|s| s.as_slice()).collect();
+				return bert
+					.embed(&refs, Threads::Pool)
+					.map_err(|e| EngineError::Internal(e.to_string()));
+			},
+			Model::Stock(m) => m,
+		};
 		let ids: Vec<Tensor> = enc
 			.iter()
 			.map(|e| Tensor::new(e.get_ids(), &self.device))
@@ -71,7 +162,7 @@ impl Embedder {
 		let ids = Tensor::stack(&ids, 0)?;
 		let mask = Tensor::stack(&masks, 0)?;
 		let types = ids.zeros_like()?;
-		let hidden = self.model.forward(&ids, &types, Some(&mask))?; // (b, n, d)
+		let hidden = model.forward(&ids, &types, Some(&mask))?; // (b, n, d)
 		let maskf = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // (b, n, 1)
 		let summed = hidden.broadcast_mul(&maskf)?.sum(1)?; // (b, d)
 		let counts = maskf.sum(1)?; // (b, 1)

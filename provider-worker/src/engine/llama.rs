@@ -1,7 +1,12 @@
-//! Text generation: a llama-architecture GGUF (SmolLM2-135M-Instruct, Q4_1)
-//! through candle's quantized llama, with the tokenizer and chat template built
-//! from the GGUF's own metadata.
+//! Text generation: a llama-architecture GGUF (SmolLM2-135M-Instruct, Q4_1),
+//! with the tokenizer and chat template built from the GGUF's own metadata.
+//!
+//! Two backends compute the same function: on the CPU, Agora's quantized llama
+//! (`agora_kernels::qllama`, its own kernels; the default), and candle's stock
+//! `quantized_llama` (CUDA, or `AGORA_ENGINE=candle-stock`; the reference the
+//! tests and `scripts/bench-inference.sh` compare against).
 use super::{files::ModelFiles, Engine, EngineError, Inference, Request};
+use agora_kernels::{qllama::QLlama, Threads};
 use agora_primitives::models::TaskKind;
 use candle_core::{quantized::gguf_file, Device, Tensor};
 use candle_transformers::{
@@ -19,10 +24,37 @@ use tokenizers::{
 /// The context a job may use: prompt tokens + `max_tokens` (candle's rope table).
 pub const CONTEXT: usize = MAX_SEQ_LEN;
 
+/// Which implementation runs the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+	/// Agora's kernels (`agora_kernels::qllama`); CPU only.
+	Agora,
+	/// candle 0.11's `quantized_llama::ModelWeights` (any device).
+	CandleStock,
+}
+
+impl Backend {
+	/// The default for `device`: Agora's kernels on the CPU unless
+	/// `AGORA_ENGINE=candle-stock`; candle's on CUDA.
+	pub fn default_for(device: &Device) -> Backend {
+		let stock = std::env::var("AGORA_ENGINE").is_ok_and(|v| v == "candle-stock");
+		if device.is_cpu() && !stock {
+			Backend::Agora
+		} else {
+			Backend::CandleStock
+		}
+	}
+}
+
+enum Weights {
+	Agora(QLlama),
+	Stock(ModelWeights),
+}
+
 /// A loaded GGUF text-generation model.
 pub struct TextGen {
 	name: String,
-	weights: ModelWeights,
+	weights: Weights,
 	tokenizer: Tokenizer,
 	chat_template: Option<String>,
 	bos: Option<String>,
@@ -32,14 +64,19 @@ pub struct TextGen {
 }
 
 fn md<'a>(ct: &'a gguf_file::Content, key: &str) -> anyhow::Result<&'a gguf_file::Value> {
-	ct.metadata.get(key).ok_or_else(|| anyhow::anyhow!("GGUF metadata has no `{key}`"))
+	ct.metadata
+		.get(key)
+		.ok_or_else(|| anyhow::anyhow!("GGUF metadata has no `{key}`"))
 }
 
 /// Builds the tokenizer the GGUF describes: GPT-2 byte-level BPE from
 /// `tokenizer.ggml.tokens`/`merges`, with the control tokens (type 3) as special tokens.
 pub fn tokenizer_from_gguf(ct: &gguf_file::Content) -> anyhow::Result<Tokenizer> {
 	let model = md(ct, "tokenizer.ggml.model")?.to_string()?;
-	anyhow::ensure!(model == "gpt2", "tokenizer model `{model}` is not supported (gpt2 byte-level BPE)");
+	anyhow::ensure!(
+		model == "gpt2",
+		"tokenizer model `{model}` is not supported (gpt2 byte-level BPE)"
+	);
 	let pre = ct
 		.metadata
 		.get("tokenizer.ggml.pre")
@@ -113,8 +150,22 @@ fn read_all(path: &std::path::Path, progress: bool) -> anyhow::Result<Vec<u8>> {
 }
 
 impl TextGen {
-	/// Loads the GGUF named by `files` onto `device`.
+	/// Loads the GGUF named by `files` onto `device` with the device's default backend.
 	pub fn load(files: &ModelFiles, device: &Device, progress: bool) -> anyhow::Result<Self> {
+		Self::load_with(files, device, progress, Backend::default_for(device))
+	}
+
+	/// Loads the GGUF named by `files` onto `device` with `backend`.
+	pub fn load_with(
+		files: &ModelFiles,
+		device: &Device,
+		progress: bool,
+		backend: Backend,
+	) -> anyhow::Result<Self> {
+		anyhow::ensure!(
+			backend == Backend::CandleStock || device.is_cpu(),
+			"Agora's kernels run on the CPU; use the candle-stock backend on {device:?}"
+		);
 		let bytes = read_all(&files.weights, progress)?;
 		let mut cur = std::io::Cursor::new(bytes);
 		let ct = gguf_file::Content::read(&mut cur)
@@ -132,9 +183,15 @@ impl TextGen {
 		let eos_id = md(&ct, "tokenizer.ggml.eos_token_id")?.to_u32()?;
 		let eos = token("tokenizer.ggml.eos_token_id")?.unwrap_or_default();
 		let bos = token("tokenizer.ggml.bos_token_id")?;
-		let chat_template =
-			ct.metadata.get("tokenizer.chat_template").and_then(|v| v.to_string().ok()).cloned();
-		let weights = ModelWeights::from_gguf(ct, &mut cur, device)?;
+		let chat_template = ct
+			.metadata
+			.get("tokenizer.chat_template")
+			.and_then(|v| v.to_string().ok())
+			.cloned();
+		let weights = match backend {
+			Backend::Agora => Weights::Agora(QLlama::from_gguf(&ct, cur.get_ref(), CONTEXT)?),
+			Backend::CandleStock => Weights::Stock(ModelWeights::from_gguf(ct, &mut cur, device)?),
+		};
 		Ok(Self {
 			name: files.name.clone(),
 			weights,
@@ -145,6 +202,86 @@ impl TextGen {
 			eos,
 			device: device.clone(),
 		})
+	}
+
+	/// Which backend runs this model.
+	pub fn backend(&self) -> Backend {
+		match self.weights {
+			Weights::Agora(_) => Backend::Agora,
+			Weights::Stock(_) => Backend::CandleStock,
+		}
+	}
+
+	/// A short description of the backend for logs and benchmarks.
+	pub fn backend_name(&self) -> String {
+		match &self.weights {
+			Weights::Agora(q) => format!("agora-kernels ({})", q.isa().name()),
+			Weights::Stock(_) => "candle-stock".into(),
+		}
+	}
+
+	/// The next-token logits after `prompt_ids` (the comparison tests use this).
+	pub fn prompt_logits(
+		&self,
+		prompt_ids: &[u32],
+		threads: Threads,
+	) -> Result<Vec<f32>, EngineError> {
+		if prompt_ids.is_empty() {
+			return Err(EngineError::Input("the prompt is empty".into()));
+		}
+		match &self.weights {
+			Weights::Agora(q) => {
+				let mut st = q.state(prompt_ids.len());
+				let logits = q
+					.forward(&mut st, prompt_ids, threads)
+					.map_err(|e| EngineError::Internal(e.to_string()))?;
+				Ok(logits.to_vec())
+			},
+			Weights::Stock(w) => {
+				let mut model = w.clone();
+				let input = Tensor::new(prompt_ids, &self.device)?.unsqueeze(0)?;
+				Ok(model.forward(&input, 0)?.squeeze(0)?.to_vec1::<f32>()?)
+			},
+		}
+	}
+
+	/// The next-token logits after `prompt_ids`, run as a prefill of the first
+	/// `split` tokens followed by one decode step per remaining token (the
+	/// tests compare this with [`Self::prompt_logits`]).
+	pub fn split_logits(
+		&self,
+		prompt_ids: &[u32],
+		split: usize,
+		threads: Threads,
+	) -> Result<Vec<f32>, EngineError> {
+		if split == 0 || split > prompt_ids.len() {
+			return Err(EngineError::Input(format!(
+				"split {split} is outside 1..={}",
+				prompt_ids.len()
+			)));
+		}
+		match &self.weights {
+			Weights::Agora(q) => {
+				let internal = |e: anyhow::Error| EngineError::Internal(e.to_string());
+				let mut st = q.state(prompt_ids.len());
+				let mut logits =
+					q.forward(&mut st, &prompt_ids[..split], threads).map_err(internal)?.to_vec();
+				for &t in &prompt_ids[split..] {
+					logits = q.forward(&mut st, &[t], threads).map_err(internal)?.to_vec();
+				}
+				Ok(logits)
+			},
+			Weights::Stock(w) => {
+				let mut model = w.clone();
+				let input = Tensor::new(&prompt_ids[..split], &self.device)?.unsqueeze(0)?;
+				let mut logits = model.forward(&input, 0)?;
+				for (i, &t) in prompt_ids[split..].iter().enumerate() {
+					let input = Tensor::new(&[t], &self.device)?.unsqueeze(0)?;
+					logits = model.forward(&input, split + i)?;
+				}
+				Ok(logits.squeeze(0)?.to_vec1::<f32>()?)
+			},
+		}
 	}
 
 	/// The end-of-sequence token.
@@ -161,25 +298,26 @@ impl TextGen {
 	///
 	/// The input is a user message, or a JSON object `{"messages": [{"role", "content"}, …]}`.
 	pub fn prompt(&self, input: &str) -> Result<String, EngineError> {
-		let messages: Vec<serde_json::Value> = match serde_json::from_str::<serde_json::Value>(input) {
-			Ok(serde_json::Value::Object(o)) if o.contains_key("messages") => {
-				let list = o
-					.get("messages")
-					.and_then(|m| m.as_array())
-					.ok_or_else(|| EngineError::Input("`messages` is not a list".into()))?;
-				for m in list {
-					let ok = m.get("role").is_some_and(|r| r.is_string()) &&
-						m.get("content").is_some_and(|c| c.is_string());
-					if !ok {
-						return Err(EngineError::Input(
-							"every message needs string `role` and `content`".into(),
-						));
+		let messages: Vec<serde_json::Value> =
+			match serde_json::from_str::<serde_json::Value>(input) {
+				Ok(serde_json::Value::Object(o)) if o.contains_key("messages") => {
+					let list = o
+						.get("messages")
+						.and_then(|m| m.as_array())
+						.ok_or_else(|| EngineError::Input("`messages` is not a list".into()))?;
+					for m in list {
+						let ok = m.get("role").is_some_and(|r| r.is_string())
+							&& m.get("content").is_some_and(|c| c.is_string());
+						if !ok {
+							return Err(EngineError::Input(
+								"every message needs string `role` and `content`".into(),
+							));
+						}
 					}
-				}
-				list.clone()
-			},
-			_ => vec![serde_json::json!({"role": "user", "content": input})],
-		};
+					list.clone()
+				},
+				_ => vec![serde_json::json!({"role": "user", "content": input})],
+			};
 		let Some(template) = &self.chat_template else {
 			// A base model: the input is the prompt.
 			return Ok(input.to_string());
@@ -215,7 +353,20 @@ impl TextGen {
 		temperature: f64,
 		seed: u64,
 	) -> Result<Inference, EngineError> {
-		self.generate_inner(prompt_ids, max_tokens, temperature, seed, true)
+		self.generate_inner(prompt_ids, max_tokens, temperature, seed, true, Threads::Pool)
+	}
+
+	/// [`Self::generate`] with an explicit thread policy (the determinism tests
+	/// run a job on one thread and on the pool and compare the bits).
+	pub fn generate_threads(
+		&self,
+		prompt_ids: &[u32],
+		max_tokens: u32,
+		temperature: f64,
+		seed: u64,
+		threads: Threads,
+	) -> Result<Inference, EngineError> {
+		self.generate_inner(prompt_ids, max_tokens, temperature, seed, true, threads)
 	}
 
 	fn generate_inner(
@@ -225,6 +376,7 @@ impl TextGen {
 		temperature: f64,
 		seed: u64,
 		stop_at_eos: bool,
+		threads: Threads,
 	) -> Result<Inference, EngineError> {
 		if prompt_ids.is_empty() {
 			return Err(EngineError::Input("the prompt is empty".into()));
@@ -239,30 +391,53 @@ impl TextGen {
 				prompt_ids.len()
 			)));
 		}
-		let sampling = if temperature <= 0.0 {
-			Sampling::ArgMax
-		} else {
-			Sampling::All { temperature }
-		};
+		let sampling =
+			if temperature <= 0.0 { Sampling::ArgMax } else { Sampling::All { temperature } };
 		let mut lp = LogitsProcessor::from_sampling(seed, sampling);
-		let mut model = self.weights.clone();
-		let t0 = Instant::now();
-		let input = Tensor::new(prompt_ids, &self.device)?.unsqueeze(0)?;
-		let logits = model.forward(&input, 0)?.squeeze(0)?;
-		let mut next = lp.sample(&logits)?;
-		let prompt_secs = t0.elapsed().as_secs_f64();
-		let t1 = Instant::now();
 		let mut out: Vec<u32> = Vec::with_capacity(max_tokens as usize);
-		while !(stop_at_eos && next == self.eos_id) {
-			out.push(next);
-			if out.len() >= max_tokens as usize {
-				break;
-			}
-			let input = Tensor::new(&[next], &self.device)?.unsqueeze(0)?;
-			let pos = prompt_ids.len().saturating_add(out.len()).saturating_sub(1);
-			let logits = model.forward(&input, pos)?.squeeze(0)?;
-			next = lp.sample(&logits)?;
-		}
+		let t0 = Instant::now();
+		let (prompt_secs, t1) = match &self.weights {
+			Weights::Agora(q) => {
+				let internal = |e: anyhow::Error| EngineError::Internal(e.to_string());
+				let mut st = q.state(needed);
+				let sample =
+					|lp: &mut LogitsProcessor, logits: &[f32]| -> Result<u32, EngineError> {
+						Ok(lp.sample(&Tensor::from_slice(logits, logits.len(), &Device::Cpu)?)?)
+					};
+				let mut next =
+					sample(&mut lp, q.forward(&mut st, prompt_ids, threads).map_err(internal)?)?;
+				let prompt_secs = t0.elapsed().as_secs_f64();
+				let t1 = Instant::now();
+				while !(stop_at_eos && next == self.eos_id) {
+					out.push(next);
+					if out.len() >= max_tokens as usize {
+						break;
+					}
+					next =
+						sample(&mut lp, q.forward(&mut st, &[next], threads).map_err(internal)?)?;
+				}
+				(prompt_secs, t1)
+			},
+			Weights::Stock(weights) => {
+				let mut model = weights.clone();
+				let input = Tensor::new(prompt_ids, &self.device)?.unsqueeze(0)?;
+				let logits = model.forward(&input, 0)?.squeeze(0)?;
+				let mut next = lp.sample(&logits)?;
+				let prompt_secs = t0.elapsed().as_secs_f64();
+				let t1 = Instant::now();
+				while !(stop_at_eos && next == self.eos_id) {
+					out.push(next);
+					if out.len() >= max_tokens as usize {
+						break;
+					}
+					let input = Tensor::new(&[next], &self.device)?.unsqueeze(0)?;
+					let pos = prompt_ids.len().saturating_add(out.len()).saturating_sub(1);
+					let logits = model.forward(&input, pos)?.squeeze(0)?;
+					next = lp.sample(&logits)?;
+				}
+				(prompt_secs, t1)
+			},
+		};
 		let decode_secs = t1.elapsed().as_secs_f64();
 		let text = self
 			.tokenizer
@@ -282,7 +457,7 @@ impl TextGen {
 impl TextGen {
 	/// Decodes exactly `n` tokens, ignoring EOS (benchmarks).
 	pub fn generate_n(&self, prompt_ids: &[u32], n: u32) -> Result<Inference, EngineError> {
-		self.generate_inner(prompt_ids, n, 0.0, 0, false)
+		self.generate_inner(prompt_ids, n, 0.0, 0, false, Threads::Pool)
 	}
 }
 

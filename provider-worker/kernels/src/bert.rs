@@ -1,0 +1,309 @@
+//! Agora's BERT encoder for sentence embeddings (all-MiniLM-L6-v2): the
+//! forward pass of candle's `BertModel` on [`crate::gemm`], with fused Q/K/V,
+//! bias + GELU in the matrix product's epilogue, and no padding: the batch's
+//! sentences are concatenated, each attends only to itself, so a batch of
+//! short and long sentences costs what its real tokens cost, and a sentence's
+//! vector is bit-identical alone or in any batch, on any number of threads.
+use crate::{
+	gemm::{self, Epilogue, Packed},
+	ops, Isa, OutPtr, Threads,
+};
+use candle_core::{Device, Tensor};
+use std::collections::HashMap;
+
+/// The fields of a BERT `config.json` this encoder reads.
+#[derive(Clone, Copy, Debug)]
+pub struct BertConfig {
+	/// Width.
+	pub hidden: usize,
+	/// Attention heads.
+	pub heads: usize,
+	/// Feed-forward width.
+	pub intermediate: usize,
+	/// Layers.
+	pub layers: usize,
+	/// Longest input (position embeddings).
+	pub max_positions: usize,
+	/// LayerNorm epsilon.
+	pub eps: f32,
+}
+
+struct Layer {
+	qkv: Packed,
+	o: Packed,
+	ln1: (Vec<f32>, Vec<f32>),
+	up: Packed,
+	down: Packed,
+	ln2: (Vec<f32>, Vec<f32>),
+}
+
+/// A loaded encoder (shared by all jobs; each call has its own buffers).
+pub struct Bert {
+	cfg: BertConfig,
+	isa: Isa,
+	word: Vec<f32>,
+	pos: Vec<f32>,
+	token_type0: Vec<f32>,
+	emb_ln: (Vec<f32>, Vec<f32>),
+	layers: Vec<Layer>,
+}
+
+fn take(ts: &HashMap<String, Tensor>, name: &str) -> anyhow::Result<Vec<f32>> {
+	let t = ts
+		.get(name)
+		.ok_or_else(|| anyhow::anyhow!("model.safetensors has no `{name}`"))?;
+	Ok(t.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1::<f32>()?)
+}
+
+impl Bert {
+	/// Loads a BERT `model.safetensors` (HF names, optionally under `bert.`).
+	pub fn load(safetensors: &[u8], cfg: BertConfig) -> anyhow::Result<Self> {
+		anyhow::ensure!(
+			cfg.heads > 0 && cfg.hidden.is_multiple_of(cfg.heads),
+			"hidden size {} is not a multiple of {} heads",
+			cfg.hidden,
+			cfg.heads
+		);
+		let raw = candle_core::safetensors::load_buffer(safetensors, &Device::Cpu)?;
+		let ts: HashMap<String, Tensor> = raw
+			.into_iter()
+			.map(|(k, v)| (k.strip_prefix("bert.").map(str::to_string).unwrap_or(k), v))
+			.collect();
+		let (h, f) = (cfg.hidden, cfg.intermediate);
+		let sized = |name: &str, len: usize| -> anyhow::Result<Vec<f32>> {
+			let v = take(&ts, name)?;
+			anyhow::ensure!(v.len() == len, "`{name}` has {} values, expected {len}", v.len());
+			Ok(v)
+		};
+		let ln = |p: &str| -> anyhow::Result<(Vec<f32>, Vec<f32>)> {
+			Ok((sized(&format!("{p}.weight"), h)?, sized(&format!("{p}.bias"), h)?))
+		};
+		let word = take(&ts, "embeddings.word_embeddings.weight")?;
+		anyhow::ensure!(
+			!word.is_empty() && word.len().is_multiple_of(h),
+			"word embeddings are not rows of {h}"
+		);
+		let mut layers = Vec::with_capacity(cfg.layers);
+		for i in 0..cfg.layers {
+			let p = format!("encoder.layer.{i}");
+			let a = format!("{p}.attention.self");
+			let (qw, qb) = (
+				sized(&format!("{a}.query.weight"), h * h)?,
+				sized(&format!("{a}.query.bias"), h)?,
+			);
+			let (kw, kb) =
+				(sized(&format!("{a}.key.weight"), h * h)?, sized(&format!("{a}.key.bias"), h)?);
+			let (vw, vb) = (
+				sized(&format!("{a}.value.weight"), h * h)?,
+				sized(&format!("{a}.value.bias"), h)?,
+			);
+			layers.push(Layer {
+				qkv: Packed::stack(&[(&qw, &qb, h), (&kw, &kb, h), (&vw, &vb, h)], h)?,
+				o: Packed::new(
+					&sized(&format!("{p}.attention.output.dense.weight"), h * h)?,
+					&sized(&format!("{p}.attention.output.dense.bias"), h)?,
+					h,
+					h,
+				)?,
+				ln1: ln(&format!("{p}.attention.output.LayerNorm"))?,
+				up: Packed::new(
+					&sized(&format!("{p}.intermediate.dense.weight"), f * h)?,
+					&sized(&format!("{p}.intermediate.dense.bias"), f)?,
+					f,
+					h,
+				)?,
+				down: Packed::new(
+					&sized(&format!("{p}.output.dense.weight"), h * f)?,
+					&sized(&format!("{p}.output.dense.bias"), h)?,
+					h,
+					f,
+				)?,
+				ln2: ln(&format!("{p}.output.LayerNorm"))?,
+			});
+		}
+		let tt = take(&ts, "embeddings.token_type_embeddings.weight")?;
+		anyhow::ensure!(tt.len() >= h, "no token type embeddings");
+		Ok(Self {
+			cfg,
+			isa: Isa::detect(),
+			word,
+			pos: sized("embeddings.position_embeddings.weight", cfg.max_positions * h)?,
+			token_type0: tt[..h].to_vec(),
+			emb_ln: ln("embeddings.LayerNorm")?,
+			layers,
+		})
+	}
+
+	/// The instruction set in use.
+	pub fn isa(&self) -> Isa {
+		self.isa
+	}
+
+	/// Mean-pooled, L2-normalised embeddings of token-id sequences (each with
+	/// its special tokens, no padding), one vector per sequence.
+	pub fn embed(&self, seqs: &[&[u32]], threads: Threads) -> anyhow::Result<Vec<Vec<f32>>> {
+		let c = self.cfg;
+		let h = c.hidden;
+		let vocab = self.word.len() / h;
+		let mut starts = Vec::with_capacity(seqs.len() + 1);
+		let mut total = 0usize;
+		for s in seqs {
+			anyhow::ensure!(!s.is_empty(), "an empty token sequence");
+			anyhow::ensure!(
+				s.len() <= c.max_positions,
+				"{} tokens exceed {}",
+				s.len(),
+				c.max_positions
+			);
+			if let Some(t) = s.iter().find(|&&t| t as usize >= vocab) {
+				anyhow::bail!("token {t} is outside the vocabulary of {vocab}");
+			}
+			starts.push(total);
+			total += s.len();
+		}
+		starts.push(total);
+		// Embeddings: word + position + token type 0, then LayerNorm.
+		let mut x = vec![0f32; total * h];
+		for (si, s) in seqs.iter().enumerate() {
+			for (p, &t) in s.iter().enumerate() {
+				let row = &mut x[(starts[si] + p) * h..(starts[si] + p + 1) * h];
+				let (w, ps) = (&self.word[t as usize * h..], &self.pos[p * h..]);
+				for j in 0..h {
+					row[j] = w[j] + self.token_type0[j] + ps[j];
+				}
+			}
+		}
+		ops::layer_norm(&mut x, &self.emb_ln.0, &self.emb_ln.1, c.eps);
+		let mut qkv = vec![0f32; total * 3 * h];
+		let mut ctx = vec![0f32; total * h];
+		let mut tmp = vec![0f32; total * h];
+		let mut mid = vec![0f32; total * c.intermediate];
+		for l in &self.layers {
+			gemm::matmul(self.isa, threads, &l.qkv, &x, &mut qkv, Epilogue::Bias);
+			self.attention(threads, &qkv, &starts, &mut ctx);
+			gemm::matmul(self.isa, threads, &l.o, &ctx, &mut tmp, Epilogue::Bias);
+			add_norm(threads, &mut x, &tmp, &l.ln1, c.eps);
+			gemm::matmul(self.isa, threads, &l.up, &x, &mut mid, Epilogue::BiasGelu);
+			gemm::matmul(self.isa, threads, &l.down, &mid, &mut tmp, Epilogue::Bias);
+			add_norm(threads, &mut x, &tmp, &l.ln2, c.eps);
+		}
+		// Mean pooling over each sequence's tokens, then L2 normalisation.
+		let mut out = Vec::with_capacity(seqs.len());
+		for si in 0..seqs.len() {
+			let (a, b) = (starts[si], starts[si + 1]);
+			let mut v = vec![0f32; h];
+			for t in a..b {
+				for (o, xv) in v.iter_mut().zip(&x[t * h..(t + 1) * h]) {
+					*o += xv;
+				}
+			}
+			let n = (b - a) as f32;
+			v.iter_mut().for_each(|o| *o /= n);
+			let norm = v.iter().map(|o| o * o).sum::<f32>().sqrt().max(1e-12);
+			v.iter_mut().for_each(|o| *o /= norm);
+			out.push(v);
+		}
+		Ok(out)
+	}
+
+	/// Self-attention of every sequence with itself; items are (sequence, head).
+	fn attention(&self, threads: Threads, qkv: &[f32], starts: &[usize], ctx: &mut [f32]) {
+		let (h, heads) = (self.cfg.hidden, self.cfg.heads);
+		let hd = h / heads;
+		let scale = 1.0 / (hd as f32).sqrt();
+		let n_seq = starts.len() - 1;
+		let longest = starts.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+		let ptr = OutPtr(ctx.as_mut_ptr());
+		threads.for_each(n_seq * heads, |range| {
+			let mut scores = vec![0f32; longest];
+			for item in range {
+				let (si, hh) = (item / heads, item % heads);
+				let (a, b) = (starts[si], starts[si + 1]);
+				let len = b - a;
+				let (qo, ko, vo) = (hh * hd, h + hh * hd, 2 * h + hh * hd);
+				for i in a..b {
+					let q = &qkv[i * 3 * h + qo..i * 3 * h + qo + hd];
+					// SAFETY: row i, head hh of ctx belongs to this item only.
+					let o = unsafe { std::slice::from_raw_parts_mut(ptr.at(i * h + qo), hd) };
+					let keys = (a..b).map(|j| j * 3 * h + ko);
+					let values = (a..b).map(|j| j * 3 * h + vo);
+					#[cfg(target_arch = "x86_64")]
+					if self.isa != Isa::Scalar {
+						// SAFETY: the CPU has AVX2 (`Isa::detect`).
+						unsafe {
+							attend_avx2(qkv, q, keys, values, hd, scale, &mut scores[..len], o)
+						};
+						continue;
+					}
+					attend(qkv, q, keys, values, hd, scale, &mut scores[..len], o);
+				}
+			}
+		});
+	}
+}
+
+/// One query against one sequence's keys and values (offsets into `qkv`):
+/// scaled dot products, softmax, weighted sum of the values into `o`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn attend(
+	qkv: &[f32],
+	q: &[f32],
+	keys: impl Iterator<Item = usize>,
+	values: impl Iterator<Item = usize>,
+	hd: usize,
+	scale: f32,
+	scores: &mut [f32],
+	o: &mut [f32],
+) {
+	let mut max = f32::NEG_INFINITY;
+	for (s, k) in scores.iter_mut().zip(keys) {
+		*s = ops::dot(q, &qkv[k..k + hd]) * scale;
+		max = max.max(*s);
+	}
+	let mut sum = 0f32;
+	for s in scores.iter_mut() {
+		*s = ops::exp_f32(*s - max);
+		sum += *s;
+	}
+	o.fill(0.0);
+	for (&p, v) in scores.iter().zip(values) {
+		let p = p / sum;
+		for (ov, vv) in o.iter_mut().zip(&qkv[v..v + hd]) {
+			*ov += p * vv;
+		}
+	}
+}
+
+/// [`attend`] in 8-wide vectors (same operations, same order, same bits).
+#[allow(clippy::too_many_arguments)]
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn attend_avx2(
+	qkv: &[f32],
+	q: &[f32],
+	keys: impl Iterator<Item = usize>,
+	values: impl Iterator<Item = usize>,
+	hd: usize,
+	scale: f32,
+	scores: &mut [f32],
+	o: &mut [f32],
+) {
+	attend(qkv, q, keys, values, hd, scale, scores, o)
+}
+
+/// `x = LayerNorm(x + y)` per row, rows spread over threads.
+fn add_norm(threads: Threads, x: &mut [f32], y: &[f32], ln: &(Vec<f32>, Vec<f32>), eps: f32) {
+	let h = ln.0.len();
+	let rows = x.len() / h;
+	let ptr = OutPtr(x.as_mut_ptr());
+	threads.for_each(rows, |range| {
+		// SAFETY: each row belongs to one item.
+		let xs =
+			unsafe { std::slice::from_raw_parts_mut(ptr.at(range.start * h), range.len() * h) };
+		for (v, w) in xs.iter_mut().zip(&y[range.start * h..range.end * h]) {
+			*v += w;
+		}
+		ops::layer_norm(xs, &ln.0, &ln.1, eps);
+	});
+}

@@ -1,0 +1,278 @@
+//! f32 matrix products for the BERT encoder: `out = a · Wᵀ + bias` (PyTorch
+//! `Linear` weights), optionally followed by GELU, with the weights packed at
+//! load into 32-column panels.
+//!
+//! Every output element is one chain of fused multiply-adds over `k` in
+//! order, then `+ bias`: the same bits whichever instruction set (AVX-512,
+//! AVX2 or scalar `mul_add`), row blocking, batch size or thread split
+//! computes it. A sentence therefore embeds to the same bits alone or in any
+//! batch, on any number of threads.
+use crate::{ops, Isa, OutPtr, Threads};
+
+/// Columns per packed panel (two 16-float AVX-512 vectors).
+const NR: usize = 32;
+/// Rows per micro-tile.
+const MR: usize = 6;
+
+/// What happens to `a · Wᵀ + bias` before it is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Epilogue {
+	/// Stored as is.
+	Bias,
+	/// GELU (erf form, as BERT's `hidden_act = "gelu"`).
+	BiasGelu,
+}
+
+/// A `Linear` layer's weight (`n × k`), packed: panel `p` holds columns
+/// `32p..32p+32` of `Wᵀ` as `k` rows of 32 floats (zero past `n`).
+pub struct Packed {
+	/// Inputs.
+	pub k: usize,
+	/// Outputs.
+	pub n: usize,
+	panels: Vec<f32>,
+	bias: Vec<f32>,
+}
+
+impl Packed {
+	/// Packs a row-major `n × k` weight and its `n` biases.
+	pub fn new(weight: &[f32], bias: &[f32], n: usize, k: usize) -> anyhow::Result<Self> {
+		anyhow::ensure!(weight.len() == n * k, "weight has {} values, not {n} x {k}", weight.len());
+		anyhow::ensure!(bias.len() == n, "bias has {} values, not {n}", bias.len());
+		let np = n.div_ceil(NR);
+		let mut panels = vec![0f32; np * k * NR];
+		for j in 0..n {
+			let (p, c) = (j / NR, j % NR);
+			for kk in 0..k {
+				panels[(p * k + kk) * NR + c] = weight[j * k + kk];
+			}
+		}
+		Ok(Self { k, n, panels, bias: bias.to_vec() })
+	}
+
+	/// Stacks layers with the same `k` (fused Q/K/V): outputs concatenated.
+	pub fn stack(parts: &[(&[f32], &[f32], usize)], k: usize) -> anyhow::Result<Self> {
+		let (mut w, mut b, mut n) = (vec![], vec![], 0);
+		for (pw, pb, pn) in parts {
+			w.extend_from_slice(pw);
+			b.extend_from_slice(pb);
+			n += pn;
+		}
+		Self::new(&w, &b, n, k)
+	}
+}
+
+/// `out[i][j] = epilogue(Σ_k a[i][k]·W[j][k] + bias[j])` for `m = a.len() / k` rows.
+pub fn matmul(isa: Isa, threads: Threads, w: &Packed, a: &[f32], out: &mut [f32], epi: Epilogue) {
+	let (k, n) = (w.k, w.n);
+	assert!(a.len().is_multiple_of(k), "matmul: {} inputs is not rows of {k}", a.len());
+	let m = a.len() / k;
+	assert!(out.len() >= m * n, "matmul: output too small");
+	let ptr = OutPtr(out.as_mut_ptr());
+	let row_blocks = m.div_ceil(MR);
+	let panels = n.div_ceil(NR);
+	// Items are (panel, row block), panel-major: a thread walks the row blocks
+	// of a panel while the panel (k × 32 floats) stays in its cache.
+	threads.for_each(panels * row_blocks, |range| {
+		for item in range {
+			let (p, rb) = (item / row_blocks, item % row_blocks);
+			let r0 = rb * MR;
+			let rows = MR.min(m - r0);
+			// SAFETY: each (row block, panel) tile of `out` belongs to one item.
+			unsafe { tile(isa, w, a, r0, rows, p, ptr, epi) };
+		}
+	});
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile(
+	isa: Isa,
+	w: &Packed,
+	a: &[f32],
+	r0: usize,
+	rows: usize,
+	p: usize,
+	out: OutPtr,
+	epi: Epilogue,
+) {
+	let (k, n) = (w.k, w.n);
+	let c0 = p * NR;
+	let cols = NR.min(n - c0);
+	let panel = &w.panels[p * k * NR..(p + 1) * k * NR];
+	let mut acc = [[0f32; NR]; MR];
+	match isa {
+		#[cfg(target_arch = "x86_64")]
+		Isa::Avx512Vnni => unsafe {
+			x86::micro_avx512(&a[r0 * k..(r0 + rows) * k], k, rows, panel, &mut acc)
+		},
+		#[cfg(target_arch = "x86_64")]
+		Isa::Avx2 => unsafe { x86::micro_avx2(&a[r0 * k..(r0 + rows) * k], k, rows, panel, &mut acc) },
+		_ => {
+			for (r, accr) in acc.iter_mut().enumerate().take(rows) {
+				let ar = &a[(r0 + r) * k..(r0 + r + 1) * k];
+				for (kk, &av) in ar.iter().enumerate() {
+					let wr = &panel[kk * NR..(kk + 1) * NR];
+					for (c, v) in accr.iter_mut().enumerate() {
+						*v = av.mul_add(wr[c], *v);
+					}
+				}
+			}
+		},
+	}
+	for (r, accr) in acc.iter_mut().enumerate().take(rows) {
+		for (c, v) in accr.iter_mut().enumerate().take(cols) {
+			*v += w.bias[c0 + c];
+		}
+		if epi == Epilogue::BiasGelu {
+			ops::gelu_erf(&mut accr[..cols]);
+		}
+		// SAFETY: the tile is in bounds and owned by this item.
+		let dst = unsafe { std::slice::from_raw_parts_mut(out.at((r0 + r) * n + c0), cols) };
+		dst.copy_from_slice(&accr[..cols]);
+	}
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+	use super::{MR, NR};
+	use std::arch::x86_64::*;
+
+	/// `acc[r] = Σ_k a[r][k] · panel[k]` for `rows ≤ 6` rows, two 16-lane FMA
+	/// chains per row.
+	#[target_feature(enable = "avx512f")]
+	pub(super) unsafe fn micro_avx512(
+		a: &[f32],
+		k: usize,
+		rows: usize,
+		panel: &[f32],
+		acc: &mut [[f32; NR]; MR],
+	) {
+		macro_rules! run {
+			($mr:literal) => {{
+				let mut c = [[_mm512_setzero_ps(); 2]; $mr];
+				let pp = panel.as_ptr();
+				let ap = a.as_ptr();
+				for kk in 0..k {
+					let w0 = unsafe { _mm512_loadu_ps(pp.add(kk * NR)) };
+					let w1 = unsafe { _mm512_loadu_ps(pp.add(kk * NR + 16)) };
+					for r in 0..$mr {
+						let av = _mm512_set1_ps(unsafe { *ap.add(r * k + kk) });
+						c[r][0] = _mm512_fmadd_ps(av, w0, c[r][0]);
+						c[r][1] = _mm512_fmadd_ps(av, w1, c[r][1]);
+					}
+				}
+				for r in 0..$mr {
+					unsafe {
+						_mm512_storeu_ps(acc[r].as_mut_ptr(), c[r][0]);
+						_mm512_storeu_ps(acc[r].as_mut_ptr().add(16), c[r][1]);
+					}
+				}
+			}};
+		}
+		match rows {
+			6 => run!(6),
+			5 => run!(5),
+			4 => run!(4),
+			3 => run!(3),
+			2 => run!(2),
+			_ => run!(1),
+		}
+	}
+
+	/// The AVX2 version: four 8-lane chains per row, three rows at a time.
+	#[target_feature(enable = "avx2,fma")]
+	pub(super) unsafe fn micro_avx2(
+		a: &[f32],
+		k: usize,
+		rows: usize,
+		panel: &[f32],
+		acc: &mut [[f32; NR]; MR],
+	) {
+		let mut r0 = 0;
+		while r0 < rows {
+			let mr = (rows - r0).min(3);
+			let mut c = [[_mm256_setzero_ps(); 4]; 3];
+			let pp = panel.as_ptr();
+			let ap = unsafe { a.as_ptr().add(r0 * k) };
+			for kk in 0..k {
+				let w: [__m256; 4] =
+					std::array::from_fn(|i| unsafe { _mm256_loadu_ps(pp.add(kk * NR + 8 * i)) });
+				for (r, cr) in c.iter_mut().enumerate().take(mr) {
+					let av = _mm256_set1_ps(unsafe { *ap.add(r * k + kk) });
+					for i in 0..4 {
+						cr[i] = _mm256_fmadd_ps(av, w[i], cr[i]);
+					}
+				}
+			}
+			for (r, cr) in c.iter().enumerate().take(mr) {
+				for (i, v) in cr.iter().enumerate() {
+					unsafe { _mm256_storeu_ps(acc[r0 + r].as_mut_ptr().add(8 * i), *v) };
+				}
+			}
+			r0 += mr;
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::{super::test_util::lcg, *};
+
+	#[test]
+	fn every_isa_row_split_and_thread_split_gives_the_same_bits() {
+		let mut seed = 3u64;
+		for (m, n, k) in [(13, 70, 33), (1, 1152, 384), (40, 384, 1536)] {
+			let wt: Vec<f32> = (0..n * k).map(|_| lcg(&mut seed) * 0.1).collect();
+			let b: Vec<f32> = (0..n).map(|_| lcg(&mut seed)).collect();
+			let a: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
+			let w = Packed::new(&wt, &b, n, k).unwrap();
+			let mut want = vec![0f32; m * n];
+			matmul(Isa::Scalar, Threads::One, &w, &a, &mut want, Epilogue::BiasGelu);
+			// Close to the f64 reference.
+			for i in [0, m / 2, m - 1] {
+				for j in [0, n / 2, n - 1] {
+					let v: f64 = (0..k)
+						.map(|kk| a[i * k + kk] as f64 * wt[j * k + kk] as f64)
+						.sum::<f64>() + b[j] as f64;
+					let g = 0.5 * v * (1.0 + erf64(v / std::f64::consts::SQRT_2));
+					assert!(
+						(want[i * n + j] as f64 - g).abs() < 1e-4 * (1.0 + g.abs()),
+						"({i},{j}) {} vs {g}",
+						want[i * n + j]
+					);
+				}
+			}
+			let isas =
+				if Isa::detect() == Isa::Scalar { vec![] } else { vec![Isa::detect(), Isa::Avx2] };
+			for isa in isas {
+				for threads in [Threads::One, Threads::Pool] {
+					let mut got = vec![f32::NAN; m * n];
+					matmul(isa, threads, &w, &a, &mut got, Epilogue::BiasGelu);
+					assert!(
+						want.iter().zip(&got).all(|(x, y)| x.to_bits() == y.to_bits()),
+						"{isa:?} {threads:?}"
+					);
+					// One row alone equals the same row in the batch.
+					let mut one = vec![0f32; n];
+					matmul(isa, threads, &w, &a[(m - 1) * k..], &mut one, Epilogue::BiasGelu);
+					assert!(one
+						.iter()
+						.zip(&want[(m - 1) * n..])
+						.all(|(x, y)| x.to_bits() == y.to_bits()));
+				}
+			}
+		}
+	}
+
+	/// erf in f64 (Abramowitz–Stegun 7.1.26 is not enough for a reference: series/continued fraction).
+	fn erf64(x: f64) -> f64 {
+		// Taylor series; |x| < 6 here, converges with enough terms.
+		let mut sum = x;
+		let mut term = x;
+		for n in 1..200 {
+			term *= -x * x / n as f64;
+			sum += term / (2 * n + 1) as f64;
+		}
+		2.0 / std::f64::consts::PI.sqrt() * sum
+	}
+}

@@ -1,0 +1,166 @@
+//! Agora's CPU inference kernels and the quantized llama built on them
+//! ([`qllama`]), used by `agora-worker`'s text-generation engine.
+//!
+//! A crate of its own so that debug builds (the tests, the demo) compile it at
+//! `opt-level = 3` without optimising the whole worker.
+//!
+//! Candle stays the framework (GGUF parsing, tensors, its persistent barrier
+//! thread pool, the BERT and CUDA paths); these kernels replace the parts of
+//! candle 0.11's quantized llama that dominate a CPU profile (docs/benchmarks.md):
+//! the scalar Q4_1 × Q8_1 dot product, row-by-row prompt processing and the
+//! per-token tensor allocations.
+//!
+//! **Exactness.** Every quantized dot product reproduces candle's arithmetic
+//! bit for bit: activations are quantized as candle quantizes them (Q8_1 for
+//! Q4_1 weights, Q8_0 for Q8_0 weights), each block's integer sum is exact, and
+//! the blocks' float terms are combined in candle's order (Q4_1: one sequential
+//! sum over the blocks; Q8_0: candle's 8-lane FMA accumulator and its horizontal
+//! sum). Only the attention's f32 dot products and the softmax differ in rounding
+//! order from candle's GEMM, hence a tolerance in the comparison tests.
+//!
+//! **Determinism.** Each output element is computed by exactly one call with a
+//! fixed order of operations; threads only decide *which* rows a thread
+//! computes, never how a row is reduced. A job's output is therefore
+//! bit-identical with 1 thread, 2 threads or any other split.
+pub mod bert;
+pub mod gemm;
+pub mod ops;
+pub mod q4_1;
+pub mod q8_0;
+pub mod qllama;
+pub mod quant;
+
+/// Which instruction set the dot kernels use (chosen once, at run time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+	/// AVX-512 VNNI on 256-bit vectors (`vpdpbusd`): one instruction per 32 products.
+	Avx512Vnni,
+	/// AVX2 + FMA + F16C (`vpmaddubsw` + `vpmaddwd`).
+	Avx2,
+	/// Portable Rust (any CPU; also the reference the SIMD kernels are tested against).
+	Scalar,
+}
+
+impl Isa {
+	/// The best instruction set this CPU has. `AGORA_KERNELS=scalar|avx2` forces
+	/// a lower one (tests and profiling). Decided once per process.
+	pub fn detect() -> Isa {
+		static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+		*ISA.get_or_init(Self::probe)
+	}
+
+	fn probe() -> Isa {
+		let forced = std::env::var("AGORA_KERNELS").ok();
+		#[cfg(target_arch = "x86_64")]
+		{
+			let avx2 = std::arch::is_x86_feature_detected!("avx2")
+				&& std::arch::is_x86_feature_detected!("fma")
+				&& std::arch::is_x86_feature_detected!("f16c");
+			let vnni = avx2
+				&& std::arch::is_x86_feature_detected!("avx512vnni")
+				&& std::arch::is_x86_feature_detected!("avx512vl");
+			match forced.as_deref() {
+				Some("scalar") => return Isa::Scalar,
+				Some("avx2") if avx2 => return Isa::Avx2,
+				_ => {},
+			}
+			if vnni {
+				return Isa::Avx512Vnni;
+			}
+			if avx2 {
+				return Isa::Avx2;
+			}
+		}
+		let _ = forced;
+		Isa::Scalar
+	}
+
+	/// A short name for logs and benchmarks.
+	pub fn name(self) -> &'static str {
+		match self {
+			Isa::Avx512Vnni => "avx512-vnni",
+			Isa::Avx2 => "avx2",
+			Isa::Scalar => "scalar",
+		}
+	}
+}
+
+/// How a kernel call spreads over threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threads {
+	/// Everything on the calling thread.
+	One,
+	/// Candle's persistent barrier pool (`CANDLE_NUM_THREADS`, else
+	/// `RAYON_NUM_THREADS`, else all cores), the pool stock candle's quantized
+	/// matmul uses.
+	Pool,
+}
+
+impl Threads {
+	/// How many threads [`Threads::Pool`] uses.
+	pub fn pool_size() -> usize {
+		std::env::var("CANDLE_NUM_THREADS")
+			.ok()
+			.or_else(|| std::env::var("RAYON_NUM_THREADS").ok())
+			.and_then(|s| s.parse::<usize>().ok())
+			.filter(|n| *n > 0)
+			.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+	}
+
+	/// Runs `f` over `0..n_items` in ranges; every item is handed out exactly once.
+	pub fn for_each<F: Fn(std::ops::Range<usize>) + Sync>(self, n_items: usize, f: F) {
+		if n_items == 0 {
+			return;
+		}
+		match self {
+			Threads::One => f(0..n_items),
+			Threads::Pool => candle_core::utils::barrier_pool().execute_chunked(n_items, f),
+		}
+	}
+}
+
+/// A raw output pointer that threads write disjoint elements through.
+#[derive(Clone, Copy)]
+pub(crate) struct OutPtr(pub *mut f32);
+// SAFETY: the kernels only write disjoint (row, token) elements from different
+// threads, and the buffer outlives the parallel call.
+unsafe impl Send for OutPtr {}
+unsafe impl Sync for OutPtr {}
+
+impl OutPtr {
+	/// The element `i` places past the start (a method, so closures capture the
+	/// whole `OutPtr` rather than its raw field).
+	///
+	/// # Safety
+	/// `i` must be within the buffer.
+	#[inline]
+	pub(crate) unsafe fn at(self, i: usize) -> *mut f32 {
+		unsafe { self.0.add(i) }
+	}
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+	use candle_core::{quantized, Device, Tensor};
+
+	/// A deterministic pseudo-random value in [-1, 1).
+	pub fn lcg(seed: &mut u64) -> f32 {
+		*seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+		((*seed >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+	}
+
+	/// Stock candle's quantized matmul: `x (tokens × cols) · Wᵀ` for GGML bytes `w`.
+	pub fn candle_matmul(
+		dtype: quantized::GgmlDType,
+		w: &[u8],
+		rows: usize,
+		cols: usize,
+		x: &[f32],
+	) -> Vec<f32> {
+		let qt = quantized::ggml_file::qtensor_from_ggml(dtype, w, vec![rows, cols], &Device::Cpu)
+			.unwrap();
+		let mm = quantized::QMatMul::from_qtensor(qt).unwrap();
+		let xt = Tensor::from_slice(x, (x.len() / cols, cols), &Device::Cpu).unwrap();
+		xt.apply(&mm).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap()
+	}
+}

@@ -1,0 +1,359 @@
+//! The f32 operations between the matrix products: RMSNorm, rotary position
+//! embedding, SwiGLU and causal attention over a preallocated KV cache. Each
+//! follows candle's formula (RMSNorm even its summation order); none allocates.
+use super::{OutPtr, Threads};
+
+/// `out = x / sqrt(mean(x²) + eps) · alpha`, per row of `alpha.len()`, summing
+/// the squares in order as candle's `rms_norm` does.
+pub fn rms_norm(x: &[f32], alpha: &[f32], eps: f32, out: &mut [f32]) {
+	let n = alpha.len();
+	for (xs, os) in x.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
+		let sum2: f32 = xs.iter().map(|v| v * v).sum();
+		let m = (sum2 / n as f32 + eps).sqrt();
+		for ((o, &v), &a) in os.iter_mut().zip(xs).zip(alpha) {
+			*o = v / m * a;
+		}
+	}
+}
+
+/// cos/sin of every position × frequency, as candle's `precomput_freqs_cis`.
+pub struct Rope {
+	/// Frequencies per head (head_dim / 2).
+	pub half: usize,
+	/// `positions × half`.
+	pub cos: Vec<f32>,
+	/// `positions × half`.
+	pub sin: Vec<f32>,
+}
+
+impl Rope {
+	/// The table for `positions` positions of a `head_dim`-wide head.
+	pub fn new(head_dim: usize, base: f32, positions: usize) -> Self {
+		let theta: Vec<f32> = (0..head_dim)
+			.step_by(2)
+			.map(|i| 1f32 / base.powf(i as f32 / head_dim as f32))
+			.collect();
+		let half = theta.len();
+		let mut cos = Vec::with_capacity(positions * half);
+		let mut sin = Vec::with_capacity(positions * half);
+		for p in 0..positions {
+			for &t in &theta {
+				let a = p as f32 * t;
+				cos.push(a.cos());
+				sin.push(a.sin());
+			}
+		}
+		Self { half, cos, sin }
+	}
+
+	/// Rotates interleaved pairs `(x[2i], x[2i+1])` of each head in `x`
+	/// (GGUF llama layout, candle's `rope_i`) for position `pos`.
+	pub fn apply_interleaved(&self, x: &mut [f32], pos: usize) {
+		let (c, s) = (&self.cos[pos * self.half..], &self.sin[pos * self.half..]);
+		for head in x.chunks_exact_mut(2 * self.half) {
+			for (i, pair) in head.chunks_exact_mut(2).enumerate() {
+				let (x0, x1) = (pair[0], pair[1]);
+				pair[0] = x0 * c[i] - x1 * s[i];
+				pair[1] = x0 * s[i] + x1 * c[i];
+			}
+		}
+	}
+}
+
+/// `out[i] = silu(gate[i]) · up[i]`, `silu(v) = v / (1 + e^(-v))` as candle.
+pub fn swiglu(gate: &[f32], up: &[f32], out: &mut [f32]) {
+	for ((o, &g), &u) in out.iter_mut().zip(gate).zip(up) {
+		*o = g / (1.0 + (-g).exp()) * u;
+	}
+}
+
+/// A dot product in a fixed order (8 partial sums, then combined), vectorised
+/// by the compiler; the same inputs always give the same bits.
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+	let mut acc = [0f32; 8];
+	let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+	let (ar, br) = (ac.remainder(), bc.remainder());
+	for (x, y) in ac.zip(bc) {
+		for l in 0..8 {
+			acc[l] += x[l] * y[l];
+		}
+	}
+	let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+	for (x, y) in ar.iter().zip(br) {
+		s += x * y;
+	}
+	s
+}
+
+/// The shapes attention needs.
+#[derive(Clone, Copy, Debug)]
+pub struct AttnShape {
+	/// Query heads.
+	pub n_head: usize,
+	/// Key/value heads (grouped-query attention: `n_head / n_kv_head` queries share one).
+	pub n_kv_head: usize,
+	/// Width of a head.
+	pub head_dim: usize,
+	/// Positions the cache holds per head.
+	pub capacity: usize,
+}
+
+/// Causal attention for `tokens` new tokens at positions `pos..pos + tokens`,
+/// computed as candle's `quantized_llama` computes it: per head, `q·Kᵀ` through
+/// the `gemm` crate with candle's arguments (same shapes, strides, α, β), `/ √d`
+/// as candle's affine op, the causal mask, candle's softmax (its 4 × 8-lane
+/// AVX sum), and `att·V` through `gemm` again — so the bits are candle's.
+///
+/// `q` is `tokens × n_head × head_dim`; `k_cache`/`v_cache` are
+/// `n_kv_head × capacity × head_dim` and already hold positions
+/// `0..pos + tokens`; `out` receives `tokens × n_head × head_dim`. Work items
+/// are heads, each computed whole by one thread (GEMM runs single-threaded),
+/// so the result does not depend on the thread count.
+#[allow(clippy::too_many_arguments)]
+pub fn attention(
+	threads: Threads,
+	shape: AttnShape,
+	q: &[f32],
+	k_cache: &[f32],
+	v_cache: &[f32],
+	pos: usize,
+	tokens: usize,
+	out: &mut [f32],
+) {
+	let AttnShape { n_head, n_kv_head, head_dim: hd, capacity } = shape;
+	let group = n_head / n_kv_head;
+	let kv = pos + tokens;
+	// candle: `(q.matmul(&k.t()) / sqrt(head_dim))`, an affine op `v * mul + add`.
+	let mul = (1.0 / (hd as f64).sqrt()) as f32;
+	let ptr = OutPtr(out.as_mut_ptr());
+	assert!(out.len() >= tokens * n_head * hd && q.len() >= tokens * n_head * hd);
+	assert!(
+		kv <= capacity
+			&& k_cache.len() >= n_kv_head * capacity * hd
+			&& v_cache.len() >= n_kv_head * capacity * hd
+	);
+	threads.for_each(n_head, |range| {
+		let mut qh = vec![0f32; tokens * hd];
+		let mut att = vec![0f32; tokens * kv];
+		let mut yh = vec![0f32; tokens * hd];
+		for h in range {
+			let kvh = h / group;
+			for t in 0..tokens {
+				qh[t * hd..(t + 1) * hd]
+					.copy_from_slice(&q[(t * n_head + h) * hd..(t * n_head + h + 1) * hd]);
+			}
+			let kh = &k_cache[kvh * capacity * hd..(kvh * capacity + kv) * hd];
+			let vh = &v_cache[kvh * capacity * hd..(kvh * capacity + kv) * hd];
+			// scores (tokens × kv) = q_h (tokens × hd, contiguous) · K_hᵀ (K_h is kv × hd, contiguous).
+			// SAFETY: every pointer covers the extent its strides address.
+			unsafe {
+				gemm::gemm(
+					tokens,
+					kv,
+					hd,
+					att.as_mut_ptr(),
+					1,
+					kv as isize,
+					false,
+					qh.as_ptr(),
+					1,
+					hd as isize,
+					kh.as_ptr(),
+					hd as isize,
+					1,
+					0.0,
+					1.0,
+					false,
+					false,
+					false,
+					gemm::Parallelism::None,
+				)
+			};
+			for (t, row) in att.chunks_exact_mut(kv).enumerate() {
+				for v in row.iter_mut() {
+					*v = *v * mul + 0.0;
+				}
+				if tokens > 1 {
+					// candle masks only multi-token calls.
+					row[pos + t + 1..].fill(f32::NEG_INFINITY);
+				}
+				softmax_candle(row);
+			}
+			// y_h (tokens × hd) = att (tokens × kv) · V_h (kv × hd, contiguous).
+			// SAFETY: as above.
+			unsafe {
+				gemm::gemm(
+					tokens,
+					hd,
+					kv,
+					yh.as_mut_ptr(),
+					1,
+					hd as isize,
+					false,
+					att.as_ptr(),
+					1,
+					kv as isize,
+					vh.as_ptr(),
+					1,
+					hd as isize,
+					0.0,
+					1.0,
+					false,
+					false,
+					false,
+					gemm::Parallelism::None,
+				)
+			};
+			for t in 0..tokens {
+				// SAFETY: token t, head h of `out` belongs to this item only.
+				let o =
+					unsafe { std::slice::from_raw_parts_mut(ptr.at((t * n_head + h) * hd), hd) };
+				o.copy_from_slice(&yh[t * hd..(t + 1) * hd]);
+			}
+		}
+	});
+}
+
+/// candle's `softmax_last_dim` on one row: max, `exp(x - max)`, the sum as
+/// candle's AVX `vec_sum` adds it (4 accumulators × 8 lanes over 32-element
+/// steps, its reduction tree, then the tail in order), then `x / sum`.
+pub fn softmax_candle(row: &mut [f32]) {
+	let mut max = row[0];
+	for &v in &row[1..] {
+		max = max.max(v);
+	}
+	for v in row.iter_mut() {
+		*v = (*v - max).exp();
+	}
+	let sum = candle_vec_sum(row);
+	for v in row.iter_mut() {
+		*v /= sum;
+	}
+}
+
+/// The order of candle 0.11's `vec_sum`: on x86 with AVX2 its AVX version, in
+/// portable Rust; elsewhere a plain sequential sum.
+pub fn candle_vec_sum(xs: &[f32]) -> f32 {
+	#[cfg(target_arch = "x86_64")]
+	let avx2 = std::arch::is_x86_feature_detected!("avx2");
+	#[cfg(not(target_arch = "x86_64"))]
+	let avx2 = false;
+	if !avx2 {
+		return xs.iter().fold(0f32, |a, v| a + v);
+	}
+	let np = xs.len() & !31;
+	let mut s = [[0f32; 8]; 4];
+	for i in (0..np).step_by(32) {
+		for (j, sj) in s.iter_mut().enumerate() {
+			for (l, v) in sj.iter_mut().enumerate() {
+				*v += xs[i + j * 8 + l];
+			}
+		}
+	}
+	// x0 = s0 + s1, x2 = s2 + s3, x0 = x0 + x2 (lane-wise).
+	let mut x = [0f32; 8];
+	for l in 0..8 {
+		x[l] = (s[0][l] + s[1][l]) + (s[2][l] + s[3][l]);
+	}
+	// 128-bit halves added, then two horizontal adds.
+	let t = [x[0] + x[4], x[1] + x[5], x[2] + x[6], x[3] + x[7]];
+	let mut b = (t[0] + t[1]) + (t[2] + t[3]);
+	for &v in &xs[np..] {
+		b += v;
+	}
+	b
+}
+
+/// `e^x` in f32 arithmetic only (so loops over it vectorise): `2^n · p(r)` with
+/// `x = n·ln2 + r`, a degree-6 polynomial on |r| ≤ ln2/2 (relative error
+/// < 2e-7); inputs clamped to [-87.3, 88] (e^88 ≈ 1.7e38).
+#[inline(always)]
+pub fn exp_f32(x: f32) -> f32 {
+	let x = x.clamp(-87.3, 88.0);
+	// Round to nearest by the 1.5·2²³ trick (plain adds: the loop vectorises).
+	let n = (x * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
+	// Cody–Waite: ln2 split in a high part exact in f32 and a low correction.
+	let r = (x - n * 0.693_145_75) - n * 1.428_606_8e-6;
+	let p = 1.0
+		+ r * (1.0
+			+ r * (0.5
+				+ r * (0.166_666_67
+					+ r * (0.041_666_668 + r * (0.008_333_334 + r * 0.001_388_889)))));
+	let bits = ((n as i32 + 127) as u32) << 23;
+	p * f32::from_bits(bits)
+}
+
+/// erf in f32 arithmetic only: Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7 in
+/// exact arithmetic, < 5e-7 in f32).
+#[inline(always)]
+pub fn erf_f32(x: f32) -> f32 {
+	let a = x.abs();
+	let t = 1.0 / (1.0 + 0.327_591_1 * a);
+	let y = 1.0
+		- t * (0.254_829_6
+			+ t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))))
+			* exp_f32(-a * a);
+	y.copysign(x)
+}
+
+/// In place: `v = v/2 · (1 + erf(v/√2))` (BERT's `gelu`).
+pub fn gelu_erf(xs: &mut [f32]) {
+	#[cfg(target_arch = "x86_64")]
+	if crate::Isa::detect() != crate::Isa::Scalar {
+		// SAFETY: the CPU has AVX2 (checked by `Isa::detect`).
+		return unsafe { gelu_erf_avx2(xs) };
+	}
+	gelu_erf_plain(xs)
+}
+
+#[inline(always)]
+fn gelu_erf_plain(xs: &mut [f32]) {
+	for v in xs.iter_mut() {
+		*v = 0.5 * *v * (1.0 + erf_f32(*v * std::f32::consts::FRAC_1_SQRT_2));
+	}
+}
+
+/// The same operations in the same order, in 8-wide vectors.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn gelu_erf_avx2(xs: &mut [f32]) {
+	gelu_erf_plain(xs)
+}
+
+/// In place per row of `gamma.len()`: `(x - mean) / sqrt(var + eps) · gamma + beta`.
+pub fn layer_norm(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+	let n = gamma.len();
+	for row in x.chunks_exact_mut(n) {
+		let mean = row.iter().sum::<f32>() / n as f32;
+		let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n as f32;
+		let inv = 1.0 / (var + eps).sqrt();
+		for ((v, g), b) in row.iter_mut().zip(gamma).zip(beta) {
+			*v = (*v - mean) * inv * g + b;
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn exp_and_erf_are_accurate() {
+		let mut x = -20.0f32;
+		while x < 20.0 {
+			let e = exp_f32(x) as f64;
+			let want = (x as f64).exp();
+			assert!(((e - want) / want).abs() < 5e-7, "exp({x}) = {e}, want {want}");
+			x += 0.01;
+		}
+		for (x, want) in [
+			(0.5f32, 0.520_499_877_8f64),
+			(1.0, 0.842_700_792_9),
+			(-2.0, -0.995_322_265),
+			(0.0, 0.0),
+		] {
+			assert!((erf_f32(x) as f64 - want).abs() < 5e-7, "erf({x}) = {}", erf_f32(x));
+		}
+	}
+}

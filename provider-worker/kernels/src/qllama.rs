@@ -1,0 +1,350 @@
+//! Agora's quantized llama: the forward pass of a llama-architecture GGUF
+//! (SmolLM2-135M-Instruct, Q4_1 with a Q8_0 tied output) on the kernels in
+//! this crate's kernels, with a preallocated KV cache and no per-token allocation.
+//!
+//! It computes what candle's `quantized_llama::ModelWeights::forward` computes,
+//! op for op (same activation quantization, same block arithmetic, same
+//! RMSNorm, RoPE, SwiGLU and softmax formulas), so its logits match stock
+//! candle's within float rounding of the attention (`agora-worker`'s tests/engine.rs),
+//! and its output does not depend on the thread count.
+use crate::{
+	ops::{self, AttnShape, Rope},
+	q4_1, q8_0,
+	quant::{Q4_1Matrix, Q8_0Matrix, QActs},
+	Isa, Threads,
+};
+use candle_core::quantized::{gguf_file, GgmlDType};
+
+/// Hyper-parameters read from the GGUF metadata.
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+	/// Model width.
+	pub dim: usize,
+	/// Transformer blocks.
+	pub n_layer: usize,
+	/// Query heads.
+	pub n_head: usize,
+	/// Key/value heads.
+	pub n_kv_head: usize,
+	/// Feed-forward width.
+	pub ffn: usize,
+	/// Vocabulary size.
+	pub vocab: usize,
+	/// RMSNorm epsilon.
+	pub eps: f32,
+	/// RoPE base frequency.
+	pub rope_base: f32,
+	/// Longest context (prompt + generated tokens).
+	pub context: usize,
+}
+
+impl Config {
+	/// Width of one head.
+	pub fn head_dim(&self) -> usize {
+		self.dim / self.n_head
+	}
+	fn kv_dim(&self) -> usize {
+		self.head_dim() * self.n_kv_head
+	}
+}
+
+struct Layer {
+	attn_norm: Vec<f32>,
+	ffn_norm: Vec<f32>,
+	/// Q, K and V stacked: `dim + 2·kv_dim` rows.
+	qkv: Q4_1Matrix,
+	wo: Q4_1Matrix,
+	/// Gate and up stacked: `2·ffn` rows.
+	gate_up: Q4_1Matrix,
+	down: Q4_1Matrix,
+}
+
+/// A loaded model; shared by all jobs (each has its own [`State`]).
+pub struct QLlama {
+	cfg: Config,
+	isa: Isa,
+	embd: Q8_0Matrix,
+	output: Q8_0Matrix,
+	layers: Vec<Layer>,
+	norm: Vec<f32>,
+	rope: Rope,
+}
+
+/// One job's state: its KV cache and scratch buffers, sized once.
+pub struct State {
+	capacity: usize,
+	len: usize,
+	/// Per layer: `n_kv_head × capacity × head_dim`.
+	k: Vec<Vec<f32>>,
+	v: Vec<Vec<f32>>,
+	x: Vec<f32>,
+	h: Vec<f32>,
+	qkv: Vec<f32>,
+	q: Vec<f32>,
+	att: Vec<f32>,
+	proj: Vec<f32>,
+	gate_up: Vec<f32>,
+	act: Vec<f32>,
+	xq: QActs,
+	logits: Vec<f32>,
+}
+
+fn tensor_bytes<'a>(
+	ct: &gguf_file::Content,
+	data: &'a [u8],
+	name: &str,
+	want: GgmlDType,
+) -> anyhow::Result<(&'a [u8], usize, usize)> {
+	let info = ct
+		.tensor_infos
+		.get(name)
+		.ok_or_else(|| anyhow::anyhow!("GGUF has no tensor `{name}`"))?;
+	anyhow::ensure!(
+		info.ggml_dtype == want,
+		"tensor `{name}` is {:?}; Agora's kernels take {want:?} here",
+		info.ggml_dtype
+	);
+	let dims = info.shape.dims();
+	let (rows, cols) = match dims {
+		[n] => (1, *n),
+		[r, c] => (*r, *c),
+		_ => anyhow::bail!("tensor `{name}` has shape {dims:?}"),
+	};
+	let len = rows * cols / want.block_size() * want.type_size();
+	let start = usize::try_from(ct.tensor_data_offset + info.offset)?;
+	let bytes = data
+		.get(start..start + len)
+		.ok_or_else(|| anyhow::anyhow!("tensor `{name}` runs past the end of the file"))?;
+	Ok((bytes, rows, cols))
+}
+
+fn f32s(bytes: &[u8]) -> Vec<f32> {
+	bytes
+		.chunks_exact(4)
+		.map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+		.collect()
+}
+
+impl QLlama {
+	/// Builds the model from a parsed GGUF and the whole file's bytes.
+	/// `context` bounds the positions a job may use (the RoPE table's length).
+	pub fn from_gguf(ct: &gguf_file::Content, data: &[u8], context: usize) -> anyhow::Result<Self> {
+		let md = |k: &str| {
+			ct.metadata.get(k).ok_or_else(|| anyhow::anyhow!("GGUF metadata has no `{k}`"))
+		};
+		let arch = md("general.architecture")?.to_string()?.clone();
+		anyhow::ensure!(arch == "llama", "architecture `{arch}` is not llama");
+		let u = |k: &str| -> anyhow::Result<usize> { Ok(md(k)?.to_u32()? as usize) };
+		let n_head = u("llama.attention.head_count")?;
+		let cfg = Config {
+			dim: u("llama.embedding_length")?,
+			n_layer: u("llama.block_count")?,
+			n_head,
+			n_kv_head: u("llama.attention.head_count_kv").unwrap_or(n_head),
+			ffn: u("llama.feed_forward_length")?,
+			vocab: 0,
+			eps: md("llama.attention.layer_norm_rms_epsilon")?.to_f32()?,
+			rope_base: md("llama.rope.freq_base").and_then(|v| Ok(v.to_f32()?)).unwrap_or(10000.0),
+			context,
+		};
+		anyhow::ensure!(
+			cfg.n_head > 0 && cfg.n_kv_head > 0 && cfg.n_head.is_multiple_of(cfg.n_kv_head),
+			"{} heads cannot share {} key/value heads",
+			cfg.n_head,
+			cfg.n_kv_head
+		);
+		let rope_dim = u("llama.rope.dimension_count").unwrap_or(cfg.head_dim());
+		anyhow::ensure!(rope_dim == cfg.head_dim(), "partial rotary embeddings are not supported");
+		let q41 = |name: &str| -> anyhow::Result<Q4_1Matrix> {
+			let (b, r, c) = tensor_bytes(ct, data, name, GgmlDType::Q4_1)?;
+			anyhow::ensure!(c == cfg.dim || c == cfg.ffn, "tensor `{name}` has {c} columns");
+			Ok(Q4_1Matrix::from_ggml(name, b, r, c)?)
+		};
+		let norm = |name: &str| -> anyhow::Result<Vec<f32>> {
+			let (b, _, c) = tensor_bytes(ct, data, name, GgmlDType::F32)?;
+			anyhow::ensure!(c == cfg.dim, "tensor `{name}` has {c} values, not {}", cfg.dim);
+			Ok(f32s(b))
+		};
+		let mut layers = Vec::with_capacity(cfg.n_layer);
+		for i in 0..cfg.n_layer {
+			let p = format!("blk.{i}");
+			let (wq, wk, wv) = (
+				q41(&format!("{p}.attn_q.weight"))?,
+				q41(&format!("{p}.attn_k.weight"))?,
+				q41(&format!("{p}.attn_v.weight"))?,
+			);
+			anyhow::ensure!(
+				wq.rows == cfg.dim && wk.rows == cfg.kv_dim() && wv.rows == cfg.kv_dim(),
+				"layer {i}: attention shapes do not match the metadata"
+			);
+			let (gate, up) =
+				(q41(&format!("{p}.ffn_gate.weight"))?, q41(&format!("{p}.ffn_up.weight"))?);
+			let (wo, down) =
+				(q41(&format!("{p}.attn_output.weight"))?, q41(&format!("{p}.ffn_down.weight"))?);
+			anyhow::ensure!(
+				gate.rows == cfg.ffn
+					&& up.rows == cfg.ffn
+					&& down.rows == cfg.dim
+					&& wo.rows == cfg.dim,
+				"layer {i}: feed-forward shapes do not match the metadata"
+			);
+			layers.push(Layer {
+				attn_norm: norm(&format!("{p}.attn_norm.weight"))?,
+				ffn_norm: norm(&format!("{p}.ffn_norm.weight"))?,
+				qkv: Q4_1Matrix::stack(&[wq, wk, wv]),
+				wo,
+				gate_up: Q4_1Matrix::stack(&[gate, up]),
+				down,
+			});
+		}
+		let (eb, er, ec) = tensor_bytes(ct, data, "token_embd.weight", GgmlDType::Q8_0)?;
+		anyhow::ensure!(ec == cfg.dim, "token_embd has {ec} columns");
+		let embd = Q8_0Matrix::from_ggml("token_embd.weight", eb, er, ec)?;
+		// Tied embeddings unless the file has its own output matrix (as candle).
+		let output = if ct.tensor_infos.contains_key("output.weight") {
+			let (ob, or, oc) = tensor_bytes(ct, data, "output.weight", GgmlDType::Q8_0)?;
+			Q8_0Matrix::from_ggml("output.weight", ob, or, oc)?
+		} else {
+			Q8_0Matrix::from_ggml("token_embd.weight", eb, er, ec)?
+		};
+		let cfg = Config { vocab: output.rows, ..cfg };
+		Ok(Self {
+			cfg,
+			isa: Isa::detect(),
+			embd,
+			output,
+			layers,
+			norm: norm("output_norm.weight")?,
+			rope: Rope::new(cfg.head_dim(), cfg.rope_base, context),
+		})
+	}
+
+	/// The model's shape.
+	pub fn config(&self) -> &Config {
+		&self.cfg
+	}
+
+	/// The instruction set the kernels use.
+	pub fn isa(&self) -> Isa {
+		self.isa
+	}
+
+	/// Forces an instruction set (tests compare them; it must be one this CPU has).
+	pub fn set_isa(&mut self, isa: Isa) {
+		self.isa = isa;
+	}
+
+	/// A fresh state for a job of at most `capacity` positions.
+	pub fn state(&self, capacity: usize) -> State {
+		let c = &self.cfg;
+		let capacity = capacity.min(c.context);
+		let kv = c.n_kv_head * capacity * c.head_dim();
+		State {
+			capacity,
+			len: 0,
+			k: (0..c.n_layer).map(|_| vec![0f32; kv]).collect(),
+			v: (0..c.n_layer).map(|_| vec![0f32; kv]).collect(),
+			x: vec![],
+			h: vec![],
+			qkv: vec![],
+			q: vec![],
+			att: vec![],
+			proj: vec![],
+			gate_up: vec![],
+			act: vec![],
+			xq: QActs::default(),
+			logits: vec![0f32; c.vocab],
+		}
+	}
+
+	/// Runs `tokens` at the state's next positions and returns the logits of the
+	/// last one. Errors if a token id is outside the vocabulary or the state's
+	/// capacity would be exceeded.
+	pub fn forward<'s>(
+		&self,
+		st: &'s mut State,
+		tokens: &[u32],
+		threads: Threads,
+	) -> anyhow::Result<&'s [f32]> {
+		let c = self.cfg;
+		let n = tokens.len();
+		anyhow::ensure!(n > 0, "no tokens to run");
+		anyhow::ensure!(
+			st.len + n <= st.capacity,
+			"{} positions exceed this job's context of {}",
+			st.len + n,
+			st.capacity
+		);
+		if let Some(bad) = tokens.iter().find(|&&t| t as usize >= self.embd.rows) {
+			anyhow::bail!("token {bad} is outside the vocabulary of {}", self.embd.rows);
+		}
+		let (dim, kv_dim, hd) = (c.dim, c.kv_dim(), c.head_dim());
+		let qkv_w = dim + 2 * kv_dim;
+		let pos = st.len;
+		st.x.resize(n * dim, 0.0);
+		st.h.resize(n * dim, 0.0);
+		st.qkv.resize(n * qkv_w, 0.0);
+		st.q.resize(n * dim, 0.0);
+		st.att.resize(n * dim, 0.0);
+		st.proj.resize(n * dim, 0.0);
+		st.gate_up.resize(n * 2 * c.ffn, 0.0);
+		st.act.resize(n * c.ffn, 0.0);
+		for (t, &tok) in tokens.iter().enumerate() {
+			self.embd.dequantize_row(tok as usize, &mut st.x[t * dim..(t + 1) * dim]);
+		}
+		let shape = AttnShape {
+			n_head: c.n_head,
+			n_kv_head: c.n_kv_head,
+			head_dim: hd,
+			capacity: st.capacity,
+		};
+		for (li, layer) in self.layers.iter().enumerate() {
+			// Attention.
+			ops::rms_norm(&st.x, &layer.attn_norm, c.eps, &mut st.h);
+			st.xq.quantize_q8_1(&st.h, dim);
+			q4_1::matmul(self.isa, threads, &layer.qkv, &st.xq, &mut st.qkv, qkv_w);
+			let (kc, vc) = (&mut st.k[li], &mut st.v[li]);
+			for t in 0..n {
+				let p = pos + t;
+				let row = &mut st.qkv[t * qkv_w..(t + 1) * qkv_w];
+				let (q, kv) = row.split_at_mut(dim);
+				let (k, v) = kv.split_at_mut(kv_dim);
+				self.rope.apply_interleaved(q, p);
+				self.rope.apply_interleaved(k, p);
+				st.q[t * dim..(t + 1) * dim].copy_from_slice(q);
+				for h in 0..c.n_kv_head {
+					let at = (h * st.capacity + p) * hd;
+					kc[at..at + hd].copy_from_slice(&k[h * hd..(h + 1) * hd]);
+					vc[at..at + hd].copy_from_slice(&v[h * hd..(h + 1) * hd]);
+				}
+			}
+			ops::attention(threads, shape, &st.q, kc, vc, pos, n, &mut st.att);
+			st.xq.quantize_q8_1(&st.att, dim);
+			q4_1::matmul(self.isa, threads, &layer.wo, &st.xq, &mut st.proj, dim);
+			for (x, a) in st.x.iter_mut().zip(&st.proj) {
+				*x += *a;
+			}
+			// Feed-forward.
+			ops::rms_norm(&st.x, &layer.ffn_norm, c.eps, &mut st.h);
+			st.xq.quantize_q8_1(&st.h, dim);
+			q4_1::matmul(self.isa, threads, &layer.gate_up, &st.xq, &mut st.gate_up, 2 * c.ffn);
+			for t in 0..n {
+				let gu = &st.gate_up[t * 2 * c.ffn..(t + 1) * 2 * c.ffn];
+				let (g, u) = gu.split_at(c.ffn);
+				ops::swiglu(g, u, &mut st.act[t * c.ffn..(t + 1) * c.ffn]);
+			}
+			st.xq.quantize_q8_1(&st.act, c.ffn);
+			q4_1::matmul(self.isa, threads, &layer.down, &st.xq, &mut st.proj, dim);
+			for (x, d) in st.x.iter_mut().zip(&st.proj) {
+				*x += *d;
+			}
+		}
+		st.len += n;
+		// Only the last token's logits are needed (as candle).
+		let last = &st.x[(n - 1) * dim..n * dim];
+		ops::rms_norm(last, &self.norm, c.eps, &mut st.h[..dim]);
+		st.xq.quantize_q8_0(&st.h[..dim], dim);
+		q8_0::matmul(self.isa, threads, &self.output, &st.xq, &mut st.logits, c.vocab);
+		Ok(&st.logits)
+	}
+}

@@ -1,0 +1,252 @@
+//! Quantized weights as the kernels read them, and activation quantization that
+//! rounds exactly as candle's `BlockQ8_1::from_float` / `BlockQ8_0::from_float`.
+//!
+//! Weights are repacked at load from GGML's array of blocks into a structure of
+//! arrays per matrix (quants contiguous, scales contiguous), so one load brings
+//! eight blocks' scales and the quants stream without the 2- or 4-byte headers.
+use half::f16;
+
+/// Elements per block (Q4_1, Q8_0 and Q8_1 all use 32).
+pub const QK: usize = 32;
+
+/// Why a GGUF tensor cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum QuantError {
+	/// The byte length does not match rows × blocks × block size.
+	#[error("{name}: {len} bytes, expected {expected} for {rows} rows of {cols} {kind} values")]
+	Size { name: String, len: usize, expected: usize, rows: usize, cols: usize, kind: &'static str },
+	/// The row length is not a multiple of the block size.
+	#[error("{name}: row length {cols} is not a multiple of {QK}")]
+	Cols { name: String, cols: usize },
+}
+
+fn check(
+	name: &str,
+	bytes: &[u8],
+	rows: usize,
+	cols: usize,
+	block_bytes: usize,
+	kind: &'static str,
+) -> Result<usize, QuantError> {
+	if cols == 0 || !cols.is_multiple_of(QK) {
+		return Err(QuantError::Cols { name: name.into(), cols });
+	}
+	let kb = cols / QK;
+	let expected = rows * kb * block_bytes;
+	if bytes.len() != expected {
+		return Err(QuantError::Size {
+			name: name.into(),
+			len: bytes.len(),
+			expected,
+			rows,
+			cols,
+			kind,
+		});
+	}
+	Ok(kb)
+}
+
+/// A Q4_1 matrix (`rows` outputs × `kb` blocks of 32 inputs): per block a scale
+/// `d`, a minimum `m` (both f16) and 32 4-bit quants `q`; a weight is `d·q + m`.
+pub struct Q4_1Matrix {
+	/// Output rows.
+	pub rows: usize,
+	/// Blocks per row.
+	pub kb: usize,
+	/// 16 bytes per block, row-major: byte `j` holds quant `j` (low nibble) and
+	/// quant `j + 16` (high nibble), as in GGML.
+	pub qs: Vec<u8>,
+	/// Scales, `rows × kb`, as f16 bits.
+	pub d: Vec<u16>,
+	/// Minimums, `rows × kb`, as f16 bits.
+	pub m: Vec<u16>,
+}
+
+impl Q4_1Matrix {
+	/// Repacks GGML Q4_1 bytes (20-byte blocks: d, m, 16 quant bytes).
+	pub fn from_ggml(
+		name: &str,
+		bytes: &[u8],
+		rows: usize,
+		cols: usize,
+	) -> Result<Self, QuantError> {
+		let kb = check(name, bytes, rows, cols, 20, "Q4_1")?;
+		let n = rows * kb;
+		let mut qs = Vec::with_capacity(n * 16);
+		let mut d = Vec::with_capacity(n);
+		let mut m = Vec::with_capacity(n);
+		for b in bytes.chunks_exact(20) {
+			d.push(u16::from_le_bytes([b[0], b[1]]));
+			m.push(u16::from_le_bytes([b[2], b[3]]));
+			qs.extend_from_slice(&b[4..20]);
+		}
+		Ok(Self { rows, kb, qs, d, m })
+	}
+
+	/// Stacks matrices with the same row length (fused Q/K/V, gate/up).
+	pub fn stack(parts: &[Q4_1Matrix]) -> Self {
+		let kb = parts.first().map(|p| p.kb).unwrap_or(0);
+		let mut out = Self { rows: 0, kb, qs: vec![], d: vec![], m: vec![] };
+		for p in parts {
+			debug_assert_eq!(p.kb, kb);
+			out.rows += p.rows;
+			out.qs.extend_from_slice(&p.qs);
+			out.d.extend_from_slice(&p.d);
+			out.m.extend_from_slice(&p.m);
+		}
+		out
+	}
+}
+
+/// A Q8_0 matrix: per block a scale `d` (f16) and 32 signed 8-bit quants.
+pub struct Q8_0Matrix {
+	/// Output rows.
+	pub rows: usize,
+	/// Blocks per row.
+	pub kb: usize,
+	/// 32 quants per block, row-major.
+	pub qs: Vec<i8>,
+	/// Scales, `rows × kb`, widened from f16 to f32 at load.
+	pub d: Vec<f32>,
+}
+
+impl Q8_0Matrix {
+	/// Repacks GGML Q8_0 bytes (34-byte blocks: d, 32 quants).
+	pub fn from_ggml(
+		name: &str,
+		bytes: &[u8],
+		rows: usize,
+		cols: usize,
+	) -> Result<Self, QuantError> {
+		let kb = check(name, bytes, rows, cols, 34, "Q8_0")?;
+		let n = rows * kb;
+		let mut qs = Vec::with_capacity(n * QK);
+		let mut d = Vec::with_capacity(n);
+		for b in bytes.chunks_exact(34) {
+			d.push(f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32());
+			qs.extend(b[2..34].iter().map(|&v| v as i8));
+		}
+		Ok(Self { rows, kb, qs, d })
+	}
+
+	/// Row `r` dequantized into `out` (`q as f32 * d`, as candle's `to_float`).
+	pub fn dequantize_row(&self, r: usize, out: &mut [f32]) {
+		let kb = self.kb;
+		for b in 0..kb {
+			let d = self.d[r * kb + b];
+			let q = &self.qs[(r * kb + b) * QK..(r * kb + b + 1) * QK];
+			for (o, &v) in out[b * QK..(b + 1) * QK].iter_mut().zip(q) {
+				*o = v as f32 * d;
+			}
+		}
+	}
+}
+
+/// Quantized activations, `n` rows of `kb` blocks: Q8_1 (with `s`) or Q8_0 (without).
+#[derive(Default)]
+pub struct QActs {
+	/// Rows (tokens).
+	pub n: usize,
+	/// Blocks per row.
+	pub kb: usize,
+	/// 32 quants per block.
+	pub qs: Vec<i8>,
+	/// The block scale, rounded to f16 as candle stores it, widened to f32.
+	pub d: Vec<f32>,
+	/// Q8_1 only: `d · Σq`, rounded as candle rounds it (f16 arithmetic), as f32.
+	pub s: Vec<f32>,
+}
+
+impl QActs {
+	fn resize(&mut self, n: usize, kb: usize, with_s: bool) {
+		self.n = n;
+		self.kb = kb;
+		self.qs.resize(n * kb * QK, 0);
+		self.d.resize(n * kb, 0.0);
+		self.s.resize(if with_s { n * kb } else { 0 }, 0.0);
+	}
+
+	/// Quantizes `x` (`n` rows of `cols`) to Q8_1, as candle's `BlockQ8_1::from_float`.
+	pub fn quantize_q8_1(&mut self, x: &[f32], cols: usize) {
+		let n = x.len() / cols;
+		self.resize(n, cols / QK, true);
+		for (bi, xs) in x.chunks_exact(QK).enumerate() {
+			let (d, sum) = quantize_block(xs, &mut self.qs[bi * QK..(bi + 1) * QK]);
+			let d16 = f16::from_f32(d);
+			self.d[bi] = d16.to_f32();
+			// candle: `ys.s = f16::from_f32(sum as f32) * ys.d` (an f16 product).
+			self.s[bi] = (f16::from_f32(sum as f32) * d16).to_f32();
+		}
+	}
+
+	/// Quantizes `x` (`n` rows of `cols`) to Q8_0, as candle's `BlockQ8_0::from_float`.
+	pub fn quantize_q8_0(&mut self, x: &[f32], cols: usize) {
+		let n = x.len() / cols;
+		self.resize(n, cols / QK, false);
+		for (bi, xs) in x.chunks_exact(QK).enumerate() {
+			let (d, _) = quantize_block(xs, &mut self.qs[bi * QK..(bi + 1) * QK]);
+			self.d[bi] = f16::from_f32(d).to_f32();
+		}
+	}
+}
+
+/// `f32::round` (half away from zero) without the libm call, exact for |v| < 2³¹.
+#[inline(always)]
+fn round_half_away(v: f32) -> i32 {
+	let t = v as i32; // truncates toward zero
+	let frac = v - t as f32; // exact: |v| < 2^24 here or frac is 0
+	if frac >= 0.5 {
+		t + 1
+	} else if frac <= -0.5 {
+		t - 1
+	} else {
+		t
+	}
+}
+
+/// One block: `d = max|x| / 127`, `q = round(x / d)` (half away from zero, as
+/// `f32::round`). Returns `d` (unrounded) and `Σq`.
+#[inline]
+fn quantize_block(xs: &[f32], qs: &mut [i8]) -> (f32, i32) {
+	let mut amax = 0f32;
+	for &x in xs {
+		amax = amax.max(x.abs());
+	}
+	let d = amax / 127.0;
+	let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+	let mut sum = 0i32;
+	for (q, &x) in qs.iter_mut().zip(xs) {
+		let v = round_half_away(x * id) as i8;
+		*q = v;
+		sum += v as i32;
+	}
+	(d, sum)
+}
+
+#[cfg(test)]
+mod tests {
+	#[test]
+	fn rounding_is_f32_round() {
+		for v in [
+			0.5f32,
+			-0.5,
+			1.5,
+			-2.5,
+			0.49999997,
+			-0.49999997,
+			126.5,
+			-127.0,
+			3.0,
+			0.0,
+			-0.0,
+			99.50001,
+		] {
+			assert_eq!(super::round_half_away(v), v.round() as i32, "{v}");
+		}
+		let mut x = -130.0f32;
+		while x < 130.0 {
+			assert_eq!(super::round_half_away(x), x.round() as i32, "{x}");
+			x += 0.001;
+		}
+	}
+}
