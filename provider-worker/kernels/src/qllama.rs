@@ -229,11 +229,6 @@ impl QLlama {
 		self.isa
 	}
 
-	/// Forces an instruction set (tests compare them; it must be one this CPU has).
-	pub fn set_isa(&mut self, isa: Isa) {
-		self.isa = isa;
-	}
-
 	/// A fresh state for a job of at most `capacity` positions.
 	pub fn state(&self, capacity: usize) -> State {
 		let c = &self.cfg;

@@ -48,10 +48,7 @@ impl Embedder {
 		progress: bool,
 		backend: Backend,
 	) -> anyhow::Result<Self> {
-		anyhow::ensure!(
-			backend == Backend::CandleStock || device.is_cpu(),
-			"Agora's kernels run on the CPU; use the candle-stock backend on {device:?}"
-		);
+		backend.ensure_runs_on(device)?;
 		let config_path = files
 			.config
 			.as_ref()
@@ -60,7 +57,8 @@ impl Embedder {
 			.tokenizer
 			.as_ref()
 			.ok_or_else(|| anyhow::anyhow!("a BERT model needs tokenizer.json"))?;
-		let config: Config = serde_json::from_slice(&std::fs::read(config_path)?)
+		let config_bytes = std::fs::read(config_path)?;
+		let config: Config = serde_json::from_slice(&config_bytes)
 			.map_err(|e| anyhow::anyhow!("{}: {e}", config_path.display()))?;
 		let mut tokenizer = Tokenizer::from_file(tok_path)
 			.map_err(|e| anyhow::anyhow!("{}: {e}", tok_path.display()))?;
@@ -84,7 +82,7 @@ impl Embedder {
 		bar.finish_and_clear();
 		let model = match backend {
 			Backend::Agora => {
-				let raw: serde_json::Value = serde_json::from_slice(&std::fs::read(config_path)?)?;
+				let raw: serde_json::Value = serde_json::from_slice(&config_bytes)?;
 				let field = |k: &str| -> anyhow::Result<usize> {
 					raw.get(k)
 						.and_then(|v| v.as_u64())

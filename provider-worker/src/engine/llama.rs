@@ -46,6 +46,17 @@ impl Backend {
 	}
 }
 
+impl Backend {
+	/// Refuses Agora's kernels on a device other than the CPU.
+	pub fn ensure_runs_on(self, device: &Device) -> anyhow::Result<()> {
+		anyhow::ensure!(
+			self == Backend::CandleStock || device.is_cpu(),
+			"Agora's kernels run on the CPU; use the candle-stock backend on {device:?}"
+		);
+		Ok(())
+	}
+}
+
 enum Weights {
 	Agora(QLlama),
 	Stock(ModelWeights),
@@ -162,10 +173,7 @@ impl TextGen {
 		progress: bool,
 		backend: Backend,
 	) -> anyhow::Result<Self> {
-		anyhow::ensure!(
-			backend == Backend::CandleStock || device.is_cpu(),
-			"Agora's kernels run on the CPU; use the candle-stock backend on {device:?}"
-		);
+		backend.ensure_runs_on(device)?;
 		let bytes = read_all(&files.weights, progress)?;
 		let mut cur = std::io::Cursor::new(bytes);
 		let ct = gguf_file::Content::read(&mut cur)
@@ -229,20 +237,7 @@ impl TextGen {
 		if prompt_ids.is_empty() {
 			return Err(EngineError::Input("the prompt is empty".into()));
 		}
-		match &self.weights {
-			Weights::Agora(q) => {
-				let mut st = q.state(prompt_ids.len());
-				let logits = q
-					.forward(&mut st, prompt_ids, threads)
-					.map_err(|e| EngineError::Internal(e.to_string()))?;
-				Ok(logits.to_vec())
-			},
-			Weights::Stock(w) => {
-				let mut model = w.clone();
-				let input = Tensor::new(prompt_ids, &self.device)?.unsqueeze(0)?;
-				Ok(model.forward(&input, 0)?.squeeze(0)?.to_vec1::<f32>()?)
-			},
-		}
+		self.split_logits(prompt_ids, prompt_ids.len(), threads)
 	}
 
 	/// The next-token logits after `prompt_ids`, run as a prefill of the first
