@@ -45,10 +45,24 @@ pub fn local_chain_spec() -> Result<ChainSpec, String> {
 		.build())
 }
 
+/// `testnet`: the public test network (four validators with their own keys,
+/// realistic epochs and referendum periods, no sudo).
+pub fn testnet_chain_spec() -> Result<ChainSpec, String> {
+	Ok(ChainSpec::builder(wasm()?, Default::default())
+		.with_name("Agora Testnet")
+		.with_id("agora_testnet")
+		.with_chain_type(ChainType::Live)
+		.with_protocol_id("agora-testnet")
+		.with_genesis_config_preset_name(sp_genesis_builder_preset::TESTNET)
+		.with_properties(properties())
+		.build())
+}
+
 /// Preset names (the runtime's `sp_genesis_builder` constants).
 mod sp_genesis_builder_preset {
 	pub const DEV: &str = "development";
 	pub const LOCAL: &str = "local_testnet";
+	pub const TESTNET: &str = agora_runtime::genesis_config_presets::TESTNET_PRESET;
 }
 
 /// Loads a chain spec from a JSON file, with an error that names the file.

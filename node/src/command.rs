@@ -34,12 +34,13 @@ impl SubstrateCli for Cli {
 		2026
 	}
 
-	/// `dev` and `local` come from the runtime's presets; anything else is a path
-	/// to a chain-spec JSON file (e.g. `chain-specs/local.json`).
+	/// `dev`, `local` and `testnet` come from the runtime's presets; anything
+	/// else is a path to a chain-spec JSON file (e.g. `chain-specs/local.json`).
 	fn load_spec(&self, id: &str) -> Result<Box<dyn sc_service::ChainSpec>, String> {
 		Ok(match id {
 			"dev" => Box::new(chain_spec::development_chain_spec()?),
 			"" | "local" => Box::new(chain_spec::local_chain_spec()?),
+			"testnet" => Box::new(chain_spec::testnet_chain_spec()?),
 			path => Box::new(chain_spec::from_file(std::path::Path::new(path))?),
 		})
 	}

@@ -57,7 +57,7 @@ fn exported(chain: &str) -> Value {
 #[test]
 fn checked_in_specs_match_the_presets() {
 	for (file, chain, validators, sudo) in
-		[("dev.json", "dev", 1usize, true), ("local.json", "local", 4, false)]
+		[("dev.json", "dev", 1usize, true), ("local.json", "local", 4, false), ("testnet.json", "testnet", 4, false)]
 	{
 		let path = repo_root().join("chain-specs").join(file);
 		let text = std::fs::read_to_string(&path)
@@ -71,6 +71,11 @@ fn checked_in_specs_match_the_presets() {
 		assert_eq!(patch, &fresh["genesis"]["runtimeGenesis"]["patch"], "{file}: genesis patch");
 		assert_eq!(patch["session"]["keys"].as_array().unwrap().len(), validators, "{file}");
 		assert_eq!(patch["sudo"]["key"].is_string(), sudo, "{file}: sudo key only on dev");
+		assert_eq!(
+			patch["staking"]["stakers"].as_array().unwrap().len(),
+			validators + if validators == 4 { 2 } else { 0 },
+			"{file}: bonded validators, and two nominators on local and testnet"
+		);
 		assert_eq!(checked_in["properties"]["tokenSymbol"], "AGR");
 		assert_eq!(checked_in["properties"]["tokenDecimals"], 12);
 		// The file is loadable by the node itself.

@@ -12,6 +12,12 @@
 //!   nominators (`//One` → Alice and Bob, `//Two` → Charlie and Dave); no sudo
 //!   key; the two shipped models registered, no offers.
 //!   GRANDPA needs more than 2/3 of the votes, so finality survives losing one.
+//! - `testnet`: the public test network's genesis: four validators and two
+//!   nominators with their own keys ([`TESTNET_VALIDATORS`],
+//!   [`TESTNET_NOMINATORS`]), realistic epochs (10 minutes, hour-long eras)
+//!   and referendum tracks (days), no sudo key, no dev accounts; the shipped
+//!   models published by the first validator, no offers (providers join by
+//!   bonding).
 
 use alloc::{vec, vec::Vec};
 use serde_json::Value;
@@ -91,7 +97,11 @@ fn genesis(
 	market: Market,
 	stake: Stake,
 ) -> Value {
-	let publisher = Sr25519Keyring::Alice.to_account_id();
+	// The shipped models' publisher: the first validator (Alice on dev and local).
+	let publisher = validators
+		.first()
+		.map(|v| v.0.clone())
+		.unwrap_or_else(|| Sr25519Keyring::Alice.to_account_id());
 	let models = vec![shipped::smollm2(publisher.clone()), shipped::minilm(publisher)];
 	let offers = market
 		.offers
@@ -224,11 +234,95 @@ pub fn local_config_genesis() -> Value {
 	)
 }
 
+/// The `testnet` preset's name.
+pub const TESTNET_PRESET: &str = "testnet";
+
+/// The testnet validators' public keys: (sr25519 for the account, BABE and the
+/// `agora` key; ed25519 for GRANDPA). They are derived from the public secret
+/// URIs `//agora-testnet//1` … `//4` (`agora-node key inspect --scheme
+/// sr25519|ed25519 //agora-testnet//N`), so that anyone can bring up a copy of
+/// the testnet and the tests can check it; before a public launch the operators
+/// put their own keys here (`agora-node key generate`) and regenerate
+/// `chain-specs/testnet.json` (`scripts/gen-chain-specs.sh`).
+pub const TESTNET_VALIDATORS: [([u8; 32], [u8; 32]); 4] = [
+	(
+		hex32("b459834643cb0ba271c21e52ebdcb49e2bc03648a48f840fec6b96a3e8c6db56"),
+		hex32("a815245ac8d9c5aba9c52df5cb99a79b66c8b00649c577300cc29694b37f1abb"),
+	),
+	(
+		hex32("46808ebb13a96272842ce00cc13de9c35bc95978fa1ff74d946f1fd211cded20"),
+		hex32("18e8539cf1ecb6699972bfecb7f77ac61cc0e888f5c2cd7ed71b8968942d47ba"),
+	),
+	(
+		hex32("c83384151695b038aadeddd15e48a131688e06f05b6b4fece0a8398d7914d171"),
+		hex32("fa72b2ea2475cbf3b58cdc5e671df7e034e8f0cca13c283bfa9ec139c5d588c2"),
+	),
+	(
+		hex32("fa0c107c030b5ef46ca2be3cc2a39afa97bc2382edf3f143584194d606726800"),
+		hex32("713bd94f93bd62b6963b9871d062c45026a2dc2ed4ea6fdbbd38f410665e61a7"),
+	),
+];
+
+/// The testnet nominators' sr25519 keys (`//agora-testnet//nominator-1`, `-2`):
+/// the first backs validators 1 and 2, the second 3 and 4.
+pub const TESTNET_NOMINATORS: [[u8; 32]; 2] = [
+	hex32("7a5ec3a3f617013fed0f4b533d929fd0937dcdd398134ef5cf597c7d3f46bd19"),
+	hex32("70ceb029e8a54133e6093155a616a2938fa189219c54275c06c83462cd2f447f"),
+];
+
+/// 64 hex digits as 32 bytes, at compile time (a bad digit fails the build).
+const fn hex32(s: &str) -> [u8; 32] {
+	const fn digit(c: u8) -> u8 {
+		match c {
+			b'0'..=b'9' => c - b'0',
+			b'a'..=b'f' => c - b'a' + 10,
+			_ => panic!("not a lowercase hex digit"),
+		}
+	}
+	let b = s.as_bytes();
+	assert!(b.len() == 64, "a 32-byte key is 64 hex digits");
+	let mut out = [0u8; 32];
+	let mut i = 0;
+	while i < 32 {
+		out[i] = digit(b[2 * i]) * 16 + digit(b[2 * i + 1]);
+		i += 1;
+	}
+	out
+}
+
+fn testnet_validator((sr, ed): ([u8; 32], [u8; 32])) -> Validator {
+	let sr = sp_core::sr25519::Public::from_raw(sr);
+	let ed = sp_core::ed25519::Public::from_raw(ed);
+	(AccountId::from(sr), sr.into(), ed.into(), sr.into())
+}
+
+/// The `testnet` preset: four validators and two nominators with their own
+/// keys, realistic epochs and tracks, no sudo.
+pub fn testnet_config_genesis() -> Value {
+	let validators: Vec<Validator> =
+		TESTNET_VALIDATORS.into_iter().map(testnet_validator).collect();
+	let v: Vec<AccountId> = validators.iter().map(|v| v.0.clone()).collect();
+	let [n1, n2] = TESTNET_NOMINATORS.map(AccountId::from);
+	let nominators = match v.as_slice() {
+		[a, b, c, d] => vec![(n1, vec![a.clone(), b.clone()]), (n2, vec![c.clone(), d.clone()])],
+		_ => vec![],
+	};
+	let endowed = v.iter().cloned().chain(nominators.iter().map(|(n, _)| n.clone())).collect();
+	genesis(
+		validators,
+		endowed,
+		None,
+		Market::default(),
+		Stake { nominators, invulnerables: vec![], minimum_validators: 2 },
+	)
+}
+
 /// The JSON of the named preset, if there is one.
 pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
 	let patch = match id.as_ref() {
 		sp_genesis_builder::DEV_RUNTIME_PRESET => development_config_genesis(),
 		sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET => local_config_genesis(),
+		TESTNET_PRESET => testnet_config_genesis(),
 		_ => return None,
 	};
 	serde_json::to_vec(&patch).ok()
@@ -239,5 +333,6 @@ pub fn preset_names() -> Vec<PresetId> {
 	vec![
 		PresetId::from(sp_genesis_builder::DEV_RUNTIME_PRESET),
 		PresetId::from(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET),
+		PresetId::from(TESTNET_PRESET),
 	]
 }

@@ -124,9 +124,56 @@ fn local_preset_has_four_validators_and_no_sudo() {
 }
 
 #[test]
+fn testnet_preset_has_four_bonded_validators_two_nominators_realistic_periods_and_no_sudo() {
+	use configs::governance::tracks::TracksInfo;
+	use frame_support::traits::Get;
+	use genesis_config_presets::{TESTNET_NOMINATORS, TESTNET_VALIDATORS};
+	use pallet_referenda::TracksInfo as _;
+	build_preset("testnet").execute_with(|| {
+		let mut expected: Vec<AccountId> =
+			TESTNET_VALIDATORS.iter().map(|(sr, _)| AccountId::from(*sr)).collect();
+		expected.sort();
+		let mut validators = pallet_session::Validators::<Runtime>::get();
+		validators.sort();
+		assert_eq!(validators, expected, "the four testnet validators, elected by staking");
+		// None of the dev keys: Alice is neither a validator nor endowed.
+		let alice = sp_keyring::Sr25519Keyring::Alice.to_account_id();
+		assert!(!validators.contains(&alice));
+		assert_eq!(Balances::free_balance(&alice), 0);
+		for v in &expected {
+			let ledger = pallet_staking::Ledger::<Runtime>::get(v).expect("bonded");
+			assert_eq!(ledger.total, genesis_config_presets::VALIDATOR_BOND);
+			assert!(pallet_staking::Validators::<Runtime>::contains_key(v));
+		}
+		for n in TESTNET_NOMINATORS.map(AccountId::from) {
+			assert_eq!(pallet_staking::Nominators::<Runtime>::get(&n).map(|t| t.targets.len()), Some(2));
+		}
+		// GRANDPA uses the validators' ed25519 keys.
+		let grandpa: Vec<_> = Grandpa::grandpa_authorities().into_iter().map(|(k, _)| k).collect();
+		for (_, ed) in TESTNET_VALIDATORS {
+			let key: sp_consensus_grandpa::AuthorityId = sp_core::ed25519::Public::from_raw(ed).into();
+			assert!(grandpa.contains(&key));
+		}
+		assert_eq!(Babe::authorities().len(), 4);
+		// No sudo: no key, so no `sudo.*` call can succeed.
+		assert_eq!(pallet_sudo::Key::<Runtime>::get(), None);
+		let call = Box::new(RuntimeCall::System(frame_system::Call::remark { remark: vec![] }));
+		assert!(Sudo::sudo(RuntimeOrigin::signed(expected[0].clone()), call).is_err());
+		// Realistic periods: 10-minute epochs, hour-long eras, tracks in days.
+		assert_eq!(<configs::staking::EpochDuration as Get<u64>>::get(), EPOCH_DURATION_IN_SLOTS);
+		assert_eq!(<configs::staking::SessionsPerEra as Get<u32>>::get(), 6);
+		assert_eq!(TracksInfo::info(1).map(|t| t.decision_period), Some(3 * DAYS));
+		assert_eq!(TracksInfo::info(0).map(|t| t.decision_period), Some(7 * DAYS));
+		// The runtime's default audit rate; both shipped models registered.
+		assert_eq!(audit_rate(), 50_000);
+		assert_eq!(pallet_models::Models::<Runtime>::iter().count(), 2);
+	});
+}
+
+#[test]
 fn unknown_preset_is_none() {
 	assert!(genesis_config_presets::get_preset(&"mainnet".into()).is_none());
-	assert_eq!(genesis_config_presets::preset_names().len(), 2);
+	assert_eq!(genesis_config_presets::preset_names().len(), 3);
 }
 
 #[test]
