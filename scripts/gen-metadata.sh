@@ -4,10 +4,11 @@
 # generated from this file; the worker's end-to-end test fails when it is stale.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/features.sh
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/agora-target}
 # The node from the test build (scripts/test.sh's features): the worker crate may
 # not compile until this file is regenerated, so its failure is not fatal here.
-cargo test --locked --workspace --features agora-worker/test-cheat --no-run >/dev/null 2>&1 ||
+cargo test --locked --workspace --features "$TEST_FEATURES" --no-run >/dev/null 2>&1 ||
   [ -x "$CARGO_TARGET_DIR/debug/agora-node" ] || cargo build --locked -p agora-node
 PORT=${PORT:-9977}
 "$CARGO_TARGET_DIR/debug/agora-node" --dev --tmp --rpc-port "$PORT" --port 0 --no-prometheus >/tmp/gen-metadata-node.log 2>&1 &

@@ -11,6 +11,7 @@
 #   4. the Polkadot.js tests in tests/js against a real dev node
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/features.sh
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/agora-target}
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 # Incremental artifacts only help edits in one checkout; every CI clone has a new
@@ -31,15 +32,16 @@ step "build (every crate, test and binary, dev profile)"
 # One build with the workspace's unified features: the node binary the tests
 # start (Rust, worker and Polkadot.js) is the one this builds. A separate
 # `cargo build -p agora-node` would unify features differently and compile much
-# of the node's dependency tree twice. `agora-worker/test-cheat` compiles the
-# cheating switch the verification end-to-end test needs into this test build of
-# the worker (never into a release build: `cargo build --release -p agora-worker`).
-cargo test --locked --workspace --features agora-worker/test-cheat --no-run
+# of the node's dependency tree twice. The features (scripts/features.sh) add the
+# cheating switch the verification end-to-end test needs to this test build of
+# the worker, and the TryRuntime API to its runtime (never to a release build:
+# `cargo build --release -p agora-worker` / `-p agora-node`).
+cargo test --locked --workspace --features "$TEST_FEATURES" --no-run
 
 step "cargo test --workspace"
 # The node tests start real nodes; run test binaries one at a time so the
 # 4-validator network does not compete with the dev-node test for 2 cores.
-cargo test --locked --workspace --features agora-worker/test-cheat -- --test-threads=1
+cargo test --locked --workspace --features "$TEST_FEATURES" -- --test-threads=1
 
 step "Polkadot.js tests"
 (cd tests/js && AGORA_NODE="$CARGO_TARGET_DIR/debug/agora-node" npm test)

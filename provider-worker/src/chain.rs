@@ -55,6 +55,48 @@ pub async fn connect_with_backoff(url: &str, patience: Duration) -> anyhow::Resu
 	}
 }
 
+/// Re-executes block `at` (default: the last finalized; its seal removed, as
+/// on import) on its parent's state and then every pallet's `try_state` invariants, through the runtime API
+/// `TryRuntime_execute_block` (`TryStateSelect::All`; state root and signature
+/// checks off: the block was already imported). Returns the block number and
+/// the execution's `ref_time`. The node's runtime must be built with
+/// `try-runtime` (the test build); a failed invariant comes back as the
+/// runtime's panic message.
+pub async fn try_state(client: &Client, at: Option<u64>) -> anyhow::Result<(u64, u64)> {
+	let blk = match at {
+		Some(n) => client.at_block(n).await?,
+		None => client.at_current_block().await?,
+	};
+	let number = blk.block_number();
+	anyhow::ensure!(number > 0, "block 0 (genesis) has no parent to execute it on");
+	let parent_number = number.saturating_sub(1);
+	let mut header = blk.block_header().await?;
+	// The author's seal is not part of what the runtime executes: the node
+	// strips it before import, and so do we.
+	if matches!(header.digest.logs.last(), Some(subxt::config::substrate::DigestItem::Seal(..))) {
+		header.digest.logs.pop();
+	}
+	let exts = blk.extrinsics().fetch().await?;
+	let mut args = header.encode();
+	codec::Compact(exts.len() as u32).encode_to(&mut args);
+	for e in exts.iter() {
+		let e = e.map_err(|e| anyhow::anyhow!("block {number}: an extrinsic does not decode: {e}"))?;
+		args.extend_from_slice(e.bytes());
+	}
+	// state_root_check, signature_check, TryStateSelect::All (variant 1).
+	args.extend_from_slice(&[0, 0, 1]);
+	let parent = client.at_block(parent_number).await?;
+	let out = parent
+		.runtime_apis()
+		.call_raw("TryRuntime_execute_block", Some(&args))
+		.await
+		.map_err(|e| anyhow::anyhow!("try_state at block {number}: {e}"))?;
+	// `Weight { ref_time: Compact<u64>, proof_size: Compact<u64> }`.
+	let ref_time = codec::Compact::<u64>::decode(&mut &out[..])
+		.map_err(|e| anyhow::anyhow!("TryRuntime_execute_block returned {} bytes: {e}", out.len()))?;
+	Ok((number, ref_time.0))
+}
+
 /// A key pair from a secret URI (`//Alice`, a mnemonic, `0x…` seed) or a keystore
 /// file (a Substrate keystore entry: a JSON string holding the secret phrase, or the
 /// phrase/URI as plain text).

@@ -123,6 +123,8 @@ fn generation_and_embedding_jobs_are_answered_finalized_and_paid() {
 	assert!(m.contains("agora_worker_jobs_served_total{model=\"SmolLM2-135M-Instruct\",outcome=\"error_receipt\"} 1"), "{m}");
 	assert!(m.contains("agora_worker_inference_seconds_count{model=\"all-MiniLM-L6-v2\"} 1"), "{m}");
 	assert!(m.contains("agora_worker_queue_depth 0"), "{m}");
+	// Every pallet's invariants hold on the chain the jobs ran on.
+	assert_try_state(&url);
 }
 
 #[test]
@@ -156,6 +158,7 @@ fn a_worker_killed_after_assignment_receipts_after_restart_and_never_reruns_a_re
 	)
 	.unwrap();
 	assert!(rec["receipt"].is_object(), "{rec}");
+	assert_try_state(&node.url());
 }
 
 #[test]
@@ -177,4 +180,5 @@ fn a_worker_reconnects_when_its_node_goes_away_and_carries_on() {
 	let second = submit(&node, "SmolLM2-135M-Instruct", &["--input", "after"], "8", true);
 	assert_eq!(second[1]["verified"], true);
 	assert_eq!(second[1]["kind"], "text");
+	assert_try_state(&node.url());
 }

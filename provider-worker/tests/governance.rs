@@ -118,4 +118,6 @@ fn a_referendum_driven_from_the_cli_changes_the_dispute_window_of_the_next_job()
 	// Listing shows both finished referenda.
 	let (ok, out, _) = agora(&url, &["gov", "status"]);
 	assert!(ok && out.contains(&format!("referendum {good}: Approved")), "{out}");
+	// Every pallet's invariants hold after the referenda and the job.
+	assert_try_state(&url);
 }

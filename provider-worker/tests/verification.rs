@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{agora, agora_json, node_bin, planck};
+use common::{agora, agora_json, assert_try_state, node_bin, planck};
 use serde_json::Value;
 use std::{
 	path::{Path, PathBuf},
@@ -266,5 +266,7 @@ fn committees_catch_a_cheating_worker_and_uphold_an_honest_one() {
 			println!("{n}'s verifier: {}", l.split_once("checked").map(|(_, b)| b).unwrap_or(l).trim());
 		}
 	}
+	// Every pallet's invariants hold after the frauds, slashes and disputes.
+	assert_try_state(&ws(0));
 	println!("verification e2e: passed");
 }

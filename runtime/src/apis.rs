@@ -318,6 +318,40 @@ impl_runtime_apis! {
 		}
 	}
 
+	// `TryRuntime_execute_block` re-executes a block on its parent's state and
+	// then runs every pallet's `try_state` invariants (`TryStateSelect::All`):
+	// the end-to-end tests call it on their chain's last finalized block
+	// (`agora dev try-state`). Built only with the `try-runtime` feature (the
+	// test build, `scripts/test.sh`), never into a release runtime. Failures
+	// panic with the pallet's message: that is how this API reports them.
+	#[cfg(feature = "try-runtime")]
+	impl frame_try_runtime::TryRuntime<Block> for Runtime {
+		fn on_runtime_upgrade(checks: frame_try_runtime::UpgradeCheckSelect) -> (Weight, Weight) {
+			match Executive::try_runtime_upgrade(checks) {
+				Ok(weight) => (
+					weight,
+					<crate::configs::system::RuntimeBlockWeights as frame_support::traits::Get<
+						frame_system::limits::BlockWeights,
+					>>::get()
+						.max_block,
+				),
+				Err(e) => panic!("try_runtime_upgrade failed: {e:?}"),
+			}
+		}
+
+		fn execute_block(
+			block: <Block as BlockT>::LazyBlock,
+			state_root_check: bool,
+			signature_check: bool,
+			select: frame_try_runtime::TryStateSelect,
+		) -> Weight {
+			match Executive::try_execute_block(block, state_root_check, signature_check, select) {
+				Ok(weight) => weight,
+				Err(e) => panic!("try_execute_block failed: {e:?}"),
+			}
+		}
+	}
+
 	impl sp_genesis_builder::GenesisBuilder<Block> for Runtime {
 		fn build_state(config: Vec<u8>) -> sp_genesis_builder::Result {
 			build_state::<RuntimeGenesisConfig>(config)

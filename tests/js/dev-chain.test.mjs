@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { startDevNode } from './helpers.mjs';
+import { startDevNode, tryState } from './helpers.mjs';
 
 let node;
 before(async () => {
@@ -64,4 +64,8 @@ test('balances.transferKeepAlive is finalized and emits Transfer', async () => {
 
   const after = (await api.query.system.account(dest.address)).data.free.toBigInt();
   assert.equal(after - before, amount);
+});
+
+test("every pallet's try_state passes on the chain these tests leave", async () => {
+  assert.ok((await tryState(node)) > 0);
 });

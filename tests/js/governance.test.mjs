@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady, blake2AsHex } from '@polkadot/util-crypto';
-import { startDevNode, sendTx } from './helpers.mjs';
+import { startDevNode, sendTx, tryState } from './helpers.mjs';
 
 const AGR = 10n ** 12n;
 let node, keyring, api;
@@ -124,4 +124,8 @@ test('referenda on DISPUTE_WINDOW: one enacted, one rejected, one refused at ena
   assert.ok(err.isModule);
   const meta = api.registry.findMetaError(err.asModule);
   assert.equal(`${meta.section}.${meta.name}`, 'marketParams.BelowMinimum');
+});
+
+test("every pallet's try_state passes on the chain these tests leave", async () => {
+  assert.ok((await tryState(node)) > 0);
 });

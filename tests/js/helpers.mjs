@@ -5,6 +5,7 @@ import { mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
 import { join } from 'node:path';
 import { ApiPromise, WsProvider } from '@polkadot/api';
+import { u8aConcat, u8aToHex } from '@polkadot/util';
 
 export function nodeBinary() {
   if (process.env.AGORA_NODE) return process.env.AGORA_NODE;
@@ -93,4 +94,30 @@ export async function waitForBlock(node, n) {
     if (h.number.toNumber() >= n) return;
     await new Promise((r) => setTimeout(r, 1000));
   }
+}
+
+/** Runs every pallet's `try_state` invariants on the chain as the test left it:
+ * waits until the current best block is finalized, then re-executes it on its
+ * parent's state through the runtime API `TryRuntime_execute_block` (the test
+ * build's runtime has it), with `TryStateSelect::All`. Resolves with the block
+ * number; rejects with the runtime's message if an invariant fails. */
+export async function tryState(node) {
+  const { api } = node;
+  const best = (await api.rpc.chain.getHeader()).number.toNumber();
+  let hash;
+  for (;;) {
+    hash = await api.rpc.chain.getFinalizedHead();
+    const h = await api.rpc.chain.getHeader(hash);
+    if (h.number.toNumber() >= best) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const { block } = await api.rpc.chain.getBlock(hash);
+  // The runtime executes the block without its author's seal (as on import).
+  const logs = block.header.digest.logs.filter((l) => !l.isSeal);
+  const header = api.createType('Header', { ...block.header.toJSON(), digest: { logs } });
+  const unsealed = api.createType('Block', { header, extrinsics: block.extrinsics });
+  // state_root_check = false, signature_check = false, TryStateSelect::All.
+  const args = u8aConcat(unsealed.toU8a(), new Uint8Array([0, 0, 1]));
+  await api.rpc.state.call('TryRuntime_execute_block', u8aToHex(args), block.header.parentHash);
+  return block.header.number.toNumber();
 }

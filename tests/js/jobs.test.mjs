@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady, blake2AsU8a, encodeAddress } from '@polkadot/util-crypto';
 import { u8aConcat, u8aToHex, stringToU8a } from '@polkadot/util';
-import { startDevNode, sendTx, waitForBlock } from './helpers.mjs';
+import { startDevNode, sendTx, waitForBlock, tryState } from './helpers.mjs';
 
 const AGR = 10n ** 12n;
 const MILLI = AGR / 1000n;
@@ -135,4 +135,8 @@ test('submit -> no receipt -> expiry refunds in full and slashes the provider', 
   const slashed = bond0 / 100n; // MISSED_DEADLINE_SLASH 1%
   assert.equal(bond0 - bond1, slashed, 'provider slashed');
   assert.equal((await free(treasury)) - treasury0, slashed, 'slash to the treasury');
+});
+
+test("every pallet's try_state passes on the chain these tests leave", async () => {
+  assert.ok((await tryState(node)) > 0);
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady, blake2AsHex } from '@polkadot/util-crypto';
 import { u8aToHex } from '@polkadot/util';
-import { startDevNode, sendTx, waitForBlock as waitFor } from './helpers.mjs';
+import { startDevNode, sendTx, waitForBlock as waitFor, tryState } from './helpers.mjs';
 
 const AGR = 10n ** 12n;
 let node, keyring, charlie;
@@ -115,4 +115,8 @@ test('register, bond, open an offer, read it back, unbond and withdraw', async (
   const free1 = (await api.query.system.account(charlie.address)).data.free.toBigInt();
   assert.ok(free1 > free0 + stake - AGR, 'the stake is free again (less the fee)');
   assert.ok((await api.query.slashing.bonds(charlie.address)).isNone);
+});
+
+test("every pallet's try_state passes on the chain these tests leave", async () => {
+  assert.ok((await tryState(node)) > 0);
 });

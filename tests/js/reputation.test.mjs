@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady, blake2AsU8a } from '@polkadot/util-crypto';
 import { u8aConcat, stringToU8a } from '@polkadot/util';
-import { startDevNode, sendTx, waitForBlock, clientBinary } from './helpers.mjs';
+import { startDevNode, sendTx, waitForBlock, clientBinary, tryState } from './helpers.mjs';
 
 const AGR = 10n ** 12n;
 const MILLI = AGR / 1000n;
@@ -130,4 +130,8 @@ test('ratings rank providers, and AVRF follows reputation', async () => {
   assert.deepEqual(weights, { [bob.address]: 77, [charlie.address]: 23 });
   const toBob = drawn.filter((j) => j.provider === bob.address).length;
   assert.ok(toBob > drawn.length / 2, `Bob drew ${toBob} of ${drawn.length}`);
+});
+
+test("every pallet's try_state passes on the chain these tests leave", async () => {
+  assert.ok((await tryState(node)) > 0);
 });

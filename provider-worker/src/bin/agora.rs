@@ -49,6 +49,15 @@ enum Cmd {
 	/// Staking (NPoS): bond, session keys, validate or nominate, rewards.
 	#[command(subcommand)]
 	Stake(StakeCmd),
+	/// Checks every pallet's invariants on the chain as it is: re-executes the
+	/// last finalized block (or block `--at N`) on its parent's state and runs
+	/// each pallet's `try_state` (`TryRuntime_execute_block`). Needs a node
+	/// built with the `try-runtime` feature (the test build); exits non-zero
+	/// with the failing pallet's message otherwise.
+	TryState {
+		#[arg(long)]
+		at: Option<u64>,
+	},
 	/// An account's free balance (SS58 address, or the key's account).
 	Balance {
 		address: Option<String>,
@@ -974,6 +983,15 @@ async fn main_async(cli: Cli) -> anyhow::Result<()> {
 			Ok(())
 		},
 		Cmd::Model(ModelCmd::List) => model_list(&client, cli.json).await,
+		Cmd::TryState { at } => {
+			let (block, weight) = chain::try_state(&client, at).await?;
+			if cli.json {
+				println!("{}", serde_json::json!({"block": block, "ok": true, "ref_time": weight}));
+			} else {
+				println!("block {block}: every pallet's try_state passed");
+			}
+			Ok(())
+		},
 		Cmd::Balance { address, key } => {
 			let who: AccountId32 = match address {
 				Some(a) => a.parse().map_err(|e| anyhow::anyhow!("`{a}` is not an SS58 address: {e:?}"))?,

@@ -239,3 +239,12 @@ pub fn bob_free(node: &Node) -> (u128, u64) {
 	let v = agora_json(&node.url(), &["balance", BOB]);
 	(planck(&v[0]["free"]), v[0]["block"].as_u64().unwrap())
 }
+
+/// Runs every pallet's `try_state` invariants on the chain behind `url`: the
+/// last finalized block is re-executed on its parent's state, then each
+/// pallet's checks run (`agora try-state`; the test build's runtime has the
+/// TryRuntime API). The end-to-end tests call this when they are done.
+pub fn assert_try_state(url: &str) {
+	let v = agora_json(url, &["try-state"]);
+	assert_eq!(v.first().map(|v| v["ok"].clone()), Some(Value::Bool(true)), "{v:?}");
+}

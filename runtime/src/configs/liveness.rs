@@ -57,6 +57,22 @@ pub mod pallet_liveness {
 		Chilled { validator: T::AccountId, sessions: u32 },
 	}
 
+	#[pallet::hooks]
+	impl<T: Config> Hooks<frame_system::pallet_prelude::BlockNumberFor<T>> for Pallet<T> {
+		/// A silent count is never zero: a validator that authored is removed,
+		/// not set to zero. (It may exceed the threshold: a validator that
+		/// chilled itself stays in the set, silent, until the era ends.)
+		#[cfg(feature = "try-runtime")]
+		fn try_state(
+			_n: frame_system::pallet_prelude::BlockNumberFor<T>,
+		) -> Result<(), sp_runtime::TryRuntimeError> {
+			for (_, n) in Silent::<T>::iter() {
+				frame_support::ensure!(n > 0, "a silent-session count of zero is stored");
+			}
+			Ok(())
+		}
+	}
+
 	impl<T: Config> Pallet<T> {
 		/// Notes a block's author (`pallet-authorship`'s event handler).
 		pub fn note_author(author: T::AccountId) {

@@ -306,6 +306,21 @@ pub mod pallet_market_params {
 		}
 	}
 
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		/// Every parameter in force is within its documented bounds.
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			for p in super::all() {
+				frame_support::ensure!(
+					p.min <= p.value && p.value <= p.max,
+					"a market parameter is outside its bounds"
+				);
+			}
+			Ok(())
+		}
+	}
+
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
 		/// Set one marketplace parameter (or reset it to its default with a

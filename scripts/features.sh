@@ -1,0 +1,9 @@
+# shellcheck shell=bash
+# The test build's cargo features, sourced by every script that builds it so
+# that all of them share one build (another feature set would recompile much
+# of the node):
+# - agora-worker/test-cheat: the cheating switch the verification end-to-end
+#   test needs (never in a release build);
+# - agora-node/try-runtime: the runtime's TryRuntime API, so the end-to-end
+#   tests can run every pallet's `try_state` on their chains (`agora try-state`).
+TEST_FEATURES="agora-worker/test-cheat,agora-node/try-runtime"
