@@ -7,6 +7,16 @@
 #   scripts/local-net.sh stop-node NAME   stop one validator (alice|bob|charlie|dave)
 #   scripts/local-net.sh start-node NAME  (re)start one validator on its existing database
 #   scripts/local-net.sh status           print each node's best and finalized block
+#   scripts/local-net.sh start-twin NAME [babe]
+#                                         start a second node with validator NAME's keys
+#                                         (what a validator running its keys on two
+#                                         machines does): it authors and votes alongside
+#                                         NAME, i.e. equivocates, and the other nodes report
+#                                         it (equivocation -> offence -> slash). With `babe`
+#                                         the twin holds only NAME's BABE key: it equivocates
+#                                         in block production only (GRANDPA votes, which
+#                                         come at once, would otherwise get NAME disabled
+#                                         before its twin authors a block)
 #   scripts/local-net.sh add-validator NAME
 #                                         start a fifth (eve) or sixth (ferdie) node as a
 #                                         validator with a fresh keystore, rotate its session
@@ -19,6 +29,7 @@
 #   p2p         30333 + i
 #   JSON-RPC     9944 + i   (HTTP and WebSocket)
 #   Prometheus   9615 + i
+# (eve, ferdie: i = 4, 5; a twin of validator i: i + 10)
 #
 # Environment:
 #   AGORA_NODE             the agora-node binary (default: $CARGO_TARGET_DIR/debug/agora-node)
@@ -115,6 +126,46 @@ start_node() {
   fi
 }
 
+start_twin() {
+  local i=$1 name=${NAMES[$1]:-}
+  [ -n "$name" ] || die "start-twin takes a genesis validator: ${NAMES[*]}"
+  local t=$(( 10 + i )) pidf="$DIR/$name-twin.pid"
+  if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
+    echo "local-net: $name's twin already running"; return
+  fi
+  mkdir -p "$DIR/$name-twin"
+  # The same dev keys as $name (--$name; only the BABE key with `babe`), its own
+  # database, node key and ports.
+  local role=(--"$name")
+  if [ "${2:-}" = babe ]; then
+    "$NODE" key insert --chain "$CHAIN" --base-path "$DIR/$name-twin" \
+      --key-type babe --scheme sr25519 --suri "//${name^}"
+    role=(--validator)
+  fi
+  "$NODE" --chain "$CHAIN" "${role[@]}" --name "$name-twin" --base-path "$DIR/$name-twin" \
+    --node-key "$(node_key "$t")" \
+    --port $(( 30333 + t + OFF )) --rpc-port $(( 9944 + t + OFF )) \
+    --prometheus-port $(( 9615 + t + OFF )) \
+    --bootnodes "/ip4/127.0.0.1/tcp/$(( 30333 + OFF ))/p2p/$ALICE_PEER_ID" \
+    --no-mdns --no-telemetry \
+    >>"$DIR/$name-twin.log" 2>&1 &
+  echo $! >"$pidf"
+  echo "local-net: started $name's twin (pid $!, rpc $(( 9944 + t + OFF )), log $DIR/$name-twin.log)"
+}
+
+stop_twins() {
+  local n pid
+  for n in "${NAMES[@]}"; do
+    [ -f "$DIR/$n-twin.pid" ] || continue
+    pid=$(cat "$DIR/$n-twin.pid")
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL "$pid" 2>/dev/null || true
+    rm -f "$DIR/$n-twin.pid"
+    echo "local-net: stopped $n's twin"
+  done
+}
+
 stop_node() {
   local name=${ALL[$1]} pidf="$DIR/${ALL[$1]}.pid" pid
   if [ ! -f "$pidf" ]; then
@@ -163,6 +214,7 @@ case "${1:-}" in
     ;;
   stop)
     for i in "${!ALL[@]}"; do stop_node "$i"; done
+    stop_twins
     ;;
   add-validator)
     name=${2:-}
@@ -189,6 +241,7 @@ case "${1:-}" in
     echo "local-net: $name bonded and validates; staking elects it at the next era"
     ;;
   start-node) start_node "$(index_of "${2:-}")" ;;
+  start-twin) start_twin "$(index_of "${2:-}")" "${3:-}" ;;
   stop-node) stop_node "$(index_of "${2:-}")" ;;
   status)
     for i in "${!ALL[@]}"; do
@@ -197,5 +250,5 @@ case "${1:-}" in
       echo "${ALL[$i]}: best $(block_number "$p" best) finalized $(block_number "$p" finalized)"
     done
     ;;
-  *) sed -n '2,28p' "$0"; exit 2 ;;
+  *) sed -n '2,43p' "$0"; exit 2 ;;
 esac

@@ -126,10 +126,18 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 		OffchainTransactionPoolFactory::new(transaction_pool.clone()),
 	)?;
 
+	// Imported blocks pass Agora's BABE equivocation reporter first (see
+	// `babe_equivocation`: sc-consensus-babe's own reports are unverifiable).
+	let reporting_import = crate::babe_equivocation::ReportEquivocations::new(
+		block_import.clone(),
+		client.clone(),
+		keystore_container.keystore(),
+		OffchainTransactionPoolFactory::new(transaction_pool.clone()),
+	);
 	let (import_queue, babe_worker_handle) =
 		sc_consensus_babe::import_queue(sc_consensus_babe::ImportQueueParams {
 			link: babe_link.clone(),
-			block_import: block_import.clone(),
+			block_import: reporting_import,
 			justification_import: Some(Box::new(justification_import)),
 			client: client.clone(),
 			slot_duration,
