@@ -1,20 +1,27 @@
 //! Q4_1 weights × Q8_1 activations: `y[t][r] = Σ_b ((Σq·x)·d_w·d_x + m_w·s_x)`,
 //! the blocks summed in order, exactly as candle's `BlockQ4_1::vec_dot`.
 //!
-//! The SIMD kernels take one weight row and every token: a group of eight
-//! blocks is unpacked once (nibbles to bytes) and reused for all tokens; each
-//! block's 32 products are one `vpdpbusd` (VNNI) or `vpmaddubsw`+`vpmaddwd`
-//! (AVX2); eight blocks' integer sums are gathered into one vector by a
-//! horizontal-add ladder, scaled in one multiply each, and added to the row's
-//! sum in block order.
+//! The SIMD kernels work on one group of eight interleaved rows
+//! ([`Q4_1Matrix`]) at a time, the eight rows in the eight lanes of a vector:
+//! - one 32-byte load brings rows `i` and `i + 4`'s quants of a block; their
+//!   low and high nibbles meet the token's first and second 16 activations
+//!   (each broadcast to both halves) in two `vpdpbusd` (VNNI) or
+//!   `vpmaddubsw` (AVX2) steps;
+//! - three horizontal adds turn the four vectors into the eight rows' integer
+//!   sums, in row order;
+//! - each block's term is scaled in one vector multiply chain (the rows'
+//!   scales and minimums are one 16-byte load each) and added to the rows'
+//!   running sums — lane by lane, block after block: candle's order for every
+//!   row, with no separate ordered summation.
+//!
+//! A single token (decode) unpacks the nibbles in registers as the stream
+//! passes; several tokens (prompt processing) unpack a chunk of blocks once and
+//! reuse it for every token.
 use super::{
-	quant::{Q4_1Matrix, QActs, QK},
+	quant::{Q4_1Matrix, QActs, Q4_1_GROUP, QK},
 	Isa, OutPtr, Threads,
 };
 use half::f16;
-
-/// Rows per work item handed to a thread.
-const ROW_TILE: usize = 8;
 
 /// `out[t * stride + r] = row r of `w` · token t of `x`` for every row and token.
 /// `x` must be Q8_1 ([`QActs::quantize_q8_1`]) with `w.kb` blocks per token.
@@ -36,27 +43,26 @@ pub fn matmul(
 		"Q4_1 matmul: output too small"
 	);
 	assert_eq!(x.s.len(), x.d.len(), "Q4_1 matmul needs Q8_1 activations");
+	assert_eq!(x.qs.len(), x.n * x.kb * QK, "Q4_1 matmul: activations incomplete");
 	let ptr = OutPtr(out.as_mut_ptr());
-	let items = w.rows.div_ceil(ROW_TILE);
-	threads.for_each(items, |range| {
-		let rows = range.start * ROW_TILE..(range.end * ROW_TILE).min(w.rows);
-		// SAFETY: `rows` are in bounds (asserted above) and every (row, token)
-		// element is written by the one item that owns the row.
-		unsafe { rows_dispatch(isa, w, rows, x, ptr, stride) }
+	threads.for_each(w.groups(), |groups| {
+		// SAFETY: `groups` are in bounds and every (row, token) element is
+		// written by the one item that owns the row's group.
+		unsafe { groups_dispatch(isa, w, groups, x, ptr, stride) }
 	});
 }
 
 #[cfg(target_arch = "x86_64")]
 thread_local! {
-	/// Per-thread tile buffers of the SIMD kernels (kept: zeroing 30 KB per
-	/// call would cost more than some calls' arithmetic).
+	/// Per-thread buffers of the prompt-processing kernels (kept: allocating
+	/// and zeroing them per call would cost more than some calls' arithmetic).
 	static SCRATCH: std::cell::RefCell<Box<x86::Scratch>> = std::cell::RefCell::new(Box::default());
 }
 
-unsafe fn rows_dispatch(
+unsafe fn groups_dispatch(
 	isa: Isa,
 	w: &Q4_1Matrix,
-	rows: std::ops::Range<usize>,
+	groups: std::ops::Range<usize>,
 	x: &QActs,
 	out: OutPtr,
 	stride: usize,
@@ -64,11 +70,14 @@ unsafe fn rows_dispatch(
 	match isa {
 		#[cfg(target_arch = "x86_64")]
 		Isa::Avx512Vnni => {
-			SCRATCH.with_borrow_mut(|s| unsafe { x86::rows_vnni(w, rows, x, out, stride, s) })
+			SCRATCH.with_borrow_mut(|s| unsafe { x86::groups_vnni(w, groups, x, out, stride, s) })
 		},
 		#[cfg(target_arch = "x86_64")]
-		Isa::Avx2 => SCRATCH.with_borrow_mut(|s| unsafe { x86::rows_avx2(w, rows, x, out, stride, s) }),
+		Isa::Avx2 => {
+			SCRATCH.with_borrow_mut(|s| unsafe { x86::groups_avx2(w, groups, x, out, stride, s) })
+		},
 		_ => {
+			let rows = groups.start * Q4_1_GROUP..(groups.end * Q4_1_GROUP).min(w.rows);
 			for r in rows {
 				for t in 0..x.n {
 					unsafe { *out.at(t * stride + r) = dot_scalar(w, r, x, t) };
@@ -83,14 +92,14 @@ pub fn dot_scalar(w: &Q4_1Matrix, r: usize, x: &QActs, t: usize) -> f32 {
 	let kb = w.kb;
 	let mut sumf = 0f32;
 	for b in 0..kb {
-		let q = &w.qs[(r * kb + b) * 16..(r * kb + b + 1) * 16];
+		let q = w.quants(r, b);
 		let y = &x.qs[(t * kb + b) * QK..(t * kb + b + 1) * QK];
 		let mut sumi = 0i32;
 		for j in 0..16 {
 			sumi += (q[j] & 0x0F) as i32 * y[j] as i32 + (q[j] >> 4) as i32 * y[j + 16] as i32;
 		}
-		let dw = f16::from_bits(w.d[r * kb + b]).to_f32();
-		let mw = f16::from_bits(w.m[r * kb + b]).to_f32();
+		let dw = f16::from_bits(w.d(r, b)).to_f32();
+		let mw = f16::from_bits(w.m(r, b)).to_f32();
 		sumf += sumi as f32 * dw * x.d[t * kb + b] + mw * x.s[t * kb + b];
 	}
 	sumf
@@ -99,273 +108,227 @@ pub fn dot_scalar(w: &Q4_1Matrix, r: usize, x: &QActs, t: usize) -> f32 {
 #[cfg(target_arch = "x86_64")]
 mod x86 {
 	use super::super::{
-		quant::{Q4_1Matrix, QActs, QK},
+		quant::{Q4_1Matrix, QActs, Q4_1_GROUP, Q4_1_GROUP_BLOCK, QK},
 		OutPtr,
 	};
 	use std::arch::x86_64::*;
 
-	/// Rows computed together (their block sums form independent add chains).
-	const RT: usize = 4;
-	/// Tokens computed together.
-	const TB: usize = 16;
-	/// Blocks per chunk of a row (a row of more blocks is done in chunks, in order).
+	/// Blocks unpacked at a time for prompt processing (a longer row is done
+	/// in chunks, in order).
 	const KC: usize = 64;
+	/// How far ahead of the decode stream to prefetch, in bytes.
+	const PREFETCH: usize = 4 * Q4_1_GROUP_BLOCK;
 
-	/// A thread's tile buffers.
+	/// A thread's buffers for prompt processing.
 	pub(super) struct Scratch {
-		/// Unpacked quants of the tile's rows (zero past a row's blocks, so a
-		/// partial group of 8 adds nothing).
-		wbuf: [[[u8; QK]; KC]; RT],
-		dw: [[f32; KC]; RT],
-		mw: [[f32; KC]; RT],
-		/// Each (row, token)'s block terms, before they are summed in order.
-		terms: [[f32; KC]; RT * TB],
-		acc: [f32; RT * TB],
+		/// A chunk's unpacked quants: per block, the low then the high
+		/// nibbles of the four row pairs.
+		w: [[[u8; 32]; 8]; KC],
+		/// Per block, the eight rows' scales and minimums, widened.
+		dm: [[[f32; 8]; 2]; KC],
+		/// Per token, the eight rows' sums over the chunks done so far.
+		acc: Vec<[f32; 8]>,
 	}
 
 	impl Default for Scratch {
 		fn default() -> Self {
-			Scratch {
-				wbuf: [[[0; QK]; KC]; RT],
-				dw: [[0.0; KC]; RT],
-				mw: [[0.0; KC]; RT],
-				terms: [[0.0; KC]; RT * TB],
-				acc: [0.0; RT * TB],
-			}
+			Scratch { w: [[[0; 32]; 8]; KC], dm: [[[0.0; 8]; 2]; KC], acc: vec![] }
 		}
-	}
-
-	/// Eight vectors of eight i32 partial sums → one vector of their eight totals.
-	#[inline]
-	#[target_feature(enable = "avx2")]
-	fn ladder(v: &[__m256i; 8]) -> __m256i {
-		let h01 = _mm256_hadd_epi32(v[0], v[1]);
-		let h23 = _mm256_hadd_epi32(v[2], v[3]);
-		let h45 = _mm256_hadd_epi32(v[4], v[5]);
-		let h67 = _mm256_hadd_epi32(v[6], v[7]);
-		let h0123 = _mm256_hadd_epi32(h01, h23);
-		let h4567 = _mm256_hadd_epi32(h45, h67);
-		let lo = _mm256_permute2x128_si256(h0123, h4567, 0x20);
-		let hi = _mm256_permute2x128_si256(h0123, h4567, 0x31);
-		_mm256_add_epi32(lo, hi)
 	}
 
 	#[inline]
 	#[target_feature(enable = "avx2,avx512vnni,avx512vl")]
-	fn dp_vnni(w: __m256i, x: __m256i) -> __m256i {
-		_mm256_dpbusd_epi32(_mm256_setzero_si256(), w, x)
+	fn dp2_vnni(lo: __m256i, ylo: __m256i, hi: __m256i, yhi: __m256i) -> __m256i {
+		_mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), lo, ylo), hi, yhi)
 	}
 
+	/// `vpmaddubsw` sums of at most 2·15·128 per pair, two of them at most
+	/// 7,680: no 16-bit saturation, the integer sums are exact.
 	#[inline]
 	#[target_feature(enable = "avx2")]
-	fn dp_avx2(w: __m256i, x: __m256i) -> __m256i {
-		_mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1))
+	fn dp2_avx2(lo: __m256i, ylo: __m256i, hi: __m256i, yhi: __m256i) -> __m256i {
+		let s = _mm256_add_epi16(_mm256_maddubs_epi16(lo, ylo), _mm256_maddubs_epi16(hi, yhi));
+		_mm256_madd_epi16(s, _mm256_set1_epi16(1))
 	}
 
-	/// Adds `terms[c][..nb]` in order to `acc[c]` for every chain `c`, four
-	/// chains interleaved (the adds of one chain stay in candle's order).
-	#[allow(clippy::needless_range_loop)] // four arrays walked in lockstep
+	/// Four vectors of row pairs (`v[k]`: row `k` in the low half, row `k + 4`
+	/// in the high half, four partial sums each) → the eight rows' sums in order.
 	#[inline]
 	#[target_feature(enable = "avx2")]
-	fn sum_chains(terms: &[[f32; KC]], nb: usize, acc: &mut [f32]) {
-		let mut c = 0;
-		while c + 4 <= acc.len() {
-			let (mut s0, mut s1, mut s2, mut s3) = (acc[c], acc[c + 1], acc[c + 2], acc[c + 3]);
-			for b in 0..nb {
-				s0 += terms[c][b];
-				s1 += terms[c + 1][b];
-				s2 += terms[c + 2][b];
-				s3 += terms[c + 3][b];
-			}
-			(acc[c], acc[c + 1], acc[c + 2], acc[c + 3]) = (s0, s1, s2, s3);
-			c += 4;
-		}
-		while c < acc.len() {
-			let mut s = acc[c];
-			for t in &terms[c][..nb] {
-				s += t;
-			}
-			acc[c] = s;
-			c += 1;
+	fn rows8(v: [__m256i; 4]) -> __m256i {
+		_mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]))
+	}
+
+	/// candle's block term, `sumi as f32 * d_w * d_x + m_w * s_x` (no fused
+	/// multiply-add), for eight rows.
+	#[inline]
+	#[target_feature(enable = "avx2")]
+	fn term(sumi: __m256i, d: __m256, m: __m256, dx: f32, sx: f32) -> __m256 {
+		_mm256_add_ps(
+			_mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d), _mm256_set1_ps(dx)),
+			_mm256_mul_ps(m, _mm256_set1_ps(sx)),
+		)
+	}
+
+	/// Writes the first `n` lanes of `acc` to rows `r0..r0 + n` of token `t`.
+	#[inline]
+	#[target_feature(enable = "avx2")]
+	unsafe fn store(acc: __m256, n: usize, out: OutPtr, t: usize, stride: usize, r0: usize) {
+		let mut a = [0f32; 8];
+		unsafe { _mm256_storeu_ps(a.as_mut_ptr(), acc) };
+		for (i, v) in a.iter().take(n).enumerate() {
+			unsafe { *out.at(t * stride + r0 + i) = *v };
 		}
 	}
 
-	macro_rules! rows_kernel {
-		($name:ident, $features:literal, $dp:ident) => {
-			/// Rows × tokens, in tiles of `RT` rows × `TB` tokens × `KC` blocks:
-			/// the tile's weights are unpacked once into `wbuf`, every (row,
-			/// token) gets its blocks' float terms in `terms`, then the terms
-			/// are added to the running sums in block order.
+	macro_rules! groups_kernel {
+		($name:ident, $features:literal, $dp2:ident) => {
+			/// Row groups × every token (see the module's comment).
 			#[target_feature(enable = $features)]
 			pub(super) unsafe fn $name(
 				w: &Q4_1Matrix,
-				rows: std::ops::Range<usize>,
+				groups: std::ops::Range<usize>,
 				x: &QActs,
 				out: OutPtr,
 				stride: usize,
 				scratch: &mut Scratch,
 			) {
 				let kb = w.kb;
-				let low = _mm_set1_epi8(0x0F);
-				let Scratch { wbuf, dw, mw, terms, acc } = scratch;
-				// Activations past a row's end are read as a zero-weighted group tail:
-				// give them 8 blocks of zeros to read.
-				let xpad: [i8; 8 * QK] = [0; 8 * QK];
-				let fpad = [0f32; 8];
-				let mut r0 = rows.start;
-				while r0 < rows.end {
-					let rt = RT.min(rows.end - r0);
-					let mut t0 = 0;
-					while t0 < x.n {
-						let tb = TB.min(x.n - t0);
-						acc[..rt * tb].fill(0.0);
-						let mut b0 = 0;
-						while b0 < kb {
-							let nb = KC.min(kb - b0);
-							let groups = nb.div_ceil(8);
-							for r in 0..rt {
-								let row = r0 + r;
-								for b in 0..groups * 8 {
-									if b < nb {
-										let i = row * kb + b0 + b;
-										// The same block of the next tile's row.
-										_mm_prefetch::<_MM_HINT_T0>(
-											w.qs.as_ptr().wrapping_add((i + RT * kb) * 16)
-												as *const i8,
-										);
-										let q = unsafe {
-											_mm_loadu_si128(
-												w.qs.as_ptr().add(i * 16) as *const __m128i
-											)
-										};
-										let lo = _mm_and_si128(q, low);
-										let hi = _mm_and_si128(_mm_srli_epi16(q, 4), low);
-										let v = _mm256_set_m128i(hi, lo);
-										unsafe {
-											_mm256_storeu_si256(
-												wbuf[r][b].as_mut_ptr() as *mut __m256i,
-												v,
-											)
-										};
-									} else {
-										wbuf[r][b] = [0; QK];
-									}
-								}
-								for g in 0..groups {
-									let (b, i) = (g * 8, row * kb + b0 + g * 8);
-									if b + 8 <= nb {
-										unsafe {
-											let d = _mm256_cvtph_ps(_mm_loadu_si128(
-												w.d.as_ptr().add(i) as *const __m128i,
-											));
-											let m = _mm256_cvtph_ps(_mm_loadu_si128(
-												w.m.as_ptr().add(i) as *const __m128i,
-											));
-											_mm256_storeu_ps(dw[r].as_mut_ptr().add(b), d);
-											_mm256_storeu_ps(mw[r].as_mut_ptr().add(b), m);
-										}
-									} else {
-										for j in 0..8 {
-											let ok = b + j < nb;
-											dw[r][b + j] = if ok {
-												half::f16::from_bits(w.d[i + j]).to_f32()
-											} else {
-												0.0
-											};
-											mw[r][b + j] = if ok {
-												half::f16::from_bits(w.m[i + j]).to_f32()
-											} else {
-												0.0
-											};
-										}
-									}
-								}
+				let low = _mm256_set1_epi8(0x0F);
+				let xq = x.qs.as_ptr();
+				for g in groups {
+					let r0 = g * Q4_1_GROUP;
+					let nrows = (w.rows - r0).min(Q4_1_GROUP);
+					let base = unsafe { w.data.as_ptr().add(g * kb * Q4_1_GROUP_BLOCK) };
+					if x.n == 1 {
+						// Decode: one pass over the group's stream.
+						let mut acc = _mm256_setzero_ps();
+						for b in 0..kb {
+							let p = unsafe { base.add(b * Q4_1_GROUP_BLOCK) };
+							_mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(PREFETCH) as *const i8);
+							_mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(PREFETCH + 64) as *const i8);
+							_mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(PREFETCH + 128) as *const i8);
+							let (ylo, yhi) = unsafe {
+								(
+									_mm256_broadcastsi128_si256(_mm_loadu_si128(
+										xq.add(b * QK) as *const __m128i
+									)),
+									_mm256_broadcastsi128_si256(_mm_loadu_si128(
+										xq.add(b * QK + 16) as *const __m128i,
+									)),
+								)
+							};
+							let mut v = [_mm256_setzero_si256(); 4];
+							for (k, vk) in v.iter_mut().enumerate() {
+								let q =
+									unsafe { _mm256_loadu_si256(p.add(32 * k) as *const __m256i) };
+								let lo = _mm256_and_si256(q, low);
+								let hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low);
+								*vk = $dp2(lo, ylo, hi, yhi);
 							}
-							for tt in 0..tb {
-								let t = t0 + tt;
-								let xrow = (t * kb + b0) * QK;
-								for g in 0..groups {
-									let full = (g + 1) * 8 <= nb;
-									let mut y = [_mm256_setzero_si256(); 8];
-									for (i, yv) in y.iter_mut().enumerate() {
-										let b = g * 8 + i;
-										let p = if full || b < nb {
-											unsafe { x.qs.as_ptr().add(xrow + b * QK) }
-										} else {
-											xpad.as_ptr()
-										};
-										*yv = unsafe { _mm256_loadu_si256(p as *const __m256i) };
-									}
-									let xb = t * kb + b0 + g * 8;
-									let (dx, sx) = if full {
-										unsafe {
-											(
-												_mm256_loadu_ps(x.d.as_ptr().add(xb)),
-												_mm256_loadu_ps(x.s.as_ptr().add(xb)),
-											)
-										}
-									} else {
-										let (mut d8, mut s8) = (fpad, fpad);
-										let n = nb - g * 8;
-										d8[..n].copy_from_slice(&x.d[xb..xb + n]);
-										s8[..n].copy_from_slice(&x.s[xb..xb + n]);
-										unsafe {
-											(
-												_mm256_loadu_ps(d8.as_ptr()),
-												_mm256_loadu_ps(s8.as_ptr()),
-											)
-										}
-									};
-									for r in 0..rt {
-										let mut v = [_mm256_setzero_si256(); 8];
-										for (i, vv) in v.iter_mut().enumerate() {
-											let wv = unsafe {
-												_mm256_loadu_si256(
-													wbuf[r][g * 8 + i].as_ptr() as *const __m256i
-												)
-											};
-											*vv = $dp(wv, y[i]);
-										}
-										let sumi = ladder(&v);
-										let d =
-											unsafe { _mm256_loadu_ps(dw[r].as_ptr().add(g * 8)) };
-										let m =
-											unsafe { _mm256_loadu_ps(mw[r].as_ptr().add(g * 8)) };
-										// candle: `sumi as f32 * d_w * d_x + m_w * s_x`, no fused multiply-add.
-										let f = _mm256_add_ps(
-											_mm256_mul_ps(
-												_mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d),
-												dx,
-											),
-											_mm256_mul_ps(m, sx),
-										);
-										unsafe {
-											_mm256_storeu_ps(
-												terms[r * tb + tt].as_mut_ptr().add(g * 8),
-												f,
-											)
-										};
-									}
-								}
-							}
-							sum_chains(&terms[..rt * tb], nb, &mut acc[..rt * tb]);
-							b0 += nb;
+							let (d, m) = unsafe {
+								(
+									_mm256_cvtph_ps(_mm_loadu_si128(p.add(128) as *const __m128i)),
+									_mm256_cvtph_ps(_mm_loadu_si128(p.add(144) as *const __m128i)),
+								)
+							};
+							acc = _mm256_add_ps(acc, term(rows8(v), d, m, x.d[b], x.s[b]));
 						}
-						for r in 0..rt {
-							for tt in 0..tb {
-								unsafe { *out.at((t0 + tt) * stride + r0 + r) = acc[r * tb + tt] };
-							}
-						}
-						t0 += tb;
+						unsafe { store(acc, nrows, out, 0, stride, r0) };
+						continue;
 					}
-					r0 += rt;
+					// Prompt processing: unpack a chunk of blocks once, then every token.
+					let Scratch { w: wbuf, dm, acc: accs } = &mut *scratch;
+					accs.resize(x.n, [0.0; 8]);
+					let mut b0 = 0;
+					while b0 < kb {
+						let nb = KC.min(kb - b0);
+						for (b, (wb, dmb)) in
+							wbuf.iter_mut().zip(dm.iter_mut()).take(nb).enumerate()
+						{
+							let p = unsafe { base.add((b0 + b) * Q4_1_GROUP_BLOCK) };
+							for k in 0..4 {
+								let q =
+									unsafe { _mm256_loadu_si256(p.add(32 * k) as *const __m256i) };
+								let lo = _mm256_and_si256(q, low);
+								let hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low);
+								unsafe {
+									_mm256_storeu_si256(wb[2 * k].as_mut_ptr() as *mut __m256i, lo);
+									_mm256_storeu_si256(
+										wb[2 * k + 1].as_mut_ptr() as *mut __m256i,
+										hi,
+									);
+								}
+							}
+							unsafe {
+								_mm256_storeu_ps(
+									dmb[0].as_mut_ptr(),
+									_mm256_cvtph_ps(_mm_loadu_si128(p.add(128) as *const __m128i)),
+								);
+								_mm256_storeu_ps(
+									dmb[1].as_mut_ptr(),
+									_mm256_cvtph_ps(_mm_loadu_si128(p.add(144) as *const __m128i)),
+								);
+							}
+						}
+						let last = b0 + nb == kb;
+						for (t, at) in accs.iter_mut().enumerate() {
+							let mut acc = if b0 == 0 {
+								_mm256_setzero_ps()
+							} else {
+								unsafe { _mm256_loadu_ps(at.as_ptr()) }
+							};
+							let xb = t * kb + b0;
+							for (b, (wb, dmb)) in wbuf.iter().zip(dm.iter()).take(nb).enumerate() {
+								let yp = unsafe { xq.add((xb + b) * QK) };
+								let (ylo, yhi) = unsafe {
+									(
+										_mm256_broadcastsi128_si256(_mm_loadu_si128(
+											yp as *const __m128i,
+										)),
+										_mm256_broadcastsi128_si256(_mm_loadu_si128(
+											yp.add(16) as *const __m128i
+										)),
+									)
+								};
+								let mut v = [_mm256_setzero_si256(); 4];
+								for (k, vk) in v.iter_mut().enumerate() {
+									let (lo, hi) = unsafe {
+										(
+											_mm256_loadu_si256(wb[2 * k].as_ptr() as *const __m256i),
+											_mm256_loadu_si256(
+												wb[2 * k + 1].as_ptr() as *const __m256i
+											),
+										)
+									};
+									*vk = $dp2(lo, ylo, hi, yhi);
+								}
+								let (d, m) = unsafe {
+									(
+										_mm256_loadu_ps(dmb[0].as_ptr()),
+										_mm256_loadu_ps(dmb[1].as_ptr()),
+									)
+								};
+								acc = _mm256_add_ps(
+									acc,
+									term(rows8(v), d, m, x.d[xb + b], x.s[xb + b]),
+								);
+							}
+							if last {
+								unsafe { store(acc, nrows, out, t, stride, r0) };
+							} else {
+								unsafe { _mm256_storeu_ps(at.as_mut_ptr(), acc) };
+							}
+						}
+						b0 += nb;
+					}
 				}
 			}
 		};
 	}
 
-	rows_kernel!(rows_vnni, "avx2,fma,f16c,avx512vnni,avx512vl", dp_vnni);
-	rows_kernel!(rows_avx2, "avx2,fma,f16c", dp_avx2);
+	groups_kernel!(groups_vnni, "avx2,fma,f16c,avx512vnni,avx512vl", dp2_vnni);
+	groups_kernel!(groups_avx2, "avx2,fma,f16c", dp2_avx2);
 }
 
 #[cfg(test)]
@@ -386,6 +349,27 @@ mod tests {
 			}
 		}
 		out
+	}
+
+	/// Stacking GGML matrices packs the same rows as packing their concatenation,
+	/// across partial groups.
+	#[test]
+	fn stack_equals_concatenation() {
+		let mut seed = 3u64;
+		let (a, b, c) = (
+			ggml_q4_1(13, 64, &mut seed),
+			ggml_q4_1(3, 64, &mut seed),
+			ggml_q4_1(9, 64, &mut seed),
+		);
+		let stacked = Q4_1Matrix::stack("s", &[(&a, 13), (&b, 3), (&c, 9)], 64).unwrap();
+		let joined = Q4_1Matrix::from_ggml("j", &[&a[..], &b, &c].concat(), 25, 64).unwrap();
+		assert_eq!((stacked.rows, stacked.kb, stacked.groups()), (25, 2, 4));
+		assert!(stacked.data == joined.data);
+		// Row 14 is row 1 of the second part; its block 1 is GGML block 3 there.
+		let blk = &b[3 * 20..4 * 20];
+		assert_eq!(stacked.quants(14, 1), &blk[4..20]);
+		assert_eq!(stacked.d(14, 1), u16::from_le_bytes([blk[0], blk[1]]));
+		assert_eq!(stacked.m(14, 1), u16::from_le_bytes([blk[2], blk[3]]));
 	}
 
 	/// Every kernel, on one thread and on the pool, gives stock candle's bits.

@@ -155,10 +155,11 @@ impl QLlama {
 		);
 		let rope_dim = u("llama.rope.dimension_count").unwrap_or(cfg.head_dim());
 		anyhow::ensure!(rope_dim == cfg.head_dim(), "partial rotary embeddings are not supported");
-		let q41 = |name: &str| -> anyhow::Result<Q4_1Matrix> {
+		// A Q4_1 tensor's GGML bytes and row count; its rows must be `cols` long.
+		let q41 = |name: &str, cols: usize| -> anyhow::Result<(&[u8], usize)> {
 			let (b, r, c) = tensor_bytes(ct, data, name, GgmlDType::Q4_1)?;
-			anyhow::ensure!(c == cfg.dim || c == cfg.ffn, "tensor `{name}` has {c} columns");
-			Ok(Q4_1Matrix::from_ggml(name, b, r, c)?)
+			anyhow::ensure!(c == cols, "tensor `{name}` has {c} columns, not {cols}");
+			Ok((b, r))
 		};
 		let norm = |name: &str| -> anyhow::Result<Vec<f32>> {
 			let (b, _, c) = tensor_bytes(ct, data, name, GgmlDType::F32)?;
@@ -169,32 +170,38 @@ impl QLlama {
 		for i in 0..cfg.n_layer {
 			let p = format!("blk.{i}");
 			let (wq, wk, wv) = (
-				q41(&format!("{p}.attn_q.weight"))?,
-				q41(&format!("{p}.attn_k.weight"))?,
-				q41(&format!("{p}.attn_v.weight"))?,
+				q41(&format!("{p}.attn_q.weight"), cfg.dim)?,
+				q41(&format!("{p}.attn_k.weight"), cfg.dim)?,
+				q41(&format!("{p}.attn_v.weight"), cfg.dim)?,
 			);
 			anyhow::ensure!(
-				wq.rows == cfg.dim && wk.rows == cfg.kv_dim() && wv.rows == cfg.kv_dim(),
+				wq.1 == cfg.dim && wk.1 == cfg.kv_dim() && wv.1 == cfg.kv_dim(),
 				"layer {i}: attention shapes do not match the metadata"
 			);
-			let (gate, up) =
-				(q41(&format!("{p}.ffn_gate.weight"))?, q41(&format!("{p}.ffn_up.weight"))?);
-			let (wo, down) =
-				(q41(&format!("{p}.attn_output.weight"))?, q41(&format!("{p}.ffn_down.weight"))?);
+			let (gate, up) = (
+				q41(&format!("{p}.ffn_gate.weight"), cfg.dim)?,
+				q41(&format!("{p}.ffn_up.weight"), cfg.dim)?,
+			);
+			let (wo, down) = (
+				q41(&format!("{p}.attn_output.weight"), cfg.dim)?,
+				q41(&format!("{p}.ffn_down.weight"), cfg.ffn)?,
+			);
 			anyhow::ensure!(
-				gate.rows == cfg.ffn
-					&& up.rows == cfg.ffn
-					&& down.rows == cfg.dim
-					&& wo.rows == cfg.dim,
+				gate.1 == cfg.ffn && up.1 == cfg.ffn && down.1 == cfg.dim && wo.1 == cfg.dim,
 				"layer {i}: feed-forward shapes do not match the metadata"
 			);
 			layers.push(Layer {
 				attn_norm: norm(&format!("{p}.attn_norm.weight"))?,
 				ffn_norm: norm(&format!("{p}.ffn_norm.weight"))?,
-				qkv: Q4_1Matrix::stack(&[wq, wk, wv]),
-				wo,
-				gate_up: Q4_1Matrix::stack(&[gate, up]),
-				down,
+				qkv: Q4_1Matrix::stack(&format!("{p}.attn_qkv"), &[wq, wk, wv], cfg.dim)?,
+				wo: Q4_1Matrix::from_ggml(&format!("{p}.attn_output.weight"), wo.0, wo.1, cfg.dim)?,
+				gate_up: Q4_1Matrix::stack(&format!("{p}.ffn_gate_up"), &[gate, up], cfg.dim)?,
+				down: Q4_1Matrix::from_ggml(
+					&format!("{p}.ffn_down.weight"),
+					down.0,
+					down.1,
+					cfg.ffn,
+				)?,
 			});
 		}
 		let (eb, er, ec) = tensor_bytes(ct, data, "token_embd.weight", GgmlDType::Q8_0)?;

@@ -1,9 +1,9 @@
 //! Quantized weights as the kernels read them, and activation quantization that
 //! rounds exactly as candle's `BlockQ8_1::from_float` / `BlockQ8_0::from_float`.
 //!
-//! Weights are repacked at load from GGML's array of blocks into a structure of
-//! arrays per matrix (quants contiguous, scales contiguous), so one load brings
-//! eight blocks' scales and the quants stream without the 2- or 4-byte headers.
+//! Weights are repacked at load from GGML's array of blocks into the layouts the
+//! kernels read: Q4_1 in interleaved groups of eight rows (one stream per
+//! group), Q8_0 as a structure of arrays (quants contiguous, scales widened).
 use half::f16;
 
 /// Elements per block (Q4_1, Q8_0 and Q8_1 all use 32).
@@ -46,23 +46,85 @@ fn check(
 	Ok(kb)
 }
 
+/// Rows of a [`Q4_1Matrix`] interleaved into one stream.
+pub const Q4_1_GROUP: usize = 8;
+/// Bytes of one group's block: 8 rows × 16 quant bytes, then the 8 rows' scales
+/// `d` and minimums `m` as f16 (16 bytes each).
+pub const Q4_1_GROUP_BLOCK: usize = 160;
+
+/// Where row `i` of a group keeps its 16 quant bytes within the group's block:
+/// rows `i` and `i + 4` are adjacent, so one 32-byte load serves both and the
+/// kernels' horizontal sums come out in row order (see `q4_1`).
+pub const fn q4_1_slot(i: usize) -> usize {
+	(i % 4) * 2 + i / 4
+}
+
 /// A Q4_1 matrix (`rows` outputs × `kb` blocks of 32 inputs): per block a scale
 /// `d`, a minimum `m` (both f16) and 32 4-bit quants `q`; a weight is `d·q + m`.
+///
+/// Repacked at load into groups of [`Q4_1_GROUP`] rows: for each group and
+/// block, the eight rows' quants then their scales and minimums
+/// ([`Q4_1_GROUP_BLOCK`] bytes), so a matrix-vector product reads one
+/// contiguous stream and one load brings eight rows' scales. A last partial
+/// group is padded with zero rows (scale and minimum 0).
 pub struct Q4_1Matrix {
 	/// Output rows.
 	pub rows: usize,
 	/// Blocks per row.
 	pub kb: usize,
-	/// 16 bytes per block, row-major: byte `j` holds quant `j` (low nibble) and
-	/// quant `j + 16` (high nibble), as in GGML.
-	pub qs: Vec<u8>,
-	/// Scales, `rows × kb`, as f16 bits.
-	pub d: Vec<u16>,
-	/// Minimums, `rows × kb`, as f16 bits.
-	pub m: Vec<u16>,
+	/// `groups × kb × Q4_1_GROUP_BLOCK` bytes. Within a row's 16 quant bytes,
+	/// byte `j` holds quant `j` (low nibble) and quant `j + 16` (high nibble),
+	/// as in GGML.
+	pub data: Vec<u8>,
 }
 
 impl Q4_1Matrix {
+	/// Row groups (the last one possibly partial).
+	pub fn groups(&self) -> usize {
+		self.rows.div_ceil(Q4_1_GROUP)
+	}
+
+	fn at(&self, r: usize, b: usize) -> usize {
+		((r / Q4_1_GROUP) * self.kb + b) * Q4_1_GROUP_BLOCK
+	}
+
+	/// The 16 quant bytes of row `r`, block `b`.
+	pub fn quants(&self, r: usize, b: usize) -> &[u8] {
+		let o = self.at(r, b) + q4_1_slot(r % Q4_1_GROUP) * 16;
+		&self.data[o..o + 16]
+	}
+
+	/// The scale of row `r`, block `b`, as f16 bits.
+	pub fn d(&self, r: usize, b: usize) -> u16 {
+		let o = self.at(r, b) + 128 + (r % Q4_1_GROUP) * 2;
+		u16::from_le_bytes([self.data[o], self.data[o + 1]])
+	}
+
+	/// The minimum of row `r`, block `b`, as f16 bits.
+	pub fn m(&self, r: usize, b: usize) -> u16 {
+		let o = self.at(r, b) + 144 + (r % Q4_1_GROUP) * 2;
+		u16::from_le_bytes([self.data[o], self.data[o + 1]])
+	}
+
+	/// Packs `rows × kb` GGML blocks (20 bytes: d, m, 16 quant bytes), block
+	/// `(r, b)` given by `block`.
+	fn pack<'a>(rows: usize, kb: usize, block: impl Fn(usize, usize) -> &'a [u8]) -> Self {
+		let groups = rows.div_ceil(Q4_1_GROUP);
+		let mut data = vec![0u8; groups * kb * Q4_1_GROUP_BLOCK];
+		for r in 0..rows {
+			let i = r % Q4_1_GROUP;
+			for b in 0..kb {
+				let src = block(r, b);
+				let o = ((r / Q4_1_GROUP) * kb + b) * Q4_1_GROUP_BLOCK;
+				data[o + 128 + 2 * i..o + 130 + 2 * i].copy_from_slice(&src[0..2]);
+				data[o + 144 + 2 * i..o + 146 + 2 * i].copy_from_slice(&src[2..4]);
+				let q = o + q4_1_slot(i) * 16;
+				data[q..q + 16].copy_from_slice(&src[4..20]);
+			}
+		}
+		Self { rows, kb, data }
+	}
+
 	/// Repacks GGML Q4_1 bytes (20-byte blocks: d, m, 16 quant bytes).
 	pub fn from_ggml(
 		name: &str,
@@ -71,30 +133,25 @@ impl Q4_1Matrix {
 		cols: usize,
 	) -> Result<Self, QuantError> {
 		let kb = check(name, bytes, rows, cols, 20, "Q4_1")?;
-		let n = rows * kb;
-		let mut qs = Vec::with_capacity(n * 16);
-		let mut d = Vec::with_capacity(n);
-		let mut m = Vec::with_capacity(n);
-		for b in bytes.chunks_exact(20) {
-			d.push(u16::from_le_bytes([b[0], b[1]]));
-			m.push(u16::from_le_bytes([b[2], b[3]]));
-			qs.extend_from_slice(&b[4..20]);
-		}
-		Ok(Self { rows, kb, qs, d, m })
+		Ok(Self::pack(rows, kb, |r, b| &bytes[(r * kb + b) * 20..(r * kb + b + 1) * 20]))
 	}
 
-	/// Stacks matrices with the same row length (fused Q/K/V, gate/up).
-	pub fn stack(parts: &[Q4_1Matrix]) -> Self {
-		let kb = parts.first().map(|p| p.kb).unwrap_or(0);
-		let mut out = Self { rows: 0, kb, qs: vec![], d: vec![], m: vec![] };
-		for p in parts {
-			debug_assert_eq!(p.kb, kb);
-			out.rows += p.rows;
-			out.qs.extend_from_slice(&p.qs);
-			out.d.extend_from_slice(&p.d);
-			out.m.extend_from_slice(&p.m);
+	/// Stacks GGML Q4_1 matrices with the same row length (fused Q/K/V,
+	/// gate/up): the rows of `parts[0]`, then those of `parts[1]`, …
+	pub fn stack(name: &str, parts: &[(&[u8], usize)], cols: usize) -> Result<Self, QuantError> {
+		let mut kb = 0;
+		for (bytes, rows) in parts {
+			kb = check(name, bytes, *rows, cols, 20, "Q4_1")?;
 		}
-		out
+		let rows = parts.iter().map(|p| p.1).sum();
+		Ok(Self::pack(rows, kb, |mut r, b| {
+			let mut k = 0;
+			while r >= parts[k].1 {
+				r -= parts[k].1;
+				k += 1;
+			}
+			&parts[k].0[(r * kb + b) * 20..(r * kb + b + 1) * 20]
+		}))
 	}
 }
 
