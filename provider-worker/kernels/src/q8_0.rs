@@ -1,14 +1,20 @@
 //! Q8_0 weights × Q8_0 activations (the tied output matrix), exactly as candle's
 //! AVX2 `vec_dot_q8_0_q8_0`: an 8-lane FMA accumulator over the blocks, then
-//! candle's horizontal sum. Lane sums come from `vpdpbusd` on (|w|, sign(x, w))
-//! with VNNI — the same four-product lane sums as `vpmaddubsw`+`vpmaddwd`.
+//! candle's horizontal sum.
+//!
+//! Each lane sums four products. With VNNI that is one `vpdpbusd` on the
+//! weights stored offset by 128 (unsigned) and the signed activations, started
+//! from `-128 · Σx` of the lane's four activations, which cancels the offset
+//! exactly; without VNNI, `vpmaddubsw`+`vpmaddwd` on (|w|, sign(x, w)) as
+//! candle. Both are the exact integer sums candle's lanes hold. A group of four
+//! interleaved rows ([`Q8_0Matrix`]) is one stream and shares each activation load.
 use super::{
-	quant::{Q8_0Matrix, QActs, QK},
+	quant::{Q8_0Matrix, QActs, Q8_0_GROUP, QK},
 	Isa, OutPtr, Threads,
 };
 
-/// Rows per work item (decode computes 49,152 vocabulary rows for one token).
-const ROW_TILE: usize = 64;
+/// Row groups per work item (decode computes 49,152 vocabulary rows for one token).
+const GROUP_TILE: usize = 16;
 
 /// `out[t * stride + r] = row r of `w` · token t of `x`` for every row and token.
 /// `x` must be Q8_0 ([`QActs::quantize_q8_0`]).
@@ -29,21 +35,22 @@ pub fn matmul(
 		stride >= w.rows && out.len() >= x.n.saturating_sub(1) * stride + w.rows,
 		"Q8_0 matmul: output too small"
 	);
+	assert_eq!(x.qs.len(), x.n * x.kb * QK, "Q8_0 matmul: activations incomplete");
 	let ptr = OutPtr(out.as_mut_ptr());
-	let items = w.rows.div_ceil(ROW_TILE);
+	let items = w.groups().div_ceil(GROUP_TILE);
 	threads.for_each(items, |range| {
-		let rows = range.start * ROW_TILE..(range.end * ROW_TILE).min(w.rows);
+		let groups = range.start * GROUP_TILE..(range.end * GROUP_TILE).min(w.groups());
 		for t in 0..x.n {
-			// SAFETY: rows in bounds, each element written by the item owning its row.
-			unsafe { rows_dispatch(isa, w, rows.clone(), x, t, ptr, stride) }
+			// SAFETY: groups in bounds, each element written by the item owning its row.
+			unsafe { groups_dispatch(isa, w, groups.clone(), x, t, ptr, stride) }
 		}
 	});
 }
 
-unsafe fn rows_dispatch(
+unsafe fn groups_dispatch(
 	isa: Isa,
 	w: &Q8_0Matrix,
-	rows: std::ops::Range<usize>,
+	groups: std::ops::Range<usize>,
 	x: &QActs,
 	t: usize,
 	out: OutPtr,
@@ -51,10 +58,11 @@ unsafe fn rows_dispatch(
 ) {
 	match isa {
 		#[cfg(target_arch = "x86_64")]
-		Isa::Avx512Vnni => unsafe { x86::rows_vnni(w, rows, x, t, out, stride) },
+		Isa::Avx512Vnni => unsafe { x86::groups_vnni(w, groups, x, t, out, stride) },
 		#[cfg(target_arch = "x86_64")]
-		Isa::Avx2 => unsafe { x86::rows_avx2(w, rows, x, t, out, stride) },
+		Isa::Avx2 => unsafe { x86::groups_avx2(w, groups, x, t, out, stride) },
 		_ => {
+			let rows = groups.start * Q8_0_GROUP..(groups.end * Q8_0_GROUP).min(w.rows);
 			for r in rows {
 				unsafe { *out.at(t * stride + r) = dot_scalar(w, r, x, t) };
 			}
@@ -68,11 +76,11 @@ pub fn dot_scalar(w: &Q8_0Matrix, r: usize, x: &QActs, t: usize) -> f32 {
 	let kb = w.kb;
 	let mut acc = [0f32; 8];
 	for b in 0..kb {
-		let wq = &w.qs[(r * kb + b) * QK..(r * kb + b + 1) * QK];
 		let xq = &x.qs[(t * kb + b) * QK..(t * kb + b + 1) * QK];
-		let d = w.d[r * kb + b] * x.d[t * kb + b];
+		let d = w.d(r, b) * x.d[t * kb + b];
 		for (l, a) in acc.iter_mut().enumerate() {
-			let lane: i32 = (0..4).map(|j| wq[4 * l + j] as i32 * xq[4 * l + j] as i32).sum();
+			let lane: i32 =
+				(0..4).map(|j| w.q(r, b, 4 * l + j) as i32 * xq[4 * l + j] as i32).sum();
 			*a = d.mul_add(lane as f32, *a);
 		}
 	}
@@ -85,10 +93,13 @@ pub fn dot_scalar(w: &Q8_0Matrix, r: usize, x: &QActs, t: usize) -> f32 {
 #[cfg(target_arch = "x86_64")]
 mod x86 {
 	use super::super::{
-		quant::{Q8_0Matrix, QActs, QK},
+		quant::{Q8_0Matrix, QActs, Q8_0_GROUP, Q8_0_GROUP_BLOCK, QK},
 		OutPtr,
 	};
 	use std::arch::x86_64::*;
+
+	/// How far ahead of the stream to prefetch, in bytes.
+	const PREFETCH: usize = 4 * Q8_0_GROUP_BLOCK;
 
 	/// candle's `hsum_float_8`.
 	#[inline]
@@ -101,24 +112,41 @@ mod x86 {
 		_mm_cvtss_f32(res)
 	}
 
+	/// `-128 · (x₄ₗ + … + x₄ₗ₊₃)` per lane: cancels the weights' offset.
 	#[inline]
 	#[target_feature(enable = "avx2,avx512vnni,avx512vl")]
-	fn dp_vnni(ax: __m256i, sy: __m256i) -> __m256i {
-		_mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sy)
+	fn corr_vnni(y: __m256i) -> __m256i {
+		let s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(-128), y);
+		_mm256_sub_epi32(_mm256_setzero_si256(), s)
+	}
+
+	#[inline]
+	#[target_feature(enable = "avx2,avx512vnni,avx512vl")]
+	fn lanes_vnni(u: __m256i, y: __m256i, corr: __m256i) -> __m256i {
+		_mm256_dpbusd_epi32(corr, u, y)
 	}
 
 	#[inline]
 	#[target_feature(enable = "avx2")]
-	fn dp_avx2(ax: __m256i, sy: __m256i) -> __m256i {
-		_mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1))
+	fn corr_avx2(_y: __m256i) -> __m256i {
+		_mm256_setzero_si256()
 	}
 
-	macro_rules! rows_kernel {
-		($name:ident, $features:literal, $dp:ident) => {
+	/// candle's lanes: `vpmaddubsw(|w|, sign(x, w))`, `vpmaddwd` with ones.
+	#[inline]
+	#[target_feature(enable = "avx2")]
+	fn lanes_avx2(u: __m256i, y: __m256i, _corr: __m256i) -> __m256i {
+		let w = _mm256_xor_si256(u, _mm256_set1_epi8(-128));
+		let p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(y, w));
+		_mm256_madd_epi16(p, _mm256_set1_epi16(1))
+	}
+
+	macro_rules! groups_kernel {
+		($name:ident, $features:literal, $corr:ident, $lanes:ident) => {
 			#[target_feature(enable = $features)]
 			pub(super) unsafe fn $name(
 				w: &Q8_0Matrix,
-				rows: std::ops::Range<usize>,
+				groups: std::ops::Range<usize>,
 				x: &QActs,
 				t: usize,
 				out: OutPtr,
@@ -127,56 +155,40 @@ mod x86 {
 				let kb = w.kb;
 				let xq = unsafe { x.qs.as_ptr().add(t * kb * QK) };
 				let xd = &x.d[t * kb..(t + 1) * kb];
-				let mut r = rows.start;
-				// Four rows at a time share each activation load.
-				while r + 4 <= rows.end {
-					let mut acc = [_mm256_setzero_ps(); 4];
-					for b in 0..kb {
-						let y = unsafe { _mm256_loadu_si256(xq.add(b * QK) as *const __m256i) };
-						// The next four rows' quants, one block ahead of their use.
-						for i in 4..8 {
-							let p = w.qs.as_ptr().wrapping_add(((r + i) * kb + b) * QK);
-							_mm_prefetch::<_MM_HINT_T0>(p as *const i8);
+				for g in groups {
+					let base = unsafe { w.data.as_ptr().add(g * kb * Q8_0_GROUP_BLOCK) };
+					let mut acc = [_mm256_setzero_ps(); Q8_0_GROUP];
+					for (b, &dx) in xd.iter().enumerate() {
+						let p = unsafe { base.add(b * Q8_0_GROUP_BLOCK) };
+						for line in 0..3 {
+							_mm_prefetch::<_MM_HINT_T0>(
+								p.wrapping_add(PREFETCH + 64 * line) as *const i8
+							);
 						}
+						let y = unsafe { _mm256_loadu_si256(xq.add(b * QK) as *const __m256i) };
+						let corr = $corr(y);
+						let dx = _mm256_set1_ps(dx);
 						for (i, a) in acc.iter_mut().enumerate() {
-							let row = r + i;
-							let wx = unsafe {
-								_mm256_loadu_si256(
-									w.qs.as_ptr().add((row * kb + b) * QK) as *const __m256i
-								)
+							let u = unsafe { _mm256_loadu_si256(p.add(QK * i) as *const __m256i) };
+							// candle: `d = d_w * d_x` (one f32 product), then the FMA.
+							let dw = unsafe {
+								_mm256_broadcast_ss(&*(p.add(128 + 4 * i) as *const f32))
 							};
-							let d = _mm256_set1_ps(w.d[row * kb + b] * xd[b]);
-							let q = $dp(_mm256_sign_epi8(wx, wx), _mm256_sign_epi8(y, wx));
-							*a = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(q), *a);
+							let q = $lanes(u, y, corr);
+							*a = _mm256_fmadd_ps(_mm256_mul_ps(dw, dx), _mm256_cvtepi32_ps(q), *a);
 						}
 					}
-					for (i, a) in acc.iter().enumerate() {
-						unsafe { *out.at(t * stride + r + i) = hsum(*a) };
+					let r0 = g * Q8_0_GROUP;
+					for (i, a) in acc.iter().enumerate().take((w.rows - r0).min(Q8_0_GROUP)) {
+						unsafe { *out.at(t * stride + r0 + i) = hsum(*a) };
 					}
-					r += 4;
-				}
-				while r < rows.end {
-					let mut acc = _mm256_setzero_ps();
-					for b in 0..kb {
-						let y = unsafe { _mm256_loadu_si256(xq.add(b * QK) as *const __m256i) };
-						let wx = unsafe {
-							_mm256_loadu_si256(
-								w.qs.as_ptr().add((r * kb + b) * QK) as *const __m256i
-							)
-						};
-						let d = _mm256_set1_ps(w.d[r * kb + b] * xd[b]);
-						let q = $dp(_mm256_sign_epi8(wx, wx), _mm256_sign_epi8(y, wx));
-						acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(q), acc);
-					}
-					unsafe { *out.at(t * stride + r) = hsum(acc) };
-					r += 1;
 				}
 			}
 		};
 	}
 
-	rows_kernel!(rows_vnni, "avx2,fma,f16c,avx512vnni,avx512vl", dp_vnni);
-	rows_kernel!(rows_avx2, "avx2,fma,f16c", dp_avx2);
+	groups_kernel!(groups_vnni, "avx2,fma,f16c,avx512vnni,avx512vl", corr_vnni, lanes_vnni);
+	groups_kernel!(groups_avx2, "avx2,fma,f16c", corr_avx2, lanes_avx2);
 }
 
 #[cfg(test)]
@@ -188,7 +200,7 @@ mod tests {
 	#[test]
 	fn kernels_equal_stock_candle_bit_for_bit() {
 		let mut seed = 11u64;
-		for (rows, cols, tokens) in [(70, 576, 1), (13, 64, 3)] {
+		for (rows, cols, tokens) in [(70, 576, 1), (13, 64, 3), (131, 576, 2)] {
 			let mut bytes = vec![];
 			for _ in 0..rows * cols / QK {
 				bytes.extend_from_slice(

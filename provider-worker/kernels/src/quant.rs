@@ -3,7 +3,7 @@
 //!
 //! Weights are repacked at load from GGML's array of blocks into the layouts the
 //! kernels read: Q4_1 in interleaved groups of eight rows (one stream per
-//! group), Q8_0 as a structure of arrays (quants contiguous, scales widened).
+//! group), Q8_0 in interleaved groups of four rows with widened scales.
 use half::f16;
 
 /// Elements per block (Q4_1, Q8_0 and Q8_1 all use 32).
@@ -155,16 +155,25 @@ impl Q4_1Matrix {
 	}
 }
 
+/// Rows of a [`Q8_0Matrix`] interleaved into one stream.
+pub const Q8_0_GROUP: usize = 4;
+/// Bytes of one group's block: 4 rows × 32 quants, then the 4 rows' scales as f32.
+pub const Q8_0_GROUP_BLOCK: usize = 144;
+
 /// A Q8_0 matrix: per block a scale `d` (f16) and 32 signed 8-bit quants.
+///
+/// Repacked at load into groups of [`Q8_0_GROUP`] rows: for each group and
+/// block, the four rows' quants then their scales widened to f32
+/// ([`Q8_0_GROUP_BLOCK`] bytes), one contiguous stream. Quants are stored
+/// offset by 128 (`q ^ 0x80`, an unsigned byte), the operand `vpdpbusd`
+/// takes. A last partial group is padded with zero rows.
 pub struct Q8_0Matrix {
 	/// Output rows.
 	pub rows: usize,
 	/// Blocks per row.
 	pub kb: usize,
-	/// 32 quants per block, row-major.
-	pub qs: Vec<i8>,
-	/// Scales, `rows × kb`, widened from f16 to f32 at load.
-	pub d: Vec<f32>,
+	/// `groups × kb × Q8_0_GROUP_BLOCK` bytes.
+	pub data: Vec<u8>,
 }
 
 impl Q8_0Matrix {
@@ -176,27 +185,58 @@ impl Q8_0Matrix {
 		cols: usize,
 	) -> Result<Self, QuantError> {
 		let kb = check(name, bytes, rows, cols, 34, "Q8_0")?;
-		let n = rows * kb;
-		let mut qs = Vec::with_capacity(n * QK);
-		let mut d = Vec::with_capacity(n);
-		for b in bytes.chunks_exact(34) {
-			d.push(f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32());
-			qs.extend(b[2..34].iter().map(|&v| v as i8));
+		let groups = rows.div_ceil(Q8_0_GROUP);
+		let mut data = vec![0u8; groups * kb * Q8_0_GROUP_BLOCK];
+		// Padding rows: quant 0 (0x80 offset), scale 0.
+		for g in data.chunks_exact_mut(Q8_0_GROUP_BLOCK) {
+			g[..128].fill(0x80);
 		}
-		Ok(Self { rows, kb, qs, d })
+		for (i, src) in bytes.chunks_exact(34).enumerate() {
+			let (r, b) = (i / kb, i % kb);
+			let o = q8_0_at(kb, r, b);
+			let slot = r % Q8_0_GROUP;
+			for (dst, &q) in data[o + slot * QK..o + (slot + 1) * QK].iter_mut().zip(&src[2..34]) {
+				*dst = q ^ 0x80;
+			}
+			let d = f16::from_bits(u16::from_le_bytes([src[0], src[1]])).to_f32();
+			data[o + 128 + 4 * slot..o + 132 + 4 * slot].copy_from_slice(&d.to_le_bytes());
+		}
+		Ok(Self { rows, kb, data })
+	}
+
+	/// Row groups (the last one possibly partial).
+	pub fn groups(&self) -> usize {
+		self.rows.div_ceil(Q8_0_GROUP)
+	}
+
+	/// Quant `j` of row `r`, block `b`.
+	#[inline]
+	pub fn q(&self, r: usize, b: usize, j: usize) -> i8 {
+		(self.data[q8_0_at(self.kb, r, b) + (r % Q8_0_GROUP) * QK + j] ^ 0x80) as i8
+	}
+
+	/// The scale of row `r`, block `b`.
+	#[inline]
+	pub fn d(&self, r: usize, b: usize) -> f32 {
+		let o = q8_0_at(self.kb, r, b) + 128 + 4 * (r % Q8_0_GROUP);
+		f32::from_le_bytes([self.data[o], self.data[o + 1], self.data[o + 2], self.data[o + 3]])
 	}
 
 	/// Row `r` dequantized into `out` (`q as f32 * d`, as candle's `to_float`).
 	pub fn dequantize_row(&self, r: usize, out: &mut [f32]) {
-		let kb = self.kb;
-		for b in 0..kb {
-			let d = self.d[r * kb + b];
-			let q = &self.qs[(r * kb + b) * QK..(r * kb + b + 1) * QK];
-			for (o, &v) in out[b * QK..(b + 1) * QK].iter_mut().zip(q) {
-				*o = v as f32 * d;
+		for b in 0..self.kb {
+			let d = self.d(r, b);
+			for (j, o) in out[b * QK..(b + 1) * QK].iter_mut().enumerate() {
+				*o = self.q(r, b, j) as f32 * d;
 			}
 		}
 	}
+}
+
+/// Where block `b` of row `r`'s group starts in a Q8_0 matrix of `kb` blocks per row.
+#[inline]
+fn q8_0_at(kb: usize, r: usize, b: usize) -> usize {
+	((r / Q8_0_GROUP) * kb + b) * Q8_0_GROUP_BLOCK
 }
 
 /// Quantized activations, `n` rows of `kb` blocks: Q8_1 (with `s`) or Q8_0 (without).
