@@ -7,6 +7,15 @@
 //! AVX2 or scalar `mul_add`), row blocking, batch size or thread split
 //! computes it. A sentence therefore embeds to the same bits alone or in any
 //! batch, on any number of threads.
+//!
+//! On a CPU with AVX-512 BF16 (and unless `AGORA_KERNELS` asks for `f32`),
+//! the products run in bfloat16 instead: weights rounded at load, activations
+//! rounded per call (both round-to-nearest-even), each output one chain of
+//! `vdpbf16ps` steps over `k` in pairs, accumulated in f32 — twice the
+//! products per instruction. Its rounding differs from the f32 path's (the
+//! embedding model's determinism profile is a cosine, not bits: measured
+//! cosine with sentence-transformers stays ≥ 0.9999), but it is as
+//! deterministic: the same bits for any batch, row blocking or thread split.
 use crate::{ops, Isa, OutPtr, Threads};
 
 /// Columns per packed panel (two 16-float AVX-512 vectors).
@@ -31,12 +40,46 @@ pub struct Packed {
 	/// Outputs.
 	pub n: usize,
 	panels: Vec<f32>,
+	/// The bfloat16 panels, when the bf16 path is used: panel `p` holds
+	/// `⌈k/2⌉` pair rows of 32 columns × (W[c][2q], W[c][2q+1]) (zero past `k`
+	/// and `n`).
+	bf16: Option<Vec<u16>>,
 	bias: Vec<f32>,
 }
 
+/// Whether this CPU runs the bfloat16 path (AVX-512 BF16, not disabled by
+/// `AGORA_KERNELS=f32|avx2|scalar`). Decided once per process.
+pub fn bf16_available() -> bool {
+	static BF16: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+	*BF16.get_or_init(|| {
+		#[cfg(target_arch = "x86_64")]
+		{
+			let off = matches!(
+				std::env::var("AGORA_KERNELS").as_deref(),
+				Ok("f32") | Ok("avx2") | Ok("scalar")
+			);
+			!off && Isa::detect() == Isa::Avx512Vnni
+				&& std::arch::is_x86_feature_detected!("avx512f")
+				&& std::arch::is_x86_feature_detected!("avx512bf16")
+		}
+		#[cfg(not(target_arch = "x86_64"))]
+		false
+	})
+}
+
 impl Packed {
-	/// Packs a row-major `n × k` weight and its `n` biases.
+	/// Packs a row-major `n × k` weight and its `n` biases (with bfloat16
+	/// panels when [`bf16_available`]).
 	pub fn new(weight: &[f32], bias: &[f32], n: usize, k: usize) -> anyhow::Result<Self> {
+		let mut p = Self::new_f32(weight, bias, n, k)?;
+		if bf16_available() {
+			p.bf16 = Some(pack_bf16(weight, n, k));
+		}
+		Ok(p)
+	}
+
+	/// Packs for the f32 path only (the reference the tests compare with).
+	pub fn new_f32(weight: &[f32], bias: &[f32], n: usize, k: usize) -> anyhow::Result<Self> {
 		anyhow::ensure!(weight.len() == n * k, "weight has {} values, not {n} x {k}", weight.len());
 		anyhow::ensure!(bias.len() == n, "bias has {} values, not {n}", bias.len());
 		let np = n.div_ceil(NR);
@@ -47,7 +90,7 @@ impl Packed {
 				panels[(p * k + kk) * NR + c] = weight[j * k + kk];
 			}
 		}
-		Ok(Self { k, n, panels, bias: bias.to_vec() })
+		Ok(Self { k, n, panels, bf16: None, bias: bias.to_vec() })
 	}
 
 	/// Stacks layers with the same `k` (fused Q/K/V): outputs concatenated.
@@ -62,12 +105,45 @@ impl Packed {
 	}
 }
 
+/// Round-to-nearest-even bfloat16 panels of a row-major `n × k` weight.
+fn pack_bf16(weight: &[f32], n: usize, k: usize) -> Vec<u16> {
+	let (np, k2) = (n.div_ceil(NR), k.div_ceil(2));
+	let mut panels = vec![0u16; np * k2 * NR * 2];
+	for j in 0..n {
+		let (p, c) = (j / NR, j % NR);
+		for kk in 0..k {
+			let v = half::bf16::from_f32(weight[j * k + kk]).to_bits();
+			panels[((p * k2 + kk / 2) * NR + c) * 2 + kk % 2] = v;
+		}
+	}
+	panels
+}
+
+#[cfg(target_arch = "x86_64")]
+thread_local! {
+	/// The calling thread's bfloat16 copy of a call's activations (kept between calls).
+	static A_BF16: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// `out[i][j] = epilogue(Σ_k a[i][k]·W[j][k] + bias[j])` for `m = a.len() / k` rows.
 pub fn matmul(isa: Isa, threads: Threads, w: &Packed, a: &[f32], out: &mut [f32], epi: Epilogue) {
 	let (k, n) = (w.k, w.n);
 	assert!(a.len().is_multiple_of(k), "matmul: {} inputs is not rows of {k}", a.len());
 	let m = a.len() / k;
 	assert!(out.len() >= m * n, "matmul: output too small");
+	#[cfg(target_arch = "x86_64")]
+	if let (Isa::Avx512Vnni, Some(panels)) = (isa, w.bf16.as_deref()) {
+		A_BF16.with_borrow_mut(|abf| {
+			let k2 = k.div_ceil(2);
+			abf.resize(m * k2, 0);
+			for (src, dst) in a.chunks_exact(k).zip(abf.chunks_exact_mut(k2)) {
+				// SAFETY: `bf16_available` checked the CPU when `w` was packed.
+				unsafe { x86::to_bf16_pairs(src, dst) };
+			}
+			bf16_matmul(threads, w, panels, abf, m, out, epi);
+		});
+		return;
+	}
 	let ptr = OutPtr(out.as_mut_ptr());
 	let row_blocks = m.div_ceil(MR);
 	let panels = n.div_ceil(NR);
@@ -84,6 +160,35 @@ pub fn matmul(isa: Isa, threads: Threads, w: &Packed, a: &[f32], out: &mut [f32]
 	});
 }
 
+/// The bfloat16 path: `abf` is `m` rows of `⌈k/2⌉` activation pairs.
+#[cfg(target_arch = "x86_64")]
+fn bf16_matmul(
+	threads: Threads,
+	w: &Packed,
+	panels: &[u16],
+	abf: &[u32],
+	m: usize,
+	out: &mut [f32],
+	epi: Epilogue,
+) {
+	let (k2, n) = (w.k.div_ceil(2), w.n);
+	let ptr = OutPtr(out.as_mut_ptr());
+	let row_blocks = m.div_ceil(MR);
+	threads.for_each(n.div_ceil(NR) * row_blocks, |range| {
+		for item in range {
+			let (p, rb) = (item / row_blocks, item % row_blocks);
+			let r0 = rb * MR;
+			let rows = MR.min(m - r0);
+			let panel = &panels[p * k2 * NR * 2..(p + 1) * k2 * NR * 2];
+			let mut acc = [[0f32; NR]; MR];
+			// SAFETY: the CPU has AVX-512 BF16 (the panels exist only then).
+			unsafe { x86::micro_bf16(&abf[r0 * k2..(r0 + rows) * k2], k2, rows, panel, &mut acc) };
+			// SAFETY: each (row block, panel) tile of `out` belongs to one item.
+			unsafe { finish(w, &mut acc, r0, rows, p, ptr, epi) };
+		}
+	});
+}
+
 #[allow(clippy::too_many_arguments)]
 unsafe fn tile(
 	isa: Isa,
@@ -95,9 +200,7 @@ unsafe fn tile(
 	out: OutPtr,
 	epi: Epilogue,
 ) {
-	let (k, n) = (w.k, w.n);
-	let c0 = p * NR;
-	let cols = NR.min(n - c0);
+	let k = w.k;
 	let panel = &w.panels[p * k * NR..(p + 1) * k * NR];
 	let mut acc = [[0f32; NR]; MR];
 	match isa {
@@ -119,6 +222,25 @@ unsafe fn tile(
 			}
 		},
 	}
+	unsafe { finish(w, &mut acc, r0, rows, p, out, epi) };
+}
+
+/// Adds the bias, applies the epilogue and stores a tile.
+///
+/// # Safety
+/// The tile must be in bounds of `out` and owned by the caller.
+unsafe fn finish(
+	w: &Packed,
+	acc: &mut [[f32; NR]; MR],
+	r0: usize,
+	rows: usize,
+	p: usize,
+	out: OutPtr,
+	epi: Epilogue,
+) {
+	let n = w.n;
+	let c0 = p * NR;
+	let cols = NR.min(n - c0);
 	for (r, accr) in acc.iter_mut().enumerate().take(rows) {
 		for (c, v) in accr.iter_mut().enumerate().take(cols) {
 			*v += w.bias[c0 + c];
@@ -179,6 +301,78 @@ mod x86 {
 		}
 	}
 
+	/// `acc[r] = Σ_q a[r][q] · panel[q]` over bfloat16 pairs (`vdpbf16ps`), for
+	/// `rows ≤ 6` rows, two 16-lane chains per row.
+	#[target_feature(enable = "avx512f,avx512bf16")]
+	pub(super) unsafe fn micro_bf16(
+		a: &[u32],
+		k2: usize,
+		rows: usize,
+		panel: &[u16],
+		acc: &mut [[f32; NR]; MR],
+	) {
+		macro_rules! run {
+			($mr:literal) => {{
+				let mut c = [[_mm512_setzero_ps(); 2]; $mr];
+				let pp = panel.as_ptr();
+				let ap = a.as_ptr();
+				for q in 0..k2 {
+					let (w0, w1): (__m512bh, __m512bh) = unsafe {
+						(
+							std::mem::transmute(_mm512_loadu_si512(pp.add(q * 2 * NR) as *const _)),
+							std::mem::transmute(_mm512_loadu_si512(
+								pp.add(q * 2 * NR + NR) as *const _
+							)),
+						)
+					};
+					for r in 0..$mr {
+						let av: __m512bh = unsafe {
+							std::mem::transmute(_mm512_set1_epi32(*ap.add(r * k2 + q) as i32))
+						};
+						c[r][0] = _mm512_dpbf16_ps(c[r][0], av, w0);
+						c[r][1] = _mm512_dpbf16_ps(c[r][1], av, w1);
+					}
+				}
+				for r in 0..$mr {
+					unsafe {
+						_mm512_storeu_ps(acc[r].as_mut_ptr(), c[r][0]);
+						_mm512_storeu_ps(acc[r].as_mut_ptr().add(16), c[r][1]);
+					}
+				}
+			}};
+		}
+		match rows {
+			6 => run!(6),
+			5 => run!(5),
+			4 => run!(4),
+			3 => run!(3),
+			2 => run!(2),
+			_ => run!(1),
+		}
+	}
+
+	/// One row of activations → bfloat16 pairs (round to nearest even; an odd
+	/// `k`'s last pair is padded with zero).
+	#[target_feature(enable = "avx512f,avx512bf16")]
+	pub(super) unsafe fn to_bf16_pairs(src: &[f32], dst: &mut [u32]) {
+		let mut i = 0;
+		while i + 32 <= src.len() {
+			unsafe {
+				let lo = _mm512_loadu_ps(src.as_ptr().add(i));
+				let hi = _mm512_loadu_ps(src.as_ptr().add(i + 16));
+				let v: __m512i = std::mem::transmute(_mm512_cvtne2ps_pbh(hi, lo));
+				_mm512_storeu_si512(dst.as_mut_ptr().add(i / 2) as *mut _, v);
+			}
+			i += 32;
+		}
+		while i < src.len() {
+			let lo = half::bf16::from_f32(src[i]).to_bits() as u32;
+			let hi = src.get(i + 1).map(|&v| half::bf16::from_f32(v).to_bits() as u32).unwrap_or(0);
+			dst[i / 2] = lo | (hi << 16);
+			i += 2;
+		}
+	}
+
 	/// The AVX2 version: four 8-lane chains per row, three rows at a time.
 	#[target_feature(enable = "avx2,fma")]
 	pub(super) unsafe fn micro_avx2(
@@ -225,7 +419,7 @@ mod tests {
 			let wt: Vec<f32> = (0..n * k).map(|_| lcg(&mut seed) * 0.1).collect();
 			let b: Vec<f32> = (0..n).map(|_| lcg(&mut seed)).collect();
 			let a: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
-			let w = Packed::new(&wt, &b, n, k).unwrap();
+			let w = Packed::new_f32(&wt, &b, n, k).unwrap();
 			let mut want = vec![0f32; m * n];
 			matmul(Isa::Scalar, Threads::One, &w, &a, &mut want, Epilogue::BiasGelu);
 			// Close to the f64 reference.
@@ -261,6 +455,54 @@ mod tests {
 						.all(|(x, y)| x.to_bits() == y.to_bits()));
 				}
 			}
+		}
+	}
+
+	/// The bfloat16 path (where the CPU has it): within bfloat16 rounding of the
+	/// f64 reference, and the same bits for any row split, thread split or batch.
+	#[test]
+	fn bf16_path_is_close_and_deterministic() {
+		if !bf16_available() {
+			eprintln!("no AVX-512 BF16 here: nothing to test");
+			return;
+		}
+		let mut seed = 5u64;
+		for (m, n, k) in [(13, 70, 33), (1, 1152, 384), (40, 384, 1536), (7, 40, 1)] {
+			let wt: Vec<f32> = (0..n * k).map(|_| lcg(&mut seed) * 0.1).collect();
+			let b: Vec<f32> = (0..n).map(|_| lcg(&mut seed)).collect();
+			let a: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
+			let w = Packed::new(&wt, &b, n, k).unwrap();
+			assert!(w.bf16.is_some());
+			let mut want = vec![f32::NAN; m * n];
+			matmul(Isa::detect(), Threads::One, &w, &a, &mut want, Epilogue::Bias);
+			for i in 0..m {
+				for j in 0..n {
+					let (v, mag): (f64, f64) = (0..k)
+						.map(|kk| a[i * k + kk] as f64 * wt[j * k + kk] as f64)
+						.fold((0.0, 0.0), |(s, g), x| (s + x, g + x.abs()));
+					let v = v + b[j] as f64;
+					// Each product's operands are rounded by at most 2^-9 relative.
+					let err = (want[i * n + j] as f64 - v).abs();
+					assert!(
+						err <= 2f64.powi(-7) * mag + 1e-6,
+						"({i},{j}) {} vs {v}",
+						want[i * n + j]
+					);
+				}
+			}
+			let mut pool = vec![f32::NAN; m * n];
+			matmul(Isa::detect(), Threads::Pool, &w, &a, &mut pool, Epilogue::Bias);
+			assert!(want.iter().zip(&pool).all(|(x, y)| x.to_bits() == y.to_bits()));
+			let mut one = vec![f32::NAN; n];
+			matmul(Isa::detect(), Threads::Pool, &w, &a[(m - 1) * k..], &mut one, Epilogue::Bias);
+			assert!(one.iter().zip(&want[(m - 1) * n..]).all(|(x, y)| x.to_bits() == y.to_bits()));
+			// The f32 paths ignore the bfloat16 panels.
+			let mut f = vec![f32::NAN; m * n];
+			matmul(Isa::Avx2, Threads::One, &w, &a, &mut f, Epilogue::Bias);
+			let mut reference = vec![f32::NAN; m * n];
+			let w32 = Packed::new_f32(&wt, &b, n, k).unwrap();
+			matmul(Isa::Scalar, Threads::One, &w32, &a, &mut reference, Epilogue::Bias);
+			assert!(f.iter().zip(&reference).all(|(x, y)| x.to_bits() == y.to_bits()));
 		}
 	}
 
