@@ -76,14 +76,28 @@ fn teacher_forcing_accepts_honest_outputs_at_1_and_2_threads_and_catches_forgeri
 #[test]
 fn full_logits_agree_with_the_decoder() {
 	let (gen, full) = smollm();
+	assert_eq!(full.kind(), "agora-kernels");
+	let dir = agora_worker::models_dir().join("smollm2-135m-instruct");
+	let f = files::verify(&dir, &shipped::smollm2([0u8; 32]), [0; 32], false).unwrap();
+	let f32_teacher = FullLogits::load_f32(&std::fs::read(&f.weights).unwrap(), &candle_core::Device::Cpu).unwrap();
+	assert_eq!(f32_teacher.kind(), "candle-f32");
 	let ids = gen.encode(&gen.prompt("Name a colour.").unwrap()).unwrap();
 	let out = gen.generate(&ids, 8, 0.0, 0).unwrap();
 	// The teacher-forced argmax at each position is the token greedy decoding chose
-	// (or within the rounding tolerance of it).
-	let checks = full.check(&ids, &out.tokens).unwrap();
-	for c in &checks {
-		assert!(c.rank == 0 || c.gap < 0.5, "{c:?}");
+	// (or within the rounding tolerance of it), with either teacher.
+	for teacher in [&full, &f32_teacher] {
+		let checks = teacher.check(&ids, &out.tokens).unwrap();
+		assert_eq!(checks.len(), out.tokens.len());
+		for c in &checks {
+			assert!(c.rank == 0 || c.gap < 0.5, "{}: {c:?}", teacher.kind());
+		}
 	}
+	// The quantized teacher's rows are the decoder's own next-token logits:
+	// its first row (after the prompt) is what a prefill of the prompt gives.
+	let first = full.check(&ids, &out.tokens[..1]).unwrap();
+	let logits = gen.prompt_logits(&ids, agora_kernels::Threads::One).unwrap();
+	let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+	assert_eq!(first[0].gap.to_bits(), (max - logits[out.tokens[0] as usize]).to_bits());
 }
 
 #[test]

@@ -268,6 +268,22 @@ impl QLlama {
 		tokens: &[u32],
 		threads: Threads,
 	) -> anyhow::Result<&'s [f32]> {
+		// Only the last token's logits are needed (as candle).
+		let n = tokens.len();
+		self.forward_all(st, tokens, n.saturating_sub(1), threads)
+	}
+
+	/// Runs `tokens` at the state's next positions and returns the logits of
+	/// tokens `from..` (row by row, `vocab` each) — teacher forcing's pass.
+	/// Each row is what [`Self::forward`] returns for its last token.
+	pub fn forward_all<'s>(
+		&self,
+		st: &'s mut State,
+		tokens: &[u32],
+		from: usize,
+		threads: Threads,
+	) -> anyhow::Result<&'s [f32]> {
+		anyhow::ensure!(from < tokens.len().max(1), "no logits asked for: {from} of {}", tokens.len());
 		let c = self.cfg;
 		let n = tokens.len();
 		anyhow::ensure!(n > 0, "no tokens to run");
@@ -342,11 +358,11 @@ impl QLlama {
 			}
 		}
 		st.len += n;
-		// Only the last token's logits are needed (as candle).
-		let last = &st.x[(n - 1) * dim..n * dim];
-		ops::rms_norm(last, &self.norm, c.eps, &mut st.h[..dim]);
-		st.xq.quantize_q8_0(&st.h[..dim], dim);
+		let rows = n - from;
+		ops::rms_norm(&st.x[from * dim..n * dim], &self.norm, c.eps, &mut st.h[..rows * dim]);
+		st.xq.quantize_q8_0(&st.h[..rows * dim], dim);
+		st.logits.resize(rows * c.vocab, 0.0);
 		q8_0::matmul(self.isa, threads, &self.output, &st.xq, &mut st.logits, c.vocab);
-		Ok(&st.logits)
+		Ok(&st.logits[..rows * c.vocab])
 	}
 }

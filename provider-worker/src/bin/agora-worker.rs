@@ -253,9 +253,11 @@ fn bench(a: BenchArgs) -> anyhow::Result<()> {
 	// Verification cost: one teacher-forced pass over prompt + the claimed tokens,
 	// against generating them (prefill + decode).
 	let (mut gen_s, mut ver_s) = (vec![], vec![]);
+	let mut teacher = "";
 	if !a.skip_verify && generation {
 		let lm_files = verified("SmolLM2-135M-Instruct", None)?;
 		let full = engine::teacher::FullLogits::load(&std::fs::read(&lm_files.weights)?, &dev)?;
+		teacher = full.kind();
 		for _ in 0..a.runs {
 			let r = lm.generate_n(&ids, a.decode_tokens)?;
 			gen_s.push(r.prompt_secs + r.decode_secs);
@@ -296,6 +298,7 @@ fn bench(a: BenchArgs) -> anyhow::Result<()> {
 			"embed_sentences_per_s": per_batch,
 			"generate_secs": gen_med,
 			"verify_teacher_forced_secs": ver_med,
+			"verify_teacher": teacher,
 			"verify_fraction": if gen_med > 0.0 { ver_med / gen_med } else { 0.0 },
 		})
 	);

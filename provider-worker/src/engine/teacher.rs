@@ -3,12 +3,19 @@
 //! position, so each claimed token can be checked against the model's top-`K` and
 //! its gap to the maximum logit.
 //!
-//! candle's quantized llama returns only the last position's logits, so this is
-//! the same llama architecture written out with every weight dequantized to f32
-//! at load (the f32 GEMM is ~10× faster than candle 0.11's Q4_1 kernel for a
-//! batch of positions; see docs/benchmarks.md). The arithmetic differs from the
-//! worker's quantized decode only by rounding, which the profile's `top_k`/`eps`
-//! tolerate.
+//! Two implementations:
+//! - on CPU, Agora's quantized llama (`agora_kernels::qllama`) run as one
+//!   prefill over every position, keeping each position's logits: the very
+//!   arithmetic the worker decodes with, at prompt-processing speed;
+//! - elsewhere (CUDA), or with `AGORA_TEACHER=f32`, the same llama
+//!   architecture written out on candle tensors with every weight dequantized
+//!   to f32 at load (candle's quantized llama returns only the last
+//!   position's logits).
+//!
+//! Either differs from a provider's decode only by rounding (the attention's
+//! summation order in a batch; the f32 weights), which the profile's
+//! `top_k`/`eps` tolerate.
+use agora_kernels::{qllama::QLlama, Threads};
 use candle_core::{quantized::gguf_file, DType, Device, IndexOp, Tensor, D};
 use candle_transformers::utils::repeat_kv;
 
@@ -24,8 +31,16 @@ struct Layer {
 	w3: Tensor,
 }
 
-/// A llama GGUF with f32 weights that returns logits for every position.
-pub struct FullLogits {
+/// A llama GGUF loaded to return logits for every position.
+pub enum FullLogits {
+	/// Agora's quantized kernels (CPU).
+	Quantized(Box<QLlama>),
+	/// f32 weights on candle tensors (any device).
+	F32(Box<F32Logits>),
+}
+
+/// The f32 teacher: a llama GGUF with every weight dequantized.
+pub struct F32Logits {
 	embed: Tensor,
 	layers: Vec<Layer>,
 	norm: Tensor,
@@ -55,7 +70,73 @@ fn md<'a>(ct: &'a gguf_file::Content, key: &str) -> anyhow::Result<&'a gguf_file
 	ct.metadata.get(key).ok_or_else(|| anyhow::anyhow!("GGUF metadata has no `{key}`"))
 }
 
+/// A claimed token's rank in `row` (0 = the top choice) and its gap to the maximum.
+fn rank_gap(row: &[f32], max: f32, index: usize, token: u32) -> TokenCheck {
+	let mine = row.get(token as usize).copied().unwrap_or(f32::NEG_INFINITY);
+	let rank = row.iter().filter(|&&v| v > mine).count() as u32;
+	TokenCheck { index, token, rank, gap: max - mine }
+}
+
 impl FullLogits {
+	/// Loads a llama GGUF from its bytes: Agora's quantized kernels on CPU
+	/// (unless `AGORA_TEACHER=f32`), f32 weights elsewhere.
+	pub fn load(bytes: &[u8], device: &Device) -> anyhow::Result<Self> {
+		if device.is_cpu() && std::env::var("AGORA_TEACHER").as_deref() != Ok("f32") {
+			let ct = gguf_file::Content::read(&mut std::io::Cursor::new(bytes))?;
+			let q = QLlama::from_gguf(&ct, bytes, super::llama::CONTEXT)?;
+			return Ok(Self::Quantized(Box::new(q)));
+		}
+		Ok(Self::F32(Box::new(F32Logits::load(bytes, device)?)))
+	}
+
+	/// Loads the f32 teacher whatever the device.
+	pub fn load_f32(bytes: &[u8], device: &Device) -> anyhow::Result<Self> {
+		Ok(Self::F32(Box::new(F32Logits::load(bytes, device)?)))
+	}
+
+	/// Which implementation this is (`agora-kernels` or `candle-f32`).
+	pub fn kind(&self) -> &'static str {
+		match self {
+			Self::Quantized(_) => "agora-kernels",
+			Self::F32(_) => "candle-f32",
+		}
+	}
+
+	/// Checks every claimed token: the logits at position `p` predict token `p+1`.
+	pub fn check(&self, prompt: &[u32], claimed: &[u32]) -> anyhow::Result<Vec<TokenCheck>> {
+		anyhow::ensure!(!prompt.is_empty(), "an empty prompt predicts nothing");
+		if claimed.is_empty() {
+			return Ok(vec![]);
+		}
+		let mut ids = prompt.to_vec();
+		ids.extend_from_slice(&claimed[..claimed.len() - 1]);
+		let start = prompt.len() - 1;
+		match self {
+			Self::F32(f) => f.check(&ids, start, claimed),
+			Self::Quantized(q) => {
+				anyhow::ensure!(
+					ids.len() <= super::llama::CONTEXT,
+					"{} positions do not fit the context",
+					ids.len()
+				);
+				let mut st = q.state(ids.len());
+				let rows = q.forward_all(&mut st, &ids, start, Threads::Pool)?;
+				let vocab = q.config().vocab;
+				Ok(claimed
+					.iter()
+					.zip(rows.chunks_exact(vocab))
+					.enumerate()
+					.map(|(i, (&tok, row))| {
+						let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+						rank_gap(row, max, i, tok)
+					})
+					.collect())
+			},
+		}
+	}
+}
+
+impl F32Logits {
 	/// Loads every tensor of a llama GGUF, dequantized, from its bytes.
 	pub fn load(bytes: &[u8], device: &Device) -> anyhow::Result<Self> {
 		let mut r = std::io::Cursor::new(bytes);
@@ -157,28 +238,12 @@ impl FullLogits {
 		Ok(x.broadcast_matmul(&self.output_t)?.squeeze(0)?)
 	}
 
-	/// Checks every claimed token: the logits at position `p` predict token `p+1`.
-	pub fn check(&self, prompt: &[u32], claimed: &[u32]) -> anyhow::Result<Vec<TokenCheck>> {
-		anyhow::ensure!(!prompt.is_empty(), "an empty prompt predicts nothing");
-		if claimed.is_empty() {
-			return Ok(vec![]);
-		}
-		let mut ids = prompt.to_vec();
-		ids.extend_from_slice(&claimed[..claimed.len() - 1]);
-		let logits = self.logits(&ids)?;
-		let start = prompt.len() - 1;
+	/// The checks of `claimed` against the logits of `ids` from position `start`.
+	fn check(&self, ids: &[u32], start: usize, claimed: &[u32]) -> anyhow::Result<Vec<TokenCheck>> {
+		let logits = self.logits(ids)?;
 		let rows = logits.i(start..start + claimed.len())?.to_dtype(DType::F32)?;
 		let max = rows.max(D::Minus1)?.to_vec1::<f32>()?;
 		let rows = rows.to_vec2::<f32>()?;
-		Ok(claimed
-			.iter()
-			.enumerate()
-			.map(|(i, &tok)| {
-				let row = &rows[i];
-				let mine = row.get(tok as usize).copied().unwrap_or(f32::NEG_INFINITY);
-				let rank = row.iter().filter(|&&v| v > mine).count() as u32;
-				TokenCheck { index: i, token: tok, rank, gap: max[i] - mine }
-			})
-			.collect())
+		Ok(claimed.iter().enumerate().map(|(i, &tok)| rank_gap(&rows[i], max[i], i, tok)).collect())
 	}
 }
