@@ -272,27 +272,45 @@ mod x86 {
 							}
 						}
 						let last = b0 + nb == kb;
-						for (t, at) in accs.iter_mut().enumerate() {
-							let mut acc = if b0 == 0 {
-								_mm256_setzero_ps()
+						// Two tokens per pass over the unpacked weights (an odd last
+						// token is computed twice and stored once).
+						let (xd, xs) = (x.d.as_ptr(), x.s.as_ptr());
+						let mut t = 0;
+						while t < x.n {
+							let t1 = (t + 1).min(x.n - 1);
+							let (mut acc0, mut acc1) = if b0 == 0 {
+								(_mm256_setzero_ps(), _mm256_setzero_ps())
 							} else {
-								unsafe { _mm256_loadu_ps(at.as_ptr()) }
+								unsafe {
+									(
+										_mm256_loadu_ps(accs[t].as_ptr()),
+										_mm256_loadu_ps(accs[t1].as_ptr()),
+									)
+								}
 							};
-							let xb = t * kb + b0;
+							let (xb0, xb1) = (t * kb + b0, t1 * kb + b0);
 							for (b, (wb, dmb)) in wbuf.iter().zip(dm.iter()).take(nb).enumerate() {
-								let yp = unsafe { xq.add((xb + b) * QK) };
-								let (ylo, yhi) = unsafe {
+								let (i0, i1) = (xb0 + b, xb1 + b);
+								let (ylo0, yhi0, ylo1, yhi1) = unsafe {
+									let (p0, p1) = (xq.add(i0 * QK), xq.add(i1 * QK));
 									(
 										_mm256_broadcastsi128_si256(_mm_loadu_si128(
-											yp as *const __m128i,
+											p0 as *const __m128i,
 										)),
 										_mm256_broadcastsi128_si256(_mm_loadu_si128(
-											yp.add(16) as *const __m128i
+											p0.add(16) as *const __m128i
+										)),
+										_mm256_broadcastsi128_si256(_mm_loadu_si128(
+											p1 as *const __m128i,
+										)),
+										_mm256_broadcastsi128_si256(_mm_loadu_si128(
+											p1.add(16) as *const __m128i
 										)),
 									)
 								};
-								let mut v = [_mm256_setzero_si256(); 4];
-								for (k, vk) in v.iter_mut().enumerate() {
+								let mut v0 = [_mm256_setzero_si256(); 4];
+								let mut v1 = [_mm256_setzero_si256(); 4];
+								for k in 0..4 {
 									let (lo, hi) = unsafe {
 										(
 											_mm256_loadu_si256(wb[2 * k].as_ptr() as *const __m256i),
@@ -301,7 +319,8 @@ mod x86 {
 											),
 										)
 									};
-									*vk = $dp2(lo, ylo, hi, yhi);
+									v0[k] = $dp2(lo, ylo0, hi, yhi0);
+									v1[k] = $dp2(lo, ylo1, hi, yhi1);
 								}
 								let (d, m) = unsafe {
 									(
@@ -309,16 +328,23 @@ mod x86 {
 										_mm256_loadu_ps(dmb[1].as_ptr()),
 									)
 								};
-								acc = _mm256_add_ps(
-									acc,
-									term(rows8(v), d, m, x.d[xb + b], x.s[xb + b]),
-								);
+								let (dx0, sx0, dx1, sx1) =
+									unsafe { (*xd.add(i0), *xs.add(i0), *xd.add(i1), *xs.add(i1)) };
+								acc0 = _mm256_add_ps(acc0, term(rows8(v0), d, m, dx0, sx0));
+								acc1 = _mm256_add_ps(acc1, term(rows8(v1), d, m, dx1, sx1));
 							}
 							if last {
-								unsafe { store(acc, nrows, out, t, stride, r0) };
+								unsafe {
+									store(acc0, nrows, out, t, stride, r0);
+									store(acc1, nrows, out, t1, stride, r0);
+								}
 							} else {
-								unsafe { _mm256_storeu_ps(at.as_mut_ptr(), acc) };
+								unsafe {
+									_mm256_storeu_ps(accs[t].as_mut_ptr(), acc0);
+									_mm256_storeu_ps(accs[t1].as_mut_ptr(), acc1);
+								}
 							}
+							t += 2;
 						}
 						b0 += nb;
 					}
