@@ -2,21 +2,23 @@
 //! the blocks summed in order, exactly as candle's `BlockQ4_1::vec_dot`.
 //!
 //! The SIMD kernels work on one group of eight interleaved rows
-//! ([`Q4_1Matrix`]) at a time, the eight rows in the eight lanes of a vector:
-//! - one 32-byte load brings rows `i` and `i + 4`'s quants of a block; their
-//!   low and high nibbles meet the token's first and second 16 activations
-//!   (each broadcast to both halves) in two `vpdpbusd` (VNNI) or
-//!   `vpmaddubsw` (AVX2) steps;
-//! - three horizontal adds turn the four vectors into the eight rows' integer
-//!   sums, in row order;
-//! - each block's term is scaled in one vector multiply chain (the rows'
-//!   scales and minimums are one 16-byte load each) and added to the rows'
-//!   running sums — lane by lane, block after block: candle's order for every
-//!   row, with no separate ordered summation.
+//! ([`Q4_1Matrix`]) at a time, the eight rows in the eight lanes of a vector,
+//! so each block's term is scaled in one vector multiply chain (the rows'
+//! scales and minimums are one 16-byte load each) and added to the rows'
+//! running sums lane by lane, block after block: candle's order for every row,
+//! with no separate ordered summation.
 //!
-//! A single token (decode) unpacks the nibbles in registers as the stream
-//! passes; several tokens (prompt processing) unpack a chunk of blocks once and
-//! reuse it for every token.
+//! - **One token (decode)** streams the group once: one 32-byte load brings
+//!   rows `i` and `i + 4`'s quants of a block; their low and high nibbles meet
+//!   the token's first and second 16 activations (each broadcast to both
+//!   halves) in two `vpdpbusd` (VNNI) or `vpmaddubsw` (AVX2) steps, and three
+//!   horizontal adds turn the four vectors into the eight rows' integer sums.
+//! - **Several tokens (prompt processing)** unpack a chunk of blocks once,
+//!   transposed so that lane `j` of vector `s` holds row `j`'s quants
+//!   `4s..4s+4`; a token's block is then eight `vpdpbusd` of those vectors with
+//!   its 4-byte groups broadcast — the rows' sums come out in lanes with no
+//!   horizontal adds — and four tokens share each load of the weights.
+
 use super::{
 	quant::{Q4_1Matrix, QActs, Q4_1_GROUP, QK},
 	Isa, OutPtr, Threads,
@@ -113,6 +115,9 @@ mod x86 {
 	};
 	use std::arch::x86_64::*;
 
+	/// Tokens computed together in prompt processing (they share each load of
+	/// the unpacked weights).
+	const TT: usize = 4;
 	/// Blocks unpacked at a time for prompt processing (a longer row is done
 	/// in chunks, in order).
 	const KC: usize = 64;
@@ -121,8 +126,8 @@ mod x86 {
 
 	/// A thread's buffers for prompt processing.
 	pub(super) struct Scratch {
-		/// A chunk's unpacked quants: per block, the low then the high
-		/// nibbles of the four row pairs.
+		/// A chunk's unpacked quants: per block, eight vectors `s`, lane `j`
+		/// holding row `j`'s quants `4s..4s+4` (quants 16.. are the high nibbles).
 		w: [[[u8; 32]; 8]; KC],
 		/// Per block, the eight rows' scales and minimums, widened.
 		dm: [[[f32; 8]; 2]; KC],
@@ -149,6 +154,38 @@ mod x86 {
 	fn dp2_avx2(lo: __m256i, ylo: __m256i, hi: __m256i, yhi: __m256i) -> __m256i {
 		let s = _mm256_add_epi16(_mm256_maddubs_epi16(lo, ylo), _mm256_maddubs_epi16(hi, yhi));
 		_mm256_madd_epi16(s, _mm256_set1_epi16(1))
+	}
+
+	/// `acc + ` the lane sums of four u8 × i8 products.
+	#[inline]
+	#[target_feature(enable = "avx2,avx512vnni,avx512vl")]
+	fn dpacc_vnni(acc: __m256i, w: __m256i, y: __m256i) -> __m256i {
+		_mm256_dpbusd_epi32(acc, w, y)
+	}
+
+	/// The same with `vpmaddubsw` (pairs of at most 2·15·128: exact) and `vpmaddwd`.
+	#[inline]
+	#[target_feature(enable = "avx2")]
+	fn dpacc_avx2(acc: __m256i, w: __m256i, y: __m256i) -> __m256i {
+		_mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(w, y), _mm256_set1_epi16(1)))
+	}
+
+	/// Four row-pair vectors of 32-bit groups (`v[k]`: row k's groups 0..4 in
+	/// the low half, row k+4's in the high half) → four vectors, one per group
+	/// `s`, holding rows 0..8's group `s` in lane order.
+	#[inline]
+	#[target_feature(enable = "avx2")]
+	fn transpose4(v: [__m256i; 4]) -> (__m256i, __m256i, __m256i, __m256i) {
+		let a01 = _mm256_unpacklo_epi32(v[0], v[1]);
+		let b01 = _mm256_unpackhi_epi32(v[0], v[1]);
+		let a23 = _mm256_unpacklo_epi32(v[2], v[3]);
+		let b23 = _mm256_unpackhi_epi32(v[2], v[3]);
+		(
+			_mm256_unpacklo_epi64(a01, a23),
+			_mm256_unpackhi_epi64(a01, a23),
+			_mm256_unpacklo_epi64(b01, b23),
+			_mm256_unpackhi_epi64(b01, b23),
+		)
 	}
 
 	/// Four vectors of row pairs (`v[k]`: row `k` in the low half, row `k + 4`
@@ -182,7 +219,7 @@ mod x86 {
 	}
 
 	macro_rules! groups_kernel {
-		($name:ident, $features:literal, $dp2:ident) => {
+		($name:ident, $features:literal, $dp2:ident, $dpacc:ident) => {
 			/// Row groups × every token (see the module's comment).
 			#[target_feature(enable = $features)]
 			pub(super) unsafe fn $name(
@@ -237,7 +274,11 @@ mod x86 {
 						unsafe { store(acc, nrows, out, 0, stride, r0) };
 						continue;
 					}
-					// Prompt processing: unpack a chunk of blocks once, then every token.
+					// Prompt processing: unpack a chunk of blocks once, transposed so
+					// that lane j of vector s holds row j's quants 4s..4s+3; then
+					// each token's block is eight `vpdpbusd` of those vectors with
+					// its 4-byte groups broadcast, the eight rows' sums coming out in
+					// lanes with no horizontal adds.
 					let Scratch { w: wbuf, dm, acc: accs } = &mut *scratch;
 					accs.resize(x.n, [0.0; 8]);
 					let mut b0 = 0;
@@ -247,18 +288,19 @@ mod x86 {
 							wbuf.iter_mut().zip(dm.iter_mut()).take(nb).enumerate()
 						{
 							let p = unsafe { base.add((b0 + b) * Q4_1_GROUP_BLOCK) };
-							for k in 0..4 {
-								let q =
-									unsafe { _mm256_loadu_si256(p.add(32 * k) as *const __m256i) };
-								let lo = _mm256_and_si256(q, low);
-								let hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low);
+							// v[k]: rows k | k+4, 16 quant bytes each.
+							let v: [__m256i; 4] = std::array::from_fn(|k| unsafe {
+								_mm256_loadu_si256(p.add(32 * k) as *const __m256i)
+							});
+							let lo = v.map(|q| _mm256_and_si256(q, low));
+							let hi = v.map(|q| _mm256_and_si256(_mm256_srli_epi16(q, 4), low));
+							let mut t = [_mm256_setzero_si256(); 8];
+							(t[0], t[1], t[2], t[3]) = transpose4(lo);
+							(t[4], t[5], t[6], t[7]) = transpose4(hi);
+							for (dst, tv) in wb.iter_mut().zip(t) {
 								unsafe {
-									_mm256_storeu_si256(wb[2 * k].as_mut_ptr() as *mut __m256i, lo);
-									_mm256_storeu_si256(
-										wb[2 * k + 1].as_mut_ptr() as *mut __m256i,
-										hi,
-									);
-								}
+									_mm256_storeu_si256(dst.as_mut_ptr() as *mut __m256i, tv)
+								};
 							}
 							unsafe {
 								_mm256_storeu_ps(
@@ -272,79 +314,52 @@ mod x86 {
 							}
 						}
 						let last = b0 + nb == kb;
-						// Two tokens per pass over the unpacked weights (an odd last
-						// token is computed twice and stored once).
+						// TT tokens per pass over the unpacked weights (past the last
+						// token, the last one is computed again and stored again).
 						let (xd, xs) = (x.d.as_ptr(), x.s.as_ptr());
-						let mut t = 0;
-						while t < x.n {
-							let t1 = (t + 1).min(x.n - 1);
-							let (mut acc0, mut acc1) = if b0 == 0 {
-								(_mm256_setzero_ps(), _mm256_setzero_ps())
+						let mut t0 = 0;
+						while t0 < x.n {
+							let ts: [usize; TT] = std::array::from_fn(|i| (t0 + i).min(x.n - 1));
+							let mut acc: [__m256; TT] = if b0 == 0 {
+								[_mm256_setzero_ps(); TT]
 							} else {
-								unsafe {
-									(
-										_mm256_loadu_ps(accs[t].as_ptr()),
-										_mm256_loadu_ps(accs[t1].as_ptr()),
-									)
-								}
+								ts.map(|t| unsafe { _mm256_loadu_ps(accs[t].as_ptr()) })
 							};
-							let (xb0, xb1) = (t * kb + b0, t1 * kb + b0);
 							for (b, (wb, dmb)) in wbuf.iter().zip(dm.iter()).take(nb).enumerate() {
-								let (i0, i1) = (xb0 + b, xb1 + b);
-								let (ylo0, yhi0, ylo1, yhi1) = unsafe {
-									let (p0, p1) = (xq.add(i0 * QK), xq.add(i1 * QK));
-									(
-										_mm256_broadcastsi128_si256(_mm_loadu_si128(
-											p0 as *const __m128i,
-										)),
-										_mm256_broadcastsi128_si256(_mm_loadu_si128(
-											p0.add(16) as *const __m128i
-										)),
-										_mm256_broadcastsi128_si256(_mm_loadu_si128(
-											p1 as *const __m128i,
-										)),
-										_mm256_broadcastsi128_si256(_mm_loadu_si128(
-											p1.add(16) as *const __m128i
-										)),
-									)
-								};
-								let mut v0 = [_mm256_setzero_si256(); 4];
-								let mut v1 = [_mm256_setzero_si256(); 4];
-								for k in 0..4 {
-									let (lo, hi) = unsafe {
-										(
-											_mm256_loadu_si256(wb[2 * k].as_ptr() as *const __m256i),
-											_mm256_loadu_si256(
-												wb[2 * k + 1].as_ptr() as *const __m256i
-											),
-										)
-									};
-									v0[k] = $dp2(lo, ylo0, hi, yhi0);
-									v1[k] = $dp2(lo, ylo1, hi, yhi1);
-								}
+								let w: [__m256i; 8] = std::array::from_fn(|s| unsafe {
+									_mm256_loadu_si256(wb[s].as_ptr() as *const __m256i)
+								});
 								let (d, m) = unsafe {
 									(
 										_mm256_loadu_ps(dmb[0].as_ptr()),
 										_mm256_loadu_ps(dmb[1].as_ptr()),
 									)
 								};
-								let (dx0, sx0, dx1, sx1) =
-									unsafe { (*xd.add(i0), *xs.add(i0), *xd.add(i1), *xs.add(i1)) };
-								acc0 = _mm256_add_ps(acc0, term(rows8(v0), d, m, dx0, sx0));
-								acc1 = _mm256_add_ps(acc1, term(rows8(v1), d, m, dx1, sx1));
-							}
-							if last {
-								unsafe {
-									store(acc0, nrows, out, t, stride, r0);
-									store(acc1, nrows, out, t1, stride, r0);
+								for (a, &t) in acc.iter_mut().zip(&ts) {
+									let i = t * kb + b0 + b;
+									let y = unsafe { xq.add(i * QK) } as *const i32;
+									let yb = |s: usize| {
+										_mm256_set1_epi32(unsafe { y.add(s).read_unaligned() })
+									};
+									let mut c0 = _mm256_setzero_si256();
+									let mut c1 = _mm256_setzero_si256();
+									for s in 0..4 {
+										c0 = $dpacc(c0, w[s], yb(s));
+										c1 = $dpacc(c1, w[s + 4], yb(s + 4));
+									}
+									let sumi = _mm256_add_epi32(c0, c1);
+									let (dx, sx) = unsafe { (*xd.add(i), *xs.add(i)) };
+									*a = _mm256_add_ps(*a, term(sumi, d, m, dx, sx));
 								}
-							} else {
-								unsafe {
-									_mm256_storeu_ps(accs[t].as_mut_ptr(), acc0);
-									_mm256_storeu_ps(accs[t1].as_mut_ptr(), acc1);
+							}
+							for (a, &t) in acc.iter().zip(&ts) {
+								if last {
+									unsafe { store(*a, nrows, out, t, stride, r0) };
+								} else {
+									unsafe { _mm256_storeu_ps(accs[t].as_mut_ptr(), *a) };
 								}
 							}
-							t += 2;
+							t0 += TT;
 						}
 						b0 += nb;
 					}
@@ -353,8 +368,8 @@ mod x86 {
 		};
 	}
 
-	groups_kernel!(groups_vnni, "avx2,fma,f16c,avx512vnni,avx512vl", dp2_vnni);
-	groups_kernel!(groups_avx2, "avx2,fma,f16c", dp2_avx2);
+	groups_kernel!(groups_vnni, "avx2,fma,f16c,avx512vnni,avx512vl", dp2_vnni, dpacc_vnni);
+	groups_kernel!(groups_avx2, "avx2,fma,f16c", dp2_avx2, dpacc_avx2);
 }
 
 #[cfg(test)]
