@@ -301,6 +301,14 @@ mod x86 {
 		}
 	}
 
+	/// 32 bfloat16 values seen as the type `vdpbf16ps` takes (same 64 bytes).
+	#[inline]
+	#[target_feature(enable = "avx512f,avx512bf16")]
+	fn bh(v: __m512i) -> __m512bh {
+		// SAFETY: both are 64 bytes of plain data.
+		unsafe { std::mem::transmute::<__m512i, __m512bh>(v) }
+	}
+
 	/// `acc[r] = Σ_q a[r][q] · panel[q]` over bfloat16 pairs (`vdpbf16ps`), for
 	/// `rows ≤ 6` rows, two 16-lane chains per row.
 	#[target_feature(enable = "avx512f,avx512bf16")]
@@ -317,18 +325,14 @@ mod x86 {
 				let pp = panel.as_ptr();
 				let ap = a.as_ptr();
 				for q in 0..k2 {
-					let (w0, w1): (__m512bh, __m512bh) = unsafe {
+					let (w0, w1) = unsafe {
 						(
-							std::mem::transmute(_mm512_loadu_si512(pp.add(q * 2 * NR) as *const _)),
-							std::mem::transmute(_mm512_loadu_si512(
-								pp.add(q * 2 * NR + NR) as *const _
-							)),
+							bh(_mm512_loadu_si512(pp.add(q * 2 * NR) as *const _)),
+							bh(_mm512_loadu_si512(pp.add(q * 2 * NR + NR) as *const _)),
 						)
 					};
 					for r in 0..$mr {
-						let av: __m512bh = unsafe {
-							std::mem::transmute(_mm512_set1_epi32(*ap.add(r * k2 + q) as i32))
-						};
+						let av = bh(_mm512_set1_epi32(unsafe { *ap.add(r * k2 + q) } as i32));
 						c[r][0] = _mm512_dpbf16_ps(c[r][0], av, w0);
 						c[r][1] = _mm512_dpbf16_ps(c[r][1], av, w1);
 					}
@@ -360,7 +364,7 @@ mod x86 {
 			unsafe {
 				let lo = _mm512_loadu_ps(src.as_ptr().add(i));
 				let hi = _mm512_loadu_ps(src.as_ptr().add(i + 16));
-				let v: __m512i = std::mem::transmute(_mm512_cvtne2ps_pbh(hi, lo));
+				let v = std::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(hi, lo));
 				_mm512_storeu_si512(dst.as_mut_ptr().add(i / 2) as *mut _, v);
 			}
 			i += 32;

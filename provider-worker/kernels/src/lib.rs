@@ -43,7 +43,8 @@ pub enum Isa {
 
 impl Isa {
 	/// The best instruction set this CPU has. `AGORA_KERNELS=scalar|avx2` forces
-	/// a lower one (tests and profiling). Decided once per process.
+	/// a lower one (tests and profiling); `f32` keeps this one but turns off
+	/// BERT's bfloat16 GEMM ([`gemm::bf16_available`]). Decided once per process.
 	pub fn detect() -> Isa {
 		static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
 		*ISA.get_or_init(Self::probe)
