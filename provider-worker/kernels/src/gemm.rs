@@ -259,6 +259,32 @@ mod x86 {
 	use super::{MR, NR};
 	use std::arch::x86_64::*;
 
+	/// Runs the micro-kernel macro `$run` specialised for `$rows` (1..=6) rows.
+	macro_rules! by_rows {
+		($rows:expr, $run:ident) => {
+			match $rows {
+				6 => $run!(6),
+				5 => $run!(5),
+				4 => $run!(4),
+				3 => $run!(3),
+				2 => $run!(2),
+				_ => $run!(1),
+			}
+		};
+	}
+
+	/// Stores an AVX-512 tile's two 16-lane chains per row.
+	#[inline]
+	#[target_feature(enable = "avx512f")]
+	fn store_tile(c: &[[__m512; 2]], acc: &mut [[f32; NR]; MR]) {
+		for (cr, ar) in c.iter().zip(acc.iter_mut()) {
+			unsafe {
+				_mm512_storeu_ps(ar.as_mut_ptr(), cr[0]);
+				_mm512_storeu_ps(ar.as_mut_ptr().add(16), cr[1]);
+			}
+		}
+	}
+
 	/// `acc[r] = Σ_k a[r][k] · panel[k]` for `rows ≤ 6` rows, two 16-lane FMA
 	/// chains per row.
 	#[target_feature(enable = "avx512f")]
@@ -283,22 +309,10 @@ mod x86 {
 						c[r][1] = _mm512_fmadd_ps(av, w1, c[r][1]);
 					}
 				}
-				for r in 0..$mr {
-					unsafe {
-						_mm512_storeu_ps(acc[r].as_mut_ptr(), c[r][0]);
-						_mm512_storeu_ps(acc[r].as_mut_ptr().add(16), c[r][1]);
-					}
-				}
+				store_tile(&c, acc);
 			}};
 		}
-		match rows {
-			6 => run!(6),
-			5 => run!(5),
-			4 => run!(4),
-			3 => run!(3),
-			2 => run!(2),
-			_ => run!(1),
-		}
+		by_rows!(rows, run)
 	}
 
 	/// 32 bfloat16 values seen as the type `vdpbf16ps` takes (same 64 bytes).
@@ -337,22 +351,10 @@ mod x86 {
 						c[r][1] = _mm512_dpbf16_ps(c[r][1], av, w1);
 					}
 				}
-				for r in 0..$mr {
-					unsafe {
-						_mm512_storeu_ps(acc[r].as_mut_ptr(), c[r][0]);
-						_mm512_storeu_ps(acc[r].as_mut_ptr().add(16), c[r][1]);
-					}
-				}
+				store_tile(&c, acc);
 			}};
 		}
-		match rows {
-			6 => run!(6),
-			5 => run!(5),
-			4 => run!(4),
-			3 => run!(3),
-			2 => run!(2),
-			_ => run!(1),
-		}
+		by_rows!(rows, run)
 	}
 
 	/// One row of activations → bfloat16 pairs (round to nearest even; an odd
