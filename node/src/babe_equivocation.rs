@@ -10,9 +10,10 @@
 //! back on each header and keeps recent headers by slot; on a second header
 //! from the same authority in the same slot it submits the report (key
 //! ownership proven against the historical session) through the runtime's
-//! `BabeApi` to the local transaction pool, as BABE's own reporter would. Its
-//! report reaches the pool first; BABE's broken one then has the same tag and
-//! is refused there.
+//! `BabeApi` to the local transaction pool, as BABE's own reporter would.
+//! Usually its report reaches the pool first and BABE's broken one, with the
+//! same tag, is refused there; when BABE's reaches a block first, it fails
+//! there (`InvalidEquivocationProof`) and this one is accepted after it.
 
 use std::{
 	collections::BTreeMap,
@@ -79,6 +80,7 @@ where
 			None => return,
 		}
 		let (slot, index) = (pre.slot(), pre.authority_index());
+		let sealed_hash = sealed.hash();
 		let first = {
 			let Ok(mut seen) = self.seen.lock() else { return };
 			let cutoff = Slot::from(u64::from(slot).saturating_sub(KEEP_SLOTS));
@@ -88,18 +90,17 @@ where
 				return;
 			}
 			let headers = seen.by_slot.entry(slot).or_default();
-			let first = headers
+			let Some(first) = headers
 				.iter()
-				.find(|(i, h)| *i == index && h.hash() != sealed.hash())
-				.map(|(_, h)| h.clone());
-			if first.is_none() {
+				.find(|(i, h)| *i == index && h.hash() != sealed_hash)
+				.map(|(_, h)| h.clone())
+			else {
 				headers.push((index, sealed.clone()));
 				return;
-			}
+			};
 			seen.reported.entry(slot).or_default().push(index);
 			first
 		};
-		let Some(first) = first else { return };
 		if let Err(e) = self.report(slot, index, first, sealed, *block.header.parent_hash()) {
 			log::warn!(target: LOG_TARGET, "Could not report the BABE equivocation at slot {slot}: {e}");
 		}
