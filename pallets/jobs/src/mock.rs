@@ -253,6 +253,8 @@ impl pallet_jobs::Config for Test {
 	type MaxJobsPerBlock = MaxJobsPerBlock;
 	type MaxCandidates = MaxCandidates;
 	type MissedDeadlineSlash = MissedDeadlineSlash;
+	// The runtime's committee check, so the off-chain tests run it against mocked HTTP.
+	type OffchainAudit = agora_offchain_workers::HttpAudit;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = Helper;

@@ -26,7 +26,7 @@ impl<MaxLen: Get<u32>> JobInput<MaxLen> {
 	/// The hash a receipt must carry: blake2_256 of inline bytes, or the given hash.
 	pub fn hash(&self) -> [u8; 32] {
 		match self {
-			Self::Inline(b) => sp_io::hashing::blake2_256(b),
+			Self::Inline(b) => agora_primitives::rules::content_hash(b),
 			Self::Hash(h) => *h,
 		}
 	}

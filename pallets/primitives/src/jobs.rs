@@ -1,4 +1,4 @@
-//! Jobs and receipts (SPEC §2), shared by the runtime, the worker and clients.
+//! Jobs and receipts (docs/protocol.md §2), shared by the runtime, the worker and clients.
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
@@ -79,7 +79,7 @@ impl JobStatus {
 	}
 }
 
-/// A committee member's vote on an audited receipt (SPEC §6).
+/// A committee member's vote on an audited receipt (docs/protocol.md §6).
 #[derive(
 	Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
 )]
@@ -135,3 +135,22 @@ pub const VERIFIER_STORAGE_KEY: &[u8] = b"agora::verifier";
 /// The header a verifier answers with: `valid` or `invalid` (the body is JSON
 /// evidence, for people).
 pub const VERDICT_HEADER: &str = "x-agora-verdict";
+
+/// An embedding output as served and hashed: its `f32`s, little endian, one
+/// after another. `None` when the length is not a multiple of four.
+pub fn decode_embedding(bytes: &[u8]) -> Option<alloc::vec::Vec<f32>> {
+	if bytes.len() % 4 != 0 {
+		return None;
+	}
+	Some(
+		bytes
+			.chunks_exact(4)
+			.map(|c| f32::from_le_bytes(<[u8; 4]>::try_from(c).unwrap_or_default()))
+			.collect(),
+	)
+}
+
+/// The bytes of an embedding output ([`decode_embedding`]'s inverse).
+pub fn encode_embedding(v: &[f32]) -> alloc::vec::Vec<u8> {
+	v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}

@@ -7,8 +7,11 @@
 //! - the `agora` session key: the sr25519 key validators sign verification votes with;
 //! - [`models`]: model manifests (`ModelId = blake2_256(SCALE(manifest))`), offers
 //!   and the views the runtime API returns;
+//! - [`rules`]: the consensus rules (content hashes, job seed, AVRF, audit and
+//!   committee draws), defined once for the runtime, the off-chain workers, the
+//!   worker and the verifier;
 //! - [`traits`]: the small traits pallets talk to each other through (bonds and
-//!   slashing, open jobs, pausing offers);
+//!   slashing, escrow, open jobs, pausing offers, reputation, the off-chain audit);
 //! - [`api`]: the runtime APIs behind the node's `agora_*` RPC.
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -19,13 +22,14 @@ pub mod discovery;
 pub mod jobs;
 pub mod models;
 pub mod params;
+pub mod rules;
 pub mod traits;
 
 pub use jobs::{AuditVote, JobId, JobParams, JobStatus, Receipt, VerifyRequest, VotePayload};
 pub use models::{DeterminismProfile, ModelId, OfferId, OfferStatus, TaskKind};
 pub use traits::{
-	JobEscrow, ModelTerms, OfferRegistry, OfferTerms, OnBondBelowMinimum, OpenJobs, ProviderBonds,
-	Reputation, Settlement, SlashOutcome, SlashReason,
+	AuditError, AuditInput, AuditJob, JobEscrow, ModelTerms, OfferRegistry, OfferTerms, OffchainAudit,
+	OnBondBelowMinimum, OpenJobs, ProviderBonds, Reputation, Settlement, SlashOutcome, SlashReason,
 };
 
 /// The token's ticker symbol.

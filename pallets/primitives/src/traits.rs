@@ -188,3 +188,52 @@ impl<AccountId> Reputation<AccountId> for () {
 	fn on_expiry(_: &AccountId) {}
 	fn on_fraud(_: &AccountId) {}
 }
+
+/// A job's input as a committee member sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuditInput {
+	/// On chain.
+	Inline(alloc::vec::Vec<u8>),
+	/// Only its `blake2_256` is on chain: the provider serves the bytes at
+	/// `GET {endpoint}/v1/inputs/{hex}`.
+	Hash([u8; 32]),
+}
+
+/// What a committee member knows about the job it checks.
+#[derive(Clone, Debug)]
+pub struct AuditJob {
+	pub job_id: crate::JobId,
+	pub model_id: crate::ModelId,
+	pub input: AuditInput,
+	pub params: crate::JobParams,
+	/// The receipt's output hash.
+	pub output_hash: [u8; 32],
+	/// The offer's endpoint, e.g. `http://127.0.0.1:8700`.
+	pub endpoint: alloc::vec::Vec<u8>,
+}
+
+/// Why a member could not vote (it then does not vote; the check times out if
+/// too few can).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuditError {
+	/// No `--agora-verifier` was configured on this node.
+	NoVerifier,
+	/// The verifier did not answer, or answered without a verdict.
+	Verifier(alloc::string::String),
+}
+
+/// The off-chain check a committee member's off-chain worker runs on one job:
+/// fetch what the provider must serve, check it against the receipt, ask the
+/// validator's local verifier. The verification pallet calls it; the runtime
+/// plugs in `agora_offchain_workers::HttpAudit`, so no pallet links the
+/// off-chain code. `()` never votes (unit tests).
+pub trait OffchainAudit {
+	/// The vote for `job`, asking the verifier at `verifier` (its base URL).
+	fn audit(verifier: Option<&str>, job: &AuditJob) -> Result<crate::AuditVote, AuditError>;
+}
+
+impl OffchainAudit for () {
+	fn audit(_: Option<&str>, _: &AuditJob) -> Result<crate::AuditVote, AuditError> {
+		Err(AuditError::NoVerifier)
+	}
+}

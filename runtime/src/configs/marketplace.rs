@@ -2,7 +2,7 @@
 //! registry with offers (`pallet-models`), per-job escrow (`pallet-escrow`) and
 //! jobs (`pallet-jobs`).
 //!
-//! Values SPEC names (`DISPUTE_WINDOW`, `AUDIT_RATE`, …) are the governed
+//! Values docs/protocol.md names (`DISPUTE_WINDOW`, `AUDIT_RATE`, …) are the governed
 //! parameters of [`super::params`]; the constants here are storage bounds and
 //! limits that change only with a runtime upgrade.
 
@@ -156,6 +156,8 @@ impl pallet_jobs::Config for Runtime {
 	type ChallengerReward = market::ChallengerReward;
 	type LostBondToProvider = market::LostBondToProvider;
 	type VotePriority = VotePriority;
+	// A committee member's check: fetch over HTTP, ask the local verifier.
+	type OffchainAudit = agora_offchain_workers::HttpAudit;
 	type WeightInfo = pallet_jobs::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = JobsHelper;
