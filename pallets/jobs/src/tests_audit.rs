@@ -1,4 +1,4 @@
-//! Tests of verification in `pallet-jobs` (SPEC §6): random audits, disputes,
+//! Tests of verification in `pallet-jobs` (docs/protocol.md §6): random audits, disputes,
 //! committee votes, verdicts, timeouts, and the off-chain worker's check against
 //! a mocked provider and verifier.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects, clippy::indexing_slicing)]

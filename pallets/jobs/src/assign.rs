@@ -1,0 +1,183 @@
+//! Provider assignment: prices, the AVRF candidates and draw (the rules
+//! themselves are `agora_primitives::rules`).
+use crate::{pallet::*, types::*};
+use agora_primitives::{
+	rules, JobEscrow, JobId, JobParams, JobStatus, ModelId, OfferId, OfferRegistry, OfferTerms,
+	Reputation,
+};
+use alloc::vec::Vec;
+use frame_support::{pallet_prelude::*, traits::Randomness};
+use frame_system::pallet_prelude::*;
+use sp_runtime::traits::{CheckedAdd, CheckedDiv, CheckedMul, One, Saturating};
+
+impl<T: Config> Pallet<T> {
+	/// [`Pallet::submit_job`] after the origin check: validates the order, holds
+	/// the escrow, assigns the job, queues its expiry. Returns the number of
+	/// offers considered (the call's weight).
+	pub(crate) fn do_submit_job(
+		client: T::AccountId,
+		model_id: ModelId,
+		input: InputParam,
+		params: JobParams,
+		max_price: BalanceOf<T>,
+		deadline: BlockNumberFor<T>,
+		provider: Option<T::AccountId>,
+	) -> Result<u32, DispatchError> {
+		let now = frame_system::Pallet::<T>::block_number();
+		let model = T::Offers::model(&model_id).ok_or(Error::<T>::UnknownModel)?;
+		ensure!(!model.deprecated, Error::<T>::ModelDeprecated);
+		let input = match input {
+			InputParam::Inline(b) => {
+				ensure!(b.len() <= T::InputLimit::get() as usize, Error::<T>::InputTooLong);
+				JobInput::Inline(b.try_into().map_err(|_| Error::<T>::InputTooLong)?)
+			},
+			InputParam::Hash(h) => JobInput::Hash(h),
+		};
+		ensure!(
+			params.max_tokens > 0 && params.max_tokens <= T::MaxTokensPerJob::get(),
+			Error::<T>::InvalidMaxTokens
+		);
+		ensure!(deadline > now, Error::<T>::DeadlineInPast);
+		let latest = now.checked_add(&T::MaxDeadline::get()).ok_or(Error::<T>::Overflow)?;
+		ensure!(deadline <= latest, Error::<T>::DeadlineTooFar);
+		let expire_at = deadline.checked_add(&One::one()).ok_or(Error::<T>::Overflow)?;
+		ensure!(
+			(ExpiryQueue::<T>::decode_len(expire_at).unwrap_or(0) as u32)
+				< T::MaxJobsPerBlock::get(),
+			Error::<T>::DeadlineBusy
+		);
+		let job_id = NextJobId::<T>::get();
+		let next_id = job_id.checked_add(1).ok_or(Error::<T>::Overflow)?;
+
+		let candidates = Self::candidates(&model_id, &params, max_price, provider.as_ref());
+		let considered = candidates.len() as u32;
+		let (offer_id, terms, avrf) = if provider.is_some() {
+			let (id, t, _) = candidates.into_iter().next().ok_or(Error::<T>::NoFittingOffer)?;
+			(id, t, None)
+		} else {
+			let seed = Self::avrf_seed(job_id);
+			let weights: Vec<(OfferId, T::AccountId, u32)> =
+				candidates.iter().map(|(id, t, w)| (*id, t.provider.clone(), *w)).collect();
+			let idx = Self::avrf_pick(&seed, &weights).ok_or(Error::<T>::NoFittingOffer)?;
+			let (id, t, _) = candidates.into_iter().nth(idx).ok_or(Error::<T>::NoFittingOffer)?;
+			let bounded: BoundedVec<_, T::MaxCandidates> = BoundedVec::truncate_from(weights);
+			(id, t, Some((seed, bounded)))
+		};
+		T::Escrow::lock(job_id, &client, max_price).map_err(|_| Error::<T>::InsufficientBalance)?;
+
+		let input_hash = input.hash();
+		let job = Job {
+			client: client.clone(),
+			model_id,
+			input,
+			params,
+			max_price,
+			deadline,
+			provider: terms.provider.clone(),
+			offer_id,
+			worker_key: terms.worker_key,
+			base_price: terms.base_price,
+			price_per_1k_tokens: terms.price_per_1k_tokens,
+			status: JobStatus::Assigned,
+			submitted_at: now,
+			avrf_seed: avrf.as_ref().map(|(s, _)| *s),
+			receipt: None,
+			charge: None,
+			rating: None,
+		};
+		Jobs::<T>::insert(job_id, job);
+		NextJobId::<T>::put(next_id);
+		if let Some((seed, list)) = avrf.clone() {
+			Assignments::<T>::insert(job_id, (seed, list, offer_id));
+		}
+		OfferLoad::<T>::mutate(offer_id, |n| n.saturating_inc());
+		ProviderOpenJobs::<T>::mutate(&terms.provider, |n| n.saturating_inc());
+		// Checked above that there is room.
+		let _ = ExpiryQueue::<T>::try_mutate(expire_at, |q| q.try_push(job_id));
+		Self::deposit_event(Event::JobAssigned {
+			job_id,
+			client,
+			model_id,
+			provider: terms.provider,
+			offer_id,
+			worker_key: terms.worker_key,
+			input_hash,
+			params,
+			max_price,
+			deadline,
+			by_avrf: avrf.is_some(),
+		});
+		Ok(considered)
+	}
+
+	/// The most an offer charges for `tokens` output tokens:
+	/// `base + per_1k × tokens / 1000`.
+	pub fn price(
+		terms_base: BalanceOf<T>,
+		per_1k: BalanceOf<T>,
+		tokens: u32,
+	) -> Option<BalanceOf<T>> {
+		per_1k
+			.checked_mul(&BalanceOf::<T>::from(tokens))?
+			.checked_div(&BalanceOf::<T>::from(1_000u32))?
+			.checked_add(&terms_base)
+	}
+
+	/// The offers a job can go to, with their AVRF weights: active, for the
+	/// model, priced within `max_price` for `max_tokens`, with free capacity,
+	/// and (if named) of `provider`.
+	#[allow(clippy::type_complexity)]
+	pub fn candidates(
+		model_id: &ModelId,
+		params: &JobParams,
+		max_price: BalanceOf<T>,
+		provider: Option<&T::AccountId>,
+	) -> Vec<(OfferId, OfferTerms<T::AccountId, BalanceOf<T>>, u32)> {
+		T::Offers::offers_for(model_id, T::MaxCandidates::get())
+			.into_iter()
+			.filter(|(id, t)| {
+				t.active
+					&& provider.is_none_or(|p| &t.provider == p)
+					&& Self::price(t.base_price, t.price_per_1k_tokens, params.max_tokens)
+						.is_some_and(|p| p <= max_price)
+					&& OfferLoad::<T>::get(id) < t.capacity
+			})
+			.map(|(id, t)| {
+				let w = T::Reputation::score(&t.provider).min(100);
+				(id, t, w)
+			})
+			.collect()
+	}
+
+	/// This block's VRF randomness for `subject`: BABE's output for the
+	/// including block, unknown when the extrinsic was signed; the parent
+	/// hash stands in where there is none (genesis, tests).
+	pub(crate) fn block_randomness(subject: &[u8]) -> T::Hash {
+		let (vrf, _) = T::Randomness::random(subject);
+		vrf.unwrap_or_else(frame_system::Pallet::<T>::parent_hash)
+	}
+
+	/// The AVRF seed of a job ([`rules::avrf_seed`] over this block's randomness).
+	pub fn avrf_seed(job_id: JobId) -> [u8; 32] {
+		rules::avrf_seed(&Self::block_randomness(rules::AVRF_CONTEXT), job_id)
+	}
+
+	/// The roulette-wheel pick ([`rules::roulette_pick`]) over `(offer,
+	/// provider, weight)` candidates.
+	pub fn avrf_pick(
+		seed: &[u8; 32],
+		candidates: &[(OfferId, T::AccountId, u32)],
+	) -> Option<usize> {
+		let weights: Vec<u32> = candidates.iter().map(|(_, _, w)| *w).collect();
+		rules::roulette_pick(seed, &weights)
+	}
+
+	/// Runtime API: how an AVRF-assigned job was drawn.
+	pub fn assignment_of(job_id: JobId) -> Option<Assignment<T::AccountId>> {
+		Assignments::<T>::get(job_id).map(|(seed, candidates, offer_id)| Assignment {
+			seed,
+			candidates: candidates.into_inner(),
+			offer_id,
+		})
+	}
+}

@@ -1,0 +1,126 @@
+//! The pallet's invariants (`try_state`).
+use crate::pallet::*;
+use agora_primitives::{JobEscrow, JobStatus, OfferId};
+use frame_support::{pallet_prelude::*, traits::fungible::InspectHold};
+use sp_runtime::traits::{Saturating, Zero};
+
+impl<T: Config> Pallet<T> {
+	/// Invariants, checked after every test and by `try-runtime`:
+	/// - every open job holds exactly its `max_price` in escrow, finished jobs
+	///   hold nothing, and the escrow total equals the sum of open `max_price`s;
+	/// - every queued job exists and is in the matching state (finalize:
+	///   receipted; expiry: assigned or acknowledged; prune: finished);
+	/// - `OfferLoad` and `ProviderOpenJobs` equal the open jobs per offer and provider.
+	#[cfg(any(feature = "try-runtime", feature = "std", test))]
+	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+		use alloc::collections::btree_map::BTreeMap;
+		let mut load: BTreeMap<OfferId, u32> = BTreeMap::new();
+		let mut open: BTreeMap<T::AccountId, u32> = BTreeMap::new();
+		let mut open_sum = BalanceOf::<T>::zero();
+		for (id, job) in Jobs::<T>::iter() {
+			if job.status.is_open() {
+				ensure!(
+					T::Escrow::locked(id) == job.max_price,
+					"open job's escrow differs from max_price"
+				);
+				open_sum = open_sum.saturating_add(job.max_price);
+				let l = load.entry(job.offer_id).or_default();
+				*l = l.saturating_add(1);
+				let o = open.entry(job.provider.clone()).or_default();
+				*o = o.saturating_add(1);
+			} else {
+				ensure!(T::Escrow::locked(id).is_zero(), "finished job still holds escrow");
+			}
+		}
+		ensure!(load.into_iter().all(|(o, n)| OfferLoad::<T>::get(o) == n), "OfferLoad is off");
+		ensure!(OfferLoad::<T>::iter().all(|(_, n)| n > 0), "zero OfferLoad entry");
+		ensure!(
+			open.into_iter().all(|(p, n)| ProviderOpenJobs::<T>::get(&p) == n),
+			"ProviderOpenJobs is off"
+		);
+		ensure!(ProviderOpenJobs::<T>::iter().all(|(_, n)| n > 0), "zero ProviderOpenJobs entry");
+		for (b, q) in FinalizeQueue::<T>::iter() {
+			for id in q {
+				let j = Jobs::<T>::get(id);
+				ensure!(
+					j.as_ref().map(|j| j.status) == Some(JobStatus::Receipted),
+					"finalize queue holds a non-receipted job"
+				);
+				ensure!(
+					j.and_then(|j| j.receipt).map(|r| r.finalize_at) == Some(b),
+					"a job sits in another block's finalize queue than its record names"
+				);
+			}
+		}
+		for (id, job) in Jobs::<T>::iter().filter(|(_, j)| j.status == JobStatus::Receipted) {
+			let at = job.receipt.map(|r| r.finalize_at);
+			ensure!(
+				at.is_some_and(|b| FinalizeQueue::<T>::get(b).contains(&id)),
+				"a receipted job is in no finalize queue"
+			);
+		}
+		for (_, q) in ExpiryQueue::<T>::iter() {
+			for id in q {
+				let s = Jobs::<T>::get(id).map(|j| j.status);
+				ensure!(
+					matches!(s, Some(JobStatus::Assigned | JobStatus::Acknowledged)),
+					"expiry queue holds a job that is not awaiting a receipt"
+				);
+			}
+		}
+		for (_, q) in PruneQueue::<T>::iter() {
+			for id in q {
+				if let Some(j) = Jobs::<T>::get(id) {
+					ensure!(!j.status.is_open(), "prune queue holds an open job");
+				}
+			}
+		}
+		// Committee checks: every `Disputed` job has one and every check a
+		// `Disputed` job (so a verdict, which ends the check, is final); each
+		// check is queued at its vote deadline; votes are by distinct members;
+		// challengers' held bonds equal their bonds in running checks.
+		let mut bonds: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		for (id, audit) in Audits::<T>::iter() {
+			ensure!(
+				Jobs::<T>::get(id).map(|j| j.status) == Some(JobStatus::Disputed),
+				"a check runs on a job that is not Disputed (verdicts are final)"
+			);
+			ensure!(
+				AuditTimeouts::<T>::get(audit.vote_deadline).contains(&id),
+				"a check is not queued at its vote deadline"
+			);
+			let mut seen = alloc::collections::btree_set::BTreeSet::new();
+			for (m, _) in audit.votes.iter() {
+				ensure!((*m as usize) < audit.committee.len(), "a vote by no member");
+				ensure!(seen.insert(*m), "a member voted twice");
+			}
+			if let Some((c, b)) = audit.challenger {
+				let e = bonds.entry(c).or_default();
+				*e = e.saturating_add(b);
+			}
+		}
+		for (id, job) in Jobs::<T>::iter().filter(|(_, j)| j.status == JobStatus::Disputed) {
+			ensure!(Audits::<T>::contains_key(id), "a Disputed job has no check");
+			ensure!(job.receipt.is_some(), "a Disputed job has no receipt");
+		}
+		for (b, q) in AuditTimeouts::<T>::iter() {
+			for id in q {
+				ensure!(
+					Audits::<T>::get(id).map(|a| a.vote_deadline) == Some(b),
+					"the timeout queue names a check that is not running there"
+				);
+			}
+		}
+		for (c, sum) in bonds {
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::DisputeBond.into(), &c) == sum,
+				"a challenger's held dispute bond differs from its bonds in running checks"
+			);
+		}
+		ensure!(
+			T::Escrow::total_locked() == open_sum,
+			"escrow holds funds for no open job (total escrow != sum of open max_price)"
+		);
+		Ok(())
+	}
+}
