@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates provider-worker/artifacts/metadata.scale (metadata V16) from a dev
+# Regenerates client/artifacts/metadata.scale (metadata V16) from a dev
 # node running the current runtime. The worker's and client's subxt types are
 # generated from this file; the worker's end-to-end test fails when it is stale.
 set -euo pipefail
@@ -28,6 +28,6 @@ b = b[1:]
 mode = b[0] & 3
 width = {0: 1, 1: 2, 2: 4}[mode]
 n = int.from_bytes(b[:width], "little") >> 2
-open("provider-worker/artifacts/metadata.scale", "wb").write(b[width:width + n])
-print(f"provider-worker/artifacts/metadata.scale: {n} bytes")
+open("client/artifacts/metadata.scale", "wb").write(b[width:width + n])
+print(f"client/artifacts/metadata.scale: {n} bytes")
 '

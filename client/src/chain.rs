@@ -80,7 +80,8 @@ pub async fn try_state(client: &Client, at: Option<u64>) -> anyhow::Result<(u64,
 	let mut args = header.encode();
 	codec::Compact(exts.len() as u32).encode_to(&mut args);
 	for e in exts.iter() {
-		let e = e.map_err(|e| anyhow::anyhow!("block {number}: an extrinsic does not decode: {e}"))?;
+		let e =
+			e.map_err(|e| anyhow::anyhow!("block {number}: an extrinsic does not decode: {e}"))?;
 		args.extend_from_slice(e.bytes());
 	}
 	// state_root_check, signature_check, TryStateSelect::All (variant 1).
@@ -92,8 +93,9 @@ pub async fn try_state(client: &Client, at: Option<u64>) -> anyhow::Result<(u64,
 		.await
 		.map_err(|e| anyhow::anyhow!("try_state at block {number}: {e}"))?;
 	// `Weight { ref_time: Compact<u64>, proof_size: Compact<u64> }`.
-	let ref_time = codec::Compact::<u64>::decode(&mut &out[..])
-		.map_err(|e| anyhow::anyhow!("TryRuntime_execute_block returned {} bytes: {e}", out.len()))?;
+	let ref_time = codec::Compact::<u64>::decode(&mut &out[..]).map_err(|e| {
+		anyhow::anyhow!("TryRuntime_execute_block returned {} bytes: {e}", out.len())
+	})?;
 	Ok((number, ref_time.0))
 }
 
@@ -123,7 +125,8 @@ pub fn account(k: &Keypair) -> AccountId32 {
 
 /// Amounts in AGR (12 decimals): parses `1.5` (AGR) or `1500000000000p` (planck).
 pub fn parse_agr(s: &str) -> anyhow::Result<u128> {
-	let bad = || anyhow::anyhow!("`{s}` is not an amount (e.g. 0.05 for AGR, 50000000000p for planck)");
+	let bad =
+		|| anyhow::anyhow!("`{s}` is not an amount (e.g. 0.05 for AGR, 50000000000p for planck)");
 	if let Some(p) = s.strip_suffix('p') {
 		return p.parse().map_err(|_| bad());
 	}
@@ -132,12 +135,11 @@ pub fn parse_agr(s: &str) -> anyhow::Result<u128> {
 		return Err(bad());
 	}
 	let int: u128 = if int.is_empty() { 0 } else { int.parse().map_err(|_| bad())? };
-	let frac_v: u128 = if frac.is_empty() {
-		0
-	} else {
-		format!("{frac:0<12}").parse().map_err(|_| bad())?
-	};
-	int.checked_mul(agora_primitives::AGR).and_then(|v| v.checked_add(frac_v)).ok_or_else(bad)
+	let frac_v: u128 =
+		if frac.is_empty() { 0 } else { format!("{frac:0<12}").parse().map_err(|_| bad())? };
+	int.checked_mul(agora_primitives::AGR)
+		.and_then(|v| v.checked_add(frac_v))
+		.ok_or_else(bad)
 }
 
 /// Formats planck as AGR.
@@ -236,7 +238,9 @@ impl<'a> View<'a> {
 			.collect();
 		match found.len() {
 			1 => Ok(found.into_iter().next().ok_or_else(|| anyhow::anyhow!("unreachable"))?),
-			0 => anyhow::bail!("no model `{which}` is registered on chain (see `agora model list`)"),
+			0 => {
+				anyhow::bail!("no model `{which}` is registered on chain (see `agora model list`)")
+			},
 			n => anyhow::bail!("{n} models are named `{which}`; give the model id instead"),
 		}
 	}

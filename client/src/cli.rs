@@ -24,8 +24,12 @@ impl KeyArgs {
 pub fn init_logging(json: bool) {
 	let filter = tracing_subscriber::EnvFilter::try_from_default_env()
 		.unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-	let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
-	let b = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
+	let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+		&& std::env::var_os("NO_COLOR").is_none();
+	let b = tracing_subscriber::fmt()
+		.with_env_filter(filter)
+		.with_ansi(ansi)
+		.with_writer(std::io::stderr);
 	if json {
 		b.json().init();
 	} else {

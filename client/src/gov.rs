@@ -144,7 +144,7 @@ pub async fn propose_upgrade(
 ) -> anyhow::Result<Proposal> {
 	use runtime::runtime_types::frame_system::pallet::Call as SystemCall;
 	let call = RuntimeCall::System(SystemCall::set_code { code }).encode();
-	let hash = crate::blake2_256(&call);
+	let hash = sp_crypto_hashing::blake2_256(&call);
 	let len = u32::try_from(call.len())?;
 	let note = runtime::tx().preimage().note_preimage(call.clone());
 	chain::submit_final(client, &note, signer, "preimage.note_preimage").await?;
@@ -307,7 +307,8 @@ pub async fn wait(
 ) -> anyhow::Result<(RefStatus, Option<Enactment>)> {
 	// pallet-referenda names the enactment task
 	// blake2_256(("assembly", "enactment", index)), the first a raw [u8; 8].
-	let task: [u8; 32] = crate::blake2_256(&(*b"assembly", "enactment", index).encode());
+	let task: [u8; 32] =
+		sp_crypto_hashing::blake2_256(&(*b"assembly", "enactment", index).encode());
 	let mut blocks = client.stream_blocks().await?;
 	let mut last = String::new();
 	// (the approved status, the next block to search for the dispatch)

@@ -1,4 +1,4 @@
-//! The worker's HTTP API (SPEC §3 Get).
+//! The worker's HTTP API (docs/protocol.md §3 Get).
 //!
 //! - `GET /v1/jobs/{id}/output`: the output bytes, with `x-agora-output-hash`
 //!   (hex `blake2_256`, the receipt's `output_hash`), `x-agora-output-tokens` and
@@ -48,7 +48,7 @@ async fn output(State(s): State<Arc<ApiState>>, Path(id): Path<u64>) -> Response
 		Ok(None) => return not_found(format!("job {id} has no output on this worker")),
 		Err(e) => return internal(e),
 	};
-	let hash = match crate::parse_h256(&rec.output_hash) {
+	let hash = match agora_client::parse_h256(&rec.output_hash) {
 		Ok(h) => h,
 		Err(e) => return internal(e),
 	};
@@ -88,13 +88,13 @@ async fn put_input(State(s): State<Arc<ApiState>>, body: Bytes) -> Response {
 			.into_response();
 	}
 	match s.store.put_input(&body) {
-		Ok(h) => Json(serde_json::json!({ "hash": crate::hex0x(&h) })).into_response(),
+		Ok(h) => Json(serde_json::json!({ "hash": agora_client::hex0x(&h) })).into_response(),
 		Err(e) => internal(e),
 	}
 }
 
 async fn get_input(State(s): State<Arc<ApiState>>, Path(hash): Path<String>) -> Response {
-	let Ok(h) = crate::parse_h256(&hash) else {
+	let Ok(h) = agora_client::parse_h256(&hash) else {
 		return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": "not a 32-byte hex hash" })))
 			.into_response();
 	};

@@ -1,7 +1,7 @@
 //! `agora-worker serve`: watch the chain for jobs assigned to this worker's key,
 //! run them, store the outputs and post signed receipts.
 //!
-//! Robustness (SPEC §10 Faults):
+//! Robustness (docs/protocol.md §10 Faults):
 //! - Every job's output is stored (and its record saved) before its receipt is
 //!   submitted; a restart finds the record and resubmits the receipt without
 //!   running the model again. A job whose receipt is final is never touched again.
@@ -15,14 +15,15 @@
 //!   to expire — the client is refunded and the provider slashed, as it should be.
 use crate::{
 	api::{self, ApiState},
-	blake2_256,
-	chain::{self, runtime, Client, JobStatus, Keypair, View},
-	engine::{self, Engine, EngineError, Request},
 	metrics::Metrics,
 	store::{JobRecord, OutputKind, ReceiptState, Store},
 };
-use agora_primitives::models::TaskKind;
-use codec::Encode;
+use agora_client::chain::{self, runtime, Client, JobStatus, Keypair, View};
+use agora_engine::{self as engine, Engine, EngineError, Request};
+use agora_primitives::{
+	models::TaskKind,
+	rules::{content_hash, job_seed},
+};
 use std::{
 	collections::{HashMap, HashSet},
 	net::SocketAddr,
@@ -128,7 +129,7 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 	let client = chain::connect_with_backoff(&cfg.url, Duration::from_secs(120)).await?;
 	let provider = chain::account(&cfg.signer);
 	let worker_pub = cfg.worker_key.public_key().0;
-	tracing::info!(provider = %provider, worker_key = %crate::hex0x(&worker_pub), "connected to {}", cfg.url);
+	tracing::info!(provider = %provider, worker_key = %agora_client::hex0x(&worker_pub), "connected to {}", cfg.url);
 
 	let device = engine::device(cfg.cpu)?;
 	let mut engines: HashMap<[u8; 32], Arc<dyn Engine>> = HashMap::new();
@@ -142,7 +143,7 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 			engine::load(&files, &dev, progress)
 		})
 		.await??;
-		tracing::info!(model = %model.name(), id = %crate::hex0x(&model.id), "model verified against its manifest and loaded");
+		tracing::info!(model = %model.name(), id = %agora_client::hex0x(&model.id), "model verified against its manifest and loaded");
 		engines.insert(model.id, engine);
 	}
 	anyhow::ensure!(!engines.is_empty(), "no models to serve (give --model NAME=DIR)");
@@ -154,8 +155,8 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 
 	let health = serde_json::json!({
 		"provider": provider.to_string(),
-		"worker_key": crate::hex0x(&worker_pub),
-		"models": engines.iter().map(|(id, e)| serde_json::json!({"id": crate::hex0x(id), "name": e.name()})).collect::<Vec<_>>(),
+		"worker_key": agora_client::hex0x(&worker_pub),
+		"models": engines.iter().map(|(id, e)| serde_json::json!({"id": agora_client::hex0x(id), "name": e.name()})).collect::<Vec<_>>(),
 		"capacity": capacity,
 		"hardware": hardware,
 	});
@@ -290,17 +291,6 @@ async fn ensure_offers(
 	Ok(capacity)
 }
 
-/// The sampling seed of a job: its own, or `blake2_256(SCALE(job_id))` when 0.
-pub fn job_seed(job_id: u64, seed: u64) -> u64 {
-	if seed != 0 {
-		return seed;
-	}
-	let h = blake2_256(&job_id.encode());
-	let mut b = [0u8; 8];
-	b.copy_from_slice(&h[..8]);
-	u64::from_le_bytes(b)
-}
-
 fn now_unix() -> u64 {
 	std::time::SystemTime::now()
 		.duration_since(std::time::UNIX_EPOCH)
@@ -405,12 +395,12 @@ impl Shared {
 			return self.abandon(rec, id, "the deadline passed");
 		}
 		let Some(engine) = self.engines.get(&job.model_id).cloned() else {
-			tracing::warn!(job = id, model = %crate::hex0x(&job.model_id), "no engine for the job's model");
+			tracing::warn!(job = id, model = %agora_client::hex0x(&job.model_id), "no engine for the job's model");
 			return Ok(());
 		};
 		let model = engine.name().to_string();
 		let input_hash = match &job.input {
-			runtime::runtime_types::pallet_jobs::types::JobInput::Inline(b) => blake2_256(&b.0),
+			runtime::runtime_types::pallet_jobs::types::JobInput::Inline(b) => content_hash(&b.0),
 			runtime::runtime_types::pallet_jobs::types::JobInput::Hash(h) => *h,
 		};
 
@@ -529,7 +519,7 @@ impl Shared {
 		mut rec: JobRecord,
 		model: &str,
 	) -> anyhow::Result<()> {
-		let output_hash = crate::parse_h256(&rec.output_hash)?;
+		let output_hash = agora_client::parse_h256(&rec.output_hash)?;
 		let receipt = agora_primitives::jobs::Receipt::<[u8; 32]> {
 			job_id: id,
 			model_id: job.model_id,
@@ -555,7 +545,7 @@ impl Shared {
 				};
 				let submit_secs = t_submit.elapsed().as_secs_f64();
 				let in_block = progress.wait_for_finalized().await?;
-				let block = crate::hex0x(in_block.block_hash().as_ref());
+				let block = agora_client::hex0x(in_block.block_hash().as_ref());
 				let events = in_block.wait_for_success().await?;
 				let finalize_at = events
 					.find_first::<runtime::jobs::events::JobReceipted>()
@@ -603,15 +593,5 @@ impl Shared {
 				},
 			}
 		}
-	}
-}
-
-#[cfg(test)]
-mod tests {
-	#[test]
-	fn seed_is_the_jobs_own_or_derived_from_its_id() {
-		assert_eq!(super::job_seed(5, 77), 77);
-		assert_eq!(super::job_seed(5, 0), super::job_seed(5, 0));
-		assert_ne!(super::job_seed(5, 0), super::job_seed(6, 0));
 	}
 }

@@ -111,7 +111,7 @@ impl Store {
 	}
 
 	fn blob(&self, dir: &str, bytes: &[u8]) -> anyhow::Result<[u8; 32]> {
-		let hash = crate::blake2_256(bytes);
+		let hash = agora_primitives::rules::content_hash(bytes);
 		let path = self.root.join(dir).join(hex::encode(hash));
 		if !path.exists() {
 			write_atomic(&path, bytes)?;
@@ -124,7 +124,7 @@ impl Store {
 		match std::fs::read(&path) {
 			Ok(b) => {
 				anyhow::ensure!(
-					&crate::blake2_256(&b) == hash,
+					&agora_primitives::rules::content_hash(&b) == hash,
 					"{} is corrupted: its hash is not its name",
 					path.display()
 				);
@@ -210,7 +210,7 @@ mod tests {
 		let dir = tempfile::tempdir().unwrap();
 		let s = Store::open(dir.path()).unwrap();
 		let h = s.put_output(b"hello").unwrap();
-		assert_eq!(h, crate::blake2_256(b"hello"));
+		assert_eq!(h, agora_primitives::rules::content_hash(b"hello"));
 		s.save(&rec(7, h)).unwrap();
 		let s2 = Store::open(dir.path()).unwrap();
 		assert_eq!(s2.output(&h).unwrap().unwrap(), b"hello");

@@ -1,4 +1,4 @@
-//! The local verifier, `agora-worker verifier` (SPEC §6): the HTTP service a
+//! The local verifier, `agora-worker verifier` (docs/protocol.md §6): the HTTP service a
 //! validator's off-chain worker asks whether an audited output is a valid answer
 //! to its job. The node is started with `--agora-verifier http://ADDR`.
 //!
@@ -13,8 +13,8 @@
 //!
 //! Models are named like `serve`'s (`NAME=DIR`), checked against the manifest
 //! on chain, and re-checked under the determinism profile of that manifest.
-use crate::engine::{
-	self,
+use agora_engine::{
+	self as engine,
 	bert::Embedder,
 	files::ModelFiles,
 	llama::TextGen,
@@ -78,7 +78,7 @@ impl Checker {
 					input: req.input.clone(),
 					max_tokens: req.params.max_tokens,
 					temperature: req.params.temperature_milli as f64 / 1000.0,
-					seed: crate::serve::job_seed(req.job_id, req.params.seed),
+					seed: agora_primitives::rules::job_seed(req.job_id, req.params.seed),
 				};
 				check::exact(engine.as_ref(), &r, &req.output)
 			},
@@ -119,7 +119,7 @@ impl Verifier {
 		let (_, checker) = self
 			.models
 			.get(&req.model_id)
-			.ok_or_else(|| VerifyError::UnknownModel(crate::hex0x(&req.model_id)))?;
+			.ok_or_else(|| VerifyError::UnknownModel(agora_client::hex0x(&req.model_id)))?;
 		let checker = checker.lock().map_err(|_| VerifyError::Internal("a previous check panicked".into()))?;
 		let v = checker.check(&req).map_err(|e| VerifyError::Internal(format!("{e:#}")))?;
 		Ok((req, v))
@@ -157,7 +157,7 @@ async fn verify(State(v): State<Arc<Verifier>>, body: Bytes) -> Response {
 
 async fn health(State(v): State<Arc<Verifier>>) -> Response {
 	let models: Vec<_> =
-		v.models().into_iter().map(|(n, id)| serde_json::json!({"name": n, "id": crate::hex0x(&id)})).collect();
+		v.models().into_iter().map(|(n, id)| serde_json::json!({"name": n, "id": agora_client::hex0x(&id)})).collect();
 	Json(serde_json::json!({ "models": models })).into_response()
 }
 

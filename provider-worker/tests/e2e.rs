@@ -34,8 +34,8 @@ fn generation_and_embedding_jobs_are_answered_finalized_and_paid() {
 	let raw = hex::decode(v["result"].as_str().unwrap().trim_start_matches("0x")).unwrap();
 	let opaque: Option<Vec<u8>> = codec::Decode::decode(&mut &raw[..]).unwrap();
 	assert!(
-		opaque.unwrap() == include_bytes!("../artifacts/metadata.scale"),
-		"provider-worker/artifacts/metadata.scale is stale: run scripts/gen-metadata.sh"
+		opaque.unwrap() == include_bytes!("../../client/artifacts/metadata.scale"),
+		"client/artifacts/metadata.scale is stale: run scripts/gen-metadata.sh"
 	);
 
 	// The worker pointed Bob's genesis offers at its own endpoint.
@@ -73,7 +73,7 @@ fn generation_and_embedding_jobs_are_answered_finalized_and_paid() {
 		serde_json::from_str(include_str!("fixtures/minilm-cat.json")).unwrap();
 	let reference: Vec<f32> =
 		fixture["vector"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
-	assert!(agora_worker::engine::bert::cosine(&v, &reference) >= 0.99);
+	assert!(agora_engine::bert::cosine(&v, &reference) >= 0.99);
 
 	// Input the model refuses (not UTF-8): an error receipt with 0 tokens.
 	let bad = worker.data.path().join("bad-input");

@@ -1,15 +1,15 @@
 //! The engines on the real shipped models (fetched by scripts/fetch-models.sh).
 use agora_primitives::models::shipped;
-use agora_worker::engine::{self, bert, files, llama::TextGen, Engine, EngineError, Request};
+use agora_engine::{self as engine, bert, files, llama::TextGen, Engine, EngineError, Request};
 
 fn smollm() -> TextGen {
-	let dir = agora_worker::models_dir().join("smollm2-135m-instruct");
+	let dir = agora_engine::models_dir().join("smollm2-135m-instruct");
 	let f = files::verify(&dir, &shipped::smollm2([0u8; 32]), [0; 32], false).expect("verified");
 	TextGen::load(&f, &candle_core::Device::Cpu, false).expect("loads")
 }
 
 fn minilm() -> bert::Embedder {
-	let dir = agora_worker::models_dir().join("all-minilm-l6-v2");
+	let dir = agora_engine::models_dir().join("all-minilm-l6-v2");
 	let f = files::verify(&dir, &shipped::minilm([0u8; 32]), [0; 32], false).expect("verified");
 	bert::Embedder::load(&f, &candle_core::Device::Cpu, false).expect("loads")
 }
@@ -136,7 +136,7 @@ fn embeddings_keep_cosine_0_999_with_sentence_transformers() {
 
 #[test]
 fn a_corrupted_model_file_is_refused() {
-	let src = agora_worker::models_dir().join("all-minilm-l6-v2");
+	let src = agora_engine::models_dir().join("all-minilm-l6-v2");
 	let dir = tempfile::tempdir().unwrap();
 	for f in ["model.safetensors", "tokenizer.json"] {
 		std::os::unix::fs::symlink(src.join(f), dir.path().join(f)).unwrap();

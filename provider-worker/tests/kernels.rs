@@ -4,14 +4,14 @@
 //! receipted output exactly).
 use agora_kernels::Threads;
 use agora_primitives::models::shipped;
-use agora_worker::engine::{
+use agora_engine::{
 	files,
 	llama::{Backend, TextGen},
 };
 use std::process::Command;
 
 fn smollm(backend: Backend) -> TextGen {
-	let dir = agora_worker::models_dir().join("smollm2-135m-instruct");
+	let dir = agora_engine::models_dir().join("smollm2-135m-instruct");
 	let f = files::verify(&dir, &shipped::smollm2([0u8; 32]), [0; 32], false).expect("verified");
 	TextGen::load_with(&f, &candle_core::Device::Cpu, false, backend).expect("loads")
 }

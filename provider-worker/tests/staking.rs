@@ -59,7 +59,7 @@ impl Net {
 			.arg(script)
 			.args(args)
 			.env("AGORA_NODE", node_bin())
-			.env("AGORA_CLIENT", env!("CARGO_BIN_EXE_agora"))
+			.env("AGORA_CLIENT", common::client_bin())
 			.env("AGORA_CHAIN", &self.chain)
 			.env("AGORA_NET_DIR", &self.dir)
 			.env("AGORA_NET_PORT_OFFSET", OFFSET.to_string())

@@ -1,4 +1,4 @@
-//! Verification end to end (SPEC §6, issue 7): a local network of four
+//! Verification end to end (docs/protocol.md §6, issue 7): a local network of four
 //! validators, each with its own verifier (`agora-worker verifier`, started by
 //! `scripts/local-net.sh` with `AGORA_NET_VERIFIERS=1`), audits every receipt
 //! (`AUDIT_RATE` = 100 % in this test's chain spec). Two workers serve: Eve

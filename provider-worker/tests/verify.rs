@@ -1,12 +1,12 @@
 //! The local verifier on the real models: honest outputs pass under 1 and 2
 //! threads, forged and truncated ones fail with evidence.
 use agora_primitives::models::{shipped, DeterminismProfile};
-use agora_worker::engine::{
+use agora_engine::{
 	bert::Embedder, files, llama::TextGen, teacher::FullLogits, verify, Engine, Request,
 };
 
 fn smollm() -> (TextGen, FullLogits) {
-	let dir = agora_worker::models_dir().join("smollm2-135m-instruct");
+	let dir = agora_engine::models_dir().join("smollm2-135m-instruct");
 	let f = files::verify(&dir, &shipped::smollm2([0u8; 32]), [0; 32], false).unwrap();
 	let gen = TextGen::load(&f, &candle_core::Device::Cpu, false).unwrap();
 	let full = FullLogits::load(&std::fs::read(&f.weights).unwrap(), &candle_core::Device::Cpu).unwrap();
@@ -77,7 +77,7 @@ fn teacher_forcing_accepts_honest_outputs_at_1_and_2_threads_and_catches_forgeri
 fn full_logits_agree_with_the_decoder() {
 	let (gen, full) = smollm();
 	assert_eq!(full.kind(), "agora-kernels");
-	let dir = agora_worker::models_dir().join("smollm2-135m-instruct");
+	let dir = agora_engine::models_dir().join("smollm2-135m-instruct");
 	let f = files::verify(&dir, &shipped::smollm2([0u8; 32]), [0; 32], false).unwrap();
 	let f32_teacher = FullLogits::load_f32(&std::fs::read(&f.weights).unwrap(), &candle_core::Device::Cpu).unwrap();
 	assert_eq!(f32_teacher.kind(), "candle-f32");
@@ -102,7 +102,7 @@ fn full_logits_agree_with_the_decoder() {
 
 #[test]
 fn cosine_accepts_honest_vectors_and_refuses_others() {
-	let dir = agora_worker::models_dir().join("all-minilm-l6-v2");
+	let dir = agora_engine::models_dir().join("all-minilm-l6-v2");
 	let f = files::verify(&dir, &shipped::minilm([0u8; 32]), [0; 32], false).unwrap();
 	let emb = Embedder::load(&f, &candle_core::Device::Cpu, false).unwrap();
 	let min = match shipped::minilm([0u8; 32]).determinism {

@@ -170,21 +170,15 @@ impl Embedder {
 		Ok(unit.to_vec2::<f32>()?)
 	}
 
-	/// Little-endian f32 bytes of a vector: the output format of embedding jobs.
+	/// Little-endian f32 bytes of a vector: the output format of embedding jobs
+	/// ([`agora_primitives::jobs::encode_embedding`]).
 	pub fn to_bytes(v: &[f32]) -> Vec<u8> {
-		v.iter().flat_map(|x| x.to_le_bytes()).collect()
+		agora_primitives::jobs::encode_embedding(v)
 	}
 
 	/// The inverse of [`Self::to_bytes`]; `None` if the length is not a multiple of 4.
 	pub fn from_bytes(b: &[u8]) -> Option<Vec<f32>> {
-		if !b.len().is_multiple_of(4) {
-			return None;
-		}
-		Some(
-			b.chunks_exact(4)
-				.map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-				.collect(),
-		)
+		agora_primitives::jobs::decode_embedding(b)
 	}
 }
 

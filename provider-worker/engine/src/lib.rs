@@ -10,6 +10,8 @@ pub mod teacher;
 pub mod verify;
 
 use agora_primitives::models::TaskKind;
+/// The kernels' thread pool (its size is what `bench` reports).
+pub use agora_kernels::Threads;
 use candle_core::Device;
 
 /// Why an inference did not produce an output.
@@ -111,4 +113,13 @@ pub fn load(
 		TaskKind::Embedding => std::sync::Arc::new(bert::Embedder::load(files, device, progress)?),
 	};
 	Ok(engine)
+}
+
+/// Where the shipped models are cached (`$AGORA_MODELS`, default `~/.cache/agora-models`).
+pub fn models_dir() -> std::path::PathBuf {
+	if let Some(d) = std::env::var_os("AGORA_MODELS") {
+		return d.into();
+	}
+	let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
+	std::path::PathBuf::from(home).join(".cache/agora-models")
 }

@@ -1,4 +1,4 @@
-//! Teacher forcing for verification (SPEC §6, `TeacherForced`): one batched
+//! Teacher forcing for verification (docs/protocol.md §6, `TeacherForced`): one batched
 //! forward pass over prompt + claimed output that yields the logits at *every*
 //! position, so each claimed token can be checked against the model's top-`K` and
 //! its gap to the maximum logit.

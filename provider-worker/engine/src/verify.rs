@@ -1,4 +1,4 @@
-//! The local verifier (SPEC §6): re-checks a claimed output against the model
+//! The local verifier (docs/protocol.md §6): re-checks a claimed output against the model
 //! under the model's determinism profile and says why.
 //!
 //! - `TeacherForced { top_k, eps_milli }` (generation): one forward pass over
@@ -160,7 +160,7 @@ pub fn exact(engine: &dyn Engine, req: &Request, output: &[u8]) -> anyhow::Resul
 	Ok(verdict(
 		same,
 		if same { "byte-identical re-run" } else { "the re-run differs" },
-		serde_json::json!({"claimed_hash": crate::hex0x(&crate::blake2_256(output)), "recomputed_hash": crate::hex0x(&crate::blake2_256(&again))}),
+		serde_json::json!({"claimed_hash": format!("0x{}", hex::encode(agora_primitives::rules::content_hash(output))), "recomputed_hash": format!("0x{}", hex::encode(agora_primitives::rules::content_hash(&again)))}),
 	))
 }
 

@@ -1,4 +1,4 @@
-//! `agora-worker`: the provider side of Agora (SPEC §10).
+//! `agora-worker`: the provider side of Agora (docs/protocol.md §10).
 //!
 //! - `serve`: verify the model files against the chain, verify or open the offers,
 //!   watch for assigned jobs, run them, store outputs, post receipts, serve outputs.
@@ -6,18 +6,19 @@
 //! - `bench`: inference throughput (scripts/bench-inference.sh compares it with
 //!   llama.cpp and sentence-transformers).
 use agora_primitives::models::{shipped, ManifestInput};
-use agora_worker::{
+use agora_client::{
 	chain,
 	cli::{init_logging, KeyArgs},
-	engine::{
-		self,
-		bert::Embedder,
-		files,
-		llama::{Backend, TextGen},
-		Request,
-	},
-	serve::{self, OfferTerms, ServeConfig},
+	hex0x,
 };
+use agora_engine::{
+	self as engine,
+	bert::Embedder,
+	files, models_dir,
+	llama::{Backend, TextGen},
+	Request,
+};
+use agora_worker::serve::{self, OfferTerms, ServeConfig};
 use clap::{Parser, Subcommand};
 use std::{net::SocketAddr, path::PathBuf, time::Instant};
 
@@ -174,7 +175,7 @@ struct BenchArgs {
 
 /// The shipped manifest and default directory of a model name.
 fn shipped_model(name: &str) -> anyhow::Result<(ManifestInput<[u8; 32]>, PathBuf)> {
-	let root = agora_worker::models_dir();
+	let root = models_dir();
 	match name {
 		"SmolLM2-135M-Instruct" => {
 			Ok((shipped::smollm2([0; 32]), root.join("smollm2-135m-instruct")))
@@ -216,7 +217,7 @@ fn run(a: RunArgs) -> anyhow::Result<()> {
 		out.prompt_secs,
 		out.output_tokens,
 		out.decode_secs,
-		agora_worker::hex0x(&agora_worker::blake2_256(&out.output))
+		hex0x(&agora_primitives::rules::content_hash(&out.output))
 	);
 	Ok(())
 }
@@ -284,7 +285,7 @@ fn bench(a: BenchArgs) -> anyhow::Result<()> {
 		}
 		per_batch.insert(format!("batch_{batch}"), median(rates).into());
 	}
-	let threads = agora_kernels::Threads::pool_size();
+	let threads = agora_engine::Threads::pool_size();
 	println!(
 		"{}",
 		serde_json::json!({
@@ -350,7 +351,7 @@ fn verify_cmd(a: VerifyArgs) -> anyhow::Result<()> {
 
 fn parse_models(list: &[String]) -> anyhow::Result<Vec<(String, PathBuf)>> {
 	if list.is_empty() {
-		let root = agora_worker::models_dir();
+		let root = models_dir();
 		return Ok(vec![
 			("SmolLM2-135M-Instruct".into(), root.join("smollm2-135m-instruct")),
 			("all-MiniLM-L6-v2".into(), root.join("all-minilm-l6-v2")),
@@ -378,7 +379,7 @@ async fn verifier_cmd(a: VerifierArgs) -> anyhow::Result<()> {
 			Checker::load(&files, &manifest.determinism, &dev)
 		})
 		.await??;
-		tracing::info!(model = %model.name(), id = %agora_worker::hex0x(&id), profile = ?model.manifest.determinism, "model verified against its manifest and loaded for checking");
+		tracing::info!(model = %model.name(), id = %hex0x(&id), profile = ?model.manifest.determinism, "model verified against its manifest and loaded for checking");
 		held.push((id, model.name(), checker));
 	}
 	let verifier = std::sync::Arc::new(Verifier::new(held));

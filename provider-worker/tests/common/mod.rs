@@ -22,6 +22,18 @@ pub fn node_bin() -> PathBuf {
 	bin
 }
 
+/// The `agora` client binary (crate `agora-cli`): `$AGORA_CLIENT`, or the one
+/// `cargo test --workspace` built beside these tests.
+pub fn client_bin() -> PathBuf {
+	if let Some(p) = std::env::var_os("AGORA_CLIENT") {
+		return p.into();
+	}
+	let exe = std::env::current_exe().unwrap();
+	let bin = exe.parent().unwrap().parent().unwrap().join("agora");
+	assert!(bin.exists(), "{} is missing: run `cargo build -p agora-cli` first", bin.display());
+	bin
+}
+
 pub fn free_port() -> u16 {
 	TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -190,7 +202,7 @@ impl Drop for Worker {
 
 /// Runs the `agora` client; returns (success, stdout, stderr).
 pub fn agora(url: &str, args: &[&str]) -> (bool, String, String) {
-	let out = Command::new(env!("CARGO_BIN_EXE_agora"))
+	let out = Command::new(client_bin())
 		.args(["--url", url])
 		.args(args)
 		.env("NO_COLOR", "1")

@@ -1,0 +1,528 @@
+//! `agora job …`: order a job, follow it, fetch and check its output, rate,
+//! cancel, dispute.
+use crate::util::simple_tx;
+use agora_client::{
+	chain::{self, runtime, Client, JobStatus, View},
+	cli::KeyArgs,
+	hex0x,
+};
+use agora_primitives::rules::content_hash;
+use clap::Subcommand;
+use runtime::runtime_types::{agora_primitives::jobs::JobParams, pallet_jobs::types::InputParam};
+use std::{path::PathBuf, time::Duration};
+use subxt::utils::AccountId32;
+
+#[derive(Subcommand, Debug)]
+pub enum JobCmd {
+	/// Order a job; prints its id. With --wait, waits for the receipt, fetches the
+	/// output from the provider and checks its hash.
+	Submit(SubmitArgs),
+	/// A job's state; with --wait-finalized, waits for its payout and prints it.
+	Status {
+		id: u64,
+		#[arg(long)]
+		wait_finalized: bool,
+	},
+	/// Fetch a receipted job's output from its provider and check its hash.
+	Output {
+		id: u64,
+		/// Write the raw output bytes here.
+		#[arg(long)]
+		out: Option<PathBuf>,
+	},
+	/// Rate a finalized job's provider: -1, 0 or 1.
+	Rate {
+		#[command(flatten)]
+		key: KeyArgs,
+		id: u64,
+		#[arg(allow_hyphen_values = true)]
+		rating: i8,
+	},
+	/// Cancel a job its provider has not acknowledged (full refund).
+	Cancel {
+		#[command(flatten)]
+		key: KeyArgs,
+		id: u64,
+	},
+	/// Dispute a receipt within its window, bonding DISPUTE_BOND: a committee
+	/// of validators re-checks the output against the model. Fraud refunds the
+	/// client and pays the challenger a share of the slash; an upheld receipt
+	/// costs the challenger its bond.
+	Dispute {
+		#[command(flatten)]
+		key: KeyArgs,
+		id: u64,
+		/// Wait for the committee's verdict (finalized) and print it.
+		#[arg(long)]
+		wait: bool,
+	},
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SubmitArgs {
+	#[command(flatten)]
+	key: KeyArgs,
+	/// The model: its name (`agora model list`) or hex id.
+	#[arg(long)]
+	model: String,
+	/// The input text.
+	#[arg(long, conflicts_with = "input_file")]
+	input: Option<String>,
+	/// The input, from a file.
+	#[arg(long)]
+	input_file: Option<PathBuf>,
+	/// Most you pay (AGR, or planck with a `p` suffix); held in escrow.
+	#[arg(long)]
+	max_price: String,
+	#[arg(long, default_value_t = 64)]
+	max_tokens: u32,
+	/// Sampling temperature (0 = greedy).
+	#[arg(long, default_value_t = 0.0)]
+	temperature: f64,
+	/// Sampling seed (0 = derived from the job id).
+	#[arg(long, default_value_t = 0)]
+	seed: u64,
+	/// Blocks from now until the deadline.
+	#[arg(long, default_value_t = 100)]
+	deadline_blocks: u32,
+	/// Name the provider (SS58) instead of the AVRF draw.
+	#[arg(long)]
+	provider: Option<String>,
+	/// Wait for the receipt and fetch the output.
+	#[arg(long)]
+	wait: bool,
+	/// Write the raw output bytes here (with --wait).
+	#[arg(long)]
+	out: Option<PathBuf>,
+}
+
+/// Runs one `agora job …` command.
+pub async fn run(client: &Client, cmd: JobCmd, json: bool) -> anyhow::Result<()> {
+	match cmd {
+		JobCmd::Submit(a) => submit(client, a, json).await,
+		JobCmd::Status { id, wait_finalized } => status(client, id, wait_finalized, json).await,
+		JobCmd::Output { id, out } => {
+			let (bytes, kind, job) = fetch_output(client, id).await?;
+			show_output(id, &bytes, &kind, &job, json, out.as_ref())
+		},
+		JobCmd::Rate { key, id, rating } => {
+			anyhow::ensure!((-1..=1).contains(&rating), "a rating is -1, 0 or 1");
+			simple_tx(client, runtime::transactions().jobs().rate(id, rating), &key, "rate").await
+		},
+		JobCmd::Cancel { key, id } => {
+			simple_tx(client, runtime::transactions().jobs().cancel_job(id), &key, "cancel").await
+		},
+		JobCmd::Dispute { key, id, wait } => dispute(client, &key, id, wait, json).await,
+	}
+}
+
+fn status_name(s: &JobStatus) -> &'static str {
+	match s {
+		JobStatus::Assigned => "Assigned",
+		JobStatus::Acknowledged => "Acknowledged",
+		JobStatus::Receipted => "Receipted",
+		JobStatus::Disputed => "Disputed",
+		JobStatus::Finalized => "Finalized",
+		JobStatus::Expired => "Expired",
+		JobStatus::Cancelled => "Cancelled",
+		JobStatus::Fraud => "Fraud",
+	}
+}
+
+/// Waits (over finalized blocks) until `done` says the job reached a state.
+async fn wait_job<F: Fn(&chain::Job) -> bool>(
+	client: &Client,
+	id: u64,
+	done: F,
+	what: &str,
+) -> anyhow::Result<chain::Job> {
+	let view = View::new(client);
+	let mut blocks = client.stream_blocks().await?;
+	loop {
+		match view.job(id).await? {
+			Some(j) if done(&j) => return Ok(j),
+			Some(j) if matches!(j.status, JobStatus::Expired | JobStatus::Cancelled) => {
+				anyhow::bail!("job {id} ended {} before {what}", status_name(&j.status))
+			},
+			Some(_) => {},
+			None => anyhow::bail!("job {id} is not on chain (unknown, or pruned after it ended)"),
+		}
+		match blocks.next().await {
+			Some(b) => {
+				b?;
+			},
+			None => anyhow::bail!("the node's block stream ended"),
+		}
+	}
+}
+
+/// Fetches a job's output from its offer's endpoint and checks it against the
+/// receipt's hash.
+async fn fetch_output(client: &Client, id: u64) -> anyhow::Result<(Vec<u8>, String, chain::Job)> {
+	let view = View::new(client);
+	let job = view.job(id).await?.ok_or_else(|| anyhow::anyhow!("job {id} is not on chain"))?;
+	let receipt = job.receipt.clone().ok_or_else(|| {
+		anyhow::anyhow!("job {id} has no receipt yet ({})", status_name(&job.status))
+	})?;
+	let offer = view.offer(job.offer_id).await?.ok_or_else(|| {
+		anyhow::anyhow!("offer {} is gone; its endpoint is unknown", job.offer_id)
+	})?;
+	let url = format!("{}/v1/jobs/{id}/output", offer.endpoint.trim_end_matches('/'));
+	let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+	let mut last = String::new();
+	for attempt in 0..5u64 {
+		if attempt > 0 {
+			tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
+		}
+		match http.get(&url).send().await {
+			Ok(r) if r.status().is_success() => {
+				let kind = r
+					.headers()
+					.get("x-agora-output-kind")
+					.and_then(|v| v.to_str().ok())
+					.unwrap_or("text")
+					.to_string();
+				let bytes = r.bytes().await?.to_vec();
+				let got = content_hash(&bytes);
+				anyhow::ensure!(
+					got == receipt.output_hash,
+					"the provider's output for job {id} does not match the receipt: blake2_256 {} != {}",
+					hex0x(&got),
+					hex0x(&receipt.output_hash)
+				);
+				return Ok((bytes, kind, job));
+			},
+			Ok(r) => last = format!("{url}: HTTP {}", r.status()),
+			Err(e) => last = format!("{url}: {e}"),
+		}
+	}
+	anyhow::bail!("cannot fetch the output: {last}")
+}
+
+fn show_output(
+	id: u64,
+	bytes: &[u8],
+	kind: &str,
+	job: &chain::Job,
+	json: bool,
+	out: Option<&PathBuf>,
+) -> anyhow::Result<()> {
+	if let Some(p) = out {
+		std::fs::write(p, bytes)?;
+	}
+	let receipt = job.receipt.as_ref();
+	let hash = receipt.map(|r| hex0x(&r.output_hash)).unwrap_or_default();
+	let tokens = receipt.map(|r| r.output_tokens).unwrap_or(0);
+	let mut v = serde_json::json!({
+		"job_id": id,
+		"kind": kind,
+		"output_hash": hash,
+		"output_tokens": tokens,
+		"verified": true,
+		"finalize_at": receipt.map(|r| r.finalize_at),
+	});
+	match kind {
+		"embedding" => {
+			let e = agora_primitives::jobs::decode_embedding(bytes).unwrap_or_default();
+			if json {
+				v["embedding"] = serde_json::json!(e);
+			} else {
+				let head: Vec<String> = e.iter().take(6).map(|x| format!("{x:.4}")).collect();
+				println!("embedding ({} dims): [{}, …]", e.len(), head.join(", "));
+			}
+		},
+		_ => {
+			let text = String::from_utf8_lossy(bytes).into_owned();
+			if !json {
+				if kind == "error" {
+					println!("the provider refused the input: {text}");
+				} else {
+					println!("{text}");
+				}
+			}
+			v["output"] = text.into();
+		},
+	}
+	if json {
+		println!("{v}");
+	} else {
+		println!("output verified: blake2_256 {hash} matches the receipt ({tokens} tokens)");
+	}
+	Ok(())
+}
+
+async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()> {
+	let signer = a.key.keypair()?;
+	let view = View::new(client);
+	let model = view.find_model(&a.model).await?;
+	let input = match (&a.input, &a.input_file) {
+		(Some(s), _) => s.as_bytes().to_vec(),
+		(None, Some(p)) => std::fs::read(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+		(None, None) => anyhow::bail!("give --input or --input-file"),
+	};
+	anyhow::ensure!(
+		a.temperature >= 0.0 && a.temperature <= 4_000_000.0,
+		"--temperature must be between 0 and 4,000,000"
+	);
+	let max_price = chain::parse_agr(&a.max_price)?;
+	let provider: Option<AccountId32> = match &a.provider {
+		Some(p) => Some(p.parse().map_err(|e| anyhow::anyhow!("--provider `{p}`: {e:?}"))?),
+		None => None,
+	};
+	let now = view.finalized_number().await?;
+	let deadline = u32::try_from(now)?.saturating_add(a.deadline_blocks).saturating_add(2);
+	let call = runtime::transactions().jobs().submit_job(
+		model.id,
+		InputParam::Inline(input),
+		JobParams {
+			max_tokens: a.max_tokens,
+			temperature_milli: (a.temperature * 1000.0).round() as u32,
+			seed: a.seed,
+		},
+		max_price,
+		deadline,
+		provider,
+	);
+	let events = chain::submit_final(client, &call, &signer, "submit_job").await?;
+	let ev = events
+		.find_first::<runtime::jobs::events::JobAssigned>()
+		.transpose()?
+		.ok_or_else(|| anyhow::anyhow!("submit_job succeeded without a JobAssigned event"))?;
+	let id = ev.job_id;
+	if json {
+		println!(
+			"{}",
+			serde_json::json!({"event": "assigned", "job_id": id, "provider": ev.provider.to_string(), "offer_id": ev.offer_id, "deadline": ev.deadline, "by_avrf": ev.by_avrf, "max_price": ev.max_price.to_string()})
+		);
+	} else {
+		println!(
+			"job {id} assigned to {} (offer {}, {}), deadline block {}, {} held",
+			ev.provider,
+			ev.offer_id,
+			if ev.by_avrf { "drawn by AVRF" } else { "named" },
+			ev.deadline,
+			chain::fmt_agr(ev.max_price)
+		);
+	}
+	if !a.wait {
+		return Ok(());
+	}
+	let job = wait_job(client, id, |j| j.receipt.is_some(), "a receipt").await?;
+	if !json {
+		if let Some(r) = &job.receipt {
+			println!(
+				"receipted at block {} ({} tokens); finalizes at block {}",
+				r.at, r.output_tokens, r.finalize_at
+			);
+		}
+	}
+	let (bytes, kind, job) = fetch_output(client, id).await?;
+	show_output(id, &bytes, &kind, &job, json, a.out.as_ref())
+}
+
+async fn status(client: &Client, id: u64, wait_finalized: bool, json: bool) -> anyhow::Result<()> {
+	let view = View::new(client);
+	let mut finalized_event = None;
+	if wait_finalized {
+		// Watch finalized blocks for the payout event.
+		let mut blocks = client.stream_blocks().await?;
+		loop {
+			match view.job(id).await? {
+				Some(j) if matches!(j.status, JobStatus::Finalized) => break,
+				Some(j)
+					if matches!(
+						j.status,
+						JobStatus::Expired | JobStatus::Cancelled | JobStatus::Fraud
+					) =>
+				{
+					break
+				},
+				None => break,
+				_ => {},
+			}
+			let Some(b) = blocks.next().await else {
+				anyhow::bail!("the node's block stream ended")
+			};
+			let b = b?;
+			let at = b.at().await?;
+			for ev in at.events().fetch().await?.find::<runtime::jobs::events::JobFinalized>() {
+				let ev = ev?;
+				if ev.job_id == id {
+					finalized_event = Some((b.number(), ev));
+				}
+			}
+			if finalized_event.is_some() {
+				break;
+			}
+		}
+	}
+	let job = view.job(id).await?;
+	let Some(job) = job else {
+		anyhow::bail!("job {id} is not on chain (unknown, or pruned after it ended)")
+	};
+	if finalized_event.is_none() && matches!(job.status, JobStatus::Finalized) {
+		// Paid out before we watched: on_initialize pays at the receipt's `finalize_at`.
+		if let Some(r) = &job.receipt {
+			let at = client.at_block(r.finalize_at).await?;
+			for ev in at.events().fetch().await?.find::<runtime::jobs::events::JobFinalized>() {
+				let ev = ev?;
+				if ev.job_id == id {
+					finalized_event = Some((u64::from(r.finalize_at), ev));
+				}
+			}
+		}
+	}
+	let mut v = serde_json::json!({
+		"job_id": id,
+		"status": status_name(&job.status),
+		"client": job.client.to_string(),
+		"provider": job.provider.to_string(),
+		"model_id": hex0x(&job.model_id),
+		"max_price": job.max_price.to_string(),
+		"deadline": job.deadline,
+		"charge": job.charge.map(|c| c.to_string()),
+		"rating": job.rating,
+	});
+	if let Some(r) = &job.receipt {
+		v["receipt"] = serde_json::json!({"output_hash": hex0x(&r.output_hash), "output_tokens": r.output_tokens, "at": r.at, "window_end": r.window_end, "finalize_at": r.finalize_at});
+	}
+	if let Some((block, ev)) = &finalized_event {
+		v["payout"] = serde_json::json!({
+			"block": block,
+			"charge": ev.charge.to_string(),
+			"to_provider": ev.to_provider.to_string(),
+			"protocol_fee": ev.fee.to_string(),
+			"royalty": ev.royalty.to_string(),
+			"refunded": ev.refunded.to_string(),
+		});
+	}
+	if json {
+		println!("{v}");
+		return Ok(());
+	}
+	println!("job {id}: {}", status_name(&job.status));
+	println!("  client {}  provider {}", job.client, job.provider);
+	println!("  max price {}  deadline block {}", chain::fmt_agr(job.max_price), job.deadline);
+	if let Some(r) = &job.receipt {
+		println!(
+			"  receipt: output {} ({} tokens) at block {}, disputable until block {}, finalizes at {}",
+			hex0x(&r.output_hash),
+			r.output_tokens,
+			r.at,
+			r.window_end,
+			r.finalize_at
+		);
+	}
+	if let Some((block, ev)) = &finalized_event {
+		println!(
+			"  paid out at block {block}: charge {} = provider {} + protocol fee {} + royalty {}; refunded {}",
+			chain::fmt_agr(ev.charge),
+			chain::fmt_agr(ev.to_provider),
+			chain::fmt_agr(ev.fee),
+			chain::fmt_agr(ev.royalty),
+			chain::fmt_agr(ev.refunded)
+		);
+	} else if let Some(c) = job.charge {
+		println!("  charged {}", chain::fmt_agr(c));
+	}
+	Ok(())
+}
+
+async fn dispute(
+	client: &Client,
+	key: &KeyArgs,
+	id: u64,
+	wait: bool,
+	json: bool,
+) -> anyhow::Result<()> {
+	use runtime::jobs::events::{
+		AuditPassed, AuditStarted, AuditTimedOut, Disputed, JobFraud, Voted,
+	};
+	// Follow finalized blocks from before the dispute, so no event is missed.
+	let mut blocks = client.stream_blocks().await?;
+	chain::submit_final(
+		client,
+		&runtime::transactions().jobs().dispute(id),
+		&key.keypair()?,
+		"dispute",
+	)
+	.await?;
+	if !json {
+		println!("job {id}: disputed; the committee re-checks it");
+	}
+	if !wait {
+		return Ok(());
+	}
+	let mut votes = vec![];
+	// Verdict events count only after this dispute's `Disputed` event: a random
+	// audit of the same receipt may have ended just before.
+	let mut armed = false;
+	loop {
+		let Some(b) = blocks.next().await else { anyhow::bail!("the node's block stream ended") };
+		let b = b?;
+		let events = b.at().await?.events().fetch().await?;
+		for ev in events.iter() {
+			let ev = ev?;
+			if let Some(e) = ev.decode_fields_as::<Disputed>().transpose()? {
+				armed |= e.job_id == id;
+			} else if let Some(e) = ev.decode_fields_as::<AuditStarted>().transpose()? {
+				if e.job_id == id && !json {
+					println!(
+						"  committee: {}",
+						e.committee.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+					);
+				}
+			} else if let Some(e) = ev.decode_fields_as::<Voted>().transpose()? {
+				if e.job_id == id && armed {
+					let v: agora_primitives::AuditVote = chain::recode(&e.vote)?;
+					if !json {
+						println!("  {} voted {v:?}", e.validator);
+					}
+					votes
+						.push(serde_json::json!({"validator": e.validator.to_string(), "vote": v}));
+				}
+			} else if let Some(e) = ev.decode_fields_as::<JobFraud>().transpose()? {
+				if e.job_id == id && armed {
+					let reason: agora_primitives::SlashReason = chain::recode(&e.reason)?;
+					if json {
+						println!(
+							"{}",
+							serde_json::json!({"job": id, "block": b.number(), "verdict": "fraud", "reason": format!("{reason:?}"), "refunded": e.refunded.to_string(), "slashed": e.slashed.to_string(), "to_challenger": e.to_challenger.to_string(), "votes": votes})
+						);
+					} else {
+						println!("verdict: FRAUD ({reason:?}) — client refunded {}, provider slashed {}, challenger paid {}", chain::fmt_agr(e.refunded), chain::fmt_agr(e.slashed), chain::fmt_agr(e.to_challenger));
+					}
+					return Ok(());
+				}
+			} else if let Some(e) = ev.decode_fields_as::<AuditPassed>().transpose()? {
+				if e.job_id == id && armed {
+					if json {
+						println!(
+							"{}",
+							serde_json::json!({"job": id, "block": b.number(), "verdict": "upheld", "bond_to_provider": e.bond_to_provider.to_string(), "bond_to_treasury": e.bond_to_treasury.to_string(), "votes": votes})
+						);
+					} else {
+						println!("verdict: receipt UPHELD — the bond went {} to the provider, {} to the treasury", chain::fmt_agr(e.bond_to_provider), chain::fmt_agr(e.bond_to_treasury));
+					}
+					return Ok(());
+				}
+			} else if let Some(e) = ev.decode_fields_as::<AuditTimedOut>().transpose()? {
+				if e.job_id == id && armed {
+					let nv: Vec<String> = e.non_voters.iter().map(|a| a.to_string()).collect();
+					if json {
+						println!(
+							"{}",
+							serde_json::json!({"job": id, "block": b.number(), "verdict": "none", "non_voters": nv, "votes": votes})
+						);
+					} else {
+						println!(
+							"no verdict by the vote deadline: bond returned; did not vote: {}",
+							nv.join(", ")
+						);
+					}
+					return Ok(());
+				}
+			}
+		}
+	}
+}

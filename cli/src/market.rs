@@ -1,0 +1,129 @@
+//! `agora model …`, `agora provider …`, `agora quote`: what is on offer.
+use crate::util::rpc;
+use agora_client::{
+	chain::{self, Client, View},
+	hex0x,
+};
+use clap::Subcommand;
+
+#[derive(Subcommand, Debug)]
+pub enum ModelCmd {
+	/// Every registered model, with its active offers and cheapest base price.
+	List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProviderCmd {
+	/// The offers for a model with reputation, subscribers, stake and terms
+	/// (`agora_providers`), best first.
+	List {
+		#[arg(long)]
+		model: String,
+		/// rank (the Wilson lower bound on positive outcomes), price, stake or reputation.
+		#[arg(long, default_value = "rank")]
+		sort: String,
+	},
+}
+
+pub async fn model_list(client: &Client, json: bool) -> anyhow::Result<()> {
+	let view = View::new(client);
+	let offers = view.offers().await?;
+	let mut rows = vec![];
+	for m in view.models().await? {
+		let active: Vec<&chain::OfferInfo> =
+			offers.iter().filter(|o| o.model_id == m.id && o.active).collect();
+		let cheapest = active.iter().map(|o| o.base_price).min();
+		rows.push(serde_json::json!({
+			"id": hex0x(&m.id),
+			"name": m.name(),
+			"task": format!("{:?}", m.manifest.task),
+			"architecture": String::from_utf8_lossy(&m.manifest.architecture),
+			"quantization": String::from_utf8_lossy(&m.manifest.quantization),
+			"deprecated": m.deprecated,
+			"active_offers": active.len(),
+			"cheapest_base_price": cheapest.map(|p| p.to_string()),
+		}));
+		if !json {
+			println!(
+				"{}  {:<24} {:<15} {:<6} {:<5} offers: {}  cheapest base: {}{}",
+				hex0x(&m.id),
+				m.name(),
+				format!("{:?}", m.manifest.task),
+				String::from_utf8_lossy(&m.manifest.architecture),
+				String::from_utf8_lossy(&m.manifest.quantization),
+				active.len(),
+				cheapest.map(chain::fmt_agr).unwrap_or_else(|| "-".into()),
+				if m.deprecated { "  (deprecated)" } else { "" },
+			);
+		}
+	}
+	if json {
+		println!("{}", serde_json::Value::Array(rows));
+	}
+	Ok(())
+}
+
+pub async fn provider_list(
+	client: &Client,
+	url: &str,
+	model: &str,
+	sort: &str,
+	json: bool,
+) -> anyhow::Result<()> {
+	let m = View::new(client).find_model(model).await?;
+	let list: Vec<serde_json::Value> =
+		rpc(url, "agora_providers", subxt::rpcs::rpc_params![hex0x(&m.id), sort]).await?;
+	if json {
+		println!("{}", serde_json::Value::Array(list));
+		return Ok(());
+	}
+	println!("{} — offers by {sort}:", m.name());
+	for l in &list {
+		let p = |k: &str| {
+			l[k].as_str()
+				.and_then(|s| s.parse::<u128>().ok())
+				.map(chain::fmt_agr)
+				.unwrap_or_default()
+		};
+		println!(
+			"  offer {:<3} {}  reputation {:>6.2}  rank {:>5.3}  rating {:>+5.2} ({} ratings)  subscribers {}  jobs {} (expired {})  stake {}  price {} + {} /1k tokens  cap {}  {}{}",
+			l["offerId"], l["provider"].as_str().unwrap_or_default(), l["reputation"].as_f64().unwrap_or(0.0),
+			l["rankingPpm"].as_f64().unwrap_or(0.0) / 1e6, l["averageRating"].as_f64().unwrap_or(0.0), l["ratings"],
+			l["subscribers"], l["finalizedJobs"], l["expiries"], p("stake"), p("basePrice"), p("pricePer1kTokens"),
+			l["capacity"], l["endpoint"].as_str().unwrap_or_default(),
+			if l["active"].as_bool().unwrap_or(false) { "" } else { "  (inactive)" },
+		);
+	}
+	Ok(())
+}
+
+/// `agora quote`: the cheapest, median and best-ranked price of a job (`agora_quote`).
+pub async fn quote(
+	client: &Client,
+	url: &str,
+	model: &str,
+	max_tokens: u32,
+	json: bool,
+) -> anyhow::Result<()> {
+	let m = View::new(client).find_model(model).await?;
+	let q: Option<serde_json::Value> =
+		rpc(url, "agora_quote", subxt::rpcs::rpc_params![hex0x(&m.id), max_tokens]).await?;
+	match (q, json) {
+		(None, _) => anyhow::bail!("no active offer for {} fits", m.name()),
+		(Some(q), true) => println!("{q}"),
+		(Some(q), false) => {
+			let p = |v: &serde_json::Value| {
+				v.as_str()
+					.and_then(|s| s.parse::<u128>().ok())
+					.map(chain::fmt_agr)
+					.unwrap_or_default()
+			};
+			println!(
+				"{} with {max_tokens} output tokens, over {} offers: cheapest {} (offer {}), median {}, best-ranked {} (offer {})",
+				m.name(), q["offers"], p(&q["cheapest"]["price"]), q["cheapest"]["offerId"], p(&q["median"]),
+				p(&q["bestRanked"]["price"]), q["bestRanked"]["offerId"]
+			);
+		},
+	}
+	Ok(())
+}

@@ -1,0 +1,38 @@
+//! Helpers the command groups share.
+use agora_client::{
+	chain::{self, Client},
+	cli::KeyArgs,
+};
+use subxt::utils::AccountId32;
+
+pub fn ss58(a: &str) -> anyhow::Result<AccountId32> {
+	a.parse().map_err(|e| anyhow::anyhow!("`{a}` is not an SS58 address: {e:?}"))
+}
+
+pub fn hex_arg(s: &str, what: &str) -> anyhow::Result<Vec<u8>> {
+	hex::decode(s.trim_start_matches("0x")).map_err(|e| anyhow::anyhow!("{what} is not hex: {e}"))
+}
+
+/// Signs and submits `call`, waits for it to be final, prints `{what}: done`.
+pub async fn simple_tx<C: subxt::transactions::Payload>(
+	client: &Client,
+	call: C,
+	key: &KeyArgs,
+	what: &str,
+) -> anyhow::Result<()> {
+	chain::submit_final(client, &call, &key.keypair()?, what).await?;
+	println!("{what}: done");
+	Ok(())
+}
+
+/// One JSON-RPC call to the node at `url`.
+pub async fn rpc<T: serde::de::DeserializeOwned>(
+	url: &str,
+	method: &str,
+	params: subxt::rpcs::client::RpcParams,
+) -> anyhow::Result<T> {
+	let rpc = subxt::rpcs::RpcClient::from_insecure_url(url)
+		.await
+		.map_err(|e| anyhow::anyhow!("cannot connect to {url}: {e}"))?;
+	rpc.request(method, params).await.map_err(|e| anyhow::anyhow!("{method}: {e}"))
+}
