@@ -135,58 +135,84 @@ mod runtime {
 	pub struct Runtime;
 
 	#[runtime::pallet_index(0)]
+	// accounts, blocks, events, runtime upgrades (configs/system.rs)
 	pub type System = frame_system;
 	#[runtime::pallet_index(1)]
+	// block time, checked against the BABE slot (configs/system.rs)
 	pub type Timestamp = pallet_timestamp;
 	#[runtime::pallet_index(2)]
+	// block production and the VRF output AVRF and audits read (configs/consensus.rs)
 	pub type Babe = pallet_babe;
 	#[runtime::pallet_index(3)]
+	// finality (configs/consensus.rs)
 	pub type Grandpa = pallet_grandpa;
 	#[runtime::pallet_index(4)]
+	// the AGR token; holds for bonds, escrow and dispute bonds (configs/monetary.rs)
 	pub type Balances = pallet_balances;
 	#[runtime::pallet_index(5)]
+	// fees, burned (configs/monetary.rs)
 	pub type TransactionPayment = pallet_transaction_payment;
 	// Staking's genesis (the first election) must be built before Session's:
 	// genesis is built in pallet-index order.
 	#[runtime::pallet_index(6)]
+	// block authors, for era points (configs/staking.rs)
 	pub type Authorship = pallet_authorship;
 	#[runtime::pallet_index(7)]
+	// NPoS: bonds, elections, rewards, slashes (configs/staking.rs)
 	pub type Staking = pallet_staking;
 	#[runtime::pallet_index(8)]
+	// equivocation offences to staking slashes (configs/staking.rs)
 	pub type Offences = pallet_offences;
 	#[runtime::pallet_index(9)]
+	// past validator sets, for key-ownership proofs (configs/staking.rs)
 	pub type Historical = pallet_session::historical;
 	#[runtime::pallet_index(10)]
+	// validator sets and session keys babe, grandpa, agora (configs/consensus.rs)
 	pub type Session = pallet_session;
 	#[runtime::pallet_index(11)]
+	// key set on the development chain only (configs/governance)
 	pub type Sudo = pallet_sudo;
 	#[runtime::pallet_index(12)]
+	// provider bonds, unbonding, slashing (configs/marketplace.rs)
 	pub type Slashing = pallet_slashing;
 	#[runtime::pallet_index(13)]
+	// model registry and offers (configs/marketplace.rs)
 	pub type Models = pallet_models;
 	#[runtime::pallet_index(14)]
+	// per-job payment holds and settlement (configs/marketplace.rs)
 	pub type Escrow = pallet_escrow;
 	#[runtime::pallet_index(15)]
+	// orders, AVRF assignment, receipts, settlement, audits, disputes (configs/marketplace.rs)
 	pub type Jobs = pallet_jobs;
 	#[runtime::pallet_index(16)]
+	// provider scores, review abuse (configs/marketplace.rs)
 	pub type Reputation = pallet_reputation;
 	#[runtime::pallet_index(17)]
+	// proposed calls (configs/governance)
 	pub type Preimage = pallet_preimage;
 	#[runtime::pallet_index(18)]
+	// enacts approved referenda (configs/governance)
 	pub type Scheduler = pallet_scheduler;
 	#[runtime::pallet_index(19)]
+	// conviction-weighted votes (configs/governance)
 	pub type ConvictionVoting = pallet_conviction_voting;
 	#[runtime::pallet_index(20)]
+	// root and market_params tracks (configs/governance/tracks.rs)
 	pub type Referenda = pallet_referenda;
 	#[runtime::pallet_index(21)]
+	// runtime-local: the MarketParams origin, FastTracks, FastEpochs (configs/governance/origins.rs)
 	pub type Origins = configs::governance::origins::pallet_custom_origins;
 	#[runtime::pallet_index(22)]
+	// receives fees and slashes; spends by root referendum (configs/governance)
 	pub type Treasury = pallet_treasury;
 	#[runtime::pallet_index(23)]
+	// the governed marketplace parameters (configs/params.rs)
 	pub type Parameters = pallet_parameters;
 	#[runtime::pallet_index(24)]
+	// runtime-local: bounds-checked writes into Parameters (configs/params.rs)
 	pub type MarketParams = configs::params::pallet_market_params;
 	#[runtime::pallet_index(25)]
+	// runtime-local: chills validators that author nothing (configs/liveness.rs)
 	pub type Liveness = configs::liveness::pallet_liveness;
 }
 

@@ -428,3 +428,60 @@ fn a_validator_silent_for_three_sessions_is_chilled_and_authoring_resets_the_cou
 		assert!(Staking::validate(RuntimeOrigin::signed(d.clone()), Default::default()).is_ok());
 	});
 }
+
+/// Every extrinsic of Agora's pallets, at the largest sizes its bounds allow,
+/// fits a block's normal class with room to spare (at most half of
+/// `max_extrinsic`, in both time and proof size), and the largest
+/// `on_initialize` of `pallet-jobs` (every queue full) fits a block.
+#[test]
+fn weights_sane() {
+	use frame_support::weights::Weight;
+	use frame_support::dispatch::DispatchClass;
+	use configs::marketplace as m;
+	type Jobs = pallet_jobs::weights::SubstrateWeight<Runtime>;
+	type Models = pallet_models::weights::SubstrateWeight<Runtime>;
+	type Slashing = pallet_slashing::weights::SubstrateWeight<Runtime>;
+	type Rep = pallet_reputation::weights::SubstrateWeight<Runtime>;
+	use pallet_jobs::WeightInfo as _;
+	use pallet_models::WeightInfo as _;
+	use pallet_reputation::WeightInfo as _;
+	use pallet_slashing::WeightInfo as _;
+
+	let block = <Runtime as frame_system::Config>::BlockWeights::get();
+	let normal = block.get(DispatchClass::Normal);
+	let max_ext = normal.max_extrinsic.expect("normal extrinsics are limited");
+	let room = Weight::from_parts(max_ext.ref_time() / 2, max_ext.proof_size() / 2);
+	let calls: [(&str, Weight); 20] = [
+		("jobs.submit_job", Jobs::submit_job(m::MaxCandidates::get(), m::MaxInputLen::get())),
+		("jobs.acknowledge", Jobs::acknowledge()),
+		("jobs.submit_receipt", Jobs::submit_receipt()),
+		("jobs.submit_receipt (audited)", Jobs::submit_receipt_audited()),
+		("jobs.finalize", Jobs::finalize()),
+		("jobs.cancel_job", Jobs::cancel_job()),
+		("jobs.rate", Jobs::rate().saturating_add(Rep::on_rating())),
+		("jobs.dispute", Jobs::dispute()),
+		("jobs.vote", Jobs::vote()),
+		("models.register_model", Models::register_model()),
+		("models.deprecate_model", Models::deprecate_model()),
+		("models.open_offer", Models::open_offer()),
+		("models.update_offer", Models::update_offer()),
+		("models.pause_offer", Models::pause_offer()),
+		("models.resume_offer", Models::resume_offer()),
+		("models.close_offer", Models::close_offer(m::MaxOffersPerProvider::get())),
+		("slashing.bond", Slashing::bond()),
+		("slashing.bond_extra", Slashing::bond_extra()),
+		("slashing.unbond", Slashing::unbond()),
+		("slashing.withdraw_unbonded", Slashing::withdraw_unbonded(m::MaxUnlockingChunks::get())),
+	];
+	for (name, w) in calls {
+		assert!(w.all_lte(room), "{name} weighs {w:?}, over half of a normal extrinsic's limit {max_ext:?}");
+		assert!(w.ref_time() > 0, "{name} has no weight: its weights.rs is not generated");
+	}
+	let q = m::MaxJobsPerBlock::get();
+	let hook = Jobs::on_initialize(q, q, q).saturating_add(Jobs::audit_timeout().saturating_mul(u64::from(q)));
+	assert!(
+		hook.all_lte(Weight::from_parts(block.max_block.ref_time() / 2, block.max_block.proof_size() / 2)),
+		"pallet-jobs' fullest on_initialize weighs {hook:?}, over half a block {:?}",
+		block.max_block
+	);
+}
