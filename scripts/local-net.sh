@@ -38,7 +38,7 @@
 #   AGORA_CHAIN            chain spec (default: local; a path such as chain-specs/local.json works)
 #   AGORA_NET_VERIFIERS    1: also run each validator's local verifier (`agora-worker
 #                          verifier`, port 8800 + i + offset) and start the node with
-#                          --agora-verifier, so its committee seats vote (SPEC §6)
+#                          --agora-verifier, so its committee seats vote (docs/protocol.md §6)
 #   AGORA_WORKER           the agora-worker binary (default: beside agora-node)
 #   AGORA_CLIENT           the agora client binary (default: beside agora-node)
 set -euo pipefail

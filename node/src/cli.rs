@@ -54,7 +54,7 @@ pub struct Cli {
 
 	/// The local verifier (`agora-worker verifier`) this validator's off-chain
 	/// worker asks to re-check audited receipts, e.g. `http://127.0.0.1:8800`.
-	/// Without it the node's committee seats do not vote (SPEC §6).
+	/// Without it the node's committee seats do not vote (docs/protocol.md §6).
 	#[arg(long, value_name = "URL")]
 	pub agora_verifier: Option<String>,
 }

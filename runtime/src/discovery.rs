@@ -1,4 +1,4 @@
-//! Discovery (SPEC §8): the `AgoraDiscoveryApi` listing and quote, assembled from
+//! Discovery (docs/protocol.md §8): the `AgoraDiscoveryApi` listing and quote, assembled from
 //! the models pallet (offers), the reputation pallet and the slashing pallet
 //! (stake). Read-only; served by the node as `agora_providers` and `agora_quote`.
 use crate::{AccountId, Balance, Models, Reputation, Runtime};

@@ -3,7 +3,7 @@
 //!
 //! - `development`: one validator (Alice, bonded and invulnerable), sudo key
 //!   Alice, dev accounts endowed.
-//!   The two shipped models (SPEC §10) are registered with Alice as publisher, and
+//!   The two shipped models (docs/protocol.md §10) are registered with Alice as publisher, and
 //!   Bob is a bonded provider with one offer for each, signing receipts with his
 //!   own sr25519 key and serving on `http://127.0.0.1:8700`. Unbonding takes
 //!   [`DEV_UNBONDING_PERIOD`] blocks.
@@ -71,7 +71,7 @@ struct Market {
 	fast_tracks: bool,
 	bonds: Vec<(AccountId, Balance)>,
 	offers: Vec<(AccountId, [u8; 32])>,
-	/// Governed parameters that differ from the runtime's defaults, by SPEC
+	/// Governed parameters that differ from the runtime's defaults, by protocol
 	/// name (`configs::params`).
 	params: Vec<(&'static str, u128)>,
 }

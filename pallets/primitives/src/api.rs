@@ -39,7 +39,7 @@ sp_api::decl_runtime_apis! {
 }
 
 sp_api::decl_runtime_apis! {
-	/// Discovery (SPEC §8): ranked provider listings and price quotes.
+	/// Discovery (docs/protocol.md §8): ranked provider listings and price quotes.
 	pub trait AgoraDiscoveryApi<AccountId, Balance>
 	where
 		AccountId: Codec,
@@ -55,9 +55,9 @@ sp_api::decl_runtime_apis! {
 }
 
 sp_api::decl_runtime_apis! {
-	/// The marketplace's governed parameters (SPEC §9).
+	/// The marketplace's governed parameters (docs/protocol.md §9).
 	pub trait AgoraParamsApi {
-		/// Every parameter: SPEC name, value in force, default and bounds.
+		/// Every parameter: protocol name, value in force, default and bounds.
 		fn params() -> Vec<crate::params::ParamInfo>;
 	}
 }

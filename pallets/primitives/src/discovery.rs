@@ -1,4 +1,4 @@
-//! Discovery (SPEC §8): what the `agora_providers` and `agora_quote` RPCs return.
+//! Discovery (docs/protocol.md §8): what the `agora_providers` and `agora_quote` RPCs return.
 use crate::{ModelId, OfferId};
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode};

@@ -1,4 +1,4 @@
-//! Model manifests (SPEC §2), shared by the runtime, the node's RPC, the genesis
+//! Model manifests (docs/protocol.md §2), shared by the runtime, the node's RPC, the genesis
 //! presets and `agora-worker`.
 //!
 //! `ModelId = blake2_256(SCALE(manifest))`. A manifest's text fields are `Vec<u8>`
@@ -31,7 +31,7 @@ pub enum TaskKind {
 	Embedding,
 }
 
-/// What "re-checking" an output means for a model (SPEC §6).
+/// What "re-checking" an output means for a model (docs/protocol.md §6).
 #[derive(
 	Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
 )]
@@ -96,7 +96,7 @@ fn h(hex: &str) -> FileHash {
 	out
 }
 
-/// The two models Agora ships (SPEC §10), with the sha256 sums that
+/// The two models Agora ships (docs/protocol.md §10), with the sha256 sums that
 /// `scripts/models.sha256` records and `scripts/fetch-models.sh` checks.
 pub mod shipped {
 	use super::*;

@@ -28,7 +28,7 @@ pub enum ParamUnit {
 /// One governed parameter.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo)]
 pub struct ParamInfo {
-	/// The SPEC name, e.g. `DISPUTE_WINDOW`.
+	/// The protocol name, e.g. `DISPUTE_WINDOW`.
 	pub name: Vec<u8>,
 	/// The value in force.
 	pub value: u128,

@@ -1,6 +1,6 @@
 //! # Reputation
 //!
-//! Provider reputation (SPEC §7) and the ranking discovery uses (SPEC §8).
+//! Provider reputation (docs/protocol.md §7) and the ranking discovery uses (docs/protocol.md §8).
 //!
 //! - **Score:** `R = 100 / (1 + e^(−θ·S))` where `S` is the sum of every client's
 //!   *latest* rating of the provider (−1, 0, +1) minus one per expired job. A new

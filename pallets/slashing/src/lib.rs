@@ -1,7 +1,7 @@
 //! # Slashing: provider bonds
 //!
 //! ## Overview
-//! Providers bond stake before they may open offers (SPEC §2, §3 Register). The
+//! Providers bond stake before they may open offers (docs/protocol.md §2, §3 Register). The
 //! bond is held on the provider's account with `fungible::MutateHold` under
 //! [`HoldReason::ProviderBond`]:
 //! - [`Pallet::bond`], [`Pallet::bond_extra`] add to it;

@@ -1,5 +1,5 @@
-//! The marketplace's parameters (SPEC §9): one store, `pallet-parameters`, with
-//! one dynamic parameter per SPEC name, read by the marketplace pallets through
+//! The marketplace's parameters (docs/protocol.md §9): one store, `pallet-parameters`, with
+//! one dynamic parameter per protocol name, read by the marketplace pallets through
 //! their `Get` config types. A `market_params` (or `root`) referendum changes
 //! them with [`pallet_market_params::Pallet::set`], which refuses a value
 //! outside the parameter's documented bounds ([`PARAMS`]). `pallet-parameters`'
@@ -123,7 +123,7 @@ pub use dynamic_params::market;
 
 pub use agora_primitives::params::{ParamInfo, ParamUnit as Unit};
 
-/// One parameter's SPEC name, inclusive bounds and unit.
+/// One parameter's protocol name, inclusive bounds and unit.
 #[derive(Clone, Copy, Debug)]
 pub struct ParamSpec {
 	pub name: &'static str,
@@ -134,7 +134,7 @@ pub struct ParamSpec {
 
 const PERBILL: u128 = 1_000_000_000;
 
-// One row per parameter: (variant, SPEC name, min, max, unit, to u128, from u128).
+// One row per parameter: (variant, protocol name, min, max, unit, to u128, from u128).
 macro_rules! params_table {
 	($( $v:ident, $name:literal, $def:ident, $min:expr, $max:expr, $unit:ident, $kind:ident; )*) => {
 		/// Every governed parameter, in `market` index order, with its bounds.
@@ -281,7 +281,7 @@ pub mod pallet_market_params {
 		AboveMaximum,
 	}
 
-	/// Parameter values at genesis, by SPEC name (e.g. `["AUDIT_RATE", 0]`);
+	/// Parameter values at genesis, by protocol name (e.g. `["AUDIT_RATE", 0]`);
 	/// each must be within its bounds.
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
@@ -379,7 +379,7 @@ impl pallet_market_params::Config for Runtime {
 	type ParamsOrigin = crate::configs::governance::MarketParamsOrigin;
 }
 
-/// A parameter's SPEC name as a string (for errors in tests and clients).
+/// A parameter's protocol name as a string (for errors in tests and clients).
 pub fn name_of(p: &market::Parameters) -> String {
 	String::from(spec_of(&value_of(p).0).name)
 }

@@ -1,4 +1,4 @@
-//! Validators by nominated proof of stake (SPEC §9): `pallet-staking` elects the
+//! Validators by nominated proof of stake (docs/protocol.md §9): `pallet-staking` elects the
 //! session's validators each era with an on-chain sequential Phragmén over the
 //! bonded validators and nominators (`UseNominatorsAndValidatorsMap`: every
 //! staker votes; no bags list at this size), pays era rewards from an

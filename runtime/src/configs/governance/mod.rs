@@ -1,4 +1,4 @@
-//! OpenGov (SPEC §9): token holders change parameters by referendum.
+//! OpenGov (docs/protocol.md §9): token holders change parameters by referendum.
 //!
 //! - `pallet-preimage` keeps proposed calls (a held deposit per byte);
 //! - `pallet-referenda` runs referenda on the tracks in [`tracks`]: `root` for

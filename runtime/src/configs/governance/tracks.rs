@@ -1,4 +1,4 @@
-//! The referendum tracks (SPEC §9).
+//! The referendum tracks (docs/protocol.md §9).
 //!
 //! | id | track | origin | decision deposit | prepare | decide | confirm | enact |
 //! | --- | --- | --- | --- | --- | --- | --- | --- |
