@@ -25,7 +25,7 @@ use sp_genesis_builder::{self, PresetId};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 
 use crate::{
-	configs::{consensus::session_keys, marketplace::TreasuryAccount},
+	configs::{consensus::session_keys, constants::TreasuryAccount},
 	AccountId, Balance, BlockNumber, RuntimeGenesisConfig, AGR, BABE_GENESIS_EPOCH_CONFIG,
 	MILLI_AGR,
 };

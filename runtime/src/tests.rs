@@ -160,7 +160,7 @@ fn testnet_preset_has_four_bonded_validators_two_nominators_realistic_periods_an
 		let call = Box::new(RuntimeCall::System(frame_system::Call::remark { remark: vec![] }));
 		assert!(Sudo::sudo(RuntimeOrigin::signed(expected[0].clone()), call).is_err());
 		// Realistic periods: 10-minute epochs, hour-long eras, tracks in days.
-		assert_eq!(<configs::staking::EpochDuration as Get<u64>>::get(), EPOCH_DURATION_IN_SLOTS);
+		assert_eq!(<configs::consensus::EpochDuration as Get<u64>>::get(), EPOCH_DURATION_IN_SLOTS);
 		assert_eq!(<configs::staking::SessionsPerEra as Get<u32>>::get(), 6);
 		assert_eq!(TracksInfo::info(1).map(|t| t.decision_period), Some(3 * DAYS));
 		assert_eq!(TracksInfo::info(0).map(|t| t.decision_period), Some(7 * DAYS));
@@ -199,7 +199,7 @@ fn development_preset_ships_both_models_with_a_bonded_offer_each() {
 			<configs::params::market::UnbondingPeriod as Get<BlockNumber>>::get(),
 			genesis_config_presets::DEV_UNBONDING_PERIOD
 		);
-		let treasury = configs::marketplace::TreasuryAccount::get();
+		let treasury = configs::constants::TreasuryAccount::get();
 		assert_eq!(Balances::free_balance(&treasury), genesis_config_presets::TREASURY_ENDOWMENT);
 		pallet_slashing::Pallet::<Runtime>::do_try_state().unwrap();
 		pallet_models::Pallet::<Runtime>::do_try_state().unwrap();
@@ -258,7 +258,7 @@ fn market_params_origin_sets_parameters_and_signed_origins_cannot() {
 		assert_eq!(audit_rate(), 50_000);
 		// No sudo key outside dev; the treasury is the account fees and slashes go to.
 		assert_eq!(pallet_sudo::Key::<Runtime>::get(), None);
-		assert_eq!(Treasury::account_id(), configs::marketplace::TreasuryAccount::get());
+		assert_eq!(Treasury::account_id(), configs::constants::TreasuryAccount::get());
 	});
 }
 
@@ -372,10 +372,10 @@ fn local_preset_elects_its_four_bonded_validators_backed_by_two_nominators() {
 		// The epoch (session) length is the realistic one unless the genesis asks
 		// for fast epochs.
 		use frame_support::traits::Get;
-		assert_eq!(<configs::staking::EpochDuration as Get<u64>>::get(), EPOCH_DURATION_IN_SLOTS);
+		assert_eq!(<configs::consensus::EpochDuration as Get<u64>>::get(), EPOCH_DURATION_IN_SLOTS);
 		assert_eq!(<configs::staking::SessionsPerEra as Get<u32>>::get(), 6);
 		configs::governance::origins::FastEpochs::<Runtime>::put(true);
-		assert_eq!(<configs::staking::EpochDuration as Get<u64>>::get(), configs::staking::FAST_EPOCH_SLOTS);
+		assert_eq!(<configs::consensus::EpochDuration as Get<u64>>::get(), configs::constants::FAST_EPOCH_SLOTS);
 		assert_eq!(<configs::staking::SessionsPerEra as Get<u32>>::get(), 1);
 	});
 }

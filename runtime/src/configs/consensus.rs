@@ -3,15 +3,45 @@
 //! the session's `agora` keys: it is the key's session handler).
 
 use alloc::vec::Vec;
-use frame_support::{parameter_types, traits::ConstU32};
-
-use crate::{
-	opaque::SessionKeys, AccountId, Babe, Balances, Runtime, RuntimeEvent,
-	MILLISECS_PER_BLOCK,
+use frame_support::{
+	parameter_types,
+	traits::{ConstU32, Get},
 };
 
-/// Most validators a session can have.
-pub const MAX_AUTHORITIES: u32 = 100;
+use super::{
+	constants::{MaxExposurePageSize, FAST_EPOCH_SLOTS, MAX_AUTHORITIES, REPORT_LONGEVITY},
+	governance::origins::FastEpochs,
+};
+use crate::{
+	opaque::SessionKeys, AccountId, Babe, Balances, Historical, Offences, Runtime, RuntimeEvent,
+	EPOCH_DURATION_IN_SLOTS, MILLISECS_PER_BLOCK,
+};
+
+/// BABE's epoch length in slots, fixed at genesis: [`EPOCH_DURATION_IN_SLOTS`]
+/// (10 minutes), or [`FAST_EPOCH_SLOTS`] where the genesis set `fast_epochs`.
+pub struct EpochDuration;
+impl Get<u64> for EpochDuration {
+	fn get() -> u64 {
+		if FastEpochs::<Runtime>::get() {
+			FAST_EPOCH_SLOTS
+		} else {
+			EPOCH_DURATION_IN_SLOTS
+		}
+	}
+}
+
+parameter_types! {
+	/// How long an equivocation report stays valid in the pool, in blocks.
+	pub const ReportLongevity: u64 = REPORT_LONGEVITY;
+}
+
+/// BABE equivocation reports: checked against the historical session, reported
+/// to `pallet-offences` (staking slashes them).
+pub type BabeEquivocation =
+	pallet_babe::EquivocationReportSystem<Runtime, Offences, Historical, ReportLongevity>;
+/// GRANDPA equivocation reports, likewise.
+pub type GrandpaEquivocation =
+	pallet_grandpa::EquivocationReportSystem<Runtime, Offences, Historical, ReportLongevity>;
 
 parameter_types! {
 	pub const ExpectedBlockTime: u64 = MILLISECS_PER_BLOCK;
@@ -20,29 +50,29 @@ parameter_types! {
 }
 
 impl pallet_babe::Config for Runtime {
-	/// 10 minutes, or 30 s on a fast-epoch genesis (`configs::staking`).
-	type EpochDuration = super::staking::EpochDuration;
+	/// 10 minutes, or 30 s on a fast-epoch genesis.
+	type EpochDuration = EpochDuration;
 	type ExpectedBlockTime = ExpectedBlockTime;
 	/// Epochs change when the session pallet rotates sessions.
 	type EpochChangeTrigger = pallet_babe::ExternalTrigger;
 	type DisabledValidators = crate::Session;
 	type WeightInfo = ();
 	type MaxAuthorities = ConstU32<MAX_AUTHORITIES>;
-	type MaxNominators = super::staking::MaxExposurePageSize;
+	type MaxNominators = MaxExposurePageSize;
 	/// Equivocations are proven against the historical session and reported as
 	/// offences (staking slashes them).
 	type KeyOwnerProof = sp_session::MembershipProof;
-	type EquivocationReportSystem = super::staking::BabeEquivocation;
+	type EquivocationReportSystem = BabeEquivocation;
 }
 
 impl pallet_grandpa::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type WeightInfo = ();
 	type MaxAuthorities = ConstU32<MAX_AUTHORITIES>;
-	type MaxNominators = super::staking::MaxExposurePageSize;
+	type MaxNominators = MaxExposurePageSize;
 	type MaxSetIdSessionEntries = MaxSetIdSessionEntries;
 	type KeyOwnerProof = sp_session::MembershipProof;
-	type EquivocationReportSystem = super::staking::GrandpaEquivocation;
+	type EquivocationReportSystem = GrandpaEquivocation;
 }
 
 parameter_types! {

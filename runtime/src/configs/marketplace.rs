@@ -6,22 +6,21 @@
 //! parameters of [`super::params`]; the constants here are storage bounds and
 //! limits that change only with a runtime upgrade.
 
-use frame_support::{parameter_types, traits::ConstU32, PalletId};
-use sp_runtime::traits::AccountIdConversion;
+use frame_support::{parameter_types, traits::ConstU32};
 
 use crate::{
-	AccountId, Balance, Balances, BlockNumber, Escrow, Hash, Jobs, Models, Runtime, RuntimeEvent,
+	Balance, Balances, BlockNumber, Escrow, Hash, Jobs, Models, Runtime, RuntimeEvent,
 	RuntimeHoldReason,
 };
 use codec::Encode;
 
-use super::params::{market, ABUSE_WINDOW, MAX_COMMITTEE_BOUND, MAX_INPUT_BOUND};
+use super::{
+	constants::{TreasuryAccount, ABUSE_WINDOW, MAX_AUTHORITIES, MAX_COMMITTEE_BOUND, MAX_INPUT_BOUND},
+	params::market,
+};
 
 parameter_types! {
 	pub const MaxUnlockingChunks: u32 = 16;
-	/// The treasury's account (the same one `pallet-treasury` will use).
-	pub const TreasuryPalletId: PalletId = PalletId(*b"py/trsry");
-	pub TreasuryAccount: AccountId = TreasuryPalletId::get().into_account_truncating();
 }
 
 impl pallet_slashing::Config for Runtime {
@@ -146,7 +145,7 @@ impl pallet_jobs::Config for Runtime {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Treasury = TreasuryAccount;
 	type AuthorityId = agora_primitives::AgoraAuthorityId;
-	type MaxValidators = ConstU32<{ crate::configs::consensus::MAX_AUTHORITIES }>;
+	type MaxValidators = ConstU32<MAX_AUTHORITIES>;
 	type MaxCommitteeSize = MaxCommitteeSize;
 	type CommitteeSize = market::CommitteeSize;
 	type VoteTimeout = market::VoteTimeout;

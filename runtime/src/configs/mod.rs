@@ -1,5 +1,6 @@
 //! Every pallet's configuration, one file per area.
 //!
+//! - [`constants`]: constants several areas share (imports no sibling);
 //! - [`system`]: `frame-system` and timestamp;
 //! - [`consensus`]: BABE, GRANDPA, session and the `agora` session key;
 //! - [`staking`]: NPoS (staking, on-chain election, era rewards, offences,
@@ -13,6 +14,7 @@
 //! - [`params`]: the marketplace's governed parameters (`pallet-parameters`,
 //!   bounds-checked by a `market_params` or root referendum).
 
+pub mod constants;
 pub mod consensus;
 pub mod governance;
 pub mod liveness;

@@ -20,12 +20,7 @@ use sp_runtime::Perbill;
 
 use crate::{Balance, BlockNumber, Runtime, AGR, DAYS, HOURS};
 
-/// Storage bound of inline job input; `MAX_INPUT_LEN` is at most this.
-pub const MAX_INPUT_BOUND: u32 = 16 * 1024;
-/// Storage bound of a committee; `COMMITTEE_SIZE` is at most this.
-pub const MAX_COMMITTEE_BOUND: u32 = 15;
-/// `ABUSE_N`: a client's last 10 ratings are looked at (a storage bound).
-pub const ABUSE_WINDOW: u32 = 10;
+use super::constants::{ABUSE_WINDOW, MAX_COMMITTEE_BOUND, MAX_INPUT_BOUND};
 
 /// Each parameter's default (in force until a referendum sets it).
 pub mod defaults {

@@ -19,26 +19,13 @@ use sp_runtime::{curve::PiecewiseLinear, Perbill};
 use sp_staking::{EraIndex, SessionIndex};
 
 use crate::{
-	configs::{governance::origins::FastEpochs, marketplace::TreasuryAccount},
-	AccountId, Babe, Balance, Balances, Historical, Offences, Runtime, RuntimeEvent,
-	RuntimeHoldReason, Session, Staking, Timestamp, EPOCH_DURATION_IN_SLOTS,
+	configs::{
+		constants::{MaxExposurePageSize, TreasuryAccount, MAX_AUTHORITIES},
+		governance::origins::FastEpochs,
+	},
+	AccountId, Babe, Balance, Balances, Runtime, RuntimeEvent, RuntimeHoldReason, Session, Staking,
+	Timestamp,
 };
-
-/// A fast-epoch genesis's epoch: 10 slots (30 s).
-pub const FAST_EPOCH_SLOTS: u64 = 10;
-
-/// BABE's epoch length in slots, fixed at genesis: [`EPOCH_DURATION_IN_SLOTS`]
-/// (10 minutes), or [`FAST_EPOCH_SLOTS`] where the genesis set `fast_epochs`.
-pub struct EpochDuration;
-impl Get<u64> for EpochDuration {
-	fn get() -> u64 {
-		if FastEpochs::<Runtime>::get() {
-			FAST_EPOCH_SLOTS
-		} else {
-			EPOCH_DURATION_IN_SLOTS
-		}
-	}
-}
 
 /// Sessions per era: 6 (an hour), or 1 with fast epochs.
 pub struct SessionsPerEra;
@@ -73,10 +60,6 @@ parameter_types! {
 	pub const BondingDuration: EraIndex = 28;
 	/// Eras before a slash applies (governance may cancel it meanwhile).
 	pub const SlashDeferDuration: EraIndex = 7;
-	/// Nominators paid per validator page.
-	pub const MaxExposurePageSize: u32 = 64;
-	/// How long an equivocation report stays valid in the pool, in blocks.
-	pub const ReportLongevity: u64 = 28 * 6 * EPOCH_DURATION_IN_SLOTS;
 	pub ElectionBounds: frame_election_provider_support::bounds::ElectionBounds =
 		ElectionBoundsBuilder::default().voters_count(10_000.into()).targets_count(1_000.into()).build();
 }
@@ -97,7 +80,7 @@ impl onchain::Config for OnChainSeqPhragmen {
 	type Solver = SequentialPhragmen<AccountId, Perbill>;
 	type DataProvider = Staking;
 	type WeightInfo = frame_election_provider_support::weights::SubstrateWeight<Runtime>;
-	type MaxWinnersPerPage = ConstU32<{ crate::configs::consensus::MAX_AUTHORITIES }>;
+	type MaxWinnersPerPage = ConstU32<MAX_AUTHORITIES>;
 	type MaxBackersPerWinner = ConstU32<1_024>;
 	type Bounds = ElectionBounds;
 }
@@ -128,7 +111,7 @@ impl pallet_staking::Config for Runtime {
 	type EraPayout = pallet_staking::ConvertCurve<RewardCurve>;
 	type NextNewSession = Session;
 	type MaxExposurePageSize = MaxExposurePageSize;
-	type MaxValidatorSet = ConstU32<{ crate::configs::consensus::MAX_AUTHORITIES }>;
+	type MaxValidatorSet = ConstU32<MAX_AUTHORITIES>;
 	type VoterList = pallet_staking::UseNominatorsAndValidatorsMap<Self>;
 	type TargetList = pallet_staking::UseValidatorsMap<Self>;
 	type MaxUnlockingChunks = ConstU32<32>;
@@ -159,10 +142,4 @@ impl pallet_offences::Config for Runtime {
 	type OnOffenceHandler = Staking;
 }
 
-/// BABE equivocation reports: checked against the historical session, reported
-/// to `pallet-offences`.
-pub type BabeEquivocation =
-	pallet_babe::EquivocationReportSystem<Runtime, Offences, Historical, ReportLongevity>;
-/// GRANDPA equivocation reports, likewise.
-pub type GrandpaEquivocation =
-	pallet_grandpa::EquivocationReportSystem<Runtime, Offences, Historical, ReportLongevity>;
+

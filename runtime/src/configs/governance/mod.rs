@@ -16,7 +16,10 @@ pub mod origins;
 pub mod tracks;
 
 use crate::{
-	configs::{marketplace::{TreasuryAccount, TreasuryPalletId}, system::RuntimeBlockWeights},
+	configs::{
+		constants::{TreasuryAccount, TreasuryPalletId},
+		system::RuntimeBlockWeights,
+	},
 	AccountId, Balance, Balances, BlockNumber, OriginCaller, Preimage, Referenda, Runtime, RuntimeCall,
 	RuntimeEvent, RuntimeHoldReason, RuntimeOrigin, Scheduler, System, Treasury, AGR, DAYS, MILLI_AGR,
 };
