@@ -7,7 +7,7 @@
 #   scripts/local-net.sh stop-node NAME   stop one validator (alice|bob|charlie|dave)
 #   scripts/local-net.sh start-node NAME  (re)start one validator on its existing database
 #   scripts/local-net.sh status           print each node's best and finalized block
-#   scripts/local-net.sh start-twin NAME [babe]
+#   scripts/local-net.sh start-twin NAME [babe|grandpa]
 #                                         start a second node with validator NAME's keys
 #                                         (what a validator running its keys on two
 #                                         machines does): it authors and votes alongside
@@ -16,7 +16,11 @@
 #                                         the twin holds only NAME's BABE key: it equivocates
 #                                         in block production only (GRANDPA votes, which
 #                                         come at once, would otherwise get NAME disabled
-#                                         before its twin authors a block)
+#                                         before its twin authors a block); with
+#                                         `grandpa` only NAME's GRANDPA key: it double-votes
+#                                         in finality only (with all keys the BABE
+#                                         equivocation may come first and get NAME disabled
+#                                         before any double vote)
 #   scripts/local-net.sh add-validator NAME
 #                                         start a fifth (eve) or sixth (ferdie) node as a
 #                                         validator with a fresh keystore, rotate its session
@@ -137,11 +141,18 @@ start_twin() {
   # The same dev keys as $name (--$name; only the BABE key with `babe`), its own
   # database, node key and ports.
   local role=(--"$name")
-  if [ "${2:-}" = babe ]; then
-    "$NODE" key insert --chain "$CHAIN" --base-path "$DIR/$name-twin" \
-      --key-type babe --scheme sr25519 --suri "//${name^}"
-    role=(--validator)
-  fi
+  case "${2:-}" in
+    babe)
+      "$NODE" key insert --chain "$CHAIN" --base-path "$DIR/$name-twin" \
+        --key-type babe --scheme sr25519 --suri "//${name^}"
+      role=(--validator) ;;
+    grandpa)
+      "$NODE" key insert --chain "$CHAIN" --base-path "$DIR/$name-twin" \
+        --key-type gran --scheme ed25519 --suri "//${name^}"
+      role=(--validator) ;;
+    "") ;;
+    *) die "start-twin: the key set is babe, grandpa or nothing (all keys), not ${2}" ;;
+  esac
   "$NODE" --chain "$CHAIN" "${role[@]}" --name "$name-twin" --base-path "$DIR/$name-twin" \
     --node-key "$(node_key "$t")" \
     --port $(( 30333 + t + OFF )) --rpc-port $(( 9944 + t + OFF )) \
