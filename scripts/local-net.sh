@@ -20,7 +20,11 @@
 #                                         `grandpa` only NAME's GRANDPA key: it double-votes
 #                                         in finality only (with all keys the BABE
 #                                         equivocation may come first and get NAME disabled
-#                                         before any double vote)
+#                                         before any double vote). A GRANDPA twin votes what
+#                                         NAME votes unless their heads differ; started while
+#                                         finality is stalled (two validators down), it joins
+#                                         the stalled round and prevotes a newer head than
+#                                         NAME did, so the double vote is certain
 #   scripts/local-net.sh add-validator NAME
 #                                         start a fifth (eve) or sixth (ferdie) node as a
 #                                         validator with a fresh keystore, rotate its session
