@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 source scripts/features.sh
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/agora-target}
 # The node from the test build (scripts/test.sh's features): the worker crate may
-# not compile until this file is regenerated, so its failure is not fatal here.
-cargo test --locked --workspace --features "$TEST_FEATURES" --no-run >/dev/null 2>&1 ||
+# not compile until this file is regenerated, so its failure is not fatal here;
+# --keep-going still builds (and links) the node, so its runtime is current.
+cargo build --locked --workspace --features "$TEST_FEATURES" --tests --keep-going >/dev/null 2>&1 ||
   [ -x "$CARGO_TARGET_DIR/debug/agora-node" ] || cargo build --locked -p agora-node
 PORT=${PORT:-9977}
 "$CARGO_TARGET_DIR/debug/agora-node" --dev --tmp --rpc-port "$PORT" --port 0 --no-prometheus >/tmp/gen-metadata-node.log 2>&1 &

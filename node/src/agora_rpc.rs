@@ -156,8 +156,7 @@ pub fn parse_model_id(s: &str) -> Result<ModelId, ErrorObjectOwned> {
 fn determinism(d: &DeterminismProfile) -> Value {
 	match d {
 		DeterminismProfile::Exact => json!({"kind": "Exact"}),
-		DeterminismProfile::TeacherForced { top_k, eps_milli } =>
-			json!({"kind": "TeacherForced", "topK": top_k, "epsMilli": eps_milli}),
+		DeterminismProfile::TeacherForced { eps_milli } => json!({"kind": "TeacherForced", "epsMilli": eps_milli}),
 		DeterminismProfile::Cosine { min_cosine_ppm } =>
 			json!({"kind": "Cosine", "minCosinePpm": min_cosine_ppm}),
 	}

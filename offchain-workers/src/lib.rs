@@ -100,7 +100,15 @@ pub fn fetch(job: &AuditJob) -> Result<(Vec<u8>, Vec<u8>), AuditVote> {
 /// `output` is a valid answer to the job: `POST {verifier}/v1/verify` with the
 /// SCALE-encoded [`VerifyRequest`]; the verdict is the `x-agora-verdict` header.
 pub fn ask_verifier(verifier: &str, job: &AuditJob, input: Vec<u8>, output: Vec<u8>) -> Result<AuditVote, AuditError> {
-	let req = VerifyRequest { job_id: job.job_id, model_id: job.model_id, input, params: job.params, output };
+	let req = VerifyRequest {
+		job_id: job.job_id,
+		model_id: job.model_id,
+		input,
+		params: job.params,
+		job_seed: job.job_seed,
+		output_tokens: job.output_tokens,
+		output,
+	};
 	let url = format!("{}/v1/verify", verifier.trim_end_matches('/'));
 	let d = deadline(VERIFY_TIMEOUT_MS);
 	let pending = http::Request::post(&url, alloc::vec![req.encode()])

@@ -115,6 +115,31 @@ test('bad receipts are refused with specific errors', async () => {
   assert.equal(find(cancelled, api.events.escrow.Refunded).data.amount.toBigInt(), 50n * MILLI);
 });
 
+test('orders the verifier could not check are refused at submit, and move no funds', async () => {
+  const { api } = node;
+  const head = (await api.rpc.chain.getHeader()).number.toNumber();
+  const before = await free(eve.address);
+  const reserved = async () => (await api.query.system.account(eve.address)).data.reserved.toBigInt();
+  const held = await reserved();
+  const order = (input, params) => api.tx.jobs.submitJob(smolId, input, params, 50n * MILLI, head + 40, null);
+  // A temperature beyond MAX_TEMPERATURE_MILLI (2.0), up to u32::MAX.
+  for (const temperatureMilli of [2001, 4_000_000_000]) {
+    await assert.rejects(sendTx(node, order({ Inline: 'hi' }, { maxTokens: 10, temperatureMilli, seed: 0 }), eve),
+      /jobs\.TemperatureTooHigh/);
+  }
+  await assert.rejects(sendTx(node, order({ Inline: '' }, { maxTokens: 10, temperatureMilli: 0, seed: 0 }), eve),
+    /jobs\.EmptyInput/);
+  // An embedding model does not sample.
+  const models = await api._rpcCore.provider.send('agora_models', []);
+  const minilm = models.find((m) => m.name === 'all-MiniLM-L6-v2').id;
+  await assert.rejects(sendTx(node, api.tx.jobs.submitJob(minilm, { Inline: 'a cat' },
+    { maxTokens: 1, temperatureMilli: 700, seed: 0 }, 50n * MILLI, head + 40, null), eve), /jobs\.SamplingNotSupported/);
+  // Only fees were paid: nothing held in escrow.
+  const after = await free(eve.address);
+  assert.ok(before - after < 10n * MILLI, `eve paid only fees: ${before - after}`);
+  assert.equal(await reserved(), held, 'nothing more held');
+});
+
 test('submit -> no receipt -> expiry refunds in full and slashes the provider', async () => {
   const { api } = node;
   const maxPrice = 30n * MILLI;

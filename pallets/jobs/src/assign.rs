@@ -2,8 +2,8 @@
 //! themselves are `agora_primitives::rules`).
 use crate::{pallet::*, types::*};
 use agora_primitives::{
-	rules, JobEscrow, JobId, JobParams, JobStatus, ModelId, OfferId, OfferRegistry, OfferTerms,
-	Reputation,
+	jobs::MAX_TEMPERATURE_MILLI, rules, JobEscrow, JobId, JobParams, JobStatus, ModelId, OfferId,
+	OfferRegistry, OfferTerms, Reputation, TaskKind,
 };
 use alloc::vec::Vec;
 use frame_support::{pallet_prelude::*, traits::Randomness};
@@ -26,8 +26,14 @@ impl<T: Config> Pallet<T> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let model = T::Offers::model(&model_id).ok_or(Error::<T>::UnknownModel)?;
 		ensure!(!model.deprecated, Error::<T>::ModelDeprecated);
+		ensure!(params.temperature_milli <= MAX_TEMPERATURE_MILLI, Error::<T>::TemperatureTooHigh);
+		ensure!(
+			params.temperature_milli == 0 || model.task == TaskKind::TextGeneration,
+			Error::<T>::SamplingNotSupported
+		);
 		let input = match input {
 			InputParam::Inline(b) => {
+				ensure!(!b.is_empty(), Error::<T>::EmptyInput);
 				ensure!(b.len() <= T::InputLimit::get() as usize, Error::<T>::InputTooLong);
 				JobInput::Inline(b.try_into().map_err(|_| Error::<T>::InputTooLong)?)
 			},
@@ -71,6 +77,11 @@ impl<T: Config> Pallet<T> {
 			model_id,
 			input,
 			params,
+			job_seed: rules::job_seed(
+				&Self::block_randomness(rules::JOB_SEED_CONTEXT),
+				job_id,
+				params.seed,
+			),
 			max_price,
 			deadline,
 			provider: terms.provider.clone(),

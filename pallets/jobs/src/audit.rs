@@ -314,7 +314,9 @@ impl<T: Config> Pallet<T> {
 						JobInput::Hash(h) => AuditInput::Hash(*h),
 					},
 					params: job.params,
+					job_seed: job.job_seed,
 					output_hash: receipt.output_hash,
+					output_tokens: receipt.output_tokens,
 					endpoint: T::Offers::endpoint(job.offer_id).unwrap_or_default(),
 				};
 				let vote = match T::OffchainAudit::audit(verifier.as_deref(), &check) {

@@ -393,6 +393,12 @@ pub mod pallet {
 		InputTooLong,
 		/// `max_tokens` must be between 1 and `MaxTokensPerJob`.
 		InvalidMaxTokens,
+		/// `temperature_milli` is above `MAX_TEMPERATURE_MILLI` (T = 2.0).
+		TemperatureTooHigh,
+		/// A temperature above 0 for a model that does not sample (embeddings).
+		SamplingNotSupported,
+		/// The inline input is empty.
+		EmptyInput,
 		/// The deadline is not after the current block.
 		DeadlineInPast,
 		/// The deadline is more than `MaxDeadline` blocks ahead.
@@ -500,7 +506,8 @@ pub mod pallet {
 		/// - Origin: signed, the client.
 		/// - Emits [`Event::JobAssigned`].
 		/// - Errors: [`Error::UnknownModel`], [`Error::ModelDeprecated`],
-		///   [`Error::InputTooLong`], [`Error::InvalidMaxTokens`],
+		///   [`Error::TemperatureTooHigh`], [`Error::SamplingNotSupported`],
+		///   [`Error::EmptyInput`], [`Error::InputTooLong`], [`Error::InvalidMaxTokens`],
 		///   [`Error::DeadlineInPast`], [`Error::DeadlineTooFar`],
 		///   [`Error::DeadlineBusy`], [`Error::NoFittingOffer`],
 		///   [`Error::InsufficientBalance`], [`Error::Overflow`].

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
 use crate::{mock::*, Error, Event, InputParam, Jobs as JobsStore, PruneQueue};
-use agora_primitives::{AuditVote, JobStatus, ProviderBonds};
+use agora_primitives::{AuditVote, JobParams, JobStatus, ProviderBonds};
 use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect};
 use sp_core::Pair;
 
@@ -195,6 +195,36 @@ fn submit_errors_move_no_funds() {
 		assert_noop!(
 			sub(CLIENT, model, InputParam::Inline(vec![0; MAX_INPUT as usize + 1]), 10, 5_000, now + 5, None),
 			Error::<Test>::InputTooLong
+		);
+		assert_noop!(
+			sub(CLIENT, model, InputParam::Inline(vec![]), 10, 5_000, now + 5, None),
+			Error::<Test>::EmptyInput
+		);
+		let hot = JobParams { temperature_milli: agora_primitives::jobs::MAX_TEMPERATURE_MILLI + 1, ..params(10) };
+		assert_noop!(
+			Jobs::submit_job(RuntimeOrigin::signed(CLIENT), model, hello(), hot, 5_000, now + 5, None),
+			Error::<Test>::TemperatureTooHigh
+		);
+		assert_noop!(
+			Jobs::submit_job(
+				RuntimeOrigin::signed(CLIENT),
+				model,
+				hello(),
+				JobParams { temperature_milli: u32::MAX, ..params(10) },
+				5_000,
+				now + 5,
+				None
+			),
+			Error::<Test>::TemperatureTooHigh
+		);
+		// An embedding model does not sample.
+		let minilm = agora_primitives::models::shipped::minilm(PUBLISHER);
+		let emb = minilm.id();
+		assert_ok!(Models::register_model(RuntimeOrigin::signed(PUBLISHER), minilm));
+		let warm = JobParams { temperature_milli: 700, ..params(1) };
+		assert_noop!(
+			Jobs::submit_job(RuntimeOrigin::signed(CLIENT), emb, hello(), warm, 5_000, now + 5, None),
+			Error::<Test>::SamplingNotSupported
 		);
 		assert_noop!(sub(CLIENT, model, hello(), 0, 5_000, now + 5, None), Error::<Test>::InvalidMaxTokens);
 		assert_noop!(sub(CLIENT, model, hello(), 5_000, 5_000, now + 5, None), Error::<Test>::InvalidMaxTokens);
@@ -545,5 +575,35 @@ fn full_finalize_queues_refuse_the_receipt_and_job_ids_do_not_overflow() {
 			),
 			Error::<Test>::Overflow
 		);
+	});
+}
+
+#[test]
+fn job_seed_is_fixed_at_assignment_from_the_blocks_randomness() {
+	build_and_execute(|| {
+		let model = setup_market();
+		let now = System::block_number();
+		let mut seeds = vec![];
+		for (vrf, client_seed) in [(1, 7), (1, 8), (2, 7)] {
+			set_vrf(vrf);
+			let id = crate::NextJobId::<Test>::get();
+			let p = JobParams { temperature_milli: 800, seed: client_seed, ..params(10) };
+			assert_ok!(Jobs::submit_job(
+				RuntimeOrigin::signed(CLIENT),
+				model,
+				InputParam::Inline(b"hi".to_vec()),
+				p,
+				5_000,
+				now + 5,
+				None
+			));
+			let job = JobsStore::<Test>::get(id).unwrap();
+			let randomness = Jobs::block_randomness(agora_primitives::rules::JOB_SEED_CONTEXT);
+			assert_eq!(job.job_seed, agora_primitives::rules::job_seed(&randomness, id, client_seed));
+			seeds.push(job.job_seed);
+		}
+		// Another block's randomness or another client seed gives another seed.
+		assert_ne!(seeds[0], seeds[1]);
+		assert_ne!(seeds[0], seeds[2]);
 	});
 }

@@ -462,11 +462,14 @@ mod offchain {
 			let me = a.committee[1].0;
 			UintAuthorityId::set_all_keys(vec![me]);
 			StorageValueRef::persistent(crate::VERIFIER_STORAGE_KEY).set(&b"http://127.0.0.1:8800".to_vec());
+			let stored = JobsStore::<Test>::get(job).unwrap();
 			let req = agora_primitives::VerifyRequest {
 				job_id: job,
-				model_id: JobsStore::<Test>::get(job).unwrap().model_id,
+				model_id: stored.model_id,
 				input: b"Hello".to_vec(),
 				params: params(1_000),
+				job_seed: stored.job_seed,
+				output_tokens: stored.receipt.unwrap().output_tokens,
 				output: b"output".to_vec(),
 			};
 			{

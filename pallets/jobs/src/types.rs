@@ -54,6 +54,9 @@ pub struct Job<AccountId, Balance, BlockNumber, MaxLen: Get<u32>> {
 	pub model_id: ModelId,
 	pub input: JobInput<MaxLen>,
 	pub params: JobParams,
+	/// The sampling seed ([`agora_primitives::rules::job_seed`]): this block's
+	/// VRF randomness, the job id and the client's seed, fixed at assignment.
+	pub job_seed: [u8; 32],
 	/// Held in escrow until the job ends.
 	pub max_price: Balance,
 	/// The last block a receipt is accepted in.

@@ -48,7 +48,7 @@ pub mod pallet {
 	use super::*;
 	use agora_primitives::{
 		models::{ManifestInput, ModelView, OfferView, ProviderView, MAX_ROYALTY_BPS},
-		DeterminismProfile, ModelId, OfferId, OfferStatus, ProviderBonds,
+		DeterminismProfile, ModelId, OfferId, OfferStatus, ProviderBonds, TaskKind,
 	};
 	use alloc::vec::Vec;
 	use frame_support::pallet_prelude::*;
@@ -233,8 +233,10 @@ pub mod pallet {
 		EmptyName,
 		/// The royalty is above 10,000 basis points.
 		RoyaltyTooHigh,
-		/// The determinism profile's parameters are out of range (top-k of 0, or a
-		/// minimum cosine above 1).
+		/// The determinism profile does not fit the model's task (`TeacherForced`
+		/// is for text generation, `Cosine` for embeddings) or its parameters are
+		/// out of range (an `eps_milli` of 0 or above `MAX_EPS_MILLI`, a minimum
+		/// cosine above 1).
 		InvalidDeterminism,
 		/// The registry is full.
 		TooManyModels,
@@ -473,8 +475,11 @@ pub mod pallet {
 			ensure!(manifest.royalty_bps <= MAX_ROYALTY_BPS, Error::<T>::RoyaltyTooHigh);
 			let valid = match manifest.determinism {
 				DeterminismProfile::Exact => true,
-				DeterminismProfile::TeacherForced { top_k, .. } => top_k > 0,
-				DeterminismProfile::Cosine { min_cosine_ppm } => min_cosine_ppm <= 1_000_000,
+				DeterminismProfile::TeacherForced { eps_milli } =>
+					manifest.task == TaskKind::TextGeneration &&
+						eps_milli > 0 && eps_milli <= agora_primitives::models::MAX_EPS_MILLI,
+				DeterminismProfile::Cosine { min_cosine_ppm } =>
+					manifest.task == TaskKind::Embedding && min_cosine_ppm <= 1_000_000,
 			};
 			ensure!(valid, Error::<T>::InvalidDeterminism);
 			let model_id = manifest.id();
@@ -706,6 +711,7 @@ pub mod pallet {
 				publisher: m.manifest.publisher,
 				royalty_bps: m.manifest.royalty_bps,
 				deprecated: m.deprecated,
+				task: m.manifest.task,
 			})
 		}
 

@@ -89,9 +89,23 @@ fn register_model_errors_write_nothing() {
 			Error::<Test>::RoyaltyTooHigh
 		);
 		let mut m = good.clone();
-		m.determinism = DeterminismProfile::TeacherForced { top_k: 0, eps_milli: 1 };
+		// TeacherForced with a tolerance out of range, and profiles for the wrong task.
+		let mut gen = agora_primitives::models::shipped::smollm2(ALICE);
+		for eps_milli in [0, agora_primitives::models::MAX_EPS_MILLI + 1] {
+			gen.determinism = DeterminismProfile::TeacherForced { eps_milli };
+			assert_noop!(
+				Models::register_model(RuntimeOrigin::signed(ALICE), gen.clone()),
+				Error::<Test>::InvalidDeterminism
+			);
+		}
+		gen.determinism = DeterminismProfile::Cosine { min_cosine_ppm: 990_000 };
 		assert_noop!(
-			Models::register_model(RuntimeOrigin::signed(ALICE), m),
+			Models::register_model(RuntimeOrigin::signed(ALICE), gen),
+			Error::<Test>::InvalidDeterminism
+		);
+		m.determinism = DeterminismProfile::TeacherForced { eps_milli: 500 };
+		assert_noop!(
+			Models::register_model(RuntimeOrigin::signed(ALICE), m.clone()),
 			Error::<Test>::InvalidDeterminism
 		);
 		let mut m = good.clone();

@@ -17,10 +17,43 @@ pub const RECEIPT_CONTEXT: &[u8] = b"agora/receipt/v1";
 pub struct JobParams {
 	/// Most output tokens (generation) — also the unit the price is computed in.
 	pub max_tokens: u32,
-	/// Sampling temperature × 1000; 0 means greedy decoding.
+	/// Sampling temperature × 1000; 0 means greedy decoding. At most
+	/// [`MAX_TEMPERATURE_MILLI`].
 	pub temperature_milli: u32,
-	/// Sampling seed (the worker uses `blake2(job_id)` when this is 0).
+	/// The client's own seed, mixed into the job's sampling seed
+	/// ([`crate::rules::job_seed`]); 0 for none.
 	pub seed: u64,
+}
+
+/// The highest sampling temperature a job may ask for, × 1000 (T = 2.0): above
+/// it sampling is close to uniform over the vocabulary, which no client wants
+/// and which would only make a verifier's tolerance (`EPS / T`) meaningless.
+pub const MAX_TEMPERATURE_MILLI: u32 = 2_000;
+
+/// A generation output as served and hashed (docs/protocol.md §2): the JSON
+/// object `{"text": …, "tokens": […]}`, the token ids the worker emitted and
+/// their decoded text. The receipt's `output_hash` is over these bytes, so it
+/// commits both; `output_tokens` must be `tokens.len()`. A verifier checks the
+/// ids and never re-tokenizes the text (one text has several tokenizations).
+#[cfg(feature = "std")]
+#[derive(Clone, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerationOutput {
+	pub text: alloc::string::String,
+	pub tokens: alloc::vec::Vec<u32>,
+}
+
+#[cfg(feature = "std")]
+impl GenerationOutput {
+	/// The served bytes.
+	pub fn to_bytes(&self) -> alloc::vec::Vec<u8> {
+		serde_json::to_vec(self).unwrap_or_default()
+	}
+
+	/// Parses served bytes; `None` unless they are exactly this object.
+	pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+		serde_json::from_slice(bytes).ok()
+	}
 }
 
 /// A worker's signed statement that it ran a job.
@@ -125,6 +158,10 @@ pub struct VerifyRequest {
 	pub model_id: crate::ModelId,
 	pub input: alloc::vec::Vec<u8>,
 	pub params: JobParams,
+	/// The job's sampling seed ([`crate::rules::job_seed`]), fixed at assignment.
+	pub job_seed: [u8; 32],
+	/// The output tokens the receipt bills.
+	pub output_tokens: u32,
 	pub output: alloc::vec::Vec<u8>,
 }
 
@@ -153,4 +190,28 @@ pub fn decode_embedding(bytes: &[u8]) -> Option<alloc::vec::Vec<f32>> {
 /// The bytes of an embedding output ([`decode_embedding`]'s inverse).
 pub fn encode_embedding(v: &[f32]) -> alloc::vec::Vec<u8> {
 	v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn a_generation_output_round_trips_and_parses_strictly() {
+		let g = GenerationOutput { text: "Paris.".into(), tokens: alloc::vec![7042, 30] };
+		let bytes = g.to_bytes();
+		assert_eq!(bytes, br#"{"text":"Paris.","tokens":[7042,30]}"#.to_vec());
+		assert_eq!(GenerationOutput::from_bytes(&bytes), Some(g));
+		// Plain text, a missing field, an extra field, a negative id: not an output.
+		for bad in [&b"Paris."[..], br#"{"text":"Paris."}"#, br#"{"text":"a","tokens":[1],"x":1}"#, br#"{"text":"a","tokens":[-1]}"#] {
+			assert_eq!(GenerationOutput::from_bytes(bad), None, "{}", String::from_utf8_lossy(bad));
+		}
+	}
+
+	#[test]
+	fn embeddings_round_trip() {
+		let v = [0.5f32, -1.25, 3.0];
+		assert_eq!(decode_embedding(&encode_embedding(&v)), Some(v.to_vec()));
+		assert_eq!(decode_embedding(&[0, 0, 0]), None);
+	}
 }

@@ -31,6 +31,10 @@ pub enum TaskKind {
 	Embedding,
 }
 
+/// The largest `TeacherForced` tolerance a manifest may set (5 logits): a
+/// tolerance beyond the gap between most tokens would accept steered answers.
+pub const MAX_EPS_MILLI: u32 = 5_000;
+
 /// What "re-checking" an output means for a model (docs/protocol.md §6).
 #[derive(
 	Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
@@ -39,9 +43,11 @@ pub enum TaskKind {
 pub enum DeterminismProfile {
 	/// A bitwise-equal output under a pinned CPU profile.
 	Exact,
-	/// One forward pass over prompt + claimed output: every claimed token is within
-	/// the top `top_k` logits or within `eps_milli`/1000 of the maximum logit.
-	TeacherForced { top_k: u32, eps_milli: u32 },
+	/// One forward pass over prompt + the claimed token ids: every claimed
+	/// token's score (its logit when greedy, `logit / T` plus the job's public
+	/// Gumbel noise when sampled) is within `eps_milli`/1000 (÷ `T` when
+	/// sampled) of its step's best, and EOS wins the step after a short output.
+	TeacherForced { eps_milli: u32 },
 	/// The recomputed vector's cosine with the claimed one is at least
 	/// `min_cosine_ppm` / 1,000,000.
 	Cosine { min_cosine_ppm: u32 },
@@ -121,7 +127,7 @@ pub mod shipped {
 			architecture: b"llama".to_vec(),
 			quantization: b"Q4_1".to_vec(),
 			task: TaskKind::TextGeneration,
-			determinism: DeterminismProfile::TeacherForced { top_k: 5, eps_milli: 500 },
+			determinism: DeterminismProfile::TeacherForced { eps_milli: 500 },
 			weights_hash: h(SMOLLM2_GGUF_SHA256),
 			tokenizer_hash: None,
 			config_hash: None,

@@ -17,6 +17,10 @@ pub const AVRF_CONTEXT: &[u8; 10] = b"agora/avrf";
 pub const AUDIT_CONTEXT: &[u8; 11] = b"agora/audit";
 /// Domain tag of the committee draw.
 pub const COMMITTEE_CONTEXT: &[u8; 15] = b"agora/committee";
+/// Domain tag of a job's sampling seed.
+pub const JOB_SEED_CONTEXT: &[u8; 14] = b"agora/job-seed";
+/// Domain tag of one sampling step's Gumbel noise.
+pub const SAMPLE_CONTEXT: &[u8; 15] = b"agora/sample/v1";
 /// Parts per million: an audit rate of `PPM` draws every receipt.
 pub const PPM: u32 = 1_000_000;
 
@@ -28,13 +32,59 @@ pub fn content_hash(bytes: &[u8]) -> [u8; 32] {
 	blake2_256(bytes)
 }
 
-/// The sampling seed of a job: the client's own `seed`, or the first eight
-/// bytes (little endian) of `blake2_256(SCALE(job_id))` when it is 0.
-pub fn job_seed(job_id: JobId, seed: u64) -> u64 {
-	if seed != 0 {
-		return seed;
+/// The sampling seed of a job, fixed when it is assigned:
+/// `blake2_256(b"agora/job-seed" ++ SCALE(randomness) ++ SCALE(job_id) ++
+/// SCALE(client_seed))`. `randomness` is the including block's VRF output, so
+/// neither the provider nor the client picks the noise; the client may still
+/// mix in a seed of its own (0 when it has none).
+pub fn job_seed<R: Encode>(randomness: &R, job_id: JobId, client_seed: u64) -> [u8; 32] {
+	blake2_256(&(JOB_SEED_CONTEXT, randomness, job_id, client_seed).encode())
+}
+
+/// The key of sampling step `t`'s noise: `blake2_256(b"agora/sample/v1" ++
+/// job_seed ++ SCALE(t as u32))`.
+pub fn sample_key(job_seed: &[u8; 32], t: u32) -> [u8; 32] {
+	blake2_256(&(SAMPLE_CONTEXT, job_seed, t).encode())
+}
+
+/// Step `t`'s public Gumbel noise over a vocabulary of `vocab` tokens
+/// (docs/protocol.md §6, "Sampled"): ChaCha20 (`rand_chacha::ChaCha20Rng`,
+/// a counter-mode PRNG) keyed by [`sample_key`] yields one `u64` per token in
+/// order; `u = ((x >> 11) + ½) / 2⁵³` lies in (0, 1) and `g = −ln(−ln u)`.
+/// The token sampled at temperature `T` is `argmax_i(logit_i / T + g_i)`:
+/// exactly a draw from `softmax(logit / T)`, and recomputable by anyone.
+#[cfg(feature = "std")]
+pub fn gumbel_noise(job_seed: &[u8; 32], t: u32, vocab: usize) -> alloc::vec::Vec<f32> {
+	use rand_chacha::rand_core::{RngCore, SeedableRng};
+	let mut rng = rand_chacha::ChaCha20Rng::from_seed(sample_key(job_seed, t));
+	(0..vocab)
+		.map(|_| {
+			let u = ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+			(-(-u.ln()).ln()) as f32
+		})
+		.collect()
+}
+
+/// The token sampled from `logits` at `temperature` with step noise `noise`
+/// (greedy when `temperature` is 0 or `noise` is `None`): the index of the
+/// largest score, the lowest index on a tie. `None` for empty logits.
+pub fn pick_token(logits: &[f32], temperature: f32, noise: Option<&[f32]>) -> Option<u32> {
+	let mut best: Option<(usize, f32)> = None;
+	for (i, &l) in logits.iter().enumerate() {
+		let s = score(l, i, temperature, noise);
+		if best.is_none_or(|(_, b)| s > b) {
+			best = Some((i, s));
+		}
 	}
-	first_u64(&blake2_256(&job_id.encode()))
+	best.map(|(i, _)| i as u32)
+}
+
+/// Token `i`'s score: its logit when greedy, `logit / T + g_i` when sampled.
+pub fn score(logit: f32, i: usize, temperature: f32, noise: Option<&[f32]>) -> f32 {
+	match noise {
+		Some(g) if temperature > 0.0 => logit / temperature + g.get(i).copied().unwrap_or(f32::NEG_INFINITY),
+		_ => logit,
+	}
 }
 
 /// `blake2_256(context ++ SCALE(randomness) ++ SCALE(job_id))`: the seed of one
@@ -145,11 +195,55 @@ mod tests {
 	}
 
 	#[test]
-	fn job_seed_keeps_the_clients_and_derives_one_otherwise() {
-		assert_eq!(job_seed(5, 77), 77);
-		assert_eq!(job_seed(5, 0), job_seed(5, 0));
-		assert_ne!(job_seed(5, 0), job_seed(6, 0));
-		assert_eq!(job_seed(5, 0), first_u64(&blake2_256(&5u64.to_le_bytes())));
+	fn job_seed_is_the_documented_hash_and_mixes_the_clients() {
+		let vrf = [7u8; 32];
+		let mut bytes = b"agora/job-seed".to_vec();
+		bytes.extend_from_slice(&vrf);
+		bytes.extend_from_slice(&5u64.to_le_bytes());
+		bytes.extend_from_slice(&77u64.to_le_bytes());
+		assert_eq!(job_seed(&vrf, 5, 77), blake2_256(&bytes));
+		assert_ne!(job_seed(&vrf, 5, 0), job_seed(&vrf, 5, 1));
+		assert_ne!(job_seed(&vrf, 5, 0), job_seed(&[8u8; 32], 5, 0));
+		let mut bytes = b"agora/sample/v1".to_vec();
+		bytes.extend_from_slice(&[3u8; 32]);
+		bytes.extend_from_slice(&9u32.to_le_bytes());
+		assert_eq!(sample_key(&[3u8; 32], 9), blake2_256(&bytes));
+	}
+
+	#[test]
+	fn gumbel_noise_is_reproducible_and_gumbel_distributed() {
+		let seed = [1u8; 32];
+		let g = gumbel_noise(&seed, 0, 100_000);
+		assert_eq!(g, gumbel_noise(&seed, 0, 100_000));
+		assert_ne!(g[..8], gumbel_noise(&seed, 1, 8)[..]);
+		assert_eq!(g[..8], gumbel_noise(&seed, 0, 8)[..], "a prefix does not depend on the vocabulary size");
+		// Gumbel(0, 1): mean = Euler's γ ≈ 0.5772, variance = π²/6 ≈ 1.6449.
+		let n = g.len() as f64;
+		let mean = g.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
+		let var = g.iter().map(|&x| (f64::from(x) - mean).powi(2)).sum::<f64>() / n;
+		assert!((mean - 0.5772).abs() < 0.02, "mean {mean}");
+		assert!((var - 1.6449).abs() < 0.05, "variance {var}");
+		assert!(g.iter().all(|x| x.is_finite()));
+	}
+
+	#[test]
+	fn gumbel_max_samples_the_softmax() {
+		// Logits ln(1), ln(2), ln(3), ln(4) at T = 1: the softmax is 0.1, 0.2, 0.3, 0.4.
+		let logits: alloc::vec::Vec<f32> = (1..=4).map(|i| (i as f32).ln()).collect();
+		let mut wins = [0u32; 4];
+		for t in 0..20_000u32 {
+			let g = gumbel_noise(&[9u8; 32], t, 4);
+			wins[pick_token(&logits, 1.0, Some(&g)).unwrap() as usize] += 1;
+		}
+		for (i, w) in wins.iter().enumerate() {
+			let expect = 2_000.0 * (i + 1) as f64;
+			// ±4 standard deviations of a binomial(20,000, p).
+			let sd = (20_000.0 * (expect / 20_000.0) * (1.0 - expect / 20_000.0)).sqrt();
+			assert!((f64::from(*w) - expect).abs() < 4.0 * sd, "{wins:?}");
+		}
+		assert_eq!(pick_token(&logits, 0.0, None), Some(3), "greedy is the argmax");
+		assert_eq!(pick_token(&[1.0, 1.0], 0.0, None), Some(0), "a tie goes to the lower index");
+		assert_eq!(pick_token(&[], 0.0, None), None);
 	}
 
 	#[test]

@@ -100,6 +100,8 @@ pub struct ModelTerms<AccountId> {
 	pub royalty_bps: u16,
 	/// A deprecated model takes no new jobs.
 	pub deprecated: bool,
+	/// What the model does (which job parameters make sense for it).
+	pub task: crate::TaskKind,
 }
 
 /// An offer's terms, as `pallet-jobs` needs them (implemented by `pallet-models`).
@@ -206,8 +208,12 @@ pub struct AuditJob {
 	pub model_id: crate::ModelId,
 	pub input: AuditInput,
 	pub params: crate::JobParams,
+	/// The job's sampling seed, fixed at assignment.
+	pub job_seed: [u8; 32],
 	/// The receipt's output hash.
 	pub output_hash: [u8; 32],
+	/// The output tokens the receipt bills.
+	pub output_tokens: u32,
 	/// The offer's endpoint, e.g. `http://127.0.0.1:8700`.
 	pub endpoint: alloc::vec::Vec<u8>,
 }
