@@ -231,6 +231,31 @@ fn show_output(
 				println!("embedding ({} dims): [{}, …]", e.len(), head.join(", "));
 			}
 		},
+		"text" => match agora_primitives::jobs::GenerationOutput::from_bytes(bytes) {
+			// A generation output commits its token ids; the receipt bills their count.
+			Some(g) => {
+				if g.tokens.len() != tokens as usize {
+					eprintln!(
+						"warning: the receipt bills {tokens} tokens for {} generated: dispute it (`agora job dispute {id}`)",
+						g.tokens.len()
+					);
+				}
+				v["billing_matches"] = (g.tokens.len() == tokens as usize).into();
+				v["token_ids"] = serde_json::json!(g.tokens);
+				if !json {
+					println!("{}", g.text);
+				}
+				v["output"] = g.text.into();
+			},
+			None => {
+				let raw = String::from_utf8_lossy(bytes).into_owned();
+				eprintln!("warning: the output is not a {{\"text\", \"tokens\"}} object: dispute it (`agora job dispute {id}`)");
+				if !json {
+					println!("{raw}");
+				}
+				v["output"] = raw.into();
+			},
+		},
 		_ => {
 			let text = String::from_utf8_lossy(bytes).into_owned();
 			if !json {
@@ -260,9 +285,10 @@ async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()
 		(None, Some(p)) => std::fs::read(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
 		(None, None) => anyhow::bail!("give --input or --input-file"),
 	};
+	let max_t = f64::from(agora_primitives::jobs::MAX_TEMPERATURE_MILLI) / 1000.0;
 	anyhow::ensure!(
-		a.temperature >= 0.0 && a.temperature <= 4_000_000.0,
-		"--temperature must be between 0 and 4,000,000"
+		(0.0..=max_t).contains(&a.temperature),
+		"--temperature must be between 0 (greedy) and {max_t} (the chain refuses more: TemperatureTooHigh)"
 	);
 	let max_price = chain::parse_agr(&a.max_price)?;
 	let provider: Option<AccountId32> = match &a.provider {
@@ -380,6 +406,12 @@ async fn status(client: &Client, id: u64, wait_finalized: bool, json: bool) -> a
 		"model_id": hex0x(&job.model_id),
 		"max_price": job.max_price.to_string(),
 		"deadline": job.deadline,
+		"params": {
+			"max_tokens": job.params.max_tokens,
+			"temperature_milli": job.params.temperature_milli,
+			"seed": job.params.seed,
+		},
+		"job_seed": hex0x(&job.job_seed),
 		"charge": job.charge.map(|c| c.to_string()),
 		"rating": job.rating,
 	});

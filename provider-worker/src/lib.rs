@@ -10,6 +10,9 @@
 //! - [`serve`]: the worker loop that ties them together.
 //! - [`verifier`]: the local verifier validators' off-chain workers ask
 //!   (docs/protocol.md §6).
+//! - [`adversarial`]: the verifier's error rates on honest and cheating claims
+//!   (docs/verification.md).
+pub mod adversarial;
 pub mod api;
 pub mod metrics;
 pub mod serve;

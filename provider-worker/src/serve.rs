@@ -22,7 +22,7 @@ use agora_client::chain::{self, runtime, Client, JobStatus, Keypair, View};
 use agora_engine::{self as engine, Engine, EngineError, Request};
 use agora_primitives::{
 	models::TaskKind,
-	rules::{content_hash, job_seed},
+	rules::content_hash,
 };
 use std::{
 	collections::{HashMap, HashSet},
@@ -57,9 +57,11 @@ pub struct ServeConfig {
 	pub cpu: bool,
 	/// Show progress bars.
 	pub progress: bool,
-	/// Test builds only: serve wrong outputs with valid receipts.
+	/// Test builds only: serve wrong outputs with valid receipts. Generation
+	/// jobs take these cheats in turn (the first job the first); embedding jobs
+	/// are negated whenever any cheat other than `overbill` is given.
 	#[cfg(feature = "test-cheat")]
-	pub cheat: Option<Cheat>,
+	pub cheat: Vec<Cheat>,
 }
 
 /// How a cheating worker lies (`test-cheat` builds only; never in a release):
@@ -67,30 +69,43 @@ pub struct ServeConfig {
 #[cfg(feature = "test-cheat")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Cheat {
-	/// Keep the first half of the generated text (and of its token count).
+	/// Keep the first half of the generated tokens and text (and bill half).
 	Truncate,
 	/// Replace the text with a nonsense answer; negate an embedding.
 	Wrong,
+	/// Serve the honest output but bill `max_tokens` for it (a generation that
+	/// stopped early).
+	Overbill,
 }
 
 #[cfg(feature = "test-cheat")]
 impl Cheat {
-	fn apply(self, output: Vec<u8>, tokens: u32, kind: OutputKind) -> (Vec<u8>, u32) {
-		match (self, kind) {
-			(_, OutputKind::Error) => (output, tokens),
-			(Cheat::Truncate, OutputKind::Text) => {
-				let text = String::from_utf8_lossy(&output).into_owned();
-				let half: String = text.chars().take(text.chars().count() / 2).collect();
-				(half.into_bytes(), (tokens / 2).max(1))
+	fn apply(self, output: Vec<u8>, tokens: u32, kind: OutputKind, max_tokens: u32) -> (Vec<u8>, u32) {
+		use agora_primitives::jobs::GenerationOutput;
+		let gen = GenerationOutput::from_bytes(&output);
+		match (self, kind, gen) {
+			(_, OutputKind::Error, _) => (output, tokens),
+			(Cheat::Truncate, OutputKind::Text, Some(g)) => {
+				let half: String = g.text.chars().take(g.text.chars().count() / 2).collect();
+				let ids = g.tokens[..g.tokens.len() / 2].to_vec();
+				let n = ids.len() as u32;
+				(GenerationOutput { text: half, tokens: ids }.to_bytes(), n)
 			},
-			(Cheat::Wrong, OutputKind::Text) => (b"Purple elephants compute seventeen bananas.".to_vec(), tokens),
-			(_, OutputKind::Embedding) => {
+			(Cheat::Wrong, OutputKind::Text, Some(g)) => (
+				GenerationOutput { text: "Purple elephants compute seventeen bananas.".into(), tokens: g.tokens }
+					.to_bytes(),
+				tokens,
+			),
+			(Cheat::Overbill, OutputKind::Text, _) => (output, max_tokens),
+			(Cheat::Overbill, OutputKind::Embedding, _) => (output, tokens),
+			(_, OutputKind::Embedding, _) => {
 				let neg: Vec<u8> = output
 					.chunks_exact(4)
 					.flat_map(|c| (-f32::from_le_bytes([c[0], c[1], c[2], c[3]])).to_le_bytes())
 					.collect();
 				(neg, tokens)
 			},
+			(_, OutputKind::Text, None) => (output, tokens),
 		}
 	}
 }
@@ -118,7 +133,9 @@ struct Shared {
 	taken: std::sync::Mutex<HashSet<u64>>,
 	queue: mpsc::Sender<u64>,
 	#[cfg(feature = "test-cheat")]
-	cheat: Option<Cheat>,
+	cheat: Vec<Cheat>,
+	#[cfg(feature = "test-cheat")]
+	text_jobs: std::sync::atomic::AtomicUsize,
 }
 
 /// Loads and verifies the models, makes sure the offers exist, serves the API and
@@ -186,6 +203,8 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 		queue: tx,
 		#[cfg(feature = "test-cheat")]
 		cheat: cfg.cheat,
+		#[cfg(feature = "test-cheat")]
+		text_jobs: std::sync::atomic::AtomicUsize::new(0),
 	});
 	let rx = Arc::new(Mutex::new(rx));
 	for _ in 0..capacity.max(1) {
@@ -418,7 +437,7 @@ impl Shared {
 					input,
 					max_tokens: job.params.max_tokens,
 					temperature: f64::from(job.params.temperature_milli) / 1000.0,
-					seed: job_seed(id, job.params.seed),
+					seed: job.job_seed,
 				});
 				let result = match req {
 					None => Err(EngineError::Input(
@@ -441,10 +460,18 @@ impl Shared {
 					Err(EngineError::Internal(msg)) => anyhow::bail!("engine failure: {msg}"),
 				};
 				#[cfg(feature = "test-cheat")]
-				let (output, tokens) = match self.cheat {
+				let cheat = match kind {
+					_ if self.cheat.is_empty() => None,
+					OutputKind::Text => {
+						let k = self.text_jobs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+						self.cheat.get(k % self.cheat.len()).copied()
+					},
+					_ => self.cheat.iter().find(|c| **c != Cheat::Overbill).copied(),
+				};
+				let (output, tokens) = match cheat {
 					Some(c) => {
 						tracing::warn!(job = id, cheat = ?c, "TEST BUILD: cheating on this job");
-						c.apply(output, tokens, kind)
+						c.apply(output, tokens, kind, job.params.max_tokens)
 					},
 					None => (output, tokens),
 				};

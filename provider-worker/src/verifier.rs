@@ -5,8 +5,9 @@
 //! - `POST /v1/verify`: body a SCALE [`VerifyRequest`] (job id, model id, input,
 //!   params, the output the provider served). Answers `200` with the verdict in
 //!   the `x-agora-verdict` header (`valid` or `invalid`) and a JSON body with the
-//!   evidence ([`Verdict`]): the first diverging token, its rank and logit gap
-//!   (`TeacherForced`), the cosine (`Cosine`), or both hashes (`Exact`). `400` for
+//!   evidence ([`Verdict`]): the first bad step, the claimed and the best token,
+//!   the gap and the rule (`TeacherForced`), the dimension, length or cosine
+//!   (`Cosine`), or both hashes (`Exact`). `400` for
 //!   a body that does not decode, `404` for a model this verifier does not hold
 //!   (the validator then does not vote).
 //! - `GET /health`: the models held.
@@ -44,7 +45,7 @@ pub const MAX_REQUEST_BYTES: usize = 8 << 20;
 /// A model loaded for checking under its profile.
 pub enum Checker {
 	/// One forward pass over prompt + claimed output (generation).
-	TeacherForced { gen: TextGen, full: FullLogits, top_k: u32, eps: f32 },
+	TeacherForced { gen: TextGen, full: FullLogits, eps: f32 },
 	/// Recompute the embedding and compare.
 	Cosine { emb: Embedder, min_cosine: f64 },
 	/// Re-run and compare bytes.
@@ -54,12 +55,11 @@ pub enum Checker {
 impl Checker {
 	/// Loads `files` for checking under `profile`.
 	pub fn load(files: &ModelFiles, profile: &DeterminismProfile, device: &candle_core::Device) -> anyhow::Result<Self> {
-		let (top_k, eps, min_cosine) = check::tolerances(profile);
+		let (eps, min_cosine) = check::tolerances(profile);
 		Ok(match profile {
 			DeterminismProfile::TeacherForced { .. } => Checker::TeacherForced {
 				gen: TextGen::load(files, device, false)?,
 				full: FullLogits::load(&std::fs::read(&files.weights)?, device)?,
-				top_k,
 				eps,
 			},
 			DeterminismProfile::Cosine { .. } => Checker::Cosine { emb: Embedder::load(files, device, false)?, min_cosine },
@@ -70,15 +70,26 @@ impl Checker {
 	/// Checks `req.output` against the job.
 	pub fn check(&self, req: &VerifyRequest) -> anyhow::Result<Verdict> {
 		match self {
-			Checker::TeacherForced { gen, full, top_k, eps } =>
-				check::teacher_forced(gen, full, &req.input, req.params.max_tokens, &req.output, *top_k, *eps),
+			Checker::TeacherForced { gen, full, eps } => check::teacher_forced(
+				gen,
+				full,
+				&check::GenClaim {
+					input: &req.input,
+					max_tokens: req.params.max_tokens,
+					temperature_milli: req.params.temperature_milli,
+					job_seed: req.job_seed,
+					billed_tokens: req.output_tokens,
+					output: &req.output,
+				},
+				*eps,
+			),
 			Checker::Cosine { emb, min_cosine } => check::cosine_check(emb, &req.input, &req.output, *min_cosine),
 			Checker::Exact { engine } => {
 				let r = Request {
 					input: req.input.clone(),
 					max_tokens: req.params.max_tokens,
 					temperature: req.params.temperature_milli as f64 / 1000.0,
-					seed: agora_primitives::rules::job_seed(req.job_id, req.params.seed),
+					seed: req.job_seed,
 				};
 				check::exact(engine.as_ref(), &r, &req.output)
 			},

@@ -15,7 +15,7 @@ fn minilm() -> bert::Embedder {
 }
 
 fn req(input: &str, max_tokens: u32, temperature: f64, seed: u64) -> Request {
-	Request { input: input.as_bytes().to_vec(), max_tokens, temperature, seed }
+	Request { input: input.as_bytes().to_vec(), max_tokens, temperature, seed: agora_primitives::rules::job_seed(&[0u8; 32], 0, seed) }
 }
 
 #[test]
@@ -39,7 +39,7 @@ fn generation_is_deterministic_and_follows_the_chat_template() {
 	assert_eq!(a.tokens, b.tokens);
 	assert_eq!(a.output, b.output);
 	assert!(a.output_tokens > 0 && a.output_tokens <= 24);
-	let text = String::from_utf8(a.output.clone()).unwrap();
+	let text = agora_primitives::jobs::GenerationOutput::from_bytes(&a.output).unwrap().text;
 	assert!(text.contains("Paris"), "greedy SmolLM2 should name Paris: {text:?}");
 
 	// The plain-text form (the template's default system prompt) is deterministic too.
@@ -52,12 +52,20 @@ fn generation_is_deterministic_and_follows_the_chat_template() {
 	let s1 = m.run(&req("Write a word.", 12, 0.8, 42)).unwrap();
 	let s2 = m.run(&req("Write a word.", 12, 0.8, 42)).unwrap();
 	assert_eq!(s1.tokens, s2.tokens);
+	// The output commits the ids next to their text.
+	let g = agora_primitives::jobs::GenerationOutput::from_bytes(&s1.output).unwrap();
+	assert_eq!(g.tokens, s1.tokens);
+	assert_eq!(g.text, m.tokenizer().decode(&s1.tokens, true).unwrap());
+	// Sampling follows the job seed: across 8 seeds the outputs are not all one.
+	let outs: std::collections::BTreeSet<Vec<u32>> =
+		(1..=8).map(|s| m.run(&req("Write a word.", 12, 1.0, s)).unwrap().tokens).collect();
+	assert!(outs.len() > 1, "8 seeds at T = 1.0 gave one output");
 }
 
 #[test]
 fn generation_refuses_bad_inputs_with_specific_errors() {
 	let m = smollm();
-	let e = m.run(&Request { input: vec![0xff, 0xfe], max_tokens: 4, temperature: 0.0, seed: 0 });
+	let e = m.run(&Request { input: vec![0xff, 0xfe], max_tokens: 4, temperature: 0.0, seed: [0; 32] });
 	assert!(matches!(e, Err(EngineError::Input(ref s)) if s.contains("UTF-8")), "{e:?}");
 	let e = m.run(&req("   ", 4, 0.0, 0));
 	assert!(matches!(e, Err(EngineError::Input(ref s)) if s.contains("empty")), "{e:?}");

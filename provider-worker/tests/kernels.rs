@@ -86,8 +86,8 @@ fn agora_kernels_match_stock_candle_on_20_prompts() {
 			bit_identical_split +=
 				usize::from(a1.iter().zip(&b1).all(|(x, y)| x.to_bits() == y.to_bits()));
 		}
-		let ga = ours.generate(&ids, GREEDY_TOKENS, 0.0, 0).unwrap();
-		let gb = stock.generate(&ids, GREEDY_TOKENS, 0.0, 0).unwrap();
+		let ga = ours.generate(&ids, GREEDY_TOKENS, 0.0, [0; 32]).unwrap();
+		let gb = stock.generate(&ids, GREEDY_TOKENS, 0.0, [0; 32]).unwrap();
 		assert_eq!(ga.tokens, gb.tokens, "{p:?}: greedy outputs differ");
 		assert_eq!(ga.output, gb.output);
 		assert!(!ga.tokens.is_empty());
@@ -110,12 +110,12 @@ fn generation_is_bit_identical_on_one_thread_and_on_the_pool() {
 			one.iter().zip(&pool).all(|(a, b)| a.to_bits() == b.to_bits()),
 			"{p:?}: logits differ"
 		);
-		let a = m.generate_threads(&ids, 24, 0.0, 0, Threads::One).unwrap();
-		let b = m.generate_threads(&ids, 24, 0.0, 0, Threads::Pool).unwrap();
+		let a = m.generate_threads(&ids, 24, 0.0, [0; 32], Threads::One).unwrap();
+		let b = m.generate_threads(&ids, 24, 0.0, [0; 32], Threads::Pool).unwrap();
 		assert_eq!(a.tokens, b.tokens);
 		// Seeded sampling reads the logits' exact bits.
-		let a = m.generate_threads(&ids, 24, 0.9, 7, Threads::One).unwrap();
-		let b = m.generate_threads(&ids, 24, 0.9, 7, Threads::Pool).unwrap();
+		let a = m.generate_threads(&ids, 24, 0.9, [7; 32], Threads::One).unwrap();
+		let b = m.generate_threads(&ids, 24, 0.9, [7; 32], Threads::Pool).unwrap();
 		assert_eq!(a.output, b.output);
 	}
 }

@@ -2,10 +2,12 @@
 //! validators, each with its own verifier (`agora-worker verifier`, started by
 //! `scripts/local-net.sh` with `AGORA_NET_VERIFIERS=1`), audits every receipt
 //! (`AUDIT_RATE` = 100 % in this test's chain spec). Two workers serve: Eve
-//! honestly, Ferdie with the test-only cheating switch (`--cheat wrong`, compiled
-//! only with the `test-cheat` feature). Every cheating receipt is caught before
-//! payout and slashed, its client refunded; the honest worker is never slashed;
-//! a dispute against an honest receipt costs the challenger its bond.
+//! honestly, Ferdie with the test-only cheating switch (`--cheat wrong,overbill`,
+//! compiled only with the `test-cheat` feature: a wrong text, a negated
+//! embedding, then an honest answer billed at `max_tokens`). Every cheating
+//! receipt is caught before payout and slashed, its client refunded; the honest
+//! worker is never slashed, its sampled (T = 0.8) answer upheld; a dispute
+//! against an honest receipt costs the challenger its bond.
 #![cfg(feature = "test-cheat")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -149,10 +151,16 @@ fn best_block() -> u64 {
 }
 
 fn submit(client: &str, model: &str, input: &str, provider: &str) -> u64 {
-	let v = agora_json(&ws(0), &[
+	submit_with(client, model, input, provider, &[])
+}
+
+fn submit_with(client: &str, model: &str, input: &str, provider: &str, extra: &[&str]) -> u64 {
+	let mut args = vec![
 		"job", "submit", "--suri", client, "--model", model, "--input", input, "--max-tokens", "16",
 		"--max-price", "1", "--provider", provider,
-	]);
+	];
+	args.extend_from_slice(extra);
+	let v = agora_json(&ws(0), &args);
 	v[0]["job_id"].as_u64().unwrap()
 }
 
@@ -197,7 +205,7 @@ fn committees_catch_a_cheating_worker_and_uphold_an_honest_one() {
 		})
 	});
 	net.worker("Eve", None);
-	net.worker("Ferdie", Some("wrong"));
+	net.worker("Ferdie", Some("wrong,overbill"));
 	let (eve0, ferdie0) = (stake(EVE), stake(FERDIE));
 	assert_eq!((eve0, ferdie0), (10_000 * AGR, 10_000 * AGR));
 
@@ -248,13 +256,36 @@ fn committees_catch_a_cheating_worker_and_uphold_an_honest_one() {
 			charges += planck(&f["charge"]);
 		}
 	}
-	// Slashed FRAUD_SLASH (50 %) per fraud: 10,000 → 5,000 → 2,500 AGR. Eve never.
-	assert_eq!(stake(FERDIE), ferdie0 / 4, "{}", net.logs());
-	assert_eq!(stake(EVE), eve0);
 	// Charlie paid only Eve's charge (and fees): Ferdie's two jobs (1 AGR each
 	// held) were refunded in full.
 	let paid = charlie0 - free(CHARLIE);
 	assert!((charges..charges + AGR / 10).contains(&paid), "Charlie paid {paid}, charges {charges}");
+
+	// Ferdie's next generation is the honest answer billed at max_tokens (16)
+	// though it stops sooner; Eve samples at T = 0.8 with the job's on-chain
+	// seed. The committee re-derives the Gumbel noise and upholds Eve, and finds
+	// that Ferdie's ids do not make up the count he billed.
+	let short = "Answer with one word: what colour is the sky on a clear day?";
+	let overbilled = submit_with("//Alice", GEN, short, FERDIE, &[]);
+	let sampled = submit_with("//Alice", GEN, "Tell me a fun fact about cats.", EVE, &["--temperature", "0.8"]);
+	for (id, cheat) in [(overbilled, true), (sampled, false)] {
+		net.wait(&format!("a verdict on job {id}"), Duration::from_secs(240), || {
+			matches!(status(id)["status"].as_str(), Some("Fraud" | "Finalized"))
+		});
+		let s = status(id);
+		let want = if cheat { "Fraud" } else { "Finalized" };
+		assert_eq!(s["status"], want, "job {id}: {s}\n{}", net.logs());
+		if cheat {
+			let out = agora_json(&ws(0), &["job", "output", &id.to_string()]).remove(0);
+			assert_eq!(out["billing_matches"], false, "{out}");
+			assert!(s["receipt"]["output_tokens"].as_u64() == Some(16), "{s}");
+		} else {
+			assert_eq!(s["params"]["temperature_milli"], 800, "{s}");
+		}
+	}
+	// Slashed FRAUD_SLASH (50 %) per fraud: 10,000 → 5,000 → 2,500 → 1,250 AGR. Eve never.
+	assert_eq!(stake(FERDIE), ferdie0 / 8, "{}", net.logs());
+	assert_eq!(stake(EVE), eve0);
 
 	let (ok, out, err) = agora(&ws(0), &["job", "dispute", &cheat_gen.to_string(), "--suri", "//Dave"]);
 	assert!(!ok, "a dispute on a judged job is refused: {out}");

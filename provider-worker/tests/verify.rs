@@ -1,9 +1,13 @@
-//! The local verifier on the real models: honest outputs pass under 1 and 2
-//! threads, forged and truncated ones fail with evidence.
-use agora_primitives::models::{shipped, DeterminismProfile};
+//! The local verifier on the real models: honest outputs (greedy on one thread
+//! and on the pool, sampled under several job seeds, stock candle) pass; every
+//! cheat (a swapped token, another seed's noise, truncation, padding past EOS,
+//! a wrong billed count, text that is not its ids) fails with evidence.
+//! `scripts/verify-adversarial.sh` runs the same classes over 50+ prompts.
 use agora_engine::{
-	bert::Embedder, files, llama::TextGen, teacher::FullLogits, verify, Engine, Request,
+	bert::Embedder, files, llama::Backend, llama::TextGen, teacher::FullLogits, teacher::Scoring, verify, Engine, Request,
 };
+use agora_primitives::models::{shipped, DeterminismProfile};
+use agora_worker::adversarial::{self, Case};
 
 fn smollm() -> (TextGen, FullLogits) {
 	let dir = agora_engine::models_dir().join("smollm2-135m-instruct");
@@ -13,64 +17,97 @@ fn smollm() -> (TextGen, FullLogits) {
 	(gen, full)
 }
 
-fn tf_profile() -> (u32, f32) {
+fn eps() -> f32 {
 	match shipped::smollm2([0u8; 32]).determinism {
-		DeterminismProfile::TeacherForced { top_k, eps_milli } => (top_k, eps_milli as f32 / 1000.0),
+		DeterminismProfile::TeacherForced { eps_milli } => eps_milli as f32 / 1000.0,
 		_ => unreachable!(),
 	}
 }
 
 fn req(input: &str, max_tokens: u32) -> Request {
-	Request { input: input.as_bytes().to_vec(), max_tokens, temperature: 0.0, seed: 0 }
+	Request { input: input.as_bytes().to_vec(), max_tokens, temperature: 0.0, seed: [0; 32] }
 }
 
 #[test]
-fn teacher_forcing_accepts_honest_outputs_at_1_and_2_threads_and_catches_forgeries() {
+fn honest_claims_pass_and_every_cheat_fails() {
 	let (gen, full) = smollm();
-	let (top_k, eps) = tf_profile();
-	let prompts = [
+	let dir = agora_engine::models_dir().join("smollm2-135m-instruct");
+	let f = files::verify(&dir, &shipped::smollm2([0u8; 32]), [0; 32], false).unwrap();
+	let stock = TextGen::load_with(&f, &candle_core::Device::Cpu, false, Backend::CandleStock).unwrap();
+	let eps = eps();
+	let mut honest = 0;
+	let mut classes = std::collections::BTreeSet::new();
+	for (p, n) in [
 		("What is the capital of France?", 24u32),
-		("Write a short poem about the sea.", 48),
-		("List three prime numbers.", 16),
-	];
-	let mut worst_rank = 0u64;
-	let mut worst_gap = 0f64;
-	for threads in ["1", "2"] {
-		// candle reads RAYON_NUM_THREADS on every matmul.
-		std::env::set_var("RAYON_NUM_THREADS", threads);
-		for (p, n) in prompts {
-			let out = gen.run(&req(p, n)).unwrap();
-			let v = verify::teacher_forced(&gen, &full, p.as_bytes(), n, &out.output, top_k, eps).unwrap();
-			assert!(v.valid, "{threads} threads, {p:?}: {v:?}");
-			worst_rank = worst_rank.max(v.evidence["worst_rank"].as_u64().unwrap());
-			worst_gap = worst_gap.max(v.evidence["worst_gap"].as_f64().unwrap());
+		("Write a short poem about the sea.", 24),
+		("Answer with one word: what colour is the sky on a clear day?", 32),
+	] {
+		let mut cases: Vec<Case> = adversarial::honest_generations(&gen, Some(&stock), p, n, &[1, 2]).unwrap();
+		cases.extend(adversarial::cheats(&gen, p, n, eps, &[1, 2]).unwrap());
+		for c in &cases {
+			let v = adversarial::judge(&gen, &full, eps, c).unwrap();
+			assert_eq!(v.valid, c.honest, "{p:?}, {}: {v:?}", c.class);
+			if !c.honest {
+				// The evidence names the rule and, for a step, the claimed and best tokens.
+				assert!(v.evidence.get("rule").is_some(), "{}: {v:?}", c.class);
+				if let Some(bad) = v.evidence.get("first_bad") {
+					assert!(bad["gap"].as_f64().unwrap() > 0.0 && bad["claimed"] != bad["best"], "{v:?}");
+				}
+			}
+			honest += usize::from(c.honest);
+			classes.insert((c.class.clone(), c.honest));
 		}
 	}
-	std::env::remove_var("RAYON_NUM_THREADS");
-	eprintln!("honest margins: worst rank {worst_rank} (top_k {top_k}), worst gap {worst_gap:.4} (eps {eps})");
+	// 2 greedy + 4 sampled + stock per prompt; the cheats cover every class.
+	assert_eq!(honest, 21);
+	for class in [
+		"sampled under another seed's noise",
+		"truncated without EOS",
+		"padded past EOS",
+		"billed count inflated",
+		"billed count deflated",
+		"text differs from its ids",
+	] {
+		assert!(classes.contains(&(class.to_string(), false)), "no {class:?} case: {classes:?}");
+	}
+	assert!(classes.iter().any(|(c, h)| !h && c.starts_with("token swapped")), "{classes:?}");
 
-	// A forged answer fails, naming the first diverging token.
+	// Sampling is Gumbel-max with the job's public noise: the sampled token of
+	// every step is the top perturbed score (within EPS/T).
+	let seed = adversarial::local_seed(5);
+	let ids = adversarial::prompt_ids(&gen, "Tell me a fun fact.").unwrap();
+	let out = gen.generate(&ids, 24, 0.7, seed).unwrap();
+	let checks = full.check(&ids, &out.tokens, &Scoring { temperature: 0.7, job_seed: seed }).unwrap();
+	assert!(checks.iter().all(|c| c.gap <= eps / 0.7), "{checks:?}");
+	// An output longer than max_tokens, and error receipts (0 tokens billed).
 	let p = "What is the capital of France?";
-	let forged = b"The capital of France is Berlin, a city famous for its sausages.";
-	let v = verify::teacher_forced(&gen, &full, p.as_bytes(), 64, forged, top_k, eps).unwrap();
-	assert!(!v.valid, "{v:?}");
-	assert!(v.evidence["first_divergence"]["rank"].as_u64().unwrap() >= u64::from(top_k));
-
-	// A truncated honest answer fails: the model would not have stopped there.
-	let honest = gen.run(&req("Write a short poem about the sea.", 48)).unwrap();
-	assert!(honest.output_tokens > 12);
-	let cut = gen.tokenizer().decode(&honest.tokens[..honest.tokens.len() / 2], true).unwrap();
-	let v = verify::teacher_forced(&gen, &full, b"Write a short poem about the sea.", 48, cut.as_bytes(), top_k, eps)
-		.unwrap();
-	assert!(!v.valid, "truncated output accepted: {v:?}");
-	assert_eq!(v.evidence["eos_checked"], true);
-
-	// More tokens than max_tokens, and error receipts.
-	let v = verify::teacher_forced(&gen, &full, p.as_bytes(), 2, &honest.output, top_k, eps).unwrap();
+	let honest = gen.run(&req(p, 24)).unwrap();
+	let long = verify::GenClaim {
+		input: p.as_bytes(),
+		max_tokens: 2,
+		temperature_milli: 0,
+		job_seed: [0; 32],
+		billed_tokens: honest.output_tokens,
+		output: &honest.output,
+	};
+	let v = verify::teacher_forced(&gen, &full, &long, eps).unwrap();
 	assert!(!v.valid && v.reason.contains("max_tokens"), "{v:?}");
 	let err = br#"{"error":"the input is not UTF-8 text"}"#;
-	assert!(verify::teacher_forced(&gen, &full, &[0xff, 0xfe], 8, err, top_k, eps).unwrap().valid);
-	assert!(!verify::teacher_forced(&gen, &full, p.as_bytes(), 8, err, top_k, eps).unwrap().valid);
+	let claim = |input: &'static [u8], billed| verify::GenClaim {
+		input,
+		max_tokens: 8,
+		temperature_milli: 0,
+		job_seed: [0; 32],
+		billed_tokens: billed,
+		output: err,
+	};
+	assert!(verify::teacher_forced(&gen, &full, &claim(&[0xff, 0xfe], 0), eps).unwrap().valid);
+	assert!(!verify::teacher_forced(&gen, &full, &claim(&[0xff, 0xfe], 5), eps).unwrap().valid);
+	assert!(!verify::teacher_forced(&gen, &full, &claim(p.as_bytes(), 0), eps).unwrap().valid);
+	// Bytes that are not the {text, tokens} object.
+	let raw = verify::GenClaim { output: b"Paris.", billed_tokens: 2, ..long };
+	let v = verify::teacher_forced(&gen, &full, &verify::GenClaim { max_tokens: 24, ..raw }, eps).unwrap();
+	assert!(!v.valid && v.evidence["rule"] == "format", "{v:?}");
 }
 
 #[test]
@@ -82,11 +119,11 @@ fn full_logits_agree_with_the_decoder() {
 	let f32_teacher = FullLogits::load_f32(&std::fs::read(&f.weights).unwrap(), &candle_core::Device::Cpu).unwrap();
 	assert_eq!(f32_teacher.kind(), "candle-f32");
 	let ids = gen.encode(&gen.prompt("Name a colour.").unwrap()).unwrap();
-	let out = gen.generate(&ids, 8, 0.0, 0).unwrap();
+	let out = gen.generate(&ids, 8, 0.0, [0; 32]).unwrap();
 	// The teacher-forced argmax at each position is the token greedy decoding chose
 	// (or within the rounding tolerance of it), with either teacher.
 	for teacher in [&full, &f32_teacher] {
-		let checks = teacher.check(&ids, &out.tokens).unwrap();
+		let checks = teacher.check(&ids, &out.tokens, &Scoring::greedy()).unwrap();
 		assert_eq!(checks.len(), out.tokens.len());
 		for c in &checks {
 			assert!(c.rank == 0 || c.gap < 0.5, "{}: {c:?}", teacher.kind());
@@ -94,7 +131,7 @@ fn full_logits_agree_with_the_decoder() {
 	}
 	// The quantized teacher's rows are the decoder's own next-token logits:
 	// its first row (after the prompt) is what a prefill of the prompt gives.
-	let first = full.check(&ids, &out.tokens[..1]).unwrap();
+	let first = full.check(&ids, &out.tokens[..1], &Scoring::greedy()).unwrap();
 	let logits = gen.prompt_logits(&ids, agora_kernels::Threads::One).unwrap();
 	let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
 	assert_eq!(first[0].gap.to_bits(), (max - logits[out.tokens[0] as usize]).to_bits());
@@ -113,17 +150,24 @@ fn cosine_accepts_honest_vectors_and_refuses_others() {
 	let mut worst = 1f64;
 	for threads in ["1", "2"] {
 		std::env::set_var("RAYON_NUM_THREADS", threads);
-		let honest = emb.run(&Request { input: input.to_vec(), max_tokens: 1, temperature: 0.0, seed: 0 }).unwrap();
+		let honest = emb.run(&Request { input: input.to_vec(), max_tokens: 1, temperature: 0.0, seed: [0; 32] }).unwrap();
 		let v = verify::cosine_check(&emb, input, &honest.output, min).unwrap();
 		assert!(v.valid, "{v:?}");
 		worst = worst.min(v.evidence["cosine"].as_f64().unwrap());
 	}
 	std::env::remove_var("RAYON_NUM_THREADS");
 	eprintln!("honest cosine: worst {worst:.8} (minimum {min})");
-	let other = emb.run(&Request { input: b"Stock markets fell sharply today.".to_vec(), max_tokens: 1, temperature: 0.0, seed: 0 }).unwrap();
+	let other = emb.run(&Request { input: b"Stock markets fell sharply today.".to_vec(), max_tokens: 1, temperature: 0.0, seed: [0; 32] }).unwrap();
 	let v = verify::cosine_check(&emb, input, &other.output, min).unwrap();
 	assert!(!v.valid, "{v:?}");
 	assert!(!verify::cosine_check(&emb, input, b"abc", min).unwrap().valid);
+	// Forged vectors: negated, truncated, unnormalised; each names its rule.
+	for (class, honest, bytes) in adversarial::embedding_cases(&emb, "The cat sits on the mat.", "Stock markets fell.").unwrap() {
+		let v = verify::cosine_check(&emb, input, &bytes, min).unwrap();
+		assert_eq!(v.valid, honest, "{class}: {v:?}");
+	}
+	let v = verify::cosine_check(&emb, input, &Embedder::to_bytes(&[0.5; 383]), min).unwrap();
+	assert_eq!(v.evidence["rule"], "dimension", "{v:?}");
 }
 
 /// The HTTP verifier validators' nodes call (`agora-worker verifier`): the
@@ -135,17 +179,20 @@ fn the_http_verifier_answers_with_a_verdict_header() {
 	use agora_worker::verifier::{router, Checker, Verifier};
 	use codec::Encode;
 	let (gen, full) = smollm();
-	let (top_k, eps) = tf_profile();
+	let eps = eps();
 	let prompt = "What is the capital of France?";
 	let honest = gen.run(&req(prompt, 24)).unwrap().output;
 	let model = [7u8; 32];
-	let verifier = Verifier::new(vec![(model, "SmolLM2-135M-Instruct".into(), Checker::TeacherForced { gen, full, top_k, eps })]);
-	let request = |output: &[u8], model_id: [u8; 32]| {
+	let verifier = Verifier::new(vec![(model, "SmolLM2-135M-Instruct".into(), Checker::TeacherForced { gen, full, eps })]);
+	let honest_tokens = agora_primitives::jobs::GenerationOutput::from_bytes(&honest).unwrap().tokens.len() as u32;
+	let request = |output: &[u8], model_id: [u8; 32], billed: u32| {
 		VerifyRequest {
 			job_id: 1,
 			model_id,
 			input: prompt.as_bytes().to_vec(),
 			params: JobParams { max_tokens: 24, temperature_milli: 0, seed: 0 },
+			job_seed: [0; 32],
+			output_tokens: billed,
 			output: output.to_vec(),
 		}
 		.encode()
@@ -158,24 +205,25 @@ fn the_http_verifier_answers_with_a_verdict_header() {
 		let client = reqwest::Client::new();
 		let post = |body: Vec<u8>| client.post(&url).body(body).send();
 
-		let r = post(request(&honest, model)).await.unwrap();
+		let r = post(request(&honest, model, honest_tokens)).await.unwrap();
 		assert_eq!(r.status(), 200);
 		assert_eq!(r.headers()[agora_primitives::jobs::VERDICT_HEADER], "valid");
 		let v: serde_json::Value = r.json().await.unwrap();
 		assert_eq!(v["valid"], true, "{v}");
 
-		let r = post(request(b"Purple elephants compute seventeen bananas.", model)).await.unwrap();
+		// The same output billed one token more: over-billing is fraud.
+		let r = post(request(&honest, model, honest_tokens + 1)).await.unwrap();
 		assert_eq!(r.status(), 200);
 		assert_eq!(r.headers()[agora_primitives::jobs::VERDICT_HEADER], "invalid");
 		let v: serde_json::Value = r.json().await.unwrap();
 		assert_eq!(v["valid"], false);
-		assert!(v["evidence"]["first_divergence"]["rank"].as_u64().unwrap() >= u64::from(top_k), "{v}");
+		assert_eq!(v["evidence"]["rule"], "billing", "{v}");
 
 		let r = post(b"not scale".to_vec()).await.unwrap();
 		assert_eq!(r.status(), 400);
 		assert!(r.headers().get(agora_primitives::jobs::VERDICT_HEADER).is_none());
 
-		let r = post(request(&honest, [9u8; 32])).await.unwrap();
+		let r = post(request(&honest, [9u8; 32], honest_tokens)).await.unwrap();
 		assert_eq!(r.status(), 404);
 		let v: serde_json::Value = r.json().await.unwrap();
 		assert!(v["error"].as_str().unwrap().contains("holds no model"), "{v}");

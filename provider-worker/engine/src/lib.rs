@@ -42,14 +42,16 @@ pub struct Request {
 	pub max_tokens: u32,
 	/// Sampling temperature; 0 means greedy decoding.
 	pub temperature: f64,
-	/// Sampling seed (used only when `temperature > 0`).
-	pub seed: u64,
+	/// The job's sampling seed ([`agora_primitives::rules::job_seed`]): keys
+	/// the public Gumbel noise when `temperature > 0`.
+	pub seed: [u8; 32],
 }
 
 /// What came out, with timings for metrics and benchmarks.
 #[derive(Clone, Debug)]
 pub struct Inference {
-	/// The output bytes: UTF-8 text, or little-endian f32 for embeddings.
+	/// The output bytes: a generation's [`agora_primitives::jobs::GenerationOutput`]
+	/// (JSON text and token ids), or little-endian f32 for embeddings.
 	pub output: Vec<u8>,
 	/// Generated tokens (not counting the end-of-sequence token), or 1 for an embedding.
 	pub output_tokens: u32,

@@ -7,12 +7,9 @@
 //! tests and `scripts/bench-inference.sh` compare against).
 use super::{files::ModelFiles, Engine, EngineError, Inference, Request};
 use agora_kernels::{qllama::QLlama, Threads};
-use agora_primitives::models::TaskKind;
+use agora_primitives::{jobs::GenerationOutput, models::TaskKind, rules};
 use candle_core::{quantized::gguf_file, Device, Tensor};
-use candle_transformers::{
-	generation::{LogitsProcessor, Sampling},
-	models::quantized_llama::{ModelWeights, MAX_SEQ_LEN},
-};
+use candle_transformers::models::quantized_llama::{ModelWeights, MAX_SEQ_LEN};
 use std::{io::Read, time::Instant};
 use tokenizers::{
 	decoders::byte_level::ByteLevel as ByteLevelDecoder,
@@ -346,7 +343,7 @@ impl TextGen {
 		prompt_ids: &[u32],
 		max_tokens: u32,
 		temperature: f64,
-		seed: u64,
+		seed: [u8; 32],
 	) -> Result<Inference, EngineError> {
 		self.generate_inner(prompt_ids, max_tokens, temperature, seed, true, Threads::Pool)
 	}
@@ -358,7 +355,7 @@ impl TextGen {
 		prompt_ids: &[u32],
 		max_tokens: u32,
 		temperature: f64,
-		seed: u64,
+		seed: [u8; 32],
 		threads: Threads,
 	) -> Result<Inference, EngineError> {
 		self.generate_inner(prompt_ids, max_tokens, temperature, seed, true, threads)
@@ -369,7 +366,7 @@ impl TextGen {
 		prompt_ids: &[u32],
 		max_tokens: u32,
 		temperature: f64,
-		seed: u64,
+		seed: [u8; 32],
 		stop_at_eos: bool,
 		threads: Threads,
 	) -> Result<Inference, EngineError> {
@@ -386,21 +383,21 @@ impl TextGen {
 				prompt_ids.len()
 			)));
 		}
-		let sampling =
-			if temperature <= 0.0 { Sampling::ArgMax } else { Sampling::All { temperature } };
-		let mut lp = LogitsProcessor::from_sampling(seed, sampling);
+		// Greedy, or Gumbel-max with the job's public noise (docs/protocol.md §6):
+		// the token of step `t` is `argmax_i(logit_i / T + g[t][i])`.
+		let t_f32 = temperature as f32;
+		let pick = |step: usize, logits: &[f32]| -> Result<u32, EngineError> {
+			let noise = (t_f32 > 0.0).then(|| rules::gumbel_noise(&seed, step as u32, logits.len()));
+			rules::pick_token(logits, t_f32, noise.as_deref())
+				.ok_or_else(|| EngineError::Internal("the model returned no logits".into()))
+		};
 		let mut out: Vec<u32> = Vec::with_capacity(max_tokens as usize);
 		let t0 = Instant::now();
 		let (prompt_secs, t1) = match &self.weights {
 			Weights::Agora(q) => {
 				let internal = |e: anyhow::Error| EngineError::Internal(e.to_string());
 				let mut st = q.state(needed);
-				let sample =
-					|lp: &mut LogitsProcessor, logits: &[f32]| -> Result<u32, EngineError> {
-						Ok(lp.sample(&Tensor::from_slice(logits, logits.len(), &Device::Cpu)?)?)
-					};
-				let mut next =
-					sample(&mut lp, q.forward(&mut st, prompt_ids, threads).map_err(internal)?)?;
+				let mut next = pick(0, q.forward(&mut st, prompt_ids, threads).map_err(internal)?)?;
 				let prompt_secs = t0.elapsed().as_secs_f64();
 				let t1 = Instant::now();
 				while !(stop_at_eos && next == self.eos_id) {
@@ -408,16 +405,15 @@ impl TextGen {
 					if out.len() >= max_tokens as usize {
 						break;
 					}
-					next =
-						sample(&mut lp, q.forward(&mut st, &[next], threads).map_err(internal)?)?;
+					next = pick(out.len(), q.forward(&mut st, &[next], threads).map_err(internal)?)?;
 				}
 				(prompt_secs, t1)
 			},
 			Weights::Stock(weights) => {
 				let mut model = weights.clone();
 				let input = Tensor::new(prompt_ids, &self.device)?.unsqueeze(0)?;
-				let logits = model.forward(&input, 0)?.squeeze(0)?;
-				let mut next = lp.sample(&logits)?;
+				let logits = model.forward(&input, 0)?.squeeze(0)?.to_dtype(candle_core::DType::F32)?;
+				let mut next = pick(0, &logits.to_vec1::<f32>()?)?;
 				let prompt_secs = t0.elapsed().as_secs_f64();
 				let t1 = Instant::now();
 				while !(stop_at_eos && next == self.eos_id) {
@@ -427,8 +423,8 @@ impl TextGen {
 					}
 					let input = Tensor::new(&[next], &self.device)?.unsqueeze(0)?;
 					let pos = prompt_ids.len().saturating_add(out.len()).saturating_sub(1);
-					let logits = model.forward(&input, pos)?.squeeze(0)?;
-					next = lp.sample(&logits)?;
+					let logits = model.forward(&input, pos)?.squeeze(0)?.to_dtype(candle_core::DType::F32)?;
+					next = pick(out.len(), &logits.to_vec1::<f32>()?)?;
 				}
 				(prompt_secs, t1)
 			},
@@ -439,7 +435,7 @@ impl TextGen {
 			.decode(&out, true)
 			.map_err(|e| EngineError::Internal(format!("tokenizer: {e}")))?;
 		Ok(Inference {
-			output: text.into_bytes(),
+			output: GenerationOutput { text, tokens: out.clone() }.to_bytes(),
 			output_tokens: out.len() as u32,
 			prompt_tokens: prompt_ids.len() as u32,
 			prompt_secs,
@@ -452,7 +448,7 @@ impl TextGen {
 impl TextGen {
 	/// Decodes exactly `n` tokens, ignoring EOS (benchmarks).
 	pub fn generate_n(&self, prompt_ids: &[u32], n: u32) -> Result<Inference, EngineError> {
-		self.generate_inner(prompt_ids, n, 0.0, 0, false, Threads::Pool)
+		self.generate_inner(prompt_ids, n, 0.0, [0; 32], false, Threads::Pool)
 	}
 }
 

@@ -1,7 +1,7 @@
 //! Teacher forcing for verification (docs/protocol.md §6, `TeacherForced`): one batched
-//! forward pass over prompt + claimed output that yields the logits at *every*
-//! position, so each claimed token can be checked against the model's top-`K` and
-//! its gap to the maximum logit.
+//! forward pass over prompt + the claimed token ids that yields the logits at
+//! *every* position, so each claimed token's score can be compared with its
+//! step's best ([`Scoring`]: greedy, or Gumbel-max with the job's noise).
 //!
 //! Two implementations:
 //! - on CPU, Agora's quantized llama (`agora_kernels::qllama`) run as one
@@ -13,10 +13,11 @@
 //!   position's logits).
 //!
 //! Either differs from a provider's decode only by rounding (the attention's
-//! summation order in a batch; the f32 weights), which the profile's
-//! `top_k`/`eps` tolerate.
+//! summation order in a batch; the f32 weights), which the profile's `eps`
+//! tolerates.
 use agora_kernels::{qllama::QLlama, Threads};
-use candle_core::{quantized::gguf_file, DType, Device, IndexOp, Tensor, D};
+use agora_primitives::rules;
+use candle_core::{quantized::gguf_file, DType, Device, IndexOp, Tensor};
 use candle_transformers::utils::repeat_kv;
 
 struct Layer {
@@ -54,27 +55,52 @@ pub struct F32Logits {
 	device: Device,
 }
 
-/// How a claimed token compares with the model's prediction at its position.
+/// How a claimed token compares with the model's choice at its step.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct TokenCheck {
-	/// Index in the claimed output.
+	/// The step (index in the claimed output; one past it for the EOS a short
+	/// output claims).
 	pub index: usize,
+	/// The claimed token.
 	pub token: u32,
-	/// 0 = the model's top choice.
+	/// The token with the best score at this step.
+	pub best: u32,
+	/// 0 = the claimed token has the best score.
 	pub rank: u32,
-	/// max logit − the claimed token's logit (≥ 0).
+	/// best score − the claimed token's score (≥ 0): logits when greedy,
+	/// `logit / T + g` when sampled.
 	pub gap: f32,
+}
+
+/// How the steps are scored: greedy (the logits), or sampled at `temperature`
+/// with the job's public Gumbel noise keyed by `job_seed`.
+#[derive(Clone, Copy, Debug)]
+pub struct Scoring {
+	pub temperature: f32,
+	pub job_seed: [u8; 32],
+}
+
+impl Scoring {
+	/// Greedy decoding.
+	pub fn greedy() -> Self {
+		Scoring { temperature: 0.0, job_seed: [0; 32] }
+	}
+
+	/// Checks `token` at step `index` against that step's logits `row`.
+	pub fn check(&self, row: &[f32], index: usize, token: u32) -> TokenCheck {
+		let noise = (self.temperature > 0.0)
+			.then(|| rules::gumbel_noise(&self.job_seed, index as u32, row.len()));
+		let noise = noise.as_deref();
+		let score = |i: usize| rules::score(row.get(i).copied().unwrap_or(f32::NEG_INFINITY), i, self.temperature, noise);
+		let best = rules::pick_token(row, self.temperature, noise).unwrap_or(0);
+		let mine = score(token as usize);
+		let rank = (0..row.len()).filter(|&i| score(i) > mine).count() as u32;
+		TokenCheck { index, token, best, rank, gap: score(best as usize) - mine }
+	}
 }
 
 fn md<'a>(ct: &'a gguf_file::Content, key: &str) -> anyhow::Result<&'a gguf_file::Value> {
 	ct.metadata.get(key).ok_or_else(|| anyhow::anyhow!("GGUF metadata has no `{key}`"))
-}
-
-/// A claimed token's rank in `row` (0 = the top choice) and its gap to the maximum.
-fn rank_gap(row: &[f32], max: f32, index: usize, token: u32) -> TokenCheck {
-	let mine = row.get(token as usize).copied().unwrap_or(f32::NEG_INFINITY);
-	let rank = row.iter().filter(|&&v| v > mine).count() as u32;
-	TokenCheck { index, token, rank, gap: max - mine }
 }
 
 impl FullLogits {
@@ -102,8 +128,9 @@ impl FullLogits {
 		}
 	}
 
-	/// Checks every claimed token: the logits at position `p` predict token `p+1`.
-	pub fn check(&self, prompt: &[u32], claimed: &[u32]) -> anyhow::Result<Vec<TokenCheck>> {
+	/// Checks every claimed token under `scoring`: the logits at position `p`
+	/// predict token `p+1`.
+	pub fn check(&self, prompt: &[u32], claimed: &[u32], scoring: &Scoring) -> anyhow::Result<Vec<TokenCheck>> {
 		anyhow::ensure!(!prompt.is_empty(), "an empty prompt predicts nothing");
 		if claimed.is_empty() {
 			return Ok(vec![]);
@@ -111,8 +138,8 @@ impl FullLogits {
 		let mut ids = prompt.to_vec();
 		ids.extend_from_slice(&claimed[..claimed.len() - 1]);
 		let start = prompt.len() - 1;
-		match self {
-			Self::F32(f) => f.check(&ids, start, claimed),
+		let (rows, vocab) = match self {
+			Self::F32(f) => f.rows(&ids, start, claimed.len())?,
 			Self::Quantized(q) => {
 				anyhow::ensure!(
 					ids.len() <= super::llama::CONTEXT,
@@ -120,19 +147,15 @@ impl FullLogits {
 					ids.len()
 				);
 				let mut st = q.state(ids.len());
-				let rows = q.forward_all(&mut st, &ids, start, Threads::Pool)?;
-				let vocab = q.config().vocab;
-				Ok(claimed
-					.iter()
-					.zip(rows.chunks_exact(vocab))
-					.enumerate()
-					.map(|(i, (&tok, row))| {
-						let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-						rank_gap(row, max, i, tok)
-					})
-					.collect())
+				(q.forward_all(&mut st, &ids, start, Threads::Pool)?.to_vec(), q.config().vocab)
 			},
-		}
+		};
+		Ok(claimed
+			.iter()
+			.zip(rows.chunks_exact(vocab))
+			.enumerate()
+			.map(|(i, (&tok, row))| scoring.check(row, i, tok))
+			.collect())
 	}
 }
 
@@ -238,12 +261,12 @@ impl F32Logits {
 		Ok(x.broadcast_matmul(&self.output_t)?.squeeze(0)?)
 	}
 
-	/// The checks of `claimed` against the logits of `ids` from position `start`.
-	fn check(&self, ids: &[u32], start: usize, claimed: &[u32]) -> anyhow::Result<Vec<TokenCheck>> {
+	/// The logits of `n` positions of `ids` from `start`, row after row, and the
+	/// vocabulary size.
+	fn rows(&self, ids: &[u32], start: usize, n: usize) -> anyhow::Result<(Vec<f32>, usize)> {
 		let logits = self.logits(ids)?;
-		let rows = logits.i(start..start + claimed.len())?.to_dtype(DType::F32)?;
-		let max = rows.max(D::Minus1)?.to_vec1::<f32>()?;
-		let rows = rows.to_vec2::<f32>()?;
-		Ok(claimed.iter().enumerate().map(|(i, &tok)| rank_gap(&rows[i], max[i], i, tok)).collect())
+		let rows = logits.i(start..start + n)?.to_dtype(DType::F32)?;
+		let vocab = rows.dim(1)?;
+		Ok((rows.flatten_all()?.to_vec1::<f32>()?, vocab))
 	}
 }

@@ -46,6 +46,9 @@ enum Cmd {
 	/// Re-check a claimed output against a shipped model under its determinism
 	/// profile (JSON verdict with evidence on stdout; exit 0 valid, 3 invalid).
 	Verify(VerifyArgs),
+	/// Measure the verifier's error rates: honest outputs from every engine and
+	/// every cheat, over a prompt set (markdown table; exit 4 on a wrong verdict).
+	Adversarial(agora_worker::adversarial::Args),
 }
 
 #[derive(clap::Args, Debug)]
@@ -62,6 +65,18 @@ struct VerifyArgs {
 	/// The job's max_tokens.
 	#[arg(long, default_value_t = 64)]
 	max_tokens: u32,
+	/// The job's temperature (0 = greedy).
+	#[arg(long, default_value_t = 0.0)]
+	temperature: f64,
+	/// The client seed of a local run (as `run --seed`).
+	#[arg(long, default_value_t = 0)]
+	seed: u64,
+	/// The job seed (hex, 32 bytes), instead of `--seed`.
+	#[arg(long, value_parser = agora_client::parse_h256)]
+	job_seed: Option<[u8; 32]>,
+	/// The tokens the receipt bills (default: as many as the output holds).
+	#[arg(long)]
+	billed_tokens: Option<u32>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -124,10 +139,11 @@ struct ServeArgs {
 	#[arg(long)]
 	no_progress: bool,
 	/// TEST BUILDS ONLY (feature `test-cheat`): sign receipts over wrong outputs,
-	/// for the verification tests. A release build has no such flag.
+	/// for the verification tests; generation jobs take the cheats in turn
+	/// (`--cheat wrong,overbill`). A release build has no such flag.
 	#[cfg(feature = "test-cheat")]
-	#[arg(long, value_enum)]
-	cheat: Option<serve::Cheat>,
+	#[arg(long, value_enum, value_delimiter = ',')]
+	cheat: Vec<serve::Cheat>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -143,10 +159,19 @@ struct RunArgs {
 	input: String,
 	#[arg(long, default_value_t = 64)]
 	max_tokens: u32,
+	/// Sampling temperature (0 = greedy).
 	#[arg(long, default_value_t = 0.0)]
 	temperature: f64,
+	/// A client seed: the job seed of a local run is
+	/// `job_seed(32 zero bytes, job 0, SEED)` (docs/protocol.md §6).
 	#[arg(long, default_value_t = 0)]
 	seed: u64,
+	/// The job seed itself (hex, 32 bytes), e.g. an on-chain job's, instead of `--seed`.
+	#[arg(long, value_parser = agora_client::parse_h256)]
+	job_seed: Option<[u8; 32]>,
+	/// Also write the output bytes as served (what the receipt hashes) here.
+	#[arg(long)]
+	output_file: Option<PathBuf>,
 	#[arg(long)]
 	cpu: bool,
 }
@@ -200,12 +225,18 @@ fn run(a: RunArgs) -> anyhow::Result<()> {
 		input: a.input.into_bytes(),
 		max_tokens: a.max_tokens,
 		temperature: a.temperature,
-		seed: a.seed,
+		seed: a.job_seed.unwrap_or_else(|| agora_primitives::rules::job_seed(&[0u8; 32], 0, a.seed)),
 	};
 	let out = e.run(&req)?;
+	if let Some(p) = &a.output_file {
+		std::fs::write(p, &out.output).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+	}
 	match e.task() {
 		agora_primitives::models::TaskKind::TextGeneration => {
-			println!("{}", String::from_utf8_lossy(&out.output))
+			let text = agora_primitives::jobs::GenerationOutput::from_bytes(&out.output)
+				.map(|g| g.text)
+				.unwrap_or_else(|| String::from_utf8_lossy(&out.output).into_owned());
+			println!("{text}")
 		},
 		agora_primitives::models::TaskKind::Embedding => {
 			println!("{}", serde_json::to_string(&Embedder::from_bytes(&out.output))?)
@@ -219,6 +250,37 @@ fn run(a: RunArgs) -> anyhow::Result<()> {
 		out.decode_secs,
 		hex0x(&agora_primitives::rules::content_hash(&out.output))
 	);
+	Ok(())
+}
+
+fn adversarial(a: agora_worker::adversarial::Args) -> anyhow::Result<()> {
+	use agora_worker::adversarial;
+	let dev = candle_core::Device::Cpu;
+	let lm_files = verified("SmolLM2-135M-Instruct", None)?;
+	let gen = TextGen::load_with(&lm_files, &dev, false, Backend::Agora)?;
+	let stock = TextGen::load_with(&lm_files, &dev, false, Backend::CandleStock)?;
+	let full = engine::teacher::FullLogits::load(&std::fs::read(&lm_files.weights)?, &dev)?;
+	let emb = Embedder::load(&verified("all-MiniLM-L6-v2", None)?, &dev, false)?;
+	let (eps, _) = engine::verify::tolerances(&shipped::smollm2([0u8; 32]).determinism);
+	let (_, min_cos) = engine::verify::tolerances(&shipped::minilm([0u8; 32]).determinism);
+	let t0 = Instant::now();
+	let tallies = adversarial::run(&a, &gen, &stock, &full, &emb, eps, min_cos)?;
+	if tallies.is_empty() {
+		return Ok(()); // --dump-prompts
+	}
+	let table = adversarial::markdown(&tallies, eps);
+	println!("{table}");
+	eprintln!("[adversarial] {:.0} s", t0.elapsed().as_secs_f64());
+	if let Some(p) = &a.markdown {
+		std::fs::write(p, &table)?;
+	}
+	let wrong: Vec<&String> = tallies.iter().flat_map(|t| &t.errors).collect();
+	for w in &wrong {
+		eprintln!("wrong verdict: {w}");
+	}
+	if !wrong.is_empty() {
+		std::process::exit(4);
+	}
 	Ok(())
 }
 
@@ -244,7 +306,7 @@ fn bench(a: BenchArgs) -> anyhow::Result<()> {
 	let embedding = a.only.as_deref() != Some("generation");
 	// Warm-up, then measure prefill and decode separately. Decoding ignores EOS so
 	// every run decodes exactly `decode_tokens` (as llama.cpp's bench does).
-	let _ = lm.generate(&ids, 4, 0.0, 0)?;
+	let _ = lm.generate(&ids, 4, 0.0, [0; 32])?;
 	let (mut pp, mut tg) = (vec![], vec![]);
 	for _ in 0..if generation { a.runs } else { 0 } {
 		let r = lm.generate_n(&ids, a.decode_tokens)?;
@@ -263,7 +325,7 @@ fn bench(a: BenchArgs) -> anyhow::Result<()> {
 			let r = lm.generate_n(&ids, a.decode_tokens)?;
 			gen_s.push(r.prompt_secs + r.decode_secs);
 			let t0 = Instant::now();
-			let _ = full.check(&ids, &r.tokens)?;
+			let _ = full.check(&ids, &r.tokens, &engine::teacher::Scoring::greedy())?;
 			ver_s.push(t0.elapsed().as_secs_f64());
 		}
 	}
@@ -312,20 +374,24 @@ fn verify_cmd(a: VerifyArgs) -> anyhow::Result<()> {
 	let output = std::fs::read(&a.output_file)
 		.map_err(|e| anyhow::anyhow!("{}: {e}", a.output_file.display()))?;
 	let dev = candle_core::Device::Cpu;
-	let (top_k, eps, min_cos) = engine::verify::tolerances(&manifest.determinism);
+	let (eps, min_cos) = engine::verify::tolerances(&manifest.determinism);
+	let job_seed = a.job_seed.unwrap_or_else(|| agora_primitives::rules::job_seed(&[0u8; 32], 0, a.seed));
 	let v = match manifest.determinism {
 		agora_primitives::models::DeterminismProfile::TeacherForced { .. } => {
 			let gen = TextGen::load(&files, &dev, false)?;
 			let full = engine::teacher::FullLogits::load(&std::fs::read(&files.weights)?, &dev)?;
-			engine::verify::teacher_forced(
-				&gen,
-				&full,
-				a.input.as_bytes(),
-				a.max_tokens,
-				&output,
-				top_k,
-				eps,
-			)?
+			let billed = a.billed_tokens.unwrap_or_else(|| {
+				agora_primitives::jobs::GenerationOutput::from_bytes(&output).map_or(0, |g| g.tokens.len() as u32)
+			});
+			let claim = engine::verify::GenClaim {
+				input: a.input.as_bytes(),
+				max_tokens: a.max_tokens,
+				temperature_milli: (a.temperature * 1000.0).round() as u32,
+				job_seed,
+				billed_tokens: billed,
+				output: &output,
+			};
+			engine::verify::teacher_forced(&gen, &full, &claim, eps)?
 		},
 		agora_primitives::models::DeterminismProfile::Cosine { .. } => {
 			let emb = Embedder::load(&files, &dev, false)?;
@@ -336,8 +402,8 @@ fn verify_cmd(a: VerifyArgs) -> anyhow::Result<()> {
 			let req = Request {
 				input: a.input.into_bytes(),
 				max_tokens: a.max_tokens,
-				temperature: 0.0,
-				seed: 0,
+				temperature: a.temperature,
+				seed: job_seed,
 			};
 			engine::verify::exact(e.as_ref(), &req, &output)?
 		},
@@ -426,6 +492,7 @@ fn main() {
 		Cmd::Run(a) => run(a),
 		Cmd::Bench(a) => bench(a),
 		Cmd::Verify(a) => verify_cmd(a),
+		Cmd::Adversarial(a) => adversarial(a),
 		Cmd::Verifier(a) => tokio::runtime::Builder::new_multi_thread()
 			.enable_all()
 			.build()
