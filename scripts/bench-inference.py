@@ -24,7 +24,16 @@ ap.add_argument("--runs", type=int, default=3)
 a = ap.parse_args()
 
 import numpy as np
+import llama_cpp
 from llama_cpp import Llama
+
+
+def last_logits(llm):
+    # llama-cpp-python 0.3.36 leaves `Llama.scores` zero without logits_all
+    # (greedy on it decoded token 0 over and over); read the context's last row.
+    p = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
+    return np.ctypeslib.as_array(p, shape=(llm.n_vocab(),))
+
 
 llm = Llama(model_path=a.gguf, n_threads=a.threads, n_threads_batch=a.threads, n_ctx=1024,
             n_batch=512, verbose=False)
@@ -37,10 +46,10 @@ for run in range(a.runs + 1):  # the first run warms up
     t0 = time.perf_counter()
     llm.eval(ids)
     t1 = time.perf_counter()
-    tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+    tok = int(np.argmax(last_logits(llm)))
     for _ in range(a.decode_tokens - 1):
         llm.eval([tok])
-        tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        tok = int(np.argmax(last_logits(llm)))
     t2 = time.perf_counter()
     if run > 0:
         pp.append(len(ids) / (t1 - t0))

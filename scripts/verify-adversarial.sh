@@ -7,8 +7,10 @@
 # `adversarial-table` markers). Exit 4 if any honest output is rejected or any
 # cheat accepted.
 #
-#   scripts/verify-adversarial.sh
+#   scripts/verify-adversarial.sh                     # ~50 min on 2 cores
 #   MAX_TOKENS=48 SEEDS=1,2,3 scripts/verify-adversarial.sh
+#   ONLY_PEERS=1 scripts/verify-adversarial.sh        # llama.cpp and sentence-transformers
+#                                                     # only (prints the table, leaves the doc)
 #
 # Honest peers come from the bench venv ($AGORA_BENCH_VENV, default
 # ~/.cache/agora-bench-venv, as scripts/bench-inference.sh sets it up):
@@ -49,6 +51,9 @@ echo "[adversarial] llama.cpp and sentence-transformers on the same files" >&2
   --gguf "$MODELS/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf" --minilm "$MINILM_ST" >"$WORK/peers.json"
 echo "[adversarial] judging (this engine, stock candle, llama.cpp; every cheat)" >&2
 rc=0
+if [ -n "${ONLY_PEERS:-}" ]; then
+  exec "$BIN" adversarial --prompts "$PROMPTS" --max-tokens "$MAX_TOKENS" --peers "$WORK/peers.json" --only-peers
+fi
 "$BIN" adversarial --prompts "$PROMPTS" --max-tokens "$MAX_TOKENS" --seeds "$SEEDS" \
   --peers "$WORK/peers.json" --markdown "$WORK/table.md" || rc=$?
 [ -s "$WORK/table.md" ] || exit "${rc:-1}"

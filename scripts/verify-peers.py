@@ -23,7 +23,16 @@ ap.add_argument("--eos", type=int, default=2, help="SmolLM2's <|im_end|>")
 a = ap.parse_args()
 
 import numpy as np
+import llama_cpp
 from llama_cpp import Llama
+
+
+def last_logits(llm):
+    # llama-cpp-python 0.3.36 leaves `Llama.scores` zero without logits_all;
+    # the context's own last row is the real one.
+    p = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
+    return np.ctypeslib.as_array(p, shape=(llm.n_vocab(),))
+
 
 prompts = json.load(open(a.prompts))
 llm = Llama(model_path=a.gguf, n_threads=a.threads, n_threads_batch=a.threads, n_ctx=1024, n_batch=512,
@@ -34,7 +43,7 @@ for p in prompts:
     llm.eval(p["prompt_ids"])
     tokens = []
     while len(tokens) < p["max_tokens"]:
-        tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        tok = int(np.argmax(last_logits(llm)))
         if tok == a.eos:
             break
         tokens.append(tok)

@@ -127,10 +127,18 @@ fn continue_greedy(gen: &TextGen, prefix: &[u32], budget: u32) -> anyhow::Result
 	Ok(gen.generate(prefix, budget, 0.0, [0; 32]).map_err(internal)?.tokens)
 }
 
+/// The teacher's logits at step `step` of `tokens` (what the verifier compares with).
+fn teacher_row(full: &FullLogits, ids: &[u32], tokens: &[u32], step: usize) -> anyhow::Result<Vec<f32>> {
+	let (rows, vocab) = full.rows(ids, &tokens[..=step])?;
+	Ok(rows[step * vocab..(step + 1) * vocab].to_vec())
+}
+
 /// The cheats a provider could try on `input`, given the honest greedy tokens
-/// and the tolerance `eps` (substitutions within `eps` are indistinguishable
-/// from rounding and are not cheats).
-pub fn cheats(gen: &TextGen, input: &str, max_tokens: u32, eps: f32, seeds: &[u64]) -> anyhow::Result<Vec<Case>> {
+/// and the tolerance `eps`. A swap (or a token in place of EOS) counts as a
+/// cheat only when the verifier's own teacher puts it more than `eps` below the
+/// step's best: within `eps` it is indistinguishable from another engine's
+/// rounding, which is exactly what `eps` is there to accept.
+pub fn cheats(gen: &TextGen, full: &FullLogits, input: &str, max_tokens: u32, eps: f32, seeds: &[u64]) -> anyhow::Result<Vec<Case>> {
 	let ids = prompt_ids(gen, input)?;
 	let honest = gen.generate(&ids, max_tokens, 0.0, [0; 32]).map_err(internal)?.tokens;
 	let n = honest.len();
@@ -147,7 +155,7 @@ pub fn cheats(gen: &TextGen, input: &str, max_tokens: u32, eps: f32, seeds: &[u6
 		}
 		let mut prefix = ids.clone();
 		prefix.extend_from_slice(&honest[..pos]);
-		let logits = gen.prompt_logits(&prefix, Threads::Pool).map_err(internal)?;
+		let logits = teacher_row(full, &ids, &honest, pos)?;
 		let mut order: Vec<usize> = (0..logits.len()).collect();
 		order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
 		let max = logits[order[0]];
@@ -186,15 +194,20 @@ pub fn cheats(gen: &TextGen, input: &str, max_tokens: u32, eps: f32, seeds: &[u6
 		// Padded past EOS: at the EOS step take the best other token and go on.
 		let mut prefix = ids.clone();
 		prefix.extend_from_slice(&honest);
-		let logits = gen.prompt_logits(&prefix, Threads::Pool).map_err(internal)?;
-		let next = rules::pick_token(&logits.iter().enumerate().map(|(i, &l)| if i as u32 == eos { f32::NEG_INFINITY } else { l }).collect::<Vec<_>>(), 0.0, None)
-			.unwrap_or(0);
-		let mut tokens = honest.clone();
-		tokens.push(next);
-		prefix.push(next);
-		let room = max_tokens.saturating_sub(tokens.len() as u32).min(8);
-		tokens.extend(continue_greedy(gen, &prefix, room)?);
-		cases.push(cheat("padded past EOS", claim(input, max_tokens, 0, [0; 32], &tokens, gen)?));
+		let mut with_eos = honest.clone();
+		with_eos.push(eos);
+		let logits = teacher_row(full, &ids, &with_eos, n)?;
+		let others: Vec<f32> =
+			logits.iter().enumerate().map(|(i, &l)| if i as u32 == eos { f32::NEG_INFINITY } else { l }).collect();
+		let next = rules::pick_token(&others, 0.0, None).unwrap_or(0);
+		if logits[eos as usize] - logits[next as usize] > eps {
+			let mut tokens = honest.clone();
+			tokens.push(next);
+			prefix.push(next);
+			let room = max_tokens.saturating_sub(tokens.len() as u32).min(8);
+			tokens.extend(continue_greedy(gen, &prefix, room)?);
+			cases.push(cheat("padded past EOS", claim(input, max_tokens, 0, [0; 32], &tokens, gen)?));
+		}
 		// Inflated count: the honest output, billed up to max_tokens.
 		let mut c = claim(input, max_tokens, 0, [0; 32], &honest, gen)?;
 		c.billed_tokens = max_tokens.min(n as u32 + 8);
@@ -331,6 +344,10 @@ pub struct Args {
 	/// Also write the markdown table here.
 	#[arg(long)]
 	pub markdown: Option<std::path::PathBuf>,
+	/// Judge only the peers' outputs (llama.cpp, sentence-transformers): minutes
+	/// instead of most of an hour.
+	#[arg(long)]
+	pub only_peers: bool,
 }
 
 fn read_prompts(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
@@ -358,8 +375,11 @@ pub fn run(a: &Args, gen: &TextGen, stock: &TextGen, full: &FullLogits, emb: &Em
 	let mut tallies = vec![];
 	let bar = indicatif::ProgressBar::new(prompts.len() as u64);
 	for (i, p) in prompts.iter().enumerate() {
-		let mut cases = honest_generations(gen, Some(stock), p, a.max_tokens, &a.seeds)?;
-		cases.extend(cheats(gen, p, a.max_tokens, eps, &a.seeds)?);
+		let mut cases = vec![];
+		if !a.only_peers {
+			cases.extend(honest_generations(gen, Some(stock), p, a.max_tokens, &a.seeds)?);
+			cases.extend(cheats(gen, full, p, a.max_tokens, eps, &a.seeds)?);
+		}
 		if let Some(tokens) = peers["llama_cpp"].as_array().and_then(|l| l.iter().find(|x| x["input"] == p.as_str())) {
 			let ids: Vec<u32> = tokens["tokens"].as_array().into_iter().flatten().filter_map(|t| t.as_u64()).map(|t| t as u32).collect();
 			cases.push(Case { class: "greedy, llama.cpp (same GGUF)".into(), honest: true, claim: claim(p, a.max_tokens, 0, [0; 32], &ids, gen)? });
@@ -369,7 +389,7 @@ pub fn run(a: &Args, gen: &TextGen, stock: &TextGen, full: &FullLogits, emb: &Em
 			tally(&mut tallies, &c.class, c.honest, c.claim.temperature_milli as f32 / 1000.0, &v, &format!("prompt {i} {p:?}"));
 		}
 		let other = &prompts[(i + 1) % prompts.len()];
-		let mut embs = embedding_cases(emb, p, other)?;
+		let mut embs = if a.only_peers { vec![] } else { embedding_cases(emb, p, other)? };
 		if let Some(v) = peers["sentence_transformers"].as_array().and_then(|l| l.iter().find(|x| x["input"] == p.as_str())) {
 			let v: Vec<f32> = v["vector"].as_array().into_iter().flatten().filter_map(|x| x.as_f64()).map(|x| x as f32).collect();
 			embs.push(("embedding, sentence-transformers".into(), true, Embedder::to_bytes(&v)));

@@ -43,7 +43,7 @@ fn honest_claims_pass_and_every_cheat_fails() {
 		("Answer with one word: what colour is the sky on a clear day?", 32),
 	] {
 		let mut cases: Vec<Case> = adversarial::honest_generations(&gen, Some(&stock), p, n, &[1, 2]).unwrap();
-		cases.extend(adversarial::cheats(&gen, p, n, eps, &[1, 2]).unwrap());
+		cases.extend(adversarial::cheats(&gen, &full, p, n, eps, &[1, 2]).unwrap());
 		for c in &cases {
 			let v = adversarial::judge(&gen, &full, eps, c).unwrap();
 			assert_eq!(v.valid, c.honest, "{p:?}, {}: {v:?}", c.class);

@@ -127,7 +127,10 @@ pub mod shipped {
 			architecture: b"llama".to_vec(),
 			quantization: b"Q4_1".to_vec(),
 			task: TaskKind::TextGeneration,
-			determinism: DeterminismProfile::TeacherForced { eps_milli: 500 },
+			// EPS = 1.0 logit: about twice the largest gap measured between honest
+			// engines (llama.cpp on this very GGUF: 0.472; this engine sampled:
+			// 0.381; docs/verification.md).
+			determinism: DeterminismProfile::TeacherForced { eps_milli: 1_000 },
 			weights_hash: h(SMOLLM2_GGUF_SHA256),
 			tokenizer_hash: None,
 			config_hash: None,

@@ -131,10 +131,23 @@ impl FullLogits {
 	/// Checks every claimed token under `scoring`: the logits at position `p`
 	/// predict token `p+1`.
 	pub fn check(&self, prompt: &[u32], claimed: &[u32], scoring: &Scoring) -> anyhow::Result<Vec<TokenCheck>> {
-		anyhow::ensure!(!prompt.is_empty(), "an empty prompt predicts nothing");
 		if claimed.is_empty() {
 			return Ok(vec![]);
 		}
+		let (rows, vocab) = self.rows(prompt, claimed)?;
+		Ok(claimed
+			.iter()
+			.zip(rows.chunks_exact(vocab))
+			.enumerate()
+			.map(|(i, (&tok, row))| scoring.check(row, i, tok))
+			.collect())
+	}
+
+	/// The logits that predict each of `claimed` (one row per claimed token,
+	/// row after row) and the vocabulary size.
+	pub fn rows(&self, prompt: &[u32], claimed: &[u32]) -> anyhow::Result<(Vec<f32>, usize)> {
+		anyhow::ensure!(!prompt.is_empty(), "an empty prompt predicts nothing");
+		anyhow::ensure!(!claimed.is_empty(), "no claimed tokens");
 		let mut ids = prompt.to_vec();
 		ids.extend_from_slice(&claimed[..claimed.len() - 1]);
 		let start = prompt.len() - 1;
@@ -150,12 +163,7 @@ impl FullLogits {
 				(q.forward_all(&mut st, &ids, start, Threads::Pool)?.to_vec(), q.config().vocab)
 			},
 		};
-		Ok(claimed
-			.iter()
-			.zip(rows.chunks_exact(vocab))
-			.enumerate()
-			.map(|(i, (&tok, row))| scoring.check(row, i, tok))
-			.collect())
+		Ok((rows, vocab))
 	}
 }
 
