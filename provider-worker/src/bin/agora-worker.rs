@@ -65,15 +65,8 @@ struct VerifyArgs {
 	/// The job's max_tokens.
 	#[arg(long, default_value_t = 64)]
 	max_tokens: u32,
-	/// The job's temperature (0 = greedy).
-	#[arg(long, default_value_t = 0.0)]
-	temperature: f64,
-	/// The client seed of a local run (as `run --seed`).
-	#[arg(long, default_value_t = 0)]
-	seed: u64,
-	/// The job seed (hex, 32 bytes), instead of `--seed`.
-	#[arg(long, value_parser = agora_client::parse_h256)]
-	job_seed: Option<[u8; 32]>,
+	#[command(flatten)]
+	sampling: SamplingArgs,
 	/// The tokens the receipt bills (default: as many as the output holds).
 	#[arg(long)]
 	billed_tokens: Option<u32>,
@@ -146,6 +139,28 @@ struct ServeArgs {
 	cheat: Vec<serve::Cheat>,
 }
 
+/// A job's sampling terms on the command line (`run`, `verify`).
+#[derive(clap::Args, Debug)]
+struct SamplingArgs {
+	/// Sampling temperature (0 = greedy).
+	#[arg(long, default_value_t = 0.0)]
+	temperature: f64,
+	/// A client seed: the job seed of a local run is
+	/// `job_seed(32 zero bytes, job 0, SEED)` (docs/protocol.md §6).
+	#[arg(long, default_value_t = 0)]
+	seed: u64,
+	/// The job seed itself (hex, 32 bytes), e.g. an on-chain job's, instead of `--seed`.
+	#[arg(long, value_parser = agora_client::parse_h256)]
+	job_seed: Option<[u8; 32]>,
+}
+
+impl SamplingArgs {
+	/// `--job-seed`, or the local run's seed from `--seed`.
+	fn job_seed(&self) -> [u8; 32] {
+		self.job_seed.unwrap_or_else(|| agora_worker::adversarial::local_seed(self.seed))
+	}
+}
+
 #[derive(clap::Args, Debug)]
 struct RunArgs {
 	/// A shipped model: `SmolLM2-135M-Instruct` or `all-MiniLM-L6-v2`.
@@ -159,16 +174,8 @@ struct RunArgs {
 	input: String,
 	#[arg(long, default_value_t = 64)]
 	max_tokens: u32,
-	/// Sampling temperature (0 = greedy).
-	#[arg(long, default_value_t = 0.0)]
-	temperature: f64,
-	/// A client seed: the job seed of a local run is
-	/// `job_seed(32 zero bytes, job 0, SEED)` (docs/protocol.md §6).
-	#[arg(long, default_value_t = 0)]
-	seed: u64,
-	/// The job seed itself (hex, 32 bytes), e.g. an on-chain job's, instead of `--seed`.
-	#[arg(long, value_parser = agora_client::parse_h256)]
-	job_seed: Option<[u8; 32]>,
+	#[command(flatten)]
+	sampling: SamplingArgs,
 	/// Also write the output bytes as served (what the receipt hashes) here.
 	#[arg(long)]
 	output_file: Option<PathBuf>,
@@ -224,8 +231,8 @@ fn run(a: RunArgs) -> anyhow::Result<()> {
 	let req = Request {
 		input: a.input.into_bytes(),
 		max_tokens: a.max_tokens,
-		temperature: a.temperature,
-		seed: a.job_seed.unwrap_or_else(|| agora_primitives::rules::job_seed(&[0u8; 32], 0, a.seed)),
+		temperature: a.sampling.temperature,
+		seed: a.sampling.job_seed(),
 	};
 	let out = e.run(&req)?;
 	if let Some(p) = &a.output_file {
@@ -375,7 +382,7 @@ fn verify_cmd(a: VerifyArgs) -> anyhow::Result<()> {
 		.map_err(|e| anyhow::anyhow!("{}: {e}", a.output_file.display()))?;
 	let dev = candle_core::Device::Cpu;
 	let (eps, min_cos) = engine::verify::tolerances(&manifest.determinism);
-	let job_seed = a.job_seed.unwrap_or_else(|| agora_primitives::rules::job_seed(&[0u8; 32], 0, a.seed));
+	let job_seed = a.sampling.job_seed();
 	let v = match manifest.determinism {
 		agora_primitives::models::DeterminismProfile::TeacherForced { .. } => {
 			let gen = TextGen::load(&files, &dev, false)?;
@@ -386,7 +393,7 @@ fn verify_cmd(a: VerifyArgs) -> anyhow::Result<()> {
 			let claim = engine::verify::GenClaim {
 				input: a.input.as_bytes(),
 				max_tokens: a.max_tokens,
-				temperature_milli: (a.temperature * 1000.0).round() as u32,
+				temperature_milli: (a.sampling.temperature * 1000.0).round() as u32,
 				job_seed,
 				billed_tokens: billed,
 				output: &output,
@@ -402,7 +409,7 @@ fn verify_cmd(a: VerifyArgs) -> anyhow::Result<()> {
 			let req = Request {
 				input: a.input.into_bytes(),
 				max_tokens: a.max_tokens,
-				temperature: a.temperature,
+				temperature: a.sampling.temperature,
 				seed: job_seed,
 			};
 			engine::verify::exact(e.as_ref(), &req, &output)?
