@@ -119,7 +119,7 @@ fn local_preset_has_four_validators_and_no_sudo() {
 		assert_eq!(accounts, expected);
 		assert!(verifiers.iter().any(|(a, k)| *a == Charlie.to_account_id() && *k == agora_key));
 		assert_eq!(audit_rate(), 50_000);
-		assert_eq!(Jobs::draw_committee(1).ok().map(|c| c.len()), Some(3));
+		assert_eq!(Jobs::draw_committee(1, &[]).ok().map(|c| c.len()), Some(3));
 	});
 }
 
@@ -240,18 +240,18 @@ fn market_params_origin_sets_parameters_and_signed_origins_cannot() {
 	use configs::governance::origins;
 	build_preset("local_testnet").execute_with(|| {
 		let mp: RuntimeOrigin = origins::Origin::MarketParams.into();
-		assert!(MarketParams::set(mp, param("AUDIT_RATE", 123)).is_ok());
-		assert_eq!(audit_rate(), 123);
-		assert!(MarketParams::set(RuntimeOrigin::root(), param("AUDIT_RATE", 7)).is_ok());
+		assert!(MarketParams::set(mp, param("AUDIT_RATE", 12_300)).is_ok());
+		assert_eq!(audit_rate(), 12_300);
+		assert!(MarketParams::set(RuntimeOrigin::root(), param("AUDIT_RATE", 70_000)).is_ok());
 		let alice = sp_keyring::Sr25519Keyring::Alice.to_account_id();
-		assert!(MarketParams::set(RuntimeOrigin::signed(alice.clone()), param("AUDIT_RATE", 9))
+		assert!(MarketParams::set(RuntimeOrigin::signed(alice.clone()), param("AUDIT_RATE", 90_000))
 			.is_err());
-		assert_eq!(audit_rate(), 7);
+		assert_eq!(audit_rate(), 70_000);
 		// pallet-parameters' own call admits nobody, not even root: the bounds
 		// cannot be bypassed.
 		let raw = params::RuntimeParameters::Market(param("AUDIT_RATE", 2_000_000_000));
 		assert!(Parameters::set_parameter(RuntimeOrigin::root(), raw).is_err());
-		assert_eq!(audit_rate(), 7);
+		assert_eq!(audit_rate(), 70_000);
 		// A `None` value resets to the default.
 		let reset = market::Parameters::AuditRate(market::AuditRate, None);
 		assert!(MarketParams::set(RuntimeOrigin::root(), reset).is_ok());
@@ -300,6 +300,35 @@ fn every_parameter_has_sane_bounds_and_a_default_within_them() {
 			assert_eq!(now.value, p.max, "{name}: the last accepted value is in force");
 		}
 		assert!(params::from_name("NO_SUCH_PARAM", 1).is_none());
+	});
+}
+
+/// The attack: a referendum that switches checking off (no random audits, a
+/// committee of one, an even committee that can tie, a challenger reward that
+/// lets a provider dispute itself at a profit). Each is refused and changes
+/// nothing; only a chain spec may start with `AUDIT_RATE` 0.
+#[test]
+fn governance_cannot_switch_checking_off() {
+	use configs::params::pallet_market_params::Error as E;
+	build_preset("local_testnet").execute_with(|| {
+		let set = |name: &str, v: u128| MarketParams::set(RuntimeOrigin::root(), param(name, v));
+		assert_eq!(set("AUDIT_RATE", 0), Err(E::<Runtime>::BelowMinimum.into()));
+		assert_eq!(set("AUDIT_RATE", 9_999), Err(E::<Runtime>::BelowMinimum.into()));
+		assert!(set("AUDIT_RATE", 10_000).is_ok());
+		assert_eq!(set("COMMITTEE_SIZE", 1), Err(E::<Runtime>::BelowMinimum.into()));
+		assert_eq!(set("COMMITTEE_SIZE", 4), Err(E::<Runtime>::MustBeOdd.into()));
+		assert_eq!(set("COMMITTEE_SIZE", 14), Err(E::<Runtime>::MustBeOdd.into()));
+		assert!(set("COMMITTEE_SIZE", 5).is_ok());
+		assert_eq!(set("CHALLENGER_REWARD", 500_000_001), Err(E::<Runtime>::AboveMaximum.into()));
+		assert!(set("CHALLENGER_REWARD", 500_000_000).is_ok());
+		assert_eq!(<market::CommitteeSize as Get<u32>>::get(), 5);
+		assert_eq!(<market::AuditRate as Get<u32>>::get(), 10_000);
+	});
+	// The dev chain starts with audits off (its one validator would audit
+	// itself); a referendum could not set that, and `try_state` accepts it.
+	build_preset("development").execute_with(|| {
+		assert_eq!(<market::AuditRate as Get<u32>>::get(), 0);
+		assert!(MarketParams::set(RuntimeOrigin::root(), param("AUDIT_RATE", 0)).is_err());
 	});
 }
 
@@ -452,7 +481,7 @@ fn weights_sane() {
 	let max_ext = normal.max_extrinsic.expect("normal extrinsics are limited");
 	let room = Weight::from_parts(max_ext.ref_time() / 2, max_ext.proof_size() / 2);
 	let calls: [(&str, Weight); 20] = [
-		("jobs.submit_job", Jobs::submit_job(m::MaxCandidates::get(), m::MaxInputLen::get())),
+		("jobs.submit_job", Jobs::submit_job(m::MaxOfferScan::get(), m::MaxInputLen::get())),
 		("jobs.acknowledge", Jobs::acknowledge()),
 		("jobs.submit_receipt", Jobs::submit_receipt()),
 		("jobs.submit_receipt (audited)", Jobs::submit_receipt_audited()),

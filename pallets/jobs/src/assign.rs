@@ -55,13 +55,13 @@ impl<T: Config> Pallet<T> {
 		let job_id = NextJobId::<T>::get();
 		let next_id = job_id.checked_add(1).ok_or(Error::<T>::Overflow)?;
 
-		let candidates = Self::candidates(&model_id, &params, max_price, provider.as_ref());
-		let considered = candidates.len() as u32;
+		let seed = Self::avrf_seed(job_id);
+		let (candidates, considered) =
+			Self::candidates(&model_id, &params, max_price, provider.as_ref(), &seed);
 		let (offer_id, terms, avrf) = if provider.is_some() {
 			let (id, t, _) = candidates.into_iter().next().ok_or(Error::<T>::NoFittingOffer)?;
 			(id, t, None)
 		} else {
-			let seed = Self::avrf_seed(job_id);
 			let weights: Vec<(OfferId, T::AccountId, u32)> =
 				candidates.iter().map(|(id, t, w)| (*id, t.provider.clone(), *w)).collect();
 			let idx = Self::avrf_pick(&seed, &weights).ok_or(Error::<T>::NoFittingOffer)?;
@@ -134,17 +134,23 @@ impl<T: Config> Pallet<T> {
 			.checked_add(&terms_base)
 	}
 
-	/// The offers a job can go to, with their AVRF weights: active, for the
-	/// model, priced within `max_price` for `max_tokens`, with free capacity,
-	/// and (if named) of `provider`.
+	/// The offers a job can go to, with their AVRF weights, and how many of
+	/// the model's offers were read: of the first `MaxOfferScan` offers of the
+	/// model, those active, priced within `max_price` for `max_tokens`, with
+	/// free capacity and (if named) of `provider`; when more than
+	/// `MaxCandidates` fit, a sample of that many seeded by the job's AVRF seed
+	/// ([`rules::sample_candidates`]).
 	#[allow(clippy::type_complexity)]
 	pub fn candidates(
 		model_id: &ModelId,
 		params: &JobParams,
 		max_price: BalanceOf<T>,
 		provider: Option<&T::AccountId>,
-	) -> Vec<(OfferId, OfferTerms<T::AccountId, BalanceOf<T>>, u32)> {
-		T::Offers::offers_for(model_id, T::MaxCandidates::get())
+		avrf_seed: &[u8; 32],
+	) -> (Vec<(OfferId, OfferTerms<T::AccountId, BalanceOf<T>>, u32)>, u32) {
+		let offers = T::Offers::offers_for(model_id, T::MaxOfferScan::get());
+		let scanned = offers.len() as u32;
+		let mut fitting: Vec<_> = offers
 			.into_iter()
 			.filter(|(id, t)| {
 				t.active
@@ -157,7 +163,9 @@ impl<T: Config> Pallet<T> {
 				let w = T::Reputation::score(&t.provider).min(100);
 				(id, t, w)
 			})
-			.collect()
+			.collect();
+		rules::sample_candidates(&mut fitting, avrf_seed, T::MaxCandidates::get());
+		(fitting, scanned)
 	}
 
 	/// This block's VRF randomness for `subject`: BABE's output for the

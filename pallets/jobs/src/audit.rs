@@ -3,7 +3,7 @@
 //! rules it applies live in `agora_primitives::rules`.
 use crate::{pallet::*, types::*};
 use agora_primitives::{
-	rules, AuditInput, AuditJob, AuditVote, JobEscrow, JobId, JobStatus, OffchainAudit,
+	jobs::ReadRequest, rules, AuditInput, AuditJob, AuditVote, JobEscrow, JobId, JobStatus, OffchainAudit,
 	OfferRegistry, ProviderBonds, Reputation, SlashReason, VotePayload,
 };
 use alloc::vec::Vec;
@@ -37,7 +37,11 @@ impl<T: Config> Pallet<T> {
 			running.as_ref().is_none_or(|a| a.challenger.is_none()),
 			Error::<T>::AlreadyDisputed
 		);
-		let bond = T::DisputeBond::get();
+		ensure!(
+			running.as_ref().is_none_or(|a| !a.committee.iter().any(|(m, _)| *m == who)),
+			Error::<T>::ChallengerInCommittee
+		);
+		let bond = Self::dispute_bond(&job);
 		let reason = HoldReason::DisputeBond.into();
 		ensure!(
 			T::Currency::ensure_can_hold(&reason, &who, bond).is_ok(),
@@ -49,7 +53,7 @@ impl<T: Config> Pallet<T> {
 				Audits::<T>::insert(job_id, a);
 				None
 			},
-			None => Some(Self::new_audit(job_id, Some((who.clone(), bond)), now)?),
+			None => Some(Self::new_audit(&job, job_id, Some((who.clone(), bond)), now)?),
 		};
 
 		T::Currency::hold(&reason, &who, bond)?;
@@ -64,6 +68,13 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
+	/// The bond a dispute of `job` holds: `DisputeBond`, or the job's
+	/// `max_price` if that is more (a dispute delays the provider's payout, so
+	/// delaying a larger one costs more).
+	pub fn dispute_bond(job: &JobOf<T>) -> BalanceOf<T> {
+		T::DisputeBond::get().max(job.max_price)
+	}
+
 	/// Whether this block's VRF output draws the job's receipt for audit
 	/// ([`rules::drawn_for_audit`] of [`rules::audit_seed`] against `AuditRate`).
 	pub fn drawn_for_audit(job_id: JobId) -> bool {
@@ -75,30 +86,52 @@ impl<T: Config> Pallet<T> {
 		rules::drawn_for_audit(&seed, rate)
 	}
 
-	/// Draws `min(CommitteeSize, validators)` distinct members from the
-	/// session's validators ([`rules::draw_committee`] seeded by
-	/// [`rules::committee_seed`]).
-	pub fn draw_committee(job_id: JobId) -> Result<CommitteeOf<T>, Error<T>> {
-		let mut pool = Verifiers::<T>::get().into_inner();
-		ensure!(!pool.is_empty(), Error::<T>::NoCommittee);
+	/// Who may not judge `job`: its provider, its client and a challenger.
+	pub fn interested(job: &JobOf<T>, challenger: Option<&T::AccountId>) -> Vec<T::AccountId> {
+		let mut v = alloc::vec![job.provider.clone(), job.client.clone()];
+		v.extend(challenger.cloned());
+		v
+	}
+
+	/// Draws up to `size` distinct members from the session's validators other
+	/// than `exclude` ([`rules::draw_committee`] seeded by
+	/// [`rules::committee_seed`] over this block's randomness).
+	pub fn draw_members(
+		job_id: JobId,
+		exclude: &[T::AccountId],
+		size: u32,
+	) -> Vec<(T::AccountId, T::AuthorityId)> {
+		let mut pool: Vec<_> =
+			Verifiers::<T>::get().into_iter().filter(|(a, _)| !exclude.contains(a)).collect();
 		let seed = rules::committee_seed(&Self::block_randomness(rules::COMMITTEE_CONTEXT), job_id);
-		let size = T::CommitteeSize::get().max(1).min(T::MaxCommitteeSize::get());
 		rules::draw_committee(&mut pool, &seed, size);
+		pool
+	}
+
+	/// Draws `min(CommitteeSize, eligible validators)` distinct members for a
+	/// check of `job_id`, none of them in `exclude` (see [`Self::interested`]).
+	pub fn draw_committee(job_id: JobId, exclude: &[T::AccountId]) -> Result<CommitteeOf<T>, Error<T>> {
+		let size = T::CommitteeSize::get().max(1).min(T::MaxCommitteeSize::get());
+		let pool = Self::draw_members(job_id, exclude, size);
+		ensure!(!pool.is_empty(), Error::<T>::NoCommittee);
 		Ok(BoundedVec::truncate_from(pool))
 	}
 
-	/// A new committee check of `job_id`, not yet stored: its committee and
-	/// a vote deadline whose queue has room.
+	/// A new committee check of `job`, not yet stored: its committee (without
+	/// the provider, the client or the challenger) and a vote deadline whose
+	/// queue has room.
 	pub(crate) fn new_audit(
+		job: &JobOf<T>,
 		job_id: JobId,
 		challenger: Option<(T::AccountId, BalanceOf<T>)>,
 		now: BlockNumberFor<T>,
 	) -> Result<Audit<T>, Error<T>> {
-		let committee = Self::draw_committee(job_id)?;
+		let exclude = Self::interested(job, challenger.as_ref().map(|(c, _)| c));
+		let committee = Self::draw_committee(job_id, &exclude)?;
 		let vote_deadline =
 			Self::free_slot::<AuditTimeouts<T>>(now.saturating_add(T::VoteTimeout::get()))
 				.ok_or(Error::<T>::AuditQueueFull)?;
-		Ok(Audit { committee, votes: BoundedVec::new(), challenger, started: now, vote_deadline })
+		Ok(Audit { committee, votes: BoundedVec::new(), challenger, started: now, vote_deadline, redraws: 0 })
 	}
 
 	/// Stores a check made by [`Self::new_audit`] (its queue slot was checked).
@@ -133,7 +166,7 @@ impl<T: Config> Pallet<T> {
 
 	/// Counts the votes: a majority of the committee for fraud (`Invalid` and
 	/// `Withheld` together) or for the receipt (`Valid`) decides; all votes
-	/// in without a majority ends the check like a timeout.
+	/// in without a majority (a split) ends the check `Unverified`.
 	pub(crate) fn tally(job_id: JobId, audit: Audit<T>) -> DispatchResult {
 		let now = frame_system::Pallet::<T>::block_number();
 		let n = audit.committee.len();
@@ -148,7 +181,7 @@ impl<T: Config> Pallet<T> {
 		} else if valid >= majority {
 			Self::resolve_honest(job_id, audit, now)
 		} else if audit.votes.len() >= n {
-			Self::end_without_verdict(job_id, audit, now.saturating_add(One::one()))
+			Self::end_unverified(job_id, audit)
 		} else {
 			Audits::<T>::insert(job_id, audit);
 			Ok(())
@@ -233,45 +266,102 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// No verdict: return a challenger's bond, name who did not vote, and let
-	/// the job finalize as normal (from block `from`).
-	pub(crate) fn end_without_verdict(
-		job_id: JobId,
-		audit: Audit<T>,
-		from: BlockNumberFor<T>,
-	) -> DispatchResult {
-		let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
-		if let Some((c, bond)) = &audit.challenger {
-			T::Currency::release(&HoldReason::DisputeBond.into(), c, *bond, Precision::Exact)?;
-		}
-		Self::requeue_finalize(job_id, &mut job, from)?;
-		Self::unqueue::<AuditTimeouts<T>>(audit.vote_deadline, job_id);
-		let non_voters = audit
+	/// The committee members (index, account) who have not voted.
+	fn non_voters(audit: &Audit<T>) -> Vec<(usize, T::AccountId)> {
+		audit
 			.committee
 			.iter()
 			.enumerate()
 			.filter(|(i, _)| !audit.votes.iter().any(|(m, _)| *m as usize == *i))
-			.map(|(_, (a, _))| a.clone())
-			.collect();
+			.map(|(i, (a, _))| (i, a.clone()))
+			.collect()
+	}
+
+	/// No verdict, for good: refund the client in full, pay and slash nobody,
+	/// return a challenger's bond, close the job `Unverified`.
+	pub(crate) fn end_unverified(job_id: JobId, audit: Audit<T>) -> DispatchResult {
+		let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+		let refunded = T::Escrow::refund(job_id)?;
+		if let Some((c, bond)) = &audit.challenger {
+			T::Currency::release(&HoldReason::DisputeBond.into(), c, *bond, Precision::Exact)?;
+		}
+		Self::release_load(&job);
+		Self::unqueue::<AuditTimeouts<T>>(audit.vote_deadline, job_id);
+		let non_voters = Self::non_voters(&audit).into_iter().map(|(_, a)| a).collect();
 		Audits::<T>::remove(job_id);
+		job.status = JobStatus::Unverified;
 		Jobs::<T>::insert(job_id, job);
-		Self::deposit_event(Event::AuditTimedOut { job_id, non_voters });
+		Self::schedule_prune(job_id);
+		Self::deposit_event(Event::AuditTimedOut { job_id, non_voters, refunded });
 		Ok(())
 	}
 
-	/// A check whose vote deadline is `n` ends with no verdict. If the job
-	/// cannot be queued for finalization now, the check waits one more block.
-	pub(crate) fn do_audit_timeout(job_id: JobId, n: BlockNumberFor<T>) {
-		let Some(audit) = Audits::<T>::get(job_id) else {
-			return;
+	/// A check whose vote deadline is `n`, without a majority: every member
+	/// who did not vote gets a strike; while `MaxRedraws` allows, each is
+	/// replaced by a validator not yet on the committee (and not interested
+	/// in the job) and the check gets `VoteTimeout` more blocks; after that
+	/// it ends `Unverified` ([`Self::end_unverified`]). A receipt is never
+	/// paid for want of votes.
+	pub(crate) fn do_audit_timeout(job_id: JobId, n: BlockNumberFor<T>) -> DispatchResult {
+		let Some(mut audit) = Audits::<T>::get(job_id) else {
+			return Ok(());
 		};
-		if Self::end_without_verdict(job_id, audit.clone(), n).is_err() {
-			let next = n.saturating_add(One::one());
-			if let Some(b) = Self::free_slot::<AuditTimeouts<T>>(next) {
-				let _ = AuditTimeouts::<T>::try_mutate(b, |q| q.try_push(job_id));
-				Audits::<T>::insert(job_id, Audit { vote_deadline: b, ..audit });
+		let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+		let missing = Self::non_voters(&audit);
+		for (_, who) in &missing {
+			let strikes = Strikes::<T>::mutate(who, |s| {
+				*s = s.saturating_add(1);
+				*s
+			});
+			Self::deposit_event(Event::MemberStruck { validator: who.clone(), strikes });
+		}
+		if audit.redraws >= T::MaxRedraws::get() {
+			return Self::end_unverified(job_id, audit);
+		}
+		let mut exclude = Self::interested(&job, audit.challenger.as_ref().map(|(c, _)| c));
+		exclude.extend(audit.committee.iter().map(|(a, _)| a.clone()));
+		let fresh = Self::draw_members(job_id, &exclude, missing.len() as u32);
+		let mut replacements = Vec::new();
+		for ((slot, _), member) in missing.iter().zip(fresh) {
+			if let Some(m) = audit.committee.get_mut(*slot) {
+				replacements.push(member.0.clone());
+				*m = member;
 			}
 		}
+		let vote_deadline = Self::free_slot::<AuditTimeouts<T>>(n.saturating_add(T::VoteTimeout::get()))
+			.ok_or(Error::<T>::AuditQueueFull)?;
+		AuditTimeouts::<T>::try_mutate(vote_deadline, |q| q.try_push(job_id))
+			.map_err(|_| Error::<T>::AuditQueueFull)?;
+		audit.vote_deadline = vote_deadline;
+		audit.redraws = audit.redraws.saturating_add(1);
+		Audits::<T>::insert(job_id, audit);
+		Self::deposit_event(Event::AuditRedrawn {
+			job_id,
+			struck: missing.into_iter().map(|(_, a)| a).collect(),
+			replacements,
+			vote_deadline,
+		});
+		Ok(())
+	}
+
+	/// A check whose timeout step failed (its storage changes were undone)
+	/// waits for the next block with room, and tries again there.
+	pub(crate) fn park_audit_timeout(job_id: JobId, n: BlockNumberFor<T>) {
+		let Some(audit) = Audits::<T>::get(job_id) else { return };
+		if let Some(b) = Self::free_slot::<AuditTimeouts<T>>(n.saturating_add(One::one())) {
+			let _ = AuditTimeouts::<T>::try_mutate(b, |q| q.try_push(job_id));
+			Audits::<T>::insert(job_id, Audit { vote_deadline: b, ..audit });
+		}
+	}
+
+	/// A [`ReadRequest`] for `job_id`'s output, made now and signed with the
+	/// member's `agora` key: the worker serves outputs only to their client and
+	/// their committee ([`agora_primitives::jobs::READ_HEADER`]).
+	fn read_auth(job_id: JobId, key: &T::AuthorityId) -> alloc::string::String {
+		let req = ReadRequest { job_id, at_ms: sp_io::offchain::timestamp().unix_millis() };
+		key.sign(&req.signing_payload())
+			.map(|sig| req.header(&key.to_raw_vec(), &sig.encode()))
+			.unwrap_or_default()
 	}
 
 	/// The off-chain worker's part (see `offchain_worker`): one attempt per
@@ -318,6 +408,7 @@ impl<T: Config> Pallet<T> {
 					output_hash: receipt.output_hash,
 					output_tokens: receipt.output_tokens,
 					endpoint: T::Offers::endpoint(job.offer_id).unwrap_or_default(),
+					read_auth: Self::read_auth(job_id, key),
 				};
 				let vote = match T::OffchainAudit::audit(verifier.as_deref(), &check) {
 					Ok(v) => v,
@@ -326,6 +417,15 @@ impl<T: Config> Pallet<T> {
 						continue;
 					},
 				};
+				// Withholding is judged over the check's window, not on one
+				// failed fetch: vote `Withheld` only when no later attempt
+				// would still land before the deadline.
+				if vote == AuditVote::Withheld
+					&& n.saturating_add(VOTE_RETRY.saturating_mul(2).into()) < audit.vote_deadline
+				{
+					log::warn!(target: "agora::audit", "job {job_id}: the provider did not serve; retrying in {VOTE_RETRY} blocks");
+					continue;
+				}
 				let payload = VotePayload { job_id, member, vote };
 				let Some(signature) = key.sign(&payload.signing_payload()) else {
 					log::warn!(target: "agora::audit", "job {job_id}: the keystore cannot sign");

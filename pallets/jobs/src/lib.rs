@@ -136,8 +136,12 @@ pub mod pallet {
 		pub challenger: Option<(T::AccountId, BalanceOf<T>)>,
 		/// The block the check started in.
 		pub started: BlockNumberFor<T>,
-		/// Without a majority by this block the check ends with no verdict.
+		/// Without a majority by this block, members who did not vote are
+		/// struck and replaced (at most `MaxRedraws` times), then the check
+		/// ends with no verdict.
 		pub vote_deadline: BlockNumberFor<T>,
+		/// Times non-voters were replaced and the deadline moved.
+		pub redraws: u32,
 	}
 
 	/// Why this pallet holds funds.
@@ -186,9 +190,15 @@ pub mod pallet {
 		/// Most jobs in one block's finalize, expiry or prune queue.
 		#[pallet::constant]
 		type MaxJobsPerBlock: Get<u32>;
-		/// Most offers considered in one AVRF draw.
+		/// Most offers one AVRF draw weighs (and `Assignments` keeps): when more
+		/// fit, a seeded sample of this many ([`agora_primitives::rules::sample_candidates`]).
 		#[pallet::constant]
 		type MaxCandidates: Get<u32>;
+		/// Most of a model's offers read to find the fitting ones. Offers are
+		/// filtered (active, priced within `max_price`, free capacity) before
+		/// the draw is bounded, so offers that never fit cannot squat it.
+		#[pallet::constant]
+		type MaxOfferScan: Get<u32>;
 		/// Share of the bond slashed for a missed deadline.
 		#[pallet::constant]
 		type MissedDeadlineSlash: Get<Perbill>;
@@ -212,6 +222,17 @@ pub mod pallet {
 		/// Blocks a committee has to reach a majority.
 		#[pallet::constant]
 		type VoteTimeout: Get<BlockNumberFor<Self>>;
+		/// Blocks between a receipt and its audit draw. The draw uses the VRF
+		/// output of that later block, revealed only after the receipt is on
+		/// chain, so a provider who authors blocks cannot pick a block that
+		/// skips its own receipt (docs/protocol.md §6, "Audit").
+		#[pallet::constant]
+		type AuditDelay: Get<BlockNumberFor<Self>>;
+		/// Times a check with no majority by its deadline gets new members for
+		/// those who did not vote, and a new deadline, before it ends
+		/// `Unverified`.
+		#[pallet::constant]
+		type MaxRedraws: Get<u32>;
 		/// `AUDIT_RATE`: the chance, in parts per million, that a receipt is
 		/// audited (values above 1,000,000 count as 1,000,000).
 		type AuditRate: Get<u32>;
@@ -288,6 +309,15 @@ pub mod pallet {
 	/// Receipts under a committee check, by job.
 	#[pallet::storage]
 	pub type Audits<T: Config> = StorageMap<_, Twox64Concat, JobId, Audit<T>>;
+
+	/// Receipts whose audit draw is at a block (`AuditDelay` after the receipt).
+	#[pallet::storage]
+	pub type AuditDraws<T: Config> =
+		StorageMap<_, Twox64Concat, BlockNumberFor<T>, Queue<T::MaxJobsPerBlock>, ValueQuery>;
+
+	/// Checks each validator was drawn for and did not vote in by the deadline.
+	#[pallet::storage]
+	pub type Strikes<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
 
 	/// Checks whose vote deadline is a block.
 	#[pallet::storage]
@@ -375,9 +405,22 @@ pub mod pallet {
 		/// challenger lost its bond: `bond_to_provider` to the provider, the rest
 		/// to the treasury.
 		AuditPassed { job_id: JobId, provider: T::AccountId, bond_to_provider: BalanceOf<T>, bond_to_treasury: BalanceOf<T> },
-		/// No majority by the vote deadline: no verdict, the job is paid as
-		/// normal, a challenger's bond returned. `non_voters` did not vote.
-		AuditTimedOut { job_id: JobId, non_voters: Vec<T::AccountId> },
+		/// No majority by the vote deadline: the members who did not vote were
+		/// struck and replaced by `replacements`; the check runs until
+		/// `vote_deadline`.
+		AuditRedrawn {
+			job_id: JobId,
+			struck: Vec<T::AccountId>,
+			replacements: Vec<T::AccountId>,
+			vote_deadline: BlockNumberFor<T>,
+		},
+		/// A committee member did not vote by the deadline (`strikes` in all).
+		MemberStruck { validator: T::AccountId, strikes: u32 },
+		/// No majority, even after `MaxRedraws` re-draws (or a split vote): the
+		/// job ends `Unverified`: the client is refunded in full, the provider
+		/// is neither paid nor slashed, a challenger's bond is returned.
+		/// `non_voters` did not vote.
+		AuditTimedOut { job_id: JobId, non_voters: Vec<T::AccountId>, refunded: BalanceOf<T> },
 	}
 
 	#[pallet::error]
@@ -460,6 +503,12 @@ pub mod pallet {
 		NotCommitteeKey,
 		/// The member already voted.
 		AlreadyVoted,
+		/// A member of the receipt's running check cannot also dispute it (it
+		/// votes instead).
+		ChallengerInCommittee,
+		/// The audit-draw queues up to the receipt's finalization block are
+		/// full; retry next block.
+		AuditDrawBusy,
 	}
 
 	#[pallet::hooks]
@@ -487,9 +536,11 @@ pub mod pallet {
 		fn integrity_test() {
 			assert!(T::MaxJobsPerBlock::get() > 0, "MaxJobsPerBlock must be positive");
 			assert!(T::MaxCandidates::get() > 0, "MaxCandidates must be positive");
+			assert!(T::MaxOfferScan::get() >= T::MaxCandidates::get(), "MaxOfferScan below MaxCandidates");
 			assert!(!T::DisputeWindow::get().is_zero(), "DisputeWindow must be positive");
 			assert!(T::MaxCommitteeSize::get() > 0, "MaxCommitteeSize must be positive");
 			assert!(!T::VoteTimeout::get().is_zero(), "VoteTimeout must be positive");
+			assert!(!T::AuditDelay::get().is_zero(), "AuditDelay must be positive");
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -512,7 +563,7 @@ pub mod pallet {
 		///   [`Error::DeadlineBusy`], [`Error::NoFittingOffer`],
 		///   [`Error::InsufficientBalance`], [`Error::Overflow`].
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::submit_job(T::MaxCandidates::get(), T::MaxInputLen::get()))]
+		#[pallet::weight(T::WeightInfo::submit_job(T::MaxOfferScan::get(), T::MaxInputLen::get()))]
 		pub fn submit_job(
 			origin: OriginFor<T>,
 			model_id: ModelId,
@@ -555,22 +606,20 @@ pub mod pallet {
 		///   [`Error::InvalidState`], [`Error::DeadlinePassed`],
 		///   [`Error::ReceiptMismatch`], [`Error::WrongWorkerKey`],
 		///   [`Error::TooManyTokens`], [`Error::BadSignature`],
-		///   [`Error::FinalizeQueueFull`], [`Error::Overflow`].
+		///   [`Error::FinalizeQueueFull`], [`Error::AuditDrawBusy`], [`Error::Overflow`].
 		///
-		/// Weight: charged for the worst case (drawn for audit, a committee drawn
-		/// from `MaxValidators`); a receipt that is not drawn is refunded down to
-		/// the `submit_receipt` benchmark.
+		/// The receipt's audit draw happens `AuditDelay` blocks later, in
+		/// `on_initialize`, with that block's VRF output.
 		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::submit_receipt_audited())]
+		#[pallet::weight(T::WeightInfo::submit_receipt())]
 		pub fn submit_receipt(
 			origin: OriginFor<T>,
 			job_id: JobId,
 			receipt: Receipt<T::AccountId>,
 			signature: [u8; 64],
-		) -> DispatchResultWithPostInfo {
+		) -> DispatchResult {
 			ensure_signed(origin)?;
-			let audited = Self::do_submit_receipt(job_id, receipt, signature)?;
-			Ok(if audited { None } else { Some(T::WeightInfo::submit_receipt()) }.into())
+			Self::do_submit_receipt(job_id, receipt, signature)
 		}
 
 		/// Finalize a receipted job whose dispute window has passed (`on_initialize`
@@ -639,17 +688,19 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Dispute a receipt within its window, bonding `DisputeBond`: a committee
-		/// of validators re-checks it (docs/protocol.md §6). If the receipt is already under a
-		/// random audit, the challenger joins that check.
+		/// Dispute a receipt within its window, bonding the larger of
+		/// `DisputeBond` and the job's `max_price`: a committee of validators
+		/// (not the provider, the client or the challenger) re-checks it
+		/// (docs/protocol.md §6). If the receipt is already under a random
+		/// audit, the challenger joins that check, unless it sits on its committee.
 		///
 		/// - Origin: signed, anyone (the challenger).
 		/// - Emits [`Event::Disputed`], and [`Event::AuditStarted`] unless an audit
 		///   was already running.
 		/// - Errors: [`Error::UnknownJob`], [`Error::InvalidState`] (no receipt, or
 		///   the job has ended), [`Error::WindowClosed`], [`Error::AlreadyDisputed`],
-		///   [`Error::InsufficientBond`], [`Error::NoCommittee`],
-		///   [`Error::AuditQueueFull`].
+		///   [`Error::InsufficientBond`], [`Error::ChallengerInCommittee`],
+		///   [`Error::NoCommittee`], [`Error::AuditQueueFull`].
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::dispute())]
 		pub fn dispute(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {

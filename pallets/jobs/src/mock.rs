@@ -7,7 +7,7 @@ use agora_primitives::{models::ManifestInput, JobParams, ModelId, Receipt};
 use core::cell::RefCell;
 use frame_support::{
 	assert_ok, derive_impl, parameter_types,
-	traits::{Hooks, VariantCountOf},
+	traits::{ConstU32, ConstU64, Hooks, VariantCountOf},
 };
 use sp_core::{sr25519, Pair};
 use sp_runtime::{BuildStorage, Perbill};
@@ -179,14 +179,17 @@ parameter_types! {
 	pub static DisputeWindow: u64 = WINDOW;
 	pub const Retention: u64 = RETENTION;
 	pub const MaxJobsPerBlock: u32 = MAX_PER_BLOCK;
-	pub const MaxCandidates: u32 = 8;
+	pub static MaxCandidatesBound: u32 = 8;
+	pub const MaxOfferScan: u32 = 64;
 	pub const MissedDeadlineSlash: Perbill = Perbill::from_percent(10);
 }
 
 pub const VALIDATORS: [AccountId; 4] = [20, 21, 22, 23];
 pub const COMMITTEE: u32 = 3;
 pub const VOTE_TIMEOUT: u64 = 8;
-pub const DISPUTE_BOND: Balance = 500;
+pub const AUDIT_DELAY: u64 = 2;
+pub const MAX_REDRAWS: u32 = 2;
+pub const DISPUTE_BOND: Balance = 5_000;
 pub const CHALLENGER: AccountId = 30;
 
 parameter_types! {
@@ -195,7 +198,7 @@ parameter_types! {
 	pub static CommitteeSize: u32 = COMMITTEE;
 	pub static AuditRate: u32 = 0;
 	pub static InputLimit: u32 = MAX_INPUT;
-	pub const VoteTimeout: u64 = VOTE_TIMEOUT;
+	pub static VoteTimeoutBlocks: u64 = VOTE_TIMEOUT;
 	pub const DisputeBond: Balance = DISPUTE_BOND;
 	pub const FraudSlash: Perbill = Perbill::from_percent(50);
 	pub const ChallengerReward: Perbill = Perbill::from_percent(20);
@@ -230,7 +233,9 @@ impl pallet_jobs::Config for Test {
 	type MaxValidators = MaxValidators;
 	type MaxCommitteeSize = MaxCommitteeSize;
 	type CommitteeSize = CommitteeSize;
-	type VoteTimeout = VoteTimeout;
+	type VoteTimeout = VoteTimeoutBlocks;
+	type AuditDelay = ConstU64<AUDIT_DELAY>;
+	type MaxRedraws = ConstU32<MAX_REDRAWS>;
 	type AuditRate = AuditRate;
 	type DisputeBond = DisputeBond;
 	type FraudSlash = FraudSlash;
@@ -251,7 +256,8 @@ impl pallet_jobs::Config for Test {
 	type DisputeWindow = DisputeWindow;
 	type Retention = Retention;
 	type MaxJobsPerBlock = MaxJobsPerBlock;
-	type MaxCandidates = MaxCandidates;
+	type MaxCandidates = MaxCandidatesBound;
+	type MaxOfferScan = MaxOfferScan;
 	type MissedDeadlineSlash = MissedDeadlineSlash;
 	// The runtime's committee check, so the off-chain tests run it against mocked HTTP.
 	type OffchainAudit = agora_offchain_workers::HttpAudit;

@@ -6,17 +6,16 @@ use agora_primitives::{
 };
 use frame_support::pallet_prelude::*;
 use frame_system::pallet_prelude::BlockNumberFor;
-use sp_runtime::traits::CheckedAdd;
+use sp_runtime::traits::{CheckedAdd, Saturating};
 
 impl<T: Config> Pallet<T> {
 	/// [`Pallet::submit_receipt`] after the origin check: verifies the receipt
-	/// and its signature, draws it for audit, queues its finalization. Returns
-	/// whether it was drawn for audit.
+	/// and its signature, queues its audit draw and its finalization.
 	pub(crate) fn do_submit_receipt(
 		job_id: JobId,
 		receipt: Receipt<T::AccountId>,
 		signature: [u8; 64],
-	) -> Result<bool, DispatchError> {
+	) -> DispatchResult {
 		let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
 		ensure!(job.receipt.is_none(), Error::<T>::AlreadyReceipted);
 		ensure!(
@@ -43,14 +42,23 @@ impl<T: Config> Pallet<T> {
 		let target = now.checked_add(&T::DisputeWindow::get()).ok_or(Error::<T>::Overflow)?;
 		let finalize_at =
 			Self::free_slot::<FinalizeQueue<T>>(target).ok_or(Error::<T>::FinalizeQueueFull)?;
-		// Drawn for audit by this block's VRF output, which the worker could not
-		// know when it signed. With no committee to be had, it is not audited.
-		let audit = if Self::drawn_for_audit(job_id) {
-			Self::new_audit(job_id, None, now).ok()
-		} else {
+		// The audit draw waits `AuditDelay` blocks (at most until the
+		// finalization, whose block draws first): its VRF output is revealed
+		// only after this receipt is on chain, by whoever authors that block.
+		let draw_at = if T::AuditRate::get() == 0 {
 			None
+		} else {
+			let from = now.saturating_add(T::AuditDelay::get()).min(finalize_at);
+			Some(
+				Self::free_slot::<AuditDraws<T>>(from)
+					.filter(|b| *b <= finalize_at)
+					.ok_or(Error::<T>::AuditDrawBusy)?,
+			)
 		};
 
+		if let Some(b) = draw_at {
+			AuditDraws::<T>::try_mutate(b, |q| q.try_push(job_id)).map_err(|_| Error::<T>::AuditDrawBusy)?;
+		}
 		Self::unqueue::<ExpiryQueue<T>>(Self::expiry_block(&job), job_id);
 		job.receipt = Some(ReceiptInfo {
 			output_hash: receipt.output_hash,
@@ -60,16 +68,10 @@ impl<T: Config> Pallet<T> {
 			finalize_at,
 		});
 		let provider = job.provider.clone();
-		let audited = audit.is_some();
-		if let Some(audit) = audit {
-			job.status = JobStatus::Disputed;
-			Jobs::<T>::insert(job_id, job);
-			Self::start_audit(job_id, &provider, audit);
-		} else {
-			let _ = FinalizeQueue::<T>::try_mutate(finalize_at, |q| q.try_push(job_id));
-			job.status = JobStatus::Receipted;
-			Jobs::<T>::insert(job_id, job);
-		}
+		FinalizeQueue::<T>::try_mutate(finalize_at, |q| q.try_push(job_id))
+			.map_err(|_| Error::<T>::FinalizeQueueFull)?;
+		job.status = JobStatus::Receipted;
+		Jobs::<T>::insert(job_id, job);
 		Self::deposit_event(Event::JobReceipted {
 			job_id,
 			provider,
@@ -77,7 +79,28 @@ impl<T: Config> Pallet<T> {
 			output_tokens: receipt.output_tokens,
 			finalize_at,
 		});
-		Ok(audited)
+		Ok(())
+	}
+
+	/// A receipt's audit draw, `AuditDelay` blocks after it was accepted:
+	/// drawn by this block's VRF output ([`Self::drawn_for_audit`]), it goes to
+	/// a committee instead of its finalization. A receipt already disputed, or
+	/// with no committee to be had, is not drawn.
+	pub(crate) fn do_audit_draw(job_id: JobId, now: BlockNumberFor<T>) -> DispatchResult {
+		let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+		if job.status != JobStatus::Receipted || !Self::drawn_for_audit(job_id) {
+			return Ok(());
+		}
+		let Ok(audit) = Self::new_audit(&job, job_id, None, now) else {
+			return Ok(());
+		};
+		let finalize_at = job.receipt.as_ref().ok_or(Error::<T>::InvalidState)?.finalize_at;
+		Self::unqueue::<FinalizeQueue<T>>(finalize_at, job_id);
+		job.status = JobStatus::Disputed;
+		let provider = job.provider.clone();
+		Jobs::<T>::insert(job_id, job);
+		Self::start_audit(job_id, &provider, audit);
+		Ok(())
 	}
 
 	/// Pays a receipted job out and closes it.

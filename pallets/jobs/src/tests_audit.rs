@@ -10,7 +10,10 @@ use crate::{
 use agora_primitives::{AuditVote, JobStatus, ProviderBonds, SlashReason};
 use frame_support::{
 	assert_noop, assert_ok,
-	traits::fungible::{Inspect, InspectHold},
+	traits::{
+		fungible::{Inspect, InspectHold, Mutate},
+		Hooks,
+	},
 };
 use sp_runtime::{
 	testing::UintAuthorityId,
@@ -44,13 +47,16 @@ fn vote(job: u64, member: u32, v: AuditVote) -> sp_runtime::DispatchResult {
 	Jobs::vote(RuntimeOrigin::none(), p, s)
 }
 
-/// A market with every receipt audited, and one receipted job of P1's.
+/// A market with every receipt audited, and one receipted job of P1's, its
+/// audit drawn (`AUDIT_DELAY` blocks after the receipt).
 fn audited_job() -> u64 {
 	let model = setup_market();
 	AuditRate::set(1_000_000);
 	set_vrf(7);
 	let job = submit(model, P1);
 	receipt(job, b"output");
+	assert_eq!(JobsStore::<Test>::get(job).unwrap().status, JobStatus::Receipted, "not drawn yet");
+	run_to(System::block_number() + AUDIT_DELAY);
 	job
 }
 
@@ -99,20 +105,77 @@ fn audit_rate_zero_audits_nothing_and_the_draw_follows_the_rate() {
 	});
 }
 
+/// The attack: a provider that also authors blocks knows its own block's VRF
+/// output before it builds the block, so it includes its receipts only in
+/// blocks whose VRF does not draw them. The draw uses the VRF output of the
+/// block `AUDIT_DELAY` later, which it does not know, and over 600 receipts
+/// it is audited at `AUDIT_RATE` (20 %) within 3.5 standard deviations.
 #[test]
-fn a_receipt_not_drawn_is_refunded_the_audit_weight() {
-	use crate::WeightInfo;
+fn a_provider_that_authors_the_receipt_block_cannot_dodge_its_audit() {
 	build_and_execute(|| {
 		let model = setup_market();
-		let job = submit(model, P1);
-		let (r, sig) = signed_receipt(job, &worker_of(P1), b"output", 500);
-		let info = Jobs::submit_receipt(RuntimeOrigin::signed(P1), job, r, sig).unwrap();
-		assert_eq!(info.actual_weight, Some(<() as WeightInfo>::submit_receipt()));
+		AuditRate::set(200_000);
+		let (n, mut audited, mut dodged_at_receipt) = (600u64, 0u64, 0u64);
+		let mut draw = 0u64;
+		for _ in 0..n {
+			let job = submit(model, P1);
+			// The attacker authors this block: it picks a VRF output that does
+			// not draw the job (what the receipt-block draw let it do).
+			let now = System::block_number();
+			let mine = (0..).map(|k| now * 1_000 + k).find(|k| {
+				set_vrf(*k);
+				!Jobs::drawn_for_audit(job)
+			});
+			set_vrf(mine.unwrap());
+			dodged_at_receipt += u64::from(!Jobs::drawn_for_audit(job));
+			receipt(job, b"output");
+			// Blocks up to the draw are authored by others (fresh VRF outputs).
+			for b in 1..=AUDIT_DELAY {
+				draw += 1;
+				System::set_block_number(now + b);
+				set_vrf(u64::MAX - draw);
+				<Jobs as Hooks<u64>>::on_initialize(now + b);
+			}
+			if Audits::<Test>::contains_key(job) {
+				audited += 1;
+				// Settle the check so the offer's capacity frees up.
+				assert_ok!(vote(job, 0, AuditVote::Valid));
+				assert_ok!(vote(job, 1, AuditVote::Valid));
+			}
+			run_to(System::block_number() + WINDOW + 1);
+		}
+		assert_eq!(dodged_at_receipt, n, "each receipt block's own VRF would not have drawn it");
+		println!("a dodging provider-author: audited {audited} of {n} receipts at AUDIT_RATE 20 %");
+		// Binomial(600, 0.2): mean 120, sd 9.8.
+		assert!((86..=154).contains(&audited), "audited {audited} of {n}");
+	});
+}
+
+#[test]
+fn the_audit_draw_waits_for_the_delay_and_skips_a_disputed_receipt() {
+	build_and_execute(|| {
+		let model = setup_market();
 		AuditRate::set(1_000_000);
-		let job = submit(model, P2);
-		let (r, sig) = signed_receipt(job, &worker_of(P2), b"output", 500);
-		let info = Jobs::submit_receipt(RuntimeOrigin::signed(P2), job, r, sig).unwrap();
-		assert_eq!(info.actual_weight, None, "an audited receipt pays the declared worst case");
+		let job = submit(model, P1);
+		receipt(job, b"output");
+		let at = System::block_number();
+		assert!(crate::AuditDraws::<Test>::get(at + AUDIT_DELAY).contains(&job));
+		run_to(at + AUDIT_DELAY - 1);
+		assert_eq!(JobsStore::<Test>::get(job).unwrap().status, JobStatus::Receipted);
+		run_to(at + AUDIT_DELAY);
+		assert_eq!(JobsStore::<Test>::get(job).unwrap().status, JobStatus::Disputed);
+		// A receipt disputed before its draw keeps the dispute's check.
+		let job2 = submit(model, P2);
+		receipt(job2, b"output");
+		assert_ok!(Jobs::dispute(RuntimeOrigin::signed(CHALLENGER), job2));
+		let check = Audits::<Test>::get(job2).unwrap();
+		run_to(System::block_number() + AUDIT_DELAY);
+		assert_eq!(Audits::<Test>::get(job2).unwrap(), check);
+		// Rate 0 when the receipt lands: no draw is queued.
+		AuditRate::set(0);
+		let job3 = submit(model, P3);
+		receipt(job3, b"output");
+		assert!(crate::AuditDraws::<Test>::iter().all(|(_, q)| !q.contains(&job3)));
 	});
 }
 
@@ -181,22 +244,177 @@ fn a_majority_of_valid_votes_upholds_and_pays_as_normal() {
 	});
 }
 
+/// The attack: members who never vote, hoping the receipt is paid by default.
+/// Each deadline without a majority strikes them and replaces them with
+/// validators not yet on the committee; after `MAX_REDRAWS` re-draws the job
+/// ends `Unverified`: the client refunded, the provider neither paid nor slashed.
 #[test]
-fn no_majority_by_the_deadline_pays_as_normal_and_names_the_non_voters() {
+fn no_majority_strikes_and_replaces_non_voters_then_ends_unverified() {
 	build_and_execute(|| {
 		let job = audited_job();
 		let a = Audits::<Test>::get(job).unwrap();
 		assert_ok!(vote(job, 1, AuditVote::Invalid));
-		let p1_before = Balances::balance(&P1);
+		let (client0, p1_0, bond0) = (Balances::balance(&CLIENT), Balances::balance(&P1), bond(P1));
 		run_to(a.vote_deadline);
+		let b = Audits::<Test>::get(job).expect("re-drawn, not ended");
+		assert_eq!((b.redraws, b.vote_deadline), (1, a.vote_deadline + VOTE_TIMEOUT));
+		assert_eq!(b.committee[1], a.committee[1], "the voter stays");
+		assert_eq!(b.votes.to_vec(), vec![(1, AuditVote::Invalid)]);
+		// The one validator left over replaces the first non-voter; the
+		// second keeps its seat (there is nobody else), struck.
+		let spare = VALIDATORS.iter().find(|v| !a.committee.iter().any(|(m, _)| m == *v)).unwrap();
+		assert_eq!(b.committee[0].0, *spare);
+		assert_eq!(b.committee[2], a.committee[2]);
+		for (i, (m, _)) in a.committee.iter().enumerate() {
+			assert_eq!(crate::Strikes::<Test>::get(m), u32::from(i != 1), "member {i}");
+		}
+		assert_eq!(JobsStore::<Test>::get(job).unwrap().status, JobStatus::Disputed, "not paid");
+		run_to(b.vote_deadline);
+		let c = Audits::<Test>::get(job).expect("second re-draw");
+		assert_eq!(c.redraws, 2);
+		run_to(c.vote_deadline);
+		assert!(Audits::<Test>::get(job).is_none());
 		let j = JobsStore::<Test>::get(job).unwrap();
-		// The window had passed: finalized in the deadline block itself.
-		assert_eq!(j.status, JobStatus::Finalized);
-		assert_eq!(Balances::balance(&P1), p1_before + 564);
-		let expected = vec![a.committee[0].0, a.committee[2].0];
+		assert_eq!((j.status, j.charge), (JobStatus::Unverified, None));
+		assert_eq!(Balances::balance(&CLIENT), client0 + 5_000, "refunded in full");
+		assert_eq!((Balances::balance(&P1), bond(P1)), (p1_0, bond0), "neither paid nor slashed");
+		assert_eq!(crate::Strikes::<Test>::get(a.committee[2].0), 3);
 		assert!(events().iter().any(|e| matches!(e,
-			Event::AuditTimedOut { non_voters, .. } if *non_voters == expected)));
+			Event::AuditTimedOut { refunded: 5_000, non_voters, .. } if non_voters.len() == 2)));
 		assert!(frauds().is_empty());
+	});
+}
+
+/// A hook step that fails half-way leaves nothing behind: a check whose
+/// re-draw finds every vote-deadline queue full is rolled back (no strikes, no
+/// new members) and parked one block on, where it runs again.
+#[test]
+fn a_failed_timeout_step_is_undone_and_retried() {
+	build_and_execute(|| {
+		let job = audited_job();
+		let a = Audits::<Test>::get(job).unwrap();
+		let target = a.vote_deadline + VOTE_TIMEOUT;
+		let full = frame_support::BoundedVec::truncate_from(vec![u64::MAX; MAX_PER_BLOCK as usize]);
+		for b in target..target + 16 {
+			crate::AuditTimeouts::<Test>::insert(b, full.clone());
+		}
+		let client0 = Balances::balance(&CLIENT);
+		run_to(a.vote_deadline);
+		let parked = Audits::<Test>::get(job).unwrap();
+		assert_eq!((parked.redraws, parked.vote_deadline), (0, a.vote_deadline + 1), "parked, not re-drawn");
+		assert_eq!(parked.committee, a.committee);
+		assert!(a.committee.iter().all(|(m, _)| crate::Strikes::<Test>::get(m) == 0), "no strike survived");
+		assert_eq!(Balances::balance(&CLIENT), client0);
+		for b in target..target + 16 {
+			crate::AuditTimeouts::<Test>::remove(b);
+		}
+		run_to(a.vote_deadline + 1);
+		assert_eq!(Audits::<Test>::get(job).unwrap().redraws, 1, "retried and re-drawn");
+		assert!(a.committee.iter().all(|(m, _)| crate::Strikes::<Test>::get(m) == 1));
+	});
+}
+
+/// Settlement pays at most once: a second `finalize`, by call or by the
+/// queue, finds the job closed and moves nothing.
+#[test]
+fn settlement_pays_at_most_once() {
+	build_and_execute(|| {
+		let model = setup_market();
+		let job = submit(model, P1);
+		receipt(job, b"output");
+		let at = System::block_number();
+		System::set_block_number(at + WINDOW);
+		assert_ok!(Jobs::finalize(RuntimeOrigin::signed(CLIENT), job));
+		let (p, c) = (Balances::balance(&P1), Balances::balance(&CLIENT));
+		assert_noop!(Jobs::finalize(RuntimeOrigin::signed(CLIENT), job), Error::<Test>::InvalidState);
+		// The queue entry is gone too; replaying the hook's step changes nothing.
+		assert!(FinalizeQueue::<Test>::iter().all(|(_, q)| !q.contains(&job)));
+		assert!(Jobs::do_finalize(job).is_err());
+		assert_eq!((Balances::balance(&P1), Balances::balance(&CLIENT)), (p, c));
+	});
+}
+
+/// A split vote with every member in (here 1–1 in a committee of two) is
+/// not a majority either: the job ends `Unverified`, nobody paid or slashed.
+#[test]
+fn a_split_vote_ends_unverified() {
+	build_and_execute(|| {
+		CommitteeSize::set(2);
+		let job = audited_job();
+		let client0 = Balances::balance(&CLIENT);
+		assert_ok!(vote(job, 0, AuditVote::Valid));
+		assert_ok!(vote(job, 1, AuditVote::Invalid));
+		assert_eq!(JobsStore::<Test>::get(job).unwrap().status, JobStatus::Unverified);
+		assert_eq!(Balances::balance(&CLIENT), client0 + 5_000);
+		assert!(frauds().is_empty());
+	});
+}
+
+/// Committees never hold the provider, the client or the challenger, even
+/// when they are validators; a member of a running check cannot dispute it.
+#[test]
+fn committees_exclude_the_provider_the_client_and_the_challenger() {
+	build_and_execute(|| {
+		let model = setup_market();
+		// Make P1 and CLIENT validators too, beside the four.
+		let mut vs: Vec<_> = VALIDATORS.iter().map(|v| (*v, UintAuthorityId(*v))).collect();
+		vs.push((P1, UintAuthorityId(P1)));
+		vs.push((CLIENT, UintAuthorityId(CLIENT)));
+		crate::Verifiers::<Test>::put(frame_support::BoundedVec::truncate_from(vs));
+		CommitteeSize::set(5);
+		AuditRate::set(1_000_000);
+		for k in 0..20 {
+			set_vrf(k);
+			let job = submit(model, P1);
+			receipt(job, b"output");
+			run_to(System::block_number() + AUDIT_DELAY);
+			let a = Audits::<Test>::get(job).unwrap();
+			let members: Vec<_> = a.committee.iter().map(|(m, _)| *m).collect();
+			assert!(!members.contains(&P1) && !members.contains(&CLIENT), "{members:?}");
+			assert_eq!(members.len(), VALIDATORS.len());
+			// A member cannot turn challenger of the same check.
+			assert_noop!(
+				Jobs::dispute(RuntimeOrigin::signed(members[0]), job),
+				Error::<Test>::ChallengerInCommittee
+			);
+			for m in 0..3 {
+				assert_ok!(vote(job, m, AuditVote::Valid));
+			}
+			run_to(System::block_number() + WINDOW + 1);
+		}
+		// A validator who disputes is left out of the check it starts.
+		let job = submit(model, P2);
+		AuditRate::set(0);
+		receipt(job, b"output");
+		Balances::set_balance(&VALIDATORS[0], 100_000);
+		assert_ok!(Jobs::dispute(RuntimeOrigin::signed(VALIDATORS[0]), job));
+		let a = Audits::<Test>::get(job).unwrap();
+		assert!(a.committee.iter().all(|(m, _)| *m != VALIDATORS[0] && *m != P2 && *m != CLIENT));
+	});
+}
+
+/// The bond scales with the job: the larger of `DisputeBond` and `max_price`.
+#[test]
+fn the_dispute_bond_is_at_least_the_jobs_price() {
+	build_and_execute(|| {
+		let model = setup_market();
+		let id = crate::NextJobId::<Test>::get();
+		assert_ok!(Jobs::submit_job(
+			RuntimeOrigin::signed(CLIENT),
+			model,
+			InputParam::Inline(b"Hello".to_vec()),
+			params(1_000),
+			8_000,
+			System::block_number() + 10,
+			Some(P1)
+		));
+		receipt(id, b"output");
+		let before = Balances::balance(&CHALLENGER);
+		Balances::set_balance(&CHALLENGER, 7_900);
+		assert_noop!(Jobs::dispute(RuntimeOrigin::signed(CHALLENGER), id), Error::<Test>::InsufficientBond);
+		Balances::set_balance(&CHALLENGER, before);
+		assert_ok!(Jobs::dispute(RuntimeOrigin::signed(CHALLENGER), id));
+		assert_eq!(Balances::balance_on_hold(&crate::HoldReason::DisputeBond.into(), &CHALLENGER), 8_000);
 	});
 }
 
@@ -237,7 +455,7 @@ fn a_dispute_against_an_honest_receipt_costs_the_bond() {
 		assert_eq!(Balances::balance(&P2), p0 + DISPUTE_BOND / 2);
 		assert_eq!(Balances::balance(&TREASURY), t0 + DISPUTE_BOND / 2);
 		assert_eq!(JobsStore::<Test>::get(job).unwrap().status, JobStatus::Receipted);
-		assert!(events().iter().any(|e| matches!(e, Event::AuditPassed { bond_to_provider: 250, bond_to_treasury: 250, .. })));
+		assert!(events().iter().any(|e| matches!(e, Event::AuditPassed { bond_to_provider: 2_500, bond_to_treasury: 2_500, .. })));
 	});
 }
 
@@ -251,9 +469,10 @@ fn a_dispute_joins_a_running_audit_once() {
 		assert_eq!(a.challenger, Some((CHALLENGER, DISPUTE_BOND)));
 		assert_eq!(a.vote_deadline, deadline, "the same check");
 		assert_noop!(Jobs::dispute(RuntimeOrigin::signed(CLIENT), job), Error::<Test>::AlreadyDisputed);
-		// Timed out with no verdict: the bond comes back.
+		// No verdict, even after every re-draw: the bond comes back.
 		let before = Balances::balance(&CHALLENGER);
-		run_to(deadline);
+		run_to(deadline + VOTE_TIMEOUT * u64::from(MAX_REDRAWS));
+		assert_eq!(JobsStore::<Test>::get(job).unwrap().status, JobStatus::Unverified);
 		assert_eq!(Balances::balance(&CHALLENGER), before + DISPUTE_BOND);
 	});
 }
@@ -340,13 +559,13 @@ fn votes_only_from_the_committee_once_each() {
 fn the_committee_is_a_deterministic_draw_of_distinct_validators() {
 	build_and_execute(|| {
 		set_vrf(1);
-		let a = Jobs::draw_committee(5).unwrap();
-		let b = Jobs::draw_committee(5).unwrap();
+		let a = Jobs::draw_committee(5, &[]).unwrap();
+		let b = Jobs::draw_committee(5, &[]).unwrap();
 		assert_eq!(a, b, "same VRF and job: same committee");
 		// Every validator sits on some committees, never twice on one.
 		let mut seen = std::collections::BTreeSet::new();
 		for job in 0..50 {
-			let c = Jobs::draw_committee(job).unwrap();
+			let c = Jobs::draw_committee(job, &[]).unwrap();
 			let ids: std::collections::BTreeSet<_> = c.iter().map(|(v, _)| *v).collect();
 			assert_eq!(ids.len(), COMMITTEE as usize);
 			seen.extend(ids);
@@ -354,7 +573,7 @@ fn the_committee_is_a_deterministic_draw_of_distinct_validators() {
 		assert_eq!(seen.len(), VALIDATORS.len());
 		// Fewer validators than COMMITTEE_SIZE: all of them.
 		crate::Verifiers::<Test>::put(frame_support::BoundedVec::truncate_from(vec![(20, UintAuthorityId(20))]));
-		assert_eq!(Jobs::draw_committee(1).unwrap().len(), 1);
+		assert_eq!(Jobs::draw_committee(1, &[]).unwrap().len(), 1);
 	});
 }
 
@@ -362,12 +581,12 @@ fn the_committee_is_a_deterministic_draw_of_distinct_validators() {
 fn governed_committee_size_is_clamped_to_its_bound() {
 	build_and_execute(|| {
 		CommitteeSize::set(1);
-		assert_eq!(Jobs::draw_committee(1).unwrap().len(), 1);
+		assert_eq!(Jobs::draw_committee(1, &[]).unwrap().len(), 1);
 		// Above MaxCommitteeSize (5): at most the 4 validators there are.
 		CommitteeSize::set(100);
-		assert_eq!(Jobs::draw_committee(1).unwrap().len(), VALIDATORS.len());
+		assert_eq!(Jobs::draw_committee(1, &[]).unwrap().len(), VALIDATORS.len());
 		CommitteeSize::set(0);
-		assert_eq!(Jobs::draw_committee(1).unwrap().len(), 1, "never an empty committee");
+		assert_eq!(Jobs::draw_committee(1, &[]).unwrap().len(), 1, "never an empty committee");
 	});
 }
 
@@ -439,6 +658,15 @@ mod offchain {
 		});
 	}
 
+	/// The read header member `member`'s off-chain worker sends (the test
+	/// clock stands at 0 ms).
+	fn read_header(job: u64, member: u64) -> (String, String) {
+		let req = agora_primitives::jobs::ReadRequest { job_id: job, at_ms: 0 };
+		let key = UintAuthorityId(member);
+		let sig = key.sign(&req.signing_payload()).unwrap();
+		(agora_primitives::jobs::READ_HEADER.into(), req.header(&key.to_raw_vec(), &codec::Encode::encode(&sig)))
+	}
+
 	fn submitted_votes(pool: &parking_lot::RwLock<sp_core::offchain::testing::PoolState>) -> Vec<agora_primitives::VotePayload> {
 		pool.read()
 			.transactions
@@ -477,6 +705,7 @@ mod offchain {
 				s.expect_request(PendingRequest {
 					method: "GET".into(),
 					uri: format!("http://127.0.0.1:8700/v1/jobs/{job}/output"),
+					headers: vec![read_header(job, me)],
 					response: Some(b"output".to_vec()),
 					sent: true,
 					..Default::default()
@@ -513,6 +742,7 @@ mod offchain {
 			state.write().expect_request(PendingRequest {
 				method: "GET".into(),
 				uri: format!("http://127.0.0.1:8700/v1/jobs/{job}/output"),
+				headers: vec![read_header(job, a.committee[0].0)],
 				response: Some(b"something else".to_vec()),
 				sent: true,
 				..Default::default()
@@ -522,6 +752,49 @@ mod offchain {
 				submitted_votes(pool),
 				vec![agora_primitives::VotePayload { job_id: job, member: 0, vote: AuditVote::Invalid }]
 			);
+		});
+	}
+
+	/// An honest provider's output that one fetch cannot get is not judged
+	/// withheld on that fetch: the member tries again every `VOTE_RETRY`
+	/// blocks and votes `Withheld` only when no later try would land before
+	/// the deadline.
+	#[test]
+	fn withholding_is_judged_over_the_window_not_on_one_fetch() {
+		with_offchain(|state, pool| {
+			VoteTimeoutBlocks::set(30);
+			let job = audited_job();
+			let a = Audits::<Test>::get(job).unwrap();
+			UintAuthorityId::set_all_keys(vec![a.committee[0].0]);
+			StorageValueRef::persistent(crate::VERIFIER_STORAGE_KEY).set(&b"http://127.0.0.1:8800".to_vec());
+			// An answer that announces more than the output cap is not read.
+			let too_big = || PendingRequest {
+				method: "GET".into(),
+				uri: format!("http://127.0.0.1:8700/v1/jobs/{job}/output"),
+				headers: vec![read_header(job, a.committee[0].0)],
+				response: Some(b"x".to_vec()),
+				response_headers: vec![("Content-Length".into(), "99999999".into())],
+				sent: true,
+				..Default::default()
+			};
+			let start = System::block_number();
+			let mut tries = 0;
+			for n in start..a.vote_deadline {
+				if !pool.read().transactions.is_empty() {
+					break;
+				}
+				if (n - start) % u64::from(crate::VOTE_RETRY) == 0 {
+					state.write().expect_request(too_big());
+					tries += 1;
+				}
+				Jobs::offchain_worker(n);
+			}
+			assert_eq!(tries, 5, "tries at +0, +5, +10, +15, +20");
+			assert_eq!(
+				submitted_votes(pool),
+				vec![agora_primitives::VotePayload { job_id: job, member: 0, vote: AuditVote::Withheld }]
+			);
+			VoteTimeoutBlocks::set(VOTE_TIMEOUT);
 		});
 	}
 

@@ -89,6 +89,14 @@ impl<T: Config> Pallet<T> {
 				AuditTimeouts::<T>::get(audit.vote_deadline).contains(&id),
 				"a check is not queued at its vote deadline"
 			);
+			ensure!(audit.redraws <= T::MaxRedraws::get(), "a check was re-drawn too often");
+			if let Some(job) = Jobs::<T>::get(id) {
+				let interested = Self::interested(&job, audit.challenger.as_ref().map(|(c, _)| c));
+				ensure!(
+					audit.committee.iter().all(|(m, _)| !interested.contains(m)),
+					"a committee holds the job's provider, client or challenger"
+				);
+			}
 			let mut seen = alloc::collections::btree_set::BTreeSet::new();
 			for (m, _) in audit.votes.iter() {
 				ensure!((*m as usize) < audit.committee.len(), "a vote by no member");
@@ -108,6 +116,17 @@ impl<T: Config> Pallet<T> {
 				ensure!(
 					Audits::<T>::get(id).map(|a| a.vote_deadline) == Some(b),
 					"the timeout queue names a check that is not running there"
+				);
+			}
+		}
+		// A receipt's audit draw comes no later than its finalization.
+		for (b, q) in AuditDraws::<T>::iter() {
+			for id in q {
+				let j = Jobs::<T>::get(id).ok_or("an audit draw names no job")?;
+				let at = j.receipt.map(|r| r.finalize_at);
+				ensure!(
+					j.status != JobStatus::Receipted || at.is_some_and(|f| b <= f),
+					"an audit draw is queued after its receipt's finalization"
 				);
 			}
 		}

@@ -15,6 +15,8 @@ use sp_crypto_hashing::blake2_256;
 pub const AVRF_CONTEXT: &[u8; 10] = b"agora/avrf";
 /// Domain tag of the audit draw.
 pub const AUDIT_CONTEXT: &[u8; 11] = b"agora/audit";
+/// Domain tag of the candidate sample (more fitting offers than a draw weighs).
+pub const CANDIDATES_CONTEXT: &[u8; 16] = b"agora/candidates";
 /// Domain tag of the committee draw.
 pub const COMMITTEE_CONTEXT: &[u8; 15] = b"agora/committee";
 /// Domain tag of a job's sampling seed.
@@ -111,6 +113,23 @@ pub fn audit_seed<R: Encode>(randomness: &R, job_id: JobId) -> [u8; 32] {
 /// The seed of a check's committee draw: `blake2_256(b"agora/committee" ++ VRF ++ job_id)`.
 pub fn committee_seed<R: Encode>(randomness: &R, job_id: JobId) -> [u8; 32] {
 	draw_seed(COMMITTEE_CONTEXT, randomness, job_id)
+}
+
+/// The seed of a job's candidate sample: `blake2_256(b"agora/candidates" ++
+/// avrf_seed)`.
+pub fn candidates_seed(avrf_seed: &[u8; 32]) -> [u8; 32] {
+	blake2_256(&(CANDIDATES_CONTEXT, avrf_seed).encode())
+}
+
+/// A job's candidates when more offers fit than a draw weighs (`limit`): the
+/// [`draw_committee`] partial shuffle of the fitting offers (in offer-index
+/// order), seeded by [`candidates_seed`], keeps `limit` of them. Every fitting
+/// offer is equally likely to be kept, so no fixed set of offers (the first by
+/// hash, say) can be squatted; within the sample the AVRF weighs by reputation.
+pub fn sample_candidates<M>(fitting: &mut alloc::vec::Vec<M>, avrf_seed: &[u8; 32], limit: u32) {
+	if fitting.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
+		draw_committee(fitting, &candidates_seed(avrf_seed), limit);
+	}
 }
 
 fn first_u64(bytes: &[u8; 32]) -> u64 {

@@ -117,7 +117,12 @@ parameter_types! {
 	/// Storage bound of a committee (`COMMITTEE_SIZE` is at most this).
 	pub const MaxCommitteeSize: u32 = MAX_COMMITTEE_BOUND;
 	pub const MaxJobsPerBlock: u32 = 64;
-	pub const MaxCandidates: u32 = 16;
+	/// Most fitting offers one AVRF draw weighs (a seeded sample when more fit).
+	pub const MaxCandidates: u32 = 32;
+	/// Most of a model's offers read per job: squatting all of them takes 8
+	/// providers (`MaxOffersPerProvider` = 32 offers each) with
+	/// `MIN_PROVIDER_STAKE` bonded.
+	pub const MaxOfferScan: u32 = 256;
 	/// Committee votes go ahead of ordinary transactions.
 	pub const VotePriority: sp_runtime::transaction_validity::TransactionPriority =
 		sp_runtime::transaction_validity::TransactionPriority::MAX / 2;
@@ -140,6 +145,7 @@ impl pallet_jobs::Config for Runtime {
 	type Retention = market::Retention;
 	type MaxJobsPerBlock = MaxJobsPerBlock;
 	type MaxCandidates = MaxCandidates;
+	type MaxOfferScan = MaxOfferScan;
 	type MissedDeadlineSlash = market::MissedDeadlineSlash;
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
@@ -149,6 +155,11 @@ impl pallet_jobs::Config for Runtime {
 	type MaxCommitteeSize = MaxCommitteeSize;
 	type CommitteeSize = market::CommitteeSize;
 	type VoteTimeout = market::VoteTimeout;
+	/// The audit draw uses the VRF output of the block two after the receipt's.
+	type AuditDelay = ConstU32<2>;
+	/// A check without a majority gets new members (for those who did not
+	/// vote) twice, then ends `Unverified`.
+	type MaxRedraws = ConstU32<2>;
 	type AuditRate = market::AuditRate;
 	type DisputeBond = market::DisputeBond;
 	type FraudSlash = market::FraudSlash;

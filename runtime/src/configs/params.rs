@@ -193,12 +193,12 @@ macro_rules! params_table {
 
 params_table! {
 	DisputeWindow, "DISPUTE_WINDOW", DISPUTE_WINDOW, 5, (DAYS as u128), Blocks, int;
-	AuditRate, "AUDIT_RATE", AUDIT_RATE, 0, 1_000_000, Ppm, int;
-	CommitteeSize, "COMMITTEE_SIZE", COMMITTEE_SIZE, 1, (MAX_COMMITTEE_BOUND as u128), Count, int;
+	AuditRate, "AUDIT_RATE", AUDIT_RATE, MIN_AUDIT_RATE, 1_000_000, Ppm, int;
+	CommitteeSize, "COMMITTEE_SIZE", COMMITTEE_SIZE, 3, (MAX_COMMITTEE_BOUND as u128), Count, int;
 	VoteTimeout, "VOTE_TIMEOUT", VOTE_TIMEOUT, 5, (HOURS as u128), Blocks, int;
 	DisputeBond, "DISPUTE_BOND", DISPUTE_BOND, AGR, 100_000 * AGR, Planck, int;
 	FraudSlash, "FRAUD_SLASH", FRAUD_SLASH, PERBILL / 100, PERBILL, Perbill, perbill;
-	ChallengerReward, "CHALLENGER_REWARD", CHALLENGER_REWARD, 0, PERBILL, Perbill, perbill;
+	ChallengerReward, "CHALLENGER_REWARD", CHALLENGER_REWARD, 0, PERBILL / 2, Perbill, perbill;
 	LostBondToProvider, "LOST_BOND_TO_PROVIDER", LOST_BOND_TO_PROVIDER, 0, PERBILL, Perbill, perbill;
 	MissedDeadlineSlash, "MISSED_DEADLINE_SLASH", MISSED_DEADLINE_SLASH, 0, PERBILL, Perbill, perbill;
 	ProtocolFee, "PROTOCOL_FEE", PROTOCOL_FEE, 0, PERBILL / 5, Perbill, perbill;
@@ -212,11 +212,23 @@ params_table! {
 	RestrictPeriod, "T_RESTRICT", RESTRICT_PERIOD, 1, (30 * DAYS as u128), Blocks, int;
 }
 
+/// The floor of `AUDIT_RATE` a referendum may set: 1 % of receipts. Checking
+/// cannot be switched off by governance; only a chain spec may start with
+/// random audits off (the one-validator dev chain, see [`GENESIS_ONLY`]).
+pub const MIN_AUDIT_RATE: u128 = 10_000;
+
+/// Values a chain spec may start with that no referendum can set (names and
+/// values): `AUDIT_RATE` 0 on a chain whose only validator would audit itself.
+pub const GENESIS_ONLY: &[(&str, u128)] = &[("AUDIT_RATE", 0)];
+
 /// Why a parameter value is refused.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum BoundsError {
 	BelowMinimum,
 	AboveMaximum,
+	/// `COMMITTEE_SIZE` must be odd, so that a full committee always has a
+	/// majority.
+	MustBeOdd,
 }
 
 /// Checks a new value against its parameter's bounds; a reset (`None`) to the
@@ -225,14 +237,32 @@ pub fn check(p: &market::Parameters) -> Result<(ParamSpec, Option<u128>), Bounds
 	let (key, value) = value_of(p);
 	let spec = spec_of(&key);
 	if let Some(v) = value {
-		if v < spec.min {
-			return Err(BoundsError::BelowMinimum);
-		}
-		if v > spec.max {
-			return Err(BoundsError::AboveMaximum);
-		}
+		check_value(&spec, v)?;
 	}
 	Ok((spec, value))
+}
+
+/// `v` against `spec`'s bounds (and `COMMITTEE_SIZE`'s oddness).
+pub fn check_value(spec: &ParamSpec, v: u128) -> Result<(), BoundsError> {
+	if v < spec.min {
+		return Err(BoundsError::BelowMinimum);
+	}
+	if v > spec.max {
+		return Err(BoundsError::AboveMaximum);
+	}
+	if spec.name == "COMMITTEE_SIZE" && v % 2 == 0 {
+		return Err(BoundsError::MustBeOdd);
+	}
+	Ok(())
+}
+
+/// [`check_value`], or one of the [`GENESIS_ONLY`] values: what a chain may
+/// start with, and what `try_state` accepts.
+pub fn check_at_genesis(spec: &ParamSpec, v: u128) -> Result<(), BoundsError> {
+	if GENESIS_ONLY.contains(&(spec.name, v)) {
+		return Ok(());
+	}
+	check_value(spec, v)
 }
 
 /// The governed-parameters glue: bounds-checked writes into `pallet-parameters`.
@@ -274,6 +304,9 @@ pub mod pallet_market_params {
 		BelowMinimum,
 		/// The value is above the parameter's maximum; nothing changed.
 		AboveMaximum,
+		/// `COMMITTEE_SIZE` must be odd (a full committee always has a
+		/// majority); nothing changed.
+		MustBeOdd,
 	}
 
 	/// Parameter values at genesis, by protocol name (e.g. `["AUDIT_RATE", 0]`);
@@ -293,7 +326,8 @@ pub mod pallet_market_params {
 				let Some(p) = from_name(name, *value) else {
 					panic!("genesis parameter {name} = {value}: unknown name or value out of type");
 				};
-				if let Err(e) = check(&p) {
+				let (key, _) = value_of(&p);
+				if let Err(e) = super::check_at_genesis(&super::spec_of(&key), *value) {
 					panic!("genesis parameter {name} = {value}: {e:?}");
 				}
 				Pallet::<T>::write(p);
@@ -307,8 +341,10 @@ pub mod pallet_market_params {
 		#[cfg(feature = "try-runtime")]
 		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
 			for p in super::all() {
+				let name = core::str::from_utf8(&p.name).unwrap_or_default();
+				let spec = super::PARAMS.iter().find(|s| s.name == name).ok_or("an unknown parameter")?;
 				frame_support::ensure!(
-					p.min <= p.value && p.value <= p.max,
+					super::check_at_genesis(spec, p.value).is_ok(),
 					"a market parameter is outside its bounds"
 				);
 			}
@@ -323,7 +359,8 @@ pub mod pallet_market_params {
 		///
 		/// - Origin: `ParamsOrigin` (root, or a `market_params` referendum).
 		/// - Emits [`Event::ParameterSet`].
-		/// - Errors: [`Error::BelowMinimum`], [`Error::AboveMaximum`].
+		/// - Errors: [`Error::BelowMinimum`], [`Error::AboveMaximum`],
+		///   [`Error::MustBeOdd`].
 		///
 		/// Weight: `pallet-parameters`' benchmarked `set_parameter` (the same
 		/// read, write and event; the bounds are constants), as polkadot-sdk
@@ -335,6 +372,7 @@ pub mod pallet_market_params {
 			check(&param).map_err(|e| match e {
 				BoundsError::BelowMinimum => Error::<T>::BelowMinimum,
 				BoundsError::AboveMaximum => Error::<T>::AboveMaximum,
+				BoundsError::MustBeOdd => Error::<T>::MustBeOdd,
 			})?;
 			Self::write(param);
 			Ok(())
