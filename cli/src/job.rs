@@ -24,7 +24,10 @@ pub enum JobCmd {
 		wait_finalized: bool,
 	},
 	/// Fetch a receipted job's output from its provider and check its hash.
+	/// Outputs are private: the request is signed with the job's client key.
 	Output {
+		#[command(flatten)]
+		key: KeyArgs,
 		id: u64,
 		/// Write the raw output bytes here.
 		#[arg(long)]
@@ -101,8 +104,8 @@ pub async fn run(client: &Client, cmd: JobCmd, json: bool) -> anyhow::Result<()>
 	match cmd {
 		JobCmd::Submit(a) => submit(client, a, json).await,
 		JobCmd::Status { id, wait_finalized } => status(client, id, wait_finalized, json).await,
-		JobCmd::Output { id, out } => {
-			let (bytes, kind, job) = fetch_output(client, id).await?;
+		JobCmd::Output { key, id, out } => {
+			let (bytes, kind, job) = fetch_output(client, id, &key.keypair()?).await?;
 			show_output(id, &bytes, &kind, &job, json, out.as_ref())
 		},
 		JobCmd::Rate { key, id, rating } => {
@@ -126,6 +129,7 @@ fn status_name(s: &JobStatus) -> &'static str {
 		JobStatus::Expired => "Expired",
 		JobStatus::Cancelled => "Cancelled",
 		JobStatus::Fraud => "Fraud",
+		JobStatus::Unverified => "Unverified",
 	}
 }
 
@@ -141,7 +145,7 @@ async fn wait_job<F: Fn(&chain::Job) -> bool>(
 	loop {
 		match view.job(id).await? {
 			Some(j) if done(&j) => return Ok(j),
-			Some(j) if matches!(j.status, JobStatus::Expired | JobStatus::Cancelled) => {
+			Some(j) if matches!(j.status, JobStatus::Expired | JobStatus::Cancelled | JobStatus::Unverified) => {
 				anyhow::bail!("job {id} ended {} before {what}", status_name(&j.status))
 			},
 			Some(_) => {},
@@ -156,9 +160,13 @@ async fn wait_job<F: Fn(&chain::Job) -> bool>(
 	}
 }
 
-/// Fetches a job's output from its offer's endpoint and checks it against the
-/// receipt's hash.
-async fn fetch_output(client: &Client, id: u64) -> anyhow::Result<(Vec<u8>, String, chain::Job)> {
+/// Fetches a job's output from its offer's endpoint, asking as `reader` (the
+/// job's client: outputs are private), and checks it against the receipt's hash.
+async fn fetch_output(
+	client: &Client,
+	id: u64,
+	reader: &chain::Keypair,
+) -> anyhow::Result<(Vec<u8>, String, chain::Job)> {
 	let view = View::new(client);
 	let job = view.job(id).await?.ok_or_else(|| anyhow::anyhow!("job {id} is not on chain"))?;
 	let receipt = job.receipt.clone().ok_or_else(|| {
@@ -174,7 +182,8 @@ async fn fetch_output(client: &Client, id: u64) -> anyhow::Result<(Vec<u8>, Stri
 		if attempt > 0 {
 			tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
 		}
-		match http.get(&url).send().await {
+		let auth = chain::read_header(reader, id);
+		match http.get(&url).header(agora_primitives::jobs::READ_HEADER, auth).send().await {
 			Ok(r) if r.status().is_success() => {
 				let kind = r
 					.headers()
@@ -191,6 +200,11 @@ async fn fetch_output(client: &Client, id: u64) -> anyhow::Result<(Vec<u8>, Stri
 					hex0x(&receipt.output_hash)
 				);
 				return Ok((bytes, kind, job));
+			},
+			Ok(r) if matches!(r.status().as_u16(), 400 | 401 | 403) => {
+				let status = r.status();
+				let why = r.text().await.unwrap_or_default();
+				anyhow::bail!("{url}: HTTP {status}: {why}")
 			},
 			Ok(r) => last = format!("{url}: HTTP {}", r.status()),
 			Err(e) => last = format!("{url}: {e}"),
@@ -342,7 +356,7 @@ async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()
 			);
 		}
 	}
-	let (bytes, kind, job) = fetch_output(client, id).await?;
+	let (bytes, kind, job) = fetch_output(client, id, &signer).await?;
 	show_output(id, &bytes, &kind, &job, json, a.out.as_ref())
 }
 
@@ -358,7 +372,7 @@ async fn status(client: &Client, id: u64, wait_finalized: bool, json: bool) -> a
 				Some(j)
 					if matches!(
 						j.status,
-						JobStatus::Expired | JobStatus::Cancelled | JobStatus::Fraud
+						JobStatus::Expired | JobStatus::Cancelled | JobStatus::Fraud | JobStatus::Unverified
 					) =>
 				{
 					break
@@ -544,11 +558,12 @@ async fn dispute(
 					if json {
 						println!(
 							"{}",
-							serde_json::json!({"job": id, "block": b.number(), "verdict": "none", "non_voters": nv, "votes": votes})
+							serde_json::json!({"job": id, "block": b.number(), "verdict": "none", "refunded": e.refunded.to_string(), "non_voters": nv, "votes": votes})
 						);
 					} else {
 						println!(
-							"no verdict by the vote deadline: bond returned; did not vote: {}",
+							"no verdict after every re-draw: the job ends Unverified, client refunded {}, bond returned, nobody slashed; did not vote: {}",
+							chain::fmt_agr(e.refunded),
 							nv.join(", ")
 						);
 					}

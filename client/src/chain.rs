@@ -118,6 +118,27 @@ pub fn keypair(suri: Option<&str>, keystore: Option<&std::path::Path>) -> anyhow
 	Keypair::from_uri(&uri).map_err(|e| anyhow::anyhow!("cannot derive the key: {e:?}"))
 }
 
+/// The [`agora_primitives::jobs::READ_HEADER`] value with which `k` asks a
+/// worker for job `job_id`'s output: a `ReadRequest` made now, signed by `k`.
+pub fn read_header(k: &Keypair, job_id: u64) -> String {
+	let at_ms = std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.map(|d| d.as_millis() as u64)
+		.unwrap_or_default();
+	let req = agora_primitives::jobs::ReadRequest { job_id, at_ms };
+	let sig = k.sign(&req.signing_payload());
+	req.header(&k.public_key().0, &sig.0)
+}
+
+/// Whether `signature` is `public`'s sr25519 signature of `message`.
+pub fn sr25519_verify(signature: &[u8; 64], message: &[u8], public: &[u8; 32]) -> bool {
+	subxt_signer::sr25519::verify(
+		&subxt_signer::sr25519::Signature(*signature),
+		message,
+		&subxt_signer::sr25519::PublicKey(*public),
+	)
+}
+
 /// The account of a key pair.
 pub fn account(k: &Keypair) -> AccountId32 {
 	k.public_key().to_account_id()
@@ -265,6 +286,31 @@ impl<'a> View<'a> {
 		}
 		out.sort_by_key(|o| o.id);
 		Ok(out)
+	}
+
+	/// The `agora` session keys (32 bytes each) of the committee checking job
+	/// `id`: at the finalized block, or, when no check runs there, at the
+	/// (best-chain) blocks just after it, where a check that just started is
+	/// (empty when none runs).
+	pub async fn committee_keys(&self, id: u64) -> anyhow::Result<Vec<[u8; 32]>> {
+		let finalized = self.client.at_current_block().await?;
+		let n = finalized.block_number();
+		let mut at = Some(finalized);
+		for k in 1..=6u64 {
+			let Some(here) = at.take() else { break };
+			let entry = here.storage().entry(runtime::storage().jobs().audits())?;
+			if let Some(v) = entry.try_fetch((id,)).await? {
+				let audit = v.decode()?;
+				return Ok(audit
+					.committee
+					.0
+					.iter()
+					.filter_map(|(_, key)| <[u8; 32]>::try_from(key.encode().as_slice()).ok())
+					.collect());
+			}
+			at = self.client.at_block(n.saturating_add(k)).await.ok();
+		}
+		Ok(vec![])
 	}
 
 	/// A job, while the chain keeps it (until `RETENTION` after it ends).

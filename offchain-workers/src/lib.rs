@@ -25,8 +25,27 @@ use sp_runtime::offchain::{http, Duration};
 /// Largest output or input a committee member downloads (bytes).
 pub const MAX_FETCH: usize = 4 * 1024 * 1024;
 
-/// How long the provider gets to serve an output.
+/// How long the provider gets to serve an output or an input: one deadline for
+/// the whole request (connect, headers and every byte of the body). A provider
+/// that sends headers and then stalls costs its own check this long, nothing
+/// more.
 pub const FETCH_TIMEOUT_MS: u64 = 10_000;
+
+/// Largest output a job may have: the `{"text", "tokens"}` object of
+/// `max_tokens` tokens, at most [`BYTES_PER_TOKEN`] each, plus
+/// [`OUTPUT_OVERHEAD`] (an embedding's floats fit in the overhead), capped at
+/// [`MAX_FETCH`]. A larger body is not read: the provider withheld a valid one.
+pub fn output_cap(max_tokens: u32) -> usize {
+	let tokens = usize::try_from(max_tokens).unwrap_or(usize::MAX);
+	tokens.saturating_mul(BYTES_PER_TOKEN).saturating_add(OUTPUT_OVERHEAD).min(MAX_FETCH)
+}
+
+/// Bytes one generated token may take in an output: its text (a token is
+/// at most a few dozen bytes, six per escaped character) and its id.
+pub const BYTES_PER_TOKEN: usize = 256;
+
+/// Bytes of an output beyond its tokens: the JSON frame, or an embedding.
+pub const OUTPUT_OVERHEAD: usize = 256 * 1024;
 
 /// How long the local verifier gets to answer.
 pub const VERIFY_TIMEOUT_MS: u64 = 120_000;
@@ -54,20 +73,46 @@ fn deadline(ms: u64) -> sp_core::offchain::Timestamp {
 	sp_io::offchain::timestamp().add(Duration::from_millis(ms))
 }
 
-/// `GET url`; the body of a 200 answer of at most [`MAX_FETCH`] bytes.
-fn get(url: &str) -> Option<Vec<u8>> {
+/// `GET url` (with `read_auth` as the [`agora_primitives::jobs::READ_HEADER`]
+/// when not empty): the body of a 200 answer of at most `cap` bytes, all of it
+/// within [`FETCH_TIMEOUT_MS`] of the request. `None` when the provider does
+/// not answer, answers otherwise, announces or sends more than `cap`, or
+/// stalls before the body's last byte.
+pub fn get(url: &str, cap: usize, read_auth: &str) -> Option<Vec<u8>> {
 	let d = deadline(FETCH_TIMEOUT_MS);
-	let pending = http::Request::get(url).deadline(d).send().ok()?;
-	let response = pending.try_wait(d).ok()?.ok()?;
+	let mut req = http::Request::get(url).deadline(d);
+	if !read_auth.is_empty() {
+		req = req.add_header(agora_primitives::jobs::READ_HEADER, read_auth);
+	}
+	let pending = req.send().ok()?;
+	let mut response = pending.try_wait(d).ok()?.ok()?;
 	if response.code != 200 {
 		return None;
 	}
+	let mut headers = response.headers().into_iter();
+	let mut announced = None;
+	while headers.next() {
+		if let Some((k, v)) = headers.current() {
+			if k.eq_ignore_ascii_case("content-length") {
+				announced = v.trim().parse::<usize>().ok();
+			}
+		}
+	}
+	if announced.is_some_and(|n| n > cap) {
+		return None;
+	}
+	let mut reader = response.body();
+	// Without a deadline the host waits for the body forever.
+	reader.deadline(d);
 	let mut body = Vec::new();
-	for chunk in response.body() {
-		body.push(chunk);
-		if body.len() > MAX_FETCH {
+	for byte in reader.by_ref() {
+		body.push(byte);
+		if body.len() > cap {
 			return None;
 		}
+	}
+	if reader.error().is_some() {
+		return None;
 	}
 	Some(body)
 }
@@ -79,14 +124,15 @@ fn get(url: &str) -> Option<Vec<u8>> {
 pub fn fetch(job: &AuditJob) -> Result<(Vec<u8>, Vec<u8>), AuditVote> {
 	let base = core::str::from_utf8(&job.endpoint).map_err(|_| AuditVote::Withheld)?;
 	let base = base.trim_end_matches('/');
-	let output = get(&format!("{base}/v1/jobs/{}/output", job.job_id)).ok_or(AuditVote::Withheld)?;
+	let output = get(&format!("{base}/v1/jobs/{}/output", job.job_id), output_cap(job.params.max_tokens), &job.read_auth)
+		.ok_or(AuditVote::Withheld)?;
 	if content_hash(&output) != job.output_hash {
 		return Err(AuditVote::Invalid);
 	}
 	let input = match &job.input {
 		Input::Inline(b) => b.clone(),
 		Input::Hash(h) => {
-			let b = get(&format!("{base}/v1/inputs/{}", hex(h))).ok_or(AuditVote::Withheld)?;
+			let b = get(&format!("{base}/v1/inputs/{}", hex(h)), MAX_FETCH, "").ok_or(AuditVote::Withheld)?;
 			if content_hash(&b) != *h {
 				return Err(AuditVote::Withheld);
 			}
@@ -146,5 +192,12 @@ mod tests {
 	#[test]
 	fn hex_is_lowercase_and_complete() {
 		assert_eq!(hex(&[0x00, 0xab, 0x0f, 0xf0]), "00ab0ff0");
+	}
+
+	#[test]
+	fn the_output_cap_follows_max_tokens() {
+		assert_eq!(output_cap(0), OUTPUT_OVERHEAD);
+		assert_eq!(output_cap(16), 16 * BYTES_PER_TOKEN + OUTPUT_OVERHEAD);
+		assert_eq!(output_cap(u32::MAX), MAX_FETCH);
 	}
 }

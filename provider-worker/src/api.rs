@@ -2,8 +2,12 @@
 //!
 //! - `GET /v1/jobs/{id}/output`: the output bytes, with `x-agora-output-hash`
 //!   (hex `blake2_256`, the receipt's `output_hash`), `x-agora-output-tokens` and
-//!   `x-agora-output-kind` (`text`, `embedding`, `error`). 404 if this worker has no
-//!   output for the job (yet).
+//!   `x-agora-output-kind` (`text`, `embedding`, `error`). Outputs are private:
+//!   the request must carry `x-agora-read` (`agora_primitives::jobs::ReadRequest`,
+//!   at most `READ_SKEW_MS` from this worker's clock) signed by the job's client
+//!   or by a member of the committee checking it, as the chain says. Errors: 401
+//!   (no, stale or badly signed request), 400 (malformed), 403 (anyone else),
+//!   404 (this worker has no output for the job, or the chain no longer has it).
 //! - `GET /v1/jobs/{id}`: the worker's record of the job (JSON).
 //! - `PUT /v1/inputs`: deliver the input of a by-hash job; answers its `blake2_256`.
 //! - `GET /v1/inputs/{hash}`: a delivered input (audit committees re-check by-hash
@@ -19,7 +23,11 @@ use axum::{
 	routing::{get, put},
 	Json, Router,
 };
+use agora_client::chain::{self, Client, View};
+use agora_primitives::jobs::{ReadRequest, READ_HEADER, READ_SKEW_MS};
+use axum::http::HeaderMap;
 use std::sync::Arc;
+use tokio::sync::RwLock;
 
 /// Largest input a client may deliver off-chain.
 pub const MAX_INPUT_BYTES: usize = 1 << 20;
@@ -30,6 +38,55 @@ pub struct ApiState {
 	pub metrics: Metrics,
 	/// JSON served at `/health`.
 	pub health: serde_json::Value,
+	/// The node connection (shared with the job loop, which reconnects it):
+	/// who may read an output is the chain's to say.
+	pub chain: Arc<RwLock<Client>>,
+}
+
+fn refuse(code: StatusCode, msg: &str) -> Response {
+	(code, Json(serde_json::json!({ "error": msg }))).into_response()
+}
+
+/// Who asks for job `id`'s output: `Ok("client")` or `Ok("committee")` when
+/// the signed read request in the headers is theirs, else the refusal.
+async fn reader(s: &ApiState, id: u64, headers: &HeaderMap) -> Result<&'static str, Response> {
+	let Some(value) = headers.get(READ_HEADER).and_then(|v| v.to_str().ok()) else {
+		return Err(refuse(
+			StatusCode::UNAUTHORIZED,
+			"outputs are private: sign the request (header x-agora-read, docs/protocol.md §6)",
+		));
+	};
+	let Some((req, signer, signature)) = ReadRequest::parse(id, value) else {
+		return Err(refuse(StatusCode::BAD_REQUEST, "x-agora-read is not {signer}:{at_ms}:{signature} in hex"));
+	};
+	let now = std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.map(|d| d.as_millis() as u64)
+		.unwrap_or_default();
+	if now.abs_diff(req.at_ms) > READ_SKEW_MS {
+		return Err(refuse(StatusCode::UNAUTHORIZED, "the read request's time is more than 5 minutes off"));
+	}
+	if !chain::sr25519_verify(&signature, &req.signing_payload(), &signer) {
+		return Err(refuse(StatusCode::UNAUTHORIZED, "the read request's signature does not verify"));
+	}
+	let client = s.chain.read().await.clone();
+	let view = View::new(&client);
+	let job = match view.job(id).await {
+		Ok(Some(j)) => j,
+		Ok(None) => return Err(not_found(format!("job {id} is not on chain"))),
+		Err(e) => return Err(internal(e)),
+	};
+	if job.client.0 == signer {
+		return Ok("client");
+	}
+	match view.committee_keys(id).await {
+		Ok(keys) if keys.contains(&signer) => Ok("committee"),
+		Ok(_) => Err(refuse(
+			StatusCode::FORBIDDEN,
+			"only the job's client and the validators checking it may read its output",
+		)),
+		Err(e) => Err(internal(e)),
+	}
 }
 
 fn not_found(msg: String) -> Response {
@@ -42,12 +99,17 @@ fn internal(e: anyhow::Error) -> Response {
 		.into_response()
 }
 
-async fn output(State(s): State<Arc<ApiState>>, Path(id): Path<u64>) -> Response {
+async fn output(State(s): State<Arc<ApiState>>, Path(id): Path<u64>, headers: HeaderMap) -> Response {
 	let rec = match s.store.record(id) {
 		Ok(Some(r)) => r,
 		Ok(None) => return not_found(format!("job {id} has no output on this worker")),
 		Err(e) => return internal(e),
 	};
+	let who = match reader(&s, id, &headers).await {
+		Ok(w) => w,
+		Err(r) => return r,
+	};
+	tracing::info!(job = id, reader = who, "serving the output");
 	let hash = match agora_client::parse_h256(&rec.output_hash) {
 		Ok(h) => h,
 		Err(e) => return internal(e),

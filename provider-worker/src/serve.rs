@@ -8,6 +8,9 @@
 //! - On every (re)connection the worker scans the chain's open jobs for its key, so
 //!   jobs assigned while it was down are picked up.
 //! - A node that goes away is reconnected with exponential backoff (0.5 s → 10 s).
+//! - A job is acknowledged on chain, and the acknowledgement final, before the
+//!   model runs: from then on the client cannot cancel it, so no output is ever
+//!   computed (or served) for a job its client could still get refunded.
 //! - Inputs the model cannot run (not UTF-8, empty, too long for the context) get an
 //!   error receipt: the output is `{"error": …}` with 0 tokens, so the client pays
 //!   only the offer's base price and the provider is not slashed for a client's
@@ -122,7 +125,7 @@ pub struct OfferTerms {
 
 struct Shared {
 	url: String,
-	client: RwLock<Client>,
+	client: Arc<RwLock<Client>>,
 	signer: Keypair,
 	worker_key: Keypair,
 	provider: AccountId32,
@@ -177,7 +180,9 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 		"capacity": capacity,
 		"hardware": hardware,
 	});
-	let api_state = Arc::new(ApiState { store: store.clone(), metrics: metrics.clone(), health });
+	let chain = Arc::new(RwLock::new(client));
+	let api_state =
+		Arc::new(ApiState { store: store.clone(), metrics: metrics.clone(), health, chain: chain.clone() });
 	let listener = tokio::net::TcpListener::bind(cfg.listen)
 		.await
 		.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
@@ -191,7 +196,7 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 	let (tx, rx) = mpsc::channel::<u64>(QUEUE_BOUND);
 	let shared = Arc::new(Shared {
 		url: cfg.url.clone(),
-		client: RwLock::new(client),
+		client: chain,
 		signer: cfg.signer,
 		worker_key: cfg.worker_key,
 		provider,
@@ -423,6 +428,10 @@ impl Shared {
 			runtime::runtime_types::pallet_jobs::types::JobInput::Hash(h) => *h,
 		};
 
+		if rec.is_none() && matches!(job.status, JobStatus::Assigned) && !self.acknowledge(&client, id).await? {
+			return self.abandon(None, id, "the job ended before it was acknowledged (cancelled by its client?)");
+		}
+
 		let rec = match rec {
 			Some(r) => {
 				tracing::info!(job = id, "output already stored; resubmitting its receipt without rerunning");
@@ -533,6 +542,37 @@ impl Shared {
 			self.store.save(&r)?;
 		}
 		Ok(())
+	}
+
+	/// Acknowledges job `id` and waits until the acknowledgement is final:
+	/// `true` when the job is then `Acknowledged` (the client can no longer
+	/// cancel it), `false` when it ended first (the client cancelled it);
+	/// an error, to be retried by the next scan, when neither is on chain yet.
+	async fn acknowledge(&self, client: &Client, id: u64) -> anyhow::Result<bool> {
+		let call = runtime::transactions().jobs().acknowledge(id);
+		let t0 = Instant::now();
+		let sent: anyhow::Result<()> = async {
+			let progress = {
+				let _nonce = self.submit_lock.lock().await;
+				client.tx().await?.sign_and_submit_then_watch_default(&call, &self.signer).await?
+			};
+			progress.wait_for_finalized_success().await?;
+			Ok(())
+		}
+		.await;
+		// Whatever happened to the call, the chain says whether the job is ours.
+		let status = View::new(client).job(id).await?.map(|j| j.status);
+		match status {
+			Some(JobStatus::Acknowledged) => {
+				tracing::info!(job = id, ack_secs = t0.elapsed().as_secs_f64(), "acknowledged; running");
+				Ok(true)
+			},
+			Some(JobStatus::Assigned) => match sent {
+				Err(e) => Err(e.context(format!("acknowledging job {id}"))),
+				Ok(()) => anyhow::bail!("job {id}: acknowledged, but the chain still shows it Assigned"),
+			},
+			_ => Ok(false),
+		}
 	}
 
 	/// Signs and submits the receipt, retrying across node failures until the

@@ -110,8 +110,26 @@ fn generation_and_embedding_jobs_are_answered_finalized_and_paid() {
 	assert_eq!(bob_free(&node).0, before + paid, "the provider is paid what the payouts say");
 
 	// The output is still served and still verifies.
-	let again = agora_json(&url, &["job", "output", &gen_id.to_string()]);
+	let again = agora_json(&url, &["job", "output", &gen_id.to_string(), "--suri", "//Alice"]);
 	assert_eq!(again[0]["output"].as_str().unwrap(), text);
+	// Outputs are private: unsigned, or signed by anyone but the client (or
+	// the job's committee), the worker refuses.
+	let out_url = format!("http://127.0.0.1:{}/v1/jobs/{gen_id}/output", worker.port);
+	let code = |who: Option<&str>| {
+		let mut c = std::process::Command::new("curl");
+		c.args(["-s", "-o", "/dev/null", "-w", "%{http_code}"]);
+		if let Some(suri) = who {
+			let k = agora_client::chain::keypair(Some(suri), None).unwrap();
+			c.args(["-H", &format!("x-agora-read: {}", agora_client::chain::read_header(&k, gen_id))]);
+		}
+		String::from_utf8(c.arg(&out_url).output().unwrap().stdout).unwrap()
+	};
+	assert_eq!(code(None), "401");
+	assert_eq!(code(Some("//Bob")), "403", "the provider's own account is not the client");
+	assert_eq!(code(Some("//Charlie")), "403");
+	assert_eq!(code(Some("//Alice")), "200");
+	let (ok, _, err) = agora(&url, &["job", "output", &gen_id.to_string(), "--suri", "//Charlie"]);
+	assert!(!ok && err.contains("403"), "{err}");
 
 	// Metrics.
 	let metrics = std::process::Command::new("curl")
@@ -139,12 +157,12 @@ fn a_worker_killed_after_assignment_receipts_after_restart_and_never_reruns_a_re
 	worker.wait_log(&format!("job assigned job={id}"), Duration::from_secs(60));
 	worker.kill();
 	let s = agora_json(&url, &["job", "status", &id.to_string()]);
-	assert_eq!(s[0]["status"], "Assigned", "killed before it could receipt");
+	assert!(matches!(s[0]["status"].as_str(), Some("Assigned" | "Acknowledged")), "killed before it could receipt: {}", s[0]);
 
 	// The restarted worker finds the job by scanning the chain and receipts it.
 	worker.restart();
 	worker.wait_log(&format!("receipt final job={id}"), Duration::from_secs(300));
-	let out = agora_json(&url, &["job", "output", &id.to_string()]);
+	let out = agora_json(&url, &["job", "output", &id.to_string(), "--suri", "//Alice"]);
 	assert_eq!(out[0]["verified"], true);
 
 	// Once receipted, a restart never runs the job again.
@@ -180,5 +198,28 @@ fn a_worker_reconnects_when_its_node_goes_away_and_carries_on() {
 	let second = submit(&node, "SmolLM2-135M-Instruct", &["--input", "after"], "8", true);
 	assert_eq!(second[1]["verified"], true);
 	assert_eq!(second[1]["kind"], "text");
+
+	// The attack: read the answer, then cancel for a refund. The worker runs a
+	// job only once its acknowledgement is final, and the chain refuses a cancel
+	// after it: either the cancel lands first and the job is never run, or the
+	// acknowledgement does, the cancel is refused and the client pays.
+	let url = node.url();
+	let sub = submit(&node, "SmolLM2-135M-Instruct", &["--input", "Tell me a joke."], "8", false);
+	let id = sub[0]["job_id"].as_u64().unwrap();
+	let (cancelled, _, err) = agora(&url, &["job", "cancel", "--suri", "//Alice", &id.to_string()]);
+	if cancelled {
+		worker.wait_log(&format!("not serving the job job={id}"), Duration::from_secs(60));
+		std::thread::sleep(Duration::from_secs(3));
+		assert!(!worker.log().contains(&format!("inference done job={id}")), "ran a cancelled job");
+		let (ok, _, err) = agora(&url, &["job", "output", &id.to_string(), "--suri", "//Alice"]);
+		assert!(!ok, "no output for a cancelled job: {err}");
+		println!("cancel race: the cancel landed first; the job was never run");
+	} else {
+		assert!(err.contains("CannotCancel"), "{err}");
+		let s = agora_json(&url, &["job", "status", &id.to_string(), "--wait-finalized"]).remove(0);
+		assert_eq!(s["status"], "Finalized", "{s}");
+		assert!(planck(&s["payout"]["charge"]) > 0, "{s}");
+		println!("cancel race: the acknowledgement landed first; the cancel was refused and the job paid");
+	}
 	assert_try_state(&node.url());
 }

@@ -8,6 +8,13 @@
 //! receipt is caught before payout and slashed, its client refunded; the honest
 //! worker is never slashed, its sampled (T = 0.8) answer upheld; a dispute
 //! against an honest receipt costs the challenger its bond.
+//!
+//! A third provider, //One, computes honestly but advertises an endpoint that
+//! answers every request with headers (`Content-Length: 1000`) and then
+//! stalls: its check costs each member one bounded fetch per try, its
+//! receipt ends as withholding once the members' tries over the window all
+//! fail, and the checks of the jobs ordered beside and after it still get
+//! their verdicts from the same validators.
 #![cfg(feature = "test-cheat")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -26,10 +33,11 @@ const AGR: u128 = 1_000_000_000_000;
 const EVE: &str = "5HGjWAeFDfFCWPsjFQdVV2Msvz2XtMktvgocEZcCj68kUMaw";
 const FERDIE: &str = "5CiPPseXPECbkjWCa6MnjNokrgYjMqmKndv2rSnekmSK2DjL";
 const CHARLIE: &str = "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y";
-const DAVE: &str = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy";
 const NAMES: [&str; 4] = ["alice", "bob", "charlie", "dave"];
 /// The runtime's `DisputeWindow`.
 const DISPUTE_WINDOW: u64 = 10;
+/// The runtime's `AuditDelay`: blocks from a receipt to its audit draw.
+const AUDIT_DELAY: u64 = 2;
 const GEN: &str = "SmolLM2-135M-Instruct";
 const EMB: &str = "all-MiniLM-L6-v2";
 
@@ -37,15 +45,48 @@ fn ws(i: u16) -> String {
 	format!("ws://127.0.0.1:{}", 9944 + i + OFFSET)
 }
 
-/// The `local` chain spec, with every receipt audited and Eve and Ferdie bonded
-/// as providers.
+/// The account of a dev secret URI.
+fn addr(suri: &str) -> String {
+	let k = agora_client::chain::keypair(Some(suri), None).unwrap();
+	agora_client::chain::account(&k).to_string()
+}
+
+/// //One's account.
+fn one() -> String {
+	addr("//One")
+}
+
+/// An HTTP endpoint that answers every request with a 200 status and
+/// `Content-Length: 1000`, sends 3 bytes of body and then nothing for two
+/// minutes (the attack on a validator's off-chain worker).
+fn staller() -> u16 {
+	use std::io::{Read, Write};
+	let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+	let port = l.local_addr().unwrap().port();
+	std::thread::spawn(move || {
+		for mut c in l.incoming().flatten() {
+			std::thread::spawn(move || {
+				let mut buf = [0u8; 4096];
+				let _ = c.read(&mut buf);
+				let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"t");
+				let _ = c.flush();
+				std::thread::sleep(Duration::from_secs(120));
+			});
+		}
+	});
+	port
+}
+
+/// The `local` chain spec, with every receipt audited and Eve, Ferdie and
+/// //One bonded as providers.
 fn spec(dir: &Path) -> PathBuf {
 	let out = Command::new(node_bin()).args(["build-spec", "--chain", "local"]).output().unwrap();
 	assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 	let mut s: Value = serde_json::from_slice(&out.stdout).unwrap();
 	let patch = &mut s["genesis"]["runtimeGenesis"]["patch"];
 	patch["marketParams"]["params"] = serde_json::json!([["AUDIT_RATE", 1_000_000]]);
-	patch["slashing"]["bonds"] = serde_json::json!([[EVE, 10_000 * AGR], [FERDIE, 10_000 * AGR]]);
+	patch["slashing"]["bonds"] =
+		serde_json::json!([[EVE, 10_000 * AGR], [FERDIE, 10_000 * AGR], [one(), 10_000 * AGR]]);
 	let path = dir.join("local-audited.json");
 	std::fs::write(&path, serde_json::to_vec_pretty(&s).unwrap()).unwrap();
 	path
@@ -89,15 +130,17 @@ impl Net {
 	}
 
 	/// `agora-worker serve` for `who`, on Alice's node; waits until it serves.
-	fn worker(&mut self, who: &str, cheat: Option<&str>) -> u16 {
+	/// Its offer advertises `endpoint` (default: where it listens).
+	fn worker(&mut self, who: &str, cheat: Option<&str>, endpoint: Option<String>) -> u16 {
 		let port = common::free_port();
 		let data = self.dir.join(format!("worker-{who}"));
 		let log = self.dir.join(format!("worker-{who}.log"));
+		let endpoint = endpoint.unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
 		let mut cmd = Command::new(env!("CARGO_BIN_EXE_agora-worker"));
 		cmd.args(["serve", "--url", &ws(0), "--suri", &format!("//{who}"), "--no-progress"])
 			.arg("--data-dir")
 			.arg(&data)
-			.args(["--listen", &format!("127.0.0.1:{port}"), "--endpoint", &format!("http://127.0.0.1:{port}")]);
+			.args(["--listen", &format!("127.0.0.1:{port}"), "--endpoint", &endpoint]);
 		if let Some(c) = cheat {
 			cmd.args(["--cheat", c]);
 		}
@@ -204,29 +247,37 @@ fn committees_catch_a_cheating_worker_and_uphold_an_honest_one() {
 				.is_some_and(|h| h.contains(GEN) && h.contains(EMB))
 		})
 	});
-	net.worker("Eve", None);
-	net.worker("Ferdie", Some("wrong,overbill"));
-	let (eve0, ferdie0) = (stake(EVE), stake(FERDIE));
-	assert_eq!((eve0, ferdie0), (10_000 * AGR, 10_000 * AGR));
+	net.worker("Eve", None, None);
+	net.worker("Ferdie", Some("wrong,overbill"), None);
+	net.worker("One", None, Some(format!("http://127.0.0.1:{}", staller())));
+	let one = one();
+	let (eve0, ferdie0, one0) = (stake(EVE), stake(FERDIE), stake(&one));
+	assert_eq!((eve0, ferdie0, one0), (10_000 * AGR, 10_000 * AGR, 10_000 * AGR));
 
 	// A dispute against an honest receipt, filed as soon as the receipt is on
-	// chain: the committee upholds it and the challenger loses its bond.
+	// chain by //Two (not a validator: a validator drawn for the receipt's
+	// audit could not also dispute it): the committee upholds it and the
+	// challenger loses its bond.
 	let honest = submit("//Charlie", GEN, "What is the capital of France?", EVE);
 	net.wait("the honest receipt", Duration::from_secs(120), || status(honest).get("receipt").is_some());
-	let dave0 = free(DAVE);
-	let v = agora_json(&ws(0), &["job", "dispute", &honest.to_string(), "--suri", "//Dave", "--wait"]);
+	let two = addr("//Two");
+	let two0 = free(&two);
+	let v = agora_json(&ws(0), &["job", "dispute", &honest.to_string(), "--suri", "//Two", "--wait"]);
 	let verdict = v.last().unwrap();
 	assert_eq!(verdict["verdict"], "upheld", "{verdict}\n{}", net.logs());
 	let to_eve = planck(&verdict["bond_to_provider"]);
 	let to_treasury = planck(&verdict["bond_to_treasury"]);
 	assert_eq!(to_eve + to_treasury, 10 * AGR, "DISPUTE_BOND is 10 AGR");
-	let dave_paid = dave0 - free(DAVE);
-	assert!((10 * AGR..10 * AGR + AGR / 10).contains(&dave_paid), "Dave lost the bond (+ fees): {dave_paid}");
+	let two_paid = two0 - free(&two);
+	assert!((10 * AGR..10 * AGR + AGR / 10).contains(&two_paid), "//Two lost the bond (+ fees): {two_paid}");
 	let votes = verdict["votes"].as_array().unwrap();
 	assert!(votes.len() >= 2 && votes.iter().all(|x| x["vote"] == "Valid"), "{verdict}");
 	let h = agora_json(&ws(0), &["job", "status", &honest.to_string(), "--wait-finalized"]).remove(0);
 	assert_eq!(h["status"], "Finalized", "{h}");
 
+	// //One's endpoint stalls every fetch; the checks ordered beside it (and
+	// after it) must not wait for it.
+	let stalled = submit("//Bob", GEN, "Name a planet.", &one);
 	// Ferdie cheats on a generation and an embedding; Eve answers an embedding.
 	let charlie0 = free(CHARLIE);
 	let cheat_gen = submit("//Charlie", GEN, "Name three colours.", FERDIE);
@@ -249,7 +300,12 @@ fn committees_catch_a_cheating_worker_and_uphold_an_honest_one() {
 			assert_eq!(s["status"], "Fraud", "cheating job {id}: {s}\n{}", net.logs());
 			assert!(s["charge"].is_null(), "never paid: {s}");
 			println!("job {id}: receipt at block {at}, Fraud seen by block {seen} (window ends at {})", at + DISPUTE_WINDOW);
-			assert!(seen <= at + DISPUTE_WINDOW, "caught within the dispute window: receipt {at}, verdict by {seen}");
+			// Drawn AUDIT_DELAY blocks after the receipt; judged (and seen, polling
+			// every 0.5 s) within a dispute window of the draw.
+			assert!(
+				seen <= at + AUDIT_DELAY + DISPUTE_WINDOW,
+				"caught within a window of the draw: receipt {at}, verdict by {seen}"
+			);
 		} else {
 			let f = agora_json(&ws(0), &["job", "status", &id.to_string(), "--wait-finalized"]).remove(0);
 			assert_eq!(f["status"], "Finalized", "{f}");
@@ -276,7 +332,7 @@ fn committees_catch_a_cheating_worker_and_uphold_an_honest_one() {
 		let want = if cheat { "Fraud" } else { "Finalized" };
 		assert_eq!(s["status"], want, "job {id}: {s}\n{}", net.logs());
 		if cheat {
-			let out = agora_json(&ws(0), &["job", "output", &id.to_string()]).remove(0);
+			let out = agora_json(&ws(0), &["job", "output", &id.to_string(), "--suri", "//Alice"]).remove(0);
 			assert_eq!(out["billing_matches"], false, "{out}");
 			assert!(s["receipt"]["output_tokens"].as_u64() == Some(16), "{s}");
 		} else {
@@ -286,6 +342,31 @@ fn committees_catch_a_cheating_worker_and_uphold_an_honest_one() {
 	// Slashed FRAUD_SLASH (50 %) per fraud: 10,000 → 5,000 → 2,500 → 1,250 AGR. Eve never.
 	assert_eq!(stake(FERDIE), ferdie0 / 8, "{}", net.logs());
 	assert_eq!(stake(EVE), eve0);
+
+	// The stalled provider: every member's fetches over the window failed, so
+	// the majority found the output withheld (slashed 50 %, Bob refunded);
+	// the checks above, ordered with and after it, were decided meanwhile.
+	net.wait(&format!("a verdict on the stalled job {stalled}"), Duration::from_secs(240), || {
+		matches!(status(stalled)["status"].as_str(), Some("Fraud" | "Finalized" | "Unverified"))
+	});
+	let s = status(stalled);
+	assert_eq!(s["status"], "Fraud", "stalled job {stalled}: {s}\n{}", net.logs());
+	assert_eq!(stake(&one), one0 / 2, "slashed once, for withholding");
+	let mut voters = 0;
+	for n in NAMES {
+		let log = std::fs::read_to_string(dir.join(format!("{n}.log"))).unwrap_or_default();
+		let stalls = log.lines().filter(|l| l.contains(&format!("job {stalled}: the provider did not serve"))).count();
+		let later = [cheat_gen, cheat_emb, honest_emb, overbilled, sampled]
+			.iter()
+			.filter(|id| log.contains(&format!("job {id}: member ")))
+			.count();
+		println!("{n}: {stalls} failed fetches of job {stalled}; voted on {later} of the 5 checks ordered with or after it");
+		if log.contains(&format!("job {stalled}: member ")) {
+			voters += 1;
+			assert!(later > 0, "{n} sat on the stalled check and still voted on the others");
+		}
+	}
+	assert!(voters >= 2, "a majority of the stalled job's committee voted");
 
 	let (ok, out, err) = agora(&ws(0), &["job", "dispute", &cheat_gen.to_string(), "--suri", "//Dave"]);
 	assert!(!ok, "a dispute on a judged job is refused: {out}");

@@ -103,6 +103,9 @@ pub enum JobStatus {
 	/// The committee judged the receipt fraudulent (or the output withheld):
 	/// refunded, provider slashed. Final.
 	Fraud,
+	/// No committee reached a majority, even after re-draws: refunded in full,
+	/// nobody slashed, nobody paid. Final.
+	Unverified,
 }
 
 impl JobStatus {
@@ -147,6 +150,80 @@ impl VotePayload {
 		self.encode_to(&mut v);
 		v
 	}
+}
+
+/// The domain tag a reader signs an output request under.
+pub const READ_CONTEXT: &[u8] = b"agora/read/v1";
+
+/// The header that carries a signed output request:
+/// `{signer}:{at_ms}:{signature}`, signer and signature in lowercase hex (no
+/// `0x`), `at_ms` in decimal.
+pub const READ_HEADER: &str = "x-agora-read";
+
+/// How far (ms) a read request's `at_ms` may be from the worker's clock.
+pub const READ_SKEW_MS: u64 = 300_000;
+
+/// A request to read job `job_id`'s output from its worker (docs/protocol.md §6,
+/// "Who may read an output"), made at `at_ms` (Unix ms). The worker serves it
+/// only when signed by the job's client (its account's sr25519 key) or by a
+/// member of the job's committee (its `agora` session key), over
+/// `b"agora/read/v1" ++ SCALE(request)`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode)]
+pub struct ReadRequest {
+	pub job_id: JobId,
+	pub at_ms: u64,
+}
+
+impl ReadRequest {
+	/// The signed bytes.
+	pub fn signing_payload(&self) -> alloc::vec::Vec<u8> {
+		let mut v = READ_CONTEXT.to_vec();
+		self.encode_to(&mut v);
+		v
+	}
+
+	/// The [`READ_HEADER`] value for this request signed by `signer`.
+	pub fn header(&self, signer: &[u8], signature: &[u8]) -> alloc::string::String {
+		alloc::format!("{}:{}:{}", hex_lower(signer), self.at_ms, hex_lower(signature))
+	}
+
+	/// Parses a [`READ_HEADER`] value of job `job_id`: the request, the
+	/// signer's 32-byte key and the 64-byte signature.
+	pub fn parse(job_id: JobId, value: &str) -> Option<(Self, [u8; 32], [u8; 64])> {
+		let mut parts = value.trim().split(':');
+		let signer = unhex::<32>(parts.next()?)?;
+		let at_ms = parts.next()?.parse().ok()?;
+		let signature = unhex::<64>(parts.next()?)?;
+		if parts.next().is_some() {
+			return None;
+		}
+		Some((Self { job_id, at_ms }, signer, signature))
+	}
+}
+
+fn hex_lower(bytes: &[u8]) -> alloc::string::String {
+	const DIGITS: &[u8; 16] = b"0123456789abcdef";
+	let mut s = alloc::string::String::with_capacity(bytes.len().saturating_mul(2));
+	for b in bytes {
+		s.push(char::from(*DIGITS.get(usize::from(b >> 4)).unwrap_or(&b'0')));
+		s.push(char::from(*DIGITS.get(usize::from(b & 0x0f)).unwrap_or(&b'0')));
+	}
+	s
+}
+
+fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
+	let b = s.as_bytes();
+	if b.len() != N.checked_mul(2)? {
+		return None;
+	}
+	let digit = |c: u8| char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok());
+	let mut out = [0u8; N];
+	for (i, o) in out.iter_mut().enumerate() {
+		let hi = digit(*b.get(i.checked_mul(2)?)?)?;
+		let lo = digit(*b.get(i.checked_mul(2)?.checked_add(1)?)?)?;
+		*o = (hi << 4) | lo;
+	}
+	Some(out)
 }
 
 /// What a validator's off-chain worker posts (SCALE) to its local verifier's
@@ -205,6 +282,22 @@ mod tests {
 		// Plain text, a missing field, an extra field, a negative id: not an output.
 		for bad in [&b"Paris."[..], br#"{"text":"Paris."}"#, br#"{"text":"a","tokens":[1],"x":1}"#, br#"{"text":"a","tokens":[-1]}"#] {
 			assert_eq!(GenerationOutput::from_bytes(bad), None, "{}", String::from_utf8_lossy(bad));
+		}
+	}
+
+	#[test]
+	fn a_read_header_round_trips_and_parses_strictly() {
+		let r = ReadRequest { job_id: 7, at_ms: 1_700_000_000_123 };
+		let mut payload = b"agora/read/v1".to_vec();
+		payload.extend_from_slice(&7u64.to_le_bytes());
+		payload.extend_from_slice(&1_700_000_000_123u64.to_le_bytes());
+		assert_eq!(r.signing_payload(), payload);
+		let h = r.header(&[0xab; 32], &[0x01; 64]);
+		assert!(h.starts_with("abababab") && h.contains(":1700000000123:0101"), "{h}");
+		assert_eq!(ReadRequest::parse(7, &h), Some((r, [0xab; 32], [0x01; 64])));
+		let cut = &h[..h.len() - 2];
+		for bad in ["", "ab:1:01", cut, &alloc::format!("{h}:x"), &h.replace(":1700", ":x1700")] {
+			assert_eq!(ReadRequest::parse(7, bad), None, "{bad}");
 		}
 	}
 

@@ -216,6 +216,10 @@ pub struct AuditJob {
 	pub output_tokens: u32,
 	/// The offer's endpoint, e.g. `http://127.0.0.1:8700`.
 	pub endpoint: alloc::vec::Vec<u8>,
+	/// The [`crate::jobs::READ_HEADER`] value that lets this member read the
+	/// output: a [`crate::jobs::ReadRequest`] signed with its `agora` key
+	/// (empty: none).
+	pub read_auth: alloc::string::String,
 }
 
 /// Why a member could not vote (it then does not vote; the check times out if
