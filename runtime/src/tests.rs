@@ -332,6 +332,31 @@ fn governance_cannot_switch_checking_off() {
 	});
 }
 
+/// A validator reported by `pallet-jobs` for not voting becomes an offence
+/// that `pallet-offences` records and hands to staking.
+#[test]
+fn non_voters_are_reported_as_offences() {
+	use agora_primitives::NonVoterReport;
+	use codec::Encode as _;
+	build_preset("local_testnet").execute_with(|| {
+		System::set_block_number(1);
+		let alice = sp_keyring::Sr25519Keyring::Alice.to_account_id();
+		configs::marketplace::NonVoterOffences::report(vec![alice.clone()], 7);
+		let kind = *b"agora:non-voter!";
+		let reports = pallet_offences::ConcurrentReportsIndex::<Runtime>::get(kind, 7u64.encode());
+		assert_eq!(reports.len(), 1, "one report for job 7");
+		let report = pallet_offences::Reports::<Runtime>::get(reports[0]).unwrap();
+		assert_eq!(report.offender.0, alice);
+		assert!(System::events().iter().any(|r| matches!(
+			&r.event,
+			RuntimeEvent::Offences(pallet_offences::Event::Offence { kind: k, .. }) if *k == kind
+		)));
+		// The same offender for the same job is not reported twice.
+		configs::marketplace::NonVoterOffences::report(vec![alice], 7);
+		assert_eq!(pallet_offences::ConcurrentReportsIndex::<Runtime>::get(kind, 7u64.encode()).len(), 1);
+	});
+}
+
 #[test]
 fn governed_parameters_reach_the_pallets() {
 	build_preset("development").execute_with(|| {

@@ -308,12 +308,21 @@ impl<T: Config> Pallet<T> {
 		};
 		let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
 		let missing = Self::non_voters(&audit);
+		let mut reported = Vec::new();
 		for (_, who) in &missing {
 			let strikes = Strikes::<T>::mutate(who, |s| {
 				*s = s.saturating_add(1);
 				*s
 			});
 			Self::deposit_event(Event::MemberStruck { validator: who.clone(), strikes });
+			if strikes >= T::StrikeThreshold::get().max(1) {
+				Strikes::<T>::remove(who);
+				reported.push(who.clone());
+			}
+		}
+		if !reported.is_empty() {
+			<T::NonVoterReport as agora_primitives::NonVoterReport<_>>::report(reported.clone(), job_id);
+			Self::deposit_event(Event::NonVotersReported { job_id, validators: reported });
 		}
 		if audit.redraws >= T::MaxRedraws::get() {
 			return Self::end_unverified(job_id, audit);

@@ -233,6 +233,14 @@ pub mod pallet {
 		/// `Unverified`.
 		#[pallet::constant]
 		type MaxRedraws: Get<u32>;
+		/// Strikes (checks drawn for and not voted in by the deadline) that
+		/// get a validator reported through [`Config::NonVoterReport`]; its
+		/// count then starts again.
+		#[pallet::constant]
+		type StrikeThreshold: Get<u32>;
+		/// Where validators reaching `StrikeThreshold` are reported (the
+		/// runtime: an offence through `pallet-offences`, slashed by staking).
+		type NonVoterReport: agora_primitives::NonVoterReport<Self::AccountId>;
 		/// `AUDIT_RATE`: the chance, in parts per million, that a receipt is
 		/// audited (values above 1,000,000 count as 1,000,000).
 		type AuditRate: Get<u32>;
@@ -414,8 +422,12 @@ pub mod pallet {
 			replacements: Vec<T::AccountId>,
 			vote_deadline: BlockNumberFor<T>,
 		},
-		/// A committee member did not vote by the deadline (`strikes` in all).
+		/// A committee member did not vote by the deadline (`strikes` since
+		/// its last report).
 		MemberStruck { validator: T::AccountId, strikes: u32 },
+		/// Validators whose strikes reached `StrikeThreshold` on the check of
+		/// `job_id` were reported as offenders; their counts start again.
+		NonVotersReported { job_id: JobId, validators: Vec<T::AccountId> },
 		/// No majority, even after `MaxRedraws` re-draws (or a split vote): the
 		/// job ends `Unverified`: the client is refunded in full, the provider
 		/// is neither paid nor slashed, a challenger's bond is returned.

@@ -119,6 +119,7 @@ thread_local! {
 	pub static FINALIZED: RefCell<Vec<(AccountId, AccountId)>> = const { RefCell::new(Vec::new()) };
 	pub static RESTRICTED: RefCell<Vec<AccountId>> = const { RefCell::new(Vec::new()) };
 	pub static FRAUDS: RefCell<Vec<AccountId>> = const { RefCell::new(Vec::new()) };
+	pub static REPORTED: RefCell<Vec<(Vec<AccountId>, u64)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Stands in for BABE's `CurrentBlockRandomness`.
@@ -189,6 +190,19 @@ pub const COMMITTEE: u32 = 3;
 pub const VOTE_TIMEOUT: u64 = 8;
 pub const AUDIT_DELAY: u64 = 2;
 pub const MAX_REDRAWS: u32 = 2;
+pub const STRIKE_THRESHOLD: u32 = 3;
+
+/// Records the non-voters the pallet reports.
+pub struct TestNonVoterReport;
+impl agora_primitives::NonVoterReport<AccountId> for TestNonVoterReport {
+	fn report(offenders: Vec<AccountId>, job_id: u64) {
+		REPORTED.with(|r| r.borrow_mut().push((offenders, job_id)));
+	}
+}
+
+pub fn reported() -> Vec<(Vec<AccountId>, u64)> {
+	REPORTED.with(|r| r.borrow().clone())
+}
 pub const DISPUTE_BOND: Balance = 5_000;
 pub const CHALLENGER: AccountId = 30;
 
@@ -236,6 +250,8 @@ impl pallet_jobs::Config for Test {
 	type VoteTimeout = VoteTimeoutBlocks;
 	type AuditDelay = ConstU64<AUDIT_DELAY>;
 	type MaxRedraws = ConstU32<MAX_REDRAWS>;
+	type StrikeThreshold = ConstU32<STRIKE_THRESHOLD>;
+	type NonVoterReport = TestNonVoterReport;
 	type AuditRate = AuditRate;
 	type DisputeBond = DisputeBond;
 	type FraudSlash = FraudSlash;
@@ -385,6 +401,7 @@ pub fn run_to(n: u64) {
 pub fn new_test_ext() -> sp_io::TestExternalities {
 	VRF.with(|v| *v.borrow_mut() = None);
 	SCORES.with(|s| s.borrow_mut().clear());
+	REPORTED.with(|r| r.borrow_mut().clear());
 	RATINGS.with(|r| r.borrow_mut().clear());
 	FRAUDS.with(|r| r.borrow_mut().clear());
 	// The governed parameters start at their defaults in every test.

@@ -278,7 +278,12 @@ fn no_majority_strikes_and_replaces_non_voters_then_ends_unverified() {
 		assert_eq!((j.status, j.charge), (JobStatus::Unverified, None));
 		assert_eq!(Balances::balance(&CLIENT), client0 + 5_000, "refunded in full");
 		assert_eq!((Balances::balance(&P1), bond(P1)), (p1_0, bond0), "neither paid nor slashed");
-		assert_eq!(crate::Strikes::<Test>::get(a.committee[2].0), 3);
+		// Member 2 missed all three deadlines: reported at its third strike
+		// (STRIKE_THRESHOLD), its count started again.
+		assert_eq!(crate::Strikes::<Test>::get(a.committee[2].0), 0);
+		assert_eq!(reported(), vec![(vec![a.committee[2].0], job)]);
+		assert!(events().iter().any(|e| matches!(e,
+			Event::NonVotersReported { validators, .. } if *validators == vec![a.committee[2].0])));
 		assert!(events().iter().any(|e| matches!(e,
 			Event::AuditTimedOut { refunded: 5_000, non_voters, .. } if non_voters.len() == 2)));
 		assert!(frauds().is_empty());

@@ -67,6 +67,19 @@ pub trait ProviderBonds<AccountId> {
 	) -> Result<SlashOutcome<Self::Balance>, DispatchError>;
 }
 
+/// Where validators that keep not voting on the checks they are drawn for are
+/// reported (`pallet-jobs` calls it when a validator's strikes reach
+/// `StrikeThreshold`). The runtime reports an offence through
+/// `pallet-offences`, which staking slashes; `()` reports nothing (tests).
+pub trait NonVoterReport<AccountId> {
+	/// `offenders` reached the threshold on the check of job `job_id`.
+	fn report(offenders: alloc::vec::Vec<AccountId>, job_id: crate::JobId);
+}
+
+impl<AccountId> NonVoterReport<AccountId> for () {
+	fn report(_: alloc::vec::Vec<AccountId>, _: crate::JobId) {}
+}
+
 /// How many jobs a provider has open (implemented by `pallet-jobs`). Unbonding is
 /// refused while this is non-zero.
 pub trait OpenJobs<AccountId> {

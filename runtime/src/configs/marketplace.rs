@@ -111,6 +111,68 @@ impl frame_support::traits::Randomness<Option<Hash>, BlockNumber> for CurrentBlo
 	}
 }
 
+/// A validator that did not vote on `StrikeThreshold` committee checks it was
+/// drawn for: an offence reported through `pallet-offences` (kind
+/// `agora:non-voter!`, one time slot per job), which staking slashes
+/// [`NonVotingOffence::SLASH`] of the offender's exposure (deferred like any
+/// slash) and may disable it for the era.
+pub struct NonVotingOffence {
+	pub session_index: sp_staking::SessionIndex,
+	pub validator_set_count: u32,
+	pub job_id: u64,
+	pub offenders: alloc::vec::Vec<pallet_session::historical::IdentificationTuple<Runtime>>,
+}
+
+impl NonVotingOffence {
+	/// Share of the exposure slashed: 0.1 %.
+	pub const SLASH: sp_runtime::Perbill = sp_runtime::Perbill::from_parts(1_000_000);
+}
+
+impl sp_staking::offence::Offence<pallet_session::historical::IdentificationTuple<Runtime>>
+	for NonVotingOffence
+{
+	const ID: sp_staking::offence::Kind = *b"agora:non-voter!";
+	type Slot = u64;
+
+	fn offenders(&self) -> alloc::vec::Vec<pallet_session::historical::IdentificationTuple<Runtime>> {
+		self.offenders.clone()
+	}
+	fn session_index(&self) -> sp_staking::SessionIndex {
+		self.session_index
+	}
+	fn validator_set_count(&self) -> u32 {
+		self.validator_set_count
+	}
+	fn slot(&self) -> u64 {
+		self.job_id
+	}
+	fn slash_fraction(&self, _offenders_count: u32) -> sp_runtime::Perbill {
+		Self::SLASH
+	}
+}
+
+/// `pallet-jobs`' [`agora_primitives::NonVoterReport`]: reports a
+/// [`NonVotingOffence`].
+pub struct NonVoterOffences;
+
+impl agora_primitives::NonVoterReport<crate::AccountId> for NonVoterOffences {
+	fn report(offenders: alloc::vec::Vec<crate::AccountId>, job_id: u64) {
+		use sp_staking::offence::ReportOffence;
+		let offence = NonVotingOffence {
+			session_index: pallet_session::CurrentIndex::<Runtime>::get(),
+			validator_set_count: pallet_session::Validators::<Runtime>::decode_len().unwrap_or(0) as u32,
+			job_id,
+			offenders: offenders.into_iter().map(|a| (a, ())).collect(),
+		};
+		// Fails only as a duplicate (the same offenders for the same job).
+		let _ = <crate::Offences as ReportOffence<
+			crate::AccountId,
+			pallet_session::historical::IdentificationTuple<Runtime>,
+			NonVotingOffence,
+		>>::report_offence(alloc::vec::Vec::new(), offence);
+	}
+}
+
 parameter_types! {
 	/// Storage bound of inline job input (`MAX_INPUT_LEN` is at most this).
 	pub const MaxInputLen: u32 = MAX_INPUT_BOUND;
@@ -160,6 +222,9 @@ impl pallet_jobs::Config for Runtime {
 	/// A check without a majority gets new members (for those who did not
 	/// vote) twice, then ends `Unverified`.
 	type MaxRedraws = ConstU32<2>;
+	/// Three checks drawn for and not voted in get a validator reported.
+	type StrikeThreshold = ConstU32<3>;
+	type NonVoterReport = NonVoterOffences;
 	type AuditRate = market::AuditRate;
 	type DisputeBond = market::DisputeBond;
 	type FraudSlash = market::FraudSlash;
