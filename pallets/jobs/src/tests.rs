@@ -190,6 +190,7 @@ fn submit_errors_move_no_funds() {
 		let now = System::block_number();
 		let sub = |client, model, input: InputParam, max_tokens, price, deadline, provider| {
 			Jobs::submit_job(RuntimeOrigin::signed(client), model, input, params(max_tokens), price, deadline, provider)
+				.map_err(|e| e.error)
 		};
 		let hello = || InputParam::Inline(b"hi".to_vec());
 		assert_noop!(sub(CLIENT, [9; 32], hello(), 10, 5_000, now + 5, None), Error::<Test>::UnknownModel);
@@ -203,7 +204,7 @@ fn submit_errors_move_no_funds() {
 		);
 		let hot = JobParams { temperature_milli: agora_primitives::jobs::MAX_TEMPERATURE_MILLI + 1, ..params(10) };
 		assert_noop!(
-			Jobs::submit_job(RuntimeOrigin::signed(CLIENT), model, hello(), hot, 5_000, now + 5, None),
+			Jobs::submit_job(RuntimeOrigin::signed(CLIENT), model, hello(), hot, 5_000, now + 5, None).map_err(|e| e.error),
 			Error::<Test>::TemperatureTooHigh
 		);
 		assert_noop!(
@@ -215,7 +216,7 @@ fn submit_errors_move_no_funds() {
 				5_000,
 				now + 5,
 				None
-			),
+			).map_err(|e| e.error),
 			Error::<Test>::TemperatureTooHigh
 		);
 		// An embedding model does not sample.
@@ -224,7 +225,7 @@ fn submit_errors_move_no_funds() {
 		assert_ok!(Models::register_model(RuntimeOrigin::signed(PUBLISHER), minilm));
 		let warm = JobParams { temperature_milli: 700, ..params(1) };
 		assert_noop!(
-			Jobs::submit_job(RuntimeOrigin::signed(CLIENT), emb, hello(), warm, 5_000, now + 5, None),
+			Jobs::submit_job(RuntimeOrigin::signed(CLIENT), emb, hello(), warm, 5_000, now + 5, None).map_err(|e| e.error),
 			Error::<Test>::SamplingNotSupported
 		);
 		assert_noop!(sub(CLIENT, model, hello(), 0, 5_000, now + 5, None), Error::<Test>::InvalidMaxTokens);
@@ -276,7 +277,7 @@ fn a_full_offer_takes_no_more_jobs() {
 				5_000,
 				System::block_number() + 20,
 				Some(P1)
-			),
+			).map_err(|e| e.error),
 			Error::<Test>::NoFittingOffer
 		);
 	});
@@ -346,6 +347,37 @@ fn avrf_assignment_is_recomputable() {
 		assert_eq!(a.candidates[idx].1, j.provider);
 		assert_eq!(a.candidates.len(), 3);
 		assert!(events().iter().any(|e| matches!(e, Event::JobAssigned { by_avrf: true, .. })));
+	});
+}
+
+/// A job refused by the checks before the offers are read pays for the checks
+/// only; one refused after the scan pays for the scan.
+#[test]
+fn a_refused_order_is_charged_for_what_it_read() {
+	use crate::WeightInfo;
+	build_and_execute(|| {
+		let model = setup_market();
+		let order = |input: &[u8], max_price: Balance| {
+			Jobs::submit_job(
+				RuntimeOrigin::signed(CLIENT),
+				model,
+				InputParam::Inline(input.to_vec()),
+				params(1_000),
+				max_price,
+				System::block_number() + 10,
+				None,
+			)
+			.unwrap_err()
+		};
+		let empty = order(b"", 5_000);
+		assert_eq!(empty.error, Error::<Test>::EmptyInput.into());
+		assert_eq!(empty.post_info.actual_weight, Some(<() as WeightInfo>::submit_job(1, 0)));
+		let cheap = order(b"Hello", 1);
+		assert_eq!(cheap.error, Error::<Test>::NoFittingOffer.into());
+		assert_eq!(
+			cheap.post_info.actual_weight,
+			Some(<() as WeightInfo>::submit_job(MaxOfferScan::get(), MAX_INPUT))
+		);
 	});
 }
 
@@ -659,7 +691,7 @@ fn full_finalize_queues_refuse_the_receipt_and_job_ids_do_not_overflow() {
 				5_000,
 				System::block_number() + 9,
 				Some(P2)
-			),
+			).map_err(|e| e.error),
 			Error::<Test>::Overflow
 		);
 	});

@@ -631,7 +631,7 @@ fn the_governed_input_limit_refuses_longer_inputs_and_moves_nothing() {
 				5_000,
 				System::block_number() + 10,
 				Some(P1)
-			),
+			).map_err(|e| e.error),
 			Error::<Test>::InputTooLong
 		);
 		assert_eq!(Balances::balance(&CLIENT), free);
