@@ -18,7 +18,7 @@ extern crate alloc;
 use agora_primitives::{
 	rules::content_hash, AuditError, AuditInput as Input, AuditJob, AuditVote, OffchainAudit, VerifyRequest,
 };
-use alloc::{format, string::String, vec::Vec};
+use alloc::{format, vec::Vec};
 use codec::Encode;
 use sp_runtime::offchain::{http, Duration};
 
@@ -57,16 +57,6 @@ impl OffchainAudit for HttpAudit {
 	fn audit(verifier: Option<&str>, job: &AuditJob) -> Result<AuditVote, AuditError> {
 		audit(verifier, job)
 	}
-}
-
-fn hex(bytes: &[u8]) -> String {
-	const DIGITS: &[u8; 16] = b"0123456789abcdef";
-	let mut s = String::with_capacity(bytes.len().saturating_mul(2));
-	for b in bytes {
-		s.push(char::from(*DIGITS.get(usize::from(b >> 4)).unwrap_or(&b'0')));
-		s.push(char::from(*DIGITS.get(usize::from(b & 0x0f)).unwrap_or(&b'0')));
-	}
-	s
 }
 
 fn deadline(ms: u64) -> sp_core::offchain::Timestamp {
@@ -132,7 +122,7 @@ pub fn fetch(job: &AuditJob) -> Result<(Vec<u8>, Vec<u8>), AuditVote> {
 	let input = match &job.input {
 		Input::Inline(b) => b.clone(),
 		Input::Hash(h) => {
-			let b = get(&format!("{base}/v1/inputs/{}", hex(h)), MAX_FETCH, "").ok_or(AuditVote::Withheld)?;
+			let b = get(&format!("{base}/v1/inputs/{}", agora_primitives::jobs::hex_lower(h)), MAX_FETCH, "").ok_or(AuditVote::Withheld)?;
 			if content_hash(&b) != *h {
 				return Err(AuditVote::Withheld);
 			}
@@ -191,7 +181,7 @@ mod tests {
 
 	#[test]
 	fn hex_is_lowercase_and_complete() {
-		assert_eq!(hex(&[0x00, 0xab, 0x0f, 0xf0]), "00ab0ff0");
+		assert_eq!(agora_primitives::jobs::hex_lower(&[0x00, 0xab, 0x0f, 0xf0]), "00ab0ff0");
 	}
 
 	#[test]

@@ -1,6 +1,6 @@
 //! Provider assignment: prices, the AVRF candidates and draw (the rules
 //! themselves are `agora_primitives::rules`).
-use crate::{pallet::*, types::*};
+use crate::{pallet::*, types::*, weights::WeightInfo};
 use agora_primitives::{
 	jobs::MAX_TEMPERATURE_MILLI, rules, JobEscrow, JobId, JobParams, JobStatus, ModelId, OfferId,
 	OfferRegistry, OfferTerms, Reputation, TaskKind,
@@ -12,9 +12,40 @@ use sp_runtime::traits::{CheckedAdd, CheckedDiv, CheckedMul, One, Saturating};
 
 impl<T: Config> Pallet<T> {
 	/// [`Pallet::submit_job`] after the origin check: validates the order, holds
-	/// the escrow, assigns the job, queues its expiry. Returns the number of
-	/// offers considered (the call's weight).
+	/// the escrow, assigns the job, queues its expiry; weighed by the offers read.
 	pub(crate) fn do_submit_job(
+		client: T::AccountId,
+		model_id: ModelId,
+		input: InputParam,
+		params: JobParams,
+		max_price: BalanceOf<T>,
+		deadline: BlockNumberFor<T>,
+		provider: Option<T::AccountId>,
+	) -> DispatchResultWithPostInfo {
+		let len = match &input {
+			InputParam::Inline(b) => u32::try_from(b.len()).unwrap_or(u32::MAX).min(T::MaxInputLen::get()),
+			InputParam::Hash(_) => 0,
+		};
+		match Self::assign_job(client, model_id, input, params, max_price, deadline, provider) {
+			Ok(read) => Ok(Some(T::WeightInfo::submit_job(read, T::MaxInputLen::get())).into()),
+			Err(error) => {
+				// Only the last two refusals come after the offers are read; the
+				// others are charged for the checks alone, not the scan.
+				let scanned = error == Error::<T>::NoFittingOffer.into()
+					|| error == Error::<T>::InsufficientBalance.into();
+				let weight = if scanned {
+					T::WeightInfo::submit_job(T::MaxOfferScan::get(), T::MaxInputLen::get())
+				} else {
+					T::WeightInfo::submit_job(1, len)
+				};
+				Err(sp_runtime::DispatchErrorWithPostInfo { post_info: Some(weight).into(), error })
+			},
+		}
+	}
+
+	/// Checks an order, holds its escrow and assigns it; the number of the
+	/// model's offers read.
+	fn assign_job(
 		client: T::AccountId,
 		model_id: ModelId,
 		input: InputParam,

@@ -586,25 +586,7 @@ pub mod pallet {
 			provider: Option<T::AccountId>,
 		) -> DispatchResultWithPostInfo {
 			let client = ensure_signed(origin)?;
-			let len = match &input {
-				InputParam::Inline(b) => u32::try_from(b.len()).unwrap_or(u32::MAX).min(T::MaxInputLen::get()),
-				InputParam::Hash(_) => 0,
-			};
-			match Self::do_submit_job(client, model_id, input, params, max_price, deadline, provider) {
-				Ok(considered) => Ok(Some(T::WeightInfo::submit_job(considered, T::MaxInputLen::get())).into()),
-				Err(error) => {
-					// Refused before the offers were read (every check but the
-					// last two): charged for the checks alone, not the scan.
-					let scanned = error == Error::<T>::NoFittingOffer.into()
-						|| error == Error::<T>::InsufficientBalance.into();
-					let weight = if scanned {
-						T::WeightInfo::submit_job(T::MaxOfferScan::get(), T::MaxInputLen::get())
-					} else {
-						T::WeightInfo::submit_job(1, len)
-					};
-					Err(sp_runtime::DispatchErrorWithPostInfo { post_info: Some(weight).into(), error })
-				},
-			}
+			Self::do_submit_job(client, model_id, input, params, max_price, deadline, provider)
 		}
 
 		/// The provider takes the job; the client can no longer cancel it.

@@ -201,7 +201,8 @@ impl ReadRequest {
 	}
 }
 
-fn hex_lower(bytes: &[u8]) -> alloc::string::String {
+/// Lowercase hex of `bytes`, without `0x`.
+pub fn hex_lower(bytes: &[u8]) -> alloc::string::String {
 	const DIGITS: &[u8; 16] = b"0123456789abcdef";
 	let mut s = alloc::string::String::with_capacity(bytes.len().saturating_mul(2));
 	for b in bytes {
