@@ -21,10 +21,23 @@ fn long_manifest<T: Config>(publisher: T::AccountId, tag: u32) -> ManifestInput<
 	m
 }
 
+/// The longest endpoint: a public name of 9-letter labels.
 fn endpoint<T: Config>() -> Vec<u8> {
 	let mut e = b"https://".to_vec();
-	e.resize(T::MaxEndpointLen::get() as usize, b'e');
+	while e.len() < T::MaxEndpointLen::get() as usize {
+		e.push(if (e.len() - 7) % 10 == 0 { b'.' } else { b'e' });
+	}
+	if e.last() == Some(&b'.') {
+		e.pop();
+	}
 	e
+}
+
+/// A funded publisher (the bond helper funds and bonds it).
+fn publisher<T: Config>() -> T::AccountId {
+	let publisher: T::AccountId = account("publisher", 0, 0);
+	T::BenchmarkHelper::bond(&publisher);
+	publisher
 }
 
 fn hardware<T: Config>() -> Vec<u8> {
@@ -33,10 +46,9 @@ fn hardware<T: Config>() -> Vec<u8> {
 
 /// A registered model and a bonded provider with `existing` offers already open.
 fn setup<T: Config>(existing: u32) -> (T::AccountId, agora_primitives::ModelId) {
-	let publisher: T::AccountId = account("publisher", 0, 0);
-	let m = long_manifest::<T>(publisher.clone(), 0);
+	let m = long_manifest::<T>(publisher::<T>(), 0);
 	let id = m.id();
-	Models::<T>::do_register(m).unwrap();
+	Models::<T>::do_register(m, T::ModelDeposit::get()).unwrap();
 	let provider: T::AccountId = account("provider", 0, 0);
 	T::BenchmarkHelper::bond(&provider);
 	for _ in 0..existing {
@@ -47,7 +59,7 @@ fn setup<T: Config>(existing: u32) -> (T::AccountId, agora_primitives::ModelId) 
 			capacity: 1,
 			hardware: hardware::<T>(),
 		};
-		Models::<T>::do_open_offer(&provider, id, [1; 32], terms).unwrap();
+		Models::<T>::do_open_offer(&provider, id, [1; 32], terms, T::OfferDeposit::get()).unwrap();
 	}
 	(provider, id)
 }
@@ -58,7 +70,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn register_model() {
-		let publisher: T::AccountId = account("publisher", 0, 0);
+		let publisher = publisher::<T>();
 		let m = long_manifest::<T>(publisher.clone(), 7);
 		let id = m.id();
 		#[extrinsic_call]
@@ -68,13 +80,27 @@ mod benchmarks {
 
 	#[benchmark]
 	fn deprecate_model() {
-		let publisher: T::AccountId = account("publisher", 0, 0);
+		let publisher = publisher::<T>();
 		let m = long_manifest::<T>(publisher.clone(), 7);
 		let id = m.id();
-		Models::<T>::do_register(m).unwrap();
+		Models::<T>::do_register(m, T::ModelDeposit::get()).unwrap();
 		#[extrinsic_call]
 		_(RawOrigin::Signed(publisher), id);
 		assert!(Models::<T>::model(id).unwrap().deprecated);
+	}
+
+	#[benchmark]
+	fn remove_model() {
+		let publisher = publisher::<T>();
+		let m = long_manifest::<T>(publisher.clone(), 7);
+		let id = m.id();
+		Models::<T>::do_register(m, T::ModelDeposit::get()).unwrap();
+		Models::<T>::deprecate_model(RawOrigin::Signed(publisher.clone()).into(), id).unwrap();
+		let now = frame_system::Pallet::<T>::block_number();
+		frame_system::Pallet::<T>::set_block_number(now + T::ModelRetention::get());
+		#[extrinsic_call]
+		_(RawOrigin::Signed(publisher), id);
+		assert!(Models::<T>::model(id).is_none());
 	}
 
 	#[benchmark]

@@ -43,6 +43,10 @@ pub const MAX_ENDPOINT: u32 = 40;
 pub const MAX_HARDWARE: u32 = 16;
 pub const MAX_CAPACITY: u32 = 64;
 pub const MAX_MODELS: u32 = 4;
+pub const MODEL_DEPOSIT: Balance = 500;
+pub const OFFER_DEPOSIT: Balance = 50;
+pub const MAX_PER_PUBLISHER: u32 = 3;
+pub const RETENTION: u64 = 20;
 
 parameter_types! {
 	pub const MinProviderStake: Balance = MIN_STAKE;
@@ -71,11 +75,21 @@ parameter_types! {
 	pub const MaxHardwareLen: u32 = MAX_HARDWARE;
 	pub const MaxCapacity: u32 = MAX_CAPACITY;
 	pub const MaxTokensPerJob: u32 = 4_096;
+	pub const ModelDeposit: Balance = MODEL_DEPOSIT;
+	pub const OfferDeposit: Balance = OFFER_DEPOSIT;
+	pub const MaxModelsPerPublisher: u32 = MAX_PER_PUBLISHER;
+	pub const ModelRetention: u64 = RETENTION;
 }
 
 impl pallet_models::Config for Test {
 	type RuntimeEvent = RuntimeEvent;
 	type Bonds = Slashing;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type ModelDeposit = ModelDeposit;
+	type OfferDeposit = OfferDeposit;
+	type MaxModelsPerPublisher = MaxModelsPerPublisher;
+	type ModelRetention = ModelRetention;
 	type MaxModels = MaxModels;
 	type MaxOffersPerProvider = MaxOffersPerProvider;
 	type MaxEndpointLen = MaxEndpointLen;

@@ -28,7 +28,7 @@ fn open(who: AccountId, model: [u8; 32], key: [u8; 32]) -> u64 {
 		key,
 		10,
 		5,
-		b"http://127.0.0.1:8080".to_vec(),
+		b"http://93.184.216.34:8080".to_vec(),
 		4,
 		b"cpu".to_vec()
 	));
@@ -119,11 +119,18 @@ fn register_model_errors_write_nothing() {
 			Models::register_model(RuntimeOrigin::signed(ALICE), good),
 			Error::<Test>::ModelExists
 		);
-		for tag in 2..=MAX_MODELS as u8 {
+		for tag in 2..=MAX_PER_PUBLISHER as u8 {
 			register(ALICE, tag);
 		}
 		assert_noop!(
 			Models::register_model(RuntimeOrigin::signed(ALICE), manifest(ALICE, 200)),
+			Error::<Test>::TooManyModelsForPublisher
+		);
+		for tag in MAX_PER_PUBLISHER as u8 + 1..=MAX_MODELS as u8 {
+			register(BOB, tag);
+		}
+		assert_noop!(
+			Models::register_model(RuntimeOrigin::signed(CAROL), manifest(CAROL, 200)),
 			Error::<Test>::TooManyModels
 		);
 	});
@@ -157,7 +164,7 @@ fn deprecate_model_and_its_errors() {
 				KEY_A,
 				1,
 				1,
-				b"http://x".to_vec(),
+				b"http://p.example".to_vec(),
 				1,
 				vec![]
 			),
@@ -188,7 +195,7 @@ fn open_offer_indexes_it_everywhere() {
 				worker_key: KEY_A,
 				base_price: 10,
 				price_per_1k_tokens: 5,
-				endpoint: b"http://127.0.0.1:8080".to_vec(),
+				endpoint: b"http://93.184.216.34:8080".to_vec(),
 				capacity: 4,
 				hardware: b"cpu".to_vec(),
 			}
@@ -214,7 +221,7 @@ fn a_worker_key_serves_one_provider_but_several_offers() {
 				KEY_A,
 				1,
 				1,
-				b"https://carol".to_vec(),
+				b"https://carol.example".to_vec(),
 				1,
 				vec![]
 			),
@@ -246,27 +253,27 @@ fn open_offer_errors_write_nothing() {
 				hw.to_vec(),
 			)
 		};
-		assert_noop!(call(BOB, [7; 32], 1, 1, b"http://x", 1, b""), Error::<Test>::UnknownModel);
+		assert_noop!(call(BOB, [7; 32], 1, 1, b"http://p.example", 1, b""), Error::<Test>::UnknownModel);
 		// No bond at all, then a bond that is only unbonding.
-		assert_noop!(call(BOB, model, 1, 1, b"http://x", 1, b""), Error::<Test>::NotBonded);
+		assert_noop!(call(BOB, model, 1, 1, b"http://p.example", 1, b""), Error::<Test>::NotBonded);
 		bond(BOB);
 		assert_ok!(Slashing::unbond(RuntimeOrigin::signed(BOB), MIN_STAKE * 2));
-		assert_noop!(call(BOB, model, 1, 1, b"http://x", 1, b""), Error::<Test>::NotBonded);
+		assert_noop!(call(BOB, model, 1, 1, b"http://p.example", 1, b""), Error::<Test>::NotBonded);
 		assert_ok!(Slashing::bond_extra(RuntimeOrigin::signed(BOB), MIN_STAKE));
 		// Prices.
-		assert_noop!(call(BOB, model, 0, 0, b"http://x", 1, b""), Error::<Test>::ZeroPrice);
+		assert_noop!(call(BOB, model, 0, 0, b"http://p.example", 1, b""), Error::<Test>::ZeroPrice);
 		assert_noop!(
-			call(BOB, model, 1, Balance::MAX / 2, b"http://x", 1, b""),
+			call(BOB, model, 1, Balance::MAX / 2, b"http://p.example", 1, b""),
 			Error::<Test>::PriceOverflow
 		);
 		assert_noop!(
-			call(BOB, model, Balance::MAX, 1, b"http://x", 1, b""),
+			call(BOB, model, Balance::MAX, 1, b"http://p.example", 1, b""),
 			Error::<Test>::PriceOverflow
 		);
 		// Capacity.
-		assert_noop!(call(BOB, model, 1, 1, b"http://x", 0, b""), Error::<Test>::InvalidCapacity);
+		assert_noop!(call(BOB, model, 1, 1, b"http://p.example", 0, b""), Error::<Test>::InvalidCapacity);
 		assert_noop!(
-			call(BOB, model, 1, 1, b"http://x", MAX_CAPACITY + 1, b""),
+			call(BOB, model, 1, 1, b"http://p.example", MAX_CAPACITY + 1, b""),
 			Error::<Test>::InvalidCapacity
 		);
 		// Endpoint.
@@ -277,14 +284,14 @@ fn open_offer_errors_write_nothing() {
 		}
 		// Hardware tag.
 		assert_noop!(
-			call(BOB, model, 1, 1, b"http://x", 1, &[b'h'; MAX_HARDWARE as usize + 1]),
+			call(BOB, model, 1, 1, b"http://p.example", 1, &[b'h'; MAX_HARDWARE as usize + 1]),
 			Error::<Test>::HardwareTooLong
 		);
 		// Per-provider limit.
 		for _ in 0..MAX_OFFERS {
-			assert_ok!(call(BOB, model, 1, 1, b"http://x", 1, b""));
+			assert_ok!(call(BOB, model, 1, 1, b"http://p.example", 1, b""));
 		}
-		assert_noop!(call(BOB, model, 1, 1, b"http://x", 1, b""), Error::<Test>::TooManyOffers);
+		assert_noop!(call(BOB, model, 1, 1, b"http://p.example", 1, b""), Error::<Test>::TooManyOffers);
 	});
 }
 
@@ -301,7 +308,7 @@ fn offer_ids_overflow_is_refused() {
 				KEY_A,
 				1,
 				1,
-				b"http://x".to_vec(),
+				b"http://p.example".to_vec(),
 				1,
 				vec![]
 			),
@@ -356,12 +363,12 @@ fn offer_management_errors_write_nothing() {
 		bond(BOB);
 		let id = open(BOB, model, KEY_A);
 		let upd = |who, id| {
-			Models::update_offer(RuntimeOrigin::signed(who), id, 1, 1, b"http://x".to_vec(), 1, vec![])
+			Models::update_offer(RuntimeOrigin::signed(who), id, 1, 1, b"http://p.example".to_vec(), 1, vec![])
 		};
 		assert_noop!(upd(BOB, 99), Error::<Test>::UnknownOffer);
 		assert_noop!(upd(CAROL, id), Error::<Test>::NotOfferOwner);
 		assert_noop!(
-			Models::update_offer(RuntimeOrigin::signed(BOB), id, 0, 0, b"http://x".to_vec(), 1, vec![]),
+			Models::update_offer(RuntimeOrigin::signed(BOB), id, 0, 0, b"http://p.example".to_vec(), 1, vec![]),
 			Error::<Test>::ZeroPrice
 		);
 		assert_noop!(Models::pause_offer(RuntimeOrigin::signed(CAROL), id), Error::<Test>::NotOfferOwner);

@@ -15,13 +15,15 @@ pub type StoredManifest<AccountId> = ModelManifest<AccountId, Text>;
 
 /// A registered model.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
-pub struct ModelRecord<AccountId, BlockNumber> {
+pub struct ModelRecord<AccountId, BlockNumber, Balance> {
 	/// The manifest; `ModelId = blake2_256(SCALE(manifest))`. Never changes.
 	pub manifest: StoredManifest<AccountId>,
-	/// Set by the publisher; a deprecated model takes no new offers.
-	pub deprecated: bool,
+	/// When the publisher deprecated it; a deprecated model takes no new offers.
+	pub deprecated_at: Option<BlockNumber>,
 	/// The block it was registered in.
 	pub registered_at: BlockNumber,
+	/// Held from the publisher until the model is removed (0 for genesis models).
+	pub deposit: Balance,
 }
 
 /// A provider's offer to serve one model.
@@ -46,4 +48,6 @@ pub struct Offer<AccountId, Balance, MaxEndpoint: frame_support::traits::Get<u32
 	pub hardware: BoundedVec<u8, MaxHardware>,
 	/// Whether it takes jobs.
 	pub status: OfferStatus,
+	/// Held from the provider until the offer is closed (0 for genesis offers).
+	pub deposit: Balance,
 }

@@ -12,6 +12,8 @@
 //!   worker and the verifier;
 //! - [`traits`]: the small traits pallets talk to each other through (bonds and
 //!   slashing, escrow, open jobs, pausing offers, reputation, the off-chain audit);
+//! - [`endpoint`]: which offer endpoints committees may be sent to (public hosts only,
+//!   except on dev chains);
 //! - [`api`]: the runtime APIs behind the node's `agora_*` RPC.
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -19,6 +21,7 @@ extern crate alloc;
 
 pub mod api;
 pub mod discovery;
+pub mod endpoint;
 pub mod jobs;
 pub mod models;
 pub mod params;

@@ -1,0 +1,251 @@
+//! Provider offers: opening (with its deposit and the endpoint rule), closing,
+//! the views the runtime API returns, and the registry `pallet-jobs` reads.
+
+use crate::*;
+use agora_primitives::{
+	endpoint::EndpointError,
+	models::{OfferView, ProviderView},
+	ModelId, OfferId, OfferStatus, ProviderBonds,
+};
+use alloc::vec::Vec;
+use frame_support::{
+	ensure,
+	traits::{fungible::MutateHold, tokens::Precision, Get},
+	BoundedVec,
+};
+use sp_runtime::{
+	traits::{CheckedAdd, CheckedMul, Zero},
+	DispatchError, DispatchResult,
+};
+
+impl<T: Config> Pallet<T> {
+	#[allow(clippy::type_complexity)]
+	pub(crate) fn check_terms(
+		t: &Terms<BalanceOf<T>>,
+	) -> Result<(BoundedVec<u8, T::MaxEndpointLen>, BoundedVec<u8, T::MaxHardwareLen>), DispatchError>
+	{
+		ensure!(
+			!(t.base_price.is_zero() && t.price_per_1k_tokens.is_zero()),
+			Error::<T>::ZeroPrice
+		);
+		// The most a job can cost: base + per_1k × ceil(MaxTokensPerJob / 1000).
+		let thousands = T::MaxTokensPerJob::get().div_ceil(1_000);
+		t.price_per_1k_tokens
+			.checked_mul(&BalanceOf::<T>::from(thousands))
+			.and_then(|v| v.checked_add(&t.base_price))
+			.ok_or(Error::<T>::PriceOverflow)?;
+		ensure!(
+			t.capacity > 0 && t.capacity <= T::MaxCapacity::get(),
+			Error::<T>::InvalidCapacity
+		);
+		let endpoint: BoundedVec<u8, T::MaxEndpointLen> =
+			t.endpoint.clone().try_into().map_err(|_| Error::<T>::EndpointTooLong)?;
+		agora_primitives::endpoint::check(&t.endpoint, PrivateEndpoints::<T>::get()).map_err(|e| match e {
+			EndpointError::Malformed => Error::<T>::InvalidEndpoint,
+			EndpointError::NotPublic => Error::<T>::PrivateEndpoint,
+		})?;
+		let hardware: BoundedVec<u8, T::MaxHardwareLen> =
+			t.hardware.clone().try_into().map_err(|_| Error::<T>::HardwareTooLong)?;
+		Ok((endpoint, hardware))
+	}
+
+	/// Validates and opens an offer, holding `deposit` from the provider
+	/// (`OfferDeposit` for a signed call, nothing for a genesis offer); returns its id.
+	pub(crate) fn do_open_offer(
+		who: &T::AccountId,
+		model_id: ModelId,
+		worker_key: [u8; 32],
+		terms: Terms<BalanceOf<T>>,
+		deposit: BalanceOf<T>,
+	) -> Result<OfferId, DispatchError> {
+		let model = Models::<T>::get(model_id).ok_or(Error::<T>::UnknownModel)?;
+		ensure!(model.deprecated_at.is_none(), Error::<T>::ModelDeprecated);
+		ensure!(T::Bonds::is_bonded(who), Error::<T>::NotBonded);
+		let (endpoint, hardware) = Self::check_terms(&terms)?;
+		let key_count = match WorkerKeys::<T>::get(worker_key) {
+			Some((owner, n)) => {
+				ensure!(&owner == who, Error::<T>::WorkerKeyInUse);
+				n.checked_add(1).ok_or(Error::<T>::Overflow)?
+			},
+			None => 1,
+		};
+		let mut ids = ProviderOffers::<T>::get(who);
+		let offer_id = NextOfferId::<T>::get();
+		let next = offer_id.checked_add(1).ok_or(Error::<T>::Overflow)?;
+		ids.try_push(offer_id).map_err(|_| Error::<T>::TooManyOffers)?;
+		if !deposit.is_zero() {
+			T::Currency::hold(&HoldReason::OfferDeposit.into(), who, deposit)
+				.map_err(|_| Error::<T>::InsufficientDeposit)?;
+		}
+
+		Offers::<T>::insert(
+			offer_id,
+			Offer {
+				provider: who.clone(),
+				model_id,
+				worker_key,
+				base_price: terms.base_price,
+				price_per_1k_tokens: terms.price_per_1k_tokens,
+				endpoint,
+				capacity: terms.capacity,
+				hardware,
+				status: OfferStatus::Active,
+				deposit,
+			},
+		);
+		NextOfferId::<T>::put(next);
+		ProviderOffers::<T>::insert(who, ids);
+		ModelOffers::<T>::insert(model_id, offer_id, ());
+		WorkerKeys::<T>::insert(worker_key, (who.clone(), key_count));
+		Self::deposit_event(Event::OfferOpened {
+			offer_id,
+			provider: who.clone(),
+			model_id,
+			worker_key,
+			base_price: terms.base_price,
+			price_per_1k_tokens: terms.price_per_1k_tokens,
+			endpoint: terms.endpoint,
+			capacity: terms.capacity,
+			hardware: terms.hardware,
+		});
+		Ok(offer_id)
+	}
+
+	/// Removes an offer and releases its deposit.
+	pub(crate) fn do_close_offer(who: &T::AccountId, offer_id: OfferId) -> DispatchResult {
+		let offer = Self::owned_offer(who, offer_id)?;
+		if !offer.deposit.is_zero() {
+			T::Currency::release(&HoldReason::OfferDeposit.into(), who, offer.deposit, Precision::Exact)?;
+		}
+		ProviderOffers::<T>::mutate(who, |ids| ids.retain(|id| *id != offer_id));
+		ModelOffers::<T>::remove(offer.model_id, offer_id);
+		WorkerKeys::<T>::mutate_exists(offer.worker_key, |entry| {
+			if let Some((_, count)) = entry {
+				*count = count.saturating_sub(1); // never below zero: the offer was counted
+				if *count == 0 {
+					*entry = None;
+				}
+			}
+		});
+		Offers::<T>::remove(offer_id);
+		Self::deposit_event(Event::OfferClosed {
+			offer_id,
+			provider: who.clone(),
+			model_id: offer.model_id,
+		});
+		Ok(())
+	}
+
+	pub(crate) fn owned_offer(who: &T::AccountId, offer_id: OfferId) -> Result<OfferOf<T>, DispatchError> {
+		let offer = Offers::<T>::get(offer_id).ok_or(Error::<T>::UnknownOffer)?;
+		ensure!(&offer.provider == who, Error::<T>::NotOfferOwner);
+		Ok(offer)
+	}
+
+	/// The offer with this id, as the runtime API shows it.
+	pub fn offer_view(id: OfferId) -> Option<OfferView<T::AccountId, BalanceOf<T>>> {
+		Offers::<T>::get(id).map(|o| OfferView {
+			id,
+			provider: o.provider,
+			model_id: o.model_id,
+			worker_key: o.worker_key,
+			base_price: o.base_price,
+			price_per_1k_tokens: o.price_per_1k_tokens,
+			endpoint: o.endpoint.into_inner(),
+			capacity: o.capacity,
+			hardware: o.hardware.into_inner(),
+			status: o.status,
+		})
+	}
+
+	/// Runtime API: the offers for a model.
+	pub fn offers_for(model_id: ModelId) -> Vec<OfferView<T::AccountId, BalanceOf<T>>> {
+		ModelOffers::<T>::iter_key_prefix(model_id).filter_map(Self::offer_view).collect()
+	}
+
+	/// The provider's offer ids.
+	pub fn provider_offers(who: &T::AccountId) -> Vec<OfferId> {
+		ProviderOffers::<T>::get(who).into_inner()
+	}
+}
+
+/// Models and offers as `pallet-jobs` reads them.
+impl<T: Config> agora_primitives::OfferRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	fn model(id: &ModelId) -> Option<agora_primitives::ModelTerms<T::AccountId>> {
+		Models::<T>::get(id).map(|m| agora_primitives::ModelTerms {
+			publisher: m.manifest.publisher,
+			royalty_bps: m.manifest.royalty_bps,
+			deprecated: m.deprecated_at.is_some(),
+			task: m.manifest.task,
+		})
+	}
+
+	fn offer(id: OfferId) -> Option<agora_primitives::OfferTerms<T::AccountId, BalanceOf<T>>> {
+		Offers::<T>::get(id).map(Self::terms)
+	}
+
+	fn endpoint(id: OfferId) -> Option<Vec<u8>> {
+		Offers::<T>::get(id).map(|o| o.endpoint.into_inner())
+	}
+
+	fn offers_for(
+		model: &ModelId,
+		limit: u32,
+	) -> Vec<(OfferId, agora_primitives::OfferTerms<T::AccountId, BalanceOf<T>>)> {
+		ModelOffers::<T>::iter_key_prefix(model)
+			.take(limit as usize)
+			.filter_map(|id| Offers::<T>::get(id).map(|o| (id, Self::terms(o))))
+			.collect()
+	}
+}
+
+impl<T: Config> Pallet<T> {
+	fn terms(o: OfferOf<T>) -> agora_primitives::OfferTerms<T::AccountId, BalanceOf<T>> {
+		agora_primitives::OfferTerms {
+			provider: o.provider,
+			model_id: o.model_id,
+			worker_key: o.worker_key,
+			base_price: o.base_price,
+			price_per_1k_tokens: o.price_per_1k_tokens,
+			capacity: o.capacity,
+			active: o.status == OfferStatus::Active,
+		}
+	}
+}
+
+/// When a provider's bond falls below the minimum, pause all its offers.
+impl<T: Config> agora_primitives::OnBondBelowMinimum<T::AccountId> for Pallet<T> {
+	fn bond_below_minimum(who: &T::AccountId) {
+		for offer_id in ProviderOffers::<T>::get(who) {
+			Offers::<T>::mutate(offer_id, |o| {
+				if let Some(o) = o {
+					if o.status == OfferStatus::Active {
+						o.status = OfferStatus::Paused;
+						Self::deposit_event(Event::OfferPaused {
+							offer_id,
+							provider: who.clone(),
+							bond_too_low: true,
+						});
+					}
+				}
+			});
+		}
+	}
+}
+
+impl<T: Config> Pallet<T> {
+	/// Runtime API: a provider's bond and offers.
+	/// `bond` is the provider's (active, unlocking) bond from `pallet-slashing`.
+	#[allow(clippy::type_complexity)]
+	pub fn provider<B>(
+		who: &T::AccountId,
+		bond: Option<(BalanceOf<T>, Vec<(BalanceOf<T>, B)>)>,
+	) -> Option<ProviderView<BalanceOf<T>, B>> {
+		let offers = Self::provider_offers(who);
+		if bond.is_none() && offers.is_empty() {
+			return None;
+		}
+		let (active, unlocking) = bond.unwrap_or_default();
+		Some(ProviderView { bond: active, unlocking, bonded: T::Bonds::is_bonded(who), offers })
+	}
+}
