@@ -243,7 +243,7 @@ impl<'a> View<'a> {
 			let kv = kv?;
 			let rec = kv.value().decode()?;
 			let manifest: ManifestInput<[u8; 32]> = recode(&rec.manifest)?;
-			out.push(ModelInfo { id: manifest.id(), manifest, deprecated: rec.deprecated });
+			out.push(ModelInfo { id: manifest.id(), manifest, deprecated: rec.deprecated_at.is_some() });
 		}
 		out.sort_by_key(|m| m.name());
 		Ok(out)

@@ -74,6 +74,9 @@ struct Market {
 	/// Governed parameters that differ from the runtime's defaults, by protocol
 	/// name (`configs::params`).
 	params: Vec<(&'static str, u128)>,
+	/// Offers may name loopback and private hosts (dev only: public networks'
+	/// validators must not be sent to private addresses).
+	private_endpoints: bool,
 }
 
 /// A validator's account and its three session keys, all derived from one dev seed.
@@ -127,7 +130,11 @@ fn genesis(
 	let config = RuntimeGenesisConfig {
 		balances: pallet_balances::GenesisConfig { balances, ..Default::default() },
 		slashing: pallet_slashing::GenesisConfig { bonds: market.bonds },
-		models: pallet_models::GenesisConfig { models, offers },
+		models: pallet_models::GenesisConfig {
+			models,
+			offers,
+			private_endpoints: market.private_endpoints,
+		},
 		babe: pallet_babe::GenesisConfig {
 			epoch_config: BABE_GENESIS_EPOCH_CONFIG,
 			..Default::default()
@@ -196,6 +203,7 @@ pub fn development_config_genesis() -> Value {
 				// if it runs one. Disputes still go to it (`agora job dispute`).
 				("AUDIT_RATE", 0),
 			],
+			private_endpoints: true,
 		},
 		Stake {
 			invulnerables: vec![Sr25519Keyring::Alice.to_account_id()],

@@ -100,6 +100,8 @@ pub mod pallet {
 		},
 		/// `job`'s whole escrow went back to `client`.
 		Refunded { job: u64, client: T::AccountId, amount: BalanceOf<T> },
+		/// `client` paid a non-refundable `amount` to the treasury (a queue surcharge).
+		FeeCharged { client: T::AccountId, amount: BalanceOf<T> },
 	}
 
 	#[pallet::error]
@@ -226,6 +228,26 @@ pub mod pallet {
 			Escrows::<T>::remove(job);
 			Self::deposit_event(Event::Refunded { job, client, amount });
 			Ok(amount)
+		}
+
+		fn charge_fee(client: &T::AccountId, amount: BalanceOf<T>) -> DispatchResult {
+			if amount.is_zero() {
+				return Ok(());
+			}
+			// Held, then moved on hold: `MutateHold` is all this pallet may do.
+			let reason = HoldReason::JobEscrow.into();
+			T::Currency::hold(&reason, client, amount).map_err(|_| Error::<T>::InsufficientBalance)?;
+			T::Currency::transfer_on_hold(
+				&reason,
+				client,
+				&T::Treasury::get(),
+				amount,
+				Precision::Exact,
+				Restriction::Free,
+				Fortitude::Force,
+			)?;
+			Self::deposit_event(Event::FeeCharged { client: client.clone(), amount });
+			Ok(())
 		}
 
 		fn locked(job: u64) -> BalanceOf<T> {

@@ -8,7 +8,10 @@ use agora_primitives::{
 use alloc::vec::Vec;
 use frame_support::{pallet_prelude::*, traits::Randomness};
 use frame_system::pallet_prelude::*;
-use sp_runtime::traits::{CheckedAdd, CheckedDiv, CheckedMul, One, Saturating};
+use sp_runtime::{
+	traits::{CheckedAdd, CheckedDiv, CheckedMul, One, Saturating},
+	SaturatedConversion,
+};
 
 impl<T: Config> Pallet<T> {
 	/// [`Pallet::submit_job`] after the origin check: validates the order, holds
@@ -78,11 +81,14 @@ impl<T: Config> Pallet<T> {
 		let latest = now.checked_add(&T::MaxDeadline::get()).ok_or(Error::<T>::Overflow)?;
 		ensure!(deadline <= latest, Error::<T>::DeadlineTooFar);
 		let expire_at = deadline.checked_add(&One::one()).ok_or(Error::<T>::Overflow)?;
-		ensure!(
-			(ExpiryQueue::<T>::decode_len(expire_at).unwrap_or(0) as u32)
-				< T::MaxJobsPerBlock::get(),
-			Error::<T>::DeadlineBusy
-		);
+		let fill = ExpiryQueue::<T>::decode_len(expire_at).unwrap_or(0) as u32;
+		ensure!(fill < T::MaxJobsPerBlock::get(), Error::<T>::DeadlineBusy);
+		let surcharge: BalanceOf<T> = rules::queue_surcharge(
+			T::QueueSurcharge::get().saturated_into(),
+			fill,
+			T::MaxJobsPerBlock::get(),
+		)
+		.saturated_into();
 		let job_id = NextJobId::<T>::get();
 		let next_id = job_id.checked_add(1).ok_or(Error::<T>::Overflow)?;
 
@@ -101,6 +107,8 @@ impl<T: Config> Pallet<T> {
 			(id, t, Some((seed, bounded)))
 		};
 		T::Escrow::lock(job_id, &client, max_price).map_err(|_| Error::<T>::InsufficientBalance)?;
+		// The call is transactional: a surcharge the client cannot pay undoes the lock.
+		T::Escrow::charge_fee(&client, surcharge).map_err(|_| Error::<T>::InsufficientBalance)?;
 
 		let input_hash = input.hash();
 		let job = Job {

@@ -253,6 +253,28 @@ mod benchmarks {
 	}
 
 	#[benchmark]
+	fn report_input_missing() {
+		let (model, provider) = T::BenchmarkHelper::setup_offers(1, worker().0);
+		let c = client::<T>(0);
+		let job = NextJobId::<T>::get();
+		Jobs::<T>::submit_job(
+			RawOrigin::Signed(c).into(),
+			model,
+			InputParam::Hash([7; 32]),
+			params(),
+			max_price::<T>(),
+			deadline::<T>(),
+			Some(provider.clone()),
+		)
+		.unwrap();
+		let now = frame_system::Pallet::<T>::block_number();
+		frame_system::Pallet::<T>::set_block_number(now.saturating_add(T::InputGrace::get()));
+		#[extrinsic_call]
+		_(RawOrigin::Signed(provider), job);
+		assert_eq!(Jobs_::<T>::get(job).unwrap().status, JobStatus::InputMissing);
+	}
+
+	#[benchmark]
 	fn rate() {
 		let key = worker();
 		let (model, provider) = T::BenchmarkHelper::setup_offers(1, key.0);

@@ -42,6 +42,7 @@ pub use pallet::*;
 
 mod assign;
 mod audit;
+mod inputs;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 #[cfg(test)]
@@ -50,6 +51,8 @@ mod mock;
 mod tests;
 #[cfg(test)]
 mod tests_audit;
+#[cfg(test)]
+mod tests_inputs;
 mod queues;
 mod settle;
 mod try_state;
@@ -228,6 +231,16 @@ pub mod pallet {
 		/// skips its own receipt (docs/protocol.md §6, "Audit").
 		#[pallet::constant]
 		type AuditDelay: Get<BlockNumberFor<Self>>;
+		/// Blocks a client has, after ordering a by-hash job, to upload its input
+		/// before the provider may report it missing (at most half the time to
+		/// the job's deadline: `agora_primitives::rules::input_report_from`).
+		#[pallet::constant]
+		type InputGrace: Get<BlockNumberFor<Self>>;
+		/// The first queue surcharge: what an order pays, on top of its escrow and
+		/// to the treasury, when its deadline block's expiry queue is half full;
+		/// it doubles every further eighth (`agora_primitives::rules::queue_surcharge`).
+		#[pallet::constant]
+		type QueueSurcharge: Get<BalanceOf<Self>>;
 		/// Times a check with no majority by its deadline gets new members for
 		/// those who did not vote, and a new deadline, before it ends
 		/// `Unverified`.
@@ -318,6 +331,12 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Audits<T: Config> = StorageMap<_, Twox64Concat, JobId, Audit<T>>;
 
+	/// Each client's by-hash inputs reported missing and not yet worked off
+	/// (one comes off per job of its that finalizes); each doubles the next
+	/// miss's charge (`agora_primitives::rules::input_missing_charge`).
+	#[pallet::storage]
+	pub type InputMisses<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
+
 	/// Receipts whose audit draw is at a block (`AuditDelay` after the receipt).
 	#[pallet::storage]
 	pub type AuditDraws<T: Config> =
@@ -378,6 +397,17 @@ pub mod pallet {
 		},
 		/// No receipt by the deadline: refunded in full, the provider slashed.
 		JobExpired { job_id: JobId, provider: T::AccountId, refunded: BalanceOf<T>, slashed: BalanceOf<T> },
+		/// The provider reported that the client never delivered the job's by-hash
+		/// input: the client paid `charge` (the base price, doubled per earlier
+		/// miss in `misses`), the rest was refunded; nobody was slashed.
+		InputMissing {
+			job_id: JobId,
+			client: T::AccountId,
+			provider: T::AccountId,
+			charge: BalanceOf<T>,
+			refunded: BalanceOf<T>,
+			misses: u32,
+		},
 		/// The client cancelled the job and was refunded.
 		JobCancelled { job_id: JobId, refunded: BalanceOf<T> },
 		/// The client rated the job's provider.
@@ -518,6 +548,12 @@ pub mod pallet {
 		/// A member of the receipt's running check cannot also dispute it (it
 		/// votes instead).
 		ChallengerInCommittee,
+		/// Only a job ordered by hash can have a missing input (an inline input
+		/// is on chain).
+		InputInline,
+		/// The client still has time to upload the input
+		/// (`rules::input_report_from`).
+		InputGraceNotOver,
 		/// The audit-draw queues up to the receipt's finalization block are
 		/// full; retry next block.
 		AuditDrawBusy,
@@ -717,6 +753,27 @@ pub mod pallet {
 		pub fn dispute(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_dispute(who, job_id)
+		}
+
+		/// The provider reports that the client never delivered the by-hash input
+		/// of a job it holds. The job ends `InputMissing`: the client pays the
+		/// base price (doubled for each earlier miss it has not worked off, at
+		/// most ×16 and never above `max_price`), the rest is refunded, nobody is
+		/// slashed and no reputation changes (docs/protocol.md §6, "Inputs by hash").
+		///
+		/// - Origin: signed, the job's provider.
+		/// - Emits [`Event::InputMissing`].
+		/// - Errors: [`Error::UnknownJob`], [`Error::NotProvider`],
+		///   [`Error::InvalidState`] (receipted or ended), [`Error::InputInline`],
+		///   [`Error::InputGraceNotOver`], [`Error::DeadlinePassed`].
+		#[pallet::call_index(8)]
+		// Not benchmarked yet (the next `scripts/bench-weights.sh` run adds
+		// `report_input_missing`): cancellation's measured weight (the same
+		// escrow release, queue removal and prune) plus the miss counter.
+		#[pallet::weight(T::WeightInfo::cancel_job().saturating_add(T::DbWeight::get().reads_writes(2, 2)))]
+		pub fn report_input_missing(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_report_input_missing(who, job_id)
 		}
 
 		/// A committee member's vote, signed with its `agora` session key over

@@ -84,11 +84,22 @@ parameter_types! {
 	pub const MaxHardwareLen: u32 = 16;
 	pub const MaxCapacity: u32 = 16;
 	pub const MaxTokensPerJob: u32 = 4_096;
+	// The jobs tests count every planck moved: registry deposits are
+	// `pallet-models`' own tests' business.
+	pub const NoDeposit: Balance = 0;
+	pub const MaxModelsPerPublisher: u32 = 8;
+	pub const ModelRetention: u64 = 10;
 }
 
 impl pallet_models::Config for Test {
 	type RuntimeEvent = RuntimeEvent;
 	type Bonds = Slashing;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type ModelDeposit = NoDeposit;
+	type OfferDeposit = NoDeposit;
+	type MaxModelsPerPublisher = MaxModelsPerPublisher;
+	type ModelRetention = ModelRetention;
 	type MaxModels = MaxModels;
 	type MaxOffersPerProvider = MaxOffersPerProvider;
 	type MaxEndpointLen = MaxEndpointLen;
@@ -181,6 +192,8 @@ parameter_types! {
 	pub const Retention: u64 = RETENTION;
 	pub const MaxJobsPerBlock: u32 = MAX_PER_BLOCK;
 	pub static MaxCandidatesBound: u32 = 8;
+	/// 0 unless a test sets it: most tests count every planck.
+	pub static QueueSurchargeBase: Balance = 0;
 	pub const MaxOfferScan: u32 = 64;
 	pub const MissedDeadlineSlash: Perbill = Perbill::from_percent(10);
 }
@@ -188,6 +201,7 @@ parameter_types! {
 pub const VALIDATORS: [AccountId; 4] = [20, 21, 22, 23];
 pub const COMMITTEE: u32 = 3;
 pub const VOTE_TIMEOUT: u64 = 8;
+pub const INPUT_GRACE: u64 = 4;
 pub const AUDIT_DELAY: u64 = 2;
 pub const MAX_REDRAWS: u32 = 2;
 pub const STRIKE_THRESHOLD: u32 = 3;
@@ -249,6 +263,8 @@ impl pallet_jobs::Config for Test {
 	type CommitteeSize = CommitteeSize;
 	type VoteTimeout = VoteTimeoutBlocks;
 	type AuditDelay = ConstU64<AUDIT_DELAY>;
+	type InputGrace = ConstU64<INPUT_GRACE>;
+	type QueueSurcharge = QueueSurchargeBase;
 	type MaxRedraws = ConstU32<MAX_REDRAWS>;
 	type StrikeThreshold = ConstU32<STRIKE_THRESHOLD>;
 	type NonVoterReport = TestNonVoterReport;
@@ -428,6 +444,8 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	let mut ext = sp_io::TestExternalities::new(t);
 	ext.execute_with(|| {
 		System::set_block_number(1);
+		// Workers here listen on loopback, as on a dev chain.
+		pallet_models::PrivateEndpoints::<Test>::put(true);
 		crate::Verifiers::<Test>::put(frame_support::BoundedVec::truncate_from(
 			VALIDATORS.iter().map(|v| (*v, sp_runtime::testing::UintAuthorityId(*v))).collect::<Vec<_>>(),
 		));

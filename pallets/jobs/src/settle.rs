@@ -120,6 +120,7 @@ impl<T: Config> Pallet<T> {
 		job.charge = Some(charge);
 		let provider = job.provider.clone();
 		T::Reputation::on_finalized(&job.client, &provider);
+		Self::work_off_miss(&job.client);
 		Jobs::<T>::insert(job_id, job);
 		Self::schedule_prune(job_id);
 		Self::deposit_event(Event::JobFinalized {

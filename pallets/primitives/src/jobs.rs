@@ -106,6 +106,10 @@ pub enum JobStatus {
 	/// No committee reached a majority, even after re-draws: refunded in full,
 	/// nobody slashed, nobody paid. Final.
 	Unverified,
+	/// A by-hash input the client never delivered, reported by the provider:
+	/// the client paid the base price (more for repeat misses), nobody slashed.
+	/// Final.
+	InputMissing,
 }
 
 impl JobStatus {

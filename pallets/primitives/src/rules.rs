@@ -34,6 +34,36 @@ pub fn content_hash(bytes: &[u8]) -> [u8; 32] {
 	blake2_256(bytes)
 }
 
+/// The first block in which a provider may report a by-hash job's input as
+/// never delivered (docs/protocol.md §6, "Inputs by hash"): `grace` blocks after
+/// the job was ordered, or halfway to its deadline if that comes sooner, so a
+/// provider can always report before the deadline would expire the job.
+pub fn input_report_from(submitted_at: u64, deadline: u64, grace: u64) -> u64 {
+	let half = deadline.saturating_sub(submitted_at) / 2;
+	submitted_at.saturating_add(grace.min(half))
+}
+
+/// What a client pays for a by-hash job whose input it never delivered: the
+/// base price doubled for each of its earlier misses still counted (at most
+/// ×16), never more than the job's escrow.
+pub fn input_missing_charge(base_price: u128, misses: u32, max_price: u128) -> u128 {
+	base_price.saturating_mul(1u128 << misses.min(4)).min(max_price)
+}
+
+/// The surcharge for ordering a job whose deadline falls in a block whose expiry
+/// queue already holds `fill` of its `max` jobs: nothing while the queue is less
+/// than half full, then `base` doubling every eighth of the queue (×128 for the
+/// last slots). Squatting a block's deadline costs ever more, paid to the
+/// treasury and never refunded, while ordinary orders pay nothing.
+pub fn queue_surcharge(base: u128, fill: u32, max: u32) -> u128 {
+	let (fill, max) = (u64::from(fill), u64::from(max).max(1));
+	if fill.saturating_mul(2) < max {
+		return 0;
+	}
+	let steps = (fill.saturating_mul(2).saturating_sub(max)).saturating_mul(8) / max;
+	base.saturating_mul(1u128 << steps.min(7))
+}
+
 /// The sampling seed of a job, fixed when it is assigned:
 /// `blake2_256(b"agora/job-seed" ++ SCALE(randomness) ++ SCALE(job_id) ++
 /// SCALE(client_seed))`. `randomness` is the including block's VRF output, so
@@ -302,5 +332,40 @@ mod tests {
 		assert_eq!(pool.len(), 3);
 		let mut small = alloc::vec![1u32, 2];
 		assert_eq!(draw_committee(&mut small, &blake2_256(b"x"), 5), 2);
+	}
+
+	#[test]
+	fn an_input_report_always_fits_before_the_deadline() {
+		// The grace when the deadline is far; halfway when it is near.
+		assert_eq!(input_report_from(100, 400, 20), 120);
+		assert_eq!(input_report_from(100, 110, 20), 105);
+		assert_eq!(input_report_from(100, 100, 20), 100);
+		for deadline in 100..200 {
+			assert!(input_report_from(100, deadline, 20) <= deadline);
+		}
+	}
+
+	#[test]
+	fn repeat_input_misses_pay_more_up_to_the_escrow() {
+		assert_eq!(input_missing_charge(10, 0, 1_000), 10);
+		assert_eq!(input_missing_charge(10, 1, 1_000), 20);
+		assert_eq!(input_missing_charge(10, 4, 1_000), 160);
+		assert_eq!(input_missing_charge(10, 9, 1_000), 160);
+		assert_eq!(input_missing_charge(10, 3, 50), 50);
+		assert_eq!(input_missing_charge(u128::MAX, 4, u128::MAX), u128::MAX);
+	}
+
+	#[test]
+	fn queue_surcharges_start_at_half_and_double_every_eighth() {
+		assert_eq!(queue_surcharge(10, 0, 64), 0);
+		assert_eq!(queue_surcharge(10, 31, 64), 0);
+		assert_eq!(queue_surcharge(10, 32, 64), 10);
+		assert_eq!(queue_surcharge(10, 36, 64), 20);
+		assert_eq!(queue_surcharge(10, 63, 64), 1_280);
+		assert_eq!(queue_surcharge(10, 64, 64), 1_280);
+		let total: u128 = (0..64).map(|f| queue_surcharge(10, f, 64)).sum();
+		assert_eq!(total, 4 * (10 + 20 + 40 + 80 + 160 + 320 + 640 + 1_280));
+		assert_eq!(queue_surcharge(10, 0, 0), 0, "a zero bound is treated as one slot");
+		assert_eq!(queue_surcharge(10, 1, 0), 1_280);
 	}
 }

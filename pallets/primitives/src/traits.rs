@@ -170,6 +170,10 @@ pub trait JobEscrow<AccountId, Balance> {
 	fn locked(job: u64) -> Balance;
 	/// What is held for all jobs together (for invariant checks).
 	fn total_locked() -> Balance;
+	/// Moves a non-refundable `amount` of `client`'s funds to the treasury (the
+	/// surcharge for ordering into a filling queue); fails, moving nothing, if
+	/// the client cannot pay it.
+	fn charge_fee(client: &AccountId, amount: Balance) -> Result<(), DispatchError>;
 }
 
 /// Provider reputation, as assignment and ratings use it (implemented by

@@ -9,7 +9,7 @@
 use frame_support::{parameter_types, traits::ConstU32};
 
 use crate::{
-	Balance, Balances, BlockNumber, Escrow, Hash, Jobs, Models, Runtime, RuntimeEvent,
+	Balance, Balances, BlockNumber, AGR, DAYS, MILLI_AGR, Escrow, Hash, Jobs, Models, Runtime, RuntimeEvent,
 	RuntimeHoldReason,
 };
 use codec::Encode;
@@ -44,11 +44,25 @@ parameter_types! {
 	pub const MaxHardwareLen: u32 = 64;
 	pub const MaxCapacity: u32 = 1_024;
 	pub const MaxTokensPerJob: u32 = 8_192;
+	/// Filling the 1,024-model registry locks 102,400 AGR, from at least 64 accounts.
+	pub const ModelDeposit: Balance = 100 * AGR;
+	/// On top of the provider's bond: 32 squatting offers lock 320 AGR more.
+	pub const OfferDeposit: Balance = 10 * AGR;
+	pub const MaxModelsPerPublisher: u32 = 16;
+	/// A deprecated model stays a day, so jobs already on it settle and are checked.
+	pub const ModelRetention: BlockNumber = DAYS;
+	pub const QueueSurcharge: Balance = 10 * MILLI_AGR;
 }
 
 impl pallet_models::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type Bonds = crate::Slashing;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type ModelDeposit = ModelDeposit;
+	type OfferDeposit = OfferDeposit;
+	type MaxModelsPerPublisher = MaxModelsPerPublisher;
+	type ModelRetention = ModelRetention;
 	type MaxModels = MaxModels;
 	type MaxOffersPerProvider = MaxOffersPerProvider;
 	type MaxEndpointLen = MaxEndpointLen;
@@ -219,6 +233,12 @@ impl pallet_jobs::Config for Runtime {
 	type VoteTimeout = market::VoteTimeout;
 	/// The audit draw uses the VRF output of the block two after the receipt's.
 	type AuditDelay = ConstU32<2>;
+	/// A minute (20 blocks) to upload a by-hash input after ordering the job.
+	type InputGrace = ConstU32<20>;
+	/// 0.01 AGR once a deadline block's queue is half full, doubling every
+	/// eighth: squatting the last 32 slots of one block costs 10.2 AGR, kept by
+	/// the treasury even when the squatter cancels.
+	type QueueSurcharge = QueueSurcharge;
 	/// A check without a majority gets new members (for those who did not
 	/// vote) twice, then ends `Unverified`.
 	type MaxRedraws = ConstU32<2>;

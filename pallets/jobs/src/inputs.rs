@@ -1,0 +1,72 @@
+//! Inputs by hash that never arrive (docs/protocol.md §6, "Inputs by hash").
+//!
+//! A client may order a job by the hash of its input and upload the bytes to the
+//! assigned worker afterwards. If it never does, the provider cannot run the job
+//! and a committee could not fetch the input either; without a way out the
+//! provider would be slashed for an expiry it did not cause. Instead the provider
+//! reports the miss once the client's grace is over, the client pays the base
+//! price (the capacity it reserved), and nobody is slashed.
+//!
+//! The provider's lie ("it never came") earns at most the base price, less than
+//! running the job would, and costs the client no more than the base price it
+//! agreed to (doubled only for its own repeated misses).
+use crate::{pallet::*, types::*};
+use agora_primitives::{rules, JobEscrow, JobId, JobStatus};
+use frame_support::pallet_prelude::*;
+use sp_runtime::SaturatedConversion;
+
+impl<T: Config> Pallet<T> {
+	/// [`Pallet::report_input_missing`] after the origin check.
+	pub(crate) fn do_report_input_missing(who: T::AccountId, job_id: JobId) -> DispatchResult {
+		let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+		ensure!(job.provider == who, Error::<T>::NotProvider);
+		ensure!(
+			matches!(job.status, JobStatus::Assigned | JobStatus::Acknowledged) && job.receipt.is_none(),
+			Error::<T>::InvalidState
+		);
+		ensure!(matches!(job.input, JobInput::Hash(_)), Error::<T>::InputInline);
+		let now = frame_system::Pallet::<T>::block_number();
+		ensure!(now <= job.deadline, Error::<T>::DeadlinePassed);
+		let from = rules::input_report_from(
+			job.submitted_at.saturated_into(),
+			job.deadline.saturated_into(),
+			T::InputGrace::get().saturated_into(),
+		);
+		ensure!(now.saturated_into::<u64>() >= from, Error::<T>::InputGraceNotOver);
+
+		let misses = InputMisses::<T>::get(&job.client);
+		let charge: BalanceOf<T> = rules::input_missing_charge(
+			job.base_price.saturated_into(),
+			misses,
+			job.max_price.saturated_into(),
+		)
+		.saturated_into();
+		// No royalty: the model never ran.
+		let s = T::Escrow::settle(job_id, &job.provider, &job.provider, 0, charge)?;
+		Self::unqueue::<ExpiryQueue<T>>(Self::expiry_block(&job), job_id);
+		Self::release_load(&job);
+		InputMisses::<T>::insert(&job.client, misses.saturating_add(1));
+		job.status = JobStatus::InputMissing;
+		job.charge = Some(charge);
+		let client = job.client.clone();
+		Jobs::<T>::insert(job_id, job);
+		Self::schedule_prune(job_id);
+		Self::deposit_event(Event::InputMissing {
+			job_id,
+			client,
+			provider: who,
+			charge,
+			refunded: s.refunded,
+			misses,
+		});
+		Ok(())
+	}
+
+	/// A job of `client`'s finalized: one earlier input miss is worked off.
+	pub(crate) fn work_off_miss(client: &T::AccountId) {
+		InputMisses::<T>::mutate_exists(client, |m| {
+			let left = m.unwrap_or(0).saturating_sub(1);
+			*m = (left > 0).then_some(left);
+		});
+	}
+}
