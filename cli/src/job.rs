@@ -74,6 +74,16 @@ pub struct SubmitArgs {
 	/// The input, from a file.
 	#[arg(long)]
 	input_file: Option<PathBuf>,
+	/// Put only the input's hash on chain and upload the bytes to the assigned
+	/// worker (`PUT {endpoint}/v1/inputs`) once the job is assigned: for inputs
+	/// over the chain's inline limit, or ones the chain should not store. An
+	/// input not uploaded within the grace (`agora chain constants`, `jobs.InputGrace`)
+	/// may be reported missing: you pay the base price.
+	#[arg(long)]
+	by_hash: bool,
+	/// With --by-hash: do not upload; deliver the input yourself later.
+	#[arg(long, requires = "by_hash")]
+	skip_upload: bool,
 	/// Most you pay (AGR, or planck with a `p` suffix); held in escrow.
 	#[arg(long)]
 	max_price: String,
@@ -130,6 +140,7 @@ fn status_name(s: &JobStatus) -> &'static str {
 		JobStatus::Cancelled => "Cancelled",
 		JobStatus::Fraud => "Fraud",
 		JobStatus::Unverified => "Unverified",
+		JobStatus::InputMissing => "InputMissing",
 	}
 }
 
@@ -162,6 +173,34 @@ async fn wait_job<F: Fn(&chain::Job) -> bool>(
 
 /// Fetches a job's output from its offer's endpoint, asking as `reader` (the
 /// job's client: outputs are private), and checks it against the receipt's hash.
+/// Uploads a by-hash input to the worker of `offer_id`. The worker takes it only
+/// once it sees the job (assigned to it, open, with this hash) on chain, so a
+/// refusal (409) is retried for a while.
+async fn upload_input(view: &View<'_>, offer_id: u64, input: &[u8]) -> anyhow::Result<()> {
+	let offer = view
+		.offer(offer_id)
+		.await?
+		.ok_or_else(|| anyhow::anyhow!("offer {offer_id} is gone; its endpoint is unknown"))?;
+	let url = format!("{}/v1/inputs", offer.endpoint.trim_end_matches('/'));
+	let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+	let mut last = String::new();
+	for attempt in 0..10u64 {
+		if attempt > 0 {
+			tokio::time::sleep(Duration::from_secs(2)).await;
+		}
+		match http.put(&url).body(input.to_vec()).send().await {
+			Ok(r) if r.status().is_success() => return Ok(()),
+			Ok(r) if r.status().as_u16() == 409 => last = format!("409 {}", r.text().await.unwrap_or_default()),
+			Ok(r) => {
+				let status = r.status();
+				anyhow::bail!("{url} refused the input: {status} {}", r.text().await.unwrap_or_default())
+			},
+			Err(e) => last = e.to_string(),
+		}
+	}
+	anyhow::bail!("could not upload the input to {url}: {last}")
+}
+
 async fn fetch_output(
 	client: &Client,
 	id: u64,
@@ -311,9 +350,14 @@ async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()
 	};
 	let now = view.finalized_number().await?;
 	let deadline = u32::try_from(now)?.saturating_add(a.deadline_blocks).saturating_add(2);
+	let input_param = if a.by_hash {
+		InputParam::Hash(content_hash(&input))
+	} else {
+		InputParam::Inline(input.clone())
+	};
 	let call = runtime::transactions().jobs().submit_job(
 		model.id,
-		InputParam::Inline(input),
+		input_param,
 		JobParams {
 			max_tokens: a.max_tokens,
 			temperature_milli: (a.temperature * 1000.0).round() as u32,
@@ -344,6 +388,12 @@ async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()
 			chain::fmt_agr(ev.max_price)
 		);
 	}
+	if a.by_hash && !a.skip_upload {
+		upload_input(&view, ev.offer_id, &input).await?;
+		if !json {
+			println!("input uploaded to the provider ({} bytes, blake2_256 {})", input.len(), hex0x(&content_hash(&input)));
+		}
+	}
 	if !a.wait {
 		return Ok(());
 	}
@@ -372,7 +422,9 @@ async fn status(client: &Client, id: u64, wait_finalized: bool, json: bool) -> a
 				Some(j)
 					if matches!(
 						j.status,
-						JobStatus::Expired | JobStatus::Cancelled | JobStatus::Fraud | JobStatus::Unverified
+						JobStatus::Expired |
+							JobStatus::Cancelled | JobStatus::Fraud |
+							JobStatus::Unverified | JobStatus::InputMissing
 					) =>
 				{
 					break

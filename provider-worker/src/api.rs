@@ -10,6 +10,9 @@
 //!   404 (this worker has no output for the job, or the chain no longer has it).
 //! - `GET /v1/jobs/{id}`: the worker's record of the job (JSON).
 //! - `PUT /v1/inputs`: deliver the input of a by-hash job; answers its `blake2_256`.
+//!   Taken only for an open job assigned to this worker, not yet receipted, whose
+//!   input hash matches, within `MAX_INPUT_BYTES` (the chain's view: finalized);
+//!   409 otherwise, so nobody can fill the worker's disk with inputs no job needs.
 //! - `GET /v1/inputs/{hash}`: a delivered input (audit committees re-check by-hash
 //!   jobs with it).
 //! - `GET /metrics`: Prometheus.
@@ -41,6 +44,20 @@ pub struct ApiState {
 	/// The node connection (shared with the job loop, which reconnects it):
 	/// who may read an output is the chain's to say.
 	pub chain: Arc<RwLock<Client>>,
+	/// This worker's receipt key: jobs assigned to it carry it.
+	pub worker_key: [u8; 32],
+}
+
+/// Whether an open, unreceipted job assigned to `worker_key` waits for the
+/// by-hash input `hash`.
+async fn awaited(chain: &Client, worker_key: [u8; 32], hash: &[u8; 32]) -> anyhow::Result<bool> {
+	use chain::runtime::runtime_types::pallet_jobs::types::JobInput;
+	Ok(View::new(chain).jobs().await?.into_iter().any(|(_, j)| {
+		j.worker_key == worker_key &&
+			matches!(j.status, chain::JobStatus::Assigned | chain::JobStatus::Acknowledged) &&
+			j.receipt.is_none() &&
+			matches!(&j.input, JobInput::Hash(h) if h == hash)
+	}))
 }
 
 fn refuse(code: StatusCode, msg: &str) -> Response {
@@ -148,6 +165,20 @@ async fn put_input(State(s): State<Arc<ApiState>>, body: Bytes) -> Response {
 	if body.is_empty() {
 		return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": "empty input" })))
 			.into_response();
+	}
+	let hash = agora_primitives::rules::content_hash(&body);
+	let chain = s.chain.read().await.clone();
+	match awaited(&chain, s.worker_key, &hash).await {
+		Ok(true) => {},
+		Ok(false) =>
+			return refuse(
+				StatusCode::CONFLICT,
+				&format!(
+					"no open job assigned to this worker waits for input {} (order it first; finalized jobs only)",
+					agora_client::hex0x(&hash)
+				),
+			),
+		Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, &format!("cannot read the chain: {e}")),
 	}
 	match s.store.put_input(&body) {
 		Ok(h) => Json(serde_json::json!({ "hash": agora_client::hex0x(&h) })).into_response(),

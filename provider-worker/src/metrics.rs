@@ -18,6 +18,8 @@ pub struct Metrics {
 	pub receipt: Histogram,
 	/// Jobs waiting or running.
 	pub queue_depth: IntGauge,
+	/// By-hash jobs whose input never came, reported missing on chain.
+	pub inputs_missing: IntCounter,
 }
 
 impl Metrics {
@@ -43,8 +45,11 @@ impl Metrics {
 		registry.register(Box::new(tokens.clone()))?;
 		registry.register(Box::new(inference.clone()))?;
 		registry.register(Box::new(receipt.clone()))?;
+		let inputs_missing =
+			IntCounter::new("inputs_missing_total", "By-hash inputs never delivered, reported missing")?;
 		registry.register(Box::new(queue_depth.clone()))?;
-		Ok(Self { registry, jobs, tokens, inference, receipt, queue_depth })
+		registry.register(Box::new(inputs_missing.clone()))?;
+		Ok(Self { registry, jobs, tokens, inference, receipt, queue_depth, inputs_missing })
 	}
 
 	/// The text exposition format.

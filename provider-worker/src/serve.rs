@@ -181,8 +181,13 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 		"hardware": hardware,
 	});
 	let chain = Arc::new(RwLock::new(client));
-	let api_state =
-		Arc::new(ApiState { store: store.clone(), metrics: metrics.clone(), health, chain: chain.clone() });
+	let api_state = Arc::new(ApiState {
+		store: store.clone(),
+		metrics: metrics.clone(),
+		health,
+		chain: chain.clone(),
+		worker_key: worker_pub,
+	});
 	let listener = tokio::net::TcpListener::bind(cfg.listen)
 		.await
 		.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
@@ -440,7 +445,12 @@ impl Shared {
 			None => {
 				let input = match &job.input {
 					runtime::runtime_types::pallet_jobs::types::JobInput::Inline(b) => Some(b.0.clone()),
-					runtime::runtime_types::pallet_jobs::types::JobInput::Hash(h) => self.store.input(h)?,
+					runtime::runtime_types::pallet_jobs::types::JobInput::Hash(h) => {
+						if self.wait_for_input(&client, id, &job, h).await?.is_none() {
+							return Ok(());
+						}
+						self.store.input(h)?
+					},
 				};
 				let req = input.map(|input| Request {
 					input,
@@ -533,6 +543,60 @@ impl Shared {
 		}
 		self.metrics.jobs.with_label_values(&[engine.name(), "failed"]).inc();
 		Ok(Err(last.unwrap_or_else(|| EngineError::Internal("no attempt ran".into()))))
+	}
+
+	/// Waits for a by-hash input to be uploaded (`PUT /v1/inputs`). When the
+	/// client's grace is over without it, reports the input missing on chain
+	/// (the client pays the base price, nobody is slashed) and returns `None`.
+	async fn wait_for_input(
+		&self,
+		client: &Client,
+		id: u64,
+		job: &chain::Job,
+		hash: &[u8; 32],
+	) -> anyhow::Result<Option<()>> {
+		let grace =
+			client.at_current_block().await?.constants().entry(runtime::constants().jobs().input_grace())?;
+		let from = agora_primitives::rules::input_report_from(
+			u64::from(job.submitted_at),
+			u64::from(job.deadline),
+			u64::from(grace),
+		);
+		let mut logged = false;
+		let call = runtime::transactions().jobs().report_input_missing(id);
+		loop {
+			if self.store.input(hash)?.is_some() {
+				return Ok(Some(()));
+			}
+			// The finalized view lags the best block by a block or two, and the
+			// report lands in a block after the best one: try from two before;
+			// one that comes a block early is refused and tried again.
+			let now = View::new(client).finalized_number().await?;
+			if now.saturating_add(2) >= from {
+				let sent = {
+					let _nonce = self.submit_lock.lock().await;
+					chain::submit_final(client, &call, &self.signer, &format!("reporting job {id}'s input missing")).await
+				};
+				match sent {
+					Ok(events) => {
+						if let Some(ev) = events.find_first::<runtime::jobs::events::InputMissing>().transpose()? {
+							tracing::warn!(job = id, charged = %chain::fmt_agr(ev.charge), client_misses = ev.misses, "input never delivered; reported missing");
+							self.metrics.inputs_missing.inc();
+						}
+						break;
+					},
+					Err(e) if format!("{e:#}").contains("InputGraceNotOver") => {},
+					Err(e) => return Err(e),
+				}
+			} else if !logged {
+				tracing::info!(job = id, input = %agora_client::hex0x(hash), report_at = from, "waiting for the client to upload the input");
+				logged = true;
+			}
+			tokio::time::sleep(Duration::from_secs(2)).await;
+		}
+		let rec = self.store.record(id)?;
+		self.abandon(rec, id, "the client never delivered the input; reported missing")?;
+		Ok(None)
 	}
 
 	fn abandon(&self, rec: Option<JobRecord>, id: u64, why: &str) -> anyhow::Result<()> {

@@ -109,6 +109,50 @@ fn generation_and_embedding_jobs_are_answered_finalized_and_paid() {
 	assert!(paid > 0, "the embedding and error jobs finalize after the last receipt");
 	assert_eq!(bob_free(&node).0, before + paid, "the provider is paid what the payouts say");
 
+	// Inputs by hash: only the hash goes on chain; the client uploads the bytes
+	// to the assigned worker, which runs the job on them.
+	let hashed = submit(&node, "all-MiniLM-L6-v2", &["--input", "The cat sits on the mat.", "--by-hash"], "1", true);
+	assert_eq!(hashed[1]["kind"], "embedding");
+	let hv: Vec<f32> =
+		hashed[1]["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+	assert!(agora_engine::bert::cosine(&hv, &reference) >= 0.99, "the worker ran the uploaded bytes");
+	// The worker stores no bytes that none of its jobs waits for.
+	let put = std::process::Command::new("curl")
+		.args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "--data-binary", "unwanted bytes"])
+		.arg(format!("http://127.0.0.1:{}/v1/inputs", worker.port))
+		.output()
+		.unwrap();
+	assert_eq!(String::from_utf8_lossy(&put.stdout), "409");
+
+	// A by-hash input the client never uploads: once the client's time is up
+	// (half-way to this near deadline) the worker reports it missing. The
+	// client pays the base price, the rest comes back, and nobody is slashed.
+	// Dave is the client here: Alice, the dev chain's block author and model
+	// publisher, earns fees and royalties as she goes.
+	let stake_before = bob_stake(&url);
+	let dave_before = planck(&agora_json(&url, &["balance", "--suri", "//Dave"])[0]["free"]);
+	let missing = agora_json(
+		&url,
+		&[
+			"job", "submit", "--suri", "//Dave", "--model", "SmolLM2-135M-Instruct", "--max-price", "0.05",
+			"--input", "never sent", "--by-hash", "--skip-upload", "--deadline-blocks", "16",
+		],
+	);
+	let missing_id = missing[0]["job_id"].as_u64().unwrap().to_string();
+	let s = agora_json(&url, &["job", "status", &missing_id, "--wait-finalized"]);
+	assert_eq!(s[0]["status"], "InputMissing", "{}", s[0]);
+	assert_eq!(planck(&s[0]["charge"]), 1_000_000_000, "the dev offer's base price, 0.001 AGR");
+	worker.wait_log("reported missing", Duration::from_secs(30));
+	assert_eq!(bob_stake(&url), stake_before, "an undelivered input slashes nobody");
+	let dave_after = planck(&agora_json(&url, &["balance", "--suri", "//Dave"])[0]["free"]);
+	// Of the 0.05 AGR held, the base price went out and the rest came back
+	// (what else Dave spent is the call's fee).
+	let spent = dave_before - dave_after;
+	assert!(
+		(1_000_000_000..25_000_000_000).contains(&spent),
+		"the client paid the base price and a fee, not the escrow: {dave_before} -> {dave_after}"
+	);
+
 	// The output is still served and still verifies.
 	let again = agora_json(&url, &["job", "output", &gen_id.to_string(), "--suri", "//Alice"]);
 	assert_eq!(again[0]["output"].as_str().unwrap(), text);
@@ -139,8 +183,10 @@ fn generation_and_embedding_jobs_are_answered_finalized_and_paid() {
 	let m = String::from_utf8_lossy(&metrics.stdout);
 	assert!(m.contains("agora_worker_jobs_served_total{model=\"SmolLM2-135M-Instruct\",outcome=\"receipted\"} 1"), "{m}");
 	assert!(m.contains("agora_worker_jobs_served_total{model=\"SmolLM2-135M-Instruct\",outcome=\"error_receipt\"} 1"), "{m}");
-	assert!(m.contains("agora_worker_inference_seconds_count{model=\"all-MiniLM-L6-v2\"} 1"), "{m}");
+	// Two embeddings: the inline one and the one run on its uploaded input.
+	assert!(m.contains("agora_worker_inference_seconds_count{model=\"all-MiniLM-L6-v2\"} 2"), "{m}");
 	assert!(m.contains("agora_worker_queue_depth 0"), "{m}");
+	assert!(m.contains("agora_worker_inputs_missing_total 1"), "{m}");
 	// Every pallet's invariants hold on the chain the jobs ran on.
 	assert_try_state(&url);
 }

@@ -77,14 +77,16 @@ fn staller() -> u16 {
 	port
 }
 
-/// The `local` chain spec, with every receipt audited and Eve, Ferdie and
-/// //One bonded as providers.
+/// The `local` chain spec, with every receipt audited, Eve, Ferdie and //One
+/// bonded as providers, and loopback endpoints allowed.
 fn spec(dir: &Path) -> PathBuf {
 	let out = Command::new(node_bin()).args(["build-spec", "--chain", "local"]).output().unwrap();
 	assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 	let mut s: Value = serde_json::from_slice(&out.stdout).unwrap();
 	let patch = &mut s["genesis"]["runtimeGenesis"]["patch"];
 	patch["marketParams"]["params"] = serde_json::json!([["AUDIT_RATE", 1_000_000]]);
+	// The workers listen on loopback, which only a dev chain takes by default.
+	patch["models"]["privateEndpoints"] = true.into();
 	patch["slashing"]["bonds"] =
 		serde_json::json!([[EVE, 10_000 * AGR], [FERDIE, 10_000 * AGR], [one(), 10_000 * AGR]]);
 	let path = dir.join("local-audited.json");

@@ -96,6 +96,13 @@ test('register, bond, open an offer, read it back, unbond and withdraw', async (
     .find((h) => h.id.toString().includes('ProviderBond') || JSON.stringify(h.id.toJSON()).includes('providerBond'));
   assert.ok(held, 'the bond is a balances hold');
   assert.equal(held.amount.toBigInt(), stake);
+  // Registering and offering hold deposits: 100 AGR per model (until it is
+  // removed), 10 AGR per offer (until it is closed).
+  const holdOf = async (name) => (await api.query.balances.holds(charlie.address))
+    .find((h) => JSON.stringify(h.id.toJSON()).toLowerCase().includes(name.toLowerCase()));
+  assert.equal((await holdOf('modelDeposit')).amount.toBigInt(), 100n * AGR);
+  assert.equal((await holdOf('offerDeposit')).amount.toBigInt(), 10n * AGR);
+  await assert.rejects(send(api.tx.models.removeModel(modelId), charlie), /models\.NotDeprecated/);
 
   // Bad input: a non-http endpoint is refused, and moves nothing.
   await assert.rejects(send(api.tx.models.updateOffer(offerId, 1, 1, 'ftp://x', 1, ''), charlie),
@@ -115,6 +122,12 @@ test('register, bond, open an offer, read it back, unbond and withdraw', async (
   const free1 = (await api.query.system.account(charlie.address)).data.free.toBigInt();
   assert.ok(free1 > free0 + stake - AGR, 'the stake is free again (less the fee)');
   assert.ok((await api.query.slashing.bonds(charlie.address)).isNone);
+  // Closing the offer releases its deposit; the model's stays until it is removed.
+  await send(api.tx.models.closeOffer(offerId), charlie);
+  assert.equal(await holdOf('offerDeposit'), undefined);
+  await send(api.tx.models.deprecateModel(modelId), charlie);
+  await assert.rejects(send(api.tx.models.removeModel(modelId), charlie), /models\.RetentionNotOver/);
+  assert.equal((await holdOf('modelDeposit')).amount.toBigInt(), 100n * AGR);
 });
 
 test("every pallet's try_state passes on the chain these tests leave", async () => {

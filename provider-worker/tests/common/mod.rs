@@ -260,3 +260,19 @@ pub fn assert_try_state(url: &str) {
 	let v = agora_json(url, &["try-state"]);
 	assert_eq!(v.first().map(|v| v["ok"].clone()), Some(Value::Bool(true)), "{v:?}");
 }
+
+/// Bob's provider bond (active), as `agora provider list` shows it.
+pub fn bob_stake(url: &str) -> u128 {
+	let list = agora_json(url, &["provider", "list", "--model", "SmolLM2-135M-Instruct", "--sort", "stake"]);
+	let row = list[0]
+		.as_array()
+		.unwrap()
+		.iter()
+		.find(|r| {
+			let parse = |s: &str| s.parse::<subxt::utils::AccountId32>().ok();
+			parse(r["provider"].as_str().unwrap_or_default()) == parse(BOB)
+		})
+		.cloned()
+		.unwrap_or_else(|| panic!("Bob has no offer: {}", list[0]));
+	planck(&row["stake"])
+}
