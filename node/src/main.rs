@@ -10,6 +10,7 @@ mod cli;
 mod command;
 mod rpc;
 mod service;
+mod verifier_watch;
 
 fn main() {
 	if let Err(e) = command::run() {

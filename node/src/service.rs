@@ -235,6 +235,13 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::trait
 		}
 	}
 
+	crate::verifier_watch::spawn(
+		&task_manager,
+		agora_verifier.clone(),
+		config.prometheus_registry(),
+		config.role.is_authority(),
+	);
+
 	if config.offchain_worker.enabled {
 		let offchain_workers =
 			sc_offchain::OffchainWorkers::new(sc_offchain::OffchainWorkerOptions {

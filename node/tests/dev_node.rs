@@ -131,5 +131,12 @@ fn dev_node_finalizes_transfers_and_survives_garbage() {
 		.into_string()
 		.unwrap();
 	assert!(metrics.contains("substrate_block_height"), "prometheus exposes block height");
+	// A validator without a verifier says so, in its metrics and its log.
+	let gauge = |name: &str| {
+		metrics.lines().find(|l| l.starts_with(&format!("{name}{{"))).map(|l| l.rsplit(' ').next().unwrap().to_string())
+	};
+	assert_eq!(gauge("agora_verifier_configured").as_deref(), Some("0"), "{metrics}");
+	assert_eq!(gauge("agora_verifier_up").as_deref(), Some("0"), "{metrics}");
+	assert!(node.log_all().contains("runs without --agora-verifier"), "{}", node.log_tail());
 	node.stop();
 }

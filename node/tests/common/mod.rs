@@ -68,6 +68,12 @@ impl Node {
 		Rpc { url: format!("http://127.0.0.1:{}", self.rpc_port) }
 	}
 
+	/// The node's whole log.
+	#[allow(dead_code)] // not every test binary reads it
+	pub fn log_all(&self) -> String {
+		std::fs::read_to_string(&self.log).unwrap_or_default()
+	}
+
 	/// The last lines of the node's log, for failure messages.
 	pub fn log_tail(&self) -> String {
 		let mut s = String::new();
