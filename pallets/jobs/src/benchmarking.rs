@@ -11,7 +11,6 @@ use frame_support::BoundedVec;
 use sp_runtime::RuntimeAppPublic;
 use frame_benchmarking::v2::*;
 use frame_support::traits::{Get, Hooks};
-use frame_support::BoundedVec;
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use sp_core::crypto::KeyTypeId;
 use sp_runtime::{
@@ -125,7 +124,7 @@ mod benchmarks {
 	/// `c`: the model's offers read (all fitting, so the AVRF weighs a sample
 	/// of `MaxCandidates` of them when more fit); `i`: inline input bytes.
 	#[benchmark]
-	fn submit_job(c: Linear<1, { T::MaxOfferScan::get() }>, i: Linear<0, { T::MaxInputLen::get() }>) {
+	fn submit_job(c: Linear<1, { T::MaxOfferScan::get() }>, i: Linear<1, { T::MaxInputLen::get() }>) {
 		let (model, _) = T::BenchmarkHelper::setup_offers(c, worker().0);
 		let who = client::<T>(0);
 		let d = deadline::<T>();

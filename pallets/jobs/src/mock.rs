@@ -327,7 +327,8 @@ impl crate::BenchmarkHelper<AccountId, Balance> for Helper {
 				key,
 				BASE,
 				PER_1K,
-				b"http://127.0.0.1:8700".to_vec(),
+				// Public: the benchmark externalities are a public chain's.
+				b"http://93.184.216.34:8700".to_vec(),
 				MaxCapacity::get(),
 				b"cpu".to_vec(),
 			));
