@@ -41,11 +41,16 @@ pub fn spawn(task_manager: &TaskManager, url: Option<String>, registry: Option<&
 		g.set(1);
 	}
 	let health = format!("{}/health", url.trim_end_matches('/'));
-	task_manager.spawn_handle().spawn_blocking("agora-verifier-watch", None, async move {
+	// An async task that sleeps on a timer, so the node's shutdown can drop it
+	// at once; only the probe itself (a blocking HTTP call) runs on a blocking thread.
+	task_manager.spawn_handle().spawn("agora-verifier-watch", None, async move {
 		let agent = ureq::AgentBuilder::new().timeout(std::time::Duration::from_secs(5)).build();
 		let mut was_up: Option<bool> = None;
 		loop {
-			let result = agent.get(&health).call();
+			let (a, h) = (agent.clone(), health.clone());
+			let result = tokio::task::spawn_blocking(move || a.get(&h).call().map(|_| ()).map_err(|e| e.to_string()))
+				.await
+				.unwrap_or_else(|e| Err(e.to_string()));
 			let ok = result.is_ok();
 			if let Some(g) = &up {
 				g.set(u64::from(ok));
@@ -55,11 +60,11 @@ pub fn spawn(task_manager: &TaskManager, url: Option<String>, registry: Option<&
 					target: "agora",
 					"the verifier at {health} does not answer ({e}): audit votes will fail until it does"
 				),
-				(Some(false), Ok(_)) => log::info!(target: "agora", "the verifier at {health} answers again"),
+				(Some(false), Ok(())) => log::info!(target: "agora", "the verifier at {health} answers again"),
 				_ => {},
 			}
 			was_up = Some(ok);
-			std::thread::sleep(PROBE_EVERY);
+			tokio::time::sleep(PROBE_EVERY).await;
 		}
 	});
 }

@@ -446,10 +446,10 @@ impl Shared {
 				let input = match &job.input {
 					runtime::runtime_types::pallet_jobs::types::JobInput::Inline(b) => Some(b.0.clone()),
 					runtime::runtime_types::pallet_jobs::types::JobInput::Hash(h) => {
-						if self.wait_for_input(&client, id, &job, h).await?.is_none() {
-							return Ok(());
+						match self.wait_for_input(&client, id, &job, h).await? {
+							Some(bytes) => Some(bytes),
+							None => return Ok(()),
 						}
-						self.store.input(h)?
 					},
 				};
 				let req = input.map(|input| Request {
@@ -545,16 +545,17 @@ impl Shared {
 		Ok(Err(last.unwrap_or_else(|| EngineError::Internal("no attempt ran".into()))))
 	}
 
-	/// Waits for a by-hash input to be uploaded (`PUT /v1/inputs`). When the
-	/// client's grace is over without it, reports the input missing on chain
-	/// (the client pays the base price, nobody is slashed) and returns `None`.
+	/// Waits for a by-hash input to be uploaded (`PUT /v1/inputs`) and returns
+	/// its bytes. When the client's grace is over without it, reports the input
+	/// missing on chain (the client pays the base price, nobody is slashed) and
+	/// returns `None`.
 	async fn wait_for_input(
 		&self,
 		client: &Client,
 		id: u64,
 		job: &chain::Job,
 		hash: &[u8; 32],
-	) -> anyhow::Result<Option<()>> {
+	) -> anyhow::Result<Option<Vec<u8>>> {
 		let grace =
 			client.at_current_block().await?.constants().entry(runtime::constants().jobs().input_grace())?;
 		let from = agora_primitives::rules::input_report_from(
@@ -565,8 +566,8 @@ impl Shared {
 		let mut logged = false;
 		let call = runtime::transactions().jobs().report_input_missing(id);
 		loop {
-			if self.store.input(hash)?.is_some() {
-				return Ok(Some(()));
+			if let Some(bytes) = self.store.input(hash)? {
+				return Ok(Some(bytes));
 			}
 			// The finalized view lags the best block by a block or two, and the
 			// report lands in a block after the best one: try from two before;
