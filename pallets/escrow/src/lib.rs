@@ -9,8 +9,14 @@
 //! the hold is released back to the client. On expiry or cancellation,
 //! [`agora_primitives::JobEscrow::refund`] releases it all.
 //!
-//! The pallet has no calls of its own: it is the money side of `pallet-jobs`,
-//! behind a trait so payment channels (a later issue) can sit behind the same one.
+//! A challenger's dispute bond is held here too, under [`HoldReason::DisputeBond`]
+//! ([`agora_primitives::DisputeBonds`], called by `pallet-verification`): returned
+//! when the dispute finds fraud or no verdict, forfeited (part to the provider,
+//! the rest to the treasury) when the receipt is upheld.
+//!
+//! The pallet has no calls of its own: it is the money side of `pallet-jobs` and
+//! `pallet-verification`, behind traits so payment channels can sit behind the
+//! same ones.
 //!
 //! ## Assumptions
 //! - Job ids are unique (assigned by `pallet-jobs`).
@@ -31,7 +37,7 @@ mod tests;
 #[allow(clippy::expect_used, clippy::unwrap_used)]
 #[frame_support::pallet]
 pub mod pallet {
-	use agora_primitives::{JobEscrow, Settlement};
+	use agora_primitives::{DisputeBonds, JobEscrow, JobId, Settlement};
 	use frame_system::pallet_prelude::BlockNumberFor;
 	use frame_support::{
 		pallet_prelude::*,
@@ -73,12 +79,19 @@ pub mod pallet {
 	pub enum HoldReason {
 		/// A job's maximum price, until the job is settled or refunded.
 		JobEscrow,
+		/// A challenger's bond, until its dispute's verdict.
+		DisputeBond,
 	}
 
 	/// What each open job holds: (client, amount).
 	#[pallet::storage]
 	pub type Escrows<T: Config> =
 		StorageMap<_, Twox64Concat, u64, (T::AccountId, BalanceOf<T>), OptionQuery>;
+
+	/// The bond of each disputed job: (challenger, amount).
+	#[pallet::storage]
+	pub type Bonds<T: Config> =
+		StorageMap<_, Twox64Concat, JobId, (T::AccountId, BalanceOf<T>), OptionQuery>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -102,6 +115,19 @@ pub mod pallet {
 		Refunded { job: u64, client: T::AccountId, amount: BalanceOf<T> },
 		/// `client` paid a non-refundable `amount` to the treasury (a queue surcharge).
 		FeeCharged { client: T::AccountId, amount: BalanceOf<T> },
+		/// `amount` of `challenger`'s funds are held as the bond of its dispute of `job`.
+		BondHeld { job: JobId, challenger: T::AccountId, amount: BalanceOf<T> },
+		/// `job`'s dispute bond went back to `challenger`.
+		BondReturned { job: JobId, challenger: T::AccountId, amount: BalanceOf<T> },
+		/// `challenger` lost `job`'s dispute bond: `to_provider` to `provider`,
+		/// `to_treasury` to the treasury.
+		BondForfeited {
+			job: JobId,
+			challenger: T::AccountId,
+			provider: T::AccountId,
+			to_provider: BalanceOf<T>,
+			to_treasury: BalanceOf<T>,
+		},
 	}
 
 	#[pallet::error]
@@ -114,6 +140,10 @@ pub mod pallet {
 		InsufficientBalance,
 		/// The charge exceeds what is held.
 		ChargeExceedsEscrow,
+		/// The job already has a dispute bond.
+		AlreadyBonded,
+		/// The job has no dispute bond.
+		NoBond,
 	}
 
 	#[pallet::hooks]
@@ -125,19 +155,27 @@ pub mod pallet {
 	}
 
 	impl<T: Config> Pallet<T> {
-		/// Invariant: for every client, the balance held under `JobEscrow` equals
-		/// the sum of its escrows.
+		/// Invariants: for every client, the balance held under `JobEscrow`
+		/// equals the sum of its escrows; for every challenger, the balance held
+		/// under `DisputeBond` equals the sum of its bonds.
 		#[cfg(any(feature = "try-runtime", feature = "std", test))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			use alloc::collections::btree_map::BTreeMap;
-			let mut sums: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
-			for (_, (client, amount)) in Escrows::<T>::iter() {
-				let e = sums.entry(client).or_default();
-				*e = e.saturating_add(amount);
-			}
-			for (client, sum) in sums {
+			let sums = |it: &mut dyn Iterator<Item = (T::AccountId, BalanceOf<T>)>| {
+				let mut m: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+				for (who, amount) in it {
+					let e = m.entry(who).or_default();
+					*e = e.saturating_add(amount);
+				}
+				m
+			};
+			for (client, sum) in sums(&mut Escrows::<T>::iter_values()) {
 				let held = T::Currency::balance_on_hold(&HoldReason::JobEscrow.into(), &client);
 				ensure!(held == sum, "held escrow differs from the sum of the client's escrows");
+			}
+			for (who, sum) in sums(&mut Bonds::<T>::iter_values()) {
+				let held = T::Currency::balance_on_hold(&HoldReason::DisputeBond.into(), &who);
+				ensure!(held == sum, "a held dispute bond differs from the sum of the challenger's bonds");
 			}
 			Ok(())
 		}
@@ -257,6 +295,66 @@ pub mod pallet {
 		/// Iterates every escrow: for invariant checks only, never in a call.
 		fn total_locked() -> BalanceOf<T> {
 			Escrows::<T>::iter_values().fold(Zero::zero(), |a, (_, v)| a.saturating_add(v))
+		}
+	}
+
+	impl<T: Config> DisputeBonds<T::AccountId, BalanceOf<T>> for Pallet<T> {
+		fn hold_bond(job: JobId, challenger: &T::AccountId, amount: BalanceOf<T>) -> DispatchResult {
+			ensure!(!Bonds::<T>::contains_key(job), Error::<T>::AlreadyBonded);
+			let reason = HoldReason::DisputeBond.into();
+			ensure!(
+				T::Currency::ensure_can_hold(&reason, challenger, amount).is_ok(),
+				Error::<T>::InsufficientBalance
+			);
+			T::Currency::hold(&reason, challenger, amount)?;
+			Bonds::<T>::insert(job, (challenger.clone(), amount));
+			Self::deposit_event(Event::BondHeld { job, challenger: challenger.clone(), amount });
+			Ok(())
+		}
+
+		fn return_bond(job: JobId) -> Result<BalanceOf<T>, DispatchError> {
+			let (challenger, amount) = Bonds::<T>::get(job).ok_or(Error::<T>::NoBond)?;
+			T::Currency::release(&HoldReason::DisputeBond.into(), &challenger, amount, Precision::Exact)?;
+			Bonds::<T>::remove(job);
+			Self::deposit_event(Event::BondReturned { job, challenger, amount });
+			Ok(amount)
+		}
+
+		fn forfeit_bond(
+			job: JobId,
+			provider: &T::AccountId,
+			to_provider: Perbill,
+		) -> Result<(BalanceOf<T>, BalanceOf<T>), DispatchError> {
+			let (challenger, amount) = Bonds::<T>::get(job).ok_or(Error::<T>::NoBond)?;
+			let p = to_provider.mul_floor(amount);
+			let t = amount.saturating_sub(p);
+			let reason = HoldReason::DisputeBond.into();
+			for (dest, a) in [(provider, p), (&T::Treasury::get(), t)] {
+				if !a.is_zero() {
+					T::Currency::transfer_on_hold(
+						&reason,
+						&challenger,
+						dest,
+						a,
+						Precision::Exact,
+						Restriction::Free,
+						Fortitude::Force,
+					)?;
+				}
+			}
+			Bonds::<T>::remove(job);
+			Self::deposit_event(Event::BondForfeited {
+				job,
+				challenger,
+				provider: provider.clone(),
+				to_provider: p,
+				to_treasury: t,
+			});
+			Ok((p, t))
+		}
+
+		fn bond(job: JobId) -> Option<(T::AccountId, BalanceOf<T>)> {
+			Bonds::<T>::get(job)
 		}
 	}
 }

@@ -2,8 +2,9 @@
 //! error moving nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 
-use crate::{mock::*, Error, Escrows};
-use agora_primitives::JobEscrow;
+use crate::{mock::*, Bonds, Error, Escrows};
+use agora_primitives::{DisputeBonds, JobEscrow};
+use sp_runtime::Perbill;
 use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect};
 
 type E = Escrow;
@@ -78,5 +79,52 @@ fn a_royalty_too_small_to_open_an_empty_publisher_account_goes_to_the_treasury()
 		let s = <E as JobEscrow<_, _>>::settle(2, &PROVIDER, &NOBODY, 100, 1_000).unwrap();
 		assert_eq!(s.to_publisher, 10);
 		assert_eq!(Balances::balance(&NOBODY), 10);
+	});
+}
+
+type B = Escrow;
+
+#[test]
+fn a_returned_bond_comes_back_whole() {
+	build_and_execute(|| {
+		assert_ok!(<B as DisputeBonds<_, _>>::hold_bond(3, &CLIENT, 700));
+		assert_eq!(Balances::balance(&CLIENT), 9_300);
+		assert_eq!(<B as DisputeBonds<_, _>>::bond(3), Some((CLIENT, 700)));
+		assert_eq!(<B as DisputeBonds<_, _>>::return_bond(3).unwrap(), 700);
+		assert_eq!(Balances::balance(&CLIENT), 10_000);
+		assert!(Bonds::<Test>::get(3).is_none());
+	});
+}
+
+#[test]
+fn a_forfeited_bond_is_split_between_provider_and_treasury() {
+	build_and_execute(|| {
+		let issuance = Balances::total_issuance();
+		assert_ok!(<B as DisputeBonds<_, _>>::hold_bond(3, &CLIENT, 1_000));
+		let (p, t) =
+			<B as DisputeBonds<_, _>>::forfeit_bond(3, &PROVIDER, Perbill::from_percent(30)).unwrap();
+		assert_eq!((p, t), (300, 700));
+		assert_eq!(Balances::balance(&CLIENT), 9_000);
+		assert_eq!(Balances::balance(&PROVIDER), 10 + 300);
+		assert_eq!(Balances::balance(&TREASURY), 10 + 700);
+		assert_eq!(Balances::total_issuance(), issuance, "a bond moves, never mints or burns");
+		assert!(<B as DisputeBonds<_, _>>::bond(3).is_none());
+	});
+}
+
+#[test]
+fn bond_errors_move_nothing() {
+	build_and_execute(|| {
+		assert_noop!(
+			<B as DisputeBonds<_, _>>::hold_bond(1, &CLIENT, 20_000),
+			Error::<Test>::InsufficientBalance
+		);
+		assert_ok!(<B as DisputeBonds<_, _>>::hold_bond(1, &CLIENT, 100));
+		assert_noop!(<B as DisputeBonds<_, _>>::hold_bond(1, &PROVIDER, 1), Error::<Test>::AlreadyBonded);
+		assert_noop!(<B as DisputeBonds<_, _>>::return_bond(2), Error::<Test>::NoBond);
+		assert_noop!(
+			<B as DisputeBonds<_, _>>::forfeit_bond(2, &PROVIDER, Perbill::one()),
+			Error::<Test>::NoBond
+		);
 	});
 }

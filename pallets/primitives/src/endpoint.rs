@@ -145,7 +145,10 @@ fn public_name(name: &str) -> Result<bool, EndpointError> {
 		return Err(EndpointError::Malformed);
 	}
 	let lower = |s: &str, suffix: &str| {
-		s.len() >= suffix.len() && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+		s.len()
+			.checked_sub(suffix.len())
+			.and_then(|at| s.get(at..))
+			.is_some_and(|tail| tail.eq_ignore_ascii_case(suffix))
 	};
 	let site_local = !name.contains('.') ||
 		["localhost", ".localhost", ".local", ".internal", ".lan", ".home.arpa", ".intranet", ".corp"]

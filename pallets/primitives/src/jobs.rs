@@ -258,7 +258,7 @@ pub const VERDICT_HEADER: &str = "x-agora-verdict";
 /// An embedding output as served and hashed: its `f32`s, little endian, one
 /// after another. `None` when the length is not a multiple of four.
 pub fn decode_embedding(bytes: &[u8]) -> Option<alloc::vec::Vec<f32>> {
-	if bytes.len() % 4 != 0 {
+	if !bytes.len().is_multiple_of(4) {
 		return None;
 	}
 	Some(

@@ -31,8 +31,9 @@ pub mod traits;
 pub use jobs::{AuditVote, JobId, JobParams, JobStatus, Receipt, VerifyRequest, VotePayload};
 pub use models::{DeterminismProfile, ModelId, OfferId, OfferStatus, TaskKind};
 pub use traits::{
-	AuditError, AuditInput, AuditJob, JobEscrow, ModelTerms, NonVoterReport, OfferRegistry, OfferTerms,
-	OffchainAudit, OnBondBelowMinimum, OpenJobs, ProviderBonds, Reputation, Settlement, SlashOutcome, SlashReason,
+	AuditError, AuditInput, AuditJob, DisputeBonds, JobEscrow, JobMarket, ModelTerms, NonVoterReport,
+	OfferRegistry, OfferTerms, OffchainAudit, OnBondBelowMinimum, OpenJobs, ProviderBonds, ReceiptChecks,
+	ReceiptedJob, Reputation, Settlement, SlashOutcome, SlashReason,
 };
 
 /// The token's ticker symbol.

@@ -60,7 +60,8 @@ pub fn queue_surcharge(base: u128, fill: u32, max: u32) -> u128 {
 	if fill.saturating_mul(2) < max {
 		return 0;
 	}
-	let steps = (fill.saturating_mul(2).saturating_sub(max)).saturating_mul(8) / max;
+	// `max` is at least 1.
+	let steps = (fill.saturating_mul(2).saturating_sub(max)).saturating_mul(8).checked_div(max).unwrap_or(0);
 	base.saturating_mul(1u128 << steps.min(7))
 }
 

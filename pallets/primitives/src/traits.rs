@@ -68,7 +68,7 @@ pub trait ProviderBonds<AccountId> {
 }
 
 /// Where validators that keep not voting on the checks they are drawn for are
-/// reported (`pallet-jobs` calls it when a validator's strikes reach
+/// reported (`pallet-verification` calls it when a validator's strikes reach
 /// `StrikeThreshold`). The runtime reports an offence through
 /// `pallet-offences`, which staking slashes; `()` reports nothing (tests).
 pub trait NonVoterReport<AccountId> {
@@ -262,5 +262,79 @@ pub trait OffchainAudit {
 impl OffchainAudit for () {
 	fn audit(_: Option<&str>, _: &AuditJob) -> Result<crate::AuditVote, AuditError> {
 		Err(AuditError::NoVerifier)
+	}
+}
+
+/// Dispute bonds, held per job (implemented by `pallet-escrow`, next to the
+/// job escrow, so every money move of a job goes through one pallet).
+pub trait DisputeBonds<AccountId, Balance> {
+	/// Holds `amount` of `challenger`'s funds as the bond of its dispute of
+	/// `job`; fails, moving nothing, if it cannot pay or `job` has a bond.
+	fn hold_bond(job: crate::JobId, challenger: &AccountId, amount: Balance) -> Result<(), DispatchError>;
+	/// Returns `job`'s bond to its challenger; what was returned.
+	fn return_bond(job: crate::JobId) -> Result<Balance, DispatchError>;
+	/// The challenger loses `job`'s bond: `to_provider` of it is paid to
+	/// `provider`, the rest to the treasury; (to provider, to treasury).
+	fn forfeit_bond(
+		job: crate::JobId,
+		provider: &AccountId,
+		to_provider: Perbill,
+	) -> Result<(Balance, Balance), DispatchError>;
+	/// `job`'s bond: (challenger, amount).
+	fn bond(job: crate::JobId) -> Option<(AccountId, Balance)>;
+}
+
+/// A receipted job as the verification pallet sees it (from `pallet-jobs`).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ReceiptedJob<AccountId, Balance, BlockNumber> {
+	pub provider: AccountId,
+	pub client: AccountId,
+	pub max_price: Balance,
+	pub status: crate::JobStatus,
+	/// The receipt's dispute window ends at this block.
+	pub window_end: BlockNumber,
+	/// The block the receipt is queued to finalize in (while `Receipted`).
+	pub finalize_at: BlockNumber,
+}
+
+/// The job market, as verification needs it (implemented by `pallet-jobs`):
+/// it reads receipted jobs and tells the market a check's outcome; the market
+/// moves the job's escrow and state.
+pub trait JobMarket<AccountId, Balance, BlockNumber> {
+	/// A job that has a receipt (`None`: no such job, or no receipt yet).
+	fn receipted(job: crate::JobId) -> Option<ReceiptedJob<AccountId, Balance, BlockNumber>>;
+	/// What a committee member checks: the job, its receipt and the offer's
+	/// endpoint (`read_auth` left empty).
+	fn audit_job(job: crate::JobId) -> Option<AuditJob>;
+	/// A committee check starts: the `Receipted` job becomes `Disputed` and
+	/// its payout waits for the verdict.
+	fn begin_check(job: crate::JobId) -> Result<(), DispatchError>;
+	/// Verdict fraud (or withholding): the client is refunded in full and the
+	/// job closes `Fraud`; what was refunded. Slashing is the caller's part.
+	fn close_fraud(job: crate::JobId) -> Result<Balance, DispatchError>;
+	/// The receipt was upheld: the job is `Receipted` again and finalizes at
+	/// the end of its window or in the next block, whichever is later.
+	fn close_upheld(job: crate::JobId) -> Result<(), DispatchError>;
+	/// No verdict: the client is refunded in full, nobody paid or slashed, the
+	/// job closes `Unverified`; what was refunded.
+	fn close_unverified(job: crate::JobId) -> Result<Balance, DispatchError>;
+}
+
+/// What the job market tells verification (implemented by
+/// `pallet-verification`; `()` checks nothing).
+pub trait ReceiptChecks<BlockNumber> {
+	/// A receipt of `job` was accepted at `now` and finalizes at
+	/// `finalize_at`: queue its audit draw. An error refuses the receipt.
+	fn on_receipt(job: crate::JobId, now: BlockNumber, finalize_at: BlockNumber) -> Result<(), DispatchError>;
+	/// Whether a committee check of `job` is running (for invariant checks).
+	fn under_check(job: crate::JobId) -> bool;
+}
+
+impl<BlockNumber> ReceiptChecks<BlockNumber> for () {
+	fn on_receipt(_: crate::JobId, _: BlockNumber, _: BlockNumber) -> Result<(), DispatchError> {
+		Ok(())
+	}
+	fn under_check(_: crate::JobId) -> bool {
+		false
 	}
 }
