@@ -5,10 +5,8 @@
 
 use super::*;
 use crate::Pallet as Jobs;
-use agora_primitives::{AuditVote, JobParams, JobStatus, Receipt, VotePayload};
-use alloc::{vec, vec::Vec};
-use frame_support::BoundedVec;
-use sp_runtime::RuntimeAppPublic;
+use agora_primitives::{JobParams, JobStatus, Receipt};
+use alloc::vec;
 use frame_benchmarking::v2::*;
 use frame_support::traits::{Get, Hooks};
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
@@ -76,18 +74,9 @@ fn sign<T: Config>(job_id: u64, key: &sp_core::sr25519::Public) -> (Receipt<T::A
 
 use crate::Jobs as Jobs_;
 
-/// `n` validators with fresh `agora` keys (in the keystore, so they can sign votes).
-fn verifiers<T: Config>(n: u32) -> Vec<(T::AccountId, T::AuthorityId)> {
-	let v: Vec<_> = (0..n)
-		.map(|i| (account::<T::AccountId>("validator", i, 0), T::AuthorityId::generate_pair(None)))
-		.collect();
-	Verifiers::<T>::put(BoundedVec::truncate_from(v.clone()));
-	v
-}
-
-/// A receipted job (not audited) of a model with one offer; (job, provider, client).
-fn receipted<T: Config>() -> (u64, T::AccountId, T::AccountId) {
-	T::BenchmarkHelper::set_audit_rate(0);
+/// A receipted job of a model with one offer: (job, provider, client). Other
+/// pallets' benchmarks (`pallet-verification`'s) start from it.
+pub fn receipted_job<T: Config>() -> (u64, T::AccountId, T::AccountId) {
 	let key = worker();
 	let (model, provider) = T::BenchmarkHelper::setup_offers(1, key.0);
 	let c = client::<T>(0);
@@ -95,22 +84,6 @@ fn receipted<T: Config>() -> (u64, T::AccountId, T::AccountId) {
 	let (r, sig) = sign::<T>(job, &key);
 	Jobs::<T>::submit_receipt(RawOrigin::Signed(provider.clone()).into(), job, r, sig).unwrap();
 	(job, provider, c)
-}
-
-/// A funded challenger.
-fn challenger<T: Config>() -> T::AccountId {
-	client::<T>(7)
-}
-
-fn vote_signed<T: Config>(
-	job_id: u64,
-	member: u32,
-	vote: AuditVote,
-	key: &T::AuthorityId,
-) -> (VotePayload, <T::AuthorityId as RuntimeAppPublic>::Signature) {
-	let payload = VotePayload { job_id, member, vote };
-	let sig = key.sign(&payload.signing_payload()).unwrap();
-	(payload, sig)
 }
 
 fn deadline<T: Config>() -> BlockNumberFor<T> {
@@ -142,88 +115,16 @@ mod benchmarks {
 		assert_eq!(Jobs_::<T>::get(job).unwrap().status, JobStatus::Acknowledged);
 	}
 
-	/// A receipt that is not drawn for audit (what most receipts cost).
+	/// A receipt, with its audit draw queued by `T::Checks`.
 	#[benchmark]
 	fn submit_receipt() {
 		let key = worker();
-		verifiers::<T>(T::MaxValidators::get());
-		T::BenchmarkHelper::set_audit_rate(0);
 		let (model, provider) = T::BenchmarkHelper::setup_offers(1, key.0);
 		let job = submit::<T>(&client::<T>(0), model, Some(provider.clone()), deadline::<T>());
 		let (r, sig) = sign::<T>(job, &key);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(provider), job, r, sig);
 		assert_eq!(Jobs_::<T>::get(job).unwrap().status, JobStatus::Receipted);
-	}
-
-	/// A receipt and its audit draw (`on_initialize`, `AuditDelay` later),
-	/// drawn, with a committee drawn from the largest validator set: less
-	/// [`submit_receipt`], the weight of one drawn receipt in `on_initialize`.
-	#[benchmark]
-	fn submit_receipt_audited() {
-		let key = worker();
-		verifiers::<T>(T::MaxValidators::get());
-		T::BenchmarkHelper::set_audit_rate(1_000_000);
-		let (model, provider) = T::BenchmarkHelper::setup_offers(1, key.0);
-		let job = submit::<T>(&client::<T>(0), model, Some(provider.clone()), deadline::<T>());
-		let (r, sig) = sign::<T>(job, &key);
-		let now = frame_system::Pallet::<T>::block_number();
-		#[block]
-		{
-			Jobs::<T>::submit_receipt(RawOrigin::Signed(provider).into(), job, r, sig).unwrap();
-			Jobs::<T>::do_audit_draw(job, now).unwrap();
-		}
-		assert_eq!(Jobs_::<T>::get(job).unwrap().status, JobStatus::Disputed);
-	}
-
-	/// A dispute that starts a check, drawing from the largest validator set.
-	#[benchmark]
-	fn dispute() {
-		verifiers::<T>(T::MaxValidators::get());
-		let (job, _, _) = receipted::<T>();
-		let who = challenger::<T>();
-		#[extrinsic_call]
-		_(RawOrigin::Signed(who), job);
-		assert_eq!(Jobs_::<T>::get(job).unwrap().status, JobStatus::Disputed);
-	}
-
-	/// Worst case: the deciding vote of a disputed check finds fraud (refund,
-	/// slash with a challenger's reward, reputation, bond release).
-	#[benchmark]
-	fn vote() {
-		let members = verifiers::<T>(T::CommitteeSize::get());
-		let (job, _, _) = receipted::<T>();
-		Jobs::<T>::dispute(RawOrigin::Signed(challenger::<T>()).into(), job).unwrap();
-		let audit = Audits::<T>::get(job).unwrap();
-		let majority = audit.committee.len() as u32 / 2 + 1;
-		let key_of = |m: u32| {
-			let (a, _) = &audit.committee[m as usize];
-			members.iter().find(|(x, _)| x == a).map(|(_, k)| k.clone()).unwrap()
-		};
-		for m in 0..majority - 1 {
-			let (p, s) = vote_signed::<T>(job, m, AuditVote::Invalid, &key_of(m));
-			Jobs::<T>::vote(RawOrigin::None.into(), p, s).unwrap();
-		}
-		let (p, s) = vote_signed::<T>(job, majority - 1, AuditVote::Invalid, &key_of(majority - 1));
-		#[extrinsic_call]
-		_(RawOrigin::None, p, s);
-		assert_eq!(Jobs_::<T>::get(job).unwrap().status, JobStatus::Fraud);
-	}
-
-	/// One check reaching its vote deadline with no votes: every member struck
-	/// and replaced from the largest validator set, a new deadline queued.
-	#[benchmark]
-	fn audit_timeout() {
-		verifiers::<T>(T::MaxValidators::get());
-		let (job, _, _) = receipted::<T>();
-		Jobs::<T>::dispute(RawOrigin::Signed(challenger::<T>()).into(), job).unwrap();
-		let at = Audits::<T>::get(job).unwrap().vote_deadline;
-		frame_system::Pallet::<T>::set_block_number(at);
-		#[block]
-		{
-			Jobs::<T>::do_audit_timeout(job, at).unwrap();
-		}
-		assert_eq!(Audits::<T>::get(job).unwrap().redraws, 1);
 	}
 
 	#[benchmark]

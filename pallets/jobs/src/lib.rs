@@ -24,16 +24,18 @@
 //! `lib.rs` holds the calls, storage, events and errors; the logic behind them
 //! is split by topic: `assign.rs` (ordering, AVRF assignment), `settle.rs`
 //! (receipts, payout, expiry), `queues.rs` (per-block queues and the
-//! `on_initialize` work), `audit.rs` (audit draws, committees, votes, verdicts,
-//! the off-chain worker's part, the session handler), `try_state.rs`
-//! (invariants). The consensus rules they apply (seeds, draws, hashes) are
+//! `on_initialize` work), `inputs.rs` (inputs delivered by hash), `market.rs`
+//! (the [`agora_primitives::JobMarket`] side that `pallet-verification` checks
+//! receipts through), `try_state.rs` (invariants). The consensus rules they apply (seeds, draws, hashes) are
 //! `agora_primitives::rules`.
 //!
 //! ## Assumptions
 //! - Every per-block queue is bounded (`MaxJobsPerBlock`); a job whose deadline
 //!   block is full is refused (`DeadlineBusy`), a receipt whose finalization
 //!   blocks are full is refused (`FinalizeQueueFull`).
-//! - The `Disputed` state exists; the verification pallet decides disputes.
+//! - A receipt is checked by `pallet-verification`: told of every accepted
+//!   receipt ([`agora_primitives::ReceiptChecks`]), it may hold the job
+//!   `Disputed` and close it with a verdict through [`agora_primitives::JobMarket`].
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
@@ -41,16 +43,14 @@ extern crate alloc;
 pub use pallet::*;
 
 mod assign;
-mod audit;
 mod inputs;
+mod market;
 #[cfg(feature = "runtime-benchmarks")]
-mod benchmarking;
+pub mod benchmarking;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_audit;
 #[cfg(test)]
 mod tests_inputs;
 mod queues;
@@ -71,8 +71,6 @@ pub trait BenchmarkHelper<AccountId, Balance> {
 	fn setup_offers(offers: u32, worker: [u8; 32]) -> (agora_primitives::ModelId, AccountId);
 	/// Funds `who`.
 	fn fund(who: &AccountId, amount: Balance);
-	/// Sets `AUDIT_RATE` (parts per million) where the runtime keeps it.
-	fn set_audit_rate(ppm: u32);
 }
 
 // FRAME's pallet macros expand to `expect` calls attributed to this module;
@@ -82,27 +80,12 @@ pub trait BenchmarkHelper<AccountId, Balance> {
 pub mod pallet {
 	use super::*;
 	use agora_primitives::{
-		AuditVote, JobEscrow, JobId, JobParams, JobStatus, ModelId, OffchainAudit, OfferId,
-		OfferRegistry, ProviderBonds, Receipt, Reputation, SlashReason, VotePayload,
+		JobEscrow, JobId, JobParams, JobStatus, ModelId, OfferId, OfferRegistry, ProviderBonds,
+		ReceiptChecks, Receipt, Reputation,
 	};
-	use alloc::vec::Vec;
-	use codec::Encode;
-	use frame_support::{
-		pallet_prelude::*,
-		traits::{
-			fungible::MutateHold,
-			Randomness,
-		},
-		CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
-	};
-	use frame_system::{
-		offchain::CreateBare,
-		pallet_prelude::*,
-	};
-	use sp_runtime::{
-		traits::{Saturating, Zero},
-		Perbill, RuntimeAppPublic,
-	};
+	use frame_support::{pallet_prelude::*, traits::Randomness};
+	use frame_system::pallet_prelude::*;
+	use sp_runtime::{traits::Zero, Perbill};
 
 	/// The balance type.
 	pub type BalanceOf<T> = <T as Config>::Balance;
@@ -118,44 +101,8 @@ pub mod pallet {
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
 
-	/// A committee: validator accounts and their `agora` keys, in draw order.
-	pub type CommitteeOf<T> = BoundedVec<
-		(<T as frame_system::Config>::AccountId, <T as Config>::AuthorityId),
-		<T as Config>::MaxCommitteeSize,
-	>;
-
-	/// A receipt under a committee check (random audit or dispute).
-	#[derive(
-		CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound, Encode, Decode, MaxEncodedLen, TypeInfo,
-	)]
-	#[scale_info(skip_type_params(T))]
-	#[codec(mel_bound())]
-	pub struct Audit<T: Config> {
-		/// The members: validator account and `agora` session key, in draw order.
-		pub committee: CommitteeOf<T>,
-		/// Votes so far: (member index, vote).
-		pub votes: BoundedVec<(u32, AuditVote), T::MaxCommitteeSize>,
-		/// Who disputed, and the bond held from it (`None` for a random audit).
-		pub challenger: Option<(T::AccountId, BalanceOf<T>)>,
-		/// The block the check started in.
-		pub started: BlockNumberFor<T>,
-		/// Without a majority by this block, members who did not vote are
-		/// struck and replaced (at most `MaxRedraws` times), then the check
-		/// ends with no verdict.
-		pub vote_deadline: BlockNumberFor<T>,
-		/// Times non-voters were replaced and the deadline moved.
-		pub redraws: u32,
-	}
-
-	/// Why this pallet holds funds.
-	#[pallet::composite_enum]
-	pub enum HoldReason {
-		/// A challenger's bond, until the dispute's verdict.
-		DisputeBond,
-	}
-
 	#[pallet::config]
-	pub trait Config: frame_system::Config + CreateBare<Call<Self>> {
+	pub trait Config: frame_system::Config {
 		/// The overarching event type.
 		#[allow(deprecated)]
 		type RuntimeEvent: From<Event<Self>> + IsType<<Self as frame_system::Config>::RuntimeEvent>;
@@ -205,32 +152,6 @@ pub mod pallet {
 		/// Share of the bond slashed for a missed deadline.
 		#[pallet::constant]
 		type MissedDeadlineSlash: Get<Perbill>;
-		/// The currency dispute bonds are held in.
-		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason, Balance = BalanceOf<Self>>;
-		/// The runtime's hold reasons.
-		type RuntimeHoldReason: From<HoldReason>;
-		/// The treasury: receives what a lost dispute bond does not pay the provider.
-		type Treasury: Get<Self::AccountId>;
-		/// The validators' `agora` session key, which signs audit votes.
-		type AuthorityId: Member + Parameter + RuntimeAppPublic + Ord + MaybeSerializeDeserialize + MaxEncodedLen;
-		/// Most validators whose keys are kept (the session's validator set).
-		#[pallet::constant]
-		type MaxValidators: Get<u32>;
-		/// Most members a committee can have (the storage bound).
-		#[pallet::constant]
-		type MaxCommitteeSize: Get<u32>;
-		/// `COMMITTEE_SIZE`: members drawn per check (fewer if fewer validators;
-		/// at most `MaxCommitteeSize`).
-		type CommitteeSize: Get<u32>;
-		/// Blocks a committee has to reach a majority.
-		#[pallet::constant]
-		type VoteTimeout: Get<BlockNumberFor<Self>>;
-		/// Blocks between a receipt and its audit draw. The draw uses the VRF
-		/// output of that later block, revealed only after the receipt is on
-		/// chain, so a provider who authors blocks cannot pick a block that
-		/// skips its own receipt (docs/protocol.md §6, "Audit").
-		#[pallet::constant]
-		type AuditDelay: Get<BlockNumberFor<Self>>;
 		/// Blocks a client has, after ordering a by-hash job, to upload its input
 		/// before the provider may report it missing (at most half the time to
 		/// the job's deadline: `agora_primitives::rules::input_report_from`).
@@ -241,42 +162,11 @@ pub mod pallet {
 		/// it doubles every further eighth (`agora_primitives::rules::queue_surcharge`).
 		#[pallet::constant]
 		type QueueSurcharge: Get<BalanceOf<Self>>;
-		/// Times a check with no majority by its deadline gets new members for
-		/// those who did not vote, and a new deadline, before it ends
-		/// `Unverified`.
-		#[pallet::constant]
-		type MaxRedraws: Get<u32>;
-		/// Strikes (checks drawn for and not voted in by the deadline) that
-		/// get a validator reported through [`Config::NonVoterReport`]; its
-		/// count then starts again.
-		#[pallet::constant]
-		type StrikeThreshold: Get<u32>;
-		/// Where validators reaching `StrikeThreshold` are reported (the
-		/// runtime: an offence through `pallet-offences`, slashed by staking).
-		type NonVoterReport: agora_primitives::NonVoterReport<Self::AccountId>;
-		/// `AUDIT_RATE`: the chance, in parts per million, that a receipt is
-		/// audited (values above 1,000,000 count as 1,000,000).
-		type AuditRate: Get<u32>;
-		/// `DISPUTE_BOND`: held from a challenger until the verdict.
-		#[pallet::constant]
-		type DisputeBond: Get<BalanceOf<Self>>;
-		/// `FRAUD_SLASH`: share of the provider's bond slashed for fraud or withholding.
-		#[pallet::constant]
-		type FraudSlash: Get<Perbill>;
-		/// `CHALLENGER_REWARD`: share of a fraud slash paid to the challenger.
-		#[pallet::constant]
-		type ChallengerReward: Get<Perbill>;
-		/// Share of a lost dispute bond paid to the provider (the rest to the treasury).
-		#[pallet::constant]
-		type LostBondToProvider: Get<Perbill>;
-		/// Priority of committee votes in the transaction pool.
-		#[pallet::constant]
-		type VotePriority: Get<TransactionPriority>;
+		/// Told of every accepted receipt (`pallet-verification`, which may
+		/// check it; `()` checks nothing).
+		type Checks: ReceiptChecks<BlockNumberFor<Self>>;
 		/// Weights.
 		type WeightInfo: WeightInfo;
-		/// The off-chain check a committee member runs (the runtime's
-		/// `agora_offchain_workers::HttpAudit`; `()` in unit tests).
-		type OffchainAudit: OffchainAudit;
 		/// Benchmark set-up.
 		#[cfg(feature = "runtime-benchmarks")]
 		type BenchmarkHelper: BenchmarkHelper<Self::AccountId, BalanceOf<Self>>;
@@ -327,35 +217,11 @@ pub mod pallet {
 	pub type PruneQueue<T: Config> =
 		StorageMap<_, Twox64Concat, BlockNumberFor<T>, Queue<T::MaxJobsPerBlock>, ValueQuery>;
 
-	/// Receipts under a committee check, by job.
-	#[pallet::storage]
-	pub type Audits<T: Config> = StorageMap<_, Twox64Concat, JobId, Audit<T>>;
-
 	/// Each client's by-hash inputs reported missing and not yet worked off
 	/// (one comes off per job of its that finalizes); each doubles the next
 	/// miss's charge (`agora_primitives::rules::input_missing_charge`).
 	#[pallet::storage]
 	pub type InputMisses<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
-
-	/// Receipts whose audit draw is at a block (`AuditDelay` after the receipt).
-	#[pallet::storage]
-	pub type AuditDraws<T: Config> =
-		StorageMap<_, Twox64Concat, BlockNumberFor<T>, Queue<T::MaxJobsPerBlock>, ValueQuery>;
-
-	/// Checks each validator was drawn for and did not vote in by the deadline.
-	#[pallet::storage]
-	pub type Strikes<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
-
-	/// Checks whose vote deadline is a block.
-	#[pallet::storage]
-	pub type AuditTimeouts<T: Config> =
-		StorageMap<_, Twox64Concat, BlockNumberFor<T>, Queue<T::MaxJobsPerBlock>, ValueQuery>;
-
-	/// The current session's validators and their `agora` keys (committees are
-	/// drawn from these).
-	#[pallet::storage]
-	pub type Verifiers<T: Config> =
-		StorageValue<_, BoundedVec<(T::AccountId, T::AuthorityId), T::MaxValidators>, ValueQuery>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -414,55 +280,6 @@ pub mod pallet {
 		JobRated { job_id: JobId, client: T::AccountId, provider: T::AccountId, rating: i8 },
 		/// A finished job was removed from storage.
 		JobPruned { job_id: JobId },
-		/// A receipt went to a committee check: drawn for audit (`challenger` is
-		/// `None`) or disputed. Members' off-chain workers vote by `vote_deadline`.
-		AuditStarted {
-			job_id: JobId,
-			provider: T::AccountId,
-			committee: Vec<T::AccountId>,
-			challenger: Option<T::AccountId>,
-			vote_deadline: BlockNumberFor<T>,
-		},
-		/// `challenger` disputed the receipt, bonding `bond`.
-		Disputed { job_id: JobId, challenger: T::AccountId, bond: BalanceOf<T> },
-		/// A committee member voted.
-		Voted { job_id: JobId, validator: T::AccountId, vote: AuditVote },
-		/// The committee found the receipt fraudulent (`reason` `Fraud`) or the
-		/// output withheld (`Withholding`): the client was refunded, the provider
-		/// slashed (`to_challenger` of it paid to the challenger, whose bond was
-		/// returned) and its reputation dropped to the floor.
-		JobFraud {
-			job_id: JobId,
-			provider: T::AccountId,
-			reason: SlashReason,
-			refunded: BalanceOf<T>,
-			slashed: BalanceOf<T>,
-			to_challenger: BalanceOf<T>,
-		},
-		/// The committee upheld the receipt; the job finalizes as normal. A
-		/// challenger lost its bond: `bond_to_provider` to the provider, the rest
-		/// to the treasury.
-		AuditPassed { job_id: JobId, provider: T::AccountId, bond_to_provider: BalanceOf<T>, bond_to_treasury: BalanceOf<T> },
-		/// No majority by the vote deadline: the members who did not vote were
-		/// struck and replaced by `replacements`; the check runs until
-		/// `vote_deadline`.
-		AuditRedrawn {
-			job_id: JobId,
-			struck: Vec<T::AccountId>,
-			replacements: Vec<T::AccountId>,
-			vote_deadline: BlockNumberFor<T>,
-		},
-		/// A committee member did not vote by the deadline (`strikes` since
-		/// its last report).
-		MemberStruck { validator: T::AccountId, strikes: u32 },
-		/// Validators whose strikes reached `StrikeThreshold` on the check of
-		/// `job_id` were reported as offenders; their counts start again.
-		NonVotersReported { job_id: JobId, validators: Vec<T::AccountId> },
-		/// No majority, even after `MaxRedraws` re-draws (or a split vote): the
-		/// job ends `Unverified`: the client is refunded in full, the provider
-		/// is neither paid nor slashed, a challenger's bond is returned.
-		/// `non_voters` did not vote.
-		AuditTimedOut { job_id: JobId, non_voters: Vec<T::AccountId>, refunded: BalanceOf<T> },
 	}
 
 	#[pallet::error]
@@ -526,37 +343,12 @@ pub mod pallet {
 		CannotCancel,
 		/// Arithmetic overflow.
 		Overflow,
-		/// The dispute window of the receipt has closed.
-		WindowClosed,
-		/// The job is already disputed.
-		AlreadyDisputed,
-		/// The challenger cannot cover `DisputeBond`.
-		InsufficientBond,
-		/// No validator has an `agora` key to form a committee.
-		NoCommittee,
-		/// The vote-deadline block's queue is full; retry next block.
-		AuditQueueFull,
-		/// The job is not under a committee check.
-		NoAudit,
-		/// No such committee member.
-		NotInCommittee,
-		/// The vote is not signed by the `agora` key of the member it names (a
-		/// key outside the committee, or a bad signature).
-		NotCommitteeKey,
-		/// The member already voted.
-		AlreadyVoted,
-		/// A member of the receipt's running check cannot also dispute it (it
-		/// votes instead).
-		ChallengerInCommittee,
 		/// Only a job ordered by hash can have a missing input (an inline input
 		/// is on chain).
 		InputInline,
 		/// The client still has time to upload the input
 		/// (`rules::input_report_from`).
 		InputGraceNotOver,
-		/// The audit-draw queues up to the receipt's finalization block are
-		/// full; retry next block.
-		AuditDrawBusy,
 	}
 
 	#[pallet::hooks]
@@ -567,28 +359,11 @@ pub mod pallet {
 			Self::do_on_initialize(n)
 		}
 
-		/// A committee member's check: for every check this node's `agora` keys
-		/// sit on and have not voted in, fetch the output from the provider, ask
-		/// the local verifier (`--agora-verifier`) and submit the signed vote.
-		fn offchain_worker(n: BlockNumberFor<T>) {
-			if !sp_io::offchain::is_validator() {
-				return;
-			}
-			let local = T::AuthorityId::all();
-			if local.is_empty() {
-				return;
-			}
-			Self::offchain_audits(n, &local);
-		}
-
 		fn integrity_test() {
 			assert!(T::MaxJobsPerBlock::get() > 0, "MaxJobsPerBlock must be positive");
 			assert!(T::MaxCandidates::get() > 0, "MaxCandidates must be positive");
 			assert!(T::MaxOfferScan::get() >= T::MaxCandidates::get(), "MaxOfferScan below MaxCandidates");
 			assert!(!T::DisputeWindow::get().is_zero(), "DisputeWindow must be positive");
-			assert!(T::MaxCommitteeSize::get() > 0, "MaxCommitteeSize must be positive");
-			assert!(!T::VoteTimeout::get().is_zero(), "VoteTimeout must be positive");
-			assert!(!T::AuditDelay::get().is_zero(), "AuditDelay must be positive");
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -653,10 +428,12 @@ pub mod pallet {
 		///   [`Error::InvalidState`], [`Error::DeadlinePassed`],
 		///   [`Error::ReceiptMismatch`], [`Error::WrongWorkerKey`],
 		///   [`Error::TooManyTokens`], [`Error::BadSignature`],
-		///   [`Error::FinalizeQueueFull`], [`Error::AuditDrawBusy`], [`Error::Overflow`].
+		///   [`Error::FinalizeQueueFull`], [`Error::Overflow`], or the checker's
+		///   error (`pallet-verification`'s `AuditDrawBusy`: its audit-draw queues
+		///   up to the finalization are full).
 		///
-		/// The receipt's audit draw happens `AuditDelay` blocks later, in
-		/// `on_initialize`, with that block's VRF output.
+		/// `T::Checks` is told of the receipt (`pallet-verification` queues its
+		/// audit draw).
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::submit_receipt())]
 		pub fn submit_receipt(
@@ -735,26 +512,6 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Dispute a receipt within its window, bonding the larger of
-		/// `DisputeBond` and the job's `max_price`: a committee of validators
-		/// (not the provider, the client or the challenger) re-checks it
-		/// (docs/protocol.md §6). If the receipt is already under a random
-		/// audit, the challenger joins that check, unless it sits on its committee.
-		///
-		/// - Origin: signed, anyone (the challenger).
-		/// - Emits [`Event::Disputed`], and [`Event::AuditStarted`] unless an audit
-		///   was already running.
-		/// - Errors: [`Error::UnknownJob`], [`Error::InvalidState`] (no receipt, or
-		///   the job has ended), [`Error::WindowClosed`], [`Error::AlreadyDisputed`],
-		///   [`Error::InsufficientBond`], [`Error::ChallengerInCommittee`],
-		///   [`Error::NoCommittee`], [`Error::AuditQueueFull`].
-		#[pallet::call_index(6)]
-		#[pallet::weight(T::WeightInfo::dispute())]
-		pub fn dispute(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
-			let who = ensure_signed(origin)?;
-			Self::do_dispute(who, job_id)
-		}
-
 		/// The provider reports that the client never delivered the by-hash input
 		/// of a job it holds. The job ends `InputMissing`: the client pays the
 		/// base price (doubled for each earlier miss it has not worked off, at
@@ -775,68 +532,5 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			Self::do_report_input_missing(who, job_id)
 		}
-
-		/// A committee member's vote, signed with its `agora` session key over
-		/// `b"agora/vote/v1" ++ SCALE(payload)`. Submitted unsigned by the
-		/// member's off-chain worker; the pool admits one per member and job
-		/// (`provides` tag), only while the check runs. A majority decides:
-		/// `Invalid` + `Withheld` → fraud, `Valid` → upheld.
-		///
-		/// - Origin: none (validated by the signature).
-		/// - Emits [`Event::Voted`], and [`Event::JobFraud`] or
-		///   [`Event::AuditPassed`] when the vote makes a majority.
-		/// - Errors: [`Error::NoAudit`], [`Error::NotInCommittee`],
-		///   [`Error::NotCommitteeKey`], [`Error::AlreadyVoted`].
-		#[pallet::call_index(7)]
-		#[pallet::weight(T::WeightInfo::vote())]
-		pub fn vote(
-			origin: OriginFor<T>,
-			payload: VotePayload,
-			signature: <T::AuthorityId as RuntimeAppPublic>::Signature,
-		) -> DispatchResult {
-			ensure_none(origin)?;
-			let (mut audit, validator) = Self::check_vote(&payload, &signature)?;
-			audit
-				.votes
-				.try_push((payload.member, payload.vote))
-				.map_err(|_| Error::<T>::AlreadyVoted)?;
-			Self::deposit_event(Event::Voted { job_id: payload.job_id, validator, vote: payload.vote });
-			Self::tally(payload.job_id, audit)
-		}
 	}
-
-	// `#[pallet::authorize]` would need `frame_system::AuthorizeCall` in the
-	// runtime's transaction extensions, which the subxt and Polkadot.js clients of
-	// this chain would then have to know; `ValidateUnsigned` (as pallet-im-online
-	// uses it) admits the same votes until that migration.
-	#[allow(deprecated)]
-	#[pallet::validate_unsigned]
-	impl<T: Config> ValidateUnsigned for Pallet<T> {
-		type Call = Call<T>;
-
-		/// Admits a committee vote: the named member's key signed it, the check is
-		/// running and the member has not voted. One per (job, member).
-		fn validate_unsigned(_source: TransactionSource, call: &Self::Call) -> TransactionValidity {
-			let Call::vote { payload, signature } = call else {
-				return InvalidTransaction::Call.into();
-			};
-			let (audit, _) = Self::check_vote(payload, signature).map_err(|e| match e {
-				Error::<T>::NoAudit | Error::<T>::AlreadyVoted => InvalidTransaction::Stale,
-				_ => InvalidTransaction::BadProof,
-			})?;
-			let now = frame_system::Pallet::<T>::block_number();
-			let left: u64 = audit.vote_deadline.saturating_sub(now).try_into().unwrap_or(u64::MAX);
-			ValidTransaction::with_tag_prefix("AgoraAuditVote")
-				.priority(T::VotePriority::get())
-				.and_provides((payload.job_id, payload.member))
-				.longevity(left.max(1))
-				.propagate(true)
-				.build()
-		}
-	}
-
-	pub use agora_primitives::jobs::VERIFIER_STORAGE_KEY;
-
-	/// Blocks before a member's off-chain worker retries a vote that has not landed.
-	pub const VOTE_RETRY: u32 = 5;
 }

@@ -1,5 +1,6 @@
 //! Test runtime for `pallet-jobs`: the real escrow, models and slashing pallets,
-//! and a settable stand-in for BABE's VRF randomness and for reputation.
+//! and a settable stand-in for BABE's VRF randomness and for reputation. No
+//! receipt checker (`Checks = ()`): `pallet-verification`'s tests run both.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
 use crate as pallet_jobs;
@@ -7,7 +8,7 @@ use agora_primitives::{models::ManifestInput, JobParams, ModelId, Receipt};
 use core::cell::RefCell;
 use frame_support::{
 	assert_ok, derive_impl, parameter_types,
-	traits::{ConstU32, ConstU64, Hooks, VariantCountOf},
+	traits::{ConstU64, Hooks, VariantCountOf},
 };
 use sp_core::{sr25519, Pair};
 use sp_runtime::{BuildStorage, Perbill};
@@ -129,8 +130,6 @@ thread_local! {
 	pub static RATINGS: RefCell<Vec<(AccountId, AccountId, i8)>> = const { RefCell::new(Vec::new()) };
 	pub static FINALIZED: RefCell<Vec<(AccountId, AccountId)>> = const { RefCell::new(Vec::new()) };
 	pub static RESTRICTED: RefCell<Vec<AccountId>> = const { RefCell::new(Vec::new()) };
-	pub static FRAUDS: RefCell<Vec<AccountId>> = const { RefCell::new(Vec::new()) };
-	pub static REPORTED: RefCell<Vec<(Vec<AccountId>, u64)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Stands in for BABE's `CurrentBlockRandomness`.
@@ -168,9 +167,7 @@ impl agora_primitives::Reputation<AccountId> for TestReputation {
 		FINALIZED.with(|r| r.borrow_mut().push((*client, *provider)));
 	}
 	fn on_expiry(_: &AccountId) {}
-	fn on_fraud(who: &AccountId) {
-		FRAUDS.with(|r| r.borrow_mut().push(*who));
-	}
+	fn on_fraud(_: &AccountId) {}
 }
 
 pub fn set_score(who: AccountId, score: u32) {
@@ -198,82 +195,16 @@ parameter_types! {
 	pub const MissedDeadlineSlash: Perbill = Perbill::from_percent(10);
 }
 
-pub const VALIDATORS: [AccountId; 4] = [20, 21, 22, 23];
-pub const COMMITTEE: u32 = 3;
-pub const VOTE_TIMEOUT: u64 = 8;
 pub const INPUT_GRACE: u64 = 4;
-pub const AUDIT_DELAY: u64 = 2;
-pub const MAX_REDRAWS: u32 = 2;
-pub const STRIKE_THRESHOLD: u32 = 3;
-
-/// Records the non-voters the pallet reports.
-pub struct TestNonVoterReport;
-impl agora_primitives::NonVoterReport<AccountId> for TestNonVoterReport {
-	fn report(offenders: Vec<AccountId>, job_id: u64) {
-		REPORTED.with(|r| r.borrow_mut().push((offenders, job_id)));
-	}
-}
-
-pub fn reported() -> Vec<(Vec<AccountId>, u64)> {
-	REPORTED.with(|r| r.borrow().clone())
-}
-pub const DISPUTE_BOND: Balance = 5_000;
-pub const CHALLENGER: AccountId = 30;
 
 parameter_types! {
-	pub const MaxValidators: u32 = 8;
-	pub const MaxCommitteeSize: u32 = 5;
-	pub static CommitteeSize: u32 = COMMITTEE;
-	pub static AuditRate: u32 = 0;
 	pub static InputLimit: u32 = MAX_INPUT;
-	pub static VoteTimeoutBlocks: u64 = VOTE_TIMEOUT;
-	pub const DisputeBond: Balance = DISPUTE_BOND;
-	pub const FraudSlash: Perbill = Perbill::from_percent(50);
-	pub const ChallengerReward: Perbill = Perbill::from_percent(20);
-	pub const LostBondToProvider: Perbill = Perbill::from_percent(50);
-	pub const VotePriority: u64 = 1 << 20;
-}
-
-pub type Extrinsic = sp_runtime::testing::TestXt<RuntimeCall, ()>;
-
-impl<C> frame_system::offchain::CreateTransactionBase<C> for Test
-where
-	RuntimeCall: From<C>,
-{
-	type RuntimeCall = RuntimeCall;
-	type Extrinsic = Extrinsic;
-}
-
-impl<C> frame_system::offchain::CreateBare<C> for Test
-where
-	RuntimeCall: From<C>,
-{
-	fn create_bare(call: Self::RuntimeCall) -> Self::Extrinsic {
-		Extrinsic::new_bare(call)
-	}
 }
 
 impl pallet_jobs::Config for Test {
-	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
-	type Treasury = Treasury;
-	type AuthorityId = sp_runtime::testing::UintAuthorityId;
-	type MaxValidators = MaxValidators;
-	type MaxCommitteeSize = MaxCommitteeSize;
-	type CommitteeSize = CommitteeSize;
-	type VoteTimeout = VoteTimeoutBlocks;
-	type AuditDelay = ConstU64<AUDIT_DELAY>;
 	type InputGrace = ConstU64<INPUT_GRACE>;
 	type QueueSurcharge = QueueSurchargeBase;
-	type MaxRedraws = ConstU32<MAX_REDRAWS>;
-	type StrikeThreshold = ConstU32<STRIKE_THRESHOLD>;
-	type NonVoterReport = TestNonVoterReport;
-	type AuditRate = AuditRate;
-	type DisputeBond = DisputeBond;
-	type FraudSlash = FraudSlash;
-	type ChallengerReward = ChallengerReward;
-	type LostBondToProvider = LostBondToProvider;
-	type VotePriority = VotePriority;
+	type Checks = ();
 	type RuntimeEvent = RuntimeEvent;
 	type Balance = Balance;
 	type Escrow = Escrow;
@@ -291,8 +222,6 @@ impl pallet_jobs::Config for Test {
 	type MaxCandidates = MaxCandidatesBound;
 	type MaxOfferScan = MaxOfferScan;
 	type MissedDeadlineSlash = MissedDeadlineSlash;
-	// The runtime's committee check, so the off-chain tests run it against mocked HTTP.
-	type OffchainAudit = agora_offchain_workers::HttpAudit;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = Helper;
@@ -338,9 +267,6 @@ impl crate::BenchmarkHelper<AccountId, Balance> for Helper {
 	fn fund(who: &AccountId, amount: Balance) {
 		use frame_support::traits::fungible::Mutate;
 		Balances::set_balance(who, amount);
-	}
-	fn set_audit_rate(ppm: u32) {
-		AuditRate::set(ppm);
 	}
 }
 
@@ -418,12 +344,8 @@ pub fn run_to(n: u64) {
 pub fn new_test_ext() -> sp_io::TestExternalities {
 	VRF.with(|v| *v.borrow_mut() = None);
 	SCORES.with(|s| s.borrow_mut().clear());
-	REPORTED.with(|r| r.borrow_mut().clear());
 	RATINGS.with(|r| r.borrow_mut().clear());
-	FRAUDS.with(|r| r.borrow_mut().clear());
 	// The governed parameters start at their defaults in every test.
-	AuditRate::set(0);
-	CommitteeSize::set(COMMITTEE);
 	InputLimit::set(MAX_INPUT);
 	DisputeWindow::set(WINDOW);
 	let mut t = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
@@ -436,7 +358,6 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 			(P2, 100_000),
 			(P3, 100_000),
 			(TREASURY, 1),
-			(CHALLENGER, 10_000),
 		],
 		..Default::default()
 	}
@@ -447,28 +368,8 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 		System::set_block_number(1);
 		// Workers here listen on loopback, as on a dev chain.
 		pallet_models::PrivateEndpoints::<Test>::put(true);
-		crate::Verifiers::<Test>::put(frame_support::BoundedVec::truncate_from(
-			VALIDATORS.iter().map(|v| (*v, sp_runtime::testing::UintAuthorityId(*v))).collect::<Vec<_>>(),
-		));
 	});
 	ext
-}
-
-/// A vote by committee member `member` of `job_id`, signed with its key.
-pub fn signed_vote(
-	job_id: u64,
-	member: u32,
-	vote: agora_primitives::AuditVote,
-) -> (agora_primitives::VotePayload, sp_runtime::testing::TestSignature) {
-	use sp_runtime::RuntimeAppPublic;
-	let key = crate::Audits::<Test>::get(job_id).unwrap().committee[member as usize].1.clone();
-	let payload = agora_primitives::VotePayload { job_id, member, vote };
-	let sig = key.sign(&payload.signing_payload()).unwrap();
-	(payload, sig)
-}
-
-pub fn frauds() -> Vec<AccountId> {
-	FRAUDS.with(|r| r.borrow().clone())
 }
 
 /// Runs a test, then checks every pallet's invariants.

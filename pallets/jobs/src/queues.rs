@@ -1,5 +1,5 @@
-//! Per-block queues: deadlines, finalizations, prunes and audit timeouts are
-//! bucketed by block, each bucket bounded by `MaxJobsPerBlock`.
+//! Per-block queues: deadlines, finalizations and prunes are bucketed by
+//! block, each bucket bounded by `MaxJobsPerBlock`.
 use crate::{pallet::*, types::*, weights::WeightInfo};
 use agora_primitives::JobId;
 use frame_support::pallet_prelude::*;
@@ -7,27 +7,13 @@ use frame_system::pallet_prelude::*;
 use sp_runtime::traits::{One, Saturating};
 
 impl<T: Config> Pallet<T> {
-	/// The block's queued work, in order: audit draws, then checks at their
-	/// vote deadline (a job they release may finalize in this same block), then
-	/// finalizations, expiries and prunes, each bounded by `MaxJobsPerBlock`.
-	/// Every step runs in its own storage layer: a step that fails leaves no
-	/// partial effect, and is retried in a later block (finalizations, check
-	/// timeouts) or dropped when there is nothing left to do (draws, expiries).
+	/// The block's queued work, in order: finalizations, expiries and prunes,
+	/// each bounded by `MaxJobsPerBlock`. Every step runs in its own storage
+	/// layer: a step that fails leaves no partial effect, and is retried in a
+	/// later block (finalizations) or dropped when there is nothing left to
+	/// do (expiries).
 	pub(crate) fn do_on_initialize(n: BlockNumberFor<T>) -> Weight {
 		use frame_support::storage::with_storage_layer;
-		let draws = AuditDraws::<T>::take(n);
-		let d = draws.len() as u32;
-		for id in draws {
-			// Fails only if the job is gone; a failed draw changes nothing.
-			let _ = with_storage_layer(|| Self::do_audit_draw(id, n));
-		}
-		let timeouts = AuditTimeouts::<T>::take(n);
-		let t = timeouts.len() as u32;
-		for id in timeouts {
-			if with_storage_layer(|| Self::do_audit_timeout(id, n)).is_err() {
-				Self::park_audit_timeout(id, n);
-			}
-		}
 		let fin = FinalizeQueue::<T>::take(n);
 		let exp = ExpiryQueue::<T>::take(n);
 		let prune = PruneQueue::<T>::take(n);
@@ -57,14 +43,7 @@ impl<T: Config> Pallet<T> {
 			Assignments::<T>::remove(id);
 			Self::deposit_event(Event::JobPruned { job_id: id });
 		}
-		// A drawn receipt costs what starting its check costs: the audited
-		// receipt's benchmark less the plain one's.
-		let draw = T::WeightInfo::submit_receipt_audited()
-			.saturating_sub(T::WeightInfo::submit_receipt())
-			.saturating_add(T::DbWeight::get().reads(2));
 		T::WeightInfo::on_initialize(f, e, p)
-			.saturating_add(T::WeightInfo::audit_timeout().saturating_mul(u64::from(t)))
-			.saturating_add(draw.saturating_mul(u64::from(d)))
 	}
 
 	/// Blocks searched for a free queue slot.

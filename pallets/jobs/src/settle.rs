@@ -2,15 +2,16 @@
 //! out, refunding an expired one.
 use crate::{pallet::*, types::*};
 use agora_primitives::{
-	JobEscrow, JobId, JobStatus, OfferRegistry, ProviderBonds, Receipt, Reputation, SlashReason,
+	JobEscrow, JobId, JobStatus, OfferRegistry, ProviderBonds, ReceiptChecks, Receipt, Reputation,
+	SlashReason,
 };
 use frame_support::pallet_prelude::*;
 use frame_system::pallet_prelude::BlockNumberFor;
-use sp_runtime::traits::{CheckedAdd, Saturating};
+use sp_runtime::traits::CheckedAdd;
 
 impl<T: Config> Pallet<T> {
 	/// [`Pallet::submit_receipt`] after the origin check: verifies the receipt
-	/// and its signature, queues its audit draw and its finalization.
+	/// and its signature, queues its finalization and tells `T::Checks`.
 	pub(crate) fn do_submit_receipt(
 		job_id: JobId,
 		receipt: Receipt<T::AccountId>,
@@ -42,23 +43,9 @@ impl<T: Config> Pallet<T> {
 		let target = now.checked_add(&T::DisputeWindow::get()).ok_or(Error::<T>::Overflow)?;
 		let finalize_at =
 			Self::free_slot::<FinalizeQueue<T>>(target).ok_or(Error::<T>::FinalizeQueueFull)?;
-		// The audit draw waits `AuditDelay` blocks (at most until the
-		// finalization, whose block draws first): its VRF output is revealed
-		// only after this receipt is on chain, by whoever authors that block.
-		let draw_at = if T::AuditRate::get() == 0 {
-			None
-		} else {
-			let from = now.saturating_add(T::AuditDelay::get()).min(finalize_at);
-			Some(
-				Self::free_slot::<AuditDraws<T>>(from)
-					.filter(|b| *b <= finalize_at)
-					.ok_or(Error::<T>::AuditDrawBusy)?,
-			)
-		};
-
-		if let Some(b) = draw_at {
-			AuditDraws::<T>::try_mutate(b, |q| q.try_push(job_id)).map_err(|_| Error::<T>::AuditDrawBusy)?;
-		}
+		// Told first (it may refuse the receipt, changing nothing: a call's
+		// storage changes are undone when it fails).
+		T::Checks::on_receipt(job_id, now, finalize_at)?;
 		Self::unqueue::<ExpiryQueue<T>>(Self::expiry_block(&job), job_id);
 		job.receipt = Some(ReceiptInfo {
 			output_hash: receipt.output_hash,
@@ -79,27 +66,6 @@ impl<T: Config> Pallet<T> {
 			output_tokens: receipt.output_tokens,
 			finalize_at,
 		});
-		Ok(())
-	}
-
-	/// A receipt's audit draw, `AuditDelay` blocks after it was accepted:
-	/// drawn by this block's VRF output ([`Self::drawn_for_audit`]), it goes to
-	/// a committee instead of its finalization. A receipt already disputed, or
-	/// with no committee to be had, is not drawn.
-	pub(crate) fn do_audit_draw(job_id: JobId, now: BlockNumberFor<T>) -> DispatchResult {
-		let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
-		if job.status != JobStatus::Receipted || !Self::drawn_for_audit(job_id) {
-			return Ok(());
-		}
-		let Ok(audit) = Self::new_audit(&job, job_id, None, now) else {
-			return Ok(());
-		};
-		let finalize_at = job.receipt.as_ref().ok_or(Error::<T>::InvalidState)?.finalize_at;
-		Self::unqueue::<FinalizeQueue<T>>(finalize_at, job_id);
-		job.status = JobStatus::Disputed;
-		let provider = job.provider.clone();
-		Jobs::<T>::insert(job_id, job);
-		Self::start_audit(job_id, &provider, audit);
 		Ok(())
 	}
 

@@ -2,8 +2,8 @@
 //! AVRF fairness, and a property test over random call sequences.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
-use crate::{mock::*, Error, Event, InputParam, Jobs as JobsStore, PruneQueue};
-use agora_primitives::{AuditVote, JobParams, JobStatus, ProviderBonds};
+use crate::{mock::*, Error, Event, FinalizeQueue, InputParam, Jobs as JobsStore, PruneQueue};
+use agora_primitives::{JobParams, JobStatus, ProviderBonds};
 use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect};
 use codec::Encode;
 use sp_core::Pair;
@@ -537,9 +537,6 @@ mod property {
 		Cancel { job: u8, by_client: bool },
 		Rate { job: u8, rating: i8 },
 		Advance(u8),
-		Dispute { job: u8, by_challenger: bool },
-		Vote { job: u8, member: u8, vote: u8 },
-		AuditRate(u8),
 	}
 
 	fn op() -> impl Strategy<Value = Op> {
@@ -552,9 +549,6 @@ mod property {
 			(0u8..12, any::<bool>()).prop_map(|(job, by_client)| Op::Cancel { job, by_client }),
 			(0u8..12, -2i8..3).prop_map(|(job, rating)| Op::Rate { job, rating }),
 			(1u8..8).prop_map(Op::Advance),
-			(0u8..12, any::<bool>()).prop_map(|(job, by_challenger)| Op::Dispute { job, by_challenger }),
-			(0u8..12, 0u8..4, 0u8..3).prop_map(|(job, member, vote)| Op::Vote { job, member, vote }),
-			(0u8..3).prop_map(Op::AuditRate),
 		]
 	}
 
@@ -593,35 +587,16 @@ mod property {
 				run_to(now + u64::from(n));
 				Ok(())
 			},
-			Op::Dispute { job, by_challenger } => Jobs::dispute(
-				RuntimeOrigin::signed(if by_challenger { CHALLENGER } else { CLIENT }),
-				u64::from(job),
-			),
-			Op::Vote { job, member, vote } => {
-				let id = u64::from(job);
-				let vote = [AuditVote::Valid, AuditVote::Invalid, AuditVote::Withheld][vote as usize];
-				match crate::Audits::<Test>::get(id) {
-					Some(a) if (member as usize) < a.committee.len() => {
-						let (p, s) = signed_vote(id, u32::from(member), vote);
-						Jobs::vote(RuntimeOrigin::none(), p, s)
-					},
-					_ => Ok(()),
-				}
-			},
-			Op::AuditRate(r) => {
-				AuditRate::set([0, 500_000, 1_000_000][r as usize]);
-				Ok(())
-			},
 		};
 	}
 
 	proptest! {
 		// 256 random sequences per run (proptest's default; ~17 s in a debug
 		// build); `PROPTEST_CASES=5000` explores more.
-		/// Any sequence of calls — including audits, disputes and committee
-		/// votes — keeps the invariants (escrow = open max prices, queues
-		/// consistent, loads counted, dispute bonds held, verdicts final) and
-		/// conserves total issuance.
+		/// Any sequence of market calls keeps the invariants (escrow = open
+		/// max prices, queues consistent, loads counted) and conserves total
+		/// issuance. `pallet-verification`'s property test adds audits,
+		/// disputes and votes.
 		#[test]
 		fn random_call_sequences_keep_the_invariants(ops in proptest::collection::vec(op(), 1..40)) {
 			new_test_ext().execute_with(|| {
@@ -724,5 +699,49 @@ fn job_seed_is_fixed_at_assignment_from_the_blocks_randomness() {
 		// Another block's randomness or another client seed gives another seed.
 		assert_ne!(seeds[0], seeds[1]);
 		assert_ne!(seeds[0], seeds[2]);
+	});
+}
+
+/// Settlement pays at most once: a second `finalize`, by call or by the
+/// queue, finds the job closed and moves nothing.
+#[test]
+fn settlement_pays_at_most_once() {
+	build_and_execute(|| {
+		let model = setup_market();
+		let job = submit(CLIENT, model, 5_000, Some(P1));
+		receipt(job, 500);
+		let at = System::block_number();
+		System::set_block_number(at + WINDOW);
+		assert_ok!(Jobs::finalize(RuntimeOrigin::signed(CLIENT), job));
+		let (p, c) = (Balances::balance(&P1), Balances::balance(&CLIENT));
+		assert_noop!(Jobs::finalize(RuntimeOrigin::signed(CLIENT), job), Error::<Test>::InvalidState);
+		// The queue entry is gone too; replaying the hook's step changes nothing.
+		assert!(FinalizeQueue::<Test>::iter().all(|(_, q)| !q.contains(&job)));
+		assert!(Jobs::do_finalize(job).is_err());
+		assert_eq!((Balances::balance(&P1), Balances::balance(&CLIENT)), (p, c));
+	});
+}
+
+#[test]
+fn the_governed_input_limit_refuses_longer_inputs_and_moves_nothing() {
+	build_and_execute(|| {
+		let model = setup_market();
+		InputLimit::set(4);
+		let free = Balances::balance(&CLIENT);
+		assert_noop!(
+			Jobs::submit_job(
+				RuntimeOrigin::signed(CLIENT),
+				model,
+				InputParam::Inline(b"Hello".to_vec()),
+				params(1_000),
+				5_000,
+				System::block_number() + 10,
+				Some(P1)
+			).map_err(|e| e.error),
+			Error::<Test>::InputTooLong
+		);
+		assert_eq!(Balances::balance(&CLIENT), free);
+		InputLimit::set(5);
+		submit(CLIENT, model, 5_000, Some(P1));
 	});
 }

@@ -1,7 +1,7 @@
 //! The pallet's invariants (`try_state`).
 use crate::pallet::*;
-use agora_primitives::{JobEscrow, JobStatus, OfferId};
-use frame_support::{pallet_prelude::*, traits::fungible::InspectHold};
+use agora_primitives::{JobEscrow, JobStatus, OfferId, ReceiptChecks};
+use frame_support::pallet_prelude::*;
 use sp_runtime::traits::{Saturating, Zero};
 
 impl<T: Config> Pallet<T> {
@@ -10,7 +10,8 @@ impl<T: Config> Pallet<T> {
 	///   hold nothing, and the escrow total equals the sum of open `max_price`s;
 	/// - every queued job exists and is in the matching state (finalize:
 	///   receipted; expiry: assigned or acknowledged; prune: finished);
-	/// - `OfferLoad` and `ProviderOpenJobs` equal the open jobs per offer and provider.
+	/// - `OfferLoad` and `ProviderOpenJobs` equal the open jobs per offer and provider;
+	/// - every `Disputed` job is under a check.
 	#[cfg(any(feature = "try-runtime", feature = "std", test))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
@@ -75,66 +76,10 @@ impl<T: Config> Pallet<T> {
 				}
 			}
 		}
-		// Committee checks: every `Disputed` job has one and every check a
-		// `Disputed` job (so a verdict, which ends the check, is final); each
-		// check is queued at its vote deadline; votes are by distinct members;
-		// challengers' held bonds equal their bonds in running checks.
-		let mut bonds: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
-		for (id, audit) in Audits::<T>::iter() {
-			ensure!(
-				Jobs::<T>::get(id).map(|j| j.status) == Some(JobStatus::Disputed),
-				"a check runs on a job that is not Disputed (verdicts are final)"
-			);
-			ensure!(
-				AuditTimeouts::<T>::get(audit.vote_deadline).contains(&id),
-				"a check is not queued at its vote deadline"
-			);
-			ensure!(audit.redraws <= T::MaxRedraws::get(), "a check was re-drawn too often");
-			if let Some(job) = Jobs::<T>::get(id) {
-				let interested = Self::interested(&job, audit.challenger.as_ref().map(|(c, _)| c));
-				ensure!(
-					audit.committee.iter().all(|(m, _)| !interested.contains(m)),
-					"a committee holds the job's provider, client or challenger"
-				);
-			}
-			let mut seen = alloc::collections::btree_set::BTreeSet::new();
-			for (m, _) in audit.votes.iter() {
-				ensure!((*m as usize) < audit.committee.len(), "a vote by no member");
-				ensure!(seen.insert(*m), "a member voted twice");
-			}
-			if let Some((c, b)) = audit.challenger {
-				let e = bonds.entry(c).or_default();
-				*e = e.saturating_add(b);
-			}
-		}
+		// Every `Disputed` job is under a check (`T::Checks`), and has a receipt.
 		for (id, job) in Jobs::<T>::iter().filter(|(_, j)| j.status == JobStatus::Disputed) {
-			ensure!(Audits::<T>::contains_key(id), "a Disputed job has no check");
+			ensure!(T::Checks::under_check(id), "a Disputed job has no check");
 			ensure!(job.receipt.is_some(), "a Disputed job has no receipt");
-		}
-		for (b, q) in AuditTimeouts::<T>::iter() {
-			for id in q {
-				ensure!(
-					Audits::<T>::get(id).map(|a| a.vote_deadline) == Some(b),
-					"the timeout queue names a check that is not running there"
-				);
-			}
-		}
-		// A receipt's audit draw comes no later than its finalization.
-		for (b, q) in AuditDraws::<T>::iter() {
-			for id in q {
-				let j = Jobs::<T>::get(id).ok_or("an audit draw names no job")?;
-				let at = j.receipt.map(|r| r.finalize_at);
-				ensure!(
-					j.status != JobStatus::Receipted || at.is_some_and(|f| b <= f),
-					"an audit draw is queued after its receipt's finalization"
-				);
-			}
-		}
-		for (c, sum) in bonds {
-			ensure!(
-				T::Currency::balance_on_hold(&HoldReason::DisputeBond.into(), &c) == sum,
-				"a challenger's held dispute bond differs from its bonds in running checks"
-			);
 		}
 		ensure!(
 			T::Escrow::total_locked() == open_sum,

@@ -39,10 +39,6 @@ pub trait WeightInfo {
 	fn submit_job(c: u32, i: u32, ) -> Weight;
 	fn acknowledge() -> Weight;
 	fn submit_receipt() -> Weight;
-	fn submit_receipt_audited() -> Weight;
-	fn dispute() -> Weight;
-	fn vote() -> Weight;
-	fn audit_timeout() -> Weight;
 	fn finalize() -> Weight;
 	fn cancel_job() -> Weight;
 	fn rate() -> Weight;
@@ -75,30 +71,6 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		Weight::from_parts(630_276_000, 7886)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
-	}
-	fn submit_receipt_audited() -> Weight {
-		// Minimum execution time: 830_995_000 ps; proof size 7887 bytes.
-		Weight::from_parts(900_117_000, 7887)
-			.saturating_add(T::DbWeight::get().reads(8_u64))
-			.saturating_add(T::DbWeight::get().writes(4_u64))
-	}
-	fn dispute() -> Weight {
-		// Minimum execution time: 1_258_270_000 ps; proof size 7887 bytes.
-		Weight::from_parts(1_318_910_000, 7887)
-			.saturating_add(T::DbWeight::get().reads(9_u64))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
-	}
-	fn vote() -> Weight {
-		// Minimum execution time: 3_009_292_000 ps; proof size 11402 bytes.
-		Weight::from_parts(3_147_918_000, 11402)
-			.saturating_add(T::DbWeight::get().reads(18_u64))
-			.saturating_add(T::DbWeight::get().writes(17_u64))
-	}
-	fn audit_timeout() -> Weight {
-		// Minimum execution time: 823_063_000 ps; proof size 7886 bytes.
-		Weight::from_parts(843_794_000, 7886)
-			.saturating_add(T::DbWeight::get().reads(6_u64))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	fn finalize() -> Weight {
 		// Minimum execution time: 2_556_730_000 ps; proof size 11402 bytes.
@@ -160,26 +132,6 @@ impl WeightInfo for () {
 		Weight::from_parts(630_276_000, 7886)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
-	}
-	fn submit_receipt_audited() -> Weight {
-		Weight::from_parts(900_117_000, 7887)
-			.saturating_add(ParityDbWeight::get().reads(8_u64))
-			.saturating_add(ParityDbWeight::get().writes(4_u64))
-	}
-	fn dispute() -> Weight {
-		Weight::from_parts(1_318_910_000, 7887)
-			.saturating_add(ParityDbWeight::get().reads(9_u64))
-			.saturating_add(ParityDbWeight::get().writes(6_u64))
-	}
-	fn vote() -> Weight {
-		Weight::from_parts(3_147_918_000, 11402)
-			.saturating_add(ParityDbWeight::get().reads(18_u64))
-			.saturating_add(ParityDbWeight::get().writes(17_u64))
-	}
-	fn audit_timeout() -> Weight {
-		Weight::from_parts(843_794_000, 7886)
-			.saturating_add(ParityDbWeight::get().reads(6_u64))
-			.saturating_add(ParityDbWeight::get().writes(6_u64))
 	}
 	fn finalize() -> Weight {
 		Weight::from_parts(2_659_372_000, 11402)

@@ -1,12 +1,12 @@
-//! Tests of verification in `pallet-jobs` (docs/protocol.md §6): random audits, disputes,
-//! committee votes, verdicts, timeouts, and the off-chain worker's check against
-//! a mocked provider and verifier.
+//! Tests of `pallet-verification` (docs/protocol.md §6) with the real job market:
+//! random audits, disputes, committee votes, verdicts, timeouts. The off-chain
+//! check is in `tests_offchain.rs`, random call sequences in `tests_props.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 #![allow(deprecated)] // ValidateUnsigned: see the note on the pallet's impl
 
-use crate::{
-	mock::*, tests::events, Audits, Error, Event, FinalizeQueue, InputParam, Jobs as JobsStore,
-};
+use crate::{mock::*, Audits, Error, Event};
+use pallet_escrow::HoldReason;
+use pallet_jobs::{Error as JobsError, FinalizeQueue, InputParam, Jobs as JobsStore};
 use agora_primitives::{AuditVote, JobStatus, ProviderBonds, SlashReason};
 use frame_support::{
 	assert_noop, assert_ok,
@@ -23,7 +23,7 @@ use sp_runtime::{
 };
 
 fn submit(model: [u8; 32], provider: AccountId) -> u64 {
-	let id = crate::NextJobId::<Test>::get();
+	let id = pallet_jobs::NextJobId::<Test>::get();
 	assert_ok!(Jobs::submit_job(
 		RuntimeOrigin::signed(CLIENT),
 		model,
@@ -44,12 +44,12 @@ fn receipt(job: u64, output: &[u8]) {
 
 fn vote(job: u64, member: u32, v: AuditVote) -> sp_runtime::DispatchResult {
 	let (p, s) = signed_vote(job, member, v);
-	Jobs::vote(RuntimeOrigin::none(), p, s)
+	Verification::vote(RuntimeOrigin::none(), p, s)
 }
 
 /// A market with every receipt audited, and one receipted job of P1's, its
 /// audit drawn (`AUDIT_DELAY` blocks after the receipt).
-fn audited_job() -> u64 {
+pub(crate) fn audited_job() -> u64 {
 	let model = setup_market();
 	AuditRate::set(1_000_000);
 	set_vrf(7);
@@ -58,6 +58,13 @@ fn audited_job() -> u64 {
 	assert_eq!(JobsStore::<Test>::get(job).unwrap().status, JobStatus::Receipted, "not drawn yet");
 	run_to(System::block_number() + AUDIT_DELAY);
 	job
+}
+
+pub(crate) fn events() -> Vec<Event<Test>> {
+	System::events()
+		.into_iter()
+		.filter_map(|r| if let RuntimeEvent::Verification(e) = r.event { Some(e) } else { None })
+		.collect()
 }
 
 fn bond(who: AccountId) -> Balance {
@@ -80,7 +87,7 @@ fn a_receipt_drawn_for_audit_waits_for_the_committee() {
 		assert!(a.challenger.is_none());
 		// Not in any finalize queue: it cannot be paid before a verdict.
 		assert!(FinalizeQueue::<Test>::iter().all(|(_, q)| !q.contains(&job)));
-		assert_noop!(Jobs::finalize(RuntimeOrigin::signed(CLIENT), job), Error::<Test>::InvalidState);
+		assert_noop!(Jobs::finalize(RuntimeOrigin::signed(CLIENT), job), JobsError::<Test>::InvalidState);
 		assert!(events().iter().any(|e| matches!(e, Event::AuditStarted { challenger: None, .. })));
 	});
 }
@@ -98,7 +105,7 @@ fn audit_rate_zero_audits_nothing_and_the_draw_follows_the_rate() {
 		let drawn = (0..400u64)
 			.filter(|i| {
 				set_vrf(1_000 + i);
-				Jobs::drawn_for_audit(*i)
+				Verification::drawn_for_audit(*i)
 			})
 			.count();
 		assert!((60..=140).contains(&drawn), "drawn = {drawn}");
@@ -124,16 +131,17 @@ fn a_provider_that_authors_the_receipt_block_cannot_dodge_its_audit() {
 			let now = System::block_number();
 			let mine = (0..).map(|k| now * 1_000 + k).find(|k| {
 				set_vrf(*k);
-				!Jobs::drawn_for_audit(job)
+				!Verification::drawn_for_audit(job)
 			});
 			set_vrf(mine.unwrap());
-			dodged_at_receipt += u64::from(!Jobs::drawn_for_audit(job));
+			dodged_at_receipt += u64::from(!Verification::drawn_for_audit(job));
 			receipt(job, b"output");
 			// Blocks up to the draw are authored by others (fresh VRF outputs).
 			for b in 1..=AUDIT_DELAY {
 				draw += 1;
 				System::set_block_number(now + b);
 				set_vrf(u64::MAX - draw);
+				<Verification as Hooks<u64>>::on_initialize(now + b);
 				<Jobs as Hooks<u64>>::on_initialize(now + b);
 			}
 			if Audits::<Test>::contains_key(job) {
@@ -167,7 +175,7 @@ fn the_audit_draw_waits_for_the_delay_and_skips_a_disputed_receipt() {
 		// A receipt disputed before its draw keeps the dispute's check.
 		let job2 = submit(model, P2);
 		receipt(job2, b"output");
-		assert_ok!(Jobs::dispute(RuntimeOrigin::signed(CHALLENGER), job2));
+		assert_ok!(Verification::dispute(RuntimeOrigin::signed(CHALLENGER), job2));
 		let check = Audits::<Test>::get(job2).unwrap();
 		run_to(System::block_number() + AUDIT_DELAY);
 		assert_eq!(Audits::<Test>::get(job2).unwrap(), check);
@@ -209,7 +217,7 @@ fn vote_after(job: u64) -> sp_runtime::DispatchResult {
 	let key = UintAuthorityId(VALIDATORS[0]);
 	let payload = agora_primitives::VotePayload { job_id: job, member: 2, vote: AuditVote::Valid };
 	let sig = key.sign(&payload.signing_payload()).unwrap();
-	Jobs::vote(RuntimeOrigin::none(), payload, sig)
+	Verification::vote(RuntimeOrigin::none(), payload, sig)
 }
 
 #[test]
@@ -319,26 +327,6 @@ fn a_failed_timeout_step_is_undone_and_retried() {
 	});
 }
 
-/// Settlement pays at most once: a second `finalize`, by call or by the
-/// queue, finds the job closed and moves nothing.
-#[test]
-fn settlement_pays_at_most_once() {
-	build_and_execute(|| {
-		let model = setup_market();
-		let job = submit(model, P1);
-		receipt(job, b"output");
-		let at = System::block_number();
-		System::set_block_number(at + WINDOW);
-		assert_ok!(Jobs::finalize(RuntimeOrigin::signed(CLIENT), job));
-		let (p, c) = (Balances::balance(&P1), Balances::balance(&CLIENT));
-		assert_noop!(Jobs::finalize(RuntimeOrigin::signed(CLIENT), job), Error::<Test>::InvalidState);
-		// The queue entry is gone too; replaying the hook's step changes nothing.
-		assert!(FinalizeQueue::<Test>::iter().all(|(_, q)| !q.contains(&job)));
-		assert!(Jobs::do_finalize(job).is_err());
-		assert_eq!((Balances::balance(&P1), Balances::balance(&CLIENT)), (p, c));
-	});
-}
-
 /// A split vote with every member in (here 1–1 in a committee of two) is
 /// not a majority either: the job ends `Unverified`, nobody paid or slashed.
 #[test]
@@ -379,7 +367,7 @@ fn committees_exclude_the_provider_the_client_and_the_challenger() {
 			assert_eq!(members.len(), VALIDATORS.len());
 			// A member cannot turn challenger of the same check.
 			assert_noop!(
-				Jobs::dispute(RuntimeOrigin::signed(members[0]), job),
+				Verification::dispute(RuntimeOrigin::signed(members[0]), job),
 				Error::<Test>::ChallengerInCommittee
 			);
 			for m in 0..3 {
@@ -392,7 +380,7 @@ fn committees_exclude_the_provider_the_client_and_the_challenger() {
 		AuditRate::set(0);
 		receipt(job, b"output");
 		Balances::set_balance(&VALIDATORS[0], 100_000);
-		assert_ok!(Jobs::dispute(RuntimeOrigin::signed(VALIDATORS[0]), job));
+		assert_ok!(Verification::dispute(RuntimeOrigin::signed(VALIDATORS[0]), job));
 		let a = Audits::<Test>::get(job).unwrap();
 		assert!(a.committee.iter().all(|(m, _)| *m != VALIDATORS[0] && *m != P2 && *m != CLIENT));
 	});
@@ -403,7 +391,7 @@ fn committees_exclude_the_provider_the_client_and_the_challenger() {
 fn the_dispute_bond_is_at_least_the_jobs_price() {
 	build_and_execute(|| {
 		let model = setup_market();
-		let id = crate::NextJobId::<Test>::get();
+		let id = pallet_jobs::NextJobId::<Test>::get();
 		assert_ok!(Jobs::submit_job(
 			RuntimeOrigin::signed(CLIENT),
 			model,
@@ -416,10 +404,10 @@ fn the_dispute_bond_is_at_least_the_jobs_price() {
 		receipt(id, b"output");
 		let before = Balances::balance(&CHALLENGER);
 		Balances::set_balance(&CHALLENGER, 7_900);
-		assert_noop!(Jobs::dispute(RuntimeOrigin::signed(CHALLENGER), id), Error::<Test>::InsufficientBond);
+		assert_noop!(Verification::dispute(RuntimeOrigin::signed(CHALLENGER), id), Error::<Test>::InsufficientBond);
 		Balances::set_balance(&CHALLENGER, before);
-		assert_ok!(Jobs::dispute(RuntimeOrigin::signed(CHALLENGER), id));
-		assert_eq!(Balances::balance_on_hold(&crate::HoldReason::DisputeBond.into(), &CHALLENGER), 8_000);
+		assert_ok!(Verification::dispute(RuntimeOrigin::signed(CHALLENGER), id));
+		assert_eq!(Balances::balance_on_hold(&HoldReason::DisputeBond.into(), &CHALLENGER), 8_000);
 	});
 }
 
@@ -430,8 +418,8 @@ fn a_dispute_that_finds_fraud_rewards_the_challenger() {
 		let job = submit(model, P2);
 		receipt(job, b"output");
 		let before = Balances::balance(&CHALLENGER);
-		assert_ok!(Jobs::dispute(RuntimeOrigin::signed(CHALLENGER), job));
-		assert_eq!(Balances::balance_on_hold(&crate::HoldReason::DisputeBond.into(), &CHALLENGER), DISPUTE_BOND);
+		assert_ok!(Verification::dispute(RuntimeOrigin::signed(CHALLENGER), job));
+		assert_eq!(Balances::balance_on_hold(&HoldReason::DisputeBond.into(), &CHALLENGER), DISPUTE_BOND);
 		assert_eq!(JobsStore::<Test>::get(job).unwrap().status, JobStatus::Disputed);
 		assert!(FinalizeQueue::<Test>::iter().all(|(_, q)| !q.contains(&job)));
 		let slash = bond(P2) / 2;
@@ -439,7 +427,7 @@ fn a_dispute_that_finds_fraud_rewards_the_challenger() {
 		assert_ok!(vote(job, 1, AuditVote::Invalid));
 		// Bond back, plus ChallengerReward (20 %) of the slash.
 		assert_eq!(Balances::balance(&CHALLENGER), before + slash / 5);
-		assert_eq!(Balances::balance_on_hold(&crate::HoldReason::DisputeBond.into(), &CHALLENGER), 0);
+		assert_eq!(Balances::balance_on_hold(&HoldReason::DisputeBond.into(), &CHALLENGER), 0);
 		assert!(events().iter().any(|e| matches!(e,
 			Event::JobFraud { provider: P2, to_challenger, .. } if *to_challenger == slash / 5)));
 	});
@@ -452,7 +440,7 @@ fn a_dispute_against_an_honest_receipt_costs_the_bond() {
 		let job = submit(model, P2);
 		receipt(job, b"output");
 		let (c0, p0, t0) = (Balances::balance(&CHALLENGER), Balances::balance(&P2), Balances::balance(&TREASURY));
-		assert_ok!(Jobs::dispute(RuntimeOrigin::signed(CHALLENGER), job));
+		assert_ok!(Verification::dispute(RuntimeOrigin::signed(CHALLENGER), job));
 		assert_ok!(vote(job, 0, AuditVote::Valid));
 		assert_ok!(vote(job, 1, AuditVote::Valid));
 		// LostBondToProvider (50 %) to the provider, the rest to the treasury.
@@ -469,11 +457,11 @@ fn a_dispute_joins_a_running_audit_once() {
 	build_and_execute(|| {
 		let job = audited_job();
 		let deadline = Audits::<Test>::get(job).unwrap().vote_deadline;
-		assert_ok!(Jobs::dispute(RuntimeOrigin::signed(CHALLENGER), job));
+		assert_ok!(Verification::dispute(RuntimeOrigin::signed(CHALLENGER), job));
 		let a = Audits::<Test>::get(job).unwrap();
 		assert_eq!(a.challenger, Some((CHALLENGER, DISPUTE_BOND)));
 		assert_eq!(a.vote_deadline, deadline, "the same check");
-		assert_noop!(Jobs::dispute(RuntimeOrigin::signed(CLIENT), job), Error::<Test>::AlreadyDisputed);
+		assert_noop!(Verification::dispute(RuntimeOrigin::signed(CLIENT), job), Error::<Test>::AlreadyDisputed);
 		// No verdict, even after every re-draw: the bond comes back.
 		let before = Balances::balance(&CHALLENGER);
 		run_to(deadline + VOTE_TIMEOUT * u64::from(MAX_REDRAWS));
@@ -487,31 +475,31 @@ fn dispute_errors_move_no_funds() {
 	build_and_execute(|| {
 		let model = setup_market();
 		let job = submit(model, P1);
-		assert_noop!(Jobs::dispute(RuntimeOrigin::signed(CHALLENGER), 99), Error::<Test>::UnknownJob);
-		// No receipt yet.
-		assert_noop!(Jobs::dispute(RuntimeOrigin::signed(CHALLENGER), job), Error::<Test>::InvalidState);
+		assert_noop!(Verification::dispute(RuntimeOrigin::signed(CHALLENGER), 99), Error::<Test>::UnknownJob);
+		// No receipt yet: nothing to check.
+		assert_noop!(Verification::dispute(RuntimeOrigin::signed(CHALLENGER), job), Error::<Test>::UnknownJob);
 		receipt(job, b"output");
 		// A challenger that cannot cover the bond.
-		assert_noop!(Jobs::dispute(RuntimeOrigin::signed(PUBLISHER), job), Error::<Test>::InsufficientBond);
+		assert_noop!(Verification::dispute(RuntimeOrigin::signed(PUBLISHER), job), Error::<Test>::InsufficientBond);
 		// No validators: no committee.
 		let keep = crate::Verifiers::<Test>::take();
-		assert_noop!(Jobs::dispute(RuntimeOrigin::signed(CHALLENGER), job), Error::<Test>::NoCommittee);
+		assert_noop!(Verification::dispute(RuntimeOrigin::signed(CHALLENGER), job), Error::<Test>::NoCommittee);
 		crate::Verifiers::<Test>::put(keep);
-		assert_ok!(Jobs::dispute(RuntimeOrigin::signed(CHALLENGER), job));
-		assert_noop!(Jobs::dispute(RuntimeOrigin::signed(CLIENT), job), Error::<Test>::AlreadyDisputed);
+		assert_ok!(Verification::dispute(RuntimeOrigin::signed(CHALLENGER), job));
+		assert_noop!(Verification::dispute(RuntimeOrigin::signed(CLIENT), job), Error::<Test>::AlreadyDisputed);
 
 		// After the window.
 		let job2 = submit(model, P2);
 		receipt(job2, b"output");
 		run_to(System::block_number() + WINDOW);
-		assert_noop!(Jobs::dispute(RuntimeOrigin::signed(CLIENT), job2), Error::<Test>::InvalidState);
+		assert_noop!(Verification::dispute(RuntimeOrigin::signed(CLIENT), job2), Error::<Test>::InvalidState);
 		let job3 = submit(model, P3);
 		receipt(job3, b"output");
 		run_to(System::block_number() + WINDOW - 1);
 		// The window's last block has not been reached yet by finalization, but
 		// disputes close with it.
 		System::set_block_number(System::block_number() + 1);
-		assert_noop!(Jobs::dispute(RuntimeOrigin::signed(CLIENT), job3), Error::<Test>::WindowClosed);
+		assert_noop!(Verification::dispute(RuntimeOrigin::signed(CLIENT), job3), Error::<Test>::WindowClosed);
 	});
 }
 
@@ -525,38 +513,38 @@ fn votes_only_from_the_committee_once_each() {
 		let payload = agora_primitives::VotePayload { job_id: job, member: 0, vote: AuditVote::Invalid };
 		let sig = UintAuthorityId(*outsider).sign(&payload.signing_payload()).unwrap();
 		assert_noop!(
-			Jobs::vote(RuntimeOrigin::none(), payload.clone(), sig.clone()),
+			Verification::vote(RuntimeOrigin::none(), payload.clone(), sig.clone()),
 			Error::<Test>::NotCommitteeKey
 		);
 		assert_eq!(
-			Jobs::validate_unsigned(TransactionSource::External, &crate::Call::vote { payload, signature: sig }),
+			Verification::validate_unsigned(TransactionSource::External, &crate::Call::vote { payload, signature: sig }),
 			Err(InvalidTransaction::BadProof.into())
 		);
 		// No such member.
 		let payload = agora_primitives::VotePayload { job_id: job, member: 3, vote: AuditVote::Invalid };
 		let sig = UintAuthorityId(*outsider).sign(&payload.signing_payload()).unwrap();
-		assert_noop!(Jobs::vote(RuntimeOrigin::none(), payload, sig), Error::<Test>::NotInCommittee);
+		assert_noop!(Verification::vote(RuntimeOrigin::none(), payload, sig), Error::<Test>::NotInCommittee);
 		// A signed origin is refused.
 		let (p, s) = signed_vote(job, 0, AuditVote::Valid);
-		assert_noop!(Jobs::vote(RuntimeOrigin::signed(CLIENT), p.clone(), s.clone()), sp_runtime::DispatchError::BadOrigin);
+		assert_noop!(Verification::vote(RuntimeOrigin::signed(CLIENT), p.clone(), s.clone()), sp_runtime::DispatchError::BadOrigin);
 		// The pool admits the member's vote, tagged (job, member), until the deadline.
-		let valid = Jobs::validate_unsigned(TransactionSource::External, &crate::Call::vote {
+		let valid = Verification::validate_unsigned(TransactionSource::External, &crate::Call::vote {
 			payload: p.clone(),
 			signature: s.clone(),
 		})
 		.unwrap();
 		assert_eq!(valid.longevity, VOTE_TIMEOUT);
 		assert_eq!(valid.provides.len(), 1);
-		assert_ok!(Jobs::vote(RuntimeOrigin::none(), p.clone(), s.clone()));
-		assert_noop!(Jobs::vote(RuntimeOrigin::none(), p.clone(), s.clone()), Error::<Test>::AlreadyVoted);
+		assert_ok!(Verification::vote(RuntimeOrigin::none(), p.clone(), s.clone()));
+		assert_noop!(Verification::vote(RuntimeOrigin::none(), p.clone(), s.clone()), Error::<Test>::AlreadyVoted);
 		assert_eq!(
-			Jobs::validate_unsigned(TransactionSource::External, &crate::Call::vote { payload: p, signature: s }),
+			Verification::validate_unsigned(TransactionSource::External, &crate::Call::vote { payload: p, signature: s }),
 			Err(InvalidTransaction::Stale.into())
 		);
 		// A vote on a job under no check.
 		let payload = agora_primitives::VotePayload { job_id: 77, member: 0, vote: AuditVote::Valid };
 		let sig = UintAuthorityId(VALIDATORS[0]).sign(&payload.signing_payload()).unwrap();
-		assert_noop!(Jobs::vote(RuntimeOrigin::none(), payload, sig), Error::<Test>::NoAudit);
+		assert_noop!(Verification::vote(RuntimeOrigin::none(), payload, sig), Error::<Test>::NoAudit);
 	});
 }
 
@@ -564,13 +552,13 @@ fn votes_only_from_the_committee_once_each() {
 fn the_committee_is_a_deterministic_draw_of_distinct_validators() {
 	build_and_execute(|| {
 		set_vrf(1);
-		let a = Jobs::draw_committee(5, &[]).unwrap();
-		let b = Jobs::draw_committee(5, &[]).unwrap();
+		let a = Verification::draw_committee(5, &[]).unwrap();
+		let b = Verification::draw_committee(5, &[]).unwrap();
 		assert_eq!(a, b, "same VRF and job: same committee");
 		// Every validator sits on some committees, never twice on one.
 		let mut seen = std::collections::BTreeSet::new();
 		for job in 0..50 {
-			let c = Jobs::draw_committee(job, &[]).unwrap();
+			let c = Verification::draw_committee(job, &[]).unwrap();
 			let ids: std::collections::BTreeSet<_> = c.iter().map(|(v, _)| *v).collect();
 			assert_eq!(ids.len(), COMMITTEE as usize);
 			seen.extend(ids);
@@ -578,7 +566,7 @@ fn the_committee_is_a_deterministic_draw_of_distinct_validators() {
 		assert_eq!(seen.len(), VALIDATORS.len());
 		// Fewer validators than COMMITTEE_SIZE: all of them.
 		crate::Verifiers::<Test>::put(frame_support::BoundedVec::truncate_from(vec![(20, UintAuthorityId(20))]));
-		assert_eq!(Jobs::draw_committee(1, &[]).unwrap().len(), 1);
+		assert_eq!(Verification::draw_committee(1, &[]).unwrap().len(), 1);
 	});
 }
 
@@ -586,12 +574,12 @@ fn the_committee_is_a_deterministic_draw_of_distinct_validators() {
 fn governed_committee_size_is_clamped_to_its_bound() {
 	build_and_execute(|| {
 		CommitteeSize::set(1);
-		assert_eq!(Jobs::draw_committee(1, &[]).unwrap().len(), 1);
+		assert_eq!(Verification::draw_committee(1, &[]).unwrap().len(), 1);
 		// Above MaxCommitteeSize (5): at most the 4 validators there are.
 		CommitteeSize::set(100);
-		assert_eq!(Jobs::draw_committee(1, &[]).unwrap().len(), VALIDATORS.len());
+		assert_eq!(Verification::draw_committee(1, &[]).unwrap().len(), VALIDATORS.len());
 		CommitteeSize::set(0);
-		assert_eq!(Jobs::draw_committee(1, &[]).unwrap().len(), 1, "never an empty committee");
+		assert_eq!(Verification::draw_committee(1, &[]).unwrap().len(), 1, "never an empty committee");
 	});
 }
 
@@ -610,206 +598,8 @@ fn a_new_dispute_window_applies_to_receipts_accepted_after_it() {
 		assert_eq!(end(new), at + WINDOW + 4);
 		System::set_block_number(at + WINDOW);
 		assert_ok!(Jobs::finalize(RuntimeOrigin::signed(CLIENT), old));
-		assert_noop!(Jobs::finalize(RuntimeOrigin::signed(CLIENT), new), Error::<Test>::TooEarly);
+		assert_noop!(Jobs::finalize(RuntimeOrigin::signed(CLIENT), new), JobsError::<Test>::TooEarly);
 		// Still open to dispute under the window it was accepted with.
-		assert_ok!(Jobs::dispute(RuntimeOrigin::signed(CHALLENGER), new));
+		assert_ok!(Verification::dispute(RuntimeOrigin::signed(CHALLENGER), new));
 	});
-}
-
-#[test]
-fn the_governed_input_limit_refuses_longer_inputs_and_moves_nothing() {
-	build_and_execute(|| {
-		let model = setup_market();
-		InputLimit::set(4);
-		let free = Balances::balance(&CLIENT);
-		assert_noop!(
-			Jobs::submit_job(
-				RuntimeOrigin::signed(CLIENT),
-				model,
-				InputParam::Inline(b"Hello".to_vec()),
-				params(1_000),
-				5_000,
-				System::block_number() + 10,
-				Some(P1)
-			).map_err(|e| e.error),
-			Error::<Test>::InputTooLong
-		);
-		assert_eq!(Balances::balance(&CLIENT), free);
-		InputLimit::set(5);
-		submit(model, P1);
-	});
-}
-
-mod offchain {
-	use super::*;
-	use codec::Decode;
-	use frame_support::traits::Hooks;
-	use sp_core::offchain::{
-		testing::{PendingRequest, TestOffchainExt, TestTransactionPoolExt},
-		OffchainDbExt, OffchainWorkerExt, TransactionPoolExt,
-	};
-	use sp_runtime::offchain::storage::StorageValueRef;
-
-	fn with_offchain(test: impl FnOnce(&std::sync::Arc<parking_lot::RwLock<sp_core::offchain::testing::OffchainState>>, &std::sync::Arc<parking_lot::RwLock<sp_core::offchain::testing::PoolState>>)) {
-		let mut ext = new_test_ext();
-		let (offchain, state) = TestOffchainExt::new();
-		let (pool, pool_state) = TestTransactionPoolExt::new();
-		ext.register_extension(OffchainDbExt::new(offchain.clone()));
-		ext.register_extension(OffchainWorkerExt::new(offchain));
-		ext.register_extension(TransactionPoolExt::new(pool));
-		ext.execute_with(|| {
-			test(&state, &pool_state);
-			check_invariants();
-		});
-	}
-
-	/// The read header member `member`'s off-chain worker sends (the test
-	/// clock stands at 0 ms).
-	fn read_header(job: u64, member: u64) -> (String, String) {
-		let req = agora_primitives::jobs::ReadRequest { job_id: job, at_ms: 0 };
-		let key = UintAuthorityId(member);
-		let sig = key.sign(&req.signing_payload()).unwrap();
-		(agora_primitives::jobs::READ_HEADER.into(), req.header(&key.to_raw_vec(), &codec::Encode::encode(&sig)))
-	}
-
-	fn submitted_votes(pool: &parking_lot::RwLock<sp_core::offchain::testing::PoolState>) -> Vec<agora_primitives::VotePayload> {
-		pool.read()
-			.transactions
-			.iter()
-			.map(|t| {
-				let xt = Extrinsic::decode(&mut &t[..]).unwrap();
-				match xt.function {
-					RuntimeCall::Jobs(crate::Call::vote { payload, .. }) => payload,
-					other => panic!("unexpected call {other:?}"),
-				}
-			})
-			.collect()
-	}
-
-	#[test]
-	fn a_member_fetches_the_output_asks_its_verifier_and_votes() {
-		with_offchain(|state, pool| {
-			let job = audited_job();
-			let a = Audits::<Test>::get(job).unwrap();
-			// This node holds member 1's key.
-			let me = a.committee[1].0;
-			UintAuthorityId::set_all_keys(vec![me]);
-			StorageValueRef::persistent(crate::VERIFIER_STORAGE_KEY).set(&b"http://127.0.0.1:8800".to_vec());
-			let stored = JobsStore::<Test>::get(job).unwrap();
-			let req = agora_primitives::VerifyRequest {
-				job_id: job,
-				model_id: stored.model_id,
-				input: b"Hello".to_vec(),
-				params: params(1_000),
-				job_seed: stored.job_seed,
-				output_tokens: stored.receipt.unwrap().output_tokens,
-				output: b"output".to_vec(),
-			};
-			{
-				let mut s = state.write();
-				s.expect_request(PendingRequest {
-					method: "GET".into(),
-					uri: format!("http://127.0.0.1:8700/v1/jobs/{job}/output"),
-					headers: vec![read_header(job, me)],
-					response: Some(b"output".to_vec()),
-					sent: true,
-					..Default::default()
-				});
-				s.expect_request(PendingRequest {
-					method: "POST".into(),
-					uri: "http://127.0.0.1:8800/v1/verify".into(),
-					headers: vec![("Content-Type".into(), "application/scale".into())],
-					body: codec::Encode::encode(&req),
-					response: Some(b"{\"valid\":true}".to_vec()),
-					response_headers: vec![(agora_primitives::jobs::VERDICT_HEADER.into(), "valid".into())],
-					sent: true,
-					..Default::default()
-				});
-			}
-			Jobs::offchain_worker(System::block_number());
-			assert_eq!(
-				submitted_votes(pool),
-				vec![agora_primitives::VotePayload { job_id: job, member: 1, vote: AuditVote::Valid }]
-			);
-			// The next block's worker does not vote again.
-			Jobs::offchain_worker(System::block_number() + 1);
-			assert_eq!(submitted_votes(pool).len(), 1);
-		});
-	}
-
-	#[test]
-	fn an_output_that_does_not_match_the_receipt_is_invalid_without_the_verifier() {
-		with_offchain(|state, pool| {
-			let job = audited_job();
-			let a = Audits::<Test>::get(job).unwrap();
-			UintAuthorityId::set_all_keys(vec![a.committee[0].0]);
-			StorageValueRef::persistent(crate::VERIFIER_STORAGE_KEY).set(&b"http://127.0.0.1:8800".to_vec());
-			state.write().expect_request(PendingRequest {
-				method: "GET".into(),
-				uri: format!("http://127.0.0.1:8700/v1/jobs/{job}/output"),
-				headers: vec![read_header(job, a.committee[0].0)],
-				response: Some(b"something else".to_vec()),
-				sent: true,
-				..Default::default()
-			});
-			Jobs::offchain_worker(System::block_number());
-			assert_eq!(
-				submitted_votes(pool),
-				vec![agora_primitives::VotePayload { job_id: job, member: 0, vote: AuditVote::Invalid }]
-			);
-		});
-	}
-
-	/// An honest provider's output that one fetch cannot get is not judged
-	/// withheld on that fetch: the member tries again every `VOTE_RETRY`
-	/// blocks and votes `Withheld` only when no later try would land before
-	/// the deadline.
-	#[test]
-	fn withholding_is_judged_over_the_window_not_on_one_fetch() {
-		with_offchain(|state, pool| {
-			VoteTimeoutBlocks::set(30);
-			let job = audited_job();
-			let a = Audits::<Test>::get(job).unwrap();
-			UintAuthorityId::set_all_keys(vec![a.committee[0].0]);
-			StorageValueRef::persistent(crate::VERIFIER_STORAGE_KEY).set(&b"http://127.0.0.1:8800".to_vec());
-			// An answer that announces more than the output cap is not read.
-			let too_big = || PendingRequest {
-				method: "GET".into(),
-				uri: format!("http://127.0.0.1:8700/v1/jobs/{job}/output"),
-				headers: vec![read_header(job, a.committee[0].0)],
-				response: Some(b"x".to_vec()),
-				response_headers: vec![("Content-Length".into(), "99999999".into())],
-				sent: true,
-				..Default::default()
-			};
-			let start = System::block_number();
-			let mut tries = 0;
-			for n in start..a.vote_deadline {
-				if !pool.read().transactions.is_empty() {
-					break;
-				}
-				if (n - start) % u64::from(crate::VOTE_RETRY) == 0 {
-					state.write().expect_request(too_big());
-					tries += 1;
-				}
-				Jobs::offchain_worker(n);
-			}
-			assert_eq!(tries, 5, "tries at +0, +5, +10, +15, +20");
-			assert_eq!(
-				submitted_votes(pool),
-				vec![agora_primitives::VotePayload { job_id: job, member: 0, vote: AuditVote::Withheld }]
-			);
-			VoteTimeoutBlocks::set(VOTE_TIMEOUT);
-		});
-	}
-
-	#[test]
-	fn a_node_without_committee_keys_does_nothing() {
-		with_offchain(|_, pool| {
-			let _job = audited_job();
-			UintAuthorityId::set_all_keys(vec![99u64]);
-			Jobs::offchain_worker(System::block_number());
-			assert!(pool.read().transactions.is_empty());
-		});
-	}
 }

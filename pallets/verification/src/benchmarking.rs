@@ -1,0 +1,108 @@
+//! Benchmarks of `pallet-verification`, each in its worst case: committees
+//! drawn from the largest validator set, the deciding vote finding fraud with
+//! a challenger to reward, a timeout replacing every member.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+
+use super::*;
+use crate::Pallet as Verification;
+use agora_primitives::{AuditVote, JobMarket, JobStatus, VotePayload};
+use alloc::vec::Vec;
+use frame_benchmarking::v2::*;
+use frame_support::{traits::Get, BoundedVec};
+use frame_system::RawOrigin;
+use sp_runtime::{RuntimeAppPublic, SaturatedConversion};
+
+/// `n` validators with fresh `agora` keys (in the keystore, so they can sign votes).
+fn verifiers<T: Config>(n: u32) -> Vec<(T::AccountId, T::AuthorityId)> {
+	let v: Vec<_> = (0..n)
+		.map(|i| (account::<T::AccountId>("validator", i, 0), T::AuthorityId::generate_pair(None)))
+		.collect();
+	Verifiers::<T>::put(BoundedVec::truncate_from(v.clone()));
+	v
+}
+
+/// A funded challenger.
+fn challenger<T: Config>() -> T::AccountId {
+	let c: T::AccountId = account("challenger", 0, 0);
+	T::BenchmarkHelper::fund(&c, 1_000_000_000_000_000_000u128.saturated_into());
+	c
+}
+
+fn status<T: Config>(job: u64) -> JobStatus {
+	T::Jobs::receipted(job).unwrap().status
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	/// A dispute that starts a check, drawing from the largest validator set.
+	#[benchmark]
+	fn dispute() {
+		verifiers::<T>(T::MaxValidators::get());
+		let (job, _, _) = T::BenchmarkHelper::receipted_job();
+		let who = challenger::<T>();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), job);
+		assert_eq!(status::<T>(job), JobStatus::Disputed);
+	}
+
+	/// Worst case: the deciding vote of a disputed check finds fraud (refund,
+	/// slash with a challenger's reward, reputation, bond return).
+	#[benchmark]
+	fn vote() {
+		let members = verifiers::<T>(T::CommitteeSize::get());
+		let (job, _, _) = T::BenchmarkHelper::receipted_job();
+		Verification::<T>::dispute(RawOrigin::Signed(challenger::<T>()).into(), job).unwrap();
+		let audit = Audits::<T>::get(job).unwrap();
+		let majority = audit.committee.len() as u32 / 2 + 1;
+		let signed = |m: u32| {
+			let (a, _) = &audit.committee[m as usize];
+			let key = members.iter().find(|(x, _)| x == a).map(|(_, k)| k.clone()).unwrap();
+			let payload = VotePayload { job_id: job, member: m, vote: AuditVote::Invalid };
+			let sig = key.sign(&payload.signing_payload()).unwrap();
+			(payload, sig)
+		};
+		for m in 0..majority - 1 {
+			let (p, s) = signed(m);
+			Verification::<T>::vote(RawOrigin::None.into(), p, s).unwrap();
+		}
+		let (p, s) = signed(majority - 1);
+		#[extrinsic_call]
+		_(RawOrigin::None, p, s);
+		assert_eq!(status::<T>(job), JobStatus::Fraud);
+	}
+
+	/// One check reaching its vote deadline with no votes: every member struck
+	/// and replaced from the largest validator set, a new deadline queued.
+	#[benchmark]
+	fn audit_timeout() {
+		verifiers::<T>(T::MaxValidators::get());
+		let (job, _, _) = T::BenchmarkHelper::receipted_job();
+		Verification::<T>::dispute(RawOrigin::Signed(challenger::<T>()).into(), job).unwrap();
+		let at = Audits::<T>::get(job).unwrap().vote_deadline;
+		frame_system::Pallet::<T>::set_block_number(at);
+		#[block]
+		{
+			Verification::<T>::do_audit_timeout(job, at).unwrap();
+		}
+		assert_eq!(Audits::<T>::get(job).unwrap().redraws, 1);
+	}
+
+	/// A receipt's audit draw that draws it (rate 100%), with a committee from
+	/// the largest validator set.
+	#[benchmark]
+	fn audit_draw() {
+		verifiers::<T>(T::MaxValidators::get());
+		let (job, _, _) = T::BenchmarkHelper::receipted_job();
+		T::BenchmarkHelper::set_audit_rate(1_000_000);
+		let now = frame_system::Pallet::<T>::block_number();
+		#[block]
+		{
+			Verification::<T>::do_audit_draw(job, now).unwrap();
+		}
+		assert_eq!(status::<T>(job), JobStatus::Disputed);
+	}
+
+	impl_benchmark_test_suite!(Verification, crate::mock::new_bench_ext(), crate::mock::Test);
+}

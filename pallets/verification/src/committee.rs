@@ -1,0 +1,298 @@
+//! Audit draws, committees, disputes and vote counting (docs/protocol.md §6).
+//! The consensus rules applied here live in `agora_primitives::rules`.
+use crate::pallet::*;
+use agora_primitives::{
+	rules, AuditVote, DisputeBonds, JobId, JobMarket, JobStatus, ReceiptedJob, SlashReason, VotePayload,
+};
+use alloc::vec::Vec;
+use frame_support::{pallet_prelude::*, traits::Randomness};
+use frame_system::pallet_prelude::*;
+use sp_runtime::{
+	traits::{One, Saturating},
+	RuntimeAppPublic,
+};
+
+/// A receipted job as this pallet sees it.
+pub(crate) type JobView<T> =
+	ReceiptedJob<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
+
+impl<T: Config> Pallet<T> {
+	/// [`Pallet::dispute`] after the origin check.
+	pub(crate) fn do_dispute(who: T::AccountId, job_id: JobId) -> DispatchResult {
+		let job = T::Jobs::receipted(job_id).ok_or(Error::<T>::UnknownJob)?;
+		ensure!(
+			matches!(job.status, JobStatus::Receipted | JobStatus::Disputed),
+			Error::<T>::InvalidState
+		);
+		let now = frame_system::Pallet::<T>::block_number();
+		ensure!(now < job.window_end, Error::<T>::WindowClosed);
+		let running = Audits::<T>::get(job_id);
+		ensure!(
+			running.as_ref().is_none_or(|a| a.challenger.is_none()),
+			Error::<T>::AlreadyDisputed
+		);
+		ensure!(
+			running.as_ref().is_none_or(|a| !a.committee.iter().any(|(m, _)| *m == who)),
+			Error::<T>::ChallengerInCommittee
+		);
+		let bond = Self::dispute_bond(job.max_price);
+		// A receipt under a random audit gets the challenger on that check;
+		// else a new check (its committee drawn, nothing stored yet).
+		let fresh = match running {
+			Some(_) => None,
+			None => Some(Self::new_audit(&job, job_id, Some((who.clone(), bond)), now)?),
+		};
+
+		T::DisputeBonds::hold_bond(job_id, &who, bond).map_err(|_| Error::<T>::InsufficientBond)?;
+		match (running, fresh) {
+			(Some(mut a), _) => {
+				a.challenger = Some((who.clone(), bond));
+				Audits::<T>::insert(job_id, a);
+			},
+			(None, Some(audit)) => {
+				T::Jobs::begin_check(job_id)?;
+				Self::start_audit(job_id, &job.provider, audit);
+			},
+			(None, None) => {},
+		}
+		Self::deposit_event(Event::Disputed { job_id, challenger: who, bond });
+		Ok(())
+	}
+
+	/// The block's randomness for `subject`: the BABE VRF output, or the parent
+	/// hash where there is none (genesis, tests).
+	pub(crate) fn block_randomness(subject: &[u8]) -> T::Hash {
+		let (vrf, _) = T::Randomness::random(subject);
+		vrf.unwrap_or_else(frame_system::Pallet::<T>::parent_hash)
+	}
+
+	/// Whether this block's VRF output draws the job's receipt for audit
+	/// ([`rules::drawn_for_audit`] of [`rules::audit_seed`] against `AuditRate`).
+	pub fn drawn_for_audit(job_id: JobId) -> bool {
+		let rate = T::AuditRate::get().min(rules::PPM);
+		if rate == 0 {
+			return false;
+		}
+		let seed = rules::audit_seed(&Self::block_randomness(rules::AUDIT_CONTEXT), job_id);
+		rules::drawn_for_audit(&seed, rate)
+	}
+
+	/// Queues the audit draw of a receipt accepted at `now` that finalizes at
+	/// `finalize_at`: `AuditDelay` blocks later (its VRF output is revealed
+	/// only after the receipt is on chain, by whoever authors that block), at
+	/// most at the finalization, whose block draws first. Nothing when
+	/// `AuditRate` is 0.
+	pub(crate) fn queue_draw(
+		job_id: JobId,
+		now: BlockNumberFor<T>,
+		finalize_at: BlockNumberFor<T>,
+	) -> DispatchResult {
+		if T::AuditRate::get() == 0 {
+			return Ok(());
+		}
+		let from = now.saturating_add(T::AuditDelay::get()).min(finalize_at);
+		let b = Self::free_slot::<AuditDraws<T>>(from)
+			.filter(|b| *b <= finalize_at)
+			.ok_or(Error::<T>::AuditDrawBusy)?;
+		AuditDraws::<T>::try_mutate(b, |q| q.try_push(job_id)).map_err(|_| Error::<T>::AuditDrawBusy)?;
+		Ok(())
+	}
+
+	/// A receipt's audit draw: drawn by this block's VRF output
+	/// ([`Self::drawn_for_audit`]), it goes to a committee instead of its
+	/// finalization. A receipt already under a check, or with no committee to
+	/// be had, is not drawn.
+	pub(crate) fn do_audit_draw(job_id: JobId, now: BlockNumberFor<T>) -> DispatchResult {
+		let job = T::Jobs::receipted(job_id).ok_or(Error::<T>::UnknownJob)?;
+		if job.status != JobStatus::Receipted || !Self::drawn_for_audit(job_id) {
+			return Ok(());
+		}
+		let Ok(audit) = Self::new_audit(&job, job_id, None, now) else {
+			return Ok(());
+		};
+		T::Jobs::begin_check(job_id)?;
+		Self::start_audit(job_id, &job.provider, audit);
+		Ok(())
+	}
+
+	/// Who may not judge `job`: its provider, its client and a challenger.
+	pub fn interested(job: &JobView<T>, challenger: Option<&T::AccountId>) -> Vec<T::AccountId> {
+		let mut v = alloc::vec![job.provider.clone(), job.client.clone()];
+		v.extend(challenger.cloned());
+		v
+	}
+
+	/// Draws up to `size` distinct members from the session's validators other
+	/// than `exclude` ([`rules::draw_committee`] seeded by
+	/// [`rules::committee_seed`] over this block's randomness).
+	pub fn draw_members(
+		job_id: JobId,
+		exclude: &[T::AccountId],
+		size: u32,
+	) -> Vec<(T::AccountId, T::AuthorityId)> {
+		let mut pool: Vec<_> =
+			Verifiers::<T>::get().into_iter().filter(|(a, _)| !exclude.contains(a)).collect();
+		let seed = rules::committee_seed(&Self::block_randomness(rules::COMMITTEE_CONTEXT), job_id);
+		rules::draw_committee(&mut pool, &seed, size);
+		pool
+	}
+
+	/// Draws `min(CommitteeSize, eligible validators)` distinct members for a
+	/// check of `job_id`, none of them in `exclude` (see [`Self::interested`]).
+	pub fn draw_committee(job_id: JobId, exclude: &[T::AccountId]) -> Result<CommitteeOf<T>, Error<T>> {
+		let size = T::CommitteeSize::get().max(1).min(T::MaxCommitteeSize::get());
+		let pool = Self::draw_members(job_id, exclude, size);
+		ensure!(!pool.is_empty(), Error::<T>::NoCommittee);
+		Ok(BoundedVec::truncate_from(pool))
+	}
+
+	/// A new committee check of `job`, not yet stored: its committee (without
+	/// the provider, the client or the challenger) and a vote deadline whose
+	/// queue has room.
+	pub(crate) fn new_audit(
+		job: &JobView<T>,
+		job_id: JobId,
+		challenger: Option<(T::AccountId, BalanceOf<T>)>,
+		now: BlockNumberFor<T>,
+	) -> Result<AuditOf<T>, Error<T>> {
+		let exclude = Self::interested(job, challenger.as_ref().map(|(c, _)| c));
+		let committee = Self::draw_committee(job_id, &exclude)?;
+		let vote_deadline =
+			Self::free_slot::<AuditTimeouts<T>>(now.saturating_add(T::VoteTimeout::get()))
+				.ok_or(Error::<T>::AuditQueueFull)?;
+		Ok(crate::Audit {
+			committee,
+			votes: BoundedVec::new(),
+			challenger,
+			started: now,
+			vote_deadline,
+			redraws: 0,
+		})
+	}
+
+	/// Stores a check made by [`Self::new_audit`] (its queue slot was checked).
+	pub(crate) fn start_audit(job_id: JobId, provider: &T::AccountId, audit: AuditOf<T>) {
+		let _ = AuditTimeouts::<T>::try_mutate(audit.vote_deadline, |q| q.try_push(job_id));
+		Self::deposit_event(Event::AuditStarted {
+			job_id,
+			provider: provider.clone(),
+			committee: audit.committee.iter().map(|(a, _)| a.clone()).collect(),
+			challenger: audit.challenger.as_ref().map(|(c, _)| c.clone()),
+			vote_deadline: audit.vote_deadline,
+		});
+		Audits::<T>::insert(job_id, audit);
+	}
+
+	/// Checks a vote against the running check: the member exists, has not
+	/// voted, and its key signed the payload.
+	pub fn check_vote(
+		payload: &VotePayload,
+		signature: &<T::AuthorityId as RuntimeAppPublic>::Signature,
+	) -> Result<(AuditOf<T>, T::AccountId), Error<T>> {
+		let audit = Audits::<T>::get(payload.job_id).ok_or(Error::<T>::NoAudit)?;
+		let (who, key) = audit
+			.committee
+			.get(payload.member as usize)
+			.cloned()
+			.ok_or(Error::<T>::NotInCommittee)?;
+		ensure!(!audit.votes.iter().any(|(m, _)| *m == payload.member), Error::<T>::AlreadyVoted);
+		ensure!(key.verify(&payload.signing_payload(), signature), Error::<T>::NotCommitteeKey);
+		Ok((audit, who))
+	}
+
+	/// Counts the votes: a majority of the committee for fraud (`Invalid` and
+	/// `Withheld` together) or for the receipt (`Valid`) decides; all votes
+	/// in without a majority (a split) ends the check `Unverified`.
+	pub(crate) fn tally(job_id: JobId, audit: AuditOf<T>) -> DispatchResult {
+		let n = audit.committee.len();
+		let majority = (n / 2).saturating_add(1);
+		let count = |v: AuditVote| audit.votes.iter().filter(|(_, x)| *x == v).count();
+		let (valid, invalid, withheld) =
+			(count(AuditVote::Valid), count(AuditVote::Invalid), count(AuditVote::Withheld));
+		if invalid.saturating_add(withheld) >= majority {
+			let reason =
+				if withheld > invalid { SlashReason::Withholding } else { SlashReason::Fraud };
+			Self::resolve_fraud(job_id, audit, reason)
+		} else if valid >= majority {
+			Self::resolve_honest(job_id, audit)
+		} else if audit.votes.len() >= n {
+			Self::end_unverified(job_id, audit)
+		} else {
+			Audits::<T>::insert(job_id, audit);
+			Ok(())
+		}
+	}
+
+	/// The first block at or after `from` whose queue has room (searching
+	/// [`QUEUE_SEARCH`] blocks).
+	pub(crate) fn free_slot<Q>(from: BlockNumberFor<T>) -> Option<BlockNumberFor<T>>
+	where
+		Q: frame_support::storage::StorageMap<BlockNumberFor<T>, QueueOf<T>, Query = QueueOf<T>>,
+	{
+		(0..QUEUE_SEARCH)
+			.map(|o| from.saturating_add(o.into()))
+			.find(|b| (Q::get(b).len() as u32) < T::MaxChecksPerBlock::get())
+	}
+
+	/// Removes `id` from the queue at `at`.
+	pub(crate) fn unqueue<Q>(at: BlockNumberFor<T>, id: JobId)
+	where
+		Q: frame_support::storage::StorageMap<BlockNumberFor<T>, QueueOf<T>, Query = QueueOf<T>>,
+	{
+		let mut q = Q::get(at);
+		q.retain(|x| *x != id);
+		if q.is_empty() {
+			Q::remove(at);
+		} else {
+			Q::insert(at, q);
+		}
+	}
+
+	/// The block's queued work: audit draws, then checks at their vote
+	/// deadline. Every step runs in its own storage layer: a failed draw
+	/// changes nothing (it only fails if the job is gone); a failed timeout
+	/// step waits for the next block with room.
+	pub(crate) fn do_on_initialize(n: BlockNumberFor<T>) -> Weight {
+		use crate::weights::WeightInfo;
+		use frame_support::storage::with_storage_layer;
+		let draws = AuditDraws::<T>::take(n);
+		let d = draws.len() as u32;
+		for id in draws {
+			let _ = with_storage_layer(|| Self::do_audit_draw(id, n));
+		}
+		let timeouts = AuditTimeouts::<T>::take(n);
+		let t = timeouts.len() as u32;
+		for id in timeouts {
+			if with_storage_layer(|| Self::do_audit_timeout(id, n)).is_err() {
+				Self::park_audit_timeout(id, n);
+			}
+		}
+		T::WeightInfo::audit_draw()
+			.saturating_mul(u64::from(d))
+			.saturating_add(T::WeightInfo::audit_timeout().saturating_mul(u64::from(t)))
+			.saturating_add(T::DbWeight::get().reads_writes(2, 2))
+	}
+
+	/// A check whose timeout step failed (its storage changes were undone)
+	/// waits for the next block with room, and tries again there.
+	pub(crate) fn park_audit_timeout(job_id: JobId, n: BlockNumberFor<T>) {
+		let Some(audit) = Audits::<T>::get(job_id) else { return };
+		if let Some(b) = Self::free_slot::<AuditTimeouts<T>>(n.saturating_add(One::one())) {
+			let _ = AuditTimeouts::<T>::try_mutate(b, |q| q.try_push(job_id));
+			Audits::<T>::insert(job_id, crate::Audit { vote_deadline: b, ..audit });
+		}
+	}
+}
+
+/// Blocks searched for a free queue slot.
+pub(crate) const QUEUE_SEARCH: u32 = 16;
+
+impl<T: Config> agora_primitives::ReceiptChecks<BlockNumberFor<T>> for Pallet<T> {
+	fn on_receipt(job: JobId, now: BlockNumberFor<T>, finalize_at: BlockNumberFor<T>) -> DispatchResult {
+		Self::queue_draw(job, now, finalize_at)
+	}
+
+	fn under_check(job: JobId) -> bool {
+		Audits::<T>::contains_key(job)
+	}
+}

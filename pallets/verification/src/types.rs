@@ -1,0 +1,28 @@
+//! The pallet's stored types.
+use crate::{BalanceOf, CommitteeOf, Config};
+use agora_primitives::AuditVote;
+use codec::{Decode, Encode, MaxEncodedLen};
+use frame_support::{BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
+use frame_system::pallet_prelude::BlockNumberFor;
+use scale_info::TypeInfo;
+
+/// A receipt under a committee check (random audit or dispute).
+#[derive(CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound, Encode, Decode, MaxEncodedLen, TypeInfo)]
+#[scale_info(skip_type_params(T))]
+#[codec(mel_bound())]
+pub struct Audit<T: Config> {
+	/// The members: validator account and `agora` session key, in draw order.
+	pub committee: CommitteeOf<T>,
+	/// Votes so far: (member index, vote).
+	pub votes: BoundedVec<(u32, AuditVote), T::MaxCommitteeSize>,
+	/// Who disputed, and the bond held from it (`None` for a random audit).
+	pub challenger: Option<(T::AccountId, BalanceOf<T>)>,
+	/// The block the check started in.
+	pub started: BlockNumberFor<T>,
+	/// Without a majority by this block, members who did not vote are struck
+	/// and replaced (at most `MaxRedraws` times), then the check ends with no
+	/// verdict.
+	pub vote_deadline: BlockNumberFor<T>,
+	/// Times non-voters were replaced and the deadline moved.
+	pub redraws: u32,
+}
