@@ -533,14 +533,14 @@ async fn dispute(
 	wait: bool,
 	json: bool,
 ) -> anyhow::Result<()> {
-	use runtime::jobs::events::{
+	use runtime::verification::events::{
 		AuditPassed, AuditStarted, AuditTimedOut, Disputed, JobFraud, Voted,
 	};
 	// Follow finalized blocks from before the dispute, so no event is missed.
 	let mut blocks = client.stream_blocks().await?;
 	chain::submit_final(
 		client,
-		&runtime::transactions().jobs().dispute(id),
+		&runtime::transactions().verification().dispute(id),
 		&key.keypair()?,
 		"dispute",
 	)

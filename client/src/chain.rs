@@ -298,7 +298,7 @@ impl<'a> View<'a> {
 		let mut at = Some(finalized);
 		for k in 1..=6u64 {
 			let Some(here) = at.take() else { break };
-			let entry = here.storage().entry(runtime::storage().jobs().audits())?;
+			let entry = here.storage().entry(runtime::storage().verification().audits())?;
 			if let Some(v) = entry.try_fetch((id,)).await? {
 				let audit = v.decode()?;
 				return Ok(audit

@@ -6,5 +6,6 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_slashing, Slashing]
 	[pallet_models, Models]
 	[pallet_jobs, Jobs]
+	[pallet_verification, Verification]
 	[pallet_reputation, Reputation]
 );

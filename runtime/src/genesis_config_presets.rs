@@ -279,6 +279,7 @@ pub const TESTNET_NOMINATORS: [[u8; 32]; 2] = [
 ];
 
 /// 64 hex digits as 32 bytes, at compile time (a bad digit fails the build).
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 const fn hex32(s: &str) -> [u8; 32] {
 	const fn digit(c: u8) -> u8 {
 		match c {

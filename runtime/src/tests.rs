@@ -1,6 +1,6 @@
 //! Runtime-level checks: every pallet's `integrity_test`, the existential deposit,
 //! the genesis presets and the session keys.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 use super::*;
 use configs::params::{self, market};
@@ -86,7 +86,7 @@ fn development_preset_has_alice_alone_and_sudo() {
 		// One validator: nothing is audited at random on the dev chain; a
 		// dispute goes to Alice alone.
 		assert_eq!(audit_rate(), 0);
-		assert_eq!(pallet_jobs::Verifiers::<Runtime>::get().len(), 1);
+		assert_eq!(pallet_verification::Verifiers::<Runtime>::get().len(), 1);
 	});
 }
 
@@ -113,13 +113,13 @@ fn local_preset_has_four_validators_and_no_sudo() {
 		assert_eq!(owner, Some(Charlie.to_account_id()));
 		// Committees are drawn from the same validators and keys; 5 % of
 		// receipts are audited (the runtime default).
-		let verifiers = pallet_jobs::Verifiers::<Runtime>::get();
+		let verifiers = pallet_verification::Verifiers::<Runtime>::get();
 		let mut accounts: Vec<AccountId> = verifiers.iter().map(|(a, _)| a.clone()).collect();
 		accounts.sort();
 		assert_eq!(accounts, expected);
 		assert!(verifiers.iter().any(|(a, k)| *a == Charlie.to_account_id() && *k == agora_key));
 		assert_eq!(audit_rate(), 50_000);
-		assert_eq!(Jobs::draw_committee(1, &[]).ok().map(|c| c.len()), Some(3));
+		assert_eq!(Verification::draw_committee(1, &[]).ok().map(|c| c.len()), Some(3));
 	});
 }
 
@@ -341,7 +341,7 @@ fn non_voters_are_reported_as_offences() {
 	build_preset("local_testnet").execute_with(|| {
 		System::set_block_number(1);
 		let alice = sp_keyring::Sr25519Keyring::Alice.to_account_id();
-		configs::marketplace::NonVoterOffences::report(vec![alice.clone()], 7);
+		configs::verification::NonVoterOffences::report(vec![alice.clone()], 7);
 		let kind = *b"agora:non-voter!";
 		let reports = pallet_offences::ConcurrentReportsIndex::<Runtime>::get(kind, 7u64.encode());
 		assert_eq!(reports.len(), 1, "one report for job 7");
@@ -352,7 +352,7 @@ fn non_voters_are_reported_as_offences() {
 			RuntimeEvent::Offences(pallet_offences::Event::Offence { kind: k, .. }) if *k == kind
 		)));
 		// The same offender for the same job is not reported twice.
-		configs::marketplace::NonVoterOffences::report(vec![alice], 7);
+		configs::verification::NonVoterOffences::report(vec![alice], 7);
 		assert_eq!(pallet_offences::ConcurrentReportsIndex::<Runtime>::get(kind, 7u64.encode()).len(), 1);
 	});
 }
@@ -486,7 +486,8 @@ fn a_validator_silent_for_three_sessions_is_chilled_and_authoring_resets_the_cou
 /// Every extrinsic of Agora's pallets, at the largest sizes its bounds allow,
 /// fits a block's normal class with room to spare (at most half of
 /// `max_extrinsic`, in both time and proof size), and the largest
-/// `on_initialize` of `pallet-jobs` (every queue full) fits a block.
+/// `on_initialize` of `pallet-jobs` and `pallet-verification` together (every
+/// queue full) fits in half a block.
 #[test]
 fn weights_sane() {
 	use frame_support::weights::Weight;
@@ -496,7 +497,9 @@ fn weights_sane() {
 	type Models = pallet_models::weights::SubstrateWeight<Runtime>;
 	type Slashing = pallet_slashing::weights::SubstrateWeight<Runtime>;
 	type Rep = pallet_reputation::weights::SubstrateWeight<Runtime>;
+	type Verif = pallet_verification::weights::SubstrateWeight<Runtime>;
 	use pallet_jobs::WeightInfo as _;
+	use pallet_verification::WeightInfo as _;
 	use pallet_models::WeightInfo as _;
 	use pallet_reputation::WeightInfo as _;
 	use pallet_slashing::WeightInfo as _;
@@ -505,16 +508,15 @@ fn weights_sane() {
 	let normal = block.get(DispatchClass::Normal);
 	let max_ext = normal.max_extrinsic.expect("normal extrinsics are limited");
 	let room = Weight::from_parts(max_ext.ref_time() / 2, max_ext.proof_size() / 2);
-	let calls: [(&str, Weight); 20] = [
+	let calls: [(&str, Weight); 19] = [
 		("jobs.submit_job", Jobs::submit_job(m::MaxOfferScan::get(), m::MaxInputLen::get())),
 		("jobs.acknowledge", Jobs::acknowledge()),
 		("jobs.submit_receipt", Jobs::submit_receipt()),
-		("jobs.submit_receipt (audited)", Jobs::submit_receipt_audited()),
 		("jobs.finalize", Jobs::finalize()),
 		("jobs.cancel_job", Jobs::cancel_job()),
 		("jobs.rate", Jobs::rate().saturating_add(Rep::on_rating())),
-		("jobs.dispute", Jobs::dispute()),
-		("jobs.vote", Jobs::vote()),
+		("verification.dispute", Verif::dispute()),
+		("verification.vote", Verif::vote()),
 		("models.register_model", Models::register_model()),
 		("models.deprecate_model", Models::deprecate_model()),
 		("models.open_offer", Models::open_offer()),
@@ -532,10 +534,13 @@ fn weights_sane() {
 		assert!(w.ref_time() > 0, "{name} has no weight: its weights.rs is not generated");
 	}
 	let q = m::MaxJobsPerBlock::get();
-	let hook = Jobs::on_initialize(q, q, q).saturating_add(Jobs::audit_timeout().saturating_mul(u64::from(q)));
+	let c = u64::from(configs::verification::MaxChecksPerBlock::get());
+	let hook = Jobs::on_initialize(q, q, q)
+		.saturating_add(Verif::audit_draw().saturating_mul(c))
+		.saturating_add(Verif::audit_timeout().saturating_mul(c));
 	assert!(
 		hook.all_lte(Weight::from_parts(block.max_block.ref_time() / 2, block.max_block.proof_size() / 2)),
-		"pallet-jobs' fullest on_initialize weighs {hook:?}, over half a block {:?}",
+		"the jobs and verification pallets' fullest on_initialize weighs {hook:?}, over half a block {:?}",
 		block.max_block
 	);
 }

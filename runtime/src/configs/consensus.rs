@@ -1,5 +1,5 @@
 //! BABE (block production), GRANDPA (finality), session, and the `agora`
-//! session key validators sign verification votes with (`pallet-jobs` keeps
+//! session key validators sign verification votes with (`pallet-verification` keeps
 //! the session's `agora` keys: it is the key's session handler).
 
 use alloc::vec::Vec;

@@ -1,6 +1,7 @@
 //! The marketplace pallets: provider bonds (`pallet-slashing`), the model
-//! registry with offers (`pallet-models`), per-job escrow (`pallet-escrow`) and
-//! jobs (`pallet-jobs`).
+//! registry with offers (`pallet-models`), per-job escrow and dispute bonds
+//! (`pallet-escrow`), jobs (`pallet-jobs`) and reputation. Verification has its
+//! own file ([`super::verification`]).
 //!
 //! Values docs/protocol.md names (`DISPUTE_WINDOW`, `AUDIT_RATE`, …) are the governed
 //! parameters of [`super::params`]; the constants here are storage bounds and
@@ -15,7 +16,7 @@ use crate::{
 use codec::Encode;
 
 use super::{
-	constants::{TreasuryAccount, ABUSE_WINDOW, MAX_AUTHORITIES, MAX_COMMITTEE_BOUND, MAX_INPUT_BOUND},
+	constants::{TreasuryAccount, ABUSE_WINDOW, MAX_INPUT_BOUND},
 	params::market,
 };
 
@@ -125,83 +126,19 @@ impl frame_support::traits::Randomness<Option<Hash>, BlockNumber> for CurrentBlo
 	}
 }
 
-/// A validator that did not vote on `StrikeThreshold` committee checks it was
-/// drawn for: an offence reported through `pallet-offences` (kind
-/// `agora:non-voter!`, one time slot per job), which staking slashes
-/// [`NonVotingOffence::SLASH`] of the offender's exposure (deferred like any
-/// slash) and may disable it for the era.
-pub struct NonVotingOffence {
-	pub session_index: sp_staking::SessionIndex,
-	pub validator_set_count: u32,
-	pub job_id: u64,
-	pub offenders: alloc::vec::Vec<pallet_session::historical::IdentificationTuple<Runtime>>,
-}
-
-impl NonVotingOffence {
-	/// Share of the exposure slashed: 0.1 %.
-	pub const SLASH: sp_runtime::Perbill = sp_runtime::Perbill::from_parts(1_000_000);
-}
-
-impl sp_staking::offence::Offence<pallet_session::historical::IdentificationTuple<Runtime>>
-	for NonVotingOffence
-{
-	const ID: sp_staking::offence::Kind = *b"agora:non-voter!";
-	type Slot = u64;
-
-	fn offenders(&self) -> alloc::vec::Vec<pallet_session::historical::IdentificationTuple<Runtime>> {
-		self.offenders.clone()
-	}
-	fn session_index(&self) -> sp_staking::SessionIndex {
-		self.session_index
-	}
-	fn validator_set_count(&self) -> u32 {
-		self.validator_set_count
-	}
-	fn slot(&self) -> u64 {
-		self.job_id
-	}
-	fn slash_fraction(&self, _offenders_count: u32) -> sp_runtime::Perbill {
-		Self::SLASH
-	}
-}
-
-/// `pallet-jobs`' [`agora_primitives::NonVoterReport`]: reports a
-/// [`NonVotingOffence`].
-pub struct NonVoterOffences;
-
-impl agora_primitives::NonVoterReport<crate::AccountId> for NonVoterOffences {
-	fn report(offenders: alloc::vec::Vec<crate::AccountId>, job_id: u64) {
-		use sp_staking::offence::ReportOffence;
-		let offence = NonVotingOffence {
-			session_index: pallet_session::CurrentIndex::<Runtime>::get(),
-			validator_set_count: pallet_session::Validators::<Runtime>::decode_len().unwrap_or(0) as u32,
-			job_id,
-			offenders: offenders.into_iter().map(|a| (a, ())).collect(),
-		};
-		// Fails only as a duplicate (the same offenders for the same job).
-		let _ = <crate::Offences as ReportOffence<
-			crate::AccountId,
-			pallet_session::historical::IdentificationTuple<Runtime>,
-			NonVotingOffence,
-		>>::report_offence(alloc::vec::Vec::new(), offence);
-	}
-}
+/// Jobs finalized, expired or pruned per block (each queue's bound).
+pub const MAX_JOBS_PER_BLOCK: u32 = 64;
 
 parameter_types! {
 	/// Storage bound of inline job input (`MAX_INPUT_LEN` is at most this).
 	pub const MaxInputLen: u32 = MAX_INPUT_BOUND;
-	/// Storage bound of a committee (`COMMITTEE_SIZE` is at most this).
-	pub const MaxCommitteeSize: u32 = MAX_COMMITTEE_BOUND;
-	pub const MaxJobsPerBlock: u32 = 64;
+	pub const MaxJobsPerBlock: u32 = MAX_JOBS_PER_BLOCK;
 	/// Most fitting offers one AVRF draw weighs (a seeded sample when more fit).
 	pub const MaxCandidates: u32 = 32;
 	/// Most of a model's offers read per job: squatting all of them takes 8
 	/// providers (`MaxOffersPerProvider` = 32 offers each) with
 	/// `MIN_PROVIDER_STAKE` bonded.
 	pub const MaxOfferScan: u32 = 256;
-	/// Committee votes go ahead of ordinary transactions.
-	pub const VotePriority: sp_runtime::transaction_validity::TransactionPriority =
-		sp_runtime::transaction_validity::TransactionPriority::MAX / 2;
 }
 
 impl pallet_jobs::Config for Runtime {
@@ -223,36 +160,14 @@ impl pallet_jobs::Config for Runtime {
 	type MaxCandidates = MaxCandidates;
 	type MaxOfferScan = MaxOfferScan;
 	type MissedDeadlineSlash = market::MissedDeadlineSlash;
-	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
-	type Treasury = TreasuryAccount;
-	type AuthorityId = agora_primitives::AgoraAuthorityId;
-	type MaxValidators = ConstU32<MAX_AUTHORITIES>;
-	type MaxCommitteeSize = MaxCommitteeSize;
-	type CommitteeSize = market::CommitteeSize;
-	type VoteTimeout = market::VoteTimeout;
-	/// The audit draw uses the VRF output of the block two after the receipt's.
-	type AuditDelay = ConstU32<2>;
 	/// A minute (20 blocks) to upload a by-hash input after ordering the job.
 	type InputGrace = ConstU32<20>;
 	/// 0.01 AGR once a deadline block's queue is half full, doubling every
 	/// eighth: squatting the last 32 slots of one block costs 10.2 AGR, kept by
 	/// the treasury even when the squatter cancels.
 	type QueueSurcharge = QueueSurcharge;
-	/// A check without a majority gets new members (for those who did not
-	/// vote) twice, then ends `Unverified`.
-	type MaxRedraws = ConstU32<2>;
-	/// Three checks drawn for and not voted in get a validator reported.
-	type StrikeThreshold = ConstU32<3>;
-	type NonVoterReport = NonVoterOffences;
-	type AuditRate = market::AuditRate;
-	type DisputeBond = market::DisputeBond;
-	type FraudSlash = market::FraudSlash;
-	type ChallengerReward = market::ChallengerReward;
-	type LostBondToProvider = market::LostBondToProvider;
-	type VotePriority = VotePriority;
-	// A committee member's check: fetch over HTTP, ask the local verifier.
-	type OffchainAudit = agora_offchain_workers::HttpAudit;
+	/// Receipts are told to `pallet-verification`, which queues their audit draws.
+	type Checks = crate::Verification;
 	type WeightInfo = pallet_jobs::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = JobsHelper;

@@ -11,6 +11,8 @@
 //!   development preset only);
 //! - [`marketplace`]: provider bonds, the model registry, escrow, jobs and
 //!   reputation;
+//! - [`verification`]: audit draws, committees, votes, disputes and verdicts,
+//!   and the non-voting offence;
 //! - [`params`]: the marketplace's governed parameters (`pallet-parameters`,
 //!   bounds-checked by a `market_params` or root referendum).
 
@@ -23,3 +25,4 @@ pub mod monetary;
 pub mod params;
 pub mod staking;
 pub mod system;
+pub mod verification;

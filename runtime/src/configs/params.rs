@@ -203,13 +203,13 @@ params_table! {
 	MissedDeadlineSlash, "MISSED_DEADLINE_SLASH", MISSED_DEADLINE_SLASH, 0, PERBILL, Perbill, perbill;
 	ProtocolFee, "PROTOCOL_FEE", PROTOCOL_FEE, 0, PERBILL / 5, Perbill, perbill;
 	MinProviderStake, "MIN_PROVIDER_STAKE", MIN_PROVIDER_STAKE, AGR, 1_000_000 * AGR, Planck, int;
-	UnbondingPeriod, "UNBONDING_PERIOD", UNBONDING_PERIOD, 1, (28 * DAYS as u128), Blocks, int;
+	UnbondingPeriod, "UNBONDING_PERIOD", UNBONDING_PERIOD, 1, ((DAYS as u128).saturating_mul(28)), Blocks, int;
 	MaxInputLen, "MAX_INPUT_LEN", MAX_INPUT_LEN, 16, (MAX_INPUT_BOUND as u128), Bytes, int;
 	MaxDeadline, "MAX_DEADLINE", MAX_DEADLINE, 10, (DAYS as u128), Blocks, int;
-	Retention, "RETENTION", RETENTION, (HOURS as u128), (30 * DAYS as u128), Blocks, int;
+	Retention, "RETENTION", RETENTION, (HOURS as u128), ((DAYS as u128).saturating_mul(30)), Blocks, int;
 	ReputationThetaMilli, "THETA", REPUTATION_THETA_MILLI, 10, 5_000, Milli, int;
 	AbuseThreshold, "ABUSE_M", ABUSE_THRESHOLD, 1, (ABUSE_WINDOW as u128), Count, int;
-	RestrictPeriod, "T_RESTRICT", RESTRICT_PERIOD, 1, (30 * DAYS as u128), Blocks, int;
+	RestrictPeriod, "T_RESTRICT", RESTRICT_PERIOD, 1, ((DAYS as u128).saturating_mul(30)), Blocks, int;
 }
 
 /// The floor of `AUDIT_RATE` a referendum may set: 1 % of receipts. Checking
@@ -250,7 +250,7 @@ pub fn check_value(spec: &ParamSpec, v: u128) -> Result<(), BoundsError> {
 	if v > spec.max {
 		return Err(BoundsError::AboveMaximum);
 	}
-	if spec.name == "COMMITTEE_SIZE" && v % 2 == 0 {
+	if spec.name == "COMMITTEE_SIZE" && v.is_multiple_of(2) {
 		return Err(BoundsError::MustBeOdd);
 	}
 	Ok(())

@@ -35,7 +35,7 @@ parameter_types! {
 	/// 5 MiB blocks, of which normal extrinsics may fill 75%.
 	pub RuntimeBlockLength: BlockLength = BlockLength::builder()
 		.max_length(MAX_BLOCK_LENGTH)
-		.modify_max_length_for_class(DispatchClass::Normal, |m| *m = NORMAL_DISPATCH_RATIO * MAX_BLOCK_LENGTH)
+		.modify_max_length_for_class(DispatchClass::Normal, |m| *m = NORMAL_DISPATCH_RATIO.mul_floor(MAX_BLOCK_LENGTH))
 		.build();
 	/// Agora's SS58 address prefix (see `agora_primitives::SS58_PREFIX`).
 	pub const SS58Prefix: u16 = SS58_PREFIX;

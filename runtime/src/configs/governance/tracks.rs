@@ -24,7 +24,9 @@ const APPROVAL: Curve = Curve::make_reciprocal(4, 28, percent(80), percent(50), 
 const SUPPORT_ROOT: Curve = Curve::make_linear(28, 28, percent(0), percent(50));
 const SUPPORT_PARAMS: Curve = Curve::make_linear(28, 28, percent(0), percent(20));
 
-/// A track name as the pallet stores it (25 bytes, zero-padded).
+/// A track name as the pallet stores it (25 bytes, zero-padded). Evaluated at
+/// compile time (an index out of range would fail the build).
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 const fn name(s: &str) -> [u8; 25] {
 	let mut out = [0u8; 25];
 	let b = s.as_bytes();
