@@ -1,0 +1,404 @@
+//! One job's way through the worker: queue, acknowledge, input, run, store,
+//! receipt (docs/protocol.md §10 Faults).
+use super::*;
+
+impl Shared {
+	pub(super) async fn client(&self) -> Client {
+		self.client.read().await.clone()
+	}
+
+	pub(super) fn release(&self, id: u64) {
+		if let Ok(mut t) = self.taken.lock() {
+			if t.remove(&id) {
+				self.metrics.queue_depth.dec();
+			}
+		}
+	}
+
+	pub(super) fn enqueue(&self, id: u64) {
+		let fresh = self.taken.lock().map(|mut t| t.insert(id)).unwrap_or(false);
+		if !fresh {
+			return;
+		}
+		self.metrics.queue_depth.inc();
+		if self.queue.try_send(id).is_err() {
+			tracing::warn!(job = id, "queue full; the next scan picks the job up");
+			self.release(id);
+		}
+	}
+
+	/// Queues every open job on chain assigned to this worker's key.
+	pub(super) async fn scan(&self, client: &Client) -> anyhow::Result<()> {
+		let me = self.worker_key.public_key().0;
+		let mut n = 0;
+		for (id, job) in View::new(client).jobs().await? {
+			let open = matches!(job.status, JobStatus::Assigned | JobStatus::Acknowledged);
+			if job.worker_key == me && open {
+				n += 1;
+				self.enqueue(id);
+			}
+		}
+		tracing::info!(pending = n, "scanned the chain for open jobs");
+		Ok(())
+	}
+
+	/// Follows finalized blocks for `JobAssigned` events with this worker's key;
+	/// reconnects with backoff when the node goes away.
+	pub(super) async fn watch(self: Arc<Self>) -> anyhow::Result<()> {
+		let me = self.worker_key.public_key().0;
+		loop {
+			let client = self.client().await;
+			let result: anyhow::Result<()> = async {
+				self.scan(&client).await?;
+				let mut blocks = client.stream_blocks().await?;
+				while let Some(block) = blocks.next().await {
+					let block = block?;
+					let at = block.at().await?;
+					let events = at.events().fetch().await?;
+					for ev in events.find::<runtime::jobs::events::JobAssigned>() {
+						let ev = ev?;
+						if ev.worker_key == me {
+							tracing::info!(job = ev.job_id, block = block.number(), "job assigned");
+							self.enqueue(ev.job_id);
+						}
+					}
+				}
+				anyhow::bail!("the finalized block stream ended")
+			}
+			.await;
+			if let Err(e) = result {
+				tracing::warn!(error = %e, "lost the node; reconnecting");
+			}
+			let fresh = chain::connect_with_backoff(&self.url, Duration::from_secs(u64::MAX / 4)).await?;
+			*self.client.write().await = fresh;
+			tracing::info!(url = %self.url, "reconnected");
+		}
+	}
+
+	/// Runs one job (or reuses its stored output) and posts its receipt.
+	pub(super) async fn process(&self, id: u64) -> anyhow::Result<()> {
+		let rec = self.store.record(id)?;
+		if rec.as_ref().is_some_and(|r| r.receipt.is_some() || r.abandoned.is_some()) {
+			return Ok(());
+		}
+		let client = self.client().await;
+		let view = View::new(&client);
+		let Some(job) = view.job(id).await? else {
+			return self.abandon(rec, id, "the chain no longer has the job");
+		};
+		if job.worker_key != self.worker_key.public_key().0 {
+			return Ok(());
+		}
+		match job.status {
+			JobStatus::Assigned | JobStatus::Acknowledged => {},
+			JobStatus::Expired | JobStatus::Cancelled =>
+				return self.abandon(rec, id, &format!("the job is {:?}", job.status)),
+			_ => return Ok(()),
+		}
+		if u64::from(job.deadline) < view.finalized_number().await? {
+			return self.abandon(rec, id, "the deadline passed");
+		}
+		let Some(engine) = self.engines.get(&job.model_id).cloned() else {
+			tracing::warn!(job = id, model = %agora_client::hex0x(&job.model_id), "no engine for the job's model");
+			return Ok(());
+		};
+		let model = engine.name().to_string();
+		let input_hash = match &job.input {
+			runtime::runtime_types::pallet_jobs::types::JobInput::Inline(b) => content_hash(&b.0),
+			runtime::runtime_types::pallet_jobs::types::JobInput::Hash(h) => *h,
+		};
+
+		if rec.is_none() && matches!(job.status, JobStatus::Assigned) && !self.acknowledge(&client, id).await? {
+			return self.abandon(None, id, "the job ended before it was acknowledged (cancelled by its client?)");
+		}
+
+		let rec = match rec {
+			Some(r) => {
+				tracing::info!(job = id, "output already stored; resubmitting its receipt without rerunning");
+				r
+			},
+			None => {
+				let input = match &job.input {
+					runtime::runtime_types::pallet_jobs::types::JobInput::Inline(b) => Some(b.0.clone()),
+					runtime::runtime_types::pallet_jobs::types::JobInput::Hash(h) => {
+						match self.wait_for_input(&client, id, &job, h).await? {
+							Some(bytes) => Some(bytes),
+							None => return Ok(()),
+						}
+					},
+				};
+				let req = input.map(|input| Request {
+					input,
+					max_tokens: job.params.max_tokens,
+					temperature: f64::from(job.params.temperature_milli) / 1000.0,
+					seed: job.job_seed,
+				});
+				let result = match req {
+					None => Err(EngineError::Input(
+						"the input was not delivered (PUT /v1/inputs) before the job ran".into(),
+					)),
+					Some(req) => self.run_with_retries(id, engine.clone(), req).await?,
+				};
+				let (output, tokens, kind) = match result {
+					Ok(inf) => {
+						let kind = match engine.task() {
+							TaskKind::TextGeneration => OutputKind::Text,
+							TaskKind::Embedding => OutputKind::Embedding,
+						};
+						(inf.output, inf.output_tokens, kind)
+					},
+					Err(EngineError::Input(msg)) => {
+						tracing::warn!(job = id, error = %msg, "the model refused the input; posting an error receipt");
+						(serde_json::to_vec(&serde_json::json!({ "error": msg }))?, 0, OutputKind::Error)
+					},
+					Err(EngineError::Internal(msg)) => anyhow::bail!("engine failure: {msg}"),
+				};
+				#[cfg(feature = "test-cheat")]
+				let cheat = match kind {
+					_ if self.cheat.is_empty() => None,
+					OutputKind::Text => {
+						let k = self.text_jobs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+						self.cheat.get(k % self.cheat.len()).copied()
+					},
+					_ => self.cheat.iter().find(|c| **c != Cheat::Overbill).copied(),
+				};
+				let (output, tokens) = match cheat {
+					Some(c) => {
+						tracing::warn!(job = id, cheat = ?c, "TEST BUILD: cheating on this job");
+						c.apply(output, tokens, kind, job.params.max_tokens)
+					},
+					None => (output, tokens),
+				};
+				let hash = self.store.put_output(&output)?;
+				let r = JobRecord {
+					job_id: id,
+					model_id: hex::encode(job.model_id),
+					output_hash: hex::encode(hash),
+					output_tokens: tokens,
+					kind,
+					receipt: None,
+					abandoned: None,
+					created_unix: now_unix(),
+				};
+				self.store.save(&r)?;
+				if kind != OutputKind::Error {
+					self.metrics.tokens.inc_by(u64::from(tokens));
+				}
+				r
+			},
+		};
+		self.post_receipt(&client, id, &job, input_hash, rec, &model).await
+	}
+
+	pub(super) async fn run_with_retries(
+		&self,
+		id: u64,
+		engine: Arc<dyn Engine>,
+		req: Request,
+	) -> anyhow::Result<Result<engine::Inference, EngineError>> {
+		let mut last = None;
+		for attempt in 1..=3 {
+			let (e, r) = (engine.clone(), req.clone());
+			let t0 = Instant::now();
+			let res = tokio::task::spawn_blocking(move || e.run(&r)).await?;
+			let secs = t0.elapsed().as_secs_f64();
+			self.metrics.inference.with_label_values(&[engine.name()]).observe(secs);
+			match res {
+				Err(EngineError::Internal(msg)) => {
+					tracing::warn!(job = id, attempt, error = %msg, "engine failure");
+					last = Some(EngineError::Internal(msg));
+				},
+				other => {
+					if let Ok(inf) = &other {
+						tracing::info!(job = id, model = engine.name(), tokens = inf.output_tokens, prompt_tokens = inf.prompt_tokens, secs, "inference done");
+					}
+					return Ok(other);
+				},
+			}
+		}
+		self.metrics.jobs.with_label_values(&[engine.name(), "failed"]).inc();
+		Ok(Err(last.unwrap_or_else(|| EngineError::Internal("no attempt ran".into()))))
+	}
+
+	/// Waits for a by-hash input to be uploaded (`PUT /v1/inputs`) and returns
+	/// its bytes. When the client's grace is over without it, reports the input
+	/// missing on chain (the client pays the base price, nobody is slashed) and
+	/// returns `None`.
+	pub(super) async fn wait_for_input(
+		&self,
+		client: &Client,
+		id: u64,
+		job: &chain::Job,
+		hash: &[u8; 32],
+	) -> anyhow::Result<Option<Vec<u8>>> {
+		let grace =
+			client.at_current_block().await?.constants().entry(runtime::constants().jobs().input_grace())?;
+		let from = agora_primitives::rules::input_report_from(
+			u64::from(job.submitted_at),
+			u64::from(job.deadline),
+			u64::from(grace),
+		);
+		let mut logged = false;
+		let call = runtime::transactions().jobs().report_input_missing(id);
+		loop {
+			if let Some(bytes) = self.store.input(hash)? {
+				return Ok(Some(bytes));
+			}
+			// The finalized view lags the best block by a block or two, and the
+			// report lands in a block after the best one: try from two before;
+			// one that comes a block early is refused and tried again.
+			let now = View::new(client).finalized_number().await?;
+			if now.saturating_add(2) >= from {
+				let sent = {
+					let _nonce = self.submit_lock.lock().await;
+					chain::submit_final(client, &call, &self.signer, &format!("reporting job {id}'s input missing")).await
+				};
+				match sent {
+					Ok(events) => {
+						if let Some(ev) = events.find_first::<runtime::jobs::events::InputMissing>().transpose()? {
+							tracing::warn!(job = id, charged = %chain::fmt_agr(ev.charge), client_misses = ev.misses, "input never delivered; reported missing");
+							self.metrics.inputs_missing.inc();
+						}
+						break;
+					},
+					Err(e) if format!("{e:#}").contains("InputGraceNotOver") => {},
+					Err(e) => return Err(e),
+				}
+			} else if !logged {
+				tracing::info!(job = id, input = %agora_client::hex0x(hash), report_at = from, "waiting for the client to upload the input");
+				logged = true;
+			}
+			tokio::time::sleep(Duration::from_secs(2)).await;
+		}
+		let rec = self.store.record(id)?;
+		self.abandon(rec, id, "the client never delivered the input; reported missing")?;
+		Ok(None)
+	}
+
+	pub(super) fn abandon(&self, rec: Option<JobRecord>, id: u64, why: &str) -> anyhow::Result<()> {
+		tracing::warn!(job = id, why, "not serving the job");
+		if let Some(mut r) = rec {
+			r.abandoned = Some(why.to_string());
+			self.store.save(&r)?;
+		}
+		Ok(())
+	}
+
+	/// Acknowledges job `id` and waits until the acknowledgement is final:
+	/// `true` when the job is then `Acknowledged` (the client can no longer
+	/// cancel it), `false` when it ended first (the client cancelled it);
+	/// an error, to be retried by the next scan, when neither is on chain yet.
+	pub(super) async fn acknowledge(&self, client: &Client, id: u64) -> anyhow::Result<bool> {
+		let call = runtime::transactions().jobs().acknowledge(id);
+		let t0 = Instant::now();
+		let sent: anyhow::Result<()> = async {
+			let progress = {
+				let _nonce = self.submit_lock.lock().await;
+				client.tx().await?.sign_and_submit_then_watch_default(&call, &self.signer).await?
+			};
+			progress.wait_for_finalized_success().await?;
+			Ok(())
+		}
+		.await;
+		// Whatever happened to the call, the chain says whether the job is ours.
+		let status = View::new(client).job(id).await?.map(|j| j.status);
+		match status {
+			Some(JobStatus::Acknowledged) => {
+				tracing::info!(job = id, ack_secs = t0.elapsed().as_secs_f64(), "acknowledged; running");
+				Ok(true)
+			},
+			Some(JobStatus::Assigned) => match sent {
+				Err(e) => Err(e.context(format!("acknowledging job {id}"))),
+				Ok(()) => anyhow::bail!("job {id}: acknowledged, but the chain still shows it Assigned"),
+			},
+			_ => Ok(false),
+		}
+	}
+
+	/// Signs and submits the receipt, retrying across node failures until the
+	/// deadline; records it once it is in a finalized block.
+	pub(super) async fn post_receipt(
+		&self,
+		client: &Client,
+		id: u64,
+		job: &chain::Job,
+		input_hash: [u8; 32],
+		mut rec: JobRecord,
+		model: &str,
+	) -> anyhow::Result<()> {
+		let output_hash = agora_client::parse_h256(&rec.output_hash)?;
+		let receipt = agora_primitives::jobs::Receipt::<[u8; 32]> {
+			job_id: id,
+			model_id: job.model_id,
+			input_hash,
+			output_hash,
+			output_tokens: rec.output_tokens,
+			provider: self.provider.0,
+			worker_pubkey: self.worker_key.public_key().0,
+		};
+		let t_sign = Instant::now();
+		let signature = self.worker_key.sign(&receipt.signing_payload()).0;
+		let sign_us = t_sign.elapsed().as_micros() as u64;
+		let call = runtime::transactions().jobs().submit_receipt(id, chain::recode(&receipt)?, signature);
+		let t0 = Instant::now();
+		let mut client = client.clone();
+		let mut wait = Duration::from_millis(500);
+		loop {
+			let attempt: anyhow::Result<(String, u32, f64)> = async {
+				let t_submit = Instant::now();
+				let progress = {
+					let _nonce = self.submit_lock.lock().await;
+					client.tx().await?.sign_and_submit_then_watch_default(&call, &self.signer).await?
+				};
+				let submit_secs = t_submit.elapsed().as_secs_f64();
+				let in_block = progress.wait_for_finalized().await?;
+				let block = agora_client::hex0x(in_block.block_hash().as_ref());
+				let events = in_block.wait_for_success().await?;
+				let finalize_at = events
+					.find_first::<runtime::jobs::events::JobReceipted>()
+					.transpose()?
+					.map(|e| e.finalize_at)
+					.unwrap_or_default();
+				Ok((block, finalize_at, submit_secs))
+			}
+			.await;
+			match attempt {
+				Ok((block, finalize_at, submit_secs)) => {
+					let total = t0.elapsed().as_secs_f64();
+					self.metrics.receipt.observe(total);
+					let outcome = if rec.kind == OutputKind::Error { "error_receipt" } else { "receipted" };
+					self.metrics.jobs.with_label_values(&[model, outcome]).inc();
+					tracing::info!(job = id, %block, finalize_at, output_hash = %rec.output_hash, tokens = rec.output_tokens, sign_us, submit_secs, receipt_secs = total, "receipt final");
+					rec.receipt = Some(ReceiptState { block, finalize_at });
+					return self.store.save(&rec);
+				},
+				Err(e) => {
+					// Whatever went wrong, the chain says whether to go on.
+					tracing::warn!(job = id, error = %e, "receipt not final");
+					tokio::time::sleep(wait).await;
+					wait = (wait * 2).min(Duration::from_secs(10));
+					client = self.client().await;
+					let view = View::new(&client);
+					let Ok(now_job) = view.job(id).await else { continue };
+					match now_job.map(|j| j.status) {
+						Some(JobStatus::Assigned | JobStatus::Acknowledged) => {
+							if let Ok(now) = view.finalized_number().await {
+								if now > u64::from(job.deadline) {
+									self.metrics.jobs.with_label_values(&[model, "abandoned"]).inc();
+									return self.abandon(Some(rec), id, "the deadline passed before the receipt was final");
+								}
+							}
+						},
+						Some(JobStatus::Receipted | JobStatus::Disputed | JobStatus::Finalized) => {
+							tracing::info!(job = id, "the chain already has a receipt for the job");
+							rec.receipt = Some(ReceiptState { block: "unknown".into(), finalize_at: 0 });
+							return self.store.save(&rec);
+						},
+						Some(s) => return self.abandon(Some(rec), id, &format!("the job is {s:?}")),
+						None => return self.abandon(Some(rec), id, "the chain no longer has the job"),
+					}
+				},
+			}
+		}
+	}
+}
