@@ -42,8 +42,8 @@ pub mod pallet {
 	use frame_support::{
 		pallet_prelude::*,
 		traits::{
-			fungible::{Inspect, InspectHold, MutateHold},
-			tokens::{DepositConsequence, Fortitude, Precision, Provenance, Restriction},
+			fungible::{Inspect, InspectHold, Mutate, MutateHold},
+			tokens::{DepositConsequence, Fortitude, Precision, Preservation, Provenance, Restriction},
 		},
 	};
 	use sp_runtime::{
@@ -58,19 +58,50 @@ pub mod pallet {
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
 
-	#[pallet::config]
+	/// Defaults for a test runtime's [`Config`] (`#[derive_impl(config_preludes::TestDefaultConfig)]`):
+	/// the values no test cares about; a mock sets the rest.
+	pub mod config_preludes {
+		use super::*;
+		use frame_support::derive_impl;
+
+		/// A 5 % protocol fee.
+		pub struct TestDefaultConfig;
+
+		#[derive_impl(frame_system::config_preludes::TestDefaultConfig, no_aggregated_types)]
+		impl frame_system::DefaultConfig for TestDefaultConfig {}
+
+		frame_support::parameter_types! {
+			pub const ProtocolFee: Perbill = Perbill::from_percent(5);
+		}
+
+		#[frame_support::register_default_impl(TestDefaultConfig)]
+		impl DefaultConfig for TestDefaultConfig {
+			#[inject_runtime_type]
+			type RuntimeEvent = ();
+			#[inject_runtime_type]
+			type RuntimeHoldReason = ();
+			type ProtocolFee = ProtocolFee;
+		}
+	}
+
+	#[pallet::config(with_default)]
 	pub trait Config: frame_system::Config {
 		/// The overarching event type.
+		#[pallet::no_default_bounds]
 		#[allow(deprecated)]
 		type RuntimeEvent: From<Event<Self>> + IsType<<Self as frame_system::Config>::RuntimeEvent>;
 		/// The currency escrow is held in.
-		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+		#[pallet::no_default]
+		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ Mutate<Self::AccountId>;
 		/// The runtime's hold reasons.
+		#[pallet::no_default_bounds]
 		type RuntimeHoldReason: From<HoldReason>;
 		/// Share of every charge that goes to the treasury.
 		#[pallet::constant]
 		type ProtocolFee: Get<Perbill>;
 		/// The treasury account.
+		#[pallet::no_default]
 		type Treasury: Get<Self::AccountId>;
 	}
 
@@ -180,6 +211,27 @@ pub mod pallet {
 			Ok(())
 		}
 
+		/// Pays `amount` of `from`'s balance held under `reason` to `to`; nothing
+		/// for zero. Every payout of this pallet goes through here.
+		fn pay_from_hold(
+			reason: &T::RuntimeHoldReason,
+			from: &T::AccountId,
+			to: &T::AccountId,
+			amount: BalanceOf<T>,
+		) -> DispatchResult {
+			if !amount.is_zero() {
+				T::Currency::transfer_on_hold(
+					reason,
+					from,
+					to,
+					amount,
+					Precision::Exact,
+					Restriction::Free,
+					Fortitude::Force,
+				)?;
+			}
+			Ok(())
+		}
 	}
 
 	impl<T: Config> JobEscrow<T::AccountId, BalanceOf<T>> for Pallet<T> {
@@ -214,20 +266,7 @@ pub mod pallet {
 			let refunded = held.saturating_sub(charge);
 
 			let reason = HoldReason::JobEscrow.into();
-			let pay = |dest: &T::AccountId, amount: BalanceOf<T>| -> DispatchResult {
-				if !amount.is_zero() {
-					T::Currency::transfer_on_hold(
-						&reason,
-						&client,
-						dest,
-						amount,
-						Precision::Exact,
-						Restriction::Free,
-						Fortitude::Force,
-					)?;
-				}
-				Ok(())
-			};
+			let pay = |dest: &T::AccountId, amount| Self::pay_from_hold(&reason, &client, dest, amount);
 			// A royalty too small to open the publisher's account (below the
 			// existential deposit, publisher account empty) goes to the treasury
 			// instead, so settlement never fails on dust.
@@ -272,18 +311,9 @@ pub mod pallet {
 			if amount.is_zero() {
 				return Ok(());
 			}
-			// Held, then moved on hold: `MutateHold` is all this pallet may do.
-			let reason = HoldReason::JobEscrow.into();
-			T::Currency::hold(&reason, client, amount).map_err(|_| Error::<T>::InsufficientBalance)?;
-			T::Currency::transfer_on_hold(
-				&reason,
-				client,
-				&T::Treasury::get(),
-				amount,
-				Precision::Exact,
-				Restriction::Free,
-				Fortitude::Force,
-			)?;
+			// A plain transfer that keeps the client's account alive.
+			<T::Currency as Mutate<_>>::transfer(client, &T::Treasury::get(), amount, Preservation::Preserve)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
 			Self::deposit_event(Event::FeeCharged { client: client.clone(), amount });
 			Ok(())
 		}
@@ -329,19 +359,8 @@ pub mod pallet {
 			let p = to_provider.mul_floor(amount);
 			let t = amount.saturating_sub(p);
 			let reason = HoldReason::DisputeBond.into();
-			for (dest, a) in [(provider, p), (&T::Treasury::get(), t)] {
-				if !a.is_zero() {
-					T::Currency::transfer_on_hold(
-						&reason,
-						&challenger,
-						dest,
-						a,
-						Precision::Exact,
-						Restriction::Free,
-						Fortitude::Force,
-					)?;
-				}
-			}
+			Self::pay_from_hold(&reason, &challenger, provider, p)?;
+			Self::pay_from_hold(&reason, &challenger, &T::Treasury::get(), t)?;
 			Bonds::<T>::remove(job);
 			Self::deposit_event(Event::BondForfeited {
 				job,

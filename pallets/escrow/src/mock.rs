@@ -3,7 +3,7 @@
 
 use crate as pallet_escrow;
 use frame_support::{derive_impl, parameter_types, traits::VariantCountOf};
-use sp_runtime::{BuildStorage, Perbill};
+use sp_runtime::BuildStorage;
 
 type Block = frame_system::mocking::MockBlock<Test>;
 pub type AccountId = u64;
@@ -39,15 +39,13 @@ pub const TREASURY: AccountId = 99;
 
 parameter_types! {
 	pub const ExistentialDeposit: Balance = 10;
-	pub const ProtocolFee: Perbill = Perbill::from_percent(5);
 	pub const Treasury: AccountId = TREASURY;
 }
 
+/// The default 5 % protocol fee.
+#[derive_impl(pallet_escrow::config_preludes::TestDefaultConfig)]
 impl pallet_escrow::Config for Test {
-	type RuntimeEvent = RuntimeEvent;
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
-	type ProtocolFee = ProtocolFee;
 	type Treasury = Treasury;
 }
 

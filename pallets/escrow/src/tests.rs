@@ -128,3 +128,21 @@ fn bond_errors_move_nothing() {
 		);
 	});
 }
+
+#[test]
+fn charge_fee_pays_the_treasury_and_never_reaps_the_client() {
+	build_and_execute(|| {
+		let issuance = Balances::total_issuance();
+		assert_ok!(<E as JobEscrow<_, _>>::charge_fee(&CLIENT, 0));
+		assert_ok!(<E as JobEscrow<_, _>>::charge_fee(&CLIENT, 250));
+		assert_eq!(Balances::balance(&CLIENT), 9_750);
+		assert_eq!(Balances::balance(&TREASURY), 10 + 250);
+		// All of it would close the account (existential deposit 10): refused,
+		// nothing moved.
+		assert_noop!(<E as JobEscrow<_, _>>::charge_fee(&CLIENT, 9_750), Error::<Test>::InsufficientBalance);
+		assert_noop!(<E as JobEscrow<_, _>>::charge_fee(&CLIENT, 20_000), Error::<Test>::InsufficientBalance);
+		assert_ok!(<E as JobEscrow<_, _>>::charge_fee(&CLIENT, 9_740));
+		assert_eq!(Balances::balance(&CLIENT), 10);
+		assert_eq!(Balances::total_issuance(), issuance);
+	});
+}
