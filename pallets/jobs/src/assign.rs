@@ -6,7 +6,7 @@ use agora_primitives::{
 	OfferRegistry, OfferTerms, Reputation, TaskKind,
 };
 use alloc::vec::Vec;
-use frame_support::{pallet_prelude::*, traits::Randomness};
+use frame_support::pallet_prelude::*;
 use frame_system::pallet_prelude::*;
 use sp_runtime::{
 	traits::{CheckedAdd, CheckedDiv, CheckedMul, One, Saturating},
@@ -30,14 +30,16 @@ impl<T: Config> Pallet<T> {
 			InputParam::Hash(_) => 0,
 		};
 		match Self::assign_job(client, model_id, input, params, max_price, deadline, provider) {
-			Ok(read) => Ok(Some(T::WeightInfo::submit_job(read, T::MaxInputLen::get())).into()),
+			// Charged for the offers read and the input bytes carried (0 for an
+			// input by hash), not the bounds the call was admitted with.
+			Ok(read) => Ok(Some(T::WeightInfo::submit_job(read, len)).into()),
 			Err(error) => {
 				// Only the last two refusals come after the offers are read; the
 				// others are charged for the checks alone, not the scan.
 				let scanned = error == Error::<T>::NoFittingOffer.into()
 					|| error == Error::<T>::InsufficientBalance.into();
 				let weight = if scanned {
-					T::WeightInfo::submit_job(T::MaxOfferScan::get(), T::MaxInputLen::get())
+					T::WeightInfo::submit_job(T::MaxOfferScan::get(), len)
 				} else {
 					T::WeightInfo::submit_job(1, len)
 				};
@@ -117,7 +119,7 @@ impl<T: Config> Pallet<T> {
 			input,
 			params,
 			job_seed: rules::job_seed(
-				&Self::block_randomness(rules::JOB_SEED_CONTEXT),
+				&agora_pallet_support::block_randomness::<T, T::Randomness>(rules::JOB_SEED_CONTEXT),
 				job_id,
 				params.seed,
 			),
@@ -207,17 +209,9 @@ impl<T: Config> Pallet<T> {
 		(fitting, scanned)
 	}
 
-	/// This block's VRF randomness for `subject`: BABE's output for the
-	/// including block, unknown when the extrinsic was signed; the parent
-	/// hash stands in where there is none (genesis, tests).
-	pub(crate) fn block_randomness(subject: &[u8]) -> T::Hash {
-		let (vrf, _) = T::Randomness::random(subject);
-		vrf.unwrap_or_else(frame_system::Pallet::<T>::parent_hash)
-	}
-
 	/// The AVRF seed of a job ([`rules::avrf_seed`] over this block's randomness).
 	pub fn avrf_seed(job_id: JobId) -> [u8; 32] {
-		rules::avrf_seed(&Self::block_randomness(rules::AVRF_CONTEXT), job_id)
+		rules::avrf_seed(&agora_pallet_support::block_randomness::<T, T::Randomness>(rules::AVRF_CONTEXT), job_id)
 	}
 
 	/// The roulette-wheel pick ([`rules::roulette_pick`]) over `(offer,

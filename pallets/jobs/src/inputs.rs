@@ -11,6 +11,7 @@
 //! running the job would, and costs the client no more than the base price it
 //! agreed to (doubled only for its own repeated misses).
 use crate::{pallet::*, types::*};
+use agora_pallet_support::BlockQueue;
 use agora_primitives::{rules, JobEscrow, JobId, JobStatus};
 use frame_support::pallet_prelude::*;
 use sp_runtime::SaturatedConversion;
@@ -43,7 +44,7 @@ impl<T: Config> Pallet<T> {
 		.saturated_into();
 		// No royalty: the model never ran.
 		let s = T::Escrow::settle(job_id, &job.provider, &job.provider, 0, charge)?;
-		Self::unqueue::<ExpiryQueue<T>>(Self::expiry_block(&job), job_id);
+		ExpiryQueue::<T>::unqueue(Self::expiry_block(&job), &job_id);
 		Self::release_load(&job);
 		InputMisses::<T>::insert(&job.client, misses.saturating_add(1));
 		job.status = JobStatus::InputMissing;

@@ -79,6 +79,7 @@ pub trait BenchmarkHelper<AccountId, Balance> {
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
+	use agora_pallet_support::BlockQueue;
 	use agora_primitives::{
 		JobEscrow, JobId, JobParams, JobStatus, ModelId, OfferId, OfferRegistry, ProviderBonds,
 		ReceiptChecks, Receipt, Reputation,
@@ -101,22 +102,65 @@ pub mod pallet {
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
 
-	#[pallet::config]
+	/// Defaults for a test runtime's [`Config`] (`#[derive_impl(config_preludes::TestDefaultConfig)]`):
+	/// the values no test cares about; a mock sets the rest.
+	pub mod config_preludes {
+		use super::*;
+		use frame_support::derive_impl;
+
+		/// Short windows (5-block disputes, 100-block deadlines), 3 jobs per block queue, no receipt checker.
+		pub struct TestDefaultConfig;
+
+		#[derive_impl(frame_system::config_preludes::TestDefaultConfig, no_aggregated_types)]
+		impl frame_system::DefaultConfig for TestDefaultConfig {}
+
+		frame_support::parameter_types! {
+			pub const MissedDeadlineSlash: Perbill = Perbill::from_percent(10);
+		}
+
+		#[frame_support::register_default_impl(TestDefaultConfig)]
+		impl DefaultConfig for TestDefaultConfig {
+			#[inject_runtime_type]
+			type RuntimeEvent = ();
+			type MaxInputLen = ConstU32<64>;
+			type InputLimit = ConstU32<64>;
+			type MaxTokensPerJob = ConstU32<4_096>;
+			type MaxDeadline = frame_support::traits::ConstU64<100>;
+			type DisputeWindow = frame_support::traits::ConstU64<5>;
+			type Retention = frame_support::traits::ConstU64<20>;
+			type MaxJobsPerBlock = ConstU32<3>;
+			type MaxCandidates = ConstU32<8>;
+			type MaxOfferScan = ConstU32<64>;
+			type MissedDeadlineSlash = MissedDeadlineSlash;
+			type InputGrace = frame_support::traits::ConstU64<4>;
+			type Checks = ();
+			type WeightInfo = ();
+		}
+	}
+
+	#[pallet::config(with_default)]
 	pub trait Config: frame_system::Config {
 		/// The overarching event type.
+		#[pallet::no_default_bounds]
 		#[allow(deprecated)]
 		type RuntimeEvent: From<Event<Self>> + IsType<<Self as frame_system::Config>::RuntimeEvent>;
 		/// The balance type (the currency's).
+		#[pallet::no_default]
 		type Balance: frame_support::traits::tokens::Balance + MaybeSerializeDeserialize;
 		/// Per-job escrow (`pallet-escrow`).
+		#[pallet::no_default]
 		type Escrow: JobEscrow<Self::AccountId, Self::Balance>;
 		/// Models and offers (`pallet-models`).
+		#[pallet::no_default]
 		type Offers: OfferRegistry<Self::AccountId, BalanceOf<Self>>;
 		/// Provider bonds, for slashing missed deadlines (`pallet-slashing`).
+		#[pallet::no_default]
 		type Bonds: ProviderBonds<Self::AccountId, Balance = BalanceOf<Self>>;
 		/// Provider reputation (weights the AVRF draw).
+		#[pallet::no_default]
 		type Reputation: Reputation<Self::AccountId>;
 		/// The including block's VRF output (BABE's `CurrentBlockRandomness`).
+		#[pallet::no_default]
 		type Randomness: Randomness<Option<Self::Hash>, BlockNumberFor<Self>>;
 		/// Most bytes of inline input any job can store (the storage bound; the
 		/// governed limit is [`Config::InputLimit`]).
@@ -129,12 +173,15 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxTokensPerJob: Get<u32>;
 		/// How far ahead (in blocks) a deadline may be.
+		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type MaxDeadline: Get<BlockNumberFor<Self>>;
 		/// Blocks a receipt may be disputed in before the job finalizes.
+		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type DisputeWindow: Get<BlockNumberFor<Self>>;
 		/// Blocks a finished job is kept before it is pruned.
+		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type Retention: Get<BlockNumberFor<Self>>;
 		/// Most jobs in one block's finalize, expiry or prune queue.
@@ -155,19 +202,23 @@ pub mod pallet {
 		/// Blocks a client has, after ordering a by-hash job, to upload its input
 		/// before the provider may report it missing (at most half the time to
 		/// the job's deadline: `agora_primitives::rules::input_report_from`).
+		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type InputGrace: Get<BlockNumberFor<Self>>;
 		/// The first queue surcharge: what an order pays, on top of its escrow and
 		/// to the treasury, when its deadline block's expiry queue is half full;
 		/// it doubles every further eighth (`agora_primitives::rules::queue_surcharge`).
+		#[pallet::no_default]
 		#[pallet::constant]
 		type QueueSurcharge: Get<BalanceOf<Self>>;
 		/// Told of every accepted receipt (`pallet-verification`, which may
 		/// check it; `()` checks nothing).
+		#[pallet::no_default_bounds]
 		type Checks: ReceiptChecks<BlockNumberFor<Self>>;
 		/// Weights.
 		type WeightInfo: WeightInfo;
 		/// Benchmark set-up.
+		#[pallet::no_default]
 		#[cfg(feature = "runtime-benchmarks")]
 		type BenchmarkHelper: BenchmarkHelper<Self::AccountId, BalanceOf<Self>>;
 	}
@@ -461,7 +512,7 @@ pub mod pallet {
 			let receipt = job.receipt.as_ref().ok_or(Error::<T>::InvalidState)?;
 			let now = frame_system::Pallet::<T>::block_number();
 			ensure!(now >= receipt.window_end, Error::<T>::TooEarly);
-			Self::unqueue::<FinalizeQueue<T>>(receipt.finalize_at, job_id);
+			FinalizeQueue::<T>::unqueue(receipt.finalize_at, &job_id);
 			Self::do_finalize(job_id)
 		}
 
@@ -478,7 +529,7 @@ pub mod pallet {
 			ensure!(job.client == who, Error::<T>::NotClient);
 			ensure!(job.status == JobStatus::Assigned, Error::<T>::CannotCancel);
 			let refunded = T::Escrow::refund(job_id)?;
-			Self::unqueue::<ExpiryQueue<T>>(Self::expiry_block(&job), job_id);
+			ExpiryQueue::<T>::unqueue(Self::expiry_block(&job), &job_id);
 			Self::release_load(&job);
 			job.status = JobStatus::Cancelled;
 			Self::schedule_prune(job_id);

@@ -1,6 +1,7 @@
 //! Per-block queues: deadlines, finalizations and prunes are bucketed by
 //! block, each bucket bounded by `MaxJobsPerBlock`.
-use crate::{pallet::*, types::*, weights::WeightInfo};
+use crate::{pallet::*, weights::WeightInfo};
+use agora_pallet_support::BlockQueue;
 use agora_primitives::JobId;
 use frame_support::pallet_prelude::*;
 use frame_system::pallet_prelude::*;
@@ -23,8 +24,7 @@ impl<T: Config> Pallet<T> {
 				// Keep the job: try again in a later block (it stays Receipted,
 				// and anyone may still call `finalize`).
 				let next = n.saturating_add(One::one());
-				if let Some(b) = Self::free_slot::<FinalizeQueue<T>>(next) {
-					let _ = FinalizeQueue::<T>::try_mutate(b, |q| q.try_push(id));
+				if let Some(b) = FinalizeQueue::<T>::push_first_free(next, id) {
 					Jobs::<T>::mutate(id, |j| {
 						if let Some(r) = j.as_mut().and_then(|j| j.receipt.as_mut()) {
 							r.finalize_at = b;
@@ -46,57 +46,15 @@ impl<T: Config> Pallet<T> {
 		T::WeightInfo::on_initialize(f, e, p)
 	}
 
-	/// Blocks searched for a free queue slot.
-	pub(crate) const QUEUE_SEARCH: u32 = 16;
-
 	pub(crate) fn expiry_block(job: &JobOf<T>) -> BlockNumberFor<T> {
 		job.deadline.saturating_add(One::one())
-	}
-
-	/// The first block at or after `from` whose queue has room.
-	pub(crate) fn free_slot<Q>(from: BlockNumberFor<T>) -> Option<BlockNumberFor<T>>
-	where
-		Q: frame_support::storage::StorageMap<
-			BlockNumberFor<T>,
-			Queue<T::MaxJobsPerBlock>,
-			Query = Queue<T::MaxJobsPerBlock>,
-		>,
-	{
-		(0..Self::QUEUE_SEARCH)
-			.map(|o| from.saturating_add(o.into()))
-			.find(|b| (Q::get(b).len() as u32) < T::MaxJobsPerBlock::get())
-	}
-
-	/// Removes `id` from the queue at `at`; whether it was there.
-	pub(crate) fn unqueue<Q>(at: BlockNumberFor<T>, id: JobId) -> bool
-	where
-		Q: frame_support::storage::StorageMap<
-			BlockNumberFor<T>,
-			Queue<T::MaxJobsPerBlock>,
-			Query = Queue<T::MaxJobsPerBlock>,
-		>,
-	{
-		let mut q = Q::get(at);
-		let before = q.len();
-		q.retain(|x| *x != id);
-		let found = q.len() != before;
-		if found {
-			if q.is_empty() {
-				Q::remove(at);
-			} else {
-				Q::insert(at, q);
-			}
-		}
-		found
 	}
 
 	pub(crate) fn schedule_prune(job_id: JobId) {
 		let now = frame_system::Pallet::<T>::block_number();
 		let at = now.saturating_add(T::Retention::get());
-		if let Some(b) = Self::free_slot::<PruneQueue<T>>(at) {
-			let _ = PruneQueue::<T>::try_mutate(b, |q| q.try_push(job_id));
-		}
 		// If every slot is full the job simply stays: pruning is housekeeping.
+		let _ = PruneQueue::<T>::push_first_free(at, job_id);
 	}
 
 	pub(crate) fn release_load(job: &JobOf<T>) {

@@ -1,6 +1,7 @@
 //! Receipts and settlement: accepting a signed receipt, paying a receipted job
 //! out, refunding an expired one.
 use crate::{pallet::*, types::*};
+use agora_pallet_support::BlockQueue;
 use agora_primitives::{
 	JobEscrow, JobId, JobStatus, OfferRegistry, ProviderBonds, ReceiptChecks, Receipt, Reputation,
 	SlashReason,
@@ -42,11 +43,11 @@ impl<T: Config> Pallet<T> {
 		);
 		let target = now.checked_add(&T::DisputeWindow::get()).ok_or(Error::<T>::Overflow)?;
 		let finalize_at =
-			Self::free_slot::<FinalizeQueue<T>>(target).ok_or(Error::<T>::FinalizeQueueFull)?;
+			FinalizeQueue::<T>::free_slot(target).ok_or(Error::<T>::FinalizeQueueFull)?;
 		// Told first (it may refuse the receipt, changing nothing: a call's
 		// storage changes are undone when it fails).
 		T::Checks::on_receipt(job_id, now, finalize_at)?;
-		Self::unqueue::<ExpiryQueue<T>>(Self::expiry_block(&job), job_id);
+		ExpiryQueue::<T>::unqueue(Self::expiry_block(&job), &job_id);
 		job.receipt = Some(ReceiptInfo {
 			output_hash: receipt.output_hash,
 			output_tokens: receipt.output_tokens,
@@ -136,10 +137,8 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		let receipt = job.receipt.as_mut().ok_or(Error::<T>::InvalidState)?;
 		let window_end = receipt.window_end;
-		let at = Self::free_slot::<FinalizeQueue<T>>(window_end.max(from))
+		let at = FinalizeQueue::<T>::push_first_free(window_end.max(from), job_id)
 			.ok_or(Error::<T>::FinalizeQueueFull)?;
-		FinalizeQueue::<T>::try_mutate(at, |q| q.try_push(job_id))
-			.map_err(|_| Error::<T>::FinalizeQueueFull)?;
 		receipt.finalize_at = at;
 		job.status = JobStatus::Receipted;
 		Ok(())

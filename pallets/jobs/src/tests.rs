@@ -1,10 +1,10 @@
-//! Tests of `pallet-jobs`: the full lifecycle, every error with `assert_noop!`,
-//! AVRF fairness, and a property test over random call sequences.
+//! Tests of `pallet-jobs`: the full lifecycle, every error with `assert_noop!`
+//! and AVRF fairness.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
 use crate::{mock::*, Error, Event, FinalizeQueue, InputParam, Jobs as JobsStore, PruneQueue};
 use agora_primitives::{JobParams, JobStatus, ProviderBonds};
-use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect};
+use frame_support::{assert_noop, assert_ok, traits::{fungible::Inspect, Get}};
 use codec::Encode;
 use sp_core::Pair;
 
@@ -376,8 +376,22 @@ fn a_refused_order_is_charged_for_what_it_read() {
 		assert_eq!(cheap.error, Error::<Test>::NoFittingOffer.into());
 		assert_eq!(
 			cheap.post_info.actual_weight,
-			Some(<() as WeightInfo>::submit_job(MaxOfferScan::get(), MAX_INPUT))
+			Some(<() as WeightInfo>::submit_job(MaxOfferScan::get(), 5))
 		);
+		// An accepted order pays for the 3 offers read and its 5 input bytes,
+		// not for the longest input it could have carried.
+		let ok = Jobs::submit_job(
+			RuntimeOrigin::signed(CLIENT),
+			model,
+			InputParam::Inline(b"Hello".to_vec()),
+			params(1_000),
+			5_000,
+			System::block_number() + 10,
+			None,
+		)
+		.unwrap();
+		assert_eq!(ok.actual_weight, Some(<() as WeightInfo>::submit_job(3, 5)));
+		assert!(<() as WeightInfo>::submit_job(3, 5).ref_time() < <() as WeightInfo>::submit_job(3, MAX_INPUT).ref_time());
 	});
 }
 
@@ -524,95 +538,9 @@ fn avrf_follows_reputation_through_submit_job() {
 	});
 }
 
-mod property {
-	use super::*;
-	use proptest::prelude::*;
-
-	#[derive(Clone, Debug)]
-	enum Op {
-		Submit { client: bool, provider: Option<u8>, price: u16, deadline: u8 },
-		Ack(u8),
-		Receipt { job: u8, tokens: u16 },
-		Finalize(u8),
-		Cancel { job: u8, by_client: bool },
-		Rate { job: u8, rating: i8 },
-		Advance(u8),
-	}
-
-	fn op() -> impl Strategy<Value = Op> {
-		prop_oneof![
-			(any::<bool>(), proptest::option::of(0u8..4), 0u16..3_000, 0u8..30)
-				.prop_map(|(client, provider, price, deadline)| Op::Submit { client, provider, price, deadline }),
-			(0u8..12).prop_map(Op::Ack),
-			(0u8..12, 0u16..1_200).prop_map(|(job, tokens)| Op::Receipt { job, tokens }),
-			(0u8..12).prop_map(Op::Finalize),
-			(0u8..12, any::<bool>()).prop_map(|(job, by_client)| Op::Cancel { job, by_client }),
-			(0u8..12, -2i8..3).prop_map(|(job, rating)| Op::Rate { job, rating }),
-			(1u8..8).prop_map(Op::Advance),
-		]
-	}
-
-	fn apply(op: Op) {
-		let now = System::block_number();
-		let model = agora_primitives::models::shipped::smollm2(PUBLISHER).id();
-		let client = |c: bool| if c { CLIENT } else { CLIENT2 };
-		let _ = match op {
-			Op::Submit { client: c, provider, price, deadline } => Jobs::submit_job(
-				RuntimeOrigin::signed(client(c)),
-				model,
-				InputParam::Inline(b"prop".to_vec()),
-				params(1_000),
-				Balance::from(price),
-				now + u64::from(deadline),
-				provider.map(|p| [P1, P2, P3, CLIENT][p as usize]),
-			)
-			.map(|_| ())
-			.map_err(|e| e.error),
-			Op::Ack(j) => {
-				let p = JobsStore::<Test>::get(u64::from(j)).map(|j| j.provider).unwrap_or(P1);
-				Jobs::acknowledge(RuntimeOrigin::signed(p), u64::from(j))
-			},
-			Op::Receipt { job, tokens } => match JobsStore::<Test>::get(u64::from(job)) {
-				Some(j) => {
-					let (r, s) = signed_receipt(u64::from(job), &worker_of(j.provider), b"o", u32::from(tokens));
-					Jobs::submit_receipt(RuntimeOrigin::signed(j.provider), u64::from(job), r, s)
-				},
-				None => Ok(()),
-			},
-			Op::Finalize(j) => Jobs::finalize(RuntimeOrigin::signed(CLIENT2), u64::from(j)),
-			Op::Cancel { job, by_client } =>
-				Jobs::cancel_job(RuntimeOrigin::signed(client(by_client)), u64::from(job)),
-			Op::Rate { job, rating } => Jobs::rate(RuntimeOrigin::signed(CLIENT), u64::from(job), rating),
-			Op::Advance(n) => {
-				run_to(now + u64::from(n));
-				Ok(())
-			},
-		};
-	}
-
-	proptest! {
-		// 256 random sequences per run (proptest's default; ~17 s in a debug
-		// build); `PROPTEST_CASES=5000` explores more.
-		/// Any sequence of market calls keeps the invariants (escrow = open
-		/// max prices, queues consistent, loads counted) and conserves total
-		/// issuance. `pallet-verification`'s property test adds audits,
-		/// disputes and votes.
-		#[test]
-		fn random_call_sequences_keep_the_invariants(ops in proptest::collection::vec(op(), 1..40)) {
-			new_test_ext().execute_with(|| {
-				setup_market();
-				set_vrf(3);
-				let issuance = Balances::total_issuance();
-				for op in ops {
-					apply(op);
-					check_invariants();
-					prop_assert_eq!(Balances::total_issuance(), issuance);
-				}
-				Ok(())
-			})?;
-		}
-	}
-}
+// The property test over random call sequences runs the market calls with
+// audits, disputes and votes on this same test runtime:
+// `pallet-verification`'s `tests_props.rs`.
 
 #[test]
 fn integrity_test_passes() {
@@ -692,7 +620,7 @@ fn job_seed_is_fixed_at_assignment_from_the_blocks_randomness() {
 				None
 			));
 			let job = JobsStore::<Test>::get(id).unwrap();
-			let randomness = Jobs::block_randomness(agora_primitives::rules::JOB_SEED_CONTEXT);
+			let randomness = agora_pallet_support::block_randomness::<Test, TestRandomness>(agora_primitives::rules::JOB_SEED_CONTEXT);
 			assert_eq!(job.job_seed, agora_primitives::rules::job_seed(&randomness, id, client_seed));
 			seeds.push(job.job_seed);
 		}

@@ -84,28 +84,64 @@ pub mod pallet {
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
 
-	#[pallet::config]
+	/// Defaults for a test runtime's [`Config`] (`#[derive_impl(config_preludes::TestDefaultConfig)]`):
+	/// the values no test cares about; a mock sets the rest.
+	pub mod config_preludes {
+		use super::*;
+		use frame_support::derive_impl;
+
+		/// Small registries: 8 models, 4 offers per provider, 4,096 tokens per job.
+		pub struct TestDefaultConfig;
+
+		#[derive_impl(frame_system::config_preludes::TestDefaultConfig, no_aggregated_types)]
+		impl frame_system::DefaultConfig for TestDefaultConfig {}
+
+		#[frame_support::register_default_impl(TestDefaultConfig)]
+		impl DefaultConfig for TestDefaultConfig {
+			#[inject_runtime_type]
+			type RuntimeEvent = ();
+			#[inject_runtime_type]
+			type RuntimeHoldReason = ();
+			type MaxModelsPerPublisher = ConstU32<8>;
+			type ModelRetention = frame_support::traits::ConstU64<10>;
+			type MaxModels = ConstU32<8>;
+			type MaxOffersPerProvider = ConstU32<4>;
+			type MaxEndpointLen = ConstU32<64>;
+			type MaxHardwareLen = ConstU32<16>;
+			type MaxCapacity = ConstU32<16>;
+			type MaxTokensPerJob = ConstU32<4_096>;
+			type WeightInfo = ();
+		}
+	}
+
+	#[pallet::config(with_default)]
 	pub trait Config: frame_system::Config {
 		/// The overarching event type.
+		#[pallet::no_default_bounds]
 		#[allow(deprecated)]
 		type RuntimeEvent: From<Event<Self>> + IsType<<Self as frame_system::Config>::RuntimeEvent>;
 		/// Provider bonds (`pallet-slashing`).
+		#[pallet::no_default]
 		type Bonds: ProviderBonds<
 			Self::AccountId,
 			Balance: frame_support::traits::tokens::Balance + MaybeSerializeDeserialize,
 		>;
 		/// Holds the model and offer deposits.
+		#[pallet::no_default]
 		type Currency: MutateHold<
 			Self::AccountId,
 			Reason = Self::RuntimeHoldReason,
 			Balance = BalanceOf<Self>,
 		>;
 		/// The overarching hold reason.
+		#[pallet::no_default_bounds]
 		type RuntimeHoldReason: From<HoldReason>;
 		/// Held from a publisher for each model it registers, until the model is removed.
+		#[pallet::no_default]
 		#[pallet::constant]
 		type ModelDeposit: Get<BalanceOf<Self>>;
 		/// Held from a provider for each offer it opens, until the offer is closed.
+		#[pallet::no_default]
 		#[pallet::constant]
 		type OfferDeposit: Get<BalanceOf<Self>>;
 		/// Most models (deprecated ones included, until removed) one publisher may have.
@@ -113,6 +149,7 @@ pub mod pallet {
 		type MaxModelsPerPublisher: Get<u32>;
 		/// Blocks a deprecated model stays registered before it may be removed, so
 		/// jobs still running on it can settle and be checked.
+		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type ModelRetention: Get<BlockNumberFor<Self>>;
 		/// Most models the registry holds.
@@ -137,6 +174,7 @@ pub mod pallet {
 		/// Weights of the calls.
 		type WeightInfo: WeightInfo;
 		/// Benchmark set-up.
+		#[pallet::no_default]
 		#[cfg(feature = "runtime-benchmarks")]
 		type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
 	}

@@ -50,22 +50,15 @@ pub const RETENTION: u64 = 20;
 
 parameter_types! {
 	pub const MinProviderStake: Balance = MIN_STAKE;
-	pub const UnbondingPeriod: u64 = 10;
-	pub const MaxUnlockingChunks: u32 = 4;
 	pub const Treasury: AccountId = TREASURY;
 }
 
+#[derive_impl(pallet_slashing::config_preludes::TestDefaultConfig)]
 impl pallet_slashing::Config for Test {
-	type RuntimeEvent = RuntimeEvent;
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type MinProviderStake = MinProviderStake;
-	type UnbondingPeriod = UnbondingPeriod;
-	type MaxUnlockingChunks = MaxUnlockingChunks;
 	type Treasury = Treasury;
-	type OpenJobs = ();
 	type OnBondBelowMinimum = Models;
-	type WeightInfo = ();
 }
 
 parameter_types! {
@@ -74,18 +67,16 @@ parameter_types! {
 	pub const MaxEndpointLen: u32 = MAX_ENDPOINT;
 	pub const MaxHardwareLen: u32 = MAX_HARDWARE;
 	pub const MaxCapacity: u32 = MAX_CAPACITY;
-	pub const MaxTokensPerJob: u32 = 4_096;
 	pub const ModelDeposit: Balance = MODEL_DEPOSIT;
 	pub const OfferDeposit: Balance = OFFER_DEPOSIT;
 	pub const MaxModelsPerPublisher: u32 = MAX_PER_PUBLISHER;
 	pub const ModelRetention: u64 = RETENTION;
 }
 
+#[derive_impl(pallet_models::config_preludes::TestDefaultConfig)]
 impl pallet_models::Config for Test {
-	type RuntimeEvent = RuntimeEvent;
 	type Bonds = Slashing;
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type ModelDeposit = ModelDeposit;
 	type OfferDeposit = OfferDeposit;
 	type MaxModelsPerPublisher = MaxModelsPerPublisher;
@@ -95,8 +86,6 @@ impl pallet_models::Config for Test {
 	type MaxEndpointLen = MaxEndpointLen;
 	type MaxHardwareLen = MaxHardwareLen;
 	type MaxCapacity = MaxCapacity;
-	type MaxTokensPerJob = MaxTokensPerJob;
-	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = BondHelper;
 }

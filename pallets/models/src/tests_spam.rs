@@ -21,7 +21,7 @@ fn open(who: AccountId, model: [u8; 32], endpoint: &[u8]) -> sp_runtime::Dispatc
 fn issuance_is_accounted() {
 	let total: Balance = [ALICE, BOB, CAROL, TREASURY]
 		.iter()
-		.map(|a| Balances::total_balance(a))
+		.map(Balances::total_balance)
 		.sum();
 	assert_eq!(total, Balances::total_issuance(), "issuance = Σ(free + held) over all accounts");
 }

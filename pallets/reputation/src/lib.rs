@@ -53,7 +53,30 @@ pub mod pallet {
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
 
-	#[pallet::config]
+	/// Defaults for a test runtime's [`Config`] (`#[derive_impl(config_preludes::TestDefaultConfig)]`):
+	/// the values no test cares about; a mock sets the rest.
+	pub mod config_preludes {
+		use super::*;
+		use frame_support::derive_impl;
+
+		/// SPEC's defaults: θ = 0.3, 7 disagreements of the last 10 restrict for 100 blocks.
+		pub struct TestDefaultConfig;
+
+		#[derive_impl(frame_system::config_preludes::TestDefaultConfig, no_aggregated_types)]
+		impl frame_system::DefaultConfig for TestDefaultConfig {}
+
+		#[frame_support::register_default_impl(TestDefaultConfig)]
+		impl DefaultConfig for TestDefaultConfig {
+			type ThetaMilli = ConstU32<300>;
+			type AbuseWindow = ConstU32<10>;
+			type AbuseThreshold = ConstU32<7>;
+			type RestrictPeriod = frame_support::traits::ConstU64<100>;
+			type MaxDoublings = ConstU32<8>;
+			type WeightInfo = ();
+		}
+	}
+
+	#[pallet::config(with_default)]
 	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
 		/// θ × 1000 in `100 / (1 + e^(−θ·S))`.
 		#[pallet::constant]
@@ -65,6 +88,7 @@ pub mod pallet {
 		#[pallet::constant]
 		type AbuseThreshold: Get<u32>;
 		/// `T_RESTRICT`: the first restriction's length.
+		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type RestrictPeriod: Get<BlockNumberFor<Self>>;
 		/// The restriction stops doubling after this many doublings.

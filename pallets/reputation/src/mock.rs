@@ -33,13 +33,14 @@ parameter_types! {
 	pub const MaxDoublings: u32 = 8;
 }
 
+#[derive_impl(pallet_reputation::config_preludes::TestDefaultConfig)]
 impl pallet_reputation::Config for Test {
+	// The tests compute against these, so the mock names each one.
 	type ThetaMilli = ThetaMilli;
 	type AbuseWindow = AbuseWindow;
 	type AbuseThreshold = AbuseThreshold;
 	type RestrictPeriod = RestrictPeriod;
 	type MaxDoublings = MaxDoublings;
-	type WeightInfo = ();
 }
 
 pub fn new_test_ext() -> sp_io::TestExternalities {

@@ -66,29 +66,63 @@ pub mod pallet {
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
 
-	#[pallet::config]
+	/// Defaults for a test runtime's [`Config`] (`#[derive_impl(config_preludes::TestDefaultConfig)]`):
+	/// the values no test cares about; a mock sets the rest.
+	pub mod config_preludes {
+		use super::*;
+		use frame_support::derive_impl;
+
+		/// Unbonding in 10 blocks, 4 chunks, no open jobs, nobody told of a low bond.
+		pub struct TestDefaultConfig;
+
+		#[derive_impl(frame_system::config_preludes::TestDefaultConfig, no_aggregated_types)]
+		impl frame_system::DefaultConfig for TestDefaultConfig {}
+
+		#[frame_support::register_default_impl(TestDefaultConfig)]
+		impl DefaultConfig for TestDefaultConfig {
+			#[inject_runtime_type]
+			type RuntimeEvent = ();
+			#[inject_runtime_type]
+			type RuntimeHoldReason = ();
+			type UnbondingPeriod = frame_support::traits::ConstU64<10>;
+			type MaxUnlockingChunks = ConstU32<4>;
+			type OpenJobs = ();
+			type OnBondBelowMinimum = ();
+			type WeightInfo = ();
+		}
+	}
+
+	#[pallet::config(with_default)]
 	pub trait Config: frame_system::Config {
 		/// The overarching event type.
+		#[pallet::no_default_bounds]
 		#[allow(deprecated)]
 		type RuntimeEvent: From<Event<Self>> + IsType<<Self as frame_system::Config>::RuntimeEvent>;
 		/// The currency bonds are held in.
+		#[pallet::no_default]
 		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
 		/// The runtime's hold reasons.
+		#[pallet::no_default_bounds]
 		type RuntimeHoldReason: From<HoldReason>;
 		/// The smallest active bond that lets a provider serve.
+		#[pallet::no_default]
 		#[pallet::constant]
 		type MinProviderStake: Get<BalanceOf<Self>>;
 		/// `UNBONDING_PERIOD`: blocks between `unbond` and `withdraw_unbonded` (a
 		/// governed parameter; a chunk keeps the period it was unbonded under).
+		#[pallet::no_default_bounds]
 		type UnbondingPeriod: Get<BlockNumberFor<Self>>;
 		/// Most unlocking chunks a provider may have at once.
 		#[pallet::constant]
 		type MaxUnlockingChunks: Get<u32>;
 		/// Where slashed funds go.
+		#[pallet::no_default]
 		type Treasury: Get<Self::AccountId>;
 		/// Open jobs per provider; unbonding waits for zero.
+		#[pallet::no_default_bounds]
 		type OpenJobs: OpenJobs<Self::AccountId>;
 		/// Told when a provider's active bond drops below the minimum.
+		#[pallet::no_default_bounds]
 		type OnBondBelowMinimum: OnBondBelowMinimum<Self::AccountId>;
 		/// Weights of the calls.
 		type WeightInfo: WeightInfo;

@@ -83,17 +83,15 @@ pub fn below_min_reports() -> Vec<AccountId> {
 	BELOW_MIN.with(|b| b.borrow().clone())
 }
 
+#[derive_impl(pallet_slashing::config_preludes::TestDefaultConfig)]
 impl pallet_slashing::Config for Test {
-	type RuntimeEvent = RuntimeEvent;
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type MinProviderStake = MinProviderStake;
 	type UnbondingPeriod = UnbondingPeriod;
 	type MaxUnlockingChunks = MaxUnlockingChunks;
 	type Treasury = Treasury;
 	type OpenJobs = MockOpenJobs;
 	type OnBondBelowMinimum = MockBelowMin;
-	type WeightInfo = ();
 }
 
 pub fn new_test_ext() -> sp_io::TestExternalities {

@@ -1,6 +1,6 @@
 //! Tests of `pallet-slashing`: every call, every error (with `assert_noop!`, so a
 //! failed call moves no funds and writes nothing), and the slashing trait.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
 use crate::{mock::*, Bonds, Error, Event, HoldReason};
 use agora_primitives::{ProviderBonds, SlashReason};

@@ -1,11 +1,12 @@
 //! Audit draws, committees, disputes and vote counting (docs/protocol.md §6).
 //! The consensus rules applied here live in `agora_primitives::rules`.
 use crate::pallet::*;
+use agora_pallet_support::BlockQueue;
 use agora_primitives::{
 	rules, AuditVote, DisputeBonds, JobId, JobMarket, JobStatus, ReceiptedJob, SlashReason, VotePayload,
 };
 use alloc::vec::Vec;
-use frame_support::{pallet_prelude::*, traits::Randomness};
+use frame_support::pallet_prelude::*;
 use frame_system::pallet_prelude::*;
 use sp_runtime::{
 	traits::{One, Saturating},
@@ -36,34 +37,23 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::ChallengerInCommittee
 		);
 		let bond = Self::dispute_bond(job.max_price);
-		// A receipt under a random audit gets the challenger on that check;
-		// else a new check (its committee drawn, nothing stored yet).
-		let fresh = match running {
-			Some(_) => None,
-			None => Some(Self::new_audit(&job, job_id, Some((who.clone(), bond)), now)?),
-		};
-
-		T::DisputeBonds::hold_bond(job_id, &who, bond).map_err(|_| Error::<T>::InsufficientBond)?;
-		match (running, fresh) {
-			(Some(mut a), _) => {
-				a.challenger = Some((who.clone(), bond));
-				Audits::<T>::insert(job_id, a);
+		match running {
+			// A receipt under a random audit gets the challenger on that check.
+			Some(mut audit) => {
+				T::DisputeBonds::hold_bond(job_id, &who, bond).map_err(|_| Error::<T>::InsufficientBond)?;
+				audit.challenger = Some((who.clone(), bond));
+				Audits::<T>::insert(job_id, audit);
 			},
-			(None, Some(audit)) => {
+			// Else a new check, its committee drawn before anything is written.
+			None => {
+				let audit = Self::new_audit(&job, job_id, Some((who.clone(), bond)), now)?;
+				T::DisputeBonds::hold_bond(job_id, &who, bond).map_err(|_| Error::<T>::InsufficientBond)?;
 				T::Jobs::begin_check(job_id)?;
 				Self::start_audit(job_id, &job.provider, audit);
 			},
-			(None, None) => {},
 		}
 		Self::deposit_event(Event::Disputed { job_id, challenger: who, bond });
 		Ok(())
-	}
-
-	/// The block's randomness for `subject`: the BABE VRF output, or the parent
-	/// hash where there is none (genesis, tests).
-	pub(crate) fn block_randomness(subject: &[u8]) -> T::Hash {
-		let (vrf, _) = T::Randomness::random(subject);
-		vrf.unwrap_or_else(frame_system::Pallet::<T>::parent_hash)
 	}
 
 	/// Whether this block's VRF output draws the job's receipt for audit
@@ -73,7 +63,7 @@ impl<T: Config> Pallet<T> {
 		if rate == 0 {
 			return false;
 		}
-		let seed = rules::audit_seed(&Self::block_randomness(rules::AUDIT_CONTEXT), job_id);
+		let seed = rules::audit_seed(&agora_pallet_support::block_randomness::<T, T::Randomness>(rules::AUDIT_CONTEXT), job_id);
 		rules::drawn_for_audit(&seed, rate)
 	}
 
@@ -91,7 +81,7 @@ impl<T: Config> Pallet<T> {
 			return Ok(());
 		}
 		let from = now.saturating_add(T::AuditDelay::get()).min(finalize_at);
-		let b = Self::free_slot::<AuditDraws<T>>(from)
+		let b = AuditDraws::<T>::free_slot(from)
 			.filter(|b| *b <= finalize_at)
 			.ok_or(Error::<T>::AuditDrawBusy)?;
 		AuditDraws::<T>::try_mutate(b, |q| q.try_push(job_id)).map_err(|_| Error::<T>::AuditDrawBusy)?;
@@ -132,7 +122,7 @@ impl<T: Config> Pallet<T> {
 	) -> Vec<(T::AccountId, T::AuthorityId)> {
 		let mut pool: Vec<_> =
 			Verifiers::<T>::get().into_iter().filter(|(a, _)| !exclude.contains(a)).collect();
-		let seed = rules::committee_seed(&Self::block_randomness(rules::COMMITTEE_CONTEXT), job_id);
+		let seed = rules::committee_seed(&agora_pallet_support::block_randomness::<T, T::Randomness>(rules::COMMITTEE_CONTEXT), job_id);
 		rules::draw_committee(&mut pool, &seed, size);
 		pool
 	}
@@ -158,7 +148,7 @@ impl<T: Config> Pallet<T> {
 		let exclude = Self::interested(job, challenger.as_ref().map(|(c, _)| c));
 		let committee = Self::draw_committee(job_id, &exclude)?;
 		let vote_deadline =
-			Self::free_slot::<AuditTimeouts<T>>(now.saturating_add(T::VoteTimeout::get()))
+			AuditTimeouts::<T>::free_slot(now.saturating_add(T::VoteTimeout::get()))
 				.ok_or(Error::<T>::AuditQueueFull)?;
 		Ok(crate::Audit {
 			committee,
@@ -223,31 +213,6 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// The first block at or after `from` whose queue has room (searching
-	/// [`QUEUE_SEARCH`] blocks).
-	pub(crate) fn free_slot<Q>(from: BlockNumberFor<T>) -> Option<BlockNumberFor<T>>
-	where
-		Q: frame_support::storage::StorageMap<BlockNumberFor<T>, QueueOf<T>, Query = QueueOf<T>>,
-	{
-		(0..QUEUE_SEARCH)
-			.map(|o| from.saturating_add(o.into()))
-			.find(|b| (Q::get(b).len() as u32) < T::MaxChecksPerBlock::get())
-	}
-
-	/// Removes `id` from the queue at `at`.
-	pub(crate) fn unqueue<Q>(at: BlockNumberFor<T>, id: JobId)
-	where
-		Q: frame_support::storage::StorageMap<BlockNumberFor<T>, QueueOf<T>, Query = QueueOf<T>>,
-	{
-		let mut q = Q::get(at);
-		q.retain(|x| *x != id);
-		if q.is_empty() {
-			Q::remove(at);
-		} else {
-			Q::insert(at, q);
-		}
-	}
-
 	/// The block's queued work: audit draws, then checks at their vote
 	/// deadline. Every step runs in its own storage layer: a failed draw
 	/// changes nothing (it only fails if the job is gone); a failed timeout
@@ -277,15 +242,11 @@ impl<T: Config> Pallet<T> {
 	/// waits for the next block with room, and tries again there.
 	pub(crate) fn park_audit_timeout(job_id: JobId, n: BlockNumberFor<T>) {
 		let Some(audit) = Audits::<T>::get(job_id) else { return };
-		if let Some(b) = Self::free_slot::<AuditTimeouts<T>>(n.saturating_add(One::one())) {
-			let _ = AuditTimeouts::<T>::try_mutate(b, |q| q.try_push(job_id));
+		if let Some(b) = AuditTimeouts::<T>::push_first_free(n.saturating_add(One::one()), job_id) {
 			Audits::<T>::insert(job_id, crate::Audit { vote_deadline: b, ..audit });
 		}
 	}
 }
-
-/// Blocks searched for a free queue slot.
-pub(crate) const QUEUE_SEARCH: u32 = 16;
 
 impl<T: Config> agora_primitives::ReceiptChecks<BlockNumberFor<T>> for Pallet<T> {
 	fn on_receipt(job: JobId, now: BlockNumberFor<T>, finalize_at: BlockNumberFor<T>) -> DispatchResult {

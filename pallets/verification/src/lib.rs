@@ -100,24 +100,72 @@ pub mod pallet {
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
 
-	#[pallet::config]
+	/// Defaults for a test runtime's [`Config`] (`#[derive_impl(config_preludes::TestDefaultConfig)]`):
+	/// the values no test cares about; a mock sets the rest.
+	pub mod config_preludes {
+		use super::*;
+		use frame_support::derive_impl;
+
+		/// Committees of 3 from up to 8 validators, 8 blocks to vote, no random audits.
+		pub struct TestDefaultConfig;
+
+		#[derive_impl(frame_system::config_preludes::TestDefaultConfig, no_aggregated_types)]
+		impl frame_system::DefaultConfig for TestDefaultConfig {}
+
+		frame_support::parameter_types! {
+			pub const FraudSlash: Perbill = Perbill::from_percent(50);
+			pub const ChallengerReward: Perbill = Perbill::from_percent(20);
+			pub const LostBondToProvider: Perbill = Perbill::from_percent(50);
+		}
+
+		#[frame_support::register_default_impl(TestDefaultConfig)]
+		impl DefaultConfig for TestDefaultConfig {
+			#[inject_runtime_type]
+			type RuntimeEvent = ();
+			type MaxValidators = ConstU32<8>;
+			type MaxCommitteeSize = ConstU32<5>;
+			type CommitteeSize = ConstU32<3>;
+			type VoteTimeout = frame_support::traits::ConstU64<8>;
+			type AuditDelay = frame_support::traits::ConstU64<2>;
+			type MaxChecksPerBlock = ConstU32<3>;
+			type MaxRedraws = ConstU32<2>;
+			type StrikeThreshold = ConstU32<3>;
+			type NonVoterReport = ();
+			type AuditRate = ConstU32<0>;
+			type FraudSlash = FraudSlash;
+			type ChallengerReward = ChallengerReward;
+			type LostBondToProvider = LostBondToProvider;
+			type VotePriority = frame_support::traits::ConstU64<{ 1 << 20 }>;
+			type WeightInfo = ();
+		}
+	}
+
+	#[pallet::config(with_default)]
 	pub trait Config: frame_system::Config + CreateBare<Call<Self>> {
 		/// The overarching event type.
+		#[pallet::no_default_bounds]
 		#[allow(deprecated)]
 		type RuntimeEvent: From<Event<Self>> + IsType<<Self as frame_system::Config>::RuntimeEvent>;
 		/// The balance type.
+		#[pallet::no_default]
 		type Balance: frame_support::traits::tokens::Balance + MaybeSerializeDeserialize;
 		/// The job market whose receipts are checked.
+		#[pallet::no_default]
 		type Jobs: JobMarket<Self::AccountId, Self::Balance, BlockNumberFor<Self>>;
 		/// Where dispute bonds are held.
+		#[pallet::no_default]
 		type DisputeBonds: DisputeBonds<Self::AccountId, Self::Balance>;
 		/// Provider bonds (slashed on fraud).
+		#[pallet::no_default]
 		type Bonds: ProviderBonds<Self::AccountId, Balance = BalanceOf<Self>>;
 		/// Provider reputation (dropped on fraud).
+		#[pallet::no_default]
 		type Reputation: Reputation<Self::AccountId>;
 		/// The including block's BABE VRF output: seeds audit draws and committees.
+		#[pallet::no_default]
 		type Randomness: Randomness<Option<Self::Hash>, BlockNumberFor<Self>>;
 		/// The validators' `agora` session key type: it signs votes.
+		#[pallet::no_default]
 		type AuthorityId: Member + Parameter + RuntimeAppPublic + Ord + MaybeSerializeDeserialize + MaxEncodedLen;
 		/// The most validators kept for committee draws.
 		#[pallet::constant]
@@ -128,9 +176,11 @@ pub mod pallet {
 		/// Members drawn per check (governed; clamped to `MaxCommitteeSize`).
 		type CommitteeSize: Get<u32>;
 		/// Blocks a committee has to vote.
+		#[pallet::no_default_bounds]
 		type VoteTimeout: Get<BlockNumberFor<Self>>;
 		/// Blocks between a receipt and its audit draw: the draw uses a VRF
 		/// output revealed only after the receipt is on chain.
+		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type AuditDelay: Get<BlockNumberFor<Self>>;
 		/// The most checks queued per block (audit draws, vote deadlines).
@@ -143,10 +193,12 @@ pub mod pallet {
 		#[pallet::constant]
 		type StrikeThreshold: Get<u32>;
 		/// Where validators that keep not voting are reported.
+		#[pallet::no_default_bounds]
 		type NonVoterReport: agora_primitives::NonVoterReport<Self::AccountId>;
 		/// Share of receipts drawn for audit, in parts per million (governed).
 		type AuditRate: Get<u32>;
 		/// The least a dispute bonds (governed).
+		#[pallet::no_default]
 		type DisputeBond: Get<BalanceOf<Self>>;
 		/// Share of a provider's bond slashed for fraud or withholding.
 		type FraudSlash: Get<Perbill>;
@@ -161,8 +213,10 @@ pub mod pallet {
 		type WeightInfo: WeightInfo;
 		/// The committee member's off-chain check (the runtime plugs in
 		/// `agora_offchain_workers::HttpAudit`).
+		#[pallet::no_default]
 		type OffchainAudit: OffchainAudit;
 		/// Benchmark set-up.
+		#[pallet::no_default]
 		#[cfg(feature = "runtime-benchmarks")]
 		type BenchmarkHelper: BenchmarkHelper<Self::AccountId, BalanceOf<Self>>;
 	}

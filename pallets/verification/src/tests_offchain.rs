@@ -152,7 +152,7 @@ fn withholding_is_judged_over_the_window_not_on_one_fetch() {
 			if !pool.read().transactions.is_empty() {
 				break;
 			}
-			if (n - start) % u64::from(crate::VOTE_RETRY) == 0 {
+			if (n - start).is_multiple_of(u64::from(crate::VOTE_RETRY)) {
 				state.write().expect_request(too_big());
 				tries += 1;
 			}

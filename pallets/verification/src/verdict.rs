@@ -1,6 +1,7 @@
 //! Verdicts and vote deadlines: what a committee's majority (or its absence)
 //! does to the job, the provider, the challenger and the non-voters.
 use crate::pallet::*;
+use agora_pallet_support::BlockQueue;
 use agora_primitives::{DisputeBonds, JobId, JobMarket, ProviderBonds, Reputation, SlashReason};
 use alloc::vec::Vec;
 use frame_support::pallet_prelude::*;
@@ -21,7 +22,7 @@ impl<T: Config> Pallet<T> {
 		let outcome =
 			T::Bonds::slash(&job.provider, reason, T::FraudSlash::get(), reward).unwrap_or_default();
 		T::Reputation::on_fraud(&job.provider);
-		Self::unqueue::<AuditTimeouts<T>>(audit.vote_deadline, job_id);
+		AuditTimeouts::<T>::unqueue(audit.vote_deadline, &job_id);
 		Audits::<T>::remove(job_id);
 		Self::deposit_event(Event::JobFraud {
 			job_id,
@@ -44,7 +45,7 @@ impl<T: Config> Pallet<T> {
 			(Zero::zero(), Zero::zero())
 		};
 		T::Jobs::close_upheld(job_id)?;
-		Self::unqueue::<AuditTimeouts<T>>(audit.vote_deadline, job_id);
+		AuditTimeouts::<T>::unqueue(audit.vote_deadline, &job_id);
 		Audits::<T>::remove(job_id);
 		Self::deposit_event(Event::AuditPassed {
 			job_id,
@@ -73,7 +74,7 @@ impl<T: Config> Pallet<T> {
 		if audit.challenger.is_some() {
 			T::DisputeBonds::return_bond(job_id)?;
 		}
-		Self::unqueue::<AuditTimeouts<T>>(audit.vote_deadline, job_id);
+		AuditTimeouts::<T>::unqueue(audit.vote_deadline, &job_id);
 		let non_voters = Self::non_voters(&audit).into_iter().map(|(_, a)| a).collect();
 		Audits::<T>::remove(job_id);
 		Self::deposit_event(Event::AuditTimedOut { job_id, non_voters, refunded });
@@ -121,10 +122,9 @@ impl<T: Config> Pallet<T> {
 				*m = member;
 			}
 		}
-		let vote_deadline = Self::free_slot::<AuditTimeouts<T>>(n.saturating_add(T::VoteTimeout::get()))
-			.ok_or(Error::<T>::AuditQueueFull)?;
-		AuditTimeouts::<T>::try_mutate(vote_deadline, |q| q.try_push(job_id))
-			.map_err(|_| Error::<T>::AuditQueueFull)?;
+		let vote_deadline =
+			AuditTimeouts::<T>::push_first_free(n.saturating_add(T::VoteTimeout::get()), job_id)
+				.ok_or(Error::<T>::AuditQueueFull)?;
 		audit.vote_deadline = vote_deadline;
 		audit.redraws = audit.redraws.saturating_add(1);
 		Audits::<T>::insert(job_id, audit);
