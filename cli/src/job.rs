@@ -173,15 +173,16 @@ async fn wait_job<F: Fn(&chain::Job) -> bool>(
 
 /// Fetches a job's output from its offer's endpoint, asking as `reader` (the
 /// job's client: outputs are private), and checks it against the receipt's hash.
-/// Uploads a by-hash input to the worker of `offer_id`. The worker takes it only
-/// once it sees the job (assigned to it, open, with this hash) on chain, so a
-/// refusal (409) is retried for a while.
-async fn upload_input(view: &View<'_>, offer_id: u64, input: &[u8]) -> anyhow::Result<()> {
+/// Uploads job `job`'s by-hash input to the worker of `offer_id`
+/// (`PUT /v1/inputs?job={job}`). The worker takes it only once it sees the job
+/// (assigned to it, open, with this hash) on chain, so a refusal (409) is
+/// retried for a while.
+async fn upload_input(view: &View<'_>, job: u64, offer_id: u64, input: &[u8]) -> anyhow::Result<()> {
 	let offer = view
 		.offer(offer_id)
 		.await?
 		.ok_or_else(|| anyhow::anyhow!("offer {offer_id} is gone; its endpoint is unknown"))?;
-	let url = format!("{}/v1/inputs", offer.endpoint.trim_end_matches('/'));
+	let url = format!("{}/v1/inputs?job={job}", offer.endpoint.trim_end_matches('/'));
 	let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
 	let mut last = String::new();
 	for attempt in 0..10u64 {
@@ -389,7 +390,7 @@ async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()
 		);
 	}
 	if a.by_hash && !a.skip_upload {
-		upload_input(&view, ev.offer_id, &input).await?;
+		upload_input(&view, id, ev.offer_id, &input).await?;
 		if !json {
 			println!("input uploaded to the provider ({} bytes, blake2_256 {})", input.len(), hex0x(&content_hash(&input)));
 		}

@@ -9,10 +9,12 @@
 //!   (no, stale or badly signed request), 400 (malformed), 403 (anyone else),
 //!   404 (this worker has no output for the job, or the chain no longer has it).
 //! - `GET /v1/jobs/{id}`: the worker's record of the job (JSON).
-//! - `PUT /v1/inputs`: deliver the input of a by-hash job; answers its `blake2_256`.
-//!   Taken only for an open job assigned to this worker, not yet receipted, whose
-//!   input hash matches, within `MAX_INPUT_BYTES` (the chain's view: finalized);
-//!   409 otherwise, so nobody can fill the worker's disk with inputs no job needs.
+//! - `PUT /v1/inputs?job={id}`: deliver the input of by-hash job `id`; answers
+//!   its `blake2_256`. Taken only if job `id` is open, assigned to this worker,
+//!   not yet receipted, and its input hash matches, within `MAX_INPUT_BYTES`;
+//!   409 otherwise, so nobody can fill the worker's disk with inputs no job
+//!   needs. 400 without `job`: naming the job makes the check one storage read,
+//!   so a flood of uploads cannot make the worker scan the chain.
 //! - `GET /v1/inputs/{hash}`: a delivered input (audit committees re-check by-hash
 //!   jobs with it).
 //! - `GET /metrics`: Prometheus.
@@ -20,7 +22,7 @@
 use crate::{metrics::Metrics, store::Store};
 use axum::{
 	body::Bytes,
-	extract::{DefaultBodyLimit, Path, State},
+	extract::{DefaultBodyLimit, Path, Query, State},
 	http::{header, StatusCode},
 	response::{IntoResponse, Response},
 	routing::{get, put},
@@ -48,16 +50,22 @@ pub struct ApiState {
 	pub worker_key: [u8; 32],
 }
 
-/// Whether an open, unreceipted job assigned to `worker_key` waits for the
-/// by-hash input `hash`.
-async fn awaited(chain: &Client, worker_key: [u8; 32], hash: &[u8; 32]) -> anyhow::Result<bool> {
+/// Whether job `id` is open, unreceipted, assigned to `worker_key` and waits
+/// for the by-hash input `hash` (one storage read).
+async fn awaited(chain: &Client, id: u64, worker_key: [u8; 32], hash: &[u8; 32]) -> anyhow::Result<bool> {
 	use chain::runtime::runtime_types::pallet_jobs::types::JobInput;
-	Ok(View::new(chain).jobs().await?.into_iter().any(|(_, j)| {
+	Ok(View::new(chain).job(id).await?.is_some_and(|j| {
 		j.worker_key == worker_key &&
 			matches!(j.status, chain::JobStatus::Assigned | chain::JobStatus::Acknowledged) &&
 			j.receipt.is_none() &&
 			matches!(&j.input, JobInput::Hash(h) if h == hash)
 	}))
+}
+
+/// `PUT /v1/inputs`'s query: the job the input is for.
+#[derive(serde::Deserialize)]
+struct InputFor {
+	job: Option<u64>,
 }
 
 fn refuse(code: StatusCode, msg: &str) -> Response {
@@ -161,20 +169,23 @@ async fn record(State(s): State<Arc<ApiState>>, Path(id): Path<u64>) -> Response
 	}
 }
 
-async fn put_input(State(s): State<Arc<ApiState>>, body: Bytes) -> Response {
+async fn put_input(State(s): State<Arc<ApiState>>, Query(q): Query<InputFor>, body: Bytes) -> Response {
+	let Some(job) = q.job else {
+		return refuse(StatusCode::BAD_REQUEST, "name the job the input is for: PUT /v1/inputs?job={id}");
+	};
 	if body.is_empty() {
 		return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": "empty input" })))
 			.into_response();
 	}
 	let hash = agora_primitives::rules::content_hash(&body);
 	let chain = s.chain.read().await.clone();
-	match awaited(&chain, s.worker_key, &hash).await {
+	match awaited(&chain, job, s.worker_key, &hash).await {
 		Ok(true) => {},
 		Ok(false) =>
 			return refuse(
 				StatusCode::CONFLICT,
 				&format!(
-					"no open job assigned to this worker waits for input {} (order it first; finalized jobs only)",
+					"job {job} is not an open job of this worker waiting for input {} (order it first)",
 					agora_client::hex0x(&hash)
 				),
 			),

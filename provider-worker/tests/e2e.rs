@@ -116,13 +116,20 @@ fn generation_and_embedding_jobs_are_answered_finalized_and_paid() {
 	let hv: Vec<f32> =
 		hashed[1]["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
 	assert!(agora_engine::bert::cosine(&hv, &reference) >= 0.99, "the worker ran the uploaded bytes");
-	// The worker stores no bytes that none of its jobs waits for.
-	let put = std::process::Command::new("curl")
-		.args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "--data-binary", "unwanted bytes"])
-		.arg(format!("http://127.0.0.1:{}/v1/inputs", worker.port))
-		.output()
-		.unwrap();
-	assert_eq!(String::from_utf8_lossy(&put.stdout), "409");
+	// The worker stores no bytes that none of its jobs waits for, and an
+	// upload names its job (one storage read, never a scan of the chain).
+	let put = |query: &str| {
+		let out = std::process::Command::new("curl")
+			.args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "--data-binary", "unwanted bytes"])
+			.arg(format!("http://127.0.0.1:{}/v1/inputs{query}", worker.port))
+			.output()
+			.unwrap();
+		String::from_utf8_lossy(&out.stdout).to_string()
+	};
+	assert_eq!(put(""), "400", "an upload without ?job= is refused");
+	let hashed_id = hashed[0]["job_id"].as_u64().unwrap();
+	assert_eq!(put(&format!("?job={hashed_id}")), "409", "not the input that job waits for");
+	assert_eq!(put("?job=999999"), "409", "no such job");
 
 	// A by-hash input the client never uploads: once the client's time is up
 	// (half-way to this near deadline) the worker reports it missing. The
