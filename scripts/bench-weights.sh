@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Generates the Agora pallets' weights.rs with `agora-node benchmark pallet`
-# (a build with --features runtime-benchmarks), and measures pallet_balances in
-# the same run for docs/benchmarks.md's ratio.
+# Generates the Agora pallets' weights.rs with `agora-node benchmark pallet` on
+# a release build with --features runtime-benchmarks (~50 min cold on 2 cores;
+# its own target/release, so it does not disturb the test build), and measures
+# pallet_balances in the same run for docs/benchmarks.md's ratio. Run it on an
+# otherwise idle machine.
 #
 #   scripts/bench-weights.sh            steps 50, repeat 20 (what is committed)
 #   STEPS=10 REPEAT=5 scripts/bench-weights.sh   a quicker run
@@ -10,11 +12,11 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/agora-target}
 STEPS=${STEPS:-50}
 REPEAT=${REPEAT:-20}
-cargo build --locked -p agora-node --features runtime-benchmarks
-NODE="$CARGO_TARGET_DIR/debug/agora-node"
+cargo build --locked --release -p agora-node --features runtime-benchmarks
+NODE="$CARGO_TARGET_DIR/release/agora-node"
 OUT=${BENCH_OUT:-target/bench}
 mkdir -p "$OUT"
-for p in slashing models jobs reputation; do
+for p in slashing models jobs verification reputation; do
   "$NODE" benchmark pallet --runtime-log=error --chain dev --wasm-execution compiled \
     --pallet "pallet_$p" --extrinsic '*' --steps "$STEPS" --repeat "$REPEAT" \
     --template scripts/weight-template.hbs --output "pallets/$p/src/weights.rs" \

@@ -35,7 +35,7 @@ def main(out):
     transfer = load(Path(out) / "pallet_balances.json")["transfer_keep_alive"]
     t_w, _ = weight(transfer, min)
     print(f"transfer_keep_alive: {t_w / 1e6:.1f} us")
-    for label, pick in (("1 candidate", min), ("worst case: 16 candidates", max)):
+    for label, pick in (("1 candidate", min), ("worst case: the most offers read and the longest input", max)):
         total = 0
         for name in ("submit_job", "submit_receipt", "finalize"):
             w, at = weight(jobs[name], pick)

@@ -311,6 +311,9 @@ impl pallet_verification::BenchmarkHelper<AccountId, Balance> for Helper {
 	fn set_audit_rate(ppm: u32) {
 		AuditRate::set(ppm);
 	}
+	fn set_committee_size(n: u32) {
+		CommitteeSize::set(n);
+	}
 }
 
 pub fn manifest() -> ManifestInput<AccountId> {

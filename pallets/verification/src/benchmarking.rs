@@ -28,6 +28,12 @@ fn challenger<T: Config>() -> T::AccountId {
 	c
 }
 
+/// Committees at their storage bound: the worst case every weight covers.
+fn largest_committee<T: Config>() {
+	T::BenchmarkHelper::set_committee_size(T::MaxCommitteeSize::get());
+	assert_eq!(T::CommitteeSize::get(), T::MaxCommitteeSize::get());
+}
+
 fn status<T: Config>(job: u64) -> JobStatus {
 	T::Jobs::receipted(job).unwrap().status
 }
@@ -36,9 +42,11 @@ fn status<T: Config>(job: u64) -> JobStatus {
 mod benchmarks {
 	use super::*;
 
-	/// A dispute that starts a check, drawing from the largest validator set.
+	/// A dispute that starts a check, drawing the largest committee from the
+	/// largest validator set.
 	#[benchmark]
 	fn dispute() {
+		largest_committee::<T>();
 		verifiers::<T>(T::MaxValidators::get());
 		let (job, _, _) = T::BenchmarkHelper::receipted_job();
 		let who = challenger::<T>();
@@ -47,11 +55,13 @@ mod benchmarks {
 		assert_eq!(status::<T>(job), JobStatus::Disputed);
 	}
 
-	/// Worst case: the deciding vote of a disputed check finds fraud (refund,
-	/// slash with a challenger's reward, reputation, bond return).
+	/// Worst case: the deciding vote of the largest committee's disputed check
+	/// finds fraud (refund, slash with a challenger's reward, reputation, bond
+	/// return).
 	#[benchmark]
 	fn vote() {
-		let members = verifiers::<T>(T::CommitteeSize::get());
+		largest_committee::<T>();
+		let members = verifiers::<T>(T::MaxCommitteeSize::get());
 		let (job, _, _) = T::BenchmarkHelper::receipted_job();
 		Verification::<T>::dispute(RawOrigin::Signed(challenger::<T>()).into(), job).unwrap();
 		let audit = Audits::<T>::get(job).unwrap();
@@ -73,10 +83,12 @@ mod benchmarks {
 		assert_eq!(status::<T>(job), JobStatus::Fraud);
 	}
 
-	/// One check reaching its vote deadline with no votes: every member struck
-	/// and replaced from the largest validator set, a new deadline queued.
+	/// One check of the largest committee reaching its vote deadline with no
+	/// votes: every member struck and replaced from the largest validator set,
+	/// a new deadline queued.
 	#[benchmark]
 	fn audit_timeout() {
+		largest_committee::<T>();
 		verifiers::<T>(T::MaxValidators::get());
 		let (job, _, _) = T::BenchmarkHelper::receipted_job();
 		Verification::<T>::dispute(RawOrigin::Signed(challenger::<T>()).into(), job).unwrap();
@@ -89,10 +101,11 @@ mod benchmarks {
 		assert_eq!(Audits::<T>::get(job).unwrap().redraws, 1);
 	}
 
-	/// A receipt's audit draw that draws it (rate 100%), with a committee from
-	/// the largest validator set.
+	/// A receipt's audit draw that draws it (rate 100%), with the largest
+	/// committee from the largest validator set.
 	#[benchmark]
 	fn audit_draw() {
+		largest_committee::<T>();
 		verifiers::<T>(T::MaxValidators::get());
 		let (job, _, _) = T::BenchmarkHelper::receipted_job();
 		T::BenchmarkHelper::set_audit_rate(1_000_000);

@@ -68,6 +68,9 @@ pub trait BenchmarkHelper<AccountId, Balance> {
 	fn fund(who: &AccountId, amount: Balance);
 	/// Sets `AUDIT_RATE` (parts per million) where the runtime keeps it.
 	fn set_audit_rate(ppm: u32);
+	/// Sets `COMMITTEE_SIZE` where the runtime keeps it (the benchmarks measure
+	/// committees at `MaxCommitteeSize`).
+	fn set_committee_size(n: u32);
 }
 
 // FRAME's pallet macros expand to `expect` calls attributed to this module;

@@ -138,4 +138,9 @@ impl pallet_verification::BenchmarkHelper<crate::AccountId, Balance> for Verific
 			let _ = crate::MarketParams::set(frame_system::RawOrigin::Root.into(), p);
 		}
 	}
+	fn set_committee_size(n: u32) {
+		if let Some(p) = super::params::from_name("COMMITTEE_SIZE", u128::from(n)) {
+			let _ = crate::MarketParams::set(frame_system::RawOrigin::Root.into(), p);
+		}
+	}
 }
