@@ -41,7 +41,7 @@ cargo test --locked --workspace --features "$TEST_FEATURES" --no-run
 step "cargo test --workspace"
 # The node tests start real nodes; run test binaries one at a time so the
 # 4-validator network does not compete with the dev-node test for 2 cores.
-cargo test --locked --workspace --features "$TEST_FEATURES" -- --test-threads=1
+cargo test --locked --workspace --features "$TEST_FEATURES" --no-fail-fast -- --test-threads=1
 
 step "Polkadot.js tests"
 (cd tests/js && AGORA_NODE="$CARGO_TARGET_DIR/debug/agora-node" npm test)

@@ -164,6 +164,8 @@ pub fn ratings() -> Vec<(AccountId, AccountId, i8)> {
 parameter_types! {
 	pub static DisputeWindow: u64 = WINDOW;
 	pub static MaxCandidatesBound: u32 = 8;
+	/// The offers one assignment reads.
+	pub static MaxOfferScan: u32 = 64;
 	/// 0 unless a test sets it: most tests count every planck.
 	pub static QueueSurchargeBase: Balance = 0;
 }
@@ -253,6 +255,7 @@ impl pallet_jobs::Config for Test {
 	type InputLimit = InputLimit;
 	type DisputeWindow = DisputeWindow;
 	type MaxCandidates = MaxCandidatesBound;
+	type MaxOfferScan = MaxOfferScan;
 	type QueueSurcharge = QueueSurchargeBase;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = Helper;
@@ -399,6 +402,8 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	CommitteeSize::set(COMMITTEE);
 	InputLimit::set(MAX_INPUT);
 	DisputeWindow::set(WINDOW);
+	MaxOfferScan::set(64);
+	MaxCandidatesBound::set(8);
 	let mut t = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	pallet_balances::GenesisConfig::<Test> {
 		balances: vec![
@@ -468,8 +473,6 @@ pub fn new_bench_ext() -> sp_io::TestExternalities {
 	ext
 }
 
-/// The offers one assignment reads.
-pub type MaxOfferScan = <Test as pallet_jobs::Config>::MaxOfferScan;
 /// The per-block queue bound the jobs tests fill.
 pub type MaxJobsPerBlock = <Test as pallet_jobs::Config>::MaxJobsPerBlock;
 

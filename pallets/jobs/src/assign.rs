@@ -176,8 +176,9 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The offers a job can go to, with their AVRF weights, and how many of
-	/// the model's offers were read: of the first `MaxOfferScan` offers of the
-	/// model, those active, priced within `max_price` for `max_tokens`, with
+	/// the model's offers were read: of `MaxOfferScan` offers of the model
+	/// (from a point seeded by the job's AVRF seed, [`rules::scan_start`]),
+	/// those active, priced within `max_price` for `max_tokens`, with
 	/// free capacity and (if named) of `provider`; when more than
 	/// `MaxCandidates` fit, a sample of that many seeded by the job's AVRF seed
 	/// ([`rules::sample_candidates`]).
@@ -189,7 +190,7 @@ impl<T: Config> Pallet<T> {
 		provider: Option<&T::AccountId>,
 		avrf_seed: &[u8; 32],
 	) -> (Vec<(OfferId, OfferTerms<T::AccountId, BalanceOf<T>>, u32)>, u32) {
-		let offers = T::Offers::offers_for(model_id, T::MaxOfferScan::get());
+		let offers = T::Offers::offers_for(model_id, T::MaxOfferScan::get(), rules::scan_start(avrf_seed));
 		let scanned = offers.len() as u32;
 		let mut fitting: Vec<_> = offers
 			.into_iter()

@@ -4,7 +4,7 @@
 
 use crate::{mock::*, Error, Event, FinalizeQueue, InputParam, Jobs as JobsStore, PruneQueue};
 use agora_primitives::{JobParams, JobStatus, ProviderBonds};
-use frame_support::{assert_noop, assert_ok, traits::{fungible::Inspect, Get}};
+use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect};
 use codec::Encode;
 use sp_core::Pair;
 
@@ -392,6 +392,31 @@ fn a_refused_order_is_charged_for_what_it_read() {
 		.unwrap();
 		assert_eq!(ok.actual_weight, Some(<() as WeightInfo>::submit_job(3, 5)));
 		assert!(<() as WeightInfo>::submit_job(3, 5).ref_time() < <() as WeightInfo>::submit_job(3, MAX_INPUT).ref_time());
+	});
+}
+
+/// A model with more offers than one job reads (`MaxOfferScan`): each job
+/// reads a window of the offer index from a point its AVRF seed picks, so no
+/// offer is always outside the read (before, only the first `MaxOfferScan` by
+/// hash ever got a job), and a job's read never exceeds the bound.
+#[test]
+fn offers_beyond_the_scan_bound_are_not_starved() {
+	build_and_execute(|| {
+		let model = setup_market();
+		MaxOfferScan::set(2);
+		let mut got = std::collections::BTreeMap::<u64, u32>::new();
+		for k in 0..60u64 {
+			set_vrf(7_000 + k);
+			let job = submit(CLIENT, model, 5_000, None);
+			let a = Jobs::assignment_of(job).unwrap();
+			assert!(a.candidates.len() <= 2, "at most MaxOfferScan offers read");
+			*got.entry(JobsStore::<Test>::get(job).unwrap().offer_id).or_default() += 1;
+			assert_ok!(Jobs::cancel_job(RuntimeOrigin::signed(CLIENT), job));
+		}
+		// Shares follow the gaps in the index's key order (an offer is read
+		// unless the start falls in the gap after it): uneven with 3 offers,
+		// but none is left out.
+		assert_eq!(got.len(), 3, "all three offers got jobs with two read per job: {got:?}");
 	});
 }
 

@@ -191,15 +191,38 @@ impl<T: Config> agora_primitives::OfferRegistry<T::AccountId, BalanceOf<T>> for 
 	fn offers_for(
 		model: &ModelId,
 		limit: u32,
+		from: [u8; 8],
 	) -> Vec<(OfferId, agora_primitives::OfferTerms<T::AccountId, BalanceOf<T>>)> {
-		ModelOffers::<T>::iter_key_prefix(model)
-			.take(limit as usize)
+		Self::offer_window(model, limit, from)
+			.into_iter()
 			.filter_map(|id| Offers::<T>::get(id).map(|o| (id, Self::terms(o))))
 			.collect()
 	}
 }
 
 impl<T: Config> Pallet<T> {
+	/// Up to `limit` ids of `model`'s offers: those whose index key
+	/// (`twox64(id) ++ id`) comes after `from`, then, wrapping around, those
+	/// before it. Reads at most `limit` index entries.
+	pub fn offer_window(model: &ModelId, limit: u32, from: [u8; 8]) -> Vec<OfferId> {
+		use frame_support::{storage::StoragePrefixedMap, Hashable};
+		let limit = limit as usize;
+		// The raw key `from` points at: the map's prefix, the model (`Identity`),
+		// then 8 bytes where `twox64(id)` starts. Keys sort after it iff
+		// `twox64(id) >= from`.
+		let mut start = ModelOffers::<T>::final_prefix().to_vec();
+		start.extend_from_slice(model);
+		start.extend_from_slice(&from);
+		let mut ids: Vec<OfferId> = ModelOffers::<T>::iter_key_prefix_from(model, start).take(limit).collect();
+		let rest = limit.saturating_sub(ids.len());
+		ids.extend(
+			ModelOffers::<T>::iter_key_prefix(model)
+				.take_while(|id| id.twox_64_concat().get(..8).is_some_and(|h| h < from.as_slice()))
+				.take(rest),
+		);
+		ids
+	}
+
 	fn terms(o: OfferOf<T>) -> agora_primitives::OfferTerms<T::AccountId, BalanceOf<T>> {
 		agora_primitives::OfferTerms {
 			provider: o.provider,

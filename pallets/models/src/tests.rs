@@ -1,6 +1,6 @@
 //! Tests of `pallet-models`: the registry, offers, the worker-key rule, the
 //! pause-on-low-bond path, and every error with `assert_noop!`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
 use crate::{mock::*, Error, Event, ModelOffers, Models as ModelsStore, Offers, WorkerKeys};
 use agora_primitives::{DeterminismProfile, OfferStatus, ProviderBonds, SlashReason};
@@ -442,5 +442,46 @@ fn integrity_test_passes() {
 	use frame_support::traits::Hooks;
 	new_test_ext().execute_with(|| {
 		<Models as Hooks<u64>>::integrity_test();
+	});
+}
+
+/// A job reads a window of its model's offer index from a seeded point,
+/// wrapping around: every offer is in some windows, none is always left out.
+#[test]
+fn offer_windows_wrap_around_and_cover_every_offer() {
+	use frame_support::Hashable;
+	build_and_execute(|| {
+		let model = register(ALICE, 1);
+		let mut all = Vec::new();
+		for (who, keys) in [(ALICE, [1u8, 2, 3]), (BOB, [4, 5, 6]), (CAROL, [7, 8, 9])] {
+			bond(who);
+			for k in keys {
+				all.push(open(who, model, [k; 32]));
+			}
+		}
+		// Index order: by `twox64(id)`.
+		let mut by_key = all.clone();
+		by_key.sort_by_key(|id| id.twox_64_concat());
+		assert_eq!(Models::offer_window(&model, 9, [0; 8]), by_key, "from the start: all, in key order");
+		assert_eq!(Models::offer_window(&model, 20, [0x80; 8]).len(), 9, "never an offer twice");
+		assert_eq!(Models::offer_window(&model, 4, [0xff; 8]), by_key[..4], "past the end: wraps to the first");
+		// A window starting just after the 7th key holds the 8th, 9th, 1st, 2nd.
+		let seventh = by_key[6].twox_64_concat();
+		let mut from = [0u8; 8];
+		from.copy_from_slice(&seventh[..8]);
+		from[7] = from[7].wrapping_add(1);
+		if from[7] != 0 {
+			assert_eq!(Models::offer_window(&model, 4, from), vec![by_key[7], by_key[8], by_key[0], by_key[1]]);
+		}
+		// Windows of 3 from seeded points: each has 3 distinct offers, and
+		// together they read every offer.
+		let mut seen = std::collections::BTreeSet::new();
+		for s in 0..64u8 {
+			let w = Models::offer_window(&model, 3, agora_primitives::rules::scan_start(&[s; 32]));
+			assert_eq!(w.len(), 3);
+			assert_eq!(w.iter().collect::<std::collections::BTreeSet<_>>().len(), 3);
+			seen.extend(w);
+		}
+		assert_eq!(seen.len(), 9, "every offer is read by some jobs");
 	});
 }

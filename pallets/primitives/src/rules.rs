@@ -17,6 +17,8 @@ pub const AVRF_CONTEXT: &[u8; 10] = b"agora/avrf";
 pub const AUDIT_CONTEXT: &[u8; 11] = b"agora/audit";
 /// Domain tag of the candidate sample (more fitting offers than a draw weighs).
 pub const CANDIDATES_CONTEXT: &[u8; 16] = b"agora/candidates";
+/// Domain tag of where a job's read of its model's offers starts.
+pub const SCAN_CONTEXT: &[u8; 10] = b"agora/scan";
 /// Domain tag of the committee draw.
 pub const COMMITTEE_CONTEXT: &[u8; 15] = b"agora/committee";
 /// Domain tag of a job's sampling seed.
@@ -152,6 +154,20 @@ pub fn candidates_seed(avrf_seed: &[u8; 32]) -> [u8; 32] {
 	blake2_256(&(CANDIDATES_CONTEXT, avrf_seed).encode())
 }
 
+/// Where a job's read of its model's offer index starts:
+/// `blake2_256(b"agora/scan" ++ avrf_seed)[..8]`, a point in the index's key
+/// order (`twox64(offer_id)`). A job reads at most `MaxOfferScan` offers: those
+/// after this point, wrapping around to the first. With more offers than one
+/// job reads, every offer is read by some jobs (about `MaxOfferScan / N` of
+/// them), so offers beyond the first `MaxOfferScan` by hash are not starved,
+/// and squatting every read window takes a majority of the model's offers.
+pub fn scan_start(avrf_seed: &[u8; 32]) -> [u8; 8] {
+	let h = blake2_256(&(SCAN_CONTEXT, avrf_seed).encode());
+	let mut out = [0u8; 8];
+	out.copy_from_slice(h.get(..8).unwrap_or(&[0u8; 8]));
+	out
+}
+
 /// A job's candidates when more offers fit than a draw weighs (`limit`): the
 /// [`draw_committee`] partial shuffle of the fitting offers (in offer-index
 /// order), seeded by [`candidates_seed`], keeps `limit` of them. Every fitting
@@ -223,9 +239,17 @@ pub fn draw_committee<M>(pool: &mut alloc::vec::Vec<M>, seed: &[u8; 32], size: u
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::unwrap_used)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn scan_start_is_the_documented_hash() {
+		let seed = [3u8; 32];
+		let h = blake2_256(&[b"agora/scan".as_slice(), &seed].concat());
+		assert_eq!(scan_start(&seed).as_slice(), &h[..8]);
+		assert_ne!(scan_start(&seed), scan_start(&[4u8; 32]));
+	}
 
 	#[test]
 	fn seeds_are_the_documented_hashes() {

@@ -135,9 +135,9 @@ parameter_types! {
 	pub const MaxJobsPerBlock: u32 = MAX_JOBS_PER_BLOCK;
 	/// Most fitting offers one AVRF draw weighs (a seeded sample when more fit).
 	pub const MaxCandidates: u32 = 32;
-	/// Most of a model's offers read per job: squatting all of them takes 8
-	/// providers (`MaxOffersPerProvider` = 32 offers each) with
-	/// `MIN_PROVIDER_STAKE` bonded.
+	/// Most of a model's offers read per job: a window of the model's offer
+	/// index from a point the job's AVRF seed picks (`rules::scan_start`), so
+	/// with more offers every one is still read by some jobs.
 	pub const MaxOfferScan: u32 = 256;
 }
 
