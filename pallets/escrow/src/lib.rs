@@ -144,6 +144,9 @@ pub mod pallet {
 		},
 		/// `job`'s whole escrow went back to `client`.
 		Refunded { job: u64, client: T::AccountId, amount: BalanceOf<T> },
+		/// `to_treasury` of `job`'s escrow went to the treasury (a charge nobody
+		/// in the job earns: an input never delivered), `refunded` back to `client`.
+		Forfeited { job: u64, client: T::AccountId, to_treasury: BalanceOf<T>, refunded: BalanceOf<T> },
 		/// `client` paid a non-refundable `amount` to the treasury (a queue surcharge).
 		FeeCharged { client: T::AccountId, amount: BalanceOf<T> },
 		/// `amount` of `challenger`'s funds are held as the bond of its dispute of `job`.
@@ -305,6 +308,20 @@ pub mod pallet {
 			Escrows::<T>::remove(job);
 			Self::deposit_event(Event::Refunded { job, client, amount });
 			Ok(amount)
+		}
+
+		fn forfeit(job: u64, charge: BalanceOf<T>) -> Result<BalanceOf<T>, DispatchError> {
+			let (client, held) = Escrows::<T>::get(job).ok_or(Error::<T>::NoEscrow)?;
+			ensure!(charge <= held, Error::<T>::ChargeExceedsEscrow);
+			let reason = HoldReason::JobEscrow.into();
+			Self::pay_from_hold(&reason, &client, &T::Treasury::get(), charge)?;
+			let refunded = held.saturating_sub(charge);
+			if !refunded.is_zero() {
+				T::Currency::release(&reason, &client, refunded, Precision::Exact)?;
+			}
+			Escrows::<T>::remove(job);
+			Self::deposit_event(Event::Forfeited { job, client, to_treasury: charge, refunded });
+			Ok(refunded)
 		}
 
 		fn charge_fee(client: &T::AccountId, amount: BalanceOf<T>) -> DispatchResult {

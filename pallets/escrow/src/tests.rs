@@ -146,3 +146,19 @@ fn charge_fee_pays_the_treasury_and_never_reaps_the_client() {
 		assert_eq!(Balances::total_issuance(), issuance);
 	});
 }
+
+#[test]
+fn forfeit_pays_the_treasury_and_refunds_the_rest() {
+	build_and_execute(|| {
+		let issuance = Balances::total_issuance();
+		assert_ok!(<E as JobEscrow<_, _>>::lock(4, &CLIENT, 1_000));
+		assert_noop!(<E as JobEscrow<_, _>>::forfeit(4, 1_001), Error::<Test>::ChargeExceedsEscrow);
+		assert_noop!(<E as JobEscrow<_, _>>::forfeit(5, 1), Error::<Test>::NoEscrow);
+		assert_eq!(<E as JobEscrow<_, _>>::forfeit(4, 100).unwrap(), 900);
+		assert_eq!(Balances::balance(&CLIENT), 10_000 - 100);
+		assert_eq!(Balances::balance(&TREASURY), 10 + 100);
+		assert_eq!(Balances::balance(&PROVIDER), 10, "nobody in the job earns a forfeit");
+		assert!(Escrows::<Test>::get(4).is_none());
+		assert_eq!(Balances::total_issuance(), issuance);
+	});
+}

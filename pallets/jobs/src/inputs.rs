@@ -5,11 +5,13 @@
 //! and a committee could not fetch the input either; without a way out the
 //! provider would be slashed for an expiry it did not cause. Instead the provider
 //! reports the miss once the client's grace is over, the client pays the base
-//! price (the capacity it reserved), and nobody is slashed.
+//! price (the capacity it reserved) to the treasury, and nobody is slashed.
 //!
-//! The provider's lie ("it never came") earns at most the base price, less than
-//! running the job would, and costs the client no more than the base price it
-//! agreed to (doubled only for its own repeated misses).
+//! The charge goes to the treasury, not the provider: only the provider can
+//! claim "it never came", so a provider that lied would otherwise be paid for
+//! not running the job. Now the lie earns it nothing (running the job earns
+//! the price), and costs the client no more than the base price it agreed to
+//! (doubled only for its own repeated misses).
 use crate::{pallet::*, types::*};
 use agora_pallet_support::BlockQueue;
 use agora_primitives::{rules, JobEscrow, JobId, JobStatus};
@@ -42,8 +44,9 @@ impl<T: Config> Pallet<T> {
 			job.max_price.saturated_into(),
 		)
 		.saturated_into();
-		// No royalty: the model never ran.
-		let s = T::Escrow::settle(job_id, &job.provider, &job.provider, 0, charge)?;
+		// Nobody in the job earns it: the model never ran, and the provider's
+		// claim is its own.
+		let refunded = T::Escrow::forfeit(job_id, charge)?;
 		ExpiryQueue::<T>::unqueue(Self::expiry_block(&job), &job_id);
 		Self::release_load(&job);
 		InputMisses::<T>::insert(&job.client, misses.saturating_add(1));
@@ -57,7 +60,7 @@ impl<T: Config> Pallet<T> {
 			client,
 			provider: who,
 			charge,
-			refunded: s.refunded,
+			refunded,
 			misses,
 		});
 		Ok(())

@@ -316,7 +316,8 @@ pub mod pallet {
 		JobExpired { job_id: JobId, provider: T::AccountId, refunded: BalanceOf<T>, slashed: BalanceOf<T> },
 		/// The provider reported that the client never delivered the job's by-hash
 		/// input: the client paid `charge` (the base price, doubled per earlier
-		/// miss in `misses`), the rest was refunded; nobody was slashed.
+		/// miss in `misses`) to the treasury, the rest was refunded; nobody was
+		/// slashed, and the provider earned nothing.
 		InputMissing {
 			job_id: JobId,
 			client: T::AccountId,
@@ -565,7 +566,7 @@ pub mod pallet {
 
 		/// The provider reports that the client never delivered the by-hash input
 		/// of a job it holds. The job ends `InputMissing`: the client pays the
-		/// base price (doubled for each earlier miss it has not worked off, at
+		/// base price to the treasury (doubled for each earlier miss it has not worked off, at
 		/// most ×16 and never above `max_price`), the rest is refunded, nobody is
 		/// slashed and no reputation changes (docs/protocol.md §6, "Inputs by hash").
 		///

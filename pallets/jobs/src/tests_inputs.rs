@@ -30,8 +30,12 @@ fn a_never_uploaded_input_slashes_nobody() {
 	build_and_execute(|| {
 		let model = setup_market();
 		let issuance = Balances::total_issuance();
-		let (bond, p2, client) =
-			(Slashing::active_bond(&P2), Balances::balance(&P2), Balances::balance(&CLIENT));
+		let (bond, p2, client, treasury) = (
+			Slashing::active_bond(&P2),
+			Balances::balance(&P2),
+			Balances::balance(&CLIENT),
+			Balances::balance(&TREASURY),
+		);
 		let start = System::block_number();
 		let job = by_hash(CLIENT, model, 10);
 		assert_ok!(Jobs::acknowledge(RuntimeOrigin::signed(P2), job));
@@ -54,9 +58,11 @@ fn a_never_uploaded_input_slashes_nobody() {
 			refunded: 5_000 - BASE,
 			misses: 0,
 		}));
-		// The client paid the base price; the provider got it less the 5 % fee.
+		// The client paid the base price to the treasury; the provider, whose
+		// claim it is, earned nothing by it.
 		assert_eq!(Balances::balance(&CLIENT), client - BASE);
-		assert_eq!(Balances::balance(&P2), p2 + BASE * 95 / 100);
+		assert_eq!(Balances::balance(&TREASURY), treasury + BASE);
+		assert_eq!(Balances::balance(&P2), p2);
 		// Nobody slashed, no rating, and the job is closed: the deadline passes
 		// without an expiry, and it cannot be reported again.
 		run_to(start + 20);

@@ -172,6 +172,9 @@ pub trait JobEscrow<AccountId, Balance> {
 	) -> Result<Settlement<Balance>, DispatchError>;
 	/// Refunds the whole escrow of `job` to its client.
 	fn refund(job: u64) -> Result<Balance, DispatchError>;
+	/// Pays `charge` of `job`'s escrow to the treasury, so that nobody in the
+	/// job earns it, and refunds the rest to its client; the refund.
+	fn forfeit(job: u64, charge: Balance) -> Result<Balance, DispatchError>;
 	/// What is held for `job`.
 	fn locked(job: u64) -> Balance;
 	/// What is held for all jobs together (for invariant checks).
