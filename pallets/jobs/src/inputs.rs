@@ -14,7 +14,7 @@
 //! (doubled only for its own repeated misses).
 use crate::{pallet::*, types::*};
 use agora_pallet_support::BlockQueue;
-use agora_primitives::{rules, JobId, JobStatus};
+use agora_primitives::{rules, JobEscrow, JobId, JobStatus};
 use frame_support::pallet_prelude::*;
 use sp_runtime::SaturatedConversion;
 
