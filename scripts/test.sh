@@ -9,6 +9,7 @@
 #      tests on the real models and its end-to-end and fault tests (dev node +
 #      agora-worker + agora client)
 #   4. the Polkadot.js tests in tests/js against a real dev node
+#   (and, between 2 and 3, a check that the runtime-benchmarks build compiles)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/features.sh
@@ -37,6 +38,13 @@ step "build (every crate, test and binary, dev profile)"
 # the worker, and the TryRuntime API to its runtime (never to a release build:
 # `cargo build --release -p agora-worker` / `-p agora-node`).
 cargo test --locked --workspace --features "$TEST_FEATURES" --no-run
+
+step "runtime-benchmarks compiles (what scripts/bench-weights.sh builds)"
+# The runtime with its benchmarks and every pallet's benchmarking.rs and
+# helpers, natively (no wasm): a check, so it shares nothing with the test
+# build and costs ~1 min warm. The node's benchmark CLI is left to
+# bench-weights.sh (it pulls in polkadot's overseer crates).
+SKIP_WASM_BUILD=1 cargo check --locked -p agora-runtime --features runtime-benchmarks
 
 step "cargo test --workspace"
 # The node tests start real nodes; run test binaries one at a time so the

@@ -308,8 +308,6 @@ impl_runtime_apis! {
 			use sp_storage::TrackedStorageKey;
 			use crate::*;
 
-			impl frame_system_benchmarking::Config for Runtime {}
-
 			let whitelist: Vec<TrackedStorageKey> = AllPalletsWithSystem::whitelisted_storage_keys();
 			let mut batches = Vec::<BenchmarkBatch>::new();
 			let params = (&config, &whitelist);

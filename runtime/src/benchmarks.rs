@@ -9,3 +9,5 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_verification, Verification]
 	[pallet_reputation, Reputation]
 );
+
+impl frame_system_benchmarking::Config for crate::Runtime {}

@@ -55,6 +55,7 @@ mod tests;
 mod tests_inputs;
 mod queues;
 mod settle;
+#[cfg(any(feature = "try-runtime", feature = "std", test))]
 mod try_state;
 pub mod types;
 pub mod weights;

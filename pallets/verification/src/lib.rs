@@ -51,6 +51,7 @@ mod tests;
 mod tests_offchain;
 #[cfg(test)]
 mod tests_props;
+#[cfg(any(feature = "try-runtime", feature = "std", test))]
 mod try_state;
 pub mod types;
 mod verdict;

@@ -14,6 +14,8 @@ use crate::{
 	RuntimeHoldReason,
 };
 use codec::Encode;
+#[cfg(feature = "runtime-benchmarks")]
+use crate::AccountId;
 
 use super::{
 	constants::{TreasuryAccount, ABUSE_WINDOW, MAX_INPUT_BOUND},
@@ -224,12 +226,6 @@ impl pallet_jobs::BenchmarkHelper<AccountId, Balance> for JobsHelper {
 			first.get_or_insert(p);
 		}
 		(id, first.unwrap_or_else(|| account("provider", 0, 0)))
-	}
-
-	fn set_audit_rate(ppm: u32) {
-		if let Some(p) = super::params::from_name("AUDIT_RATE", u128::from(ppm)) {
-			let _ = crate::MarketParams::set(frame_system::RawOrigin::Root.into(), p);
-		}
 	}
 
 	fn fund(who: &AccountId, amount: Balance) {
