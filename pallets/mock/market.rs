@@ -302,6 +302,9 @@ impl pallet_jobs::BenchmarkHelper<AccountId, Balance> for Helper {
 		use frame_support::traits::fungible::Mutate;
 		Balances::set_balance(who, amount);
 	}
+	fn set_input_limit(bytes: u32) {
+		InputLimit::set(bytes);
+	}
 }
 #[cfg(feature = "runtime-benchmarks")]
 impl pallet_verification::BenchmarkHelper<AccountId, Balance> for Helper {

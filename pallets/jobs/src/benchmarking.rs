@@ -98,6 +98,8 @@ mod benchmarks {
 	/// of `MaxCandidates` of them when more fit); `i`: inline input bytes.
 	#[benchmark]
 	fn submit_job(c: Linear<1, { T::MaxOfferScan::get() }>, i: Linear<1, { T::MaxInputLen::get() }>) {
+		T::BenchmarkHelper::set_input_limit(T::MaxInputLen::get());
+		assert_eq!(T::InputLimit::get(), T::MaxInputLen::get());
 		let (model, _) = T::BenchmarkHelper::setup_offers(c, worker().0);
 		let who = client::<T>(0);
 		let d = deadline::<T>();

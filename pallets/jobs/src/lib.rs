@@ -72,6 +72,9 @@ pub trait BenchmarkHelper<AccountId, Balance> {
 	fn setup_offers(offers: u32, worker: [u8; 32]) -> (agora_primitives::ModelId, AccountId);
 	/// Funds `who`.
 	fn fund(who: &AccountId, amount: Balance);
+	/// Sets `MAX_INPUT_LEN` where the runtime keeps it (the benchmarks measure
+	/// inputs up to the storage bound `MaxInputLen`).
+	fn set_input_limit(bytes: u32);
 }
 
 // FRAME's pallet macros expand to `expect` calls attributed to this module;

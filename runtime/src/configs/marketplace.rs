@@ -206,6 +206,9 @@ impl pallet_jobs::BenchmarkHelper<AccountId, Balance> for JobsHelper {
 		let m = agora_primitives::models::shipped::smollm2(publisher.clone());
 		let id = m.id();
 		if Models::model(id).is_none() {
+			// The model deposit.
+			use frame_support::traits::fungible::Mutate;
+			let _ = Balances::set_balance(&publisher, crate::AGR.saturating_mul(1_000_000));
 			let _ = Models::register_model(frame_system::RawOrigin::Signed(publisher).into(), m);
 		}
 		let mut first = None;
@@ -231,5 +234,11 @@ impl pallet_jobs::BenchmarkHelper<AccountId, Balance> for JobsHelper {
 	fn fund(who: &AccountId, amount: Balance) {
 		use frame_support::traits::fungible::Mutate;
 		let _ = Balances::set_balance(who, amount);
+	}
+
+	fn set_input_limit(bytes: u32) {
+		if let Some(p) = super::params::from_name("MAX_INPUT_LEN", u128::from(bytes)) {
+			let _ = crate::MarketParams::set(frame_system::RawOrigin::Root.into(), p);
+		}
 	}
 }
