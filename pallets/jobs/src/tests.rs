@@ -351,7 +351,8 @@ fn avrf_assignment_is_recomputable() {
 }
 
 /// A job refused by the checks before the offers are read pays for the checks
-/// only; one refused after the scan pays for the scan.
+/// only; one refused after the scan pays for the scan; an accepted one for the
+/// offers it read and the bytes it carried.
 #[test]
 fn a_refused_order_is_charged_for_what_it_read() {
 	use crate::WeightInfo;
@@ -367,12 +368,11 @@ fn a_refused_order_is_charged_for_what_it_read() {
 				System::block_number() + 10,
 				None,
 			)
-			.unwrap_err()
 		};
-		let empty = order(b"", 5_000);
+		let empty = order(b"", 5_000).unwrap_err();
 		assert_eq!(empty.error, Error::<Test>::EmptyInput.into());
 		assert_eq!(empty.post_info.actual_weight, Some(<() as WeightInfo>::submit_job(1, 0)));
-		let cheap = order(b"Hello", 1);
+		let cheap = order(b"Hello", 1).unwrap_err();
 		assert_eq!(cheap.error, Error::<Test>::NoFittingOffer.into());
 		assert_eq!(
 			cheap.post_info.actual_weight,
@@ -380,16 +380,7 @@ fn a_refused_order_is_charged_for_what_it_read() {
 		);
 		// An accepted order pays for the 3 offers read and its 5 input bytes,
 		// not for the longest input it could have carried.
-		let ok = Jobs::submit_job(
-			RuntimeOrigin::signed(CLIENT),
-			model,
-			InputParam::Inline(b"Hello".to_vec()),
-			params(1_000),
-			5_000,
-			System::block_number() + 10,
-			None,
-		)
-		.unwrap();
+		let ok = order(b"Hello", 5_000).unwrap();
 		assert_eq!(ok.actual_weight, Some(<() as WeightInfo>::submit_job(3, 5)));
 		// (The generated weights find input bytes too cheap to measure: the
 		// charge never exceeds the longest input's.)

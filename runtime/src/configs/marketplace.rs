@@ -237,8 +237,6 @@ impl pallet_jobs::BenchmarkHelper<AccountId, Balance> for JobsHelper {
 	}
 
 	fn set_input_limit(bytes: u32) {
-		if let Some(p) = super::params::from_name("MAX_INPUT_LEN", u128::from(bytes)) {
-			let _ = crate::MarketParams::set(frame_system::RawOrigin::Root.into(), p);
-		}
+		super::params::set_for_benchmark("MAX_INPUT_LEN", u128::from(bytes));
 	}
 }

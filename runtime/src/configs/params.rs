@@ -242,6 +242,15 @@ pub fn check(p: &market::Parameters) -> Result<(ParamSpec, Option<u128>), Bounds
 	Ok((spec, value))
 }
 
+/// Sets the governed parameter `name` to `value` as root would, for benchmark
+/// set-up; a value out of bounds leaves it unchanged.
+#[cfg(feature = "runtime-benchmarks")]
+pub fn set_for_benchmark(name: &str, value: u128) {
+	if let Some(p) = from_name(name, value) {
+		let _ = crate::MarketParams::set(frame_system::RawOrigin::Root.into(), p);
+	}
+}
+
 /// `v` against `spec`'s bounds (and `COMMITTEE_SIZE`'s oddness).
 pub fn check_value(spec: &ParamSpec, v: u128) -> Result<(), BoundsError> {
 	if v < spec.min {

@@ -134,13 +134,9 @@ impl pallet_verification::BenchmarkHelper<crate::AccountId, Balance> for Verific
 		<super::marketplace::JobsHelper as pallet_jobs::BenchmarkHelper<_, _>>::fund(who, amount)
 	}
 	fn set_audit_rate(ppm: u32) {
-		if let Some(p) = super::params::from_name("AUDIT_RATE", u128::from(ppm)) {
-			let _ = crate::MarketParams::set(frame_system::RawOrigin::Root.into(), p);
-		}
+		super::params::set_for_benchmark("AUDIT_RATE", u128::from(ppm));
 	}
 	fn set_committee_size(n: u32) {
-		if let Some(p) = super::params::from_name("COMMITTEE_SIZE", u128::from(n)) {
-			let _ = crate::MarketParams::set(frame_system::RawOrigin::Root.into(), p);
-		}
+		super::params::set_for_benchmark("COMMITTEE_SIZE", u128::from(n));
 	}
 }
