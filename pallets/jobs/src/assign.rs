@@ -85,10 +85,19 @@ impl<T: Config> Pallet<T> {
 		let expire_at = deadline.checked_add(&One::one()).ok_or(Error::<T>::Overflow)?;
 		let fill = ExpiryQueue::<T>::decode_len(expire_at).unwrap_or(0) as u32;
 		ensure!(fill < T::MaxJobsPerBlock::get(), Error::<T>::DeadlineBusy);
+		// An upper-half order pays the surcharge, raised by the decayed queue
+		// pressure, and adds one to the pressure; a lower-half order reads
+		// nothing and pays nothing.
+		let pressure = rules::in_upper_half(fill, T::MaxJobsPerBlock::get()).then(|| {
+			let (at, p) = QueuePressure::<T>::get();
+			let elapsed: u64 = now.saturating_sub(at).saturated_into();
+			rules::queue_pressure(p, elapsed, T::QueuePressureHalfLife::get().saturated_into())
+		});
 		let surcharge: BalanceOf<T> = rules::queue_surcharge(
 			T::QueueSurcharge::get().saturated_into(),
 			fill,
 			T::MaxJobsPerBlock::get(),
+			pressure.unwrap_or(0),
 		)
 		.saturated_into();
 		let job_id = NextJobId::<T>::get();
@@ -146,6 +155,9 @@ impl<T: Config> Pallet<T> {
 		ProviderOpenJobs::<T>::mutate(&terms.provider, |n| n.saturating_inc());
 		// Checked above that there is room.
 		let _ = ExpiryQueue::<T>::try_mutate(expire_at, |q| q.try_push(job_id));
+		if let Some(p) = pressure {
+			QueuePressure::<T>::put((now, p.saturating_add(1)));
+		}
 		Self::deposit_event(Event::JobAssigned {
 			job_id,
 			client,
@@ -177,7 +189,8 @@ impl<T: Config> Pallet<T> {
 
 	/// The offers a job can go to, with their AVRF weights, and how many of
 	/// the model's offers were read: of `MaxOfferScan` offers of the model
-	/// (from a point seeded by the job's AVRF seed, [`rules::scan_start`]),
+	/// (consecutive index slots from a start the job's AVRF seed draws,
+	/// [`rules::scan_start`], [`rules::scan_slots`]),
 	/// those active, priced within `max_price` for `max_tokens`, with
 	/// free capacity and (if named) of `provider`; when more than
 	/// `MaxCandidates` fit, a sample of that many seeded by the job's AVRF seed

@@ -103,9 +103,18 @@ mod benchmarks {
 		let (model, _) = T::BenchmarkHelper::setup_offers(c, worker().0);
 		let who = client::<T>(0);
 		let d = deadline::<T>();
+		// The deadline block's queue is one short of full and under pressure:
+		// the order pays the surcharge and raises the pressure.
+		let expire_at = d.saturating_add(One::one());
+		for id in 0..T::MaxJobsPerBlock::get().saturating_sub(1) {
+			ExpiryQueue::<T>::try_mutate(expire_at, |q| q.try_push(u64::MAX - u64::from(id))).unwrap();
+		}
+		QueuePressure::<T>::put((frame_system::Pallet::<T>::block_number(), 7 * T::MaxJobsPerBlock::get()));
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who), model, InputParam::Inline(vec![b'a'; i as usize]), params(), max_price::<T>(), d, None);
-		assert!(Jobs_::<T>::get(0).is_some());
+		let job = NextJobId::<T>::get() - 1;
+		assert!(Jobs_::<T>::get(job).is_some());
+		assert_eq!(QueuePressure::<T>::get().1, 7 * T::MaxJobsPerBlock::get() + 1);
 	}
 
 	#[benchmark]

@@ -137,6 +137,7 @@ pub mod pallet {
 			type MaxOfferScan = ConstU32<64>;
 			type MissedDeadlineSlash = MissedDeadlineSlash;
 			type InputGrace = frame_support::traits::ConstU64<4>;
+			type QueuePressureHalfLife = frame_support::traits::ConstU64<10>;
 			type Checks = ();
 			type WeightInfo = ();
 		}
@@ -211,10 +212,16 @@ pub mod pallet {
 		type InputGrace: Get<BlockNumberFor<Self>>;
 		/// The first queue surcharge: what an order pays, on top of its escrow and
 		/// to the treasury, when its deadline block's expiry queue is half full;
-		/// it doubles every further eighth (`agora_primitives::rules::queue_surcharge`).
+		/// it doubles every further eighth, and again for every half-queue of
+		/// upper-half orders in the queue pressure
+		/// (`agora_primitives::rules::queue_surcharge`).
 		#[pallet::no_default]
 		#[pallet::constant]
 		type QueueSurcharge: Get<BalanceOf<Self>>;
+		/// Blocks in which the queue pressure (`QueuePressure`) halves.
+		#[pallet::no_default_bounds]
+		#[pallet::constant]
+		type QueuePressureHalfLife: Get<BlockNumberFor<Self>>;
 		/// Told of every accepted receipt (`pallet-verification`, which may
 		/// check it; `()` checks nothing).
 		#[pallet::no_default_bounds]
@@ -277,6 +284,14 @@ pub mod pallet {
 	/// miss's charge (`agora_primitives::rules::input_missing_charge`).
 	#[pallet::storage]
 	pub type InputMisses<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
+
+	/// The queue pressure: orders that went into a deadline block's upper half
+	/// lately, halved every `QueuePressureHalfLife` blocks, and the block it was
+	/// last raised in (`agora_primitives::rules::queue_pressure`). It raises
+	/// the surcharge of every upper-half order, so squatting block after block
+	/// costs more for each block.
+	#[pallet::storage]
+	pub type QueuePressure<T: Config> = StorageValue<_, (BlockNumberFor<T>, u32), ValueQuery>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]

@@ -206,3 +206,64 @@ fn a_filling_deadline_block_costs_squatters_a_rising_surcharge() {
 		));
 	});
 }
+
+/// The attack: squat the upper half of block after block, each priced alone.
+/// The queue pressure doubles each next block's upper half while it lasts;
+/// orders into a block's lower half stay free, and a quiet half-life halves it.
+#[test]
+fn squatting_block_after_block_costs_more_for_each_block() {
+	use crate::QueuePressure;
+	use frame_support::traits::Get;
+	build_and_execute(|| {
+		QueueSurchargeBase::set(10);
+		let model = setup_market();
+		let start = System::block_number();
+		let order = |deadline| {
+			let id = crate::NextJobId::<Test>::get();
+			Jobs::submit_job(
+				RuntimeOrigin::signed(CLIENT),
+				model,
+				InputParam::Inline(b"hi".to_vec()),
+				params(1_000),
+				5_000,
+				deadline,
+				None,
+			)
+			.map(|_| id)
+			.map_err(|e| e.error)
+		};
+		// Fills a block's queue (MAX_PER_BLOCK = 3: two free slots, then the
+		// upper half) and cancels all three; returns what the treasury got.
+		let squat = |deadline| {
+			let before = Balances::balance(&TREASURY);
+			let a = order(deadline).unwrap();
+			let b = order(deadline).unwrap();
+			assert_eq!(Balances::balance(&TREASURY), before, "the lower half is free, whatever the pressure");
+			let c = order(deadline).unwrap();
+			for id in [a, b, c] {
+				assert_ok!(Jobs::cancel_job(RuntimeOrigin::signed(CLIENT), id));
+			}
+			Balances::balance(&TREASURY) - before
+		};
+		let issuance = Balances::total_issuance();
+		let client = Balances::balance(&CLIENT);
+		let mut paid = 0;
+		for k in 0..5u64 {
+			let got = squat(start + 10 + k);
+			assert_eq!(got, 40 << k, "block {k}: ×4 for the last slot, ×2 for each block squatted before");
+			paid += got;
+		}
+		assert_eq!(QueuePressure::<Test>::get(), (start, 5));
+		assert_eq!(Balances::balance(&CLIENT), client - paid, "the escrow came back, the surcharges did not");
+		assert_eq!(Balances::total_issuance(), issuance);
+
+		// A quiet half-life halves the pressure (5 → 2): the next squat pays ×4.
+		let half_life: u64 = <Test as crate::Config>::QueuePressureHalfLife::get();
+		run_to(start + half_life);
+		assert_eq!(squat(start + half_life + 10), 40 << 2);
+		assert_eq!(QueuePressure::<Test>::get(), (start + half_life, 3));
+		// Five quiet half-lives later it is gone.
+		run_to(start + 6 * half_life);
+		assert_eq!(squat(start + 6 * half_life + 10), 40);
+	});
+}

@@ -11,10 +11,15 @@ impl<T: Config> Pallet<T> {
 	/// - every queued job exists and is in the matching state (finalize:
 	///   receipted; expiry: assigned or acknowledged; prune: finished);
 	/// - `OfferLoad` and `ProviderOpenJobs` equal the open jobs per offer and provider;
-	/// - every `Disputed` job is under a check.
+	/// - every `Disputed` job is under a check;
+	/// - the queue pressure was last raised in a past or the current block.
 	#[cfg(any(feature = "try-runtime", feature = "std", test))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
+		ensure!(
+			QueuePressure::<T>::get().0 <= frame_system::Pallet::<T>::block_number(),
+			"queue pressure raised in a future block"
+		);
 		let mut load: BTreeMap<OfferId, u32> = BTreeMap::new();
 		let mut open: BTreeMap<T::AccountId, u32> = BTreeMap::new();
 		let mut open_sum = BalanceOf::<T>::zero();

@@ -25,7 +25,7 @@ fn long_manifest<T: Config>(publisher: T::AccountId, tag: u32) -> ManifestInput<
 fn endpoint<T: Config>() -> Vec<u8> {
 	let mut e = b"https://".to_vec();
 	while e.len() < T::MaxEndpointLen::get() as usize {
-		e.push(if (e.len() - 7) % 10 == 0 { b'.' } else { b'e' });
+		e.push(if (e.len() - 7).is_multiple_of(10) { b'.' } else { b'e' });
 	}
 	if e.last() == Some(&b'.') {
 		e.pop();
@@ -123,7 +123,7 @@ mod benchmarks {
 	#[benchmark]
 	fn update_offer() {
 		let (provider, _) = setup::<T>(1);
-		let offer = Models::<T>::provider_offers(&provider)[0];
+		let offer = *Models::<T>::provider_offers(&provider).first().unwrap();
 		#[extrinsic_call]
 		_(
 			RawOrigin::Signed(provider),
@@ -140,7 +140,7 @@ mod benchmarks {
 	#[benchmark]
 	fn pause_offer() {
 		let (provider, _) = setup::<T>(1);
-		let offer = Models::<T>::provider_offers(&provider)[0];
+		let offer = *Models::<T>::provider_offers(&provider).first().unwrap();
 		#[extrinsic_call]
 		_(RawOrigin::Signed(provider), offer);
 		assert_eq!(Offers::<T>::get(offer).unwrap().status, agora_primitives::OfferStatus::Paused);
@@ -149,7 +149,7 @@ mod benchmarks {
 	#[benchmark]
 	fn resume_offer() {
 		let (provider, _) = setup::<T>(1);
-		let offer = Models::<T>::provider_offers(&provider)[0];
+		let offer = *Models::<T>::provider_offers(&provider).first().unwrap();
 		Models::<T>::pause_offer(RawOrigin::Signed(provider.clone()).into(), offer).unwrap();
 		#[extrinsic_call]
 		_(RawOrigin::Signed(provider), offer);
@@ -158,12 +158,25 @@ mod benchmarks {
 
 	/// `o`: offers the provider has (the id list that is searched).
 	#[benchmark]
+	/// The worst case: the closed offer is in slot 0 and another provider's
+	/// offer in the model's last slot moves into it.
 	fn close_offer(o: Linear<1, { T::MaxOffersPerProvider::get() }>) {
-		let (provider, _) = setup::<T>(o);
-		let offer = *Models::<T>::provider_offers(&provider).last().unwrap();
+		let (provider, model) = setup::<T>(o);
+		let other: T::AccountId = account("provider", 1, 0);
+		T::BenchmarkHelper::bond(&other);
+		let terms = Terms {
+			base_price: 1u32.into(),
+			price_per_1k_tokens: 1u32.into(),
+			endpoint: endpoint::<T>(),
+			capacity: 1,
+			hardware: hardware::<T>(),
+		};
+		let moved = Models::<T>::do_open_offer(&other, model, [2; 32], terms, T::OfferDeposit::get()).unwrap();
+		let offer = *Models::<T>::provider_offers(&provider).first().unwrap();
 		#[extrinsic_call]
 		_(RawOrigin::Signed(provider), offer);
 		assert!(Offers::<T>::get(offer).is_none());
+		assert_eq!(Offers::<T>::get(moved).map(|o| o.slot), Some(0));
 	}
 
 	impl_benchmark_test_suite!(Models, crate::mock::new_test_ext(), crate::mock::Test);

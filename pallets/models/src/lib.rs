@@ -220,10 +220,19 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
-	/// Offers per model (the index behind `offers_for`).
+	/// Each model's offers, in slots `0..ModelOfferCount[model]` with no gap
+	/// (the index behind `offers_for`). An offer takes the next slot when it
+	/// opens; closing one moves the model's last offer into its slot. A job
+	/// reads consecutive slots from a uniformly drawn start
+	/// (`agora_primitives::rules::scan_slots`), so every offer is read by the
+	/// same share of jobs, wherever it sits and whatever its id.
 	#[pallet::storage]
 	pub type ModelOffers<T: Config> =
-		StorageDoubleMap<_, Identity, ModelId, Twox64Concat, OfferId, (), OptionQuery>;
+		StorageDoubleMap<_, Identity, ModelId, Twox64Concat, u32, OfferId, OptionQuery>;
+
+	/// How many offers each model has: the slots in use in `ModelOffers`.
+	#[pallet::storage]
+	pub type ModelOfferCount<T: Config> = StorageMap<_, Identity, ModelId, u32, ValueQuery>;
 
 	/// Which provider a worker key belongs to, and how many of its offers use it.
 	#[pallet::storage]

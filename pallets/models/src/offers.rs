@@ -5,7 +5,7 @@ use crate::*;
 use agora_primitives::{
 	endpoint::EndpointError,
 	models::{OfferView, ProviderView},
-	ModelId, OfferId, OfferStatus, ProviderBonds,
+	rules, ModelId, OfferId, OfferStatus, ProviderBonds,
 };
 use alloc::vec::Vec;
 use frame_support::{
@@ -73,6 +73,8 @@ impl<T: Config> Pallet<T> {
 		let offer_id = NextOfferId::<T>::get();
 		let next = offer_id.checked_add(1).ok_or(Error::<T>::Overflow)?;
 		ids.try_push(offer_id).map_err(|_| Error::<T>::TooManyOffers)?;
+		let slot = ModelOfferCount::<T>::get(model_id);
+		ensure!(slot.checked_add(1).is_some(), Error::<T>::Overflow);
 		if !deposit.is_zero() {
 			T::Currency::hold(&HoldReason::OfferDeposit.into(), who, deposit)
 				.map_err(|_| Error::<T>::InsufficientDeposit)?;
@@ -91,11 +93,12 @@ impl<T: Config> Pallet<T> {
 				hardware,
 				status: OfferStatus::Active,
 				deposit,
+				slot,
 			},
 		);
 		NextOfferId::<T>::put(next);
 		ProviderOffers::<T>::insert(who, ids);
-		ModelOffers::<T>::insert(model_id, offer_id, ());
+		Self::index_offer(&model_id, offer_id)?;
 		WorkerKeys::<T>::insert(worker_key, (who.clone(), key_count));
 		Self::deposit_event(Event::OfferOpened {
 			offer_id,
@@ -118,7 +121,7 @@ impl<T: Config> Pallet<T> {
 			T::Currency::release(&HoldReason::OfferDeposit.into(), who, offer.deposit, Precision::Exact)?;
 		}
 		ProviderOffers::<T>::mutate(who, |ids| ids.retain(|id| *id != offer_id));
-		ModelOffers::<T>::remove(offer.model_id, offer_id);
+		Self::unindex_offer(&offer.model_id, offer.slot);
 		WorkerKeys::<T>::mutate_exists(offer.worker_key, |entry| {
 			if let Some((_, count)) = entry {
 				*count = count.saturating_sub(1); // never below zero: the offer was counted
@@ -160,7 +163,7 @@ impl<T: Config> Pallet<T> {
 
 	/// Runtime API: the offers for a model.
 	pub fn offers_for(model_id: ModelId) -> Vec<OfferView<T::AccountId, BalanceOf<T>>> {
-		ModelOffers::<T>::iter_key_prefix(model_id).filter_map(Self::offer_view).collect()
+		ModelOffers::<T>::iter_prefix_values(model_id).filter_map(Self::offer_view).collect()
 	}
 
 	/// The provider's offer ids.
@@ -191,9 +194,9 @@ impl<T: Config> agora_primitives::OfferRegistry<T::AccountId, BalanceOf<T>> for 
 	fn offers_for(
 		model: &ModelId,
 		limit: u32,
-		from: [u8; 8],
+		start: u64,
 	) -> Vec<(OfferId, agora_primitives::OfferTerms<T::AccountId, BalanceOf<T>>)> {
-		Self::offer_window(model, limit, from)
+		Self::offer_window(model, limit, start)
 			.into_iter()
 			.filter_map(|id| Offers::<T>::get(id).map(|o| (id, Self::terms(o))))
 			.collect()
@@ -201,26 +204,43 @@ impl<T: Config> agora_primitives::OfferRegistry<T::AccountId, BalanceOf<T>> for 
 }
 
 impl<T: Config> Pallet<T> {
-	/// Up to `limit` ids of `model`'s offers: those whose index key
-	/// (`twox64(id) ++ id`) comes after `from`, then, wrapping around, those
-	/// before it. Reads at most `limit` index entries.
-	pub fn offer_window(model: &ModelId, limit: u32, from: [u8; 8]) -> Vec<OfferId> {
-		use frame_support::{storage::StoragePrefixedMap, Hashable};
-		let limit = limit as usize;
-		// The raw key `from` points at: the map's prefix, the model (`Identity`),
-		// then 8 bytes where `twox64(id)` starts. Keys sort after it iff
-		// `twox64(id) >= from`.
-		let mut start = ModelOffers::<T>::final_prefix().to_vec();
-		start.extend_from_slice(model);
-		start.extend_from_slice(&from);
-		let mut ids: Vec<OfferId> = ModelOffers::<T>::iter_key_prefix_from(model, start).take(limit).collect();
-		let rest = limit.saturating_sub(ids.len());
-		ids.extend(
-			ModelOffers::<T>::iter_key_prefix(model)
-				.take_while(|id| id.twox_64_concat().get(..8).is_some_and(|h| h < from.as_slice()))
-				.take(rest),
-		);
-		ids
+	/// Up to `limit` ids of `model`'s offers: those in the index slots
+	/// [`rules::scan_slots`] picks from `start`. Reads the count and at most
+	/// `limit` index entries.
+	pub fn offer_window(model: &ModelId, limit: u32, start: u64) -> Vec<OfferId> {
+		let n = ModelOfferCount::<T>::get(model);
+		rules::scan_slots(start, n, limit).filter_map(|slot| ModelOffers::<T>::get(model, slot)).collect()
+	}
+
+	/// Gives the offer the model's next index slot; returns the slot.
+	fn index_offer(model: &ModelId, offer_id: OfferId) -> Result<u32, DispatchError> {
+		let slot = ModelOfferCount::<T>::get(model);
+		let count = slot.checked_add(1).ok_or(Error::<T>::Overflow)?;
+		ModelOffers::<T>::insert(model, slot, offer_id);
+		ModelOfferCount::<T>::insert(model, count);
+		Ok(slot)
+	}
+
+	/// Frees `slot` of the model's index: the model's last offer moves into
+	/// it, so the slots stay `0..count` with no gap.
+	fn unindex_offer(model: &ModelId, slot: u32) {
+		let last = ModelOfferCount::<T>::get(model).saturating_sub(1);
+		if slot != last {
+			if let Some(moved) = ModelOffers::<T>::get(model, last) {
+				ModelOffers::<T>::insert(model, slot, moved);
+				Offers::<T>::mutate(moved, |o| {
+					if let Some(o) = o {
+						o.slot = slot;
+					}
+				});
+			}
+		}
+		ModelOffers::<T>::remove(model, last);
+		if last == 0 {
+			ModelOfferCount::<T>::remove(model);
+		} else {
+			ModelOfferCount::<T>::insert(model, last);
+		}
 	}
 
 	fn terms(o: OfferOf<T>) -> agora_primitives::OfferTerms<T::AccountId, BalanceOf<T>> {

@@ -82,7 +82,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(&model.manifest.publisher == who, Error::<T>::NotPublisher);
 		let deprecated_at = model.deprecated_at.ok_or(Error::<T>::NotDeprecated)?;
 		ensure!(
-			ModelOffers::<T>::iter_key_prefix(model_id).next().is_none(),
+			ModelOfferCount::<T>::get(model_id) == 0,
 			Error::<T>::ModelHasOffers
 		);
 		let now = frame_system::Pallet::<T>::block_number();

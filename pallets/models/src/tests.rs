@@ -2,7 +2,7 @@
 //! pause-on-low-bond path, and every error with `assert_noop!`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
-use crate::{mock::*, Error, Event, ModelOffers, Models as ModelsStore, Offers, WorkerKeys};
+use crate::{mock::*, Error, Event, ModelOfferCount, ModelOffers, Models as ModelsStore, Offers, WorkerKeys};
 use agora_primitives::{DeterminismProfile, OfferStatus, ProviderBonds, SlashReason};
 use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect};
 
@@ -182,7 +182,8 @@ fn open_offer_indexes_it_everywhere() {
 		let o = Offers::<Test>::get(id).unwrap();
 		assert_eq!(o.provider, BOB);
 		assert_eq!(o.status, OfferStatus::Active);
-		assert!(ModelOffers::<Test>::contains_key(model, id));
+		assert_eq!((o.slot, ModelOffers::<Test>::get(model, 0)), (0, Some(id)), "the model's first slot");
+		assert_eq!(ModelOfferCount::<Test>::get(model), 1);
 		assert_eq!(WorkerKeys::<Test>::get(KEY_A), Some((BOB, 1)));
 		assert_eq!(Models::offers_for(model).len(), 1);
 		assert_eq!(Models::provider_offers(&BOB), vec![id]);
@@ -445,11 +446,12 @@ fn integrity_test_passes() {
 	});
 }
 
-/// A job reads a window of its model's offer index from a seeded point,
-/// wrapping around: every offer is in some windows, none is always left out.
+/// A job reads consecutive slots of its model's offer index from a drawn
+/// start, wrapping around; closing an offer moves the last one into its slot,
+/// so the slots stay dense and every offer is read by the same share of starts.
 #[test]
-fn offer_windows_wrap_around_and_cover_every_offer() {
-	use frame_support::Hashable;
+fn offer_windows_wrap_around_and_read_every_offer_equally() {
+	use std::collections::{BTreeMap, BTreeSet};
 	build_and_execute(|| {
 		let model = register(ALICE, 1);
 		let mut all = Vec::new();
@@ -459,29 +461,46 @@ fn offer_windows_wrap_around_and_cover_every_offer() {
 				all.push(open(who, model, [k; 32]));
 			}
 		}
-		// Index order: by `twox64(id)`.
-		let mut by_key = all.clone();
-		by_key.sort_by_key(|id| id.twox_64_concat());
-		assert_eq!(Models::offer_window(&model, 9, [0; 8]), by_key, "from the start: all, in key order");
-		assert_eq!(Models::offer_window(&model, 20, [0x80; 8]).len(), 9, "never an offer twice");
-		assert_eq!(Models::offer_window(&model, 4, [0xff; 8]), by_key[..4], "past the end: wraps to the first");
-		// A window starting just after the 7th key holds the 8th, 9th, 1st, 2nd.
-		let seventh = by_key[6].twox_64_concat();
-		let mut from = [0u8; 8];
-		from.copy_from_slice(&seventh[..8]);
-		from[7] = from[7].wrapping_add(1);
-		if from[7] != 0 {
-			assert_eq!(Models::offer_window(&model, 4, from), vec![by_key[7], by_key[8], by_key[0], by_key[1]]);
+		// Slots in opening order.
+		assert_eq!(Models::offer_window(&model, 9, 0), all, "from slot 0: all, in slot order");
+		assert_eq!(Models::offer_window(&model, 20, 5).len(), 9, "never an offer twice");
+		assert_eq!(Models::offer_window(&model, 4, 16), vec![all[7], all[8], all[0], all[1]], "16 mod 9 = 7: wraps");
+
+		// Close the 3rd (slot 2): the last (slot 8) moves into it.
+		assert_ok!(Models::close_offer(RuntimeOrigin::signed(ALICE), all[2]));
+		assert_eq!(ModelOfferCount::<Test>::get(model), 8);
+		assert_eq!(ModelOffers::<Test>::get(model, 2), Some(all[8]));
+		assert_eq!(Offers::<Test>::get(all[8]).unwrap().slot, 2);
+		assert_eq!(ModelOffers::<Test>::get(model, 8), None);
+		// Close the new last (slot 7): nothing moves.
+		assert_ok!(Models::close_offer(RuntimeOrigin::signed(CAROL), all[7]));
+		assert_eq!(ModelOfferCount::<Test>::get(model), 7);
+		let open_now: BTreeSet<u64> = all.iter().copied().filter(|id| Offers::<Test>::contains_key(id)).collect();
+
+		// Over every start mod 7, windows of 3 read each of the 7 offers
+		// exactly 3 times; over seeded starts, every offer is read.
+		let mut reads = BTreeMap::<u64, u32>::new();
+		for start in 0..7u64 {
+			let w = Models::offer_window(&model, 3, start + 7 * 1_000);
+			assert_eq!(w.iter().collect::<BTreeSet<_>>().len(), 3);
+			for id in w {
+				*reads.entry(id).or_default() += 1;
+			}
 		}
-		// Windows of 3 from seeded points: each has 3 distinct offers, and
-		// together they read every offer.
-		let mut seen = std::collections::BTreeSet::new();
+		assert_eq!(reads.keys().copied().collect::<BTreeSet<_>>(), open_now);
+		assert!(reads.values().all(|r| *r == 3), "{reads:?}");
+		let mut seen = BTreeSet::new();
 		for s in 0..64u8 {
-			let w = Models::offer_window(&model, 3, agora_primitives::rules::scan_start(&[s; 32]));
-			assert_eq!(w.len(), 3);
-			assert_eq!(w.iter().collect::<std::collections::BTreeSet<_>>().len(), 3);
-			seen.extend(w);
+			seen.extend(Models::offer_window(&model, 3, agora_primitives::rules::scan_start(&[s; 32])));
 		}
-		assert_eq!(seen.len(), 9, "every offer is read by some jobs");
+		assert_eq!(seen, open_now, "every offer is read by some jobs");
+
+		// Closing the rest empties the index and its count.
+		for id in open_now {
+			let who = Offers::<Test>::get(id).unwrap().provider;
+			assert_ok!(Models::close_offer(RuntimeOrigin::signed(who), id));
+		}
+		assert!(!ModelOfferCount::<Test>::contains_key(model));
+		assert!(Models::offer_window(&model, 3, 1).is_empty());
 	});
 }

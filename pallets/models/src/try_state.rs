@@ -15,6 +15,8 @@ impl<T: Config> Pallet<T> {
 	/// - the worker-key index is consistent with the offers: each offer's key
 	///   maps to its provider, with a count equal to that provider's offers using it;
 	/// - `ProviderOffers` and `ModelOffers` list exactly the existing offers;
+	///   each model's offers fill slots `0..ModelOfferCount` with no gap, and
+	///   each offer's `slot` holds its id;
 	/// - every offer's model exists, and offer ids are below `NextOfferId`;
 	/// - `PublisherModels` counts each publisher's models, none above
 	///   `MaxModelsPerPublisher`;
@@ -32,7 +34,8 @@ impl<T: Config> Pallet<T> {
 				"an active offer's provider is below the minimum stake"
 			);
 			ensure!(Models::<T>::contains_key(o.model_id), "offer for an unknown model");
-			ensure!(ModelOffers::<T>::contains_key(o.model_id, id), "offer missing from ModelOffers");
+			ensure!(ModelOffers::<T>::get(o.model_id, o.slot) == Some(id), "offer missing from its ModelOffers slot");
+			ensure!(o.slot < ModelOfferCount::<T>::get(o.model_id), "offer slot beyond the model's count");
 			ensure!(
 				ProviderOffers::<T>::get(&o.provider).contains(&id),
 				"offer missing from ProviderOffers"
@@ -54,6 +57,9 @@ impl<T: Config> Pallet<T> {
 		ensure!(by_provider == offers, "ProviderOffers lists missing offers");
 		let by_model: u32 = ModelOffers::<T>::iter().count().try_into().unwrap_or(u32::MAX);
 		ensure!(by_model == offers, "ModelOffers lists missing offers");
+		let counted = ModelOfferCount::<T>::iter_values().fold(0u32, |a, b| a.saturating_add(b));
+		ensure!(counted == offers, "ModelOfferCount miscounts");
+		ensure!(ModelOfferCount::<T>::iter_values().all(|n| n > 0), "a zero ModelOfferCount entry is stored");
 		ensure!(Models::<T>::count() as usize == Models::<T>::iter().count(), "model counter is off");
 		for (who, sum) in offer_deposits {
 			let held = T::Currency::balance_on_hold(&HoldReason::OfferDeposit.into(), &who);

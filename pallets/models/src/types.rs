@@ -50,4 +50,7 @@ pub struct Offer<AccountId, Balance, MaxEndpoint: frame_support::traits::Get<u32
 	pub status: OfferStatus,
 	/// Held from the provider until the offer is closed (0 for genesis offers).
 	pub deposit: Balance,
+	/// Its slot in the model's offer index (`ModelOffers`); closing another
+	/// offer of the model may move it to a lower slot.
+	pub slot: u32,
 }

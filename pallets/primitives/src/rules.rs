@@ -55,16 +55,38 @@ pub fn input_missing_charge(base_price: u128, misses: u32, max_price: u128) -> u
 /// The surcharge for ordering a job whose deadline falls in a block whose expiry
 /// queue already holds `fill` of its `max` jobs: nothing while the queue is less
 /// than half full, then `base` doubling every eighth of the queue (×128 for the
-/// last slots). Squatting a block's deadline costs ever more, paid to the
-/// treasury and never refunded, while ordinary orders pay nothing.
-pub fn queue_surcharge(base: u128, fill: u32, max: u32) -> u128 {
-	let (fill, max) = (u64::from(fill), u64::from(max).max(1));
-	if fill.saturating_mul(2) < max {
+/// last slots), and doubling again for every half-queue (`max / 2`) of such
+/// upper-half orders still counted in `pressure` ([`queue_pressure`]), at most
+/// ×128 more. Squatting a block's deadline costs ever more, and so does
+/// squatting block after block: each block's upper half costs twice the last
+/// one's while the pressure lasts. All of it is paid to the treasury and never
+/// refunded; an order into a block's lower half pays nothing whatever the
+/// pressure, so ordinary orders pay nothing.
+pub fn queue_surcharge(base: u128, fill: u32, max: u32, pressure: u32) -> u128 {
+	if !in_upper_half(fill, max) {
 		return 0;
 	}
+	let (fill, max) = (u64::from(fill), u64::from(max).max(1));
 	// `max` is at least 1.
 	let steps = (fill.saturating_mul(2).saturating_sub(max)).saturating_mul(8).checked_div(max).unwrap_or(0);
-	base.saturating_mul(1u128 << steps.min(7))
+	let pressed = u64::from(pressure).checked_div((max / 2).max(1)).unwrap_or(0);
+	base.saturating_mul(1u128 << steps.min(7)).saturating_mul(1u128 << pressed.min(7))
+}
+
+/// Whether an order finds its deadline block's queue (`fill` of `max`, a zero
+/// `max` counting as one) at least half full, so [`queue_surcharge`] charges it.
+pub fn in_upper_half(fill: u32, max: u32) -> bool {
+	u64::from(fill).saturating_mul(2) >= u64::from(max).max(1)
+}
+
+/// The queue pressure: how many orders went into a block's upper half
+/// ([`queue_surcharge`] charged them) lately. `prev`, last raised `elapsed`
+/// blocks ago, halves once for every whole `half_life` blocks since.
+/// `pallet-jobs` adds one for each upper-half order after decaying it.
+pub fn queue_pressure(prev: u32, elapsed: u64, half_life: u64) -> u32 {
+	let halvings = elapsed.checked_div(half_life.max(1)).unwrap_or(0);
+	// A shift of 32 or more leaves nothing.
+	prev.checked_shr(u32::try_from(halvings).unwrap_or(u32::MAX)).unwrap_or(0)
 }
 
 /// The sampling seed of a job, fixed when it is assigned:
@@ -155,17 +177,33 @@ pub fn candidates_seed(avrf_seed: &[u8; 32]) -> [u8; 32] {
 }
 
 /// Where a job's read of its model's offer index starts:
-/// `blake2_256(b"agora/scan" ++ avrf_seed)[..8]`, a point in the index's key
-/// order (`twox64(offer_id)`). A job reads at most `MaxOfferScan` offers: those
-/// after this point, wrapping around to the first. With more offers than one
-/// job reads, every offer is read by some jobs (about `MaxOfferScan / N` of
-/// them), so offers beyond the first `MaxOfferScan` by hash are not starved,
-/// and squatting every read window takes a majority of the model's offers.
-pub fn scan_start(avrf_seed: &[u8; 32]) -> [u8; 8] {
+/// `u64::from_le_bytes(blake2_256(b"agora/scan" ++ avrf_seed)[..8])`; the
+/// first slot read is this modulo the model's offer count ([`scan_slots`]).
+pub fn scan_start(avrf_seed: &[u8; 32]) -> u64 {
 	let h = blake2_256(&(SCAN_CONTEXT, avrf_seed).encode());
 	let mut out = [0u8; 8];
 	out.copy_from_slice(h.get(..8).unwrap_or(&[0u8; 8]));
-	out
+	u64::from_le_bytes(out)
+}
+
+/// The slots of a model's offer index a job reads: `min(limit, n)`
+/// consecutive slots of `0..n` from `start mod n`, wrapping around. The
+/// index has no gaps (`pallet-models` moves the last offer into a closed
+/// one's slot), and `start` is uniform ([`scan_start`]), so each slot, and
+/// so each offer, is read by exactly `min(limit, n) / n` of the jobs
+/// (up to a bias below `n / 2^64`): where an offer sits, and so which id
+/// its owner ground for, changes nothing. Offers beyond the first `limit`
+/// are not starved, and squatting every read window takes a majority of the
+/// model's offers.
+pub fn scan_slots(start: u64, n: u32, limit: u32) -> impl Iterator<Item = u32> {
+	let first = start.checked_rem(u64::from(n)).unwrap_or(0);
+	// `first < n`, so it fits a `u32`.
+	let first = u32::try_from(first).unwrap_or(0);
+	(0..limit.min(n)).map(move |i| {
+		// `first + i < 2n`: reduce once, in u64 so nothing overflows.
+		let s = u64::from(first).saturating_add(u64::from(i));
+		u32::try_from(s.checked_rem(u64::from(n)).unwrap_or(0)).unwrap_or(0)
+	})
 }
 
 /// A job's candidates when more offers fit than a draw weighs (`limit`): the
@@ -247,8 +285,37 @@ mod tests {
 	fn scan_start_is_the_documented_hash() {
 		let seed = [3u8; 32];
 		let h = blake2_256(&[b"agora/scan".as_slice(), &seed].concat());
-		assert_eq!(scan_start(&seed).as_slice(), &h[..8]);
+		assert_eq!(scan_start(&seed).to_le_bytes().as_slice(), &h[..8]);
 		assert_ne!(scan_start(&seed), scan_start(&[4u8; 32]));
+	}
+
+	#[test]
+	fn scan_slots_are_consecutive_and_wrap_around() {
+		let v = |start, n, limit| scan_slots(start, n, limit).collect::<Vec<u32>>();
+		assert_eq!(v(0, 5, 3), [0, 1, 2]);
+		assert_eq!(v(7, 5, 3), [2, 3, 4], "7 mod 5 = 2");
+		assert_eq!(v(9, 5, 3), [4, 0, 1], "wraps to slot 0");
+		assert_eq!(v(u64::MAX, 5, 9), [0, 1, 2, 3, 4], "never a slot twice; u64::MAX mod 5 = 0");
+		assert!(v(3, 0, 4).is_empty(), "no offers, nothing read");
+		assert!(v(3, 4, 0).is_empty());
+		assert_eq!(v(u64::MAX, u32::MAX, 2), [(u64::MAX % u64::from(u32::MAX)) as u32, (u64::MAX % u64::from(u32::MAX)) as u32 + 1]);
+	}
+
+	/// The property the offer index relies on: over the `n` starts, every slot
+	/// is read exactly `min(limit, n)` times, so no slot is favoured.
+	#[test]
+	fn every_slot_is_read_by_the_same_share_of_starts() {
+		for n in 1..=12u32 {
+			for limit in 0..=14u32 {
+				let mut reads = vec![0u32; n as usize];
+				for start in 0..u64::from(n) {
+					for s in scan_slots(start + 1_000 * u64::from(n), n, limit) {
+						reads[s as usize] += 1;
+					}
+				}
+				assert!(reads.iter().all(|r| *r == limit.min(n)), "n {n} limit {limit}: {reads:?}");
+			}
+		}
 	}
 
 	#[test]
@@ -382,15 +449,43 @@ mod tests {
 
 	#[test]
 	fn queue_surcharges_start_at_half_and_double_every_eighth() {
-		assert_eq!(queue_surcharge(10, 0, 64), 0);
-		assert_eq!(queue_surcharge(10, 31, 64), 0);
-		assert_eq!(queue_surcharge(10, 32, 64), 10);
-		assert_eq!(queue_surcharge(10, 36, 64), 20);
-		assert_eq!(queue_surcharge(10, 63, 64), 1_280);
-		assert_eq!(queue_surcharge(10, 64, 64), 1_280);
-		let total: u128 = (0..64).map(|f| queue_surcharge(10, f, 64)).sum();
+		assert_eq!(queue_surcharge(10, 0, 64, 0), 0);
+		assert_eq!(queue_surcharge(10, 31, 64, 0), 0);
+		assert_eq!(queue_surcharge(10, 32, 64, 0), 10);
+		assert_eq!(queue_surcharge(10, 36, 64, 0), 20);
+		assert_eq!(queue_surcharge(10, 63, 64, 0), 1_280);
+		assert_eq!(queue_surcharge(10, 64, 64, 0), 1_280);
+		let total: u128 = (0..64).map(|f| queue_surcharge(10, f, 64, 0)).sum();
 		assert_eq!(total, 4 * (10 + 20 + 40 + 80 + 160 + 320 + 640 + 1_280));
-		assert_eq!(queue_surcharge(10, 0, 0), 0, "a zero bound is treated as one slot");
-		assert_eq!(queue_surcharge(10, 1, 0), 1_280);
+		assert_eq!(queue_surcharge(10, 0, 0, 0), 0, "a zero bound is treated as one slot");
+		assert_eq!(queue_surcharge(10, 1, 0, 0), 1_280);
+	}
+
+	/// Squatting block after block: each block's upper half costs twice the
+	/// last one's while the pressure lasts; a lower-half order never pays.
+	#[test]
+	fn queue_pressure_doubles_the_upper_half_per_half_queue_of_squats() {
+		let upper_half = |p| (32..64).map(|f| queue_surcharge(10, f, 64, p)).sum::<u128>();
+		assert_eq!(upper_half(0), 10_200);
+		assert_eq!(upper_half(31), 10_200, "less than a half-queue of pressure changes nothing");
+		assert_eq!(upper_half(32), 20_400, "one block's upper half squatted: the next costs double");
+		assert_eq!(upper_half(64), 40_800);
+		assert_eq!(upper_half(7 * 32), 10_200 * 128);
+		assert_eq!(upper_half(u32::MAX), 10_200 * 128, "at most ×128 more");
+		assert_eq!(queue_surcharge(10, 31, 64, u32::MAX), 0, "the lower half stays free");
+		assert_eq!(queue_surcharge(10, 2, 3, 1), 80, "a 3-slot queue: each squat is a half-queue");
+		assert_eq!(queue_surcharge(u128::MAX, 63, 64, u32::MAX), u128::MAX, "saturates");
+	}
+
+	#[test]
+	fn queue_pressure_halves_every_half_life() {
+		assert_eq!(queue_pressure(100, 0, 20), 100);
+		assert_eq!(queue_pressure(100, 19, 20), 100);
+		assert_eq!(queue_pressure(100, 20, 20), 50);
+		assert_eq!(queue_pressure(100, 59, 20), 25);
+		assert_eq!(queue_pressure(u32::MAX, 31 * 20, 20), 1);
+		assert_eq!(queue_pressure(u32::MAX, 32 * 20, 20), 0);
+		assert_eq!(queue_pressure(u32::MAX, u64::MAX, 20), 0);
+		assert_eq!(queue_pressure(8, 3, 0), 1, "a zero half-life is one block");
 	}
 }

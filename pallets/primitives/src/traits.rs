@@ -137,13 +137,13 @@ pub trait OfferRegistry<AccountId, Balance> {
 	fn offer(id: crate::OfferId) -> Option<OfferTerms<AccountId, Balance>>;
 	/// The HTTP endpoint an offer serves outputs from (committees fetch them there).
 	fn endpoint(id: crate::OfferId) -> Option<alloc::vec::Vec<u8>>;
-	/// Up to `limit` offers for a model: those after `from` in the model's
-	/// offer index (key order, `twox64(offer_id)`), wrapping around to the first
-	/// ([`crate::rules::scan_start`] picks `from`).
+	/// Up to `limit` offers for a model: those in the slots of its offer index
+	/// that [`crate::rules::scan_slots`] picks from `start`
+	/// ([`crate::rules::scan_start`] draws `start`).
 	fn offers_for(
 		model: &crate::ModelId,
 		limit: u32,
-		from: [u8; 8],
+		start: u64,
 	) -> alloc::vec::Vec<(crate::OfferId, OfferTerms<AccountId, Balance>)>;
 }
 

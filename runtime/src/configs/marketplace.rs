@@ -137,9 +137,10 @@ parameter_types! {
 	pub const MaxJobsPerBlock: u32 = MAX_JOBS_PER_BLOCK;
 	/// Most fitting offers one AVRF draw weighs (a seeded sample when more fit).
 	pub const MaxCandidates: u32 = 32;
-	/// Most of a model's offers read per job: a window of the model's offer
-	/// index from a point the job's AVRF seed picks (`rules::scan_start`), so
-	/// with more offers every one is still read by some jobs.
+	/// Most of a model's offers read per job: consecutive slots of the model's
+	/// gap-free offer index from a start the job's AVRF seed picks
+	/// (`rules::scan_slots`), so with more offers every one is read by the
+	/// same share of jobs.
 	pub const MaxOfferScan: u32 = 256;
 }
 
@@ -166,8 +167,12 @@ impl pallet_jobs::Config for Runtime {
 	type InputGrace = ConstU32<20>;
 	/// 0.01 AGR once a deadline block's queue is half full, doubling every
 	/// eighth: squatting the last 32 slots of one block costs 10.2 AGR, kept by
-	/// the treasury even when the squatter cancels.
+	/// the treasury even when the squatter cancels (more under queue pressure).
 	type QueueSurcharge = QueueSurcharge;
+	/// The queue pressure halves every minute (20 blocks): squatting the upper
+	/// halves of block after block doubles each next block's cost, up to ×128
+	/// (1,306 AGR a block) while it lasts.
+	type QueuePressureHalfLife = ConstU32<20>;
 	/// Receipts are told to `pallet-verification`, which queues their audit draws.
 	type Checks = crate::Verification;
 	type WeightInfo = pallet_jobs::weights::SubstrateWeight<Runtime>;
