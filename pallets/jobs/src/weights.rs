@@ -51,48 +51,49 @@ pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `c` ranges over `[1, 256]`.
 	/// `i` ranges over `[1, 16384]`.
-	fn submit_job(c: u32, _i: u32, ) -> Weight {
-		// Minimum execution time: 316_810_000 ps; proof size 8523 bytes.
-		Weight::from_parts(338_332_000, 8523)
-			.saturating_add(Weight::from_parts(19_569_450, 0).saturating_mul(c.into()))
-			.saturating_add(T::DbWeight::get().reads(14_u64))
+	fn submit_job(c: u32, i: u32, ) -> Weight {
+		// Minimum execution time: 402_979_000 ps; proof size 8523 bytes.
+		Weight::from_parts(159_355_394, 8523)
+			.saturating_add(Weight::from_parts(21_005_045, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(17_377, 0).saturating_mul(i.into()))
+			.saturating_add(T::DbWeight::get().reads(15_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(c.into())))
-			.saturating_add(T::DbWeight::get().writes(9_u64))
-			.saturating_add(Weight::from_parts(0, 2964).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().writes(11_u64))
+			.saturating_add(Weight::from_parts(0, 2968).saturating_mul(c.into()))
 	}
 	fn acknowledge() -> Weight {
-		// Minimum execution time: 19_138_000 ps; proof size 20212 bytes.
-		Weight::from_parts(33_780_000, 20212)
+		// Minimum execution time: 18_528_000 ps; proof size 20212 bytes.
+		Weight::from_parts(27_021_000, 20212)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn submit_receipt() -> Weight {
-		// Minimum execution time: 90_915_000 ps; proof size 20212 bytes.
-		Weight::from_parts(117_365_000, 20212)
+		// Minimum execution time: 86_158_000 ps; proof size 20212 bytes.
+		Weight::from_parts(140_729_000, 20212)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	fn finalize() -> Weight {
-		// Minimum execution time: 264_713_000 ps; proof size 20212 bytes.
-		Weight::from_parts(299_414_000, 20212)
+		// Minimum execution time: 256_541_000 ps; proof size 20212 bytes.
+		Weight::from_parts(284_152_000, 20212)
 			.saturating_add(T::DbWeight::get().reads(17_u64))
 			.saturating_add(T::DbWeight::get().writes(14_u64))
 	}
 	fn cancel_job() -> Weight {
-		// Minimum execution time: 99_307_000 ps; proof size 20212 bytes.
-		Weight::from_parts(116_022_000, 20212)
+		// Minimum execution time: 97_375_000 ps; proof size 20212 bytes.
+		Weight::from_parts(116_152_000, 20212)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 	fn report_input_missing() -> Weight {
-		// Minimum execution time: 152_706_000 ps; proof size 20212 bytes.
-		Weight::from_parts(250_141_000, 20212)
+		// Minimum execution time: 145_146_000 ps; proof size 20212 bytes.
+		Weight::from_parts(153_788_000, 20212)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(10_u64))
 	}
 	fn rate() -> Weight {
-		// Minimum execution time: 58_697_000 ps; proof size 20212 bytes.
-		Weight::from_parts(105_817_000, 20212)
+		// Minimum execution time: 54_151_000 ps; proof size 20212 bytes.
+		Weight::from_parts(60_119_000, 20212)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -100,10 +101,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `e` ranges over `[0, 64]`.
 	/// `p` ranges over `[0, 64]`.
 	fn on_initialize(f: u32, e: u32, p: u32, ) -> Weight {
-		// Minimum execution time: 9_533_534_000 ps; proof size 11142 bytes.
-		Weight::from_parts(9_547_696_000, 11142)
-			.saturating_add(Weight::from_parts(250_876_178, 0).saturating_mul(f.into()))
-			.saturating_add(Weight::from_parts(76_136_681, 0).saturating_mul(e.into()))
+		// Minimum execution time: 10_000_568_000 ps; proof size 11142 bytes.
+		Weight::from_parts(781_448_228, 11142)
+			.saturating_add(Weight::from_parts(201_951_347, 0).saturating_mul(f.into()))
+			.saturating_add(Weight::from_parts(125_844_311, 0).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(17_413_596, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(22_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(f.into())))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(e.into())))
@@ -119,48 +121,50 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 /// The same weights with ParityDB's database weights, for tests and mocks.
 impl WeightInfo for () {
-	fn submit_job(c: u32, _i: u32, ) -> Weight {
-		Weight::from_parts(338_332_000, 8523)
-			.saturating_add(Weight::from_parts(19_569_450, 0).saturating_mul(c.into()))
-			.saturating_add(ParityDbWeight::get().reads(14_u64))
+	fn submit_job(c: u32, i: u32, ) -> Weight {
+		Weight::from_parts(159_355_394, 8523)
+			.saturating_add(Weight::from_parts(21_005_045, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(17_377, 0).saturating_mul(i.into()))
+			.saturating_add(ParityDbWeight::get().reads(15_u64))
 			.saturating_add(ParityDbWeight::get().reads((4_u64).saturating_mul(c.into())))
-			.saturating_add(ParityDbWeight::get().writes(9_u64))
-			.saturating_add(Weight::from_parts(0, 2964).saturating_mul(c.into()))
+			.saturating_add(ParityDbWeight::get().writes(11_u64))
+			.saturating_add(Weight::from_parts(0, 2968).saturating_mul(c.into()))
 	}
 	fn acknowledge() -> Weight {
-		Weight::from_parts(33_780_000, 20212)
+		Weight::from_parts(27_021_000, 20212)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn submit_receipt() -> Weight {
-		Weight::from_parts(117_365_000, 20212)
+		Weight::from_parts(140_729_000, 20212)
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn finalize() -> Weight {
-		Weight::from_parts(299_414_000, 20212)
+		Weight::from_parts(284_152_000, 20212)
 			.saturating_add(ParityDbWeight::get().reads(17_u64))
 			.saturating_add(ParityDbWeight::get().writes(14_u64))
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(116_022_000, 20212)
+		Weight::from_parts(116_152_000, 20212)
 			.saturating_add(ParityDbWeight::get().reads(9_u64))
 			.saturating_add(ParityDbWeight::get().writes(8_u64))
 	}
 	fn report_input_missing() -> Weight {
-		Weight::from_parts(250_141_000, 20212)
+		Weight::from_parts(153_788_000, 20212)
 			.saturating_add(ParityDbWeight::get().reads(11_u64))
 			.saturating_add(ParityDbWeight::get().writes(10_u64))
 	}
 	fn rate() -> Weight {
-		Weight::from_parts(105_817_000, 20212)
+		Weight::from_parts(60_119_000, 20212)
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn on_initialize(f: u32, e: u32, p: u32, ) -> Weight {
-		Weight::from_parts(9_547_696_000, 11142)
-			.saturating_add(Weight::from_parts(250_876_178, 0).saturating_mul(f.into()))
-			.saturating_add(Weight::from_parts(76_136_681, 0).saturating_mul(e.into()))
+		Weight::from_parts(781_448_228, 11142)
+			.saturating_add(Weight::from_parts(201_951_347, 0).saturating_mul(f.into()))
+			.saturating_add(Weight::from_parts(125_844_311, 0).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(17_413_596, 0).saturating_mul(p.into()))
 			.saturating_add(ParityDbWeight::get().reads(22_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(f.into())))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(e.into())))

@@ -50,98 +50,98 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn register_model() -> Weight {
-		// Minimum execution time: 80_069_000 ps; proof size 3924 bytes.
-		Weight::from_parts(102_151_000, 3924)
+		// Minimum execution time: 79_408_000 ps; proof size 3924 bytes.
+		Weight::from_parts(88_301_000, 3924)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	fn deprecate_model() -> Weight {
-		// Minimum execution time: 17_886_000 ps; proof size 3924 bytes.
-		Weight::from_parts(22_473_000, 3924)
+		// Minimum execution time: 17_526_000 ps; proof size 3924 bytes.
+		Weight::from_parts(23_134_000, 3924)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn remove_model() -> Weight {
-		// Minimum execution time: 75_042_000 ps; proof size 3924 bytes.
-		Weight::from_parts(82_512_000, 3924)
+		// Minimum execution time: 72_697_000 ps; proof size 3924 bytes.
+		Weight::from_parts(85_547_000, 3924)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	fn open_offer() -> Weight {
-		// Minimum execution time: 107_910_000 ps; proof size 3924 bytes.
-		Weight::from_parts(118_876_000, 3924)
-			.saturating_add(T::DbWeight::get().reads(9_u64))
-			.saturating_add(T::DbWeight::get().writes(7_u64))
+		// Minimum execution time: 118_876_000 ps; proof size 3924 bytes.
+		Weight::from_parts(147_529_000, 3924)
+			.saturating_add(T::DbWeight::get().reads(10_u64))
+			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 	fn update_offer() -> Weight {
-		// Minimum execution time: 21_392_000 ps; proof size 3954 bytes.
-		Weight::from_parts(28_813_000, 3954)
+		// Minimum execution time: 21_362_000 ps; proof size 3958 bytes.
+		Weight::from_parts(28_723_000, 3958)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn pause_offer() -> Weight {
-		// Minimum execution time: 17_827_000 ps; proof size 3954 bytes.
-		Weight::from_parts(29_724_000, 3954)
+		// Minimum execution time: 17_846_000 ps; proof size 3958 bytes.
+		Weight::from_parts(29_173_000, 3958)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn resume_offer() -> Weight {
-		// Minimum execution time: 36_184_000 ps; proof size 3954 bytes.
-		Weight::from_parts(46_129_000, 3954)
+		// Minimum execution time: 36_344_000 ps; proof size 3958 bytes.
+		Weight::from_parts(62_904_000, 3958)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// `o` ranges over `[1, 32]`.
 	fn close_offer(o: u32, ) -> Weight {
-		// Minimum execution time: 76_193_000 ps; proof size 3954 bytes.
-		Weight::from_parts(108_026_427, 3954)
-			.saturating_add(Weight::from_parts(815_005, 0).saturating_mul(o.into()))
-			.saturating_add(T::DbWeight::get().reads(5_u64))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
+		// Minimum execution time: 101_030_000 ps; proof size 6926 bytes.
+		Weight::from_parts(157_290_663, 6926)
+			.saturating_add(Weight::from_parts(646_208, 0).saturating_mul(o.into()))
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
 }
 
 /// The same weights with ParityDB's database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn register_model() -> Weight {
-		Weight::from_parts(102_151_000, 3924)
+		Weight::from_parts(88_301_000, 3924)
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 	}
 	fn deprecate_model() -> Weight {
-		Weight::from_parts(22_473_000, 3924)
+		Weight::from_parts(23_134_000, 3924)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn remove_model() -> Weight {
-		Weight::from_parts(82_512_000, 3924)
+		Weight::from_parts(85_547_000, 3924)
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 	}
 	fn open_offer() -> Weight {
-		Weight::from_parts(118_876_000, 3924)
-			.saturating_add(ParityDbWeight::get().reads(9_u64))
-			.saturating_add(ParityDbWeight::get().writes(7_u64))
+		Weight::from_parts(147_529_000, 3924)
+			.saturating_add(ParityDbWeight::get().reads(10_u64))
+			.saturating_add(ParityDbWeight::get().writes(8_u64))
 	}
 	fn update_offer() -> Weight {
-		Weight::from_parts(28_813_000, 3954)
+		Weight::from_parts(28_723_000, 3958)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn pause_offer() -> Weight {
-		Weight::from_parts(29_724_000, 3954)
+		Weight::from_parts(29_173_000, 3958)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn resume_offer() -> Weight {
-		Weight::from_parts(46_129_000, 3954)
+		Weight::from_parts(62_904_000, 3958)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn close_offer(o: u32, ) -> Weight {
-		Weight::from_parts(108_026_427, 3954)
-			.saturating_add(Weight::from_parts(815_005, 0).saturating_mul(o.into()))
-			.saturating_add(ParityDbWeight::get().reads(5_u64))
-			.saturating_add(ParityDbWeight::get().writes(6_u64))
+		Weight::from_parts(157_290_663, 6926)
+			.saturating_add(Weight::from_parts(646_208, 0).saturating_mul(o.into()))
+			.saturating_add(ParityDbWeight::get().reads(8_u64))
+			.saturating_add(ParityDbWeight::get().writes(9_u64))
 	}
 }

@@ -44,14 +44,14 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn on_rating() -> Weight {
-		// Minimum execution time: 49_323_000 ps; proof size 8523 bytes.
-		Weight::from_parts(53_429_000, 8523)
+		// Minimum execution time: 49_033_000 ps; proof size 8523 bytes.
+		Weight::from_parts(57_485_000, 8523)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	fn view() -> Weight {
-		// Minimum execution time: 12_087_000 ps; proof size 3546 bytes.
-		Weight::from_parts(13_740_000, 3546)
+		// Minimum execution time: 12_058_000 ps; proof size 3546 bytes.
+		Weight::from_parts(17_646_000, 3546)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(0_u64))
 	}
@@ -60,12 +60,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn on_rating() -> Weight {
-		Weight::from_parts(53_429_000, 8523)
+		Weight::from_parts(57_485_000, 8523)
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn view() -> Weight {
-		Weight::from_parts(13_740_000, 3546)
+		Weight::from_parts(17_646_000, 3546)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(0_u64))
 	}

@@ -46,28 +46,28 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn bond() -> Weight {
-		// Minimum execution time: 72_177_000 ps; proof size 3850 bytes.
-		Weight::from_parts(81_841_000, 3850)
+		// Minimum execution time: 72_548_000 ps; proof size 3850 bytes.
+		Weight::from_parts(82_252_000, 3850)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	fn bond_extra() -> Weight {
-		// Minimum execution time: 71_406_000 ps; proof size 3850 bytes.
-		Weight::from_parts(115_962_000, 3850)
+		// Minimum execution time: 70_024_000 ps; proof size 3850 bytes.
+		Weight::from_parts(76_774_000, 3850)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	fn unbond() -> Weight {
-		// Minimum execution time: 34_802_000 ps; proof size 6012 bytes.
-		Weight::from_parts(44_576_000, 6012)
+		// Minimum execution time: 34_822_000 ps; proof size 6012 bytes.
+		Weight::from_parts(41_862_000, 6012)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// `c` ranges over `[1, 16]`.
 	fn withdraw_unbonded(c: u32, ) -> Weight {
-		// Minimum execution time: 57_285_000 ps; proof size 3850 bytes.
-		Weight::from_parts(86_358_766, 3850)
-			.saturating_add(Weight::from_parts(109_024, 0).saturating_mul(c.into()))
+		// Minimum execution time: 55_823_000 ps; proof size 3850 bytes.
+		Weight::from_parts(59_819_729, 3850)
+			.saturating_add(Weight::from_parts(84_221, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -76,23 +76,23 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn bond() -> Weight {
-		Weight::from_parts(81_841_000, 3850)
+		Weight::from_parts(82_252_000, 3850)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn bond_extra() -> Weight {
-		Weight::from_parts(115_962_000, 3850)
+		Weight::from_parts(76_774_000, 3850)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn unbond() -> Weight {
-		Weight::from_parts(44_576_000, 6012)
+		Weight::from_parts(41_862_000, 6012)
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn withdraw_unbonded(c: u32, ) -> Weight {
-		Weight::from_parts(86_358_766, 3850)
-			.saturating_add(Weight::from_parts(109_024, 0).saturating_mul(c.into()))
+		Weight::from_parts(59_819_729, 3850)
+			.saturating_add(Weight::from_parts(84_221, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}

@@ -46,26 +46,26 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn dispute() -> Weight {
-		// Minimum execution time: 179_817_000 ps; proof size 20212 bytes.
-		Weight::from_parts(209_371_000, 20212)
+		// Minimum execution time: 179_146_000 ps; proof size 20212 bytes.
+		Weight::from_parts(186_197_000, 20212)
 			.saturating_add(T::DbWeight::get().reads(13_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	fn vote() -> Weight {
-		// Minimum execution time: 381_797_000 ps; proof size 20212 bytes.
-		Weight::from_parts(424_130_000, 20212)
+		// Minimum execution time: 373_625_000 ps; proof size 20212 bytes.
+		Weight::from_parts(404_620_000, 20212)
 			.saturating_add(T::DbWeight::get().reads(23_u64))
 			.saturating_add(T::DbWeight::get().writes(18_u64))
 	}
 	fn audit_timeout() -> Weight {
-		// Minimum execution time: 150_594_000 ps; proof size 38895 bytes.
-		Weight::from_parts(162_421_000, 38895)
+		// Minimum execution time: 155_020_000 ps; proof size 38895 bytes.
+		Weight::from_parts(162_732_000, 38895)
 			.saturating_add(T::DbWeight::get().reads(22_u64))
 			.saturating_add(T::DbWeight::get().writes(17_u64))
 	}
 	fn audit_draw() -> Weight {
-		// Minimum execution time: 92_547_000 ps; proof size 20212 bytes.
-		Weight::from_parts(98_546_000, 20212)
+		// Minimum execution time: 94_069_000 ps; proof size 20212 bytes.
+		Weight::from_parts(103_143_000, 20212)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -74,22 +74,22 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn dispute() -> Weight {
-		Weight::from_parts(209_371_000, 20212)
+		Weight::from_parts(186_197_000, 20212)
 			.saturating_add(ParityDbWeight::get().reads(13_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn vote() -> Weight {
-		Weight::from_parts(424_130_000, 20212)
+		Weight::from_parts(404_620_000, 20212)
 			.saturating_add(ParityDbWeight::get().reads(23_u64))
 			.saturating_add(ParityDbWeight::get().writes(18_u64))
 	}
 	fn audit_timeout() -> Weight {
-		Weight::from_parts(162_421_000, 38895)
+		Weight::from_parts(162_732_000, 38895)
 			.saturating_add(ParityDbWeight::get().reads(22_u64))
 			.saturating_add(ParityDbWeight::get().writes(17_u64))
 	}
 	fn audit_draw() -> Weight {
-		Weight::from_parts(98_546_000, 20212)
+		Weight::from_parts(103_143_000, 20212)
 			.saturating_add(ParityDbWeight::get().reads(9_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
