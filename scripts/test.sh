@@ -4,12 +4,13 @@
 #
 #   1. scripts/setup.sh (idempotent)
 #   2. scripts/fetch-models.sh (models for the worker tests; sha256-checked)
-#   3. cargo test --workspace: unit tests, runtime checks, node end-to-end tests
+#   3. cargo nextest run --workspace, beside it a check that the
+#      runtime-benchmarks build compiles, then the doc tests: unit tests, runtime
+#      checks, node end-to-end tests
 #      (dev node, chain specs, 4-validator local network), the worker's engine
 #      tests on the real models and its end-to-end and fault tests (dev node +
 #      agora-worker + agora client)
 #   4. the Polkadot.js tests in tests/js against a real dev node
-#   (and, between 2 and 3, a check that the runtime-benchmarks build compiles)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/features.sh
@@ -39,17 +40,41 @@ step "build (every crate, test and binary, dev profile)"
 # `cargo build --release -p agora-worker` / `-p agora-node`).
 cargo test --locked --workspace --features "$TEST_FEATURES" --no-run
 
-step "runtime-benchmarks compiles (what scripts/bench-weights.sh builds)"
+step "tests: cargo nextest run --workspace, the runtime-benchmarks check beside it"
+# Every test of every test binary (unit, runtime, node, worker end-to-end), each
+# in its own process, three at once: the end-to-end tests mostly wait for
+# blocks, so they overlap (.config/nextest.toml keeps the multi-node networks
+# one at a time, and the model-heavy tests and the 4-validator equivocation
+# race one at a time). nextest runs the binaries built above from their
+# metadata, without calling cargo, so that cargo is free for the check.
+NEXTEST="${AGORA_TOOLS:-$HOME/.cache/agora-tools}/bin/cargo-nextest"
+META="$CARGO_TARGET_DIR/nextest-meta"
+mkdir -p "$META"
+"$NEXTEST" nextest list --locked --workspace --features "$TEST_FEATURES" \
+  --list-type binaries-only --message-format json >"$META/binaries.json"
+cargo metadata --locked --format-version 1 >"$META/cargo-metadata.json"
 # The runtime with its benchmarks and every pallet's benchmarking.rs and
-# helpers, natively (no wasm): a check, so it shares nothing with the test
-# build and costs ~1 min warm. The node's benchmark CLI is left to
-# bench-weights.sh (it pulls in polkadot's overseer crates).
-SKIP_WASM_BUILD=1 cargo check --locked -p agora-runtime --features runtime-benchmarks
+# helpers, natively (no wasm): what scripts/bench-weights.sh builds, checked. It
+# shares nothing with the test build (~7 min cold, ~10 s warm), so it runs
+# beside the tests, niced: it takes the cores while the tests wait for blocks.
+# The node's benchmark CLI is left to bench-weights.sh (it pulls in polkadot's
+# overseer crates).
+check_t0=$SECONDS
+SKIP_WASM_BUILD=1 nice -n 19 cargo check --locked -p agora-runtime --features runtime-benchmarks \
+  >"$META/benchmarks-check.log" 2>&1 &
+check_pid=$!
+tests_rc=0
+"$NEXTEST" nextest run --binaries-metadata "$META/binaries.json" \
+  --cargo-metadata "$META/cargo-metadata.json" --no-fail-fast || tests_rc=$?
+check_rc=0
+wait "$check_pid" || check_rc=$?
+step "runtime-benchmarks check: exit $check_rc after $(( SECONDS - check_t0 )) s"
+tail -n 3 "$META/benchmarks-check.log"
+[ "$check_rc" = 0 ] || { cat "$META/benchmarks-check.log"; exit "$check_rc"; }
+[ "$tests_rc" = 0 ] || exit "$tests_rc"
 
-step "cargo test --workspace"
-# The node tests start real nodes; run test binaries one at a time so the
-# 4-validator network does not compete with the dev-node test for 2 cores.
-cargo test --locked --workspace --features "$TEST_FEATURES" --no-fail-fast -- --test-threads=1
+step "doc tests"
+cargo test --locked --workspace --features "$TEST_FEATURES" --doc
 
 step "Polkadot.js tests"
 (cd tests/js && AGORA_NODE="$CARGO_TARGET_DIR/debug/agora-node" npm test)
