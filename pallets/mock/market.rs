@@ -66,7 +66,7 @@ pub const BASE: Balance = 100;
 pub const PER_1K: Balance = 1_000;
 
 parameter_types! {
-	pub const MinProviderStake: Balance = 1_000;
+	pub static MinProviderStake: Balance = 1_000;
 	pub const Treasury: AccountId = TREASURY;
 	// The market tests count every planck moved: registry deposits are
 	// `pallet-models`' own tests' business.

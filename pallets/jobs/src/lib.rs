@@ -52,6 +52,8 @@ mod mock;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_assign;
+#[cfg(test)]
 mod tests_inputs;
 mod queues;
 mod settle;
@@ -457,7 +459,7 @@ pub mod pallet {
 		///   [`Error::DeadlineBusy`], [`Error::NoFittingOffer`],
 		///   [`Error::InsufficientBalance`], [`Error::Overflow`].
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::submit_job(T::MaxOfferScan::get(), T::MaxInputLen::get()))]
+		#[pallet::weight(Pallet::<T>::submit_weight(T::MaxOfferScan::get(), T::MaxInputLen::get()))]
 		pub fn submit_job(
 			origin: OriginFor<T>,
 			model_id: ModelId,

@@ -1,7 +1,6 @@
 //! The pallet's invariants, checked after every test and by `try-runtime`.
 
 use crate::*;
-use agora_primitives::{OfferStatus, ProviderBonds};
 use alloc::collections::btree_map::BTreeMap;
 use frame_support::{
 	ensure,
@@ -11,7 +10,6 @@ use sp_runtime::traits::Saturating;
 
 impl<T: Config> Pallet<T> {
 	/// Invariants:
-	/// - every offer's provider is bonded at or above the minimum, or the offer is paused;
 	/// - the worker-key index is consistent with the offers: each offer's key
 	///   maps to its provider, with a count equal to that provider's offers using it;
 	/// - `ProviderOffers` and `ModelOffers` list exactly the existing offers;
@@ -29,10 +27,11 @@ impl<T: Config> Pallet<T> {
 		for (id, o) in Offers::<T>::iter() {
 			offers = offers.saturating_add(1);
 			ensure!(id < NextOfferId::<T>::get(), "offer id at or above NextOfferId");
-			ensure!(
-				o.status == OfferStatus::Paused || T::Bonds::is_bonded(&o.provider),
-				"an active offer's provider is below the minimum stake"
-			);
+			// An active offer's provider may be under the minimum stake when
+			// governance raised it after the offer opened: its offers pause when
+			// its own bond next changes, and assignment skips it meanwhile
+			// (`pallet-jobs`' candidates), so that is no broken invariant
+			// (found by the runtime fuzzer, runtime/fuzz).
 			ensure!(Models::<T>::contains_key(o.model_id), "offer for an unknown model");
 			ensure!(ModelOffers::<T>::get(o.model_id, o.slot) == Some(id), "offer missing from its ModelOffers slot");
 			ensure!(o.slot < ModelOfferCount::<T>::get(o.model_id), "offer slot beyond the model's count");
