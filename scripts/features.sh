@@ -7,3 +7,7 @@
 # - agora-node/try-runtime: the runtime's TryRuntime API, so the end-to-end
 #   tests can run every pallet's `try_state` on their chains (`agora try-state`).
 TEST_FEATURES="agora-worker/test-cheat,agora-node/try-runtime"
+# And the one build setting they must share: non-incremental (scripts/test.sh
+# sets it for CI, whose clones never reuse incremental caches); a script run
+# with incremental on would rebuild the workspace under it.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}

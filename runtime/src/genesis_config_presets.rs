@@ -337,6 +337,32 @@ pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
 	serde_json::to_vec(&patch).ok()
 }
 
+/// The genesis storage a node builds from preset `id` (the preset's patch over
+/// the default genesis config), for tests and the runtime fuzzer
+/// (`runtime/fuzz`); `None` for an unknown preset.
+#[cfg(feature = "std")]
+pub fn preset_storage(id: &str) -> Option<sp_runtime::Storage> {
+	use sp_runtime::BuildStorage;
+	let patch: Value = serde_json::from_slice(&get_preset(&id.into())?).ok()?;
+	let mut config = serde_json::to_value(crate::RuntimeGenesisConfig::default()).ok()?;
+	json_merge(&mut config, patch);
+	let config: crate::RuntimeGenesisConfig = serde_json::from_value(config).ok()?;
+	config.build_storage().ok()
+}
+
+/// Merges a genesis patch into a full config, key by key, as the node's chain
+/// spec builder does.
+#[cfg(feature = "std")]
+fn json_merge(base: &mut Value, patch: Value) {
+	match (base, patch) {
+		(Value::Object(b), Value::Object(p)) =>
+			for (k, v) in p {
+				json_merge(b.entry(k).or_insert(Value::Null), v);
+			},
+		(b, p) => *b = p,
+	}
+}
+
 /// The names of the presets.
 pub fn preset_names() -> Vec<PresetId> {
 	vec![

@@ -13,26 +13,9 @@ fn audit_rate() -> u32 {
 fn param(name: &str, value: u128) -> market::Parameters {
 	params::from_name(name, value).expect("a known name and a value of its type")
 }
-use sp_runtime::BuildStorage;
 
 fn build_preset(id: &str) -> sp_io::TestExternalities {
-	let patch = genesis_config_presets::get_preset(&id.into()).expect("preset exists");
-	let mut config = RuntimeGenesisConfig::default();
-	let patch: serde_json::Value = serde_json::from_slice(&patch).unwrap();
-	let mut base = serde_json::to_value(&config).unwrap();
-	json_merge(&mut base, patch);
-	config = serde_json::from_value(base).unwrap();
-	config.build_storage().unwrap().into()
-}
-
-fn json_merge(base: &mut serde_json::Value, patch: serde_json::Value) {
-	match (base, patch) {
-		(serde_json::Value::Object(b), serde_json::Value::Object(p)) =>
-			for (k, v) in p {
-				json_merge(b.entry(k).or_insert(serde_json::Value::Null), v);
-			},
-		(b, p) => *b = p,
-	}
+	genesis_config_presets::preset_storage(id).expect("preset exists and builds").into()
 }
 
 #[test]

@@ -1,0 +1,440 @@
+//! The fuzzer's calls: each drawn from a seeded byte stream.
+//!
+//! Two kinds, as a fuzzer needs both to reach deep states and odd inputs:
+//! - **structured** calls to every Agora pallet, built from the chain's own
+//!   state (known models, offers, jobs and checks; receipts and votes signed
+//!   by the keys the fuzzer holds), with values drawn near every boundary, and
+//!   sometimes deliberately wrong (another signer, a mismatched field);
+//! - **raw** calls: random bytes SCALE-decoded into a `RuntimeCall` of an
+//!   allowed pallet (balances, staking, referenda, conviction voting,
+//!   treasury, preimage and the Agora pallets), as srlabs'
+//!   substrate-runtime-fuzzer drives a runtime.
+
+use crate::{chain::key_of, chain::KEYS, Rng};
+use agora_runtime::*;
+use agora_primitives::{
+	jobs::Receipt, AuditVote, DeterminismProfile, JobParams, JobStatus, TaskKind, VotePayload,
+	models::ManifestInput,
+};
+use codec::DecodeLimit;
+use frame_support::traits::fungible::Inspect;
+use sp_core::Pair;
+use sp_keyring::Sr25519Keyring;
+
+/// Pallets whose calls the raw path may decode (by `pallet_index`): none that
+/// would need a proof or key the fuzzer cannot make (BABE and GRANDPA reports,
+/// session keys), none only root may call.
+const RAW_PALLETS: &[u8] = &[4, 7, 12, 13, 15, 17, 19, 20, 22, 26];
+
+/// A call and the origin to dispatch it from; `None` for an unsigned vote,
+/// which goes through `validate_unsigned` first, as the pool would.
+pub struct Drawn {
+	pub call: RuntimeCall,
+	pub origin: Origin,
+	/// What the generator meant, for the statistics.
+	pub label: &'static str,
+}
+
+pub enum Origin {
+	Signed(AccountId),
+	Root,
+	Unsigned,
+}
+
+std::thread_local! {
+	/// The models of the run's genesis (`note_genesis`).
+	static GENESIS_MODELS: core::cell::RefCell<Vec<[u8; 32]>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// Notes the genesis models, at the start of a run.
+pub fn note_genesis() {
+	let ids = pallet_models::Models::<Runtime>::iter_keys().collect();
+	GENESIS_MODELS.with(|g| *g.borrow_mut() = ids);
+}
+
+/// Draws the next call.
+pub fn draw(rng: &mut Rng) -> Drawn {
+	let who = *rng.pick(&KEYS);
+	let signed = |call: RuntimeCall, label| Drawn { call, origin: Origin::Signed(who.to_account_id()), label };
+	match rng.below(100) {
+		0..=14 => signed(submit_job(rng, who), "jobs.submit_job"),
+		15..=24 => receipt(rng),
+		25..=29 => {
+			let id = job_in(rng, &[JobStatus::Assigned]);
+			job_call(rng, id, pallet_jobs::Call::acknowledge { job_id: id }, "jobs.acknowledge", true)
+		},
+		30..=33 => {
+			let id = job_in(rng, &[JobStatus::Receipted]);
+			job_call(rng, id, pallet_jobs::Call::finalize { job_id: id }, "jobs.finalize", false)
+		},
+		34..=37 => {
+			let id = job_in(rng, &[JobStatus::Assigned]);
+			job_call(rng, id, pallet_jobs::Call::cancel_job { job_id: id }, "jobs.cancel_job", false)
+		},
+		38..=40 => {
+			let id = job_in(rng, &[JobStatus::Finalized]);
+			let rating = [-1i8, 0, 1, 2, i8::MIN][rng.below(5) as usize];
+			job_call(rng, id, pallet_jobs::Call::rate { job_id: id, rating }, "jobs.rate", false)
+		},
+		41..=42 => {
+			let id = job_in(rng, &[JobStatus::Assigned, JobStatus::Acknowledged]);
+			let call = pallet_jobs::Call::report_input_missing { job_id: id };
+			job_call(rng, id, call, "jobs.report_input_missing", true)
+		},
+		43..=47 => {
+			let id = job_in(rng, &[JobStatus::Receipted]);
+			signed(RuntimeCall::Verification(pallet_verification::Call::dispute { job_id: id }), "verification.dispute")
+		},
+		48..=55 => vote(rng),
+		56..=60 => signed(offer_call(rng), "models.offers"),
+		61..=62 => signed(register_model(rng, who), "models.register_model"),
+		63 => signed(model_call(rng), "models.deprecate_or_remove"),
+		64 => signed(transfer(rng, who), "balances.transfer"),
+		65..=70 => signed(bond_call(rng, who), "slashing.bonds"),
+		71..=74 => signed(transfer(rng, who), "balances.transfer"),
+		75..=76 => Drawn { call: set_param(rng), origin: Origin::Root, label: "market_params.set (root)" },
+		_ => raw(rng, who),
+	}
+}
+
+/// An amount near a boundary that matters, or anywhere up to the account's
+/// balance.
+fn amount(rng: &mut Rng, who: Sr25519Keyring) -> Balance {
+	let free = Balances::balance(&who.to_account_id());
+	match rng.below(12) {
+		0 => 0,
+		1 => 1,
+		2 => EXISTENTIAL_DEPOSIT - 1,
+		3 => EXISTENTIAL_DEPOSIT,
+		4 => AGR / 10,
+		5 => AGR,
+		6 => 100 * AGR,
+		7 => 10_000 * AGR,
+		8 => free,
+		9 => free / 2,
+		10 => Balance::MAX,
+		_ => (rng.next() as Balance) % (1_000 * AGR),
+	}
+}
+
+fn models(rng: &mut Rng) -> [u8; 32] {
+	let ids: Vec<_> = pallet_models::Models::<Runtime>::iter_keys().collect();
+	if ids.is_empty() || rng.below(20) == 0 {
+		rng.array()
+	} else {
+		*rng.pick(&ids)
+	}
+}
+
+/// A job in one of `statuses` (four times in five, when there is one), else
+/// any job id: so that each step of a job's life is reached, not only refused.
+fn job_in(rng: &mut Rng, statuses: &[JobStatus]) -> u64 {
+	if rng.below(5) != 0 {
+		let ids: Vec<u64> = pallet_jobs::Jobs::<Runtime>::iter()
+			.filter(|(_, j)| statuses.contains(&j.status))
+			.map(|(id, _)| id)
+			.collect();
+		if !ids.is_empty() {
+			return *rng.pick(&ids);
+		}
+	}
+	job_id(rng)
+}
+
+/// A job id: mostly a recent one, sometimes one that does not exist.
+fn job_id(rng: &mut Rng) -> u64 {
+	let next = pallet_jobs::NextJobId::<Runtime>::get();
+	if next == 0 || rng.below(20) == 0 {
+		return next + rng.below(3);
+	}
+	next - 1 - rng.below(next.min(24))
+}
+
+fn offer_id(rng: &mut Rng) -> u64 {
+	let next = pallet_models::NextOfferId::<Runtime>::get();
+	if next == 0 || rng.below(20) == 0 {
+		return next + rng.below(3);
+	}
+	next - 1 - rng.below(next.min(16))
+}
+
+/// An order: three times in five one an honest client would place (a short
+/// inline input, greedy, a price and deadline that fit), else one with every
+/// field drawn near or past its bounds.
+fn submit_job(rng: &mut Rng, who: Sr25519Keyring) -> RuntimeCall {
+	let now = System::block_number();
+	let plausible = rng.below(5) < 3;
+	let input = match (plausible, rng.below(8)) {
+		(false, 0) => pallet_jobs::InputParam::Inline(Vec::new()),
+		(_, 1) => pallet_jobs::InputParam::Hash(rng.array()),
+		(false, 2) => pallet_jobs::InputParam::Inline(vec![b'x'; 16 * 1024 + 1]),
+		_ => {
+			let n = 1 + rng.below(64) as usize;
+			pallet_jobs::InputParam::Inline(rng.bytes(n))
+		},
+	};
+	let params = match plausible {
+		true => JobParams { max_tokens: [1, 16, 64][rng.below(3) as usize], temperature_milli: 0, seed: 0 },
+		false => JobParams {
+			max_tokens: [0, 1, 16, 64, 8_192, 8_193, u32::MAX][rng.below(7) as usize],
+			temperature_milli: [0, 700, 1_000, 2_000, 2_001, u32::MAX][rng.below(6) as usize],
+			seed: rng.next(),
+		},
+	};
+	let deadline = match (plausible, rng.below(6)) {
+		(true, _) => now + 10 + rng.below(40) as BlockNumber,
+		(false, 0) => now,
+		(false, 1) => now + 1,
+		(false, 2) => now + 10_000_000,
+		(false, _) => now + 3 + rng.below(60) as BlockNumber,
+	};
+	let provider = (rng.below(6) == 0).then(|| rng.pick(&KEYS).to_account_id());
+	let max_price = match (plausible, rng.below(4)) {
+		(false, 0) => amount(rng, who),
+		_ => AGR / 100 * (1 + rng.below(500) as Balance),
+	};
+	// Mostly a model with offers: most registered ones have none.
+	let offered: Vec<_> = pallet_models::ModelOfferCount::<Runtime>::iter()
+		.filter(|(_, n)| *n > 0)
+		.map(|(id, _)| id)
+		.collect();
+	let model_id = match offered.is_empty() || rng.below(4) == 0 {
+		true => models(rng),
+		false => *rng.pick(&offered),
+	};
+	RuntimeCall::Jobs(pallet_jobs::Call::submit_job {
+		model_id,
+		input,
+		params,
+		max_price,
+		deadline,
+		provider,
+	})
+}
+
+/// A call on job `id`, signed by the party it needs (`provider` or the
+/// client), or, one time in five, by anyone.
+fn job_call(
+	rng: &mut Rng,
+	id: u64,
+	call: pallet_jobs::Call<Runtime>,
+	label: &'static str,
+	by_provider: bool,
+) -> Drawn {
+	let party = pallet_jobs::Jobs::<Runtime>::get(id)
+		.map(|j| if by_provider { j.provider } else { j.client });
+	let who = match party {
+		Some(p) if rng.below(5) != 0 => p,
+		_ => rng.pick(&KEYS).to_account_id(),
+	};
+	Drawn { call: RuntimeCall::Jobs(call), origin: Origin::Signed(who), label }
+}
+
+/// A receipt for a job, signed by the job's worker key: mostly honest, or with
+/// one field off (a count past `max_tokens`, another input, another signer).
+fn receipt(rng: &mut Rng) -> Drawn {
+	let id = job_in(rng, &[JobStatus::Acknowledged, JobStatus::Assigned]);
+	let submitter = rng.pick(&KEYS).to_account_id();
+	let Some(job) = pallet_jobs::Jobs::<Runtime>::get(id) else {
+		let receipt = Receipt {
+			job_id: id,
+			model_id: rng.array(),
+			input_hash: rng.array(),
+			output_hash: rng.array(),
+			output_tokens: 1,
+			provider: submitter.clone(),
+			worker_pubkey: rng.pick(&KEYS).public().0,
+		};
+		let call = pallet_jobs::Call::submit_receipt { job_id: id, receipt, signature: [0; 64] };
+		return Drawn { call: RuntimeCall::Jobs(call), origin: Origin::Signed(submitter), label: "jobs.submit_receipt" };
+	};
+	let mut receipt = Receipt {
+		job_id: id,
+		model_id: job.model_id,
+		input_hash: job.input.hash(),
+		output_hash: rng.array(),
+		output_tokens: 1 + rng.below(job.params.max_tokens.max(1) as u64) as u32,
+		provider: job.provider.clone(),
+		worker_pubkey: job.worker_key,
+	};
+	let mut signer = key_of(&job.worker_key);
+	match rng.below(10) {
+		0 => receipt.output_tokens = job.params.max_tokens.saturating_add(1),
+		1 => receipt.input_hash = rng.array(),
+		2 => signer = Some(*rng.pick(&KEYS)),
+		3 => receipt.output_tokens = 0,
+		_ => {},
+	}
+	let signature = signer.map(|k| k.pair().sign(&receipt.signing_payload()).0).unwrap_or([0; 64]);
+	let call = pallet_jobs::Call::submit_receipt { job_id: id, receipt, signature };
+	Drawn { call: RuntimeCall::Jobs(call), origin: Origin::Signed(submitter), label: "jobs.submit_receipt" }
+}
+
+/// A committee member's vote on a running check, signed with its `agora` key
+/// when the fuzzer holds it (else by another key: a forged vote).
+fn vote(rng: &mut Rng) -> Drawn {
+	let audits: Vec<_> = pallet_verification::Audits::<Runtime>::iter().collect();
+	let (job_id, committee_len, key) = match audits.is_empty() {
+		true => (job_id(rng), 1, None),
+		false => {
+			let (id, audit) = rng.pick(&audits);
+			let member = rng.below(audit.committee.len() as u64) as usize;
+			let key = audit.committee.get(member).map(|(_, k)| k.clone().into_inner().0);
+			(*id, audit.committee.len() as u32, key.map(|k| (member as u32, k)))
+		},
+	};
+	let member = key.map(|(m, _)| m).unwrap_or(rng.below(committee_len as u64 + 1) as u32);
+	let vote = [AuditVote::Valid, AuditVote::Invalid, AuditVote::Withheld][rng.below(3) as usize];
+	let payload = VotePayload { job_id, member, vote };
+	let signer = match key.and_then(|(_, k)| key_of(&k)) {
+		Some(k) if rng.below(10) != 0 => k,
+		_ => *rng.pick(&KEYS),
+	};
+	let signature: agora_primitives::AgoraSignature = signer.pair().sign(&payload.signing_payload()).into();
+	let call = RuntimeCall::Verification(pallet_verification::Call::vote { payload, signature });
+	Drawn { call, origin: Origin::Unsigned, label: "verification.vote" }
+}
+
+fn endpoint(rng: &mut Rng) -> Vec<u8> {
+	let choices: [&[u8]; 5] = [
+		b"https://provider.example.com:8443",
+		b"http://127.0.0.1:8080",
+		b"http://10.0.0.7",
+		b"",
+		b"not a url",
+	];
+	rng.pick(&choices).to_vec()
+}
+
+fn offer_call(rng: &mut Rng) -> RuntimeCall {
+	let price = |rng: &mut Rng| [0, 1, AGR / 100, AGR, 1_000 * AGR, Balance::MAX][rng.below(6) as usize];
+	let capacity = [0, 1, 4, 64, u32::MAX][rng.below(5) as usize];
+	let n = rng.below(70) as usize;
+	let hardware = rng.bytes(n);
+	let call = match rng.below(6) {
+		0 | 1 => pallet_models::Call::open_offer {
+			model_id: models(rng),
+			worker_key: rng.pick(&KEYS).public().0,
+			base_price: price(rng),
+			price_per_1k_tokens: price(rng),
+			endpoint: endpoint(rng),
+			capacity,
+			hardware,
+		},
+		2 => pallet_models::Call::update_offer {
+			offer_id: offer_id(rng),
+			base_price: price(rng),
+			price_per_1k_tokens: price(rng),
+			endpoint: endpoint(rng),
+			capacity,
+			hardware,
+		},
+		3 => pallet_models::Call::pause_offer { offer_id: offer_id(rng) },
+		4 => pallet_models::Call::resume_offer { offer_id: offer_id(rng) },
+		_ => pallet_models::Call::close_offer { offer_id: offer_id(rng) },
+	};
+	RuntimeCall::Models(call)
+}
+
+fn register_model(rng: &mut Rng, who: Sr25519Keyring) -> RuntimeCall {
+	let text = |rng: &mut Rng| {
+		let n = [1, 8, 64, 65][rng.below(4) as usize];
+		rng.bytes(n)
+	};
+	let task = [TaskKind::TextGeneration, TaskKind::Embedding][rng.below(2) as usize];
+	let determinism = match rng.below(4) {
+		0 => DeterminismProfile::Exact,
+		1 => DeterminismProfile::TeacherForced { eps_milli: rng.below(6_000) as u32 },
+		2 => DeterminismProfile::Cosine { min_cosine_ppm: rng.below(1_100_000) as u32 },
+		_ => DeterminismProfile::TeacherForced { eps_milli: 1_000 },
+	};
+	let publisher = if rng.below(8) == 0 { rng.pick(&KEYS).to_account_id() } else { who.to_account_id() };
+	let manifest: ManifestInput<AccountId> = agora_primitives::models::ModelManifest {
+		name: text(rng),
+		architecture: [b"llama".to_vec(), b"bert".to_vec(), rng.bytes(3)][rng.below(3) as usize].clone(),
+		quantization: b"Q4_1".to_vec(),
+		task,
+		determinism,
+		weights_hash: rng.array(),
+		tokenizer_hash: (rng.below(2) == 0).then(|| rng.array()),
+		config_hash: None,
+		licence: b"Apache-2.0".to_vec(),
+		publisher,
+		royalty_bps: [0, 100, 10_000, 10_001][rng.below(4) as usize],
+	};
+	RuntimeCall::Models(pallet_models::Call::register_model { manifest })
+}
+
+/// Deprecates or removes a model: one time in thirty any (the shipped ones
+/// too, which ends their market for the rest of the run), else one the fuzzer
+/// registered, or none.
+fn model_call(rng: &mut Rng) -> RuntimeCall {
+	let shipped = GENESIS_MODELS.with(|g| g.borrow().clone());
+	let mine: Vec<_> =
+		pallet_models::Models::<Runtime>::iter_keys().filter(|id| !shipped.contains(id)).collect();
+	let model_id = match (rng.below(30), mine.is_empty()) {
+		(0, _) => models(rng),
+		(_, false) => *rng.pick(&mine),
+		(_, true) => rng.array(),
+	};
+	match rng.below(2) {
+		0 => RuntimeCall::Models(pallet_models::Call::deprecate_model { model_id }),
+		_ => RuntimeCall::Models(pallet_models::Call::remove_model { model_id }),
+	}
+}
+
+fn bond_call(rng: &mut Rng, who: Sr25519Keyring) -> RuntimeCall {
+	let amount = amount(rng, who);
+	RuntimeCall::Slashing(match rng.below(4) {
+		0 => pallet_slashing::Call::bond { amount },
+		1 => pallet_slashing::Call::bond_extra { amount },
+		2 => pallet_slashing::Call::unbond { amount },
+		_ => pallet_slashing::Call::withdraw_unbonded {},
+	})
+}
+
+fn transfer(rng: &mut Rng, who: Sr25519Keyring) -> RuntimeCall {
+	let dest = sp_runtime::MultiAddress::Id(rng.pick(&KEYS).to_account_id());
+	let value = amount(rng, who);
+	RuntimeCall::Balances(match rng.below(2) {
+		0 => pallet_balances::Call::transfer_keep_alive { dest, value },
+		_ => pallet_balances::Call::transfer_allow_death { dest, value },
+	})
+}
+
+/// A governed parameter set by root to a value near or past its bounds.
+fn set_param(rng: &mut Rng) -> RuntimeCall {
+	let spec = rng.pick(configs::params::PARAMS);
+	let value = match rng.below(5) {
+		0 => spec.min,
+		1 => spec.max,
+		2 => spec.min.saturating_sub(1),
+		3 => spec.max.saturating_add(1),
+		_ => spec.min + (rng.next() as u128) % (spec.max - spec.min + 1),
+	};
+	match configs::params::from_name(spec.name, value) {
+		Some(param) => RuntimeCall::MarketParams(configs::params::pallet_market_params::Call::set { param }),
+		// A value its type cannot hold: the smallest instead.
+		None => RuntimeCall::MarketParams(configs::params::pallet_market_params::Call::set {
+			param: configs::params::from_name(spec.name, spec.min).expect("the minimum fits its type"),
+		}),
+	}
+}
+
+/// Random bytes decoded into a call of an allowed pallet; a transfer when they
+/// do not decode.
+fn raw(rng: &mut Rng, who: Sr25519Keyring) -> Drawn {
+	for _ in 0..8 {
+		let mut bytes = vec![*rng.pick(RAW_PALLETS), rng.below(48) as u8];
+		// Small numbers are what most arguments want (indices, compact
+		// lengths, enum variants); some bytes anywhere.
+		bytes.extend((0..rng.below(160)).map(|_| match rng.below(4) {
+			0 => rng.next() as u8,
+			_ => rng.below(4) as u8,
+		}));
+		if let Ok(call) = RuntimeCall::decode_with_depth_limit(8, &mut &bytes[..]) {
+			return Drawn { call, origin: Origin::Signed(who.to_account_id()), label: "raw" };
+		}
+	}
+	Drawn { call: transfer(rng, who), origin: Origin::Signed(who.to_account_id()), label: "balances.transfer" }
+}
