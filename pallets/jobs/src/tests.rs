@@ -22,6 +22,29 @@ fn submit(client: AccountId, model: [u8; 32], max_price: Balance, provider: Opti
 	id
 }
 
+/// Orders a job from `client` (inline input `hi`, `max_tokens`, 5,000 at
+/// most), due at block `deadline`: the new job's id, or the call's error.
+pub(crate) fn order(
+	client: AccountId,
+	model: [u8; 32],
+	max_tokens: u32,
+	deadline: u64,
+	provider: Option<AccountId>,
+) -> Result<u64, sp_runtime::DispatchError> {
+	let id = crate::NextJobId::<Test>::get();
+	Jobs::submit_job(
+		RuntimeOrigin::signed(client),
+		model,
+		InputParam::Inline(b"hi".to_vec()),
+		params(max_tokens),
+		5_000,
+		deadline,
+		provider,
+	)
+	.map(|_| id)
+	.map_err(|e| e.error)
+}
+
 fn receipt(job: u64, tokens: u32) {
 	let p = JobsStore::<Test>::get(job).unwrap().provider;
 	let (r, sig) = signed_receipt(job, &worker_of(p), b"output", tokens);
@@ -258,26 +281,10 @@ fn a_full_offer_takes_no_more_jobs() {
 		let model = setup_market();
 		for k in 0..4u64 {
 			// Spread the deadlines: each block's expiry queue holds MAX_PER_BLOCK.
-			assert_ok!(Jobs::submit_job(
-				RuntimeOrigin::signed(CLIENT),
-				model,
-				InputParam::Inline(b"x".to_vec()),
-				params(10),
-				5_000,
-				System::block_number() + 10 + k,
-				Some(P1)
-			));
+			assert_ok!(order(CLIENT, model, 10, System::block_number() + 10 + k, Some(P1)));
 		}
 		assert_noop!(
-			Jobs::submit_job(
-				RuntimeOrigin::signed(CLIENT),
-				model,
-				InputParam::Inline(b"x".to_vec()),
-				params(10),
-				5_000,
-				System::block_number() + 20,
-				Some(P1)
-			).map_err(|e| e.error),
+			order(CLIENT, model, 10, System::block_number() + 20, Some(P1)),
 			Error::<Test>::NoFittingOffer
 		);
 	});

@@ -1,26 +1,11 @@
 //! Tests of who gets a job when the market's rules change under open offers.
 #![allow(clippy::unwrap_used, clippy::arithmetic_side_effects)]
 
-use crate::{mock::*, Error, InputParam, Jobs as JobsStore};
+use crate::{mock::*, Error, Jobs as JobsStore};
 use frame_support::{assert_noop, assert_ok};
 
 fn order(deadline_in: u64) -> Result<u64, sp_runtime::DispatchError> {
-	let id = crate::NextJobId::<Test>::get();
-	Jobs::submit_job(
-		RuntimeOrigin::signed(CLIENT),
-		setup_model_id(),
-		InputParam::Inline(b"Hello".to_vec()),
-		params(10),
-		5_000,
-		System::block_number() + deadline_in,
-		None,
-	)
-	.map(|_| id)
-	.map_err(|e| e.error)
-}
-
-fn setup_model_id() -> [u8; 32] {
-	manifest().id()
+	crate::tests::order(CLIENT, manifest().id(), 10, System::block_number() + deadline_in, None)
 }
 
 /// Governance may raise the minimum stake after offers opened. A provider
@@ -32,7 +17,7 @@ fn setup_model_id() -> [u8; 32] {
 fn a_raised_minimum_stake_keeps_underbonded_providers_from_new_jobs() {
 	build_and_execute(|| {
 		let model = setup_market();
-		assert_eq!(model, setup_model_id());
+		assert_eq!(model, manifest().id());
 		MinProviderStake::set(STAKE + 1);
 		assert_noop!(order(10), Error::<Test>::NoFittingOffer);
 		assert_ok!(Slashing::bond_extra(RuntimeOrigin::signed(P2), 1));

@@ -163,18 +163,8 @@ fn a_filling_deadline_block_costs_squatters_a_rising_surcharge() {
 		let issuance = Balances::total_issuance();
 		let treasury = Balances::balance(&TREASURY);
 		let deadline = System::block_number() + 10;
-		let order = |client| {
-			Jobs::submit_job(
-				RuntimeOrigin::signed(client),
-				model,
-				InputParam::Inline(b"hi".to_vec()),
-				params(1_000),
-				5_000,
-				deadline,
-				None,
-			)
-			.map_err(|e| e.error)
-		};
+		let order_from = |client, deadline| crate::tests::order(client, model, 1_000, deadline, None);
+		let order = |client| order_from(client, deadline);
 		// The first half of the block's queue is free ...
 		let client = Balances::balance(&CLIENT);
 		assert_ok!(order(CLIENT));
@@ -195,15 +185,7 @@ fn a_filling_deadline_block_costs_squatters_a_rising_surcharge() {
 		Balances::set_balance(&CLIENT2, 5_000 + 39 + 1);
 		assert_noop!(order(CLIENT2), Error::<Test>::InsufficientBalance);
 		// Another deadline block is empty: no surcharge.
-		assert_ok!(Jobs::submit_job(
-			RuntimeOrigin::signed(CLIENT2),
-			model,
-			InputParam::Inline(b"hi".to_vec()),
-			params(1_000),
-			5_000,
-			deadline + 1,
-			None,
-		));
+		assert_ok!(order_from(CLIENT2, deadline + 1));
 	});
 }
 
@@ -218,20 +200,7 @@ fn squatting_block_after_block_costs_more_for_each_block() {
 		QueueSurchargeBase::set(10);
 		let model = setup_market();
 		let start = System::block_number();
-		let order = |deadline| {
-			let id = crate::NextJobId::<Test>::get();
-			Jobs::submit_job(
-				RuntimeOrigin::signed(CLIENT),
-				model,
-				InputParam::Inline(b"hi".to_vec()),
-				params(1_000),
-				5_000,
-				deadline,
-				None,
-			)
-			.map(|_| id)
-			.map_err(|e| e.error)
-		};
+		let order = |deadline| crate::tests::order(CLIENT, model, 1_000, deadline, None);
 		// Fills a block's queue (MAX_PER_BLOCK = 3: two free slots, then the
 		// upper half) and cancels all three; returns what the treasury got.
 		let squat = |deadline| {

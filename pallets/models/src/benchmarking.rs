@@ -52,16 +52,20 @@ fn setup<T: Config>(existing: u32) -> (T::AccountId, agora_primitives::ModelId) 
 	let provider: T::AccountId = account("provider", 0, 0);
 	T::BenchmarkHelper::bond(&provider);
 	for _ in 0..existing {
-		let terms = Terms {
-			base_price: 1u32.into(),
-			price_per_1k_tokens: 1u32.into(),
-			endpoint: endpoint::<T>(),
-			capacity: 1,
-			hardware: hardware::<T>(),
-		};
-		Models::<T>::do_open_offer(&provider, id, [1; 32], terms, T::OfferDeposit::get()).unwrap();
+		Models::<T>::do_open_offer(&provider, id, [1; 32], terms::<T>(), T::OfferDeposit::get()).unwrap();
 	}
 	(provider, id)
+}
+
+/// An offer's terms at the longest endpoint and hardware strings.
+fn terms<T: Config>() -> Terms<BalanceOf<T>> {
+	Terms {
+		base_price: 1u32.into(),
+		price_per_1k_tokens: 1u32.into(),
+		endpoint: endpoint::<T>(),
+		capacity: 1,
+		hardware: hardware::<T>(),
+	}
 }
 
 #[benchmarks]
@@ -164,14 +168,7 @@ mod benchmarks {
 		let (provider, model) = setup::<T>(o);
 		let other: T::AccountId = account("provider", 1, 0);
 		T::BenchmarkHelper::bond(&other);
-		let terms = Terms {
-			base_price: 1u32.into(),
-			price_per_1k_tokens: 1u32.into(),
-			endpoint: endpoint::<T>(),
-			capacity: 1,
-			hardware: hardware::<T>(),
-		};
-		let moved = Models::<T>::do_open_offer(&other, model, [2; 32], terms, T::OfferDeposit::get()).unwrap();
+		let moved = Models::<T>::do_open_offer(&other, model, [2; 32], terms::<T>(), T::OfferDeposit::get()).unwrap();
 		let offer = *Models::<T>::provider_offers(&provider).first().unwrap();
 		#[extrinsic_call]
 		_(RawOrigin::Signed(provider), offer);
