@@ -113,7 +113,7 @@ fn amount(rng: &mut Rng, who: Sr25519Keyring) -> Balance {
 		8 => free,
 		9 => free / 2,
 		10 => Balance::MAX,
-		_ => (rng.next() as Balance) % (1_000 * AGR),
+		_ => (rng.next_u64() as Balance) % (1_000 * AGR),
 	}
 }
 
@@ -178,7 +178,7 @@ fn submit_job(rng: &mut Rng, who: Sr25519Keyring) -> RuntimeCall {
 		false => JobParams {
 			max_tokens: [0, 1, 16, 64, 8_192, 8_193, u32::MAX][rng.below(7) as usize],
 			temperature_milli: [0, 700, 1_000, 2_000, 2_001, u32::MAX][rng.below(6) as usize],
-			seed: rng.next(),
+			seed: rng.next_u64(),
 		},
 	};
 	let deadline = match (plausible, rng.below(6)) {
@@ -410,7 +410,7 @@ fn set_param(rng: &mut Rng) -> RuntimeCall {
 		1 => spec.max,
 		2 => spec.min.saturating_sub(1),
 		3 => spec.max.saturating_add(1),
-		_ => spec.min + (rng.next() as u128) % (spec.max - spec.min + 1),
+		_ => spec.min + (rng.next_u64() as u128) % (spec.max - spec.min + 1),
 	};
 	match configs::params::from_name(spec.name, value) {
 		Some(param) => RuntimeCall::MarketParams(configs::params::pallet_market_params::Call::set { param }),
@@ -429,7 +429,7 @@ fn raw(rng: &mut Rng, who: Sr25519Keyring) -> Drawn {
 		// Small numbers are what most arguments want (indices, compact
 		// lengths, enum variants); some bytes anywhere.
 		bytes.extend((0..rng.below(160)).map(|_| match rng.below(4) {
-			0 => rng.next() as u8,
+			0 => rng.next_u64() as u8,
 			_ => rng.below(4) as u8,
 		}));
 		if let Ok(call) = RuntimeCall::decode_with_depth_limit(8, &mut &bytes[..]) {

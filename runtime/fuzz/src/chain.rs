@@ -37,12 +37,14 @@ pub struct Chain {
 	parent: Hash,
 }
 
-impl Chain {
-	pub fn new() -> Self {
+impl Default for Chain {
+	fn default() -> Self {
 		// Any slot works; a round one reads well in a failure's log.
 		Self { slot: 1_000_000, parent: Hash::default() }
 	}
+}
 
+impl Chain {
 	/// Opens the next block: a BABE primary pre-digest by an enabled
 	/// authority whose key the fuzzer holds, signed with a real VRF over the
 	/// epoch's randomness (what `pallet-babe` and the AVRF draw read), then

@@ -36,7 +36,7 @@ impl Rng {
 		Self(seed ^ 0x6167_6f72_615f_667a)
 	}
 
-	pub fn next(&mut self) -> u64 {
+	pub fn next_u64(&mut self) -> u64 {
 		self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
 		let mut z = self.0;
 		z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -46,7 +46,7 @@ impl Rng {
 
 	/// Uniform in `0..n` (`n` > 0).
 	pub fn below(&mut self, n: u64) -> u64 {
-		self.next() % n.max(1)
+		self.next_u64() % n.max(1)
 	}
 
 	pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
@@ -56,13 +56,13 @@ impl Rng {
 	pub fn array(&mut self) -> [u8; 32] {
 		let mut a = [0u8; 32];
 		for chunk in a.chunks_mut(8) {
-			chunk.copy_from_slice(&self.next().to_le_bytes());
+			chunk.copy_from_slice(&self.next_u64().to_le_bytes());
 		}
 		a
 	}
 
 	pub fn bytes(&mut self, n: usize) -> Vec<u8> {
-		(0..n).map(|_| self.next() as u8).collect()
+		(0..n).map(|_| self.next_u64() as u8).collect()
 	}
 }
 
@@ -243,7 +243,7 @@ pub fn run(preset: &str, seed: u64, blocks: u32, calls_per_block: u32, stats: &m
 	let storage = genesis_config_presets::preset_storage(preset).expect("a preset that builds");
 	let mut ext = sp_io::TestExternalities::from(storage);
 	ext.execute_with(calls::note_genesis);
-	let mut chain = chain::Chain::new();
+	let mut chain = chain::Chain::default();
 	for _ in 0..blocks {
 		ext.commit_all().expect("the overlay commits");
 		let (backend, rng_before, stats_before) = (ext.backend.clone(), rng.clone(), stats.clone());
@@ -296,7 +296,7 @@ pub fn run_for(first: u64, secs: u64, blocks: u32, calls_per_block: u32) -> Stat
 	let t0 = std::time::Instant::now();
 	let mut seed = first;
 	while stats.runs == 0 || t0.elapsed().as_secs() < secs {
-		let preset = if seed % 2 == 0 { "development" } else { "local_testnet" };
+		let preset = if seed.is_multiple_of(2) { "development" } else { "local_testnet" };
 		run(preset, seed, blocks, calls_per_block, &mut stats);
 		seed += 1;
 	}
