@@ -302,10 +302,14 @@ fn committees_catch_a_cheating_worker_and_uphold_an_honest_one() {
 			assert_eq!(s["status"], "Fraud", "cheating job {id}: {s}\n{}", net.logs());
 			assert!(s["charge"].is_null(), "never paid: {s}");
 			println!("job {id}: receipt at block {at}, Fraud seen by block {seen} (window ends at {})", at + DISPUTE_WINDOW);
-			// Drawn AUDIT_DELAY blocks after the receipt; judged (and seen, polling
-			// every 0.5 s) within a dispute window of the draw.
+			// Drawn AUDIT_DELAY blocks after the receipt; judged within a dispute
+			// window of the draw. `seen` is when this test's poll saw the verdict:
+			// each poll runs the `agora` CLI, which on 2 loaded cores (tests side by
+			// side) can take a block or two, so the bound allows SEEN_SLACK blocks
+			// of observation (a fresh-clone run saw the verdict at window end + 1).
+			const SEEN_SLACK: u64 = 2;
 			assert!(
-				seen <= at + AUDIT_DELAY + DISPUTE_WINDOW,
+				seen <= at + AUDIT_DELAY + DISPUTE_WINDOW + SEEN_SLACK,
 				"caught within a window of the draw: receipt {at}, verdict by {seen}"
 			);
 		} else {
