@@ -71,14 +71,12 @@ impl Chain {
 	fn pre_digest(&self, number: BlockNumber) -> Option<DigestItem> {
 		let authorities = pallet_babe::Authorities::<Runtime>::get();
 		let n = authorities.len();
-		let index = (0..n).map(|i| (self.slot as usize + i) % n).find(|&i| {
-			let key: [u8; 32] = authorities[i].0.clone().into_inner().0;
-			let disabled = pallet_session::DisabledValidators::<Runtime>::get()
-				.iter()
-				.any(|(d, _)| *d as usize == i);
-			!disabled && key_of(&key).is_some()
+		let disabled = pallet_session::DisabledValidators::<Runtime>::get();
+		let (index, key) = (0..n).map(|i| (self.slot as usize + i) % n).find_map(|i| {
+			let enabled = !disabled.iter().any(|(d, _)| *d as usize == i);
+			let key = key_of(&authorities[i].0.clone().into_inner().0)?;
+			enabled.then_some((i, key))
 		})?;
-		let key = key_of(&authorities[index].0.clone().into_inner().0)?;
 		let (randomness, epoch) = self.epoch_at(number);
 		let sign_data = sp_consensus_babe::make_vrf_sign_data(&randomness, Slot::from(self.slot), epoch);
 		let vrf_signature = key.pair().vrf_sign(&sign_data);
