@@ -12,6 +12,7 @@
 //!   worker and the verifier;
 //! - [`traits`]: the small traits pallets talk to each other through (bonds and
 //!   slashing, escrow, open jobs, pausing offers, reputation, the off-chain audit);
+//! - [`channels`]: payment-channel vouchers, their signing payload and the lane rule;
 //! - [`endpoint`]: which offer endpoints committees may be sent to (public hosts only,
 //!   except on dev chains);
 //! - [`api`]: the runtime APIs behind the node's `agora_*` RPC.
@@ -20,6 +21,7 @@
 extern crate alloc;
 
 pub mod api;
+pub mod channels;
 pub mod discovery;
 pub mod endpoint;
 pub mod jobs;

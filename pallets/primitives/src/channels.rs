@@ -1,0 +1,180 @@
+//! Payment channels (docs/protocol.md §4.2): the voucher a client signs per
+//! request, its signing payload, and how a voucher is checked. Defined once here
+//! for `pallet-channels`, the worker that accepts vouchers and the client that
+//! makes them.
+//!
+//! A channel has independent **lanes**, so one client runs many requests at
+//! once. On each lane the client signs vouchers with a strictly increasing
+//! `nonce` and a non-decreasing `cumulative` amount: the most the recipient may
+//! claim from that lane in total. A claim of a lane pays the difference between
+//! the voucher's amount and what was already claimed from the lane, and records
+//! the voucher's nonce: an older voucher (a replay, or one with a lower nonce)
+//! is refused, and so is one that would pay nothing.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+
+/// A channel's id (a counter).
+pub type ChannelId = u64;
+/// A lane of a channel.
+pub type LaneId = u32;
+
+/// The domain tag a channel's signer signs vouchers under.
+pub const CHANNEL_CONTEXT: &[u8] = b"agora/channel/v1";
+
+/// What a voucher promises: the recipient may claim up to `cumulative` in
+/// total from `lane` of `channel_id`. Signed by the channel's signer over
+/// [`Voucher::signing_payload`].
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	serde::Serialize,
+	serde::Deserialize,
+)]
+pub struct Voucher<Balance> {
+	pub channel_id: ChannelId,
+	pub lane: LaneId,
+	/// Strictly increasing per lane: a claim records it, older vouchers are void.
+	pub nonce: u64,
+	/// The lane's total payable so far (not this request's price).
+	pub cumulative: Balance,
+}
+
+impl<Balance: Encode> Voucher<Balance> {
+	/// The bytes the channel's signer signs:
+	/// `b"agora/channel/v1" ++ SCALE(channel_id, lane, nonce, cumulative)`.
+	pub fn signing_payload(&self) -> alloc::vec::Vec<u8> {
+		let mut v = CHANNEL_CONTEXT.to_vec();
+		self.encode_to(&mut v);
+		v
+	}
+
+	/// Whether `signature` is the sr25519 signature of `signer` over this voucher.
+	pub fn verify(&self, signature: &[u8; 64], signer: &[u8; 32]) -> bool {
+		let sig = sp_core::sr25519::Signature::from_raw(*signature);
+		let public = sp_core::sr25519::Public::from_raw(*signer);
+		sp_io::crypto::sr25519_verify(&sig, &self.signing_payload(), &public)
+	}
+}
+
+/// A voucher with its signature: what a client sends the worker (SCALE, hex, in
+/// the `X-Agora-Voucher` header) and what the recipient claims with.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+)]
+pub struct SignedVoucher<Balance> {
+	pub voucher: Voucher<Balance>,
+	pub signature: [u8; 64],
+}
+
+/// Where a lane stands on-chain: the nonce and the total of its last claim.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Default,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+)]
+pub struct LaneState<Balance> {
+	/// The nonce of the last claimed voucher (0: never claimed; vouchers start at 1).
+	pub nonce: u64,
+	/// Claimed from this lane so far.
+	pub claimed: Balance,
+}
+
+/// Why a voucher cannot be claimed from a lane (the pallet maps each to its own
+/// error; the worker refuses vouchers by the same rule).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LaneRefusal {
+	/// Its nonce is not above the lane's last claimed nonce: a replayed or older voucher.
+	StaleNonce,
+	/// Its amount is not above what the lane has already paid.
+	NothingToClaim,
+}
+
+impl<Balance: Copy + PartialOrd + sp_runtime::traits::CheckedSub> LaneState<Balance> {
+	/// What claiming `voucher` from this lane pays, and the lane afterwards.
+	pub fn claim(&self, voucher: &Voucher<Balance>) -> Result<(Balance, Self), LaneRefusal> {
+		if voucher.nonce <= self.nonce {
+			return Err(LaneRefusal::StaleNonce);
+		}
+		if voucher.cumulative <= self.claimed {
+			return Err(LaneRefusal::NothingToClaim);
+		}
+		let pay = voucher
+			.cumulative
+			.checked_sub(&self.claimed)
+			.ok_or(LaneRefusal::NothingToClaim)?;
+		Ok((pay, Self { nonce: voucher.nonce, claimed: voucher.cumulative }))
+	}
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+	use super::*;
+	use sp_core::Pair as _;
+
+	#[test]
+	fn the_payload_is_the_documented_bytes() {
+		let v = Voucher { channel_id: 7u64, lane: 2u32, nonce: 3u64, cumulative: 500u128 };
+		let mut expected = b"agora/channel/v1".to_vec();
+		expected.extend(7u64.to_le_bytes());
+		expected.extend(2u32.to_le_bytes());
+		expected.extend(3u64.to_le_bytes());
+		expected.extend(500u128.to_le_bytes());
+		assert_eq!(v.signing_payload(), expected);
+	}
+
+	#[test]
+	fn a_voucher_verifies_under_its_signer_only() {
+		let (pair, _) = sp_core::sr25519::Pair::generate();
+		let (other, _) = sp_core::sr25519::Pair::generate();
+		let v = Voucher { channel_id: 1u64, lane: 0u32, nonce: 1u64, cumulative: 10u128 };
+		let sig = pair.sign(&v.signing_payload()).0;
+		assert!(v.verify(&sig, &pair.public().0));
+		assert!(!v.verify(&sig, &other.public().0));
+		let higher = Voucher { cumulative: 11u128, ..v };
+		assert!(!higher.verify(&sig, &pair.public().0), "the amount is signed");
+	}
+
+	#[test]
+	fn a_lane_pays_the_difference_and_refuses_old_or_empty_vouchers() {
+		let lane = LaneState { nonce: 0u64, claimed: 0u128 };
+		let v1 = Voucher { channel_id: 1u64, lane: 0u32, nonce: 3u64, cumulative: 30u128 };
+		let (pay, lane) = lane.claim(&v1).unwrap();
+		assert_eq!((pay, lane), (30, LaneState { nonce: 3, claimed: 30 }));
+		assert_eq!(lane.claim(&v1), Err(LaneRefusal::StaleNonce), "a replay");
+		let older = Voucher { nonce: 2, cumulative: 20, ..v1 };
+		assert_eq!(lane.claim(&older), Err(LaneRefusal::StaleNonce));
+		let lower = Voucher { nonce: 4, cumulative: 20, ..v1 };
+		assert_eq!(lane.claim(&lower), Err(LaneRefusal::NothingToClaim));
+		let same = Voucher { nonce: 4, cumulative: 30, ..v1 };
+		assert_eq!(lane.claim(&same), Err(LaneRefusal::NothingToClaim));
+		let v5 = Voucher { nonce: 5, cumulative: 45, ..v1 };
+		assert_eq!(lane.claim(&v5).unwrap(), (15, LaneState { nonce: 5, claimed: 45 }));
+	}
+}
