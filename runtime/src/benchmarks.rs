@@ -8,6 +8,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_jobs, Jobs]
 	[pallet_verification, Verification]
 	[pallet_reputation, Reputation]
+	[pallet_channels, Channels]
 );
 
 impl frame_system_benchmarking::Config for crate::Runtime {}

@@ -216,6 +216,9 @@ mod runtime {
 	#[runtime::pallet_index(25)]
 	// runtime-local: chills validators that author nothing (configs/liveness.rs)
 	pub type Liveness = configs::liveness::pallet_liveness;
+	#[runtime::pallet_index(27)]
+	// payment channels with lanes: open, fund, claim vouchers in batches, reclaim (configs/marketplace.rs)
+	pub type Channels = pallet_channels;
 }
 
 /// Address format.

@@ -1,6 +1,7 @@
 //! The marketplace pallets: provider bonds (`pallet-slashing`), the model
 //! registry with offers (`pallet-models`), per-job escrow and dispute bonds
-//! (`pallet-escrow`), jobs (`pallet-jobs`) and reputation. Verification has its
+//! (`pallet-escrow`), payment channels (`pallet-channels`), jobs (`pallet-jobs`)
+//! and reputation. Verification has its
 //! own file ([`super::verification`]).
 //!
 //! Values docs/protocol.md names (`DISPUTE_WINDOW`, `AUDIT_RATE`, …) are the governed
@@ -88,6 +89,29 @@ impl pallet_models::BenchmarkHelper<AccountId> for BondHelper {
 		let _ = Balances::set_balance(who, stake.saturating_mul(10));
 		let _ = crate::Slashing::bond(frame_system::RawOrigin::Signed(who.clone()).into(), stake);
 	}
+}
+
+parameter_types! {
+	/// Every open channel locks at least 1 AGR of its sender's, so channels
+	/// are not free storage.
+	pub const MinChannelValue: Balance = AGR;
+	/// A channel may be set to expire at most 30 days ahead (`extend` moves it).
+	pub const MaxChannelDuration: BlockNumber = 30 * DAYS;
+	/// Concurrent requests one client's channel carries (each lane pays in order).
+	pub const MaxChannelLanes: u32 = 64;
+	/// Vouchers one `claim_batch` settles (it fits a block: docs/benchmarks.md).
+	pub const MaxClaimBatch: u32 = 1_000;
+}
+
+impl pallet_channels::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type MinChannelValue = MinChannelValue;
+	type MaxChannelDuration = MaxChannelDuration;
+	type MaxLanes = MaxChannelLanes;
+	type MaxClaimBatch = MaxClaimBatch;
+	type WeightInfo = pallet_channels::weights::SubstrateWeight<Runtime>;
 }
 
 impl pallet_escrow::Config for Runtime {

@@ -1,0 +1,52 @@
+//! The channel record `pallet-channels` stores.
+
+use agora_primitives::channels::{LaneId, LaneState};
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{BoundedBTreeMap, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
+use scale_info::TypeInfo;
+
+use crate::{BalanceOf, Config};
+use frame_system::pallet_prelude::BlockNumberFor;
+
+/// One payment channel: `sender`'s funds, held on its account, that
+/// `recipient` may claim with vouchers signed by `signer`, until `expiration`.
+///
+/// The lanes live in the record itself (at most `MaxLanes`, only those ever
+/// claimed): a claim reads and writes one storage item, not two.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct Channel<T: Config> {
+	/// Who opened and funds it; gets back what is unclaimed at `expiration`.
+	pub sender: T::AccountId,
+	/// Who may claim (a provider's account).
+	pub recipient: T::AccountId,
+	/// The sr25519 public key whose signatures make vouchers (the sender's own
+	/// account key, or a hot key of the sender's application).
+	pub signer: [u8; 32],
+	/// Everything the sender put in.
+	pub value: BalanceOf<T>,
+	/// Everything claimed so far (the sum over the lanes); never above `value`.
+	pub claimed: BalanceOf<T>,
+	/// The first block in which the recipient may no longer claim and the
+	/// sender may reclaim.
+	pub expiration: BlockNumberFor<T>,
+	/// Each claimed lane's last nonce and total.
+	pub lanes: BoundedBTreeMap<LaneId, LaneState<BalanceOf<T>>, T::MaxLanes>,
+}
+
+impl<T: Config> Channel<T> {
+	/// The funds still held for this channel.
+	pub fn unclaimed(&self) -> BalanceOf<T> {
+		sp_runtime::traits::Saturating::saturating_sub(self.value, self.claimed)
+	}
+}
