@@ -1,7 +1,8 @@
 //! `agora`: the client CLI. Lists models and providers, quotes prices, orders
 //! jobs, waits for receipts, fetches outputs from the provider and checks them
-//! against the on-chain hash; disputes, staking and governance. One module per
+//! against the on-chain hash; disputes, payment channels, staking and governance. One module per
 //! command group; it links `agora-client` only, never candle or the kernels.
+mod channel;
 mod gov;
 mod job;
 mod market;
@@ -46,6 +47,9 @@ enum Cmd {
 		#[arg(long, default_value_t = 64)]
 		max_tokens: u32,
 	},
+	/// Payment channels: open once, pay each request with a voucher, claim in batches.
+	#[command(subcommand)]
+	Channel(channel::ChannelCmd),
 	/// Governance: the marketplace's parameters and `market_params` referenda.
 	#[command(subcommand)]
 	Gov(gov::GovCmd),
@@ -101,6 +105,7 @@ async fn main_async(cli: Cli) -> anyhow::Result<()> {
 		Cmd::Job(c) => job::run(&client, c, cli.json).await,
 		Cmd::Gov(g) => gov::run(&client, g, cli.json).await,
 		Cmd::Stake(c) => stake::run(&client, c, cli.json).await,
+		Cmd::Channel(c) => channel::run(&client, c, cli.json).await,
 	}
 }
 

@@ -13,7 +13,7 @@ fn agora(args: &[&str]) -> (bool, String) {
 fn help_lists_every_command_group() {
 	let (ok, text) = agora(&["--help"]);
 	assert!(ok, "{text}");
-	for group in ["model", "job", "provider", "quote", "gov", "stake", "try-state", "balance"] {
+	for group in ["model", "job", "provider", "quote", "gov", "stake", "channel", "try-state", "balance"] {
 		assert!(text.contains(group), "`agora --help` does not mention `{group}`:\n{text}");
 	}
 	let (ok, text) = agora(&["job", "--help"]);

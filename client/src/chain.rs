@@ -369,3 +369,12 @@ pub async fn submit_final<C: subxt::transactions::Payload>(
 		.await
 		.map_err(|e| anyhow::anyhow!("{what} failed: {e}"))
 }
+
+/// The fee (and tip) a submitted transaction paid, from its events.
+pub fn fee_paid(events: &subxt::extrinsics::ExtrinsicEvents<Config>) -> anyhow::Result<u128> {
+	let ev = events
+		.find_first::<runtime::transaction_payment::events::TransactionFeePaid>()
+		.transpose()?
+		.ok_or_else(|| anyhow::anyhow!("no TransactionFeePaid event"))?;
+	Ok(ev.actual_fee.saturating_add(ev.tip))
+}

@@ -8,10 +8,13 @@
 //!   `artifacts/metadata.scale` (`scripts/gen-metadata.sh`), reads at the
 //!   finalized head, connection with backoff, keys and signing, job and offer
 //!   reads;
+//! - [`channel`]: payment channels: open, fund, extend, reclaim, read; vouchers
+//!   ([`channel::Payer`]) and their header; batch claims;
 //! - [`gov`]: governance: parameters, referenda, votes;
 //! - [`stake`]: staking: bond, keys, validate, nominate, payouts;
 //! - [`cli`]: logging and key arguments shared by `agora` and `agora-worker`.
 pub mod chain;
+pub mod channel;
 pub mod cli;
 pub mod gov;
 pub mod stake;

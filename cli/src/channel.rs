@@ -1,0 +1,203 @@
+//! `agora channel …`: payment channels (docs/protocol.md §4.2). A client opens,
+//! funds, extends, inspects and reclaims its channels and signs vouchers; a
+//! provider claims vouchers in one batch.
+use crate::util::{hex_arg, ss58};
+use agora_client::{chain, channel, cli::KeyArgs};
+use clap::Subcommand;
+
+#[derive(Subcommand, Debug)]
+pub enum ChannelCmd {
+	/// Open a channel to a provider: lock funds once, then pay each request
+	/// off-chain with a voucher.
+	Open {
+		#[command(flatten)]
+		key: KeyArgs,
+		/// The provider's account (SS58).
+		#[arg(long)]
+		to: String,
+		/// AGR, or planck with a `p` suffix.
+		#[arg(long)]
+		value: String,
+		/// Blocks from now until it expires (3 s each; at most 30 days).
+		#[arg(long, default_value_t = 28_800)]
+		blocks: u32,
+		/// The sr25519 public key (hex) that signs vouchers, if not this account's.
+		#[arg(long)]
+		voucher_key: Option<String>,
+	},
+	/// Put more funds into a channel.
+	Fund {
+		#[command(flatten)]
+		key: KeyArgs,
+		#[arg(long)]
+		id: u64,
+		/// AGR, or planck with a `p` suffix.
+		#[arg(long)]
+		amount: String,
+	},
+	/// Move a channel's expiration later: to `--blocks` from now.
+	Extend {
+		#[command(flatten)]
+		key: KeyArgs,
+		#[arg(long)]
+		id: u64,
+		#[arg(long)]
+		blocks: u32,
+	},
+	/// A channel (`--id`), or every channel the key's account sends or receives.
+	Status {
+		#[arg(long)]
+		id: Option<u64>,
+		#[command(flatten)]
+		key: KeyArgs,
+	},
+	/// Close an expired channel: what was never claimed goes back to its sender.
+	Reclaim {
+		#[command(flatten)]
+		key: KeyArgs,
+		#[arg(long)]
+		id: u64,
+	},
+	/// Sign a voucher (prints the `x-agora-voucher` header value).
+	Voucher {
+		#[command(flatten)]
+		key: KeyArgs,
+		#[arg(long)]
+		id: u64,
+		#[arg(long, default_value_t = 0)]
+		lane: u32,
+		/// Above the lane's previous voucher's.
+		#[arg(long)]
+		nonce: u64,
+		/// The lane's total so far (AGR, or planck with a `p` suffix), not this request's price.
+		#[arg(long)]
+		total: String,
+	},
+	/// Claim vouchers (header values) of channels this account receives, in one batch.
+	Claim {
+		#[command(flatten)]
+		key: KeyArgs,
+		vouchers: Vec<String>,
+	},
+}
+
+pub async fn run(client: &chain::Client, cmd: ChannelCmd, json: bool) -> anyhow::Result<()> {
+	match cmd {
+		ChannelCmd::Open { key, to, value, blocks, voucher_key } => {
+			let value = chain::parse_agr(&value)?;
+			let voucher_key = voucher_key
+				.map(|k| {
+					hex_arg(&k, "--voucher-key")?
+						.try_into()
+						.map_err(|_| anyhow::anyhow!("--voucher-key is not 32 bytes"))
+				})
+				.transpose()?;
+			let (id, expiration, fee) =
+				channel::open(client, &key.keypair()?, ss58(&to)?, voucher_key, value, blocks)
+					.await?;
+			if json {
+				println!(
+					"{}",
+					serde_json::json!({"id": id, "expiration": expiration, "value": value.to_string(), "fee": fee.to_string()})
+				);
+			} else {
+				println!(
+					"channel {id} open: {} to {to}, claimable until block {expiration}",
+					chain::fmt_agr(value)
+				);
+			}
+			Ok(())
+		},
+		ChannelCmd::Fund { key, id, amount } => {
+			let (v, fee) =
+				channel::add_funds(client, &key.keypair()?, id, chain::parse_agr(&amount)?).await?;
+			if json {
+				println!(
+					"{}",
+					serde_json::json!({"id": id, "value": v.to_string(), "fee": fee.to_string()})
+				);
+			} else {
+				println!("channel {id} now holds {} in all", chain::fmt_agr(v));
+			}
+			Ok(())
+		},
+		ChannelCmd::Extend { key, id, blocks } => {
+			let now = chain::View::new(client).finalized_number().await? as u32;
+			let expiration = now
+				.checked_add(blocks)
+				.ok_or_else(|| anyhow::anyhow!("--blocks is too large"))?;
+			let fee = channel::extend(client, &key.keypair()?, id, expiration).await?;
+			if json {
+				println!(
+					"{}",
+					serde_json::json!({"id": id, "expiration": expiration, "fee": fee.to_string()})
+				);
+			} else {
+				println!("channel {id} claimable until block {expiration}");
+			}
+			Ok(())
+		},
+		ChannelCmd::Status { id, key } => {
+			let list = match id {
+				Some(id) => vec![channel::channel(client, id).await?.ok_or_else(|| {
+					anyhow::anyhow!("no open channel {id} (never opened, or reclaimed)")
+				})?],
+				None => channel::channels_of(client, &chain::account(&key.keypair()?)).await?,
+			};
+			if json {
+				println!("{}", serde_json::json!(list));
+			} else {
+				if list.is_empty() {
+					println!("no open channels");
+				}
+				for c in list {
+					let value: u128 = c.value.parse().unwrap_or(0);
+					let claimed: u128 = c.claimed.parse().unwrap_or(0);
+					println!(
+						"channel {}: {} → {}, {} of {} claimed, {} lanes, until block {}",
+						c.id,
+						c.sender,
+						c.recipient,
+						chain::fmt_agr(claimed),
+						chain::fmt_agr(value),
+						c.lanes.len(),
+						c.expiration
+					);
+				}
+			}
+			Ok(())
+		},
+		ChannelCmd::Reclaim { key, id } => {
+			let (amount, fee) = channel::reclaim(client, &key.keypair()?, id).await?;
+			if json {
+				println!(
+					"{}",
+					serde_json::json!({"id": id, "reclaimed": amount.to_string(), "fee": fee.to_string()})
+				);
+			} else {
+				println!("channel {id} closed: {} back to its sender", chain::fmt_agr(amount));
+			}
+			Ok(())
+		},
+		ChannelCmd::Voucher { key, id, lane, nonce, total } => {
+			let v = channel::sign(&key.keypair()?, id, lane, nonce, chain::parse_agr(&total)?);
+			println!("{}", channel::to_header(&v));
+			Ok(())
+		},
+		ChannelCmd::Claim { key, vouchers } => {
+			anyhow::ensure!(!vouchers.is_empty(), "give at least one voucher");
+			let v = vouchers
+				.iter()
+				.map(|s| channel::from_header(s))
+				.collect::<anyhow::Result<Vec<_>>>()?;
+			let (claimed, fee) = channel::claim(client, &key.keypair()?, v).await?;
+			if json {
+				println!("{}", serde_json::json!({"claimed": claimed, "fee": fee.to_string()}));
+			} else {
+				let total: u128 = claimed.iter().map(|c| c.paid.parse::<u128>().unwrap_or(0)).sum();
+				println!("claimed {} from {} vouchers", chain::fmt_agr(total), claimed.len());
+			}
+			Ok(())
+		},
+	}
+}

@@ -1,0 +1,286 @@
+//! Payment channels from the client (`agora channel …`, docs/protocol.md §4.2):
+//! open, fund, extend, reclaim and read channels; make vouchers ([`Payer`]);
+//! and, for a provider, claim them in batches.
+//!
+//! A voucher travels to the worker in the [`VOUCHER_HEADER`] header as the hex
+//! of its SCALE encoding ([`to_header`], [`from_header`]).
+use crate::chain::{self, runtime, Client, Keypair};
+use agora_primitives::channels::{ChannelId, LaneId, SignedVoucher, Voucher};
+use codec::{Decode, Encode};
+use std::collections::BTreeMap;
+use subxt::utils::AccountId32;
+
+/// The HTTP header a paid request carries its voucher in.
+pub const VOUCHER_HEADER: &str = "x-agora-voucher";
+
+/// A voucher as the chain and the worker take it.
+pub type Signed = SignedVoucher<u128>;
+
+/// The header value of a voucher: `0x` + hex of its SCALE encoding.
+pub fn to_header(v: &Signed) -> String {
+	crate::hex0x(&v.encode())
+}
+
+/// A voucher from its header value.
+pub fn from_header(s: &str) -> anyhow::Result<Signed> {
+	let raw = hex::decode(s.trim().trim_start_matches("0x"))
+		.map_err(|e| anyhow::anyhow!("the voucher is not hex: {e}"))?;
+	let mut input = &raw[..];
+	let v = Signed::decode(&mut input).map_err(|e| anyhow::anyhow!("not a SCALE voucher: {e}"))?;
+	anyhow::ensure!(input.is_empty(), "{} bytes after the voucher", input.len());
+	Ok(v)
+}
+
+/// `signer`'s voucher for `cumulative` in total on `lane` of `channel_id`.
+pub fn sign(
+	signer: &Keypair,
+	channel_id: ChannelId,
+	lane: LaneId,
+	nonce: u64,
+	cumulative: u128,
+) -> Signed {
+	let voucher = Voucher { channel_id, lane, nonce, cumulative };
+	SignedVoucher { voucher, signature: signer.sign(&voucher.signing_payload()).0 }
+}
+
+/// Makes a channel's vouchers: per lane, the next nonce and the running total.
+/// One request per lane at a time; use as many lanes as requests in flight.
+pub struct Payer {
+	signer: Keypair,
+	channel_id: ChannelId,
+	lanes: BTreeMap<LaneId, (u64, u128)>,
+}
+
+impl Payer {
+	/// A payer for a fresh channel (or one whose lanes this key has never paid on).
+	pub fn new(signer: Keypair, channel_id: ChannelId) -> Self {
+		Self { signer, channel_id, lanes: BTreeMap::new() }
+	}
+
+	/// Resumes from what a lane already signed (its last nonce and total).
+	pub fn resume(&mut self, lane: LaneId, nonce: u64, total: u128) {
+		self.lanes.insert(lane, (nonce, total));
+	}
+
+	/// The voucher that pays `price` more on `lane`.
+	pub fn pay(&mut self, lane: LaneId, price: u128) -> anyhow::Result<Signed> {
+		let (nonce, total) = self.lanes.get(&lane).copied().unwrap_or((0, 0));
+		let nonce = nonce
+			.checked_add(1)
+			.ok_or_else(|| anyhow::anyhow!("lane {lane}'s nonces are used up"))?;
+		let total = total
+			.checked_add(price)
+			.ok_or_else(|| anyhow::anyhow!("lane {lane}'s total overflows"))?;
+		self.lanes.insert(lane, (nonce, total));
+		Ok(sign(&self.signer, self.channel_id, lane, nonce, total))
+	}
+
+	/// Everything signed so far, over every lane.
+	pub fn total(&self) -> u128 {
+		self.lanes.values().map(|(_, t)| *t).sum()
+	}
+}
+
+/// A channel as the chain stores it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ChannelInfo {
+	pub id: ChannelId,
+	pub sender: String,
+	pub recipient: String,
+	pub signer: String,
+	/// Planck, as strings (JSON numbers lose precision above 2^53).
+	pub value: String,
+	pub claimed: String,
+	pub expiration: u32,
+	/// (lane, last claimed nonce, claimed from the lane).
+	pub lanes: Vec<(LaneId, u64, String)>,
+}
+
+type Stored = runtime::runtime_types::pallet_channels::types::Channel;
+
+fn info(id: ChannelId, c: Stored) -> ChannelInfo {
+	ChannelInfo {
+		id,
+		sender: c.sender.to_string(),
+		recipient: c.recipient.to_string(),
+		signer: crate::hex0x(&c.signer),
+		value: c.value.to_string(),
+		claimed: c.claimed.to_string(),
+		expiration: c.expiration,
+		lanes: c
+			.lanes
+			.0
+			.into_iter()
+			.map(|(l, s)| (l, s.nonce, s.claimed.to_string()))
+			.collect(),
+	}
+}
+
+/// One channel at the finalized head (`None`: never opened, or reclaimed).
+pub async fn channel(client: &Client, id: ChannelId) -> anyhow::Result<Option<ChannelInfo>> {
+	let at = client.at_current_block().await?;
+	let entry = at.storage().entry(runtime::storage().channels().channels())?;
+	Ok(entry
+		.try_fetch((id,))
+		.await?
+		.map(|v| v.decode())
+		.transpose()?
+		.map(|c| info(id, c)))
+}
+
+/// Every open channel `who` sends or receives, at the finalized head.
+pub async fn channels_of(client: &Client, who: &AccountId32) -> anyhow::Result<Vec<ChannelInfo>> {
+	let at = client.at_current_block().await?;
+	let entry = at.storage().entry(runtime::storage().channels().channels())?;
+	let mut iter = entry.iter(()).await?;
+	let mut out = vec![];
+	let me = who.to_string();
+	while let Some(kv) = futures::StreamExt::next(&mut iter).await {
+		let kv = kv?;
+		let c = info(kv.key()?.decode()?.0, kv.value().decode()?);
+		if c.sender == me || c.recipient == me {
+			out.push(c);
+		}
+	}
+	out.sort_by_key(|c| c.id);
+	Ok(out)
+}
+
+/// Opens a channel of `value` planck to `recipient`, vouchers signed by
+/// `voucher_key` (the sender's own key when `None`), claimable for `blocks`
+/// blocks from the finalized head; returns its id and expiration.
+pub async fn open(
+	client: &Client,
+	sender: &Keypair,
+	recipient: AccountId32,
+	voucher_key: Option<[u8; 32]>,
+	value: u128,
+	blocks: u32,
+) -> anyhow::Result<(ChannelId, u32, u128)> {
+	let now = client.at_current_block().await?.block_number() as u32;
+	let expiration = now
+		.checked_add(blocks)
+		.ok_or_else(|| anyhow::anyhow!("--blocks is too large"))?;
+	let signer = voucher_key.unwrap_or(sender.public_key().0);
+	let tx = runtime::tx().channels().open_channel(recipient, signer, value, expiration);
+	let events = chain::submit_final(client, &tx, sender, "channels.open_channel").await?;
+	let ev = events
+		.find_first::<runtime::channels::events::ChannelOpened>()
+		.transpose()?
+		.ok_or_else(|| anyhow::anyhow!("channels.open_channel: no ChannelOpened event"))?;
+	Ok((ev.id, ev.expiration, chain::fee_paid(&events)?))
+}
+
+/// Adds `amount` planck to channel `id`; returns its new value and the fee paid.
+pub async fn add_funds(
+	client: &Client,
+	sender: &Keypair,
+	id: ChannelId,
+	amount: u128,
+) -> anyhow::Result<(u128, u128)> {
+	let tx = runtime::tx().channels().add_funds(id, amount);
+	let events = chain::submit_final(client, &tx, sender, "channels.add_funds").await?;
+	let ev = events
+		.find_first::<runtime::channels::events::FundsAdded>()
+		.transpose()?
+		.ok_or_else(|| anyhow::anyhow!("channels.add_funds: no FundsAdded event"))?;
+	Ok((ev.value, chain::fee_paid(&events)?))
+}
+
+/// Moves channel `id`'s expiration to block `expiration`; returns the fee paid.
+pub async fn extend(
+	client: &Client,
+	sender: &Keypair,
+	id: ChannelId,
+	expiration: u32,
+) -> anyhow::Result<u128> {
+	let tx = runtime::tx().channels().extend(id, expiration);
+	chain::fee_paid(&chain::submit_final(client, &tx, sender, "channels.extend").await?)
+}
+
+/// Closes expired channel `id`; returns what went back to its sender, and the fee paid.
+pub async fn reclaim(
+	client: &Client,
+	who: &Keypair,
+	id: ChannelId,
+) -> anyhow::Result<(u128, u128)> {
+	let events =
+		chain::submit_final(client, &runtime::tx().channels().reclaim(id), who, "channels.reclaim")
+			.await?;
+	let ev = events
+		.find_first::<runtime::channels::events::Reclaimed>()
+		.transpose()?
+		.ok_or_else(|| anyhow::anyhow!("channels.reclaim: no Reclaimed event"))?;
+	Ok((ev.amount, chain::fee_paid(&events)?))
+}
+
+/// What one claimed voucher paid.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Claimed {
+	pub id: ChannelId,
+	pub lane: LaneId,
+	pub nonce: u64,
+	pub paid: String,
+	pub lane_total: String,
+}
+
+/// Claims `vouchers` (all of channels `recipient` receives) in one batch;
+/// returns what each paid, and the fee.
+pub async fn claim(
+	client: &Client,
+	recipient: &Keypair,
+	vouchers: Vec<Signed>,
+) -> anyhow::Result<(Vec<Claimed>, u128)> {
+	let claims = vouchers.iter().map(chain::recode).collect::<anyhow::Result<Vec<_>>>()?;
+	let tx = runtime::tx()
+		.channels()
+		.claim_batch(runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(claims));
+	let events = chain::submit_final(client, &tx, recipient, "channels.claim_batch").await?;
+	let mut out = vec![];
+	for ev in events.find::<runtime::channels::events::Claimed>() {
+		let ev = ev?;
+		out.push(Claimed {
+			id: ev.id,
+			lane: ev.lane,
+			nonce: ev.nonce,
+			paid: ev.paid.to_string(),
+			lane_total: ev.lane_total.to_string(),
+		});
+	}
+	Ok((out, chain::fee_paid(&events)?))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn alice() -> Keypair {
+		chain::keypair(Some("//Alice"), None).unwrap()
+	}
+
+	#[test]
+	fn a_payer_signs_rising_nonces_and_totals_per_lane() {
+		let mut p = Payer::new(alice(), 7);
+		let a = p.pay(0, 10).unwrap();
+		let b = p.pay(1, 5).unwrap();
+		let c = p.pay(0, 10).unwrap();
+		assert_eq!((a.voucher.nonce, a.voucher.cumulative), (1, 10));
+		assert_eq!((b.voucher.lane, b.voucher.nonce, b.voucher.cumulative), (1, 1, 5));
+		assert_eq!((c.voucher.nonce, c.voucher.cumulative), (2, 20));
+		assert_eq!(p.total(), 25);
+		for v in [a, b, c] {
+			assert!(v.voucher.verify(&v.signature, &alice().public_key().0));
+		}
+	}
+
+	#[test]
+	fn the_header_round_trips_and_refuses_garbage() {
+		let v = Payer::new(alice(), 3).pay(2, 99).unwrap();
+		assert_eq!(from_header(&to_header(&v)).unwrap(), v);
+		assert!(from_header("zz").is_err());
+		assert!(from_header("0x0102").is_err());
+		let mut long = to_header(&v);
+		long.push_str("00");
+		assert!(from_header(&long).is_err(), "trailing bytes");
+	}
+}
