@@ -24,7 +24,7 @@ use sp_keyring::Sr25519Keyring;
 /// Pallets whose calls the raw path may decode (by `pallet_index`): none that
 /// would need a proof or key the fuzzer cannot make (BABE and GRANDPA reports,
 /// session keys), none only root may call.
-const RAW_PALLETS: &[u8] = &[4, 7, 12, 13, 15, 17, 19, 20, 22, 26];
+const RAW_PALLETS: &[u8] = &[4, 7, 12, 13, 15, 17, 19, 20, 22, 26, 27];
 
 /// A call and the origin to dispatch it from; `None` for an unsigned vote,
 /// which goes through `validate_unsigned` first, as the pool would.
@@ -91,9 +91,94 @@ pub fn draw(rng: &mut Rng) -> Drawn {
 		63 => signed(model_call(rng), "models.deprecate_or_remove"),
 		64 => signed(transfer(rng, who), "balances.transfer"),
 		65..=70 => signed(bond_call(rng, who), "slashing.bonds"),
-		71..=74 => signed(transfer(rng, who), "balances.transfer"),
+		71..=74 => channel_call(rng, who),
 		75..=76 => Drawn { call: set_param(rng), origin: Origin::Root, label: "market_params.set (root)" },
 		_ => raw(rng, who),
+	}
+}
+
+/// A channel id: mostly an open one, sometimes one that does not exist.
+fn channel_id(rng: &mut Rng) -> u64 {
+	let open: Vec<u64> = pallet_channels::Channels::<Runtime>::iter_keys().collect();
+	if open.is_empty() || rng.below(10) == 0 {
+		return pallet_channels::NextChannelId::<Runtime>::get() + rng.below(2);
+	}
+	*rng.pick(&open)
+}
+
+/// A block near a channel's boundaries: now, just past it, or far ahead.
+fn expiration(rng: &mut Rng) -> BlockNumber {
+	let now = System::block_number();
+	match rng.below(6) {
+		0 => now,
+		1 => now + 1,
+		2 | 3 => now + 1 + rng.below(60) as BlockNumber,
+		4 => now + 30 * DAYS + rng.below(2) as BlockNumber,
+		_ => rng.next_u64() as BlockNumber,
+	}
+}
+
+/// A payment-channel call: open, fund, extend, reclaim, or a batch of vouchers
+/// signed by the channel's signer (sometimes by another key, replayed, lowered
+/// or over the value), claimed by the recipient or someone else.
+fn channel_call(rng: &mut Rng, who: Sr25519Keyring) -> Drawn {
+	use agora_primitives::channels::{SignedVoucher, Voucher};
+	let signed = |call, label| Drawn { call: RuntimeCall::Channels(call), origin: Origin::Signed(who.to_account_id()), label };
+	let id = channel_id(rng);
+	let channel = pallet_channels::Channels::<Runtime>::get(id);
+	// The channel's sender, most of the time, for the sender's calls.
+	let sender = match &channel {
+		Some(c) if rng.below(5) != 0 => c.sender.clone(),
+		_ => who.to_account_id(),
+	};
+	let as_sender = |call, label| Drawn { call: RuntimeCall::Channels(call), origin: Origin::Signed(sender.clone()), label };
+	// With no open channel to act on, mostly open one.
+	let pick = if channel.is_none() && rng.below(5) != 0 { 0 } else { rng.below(6) };
+	match pick {
+		0 => {
+			let recipient = rng.pick(&KEYS).to_account_id();
+			let signer = rng.pick(&KEYS).public().0;
+			let call = pallet_channels::Call::open_channel {
+				recipient,
+				signer,
+				value: if rng.below(2) == 0 { AGR * (1 + rng.below(100) as Balance) } else { amount(rng, who) },
+				expiration: expiration(rng),
+			};
+			signed(call, "channels.open_channel")
+		},
+		1 => as_sender(pallet_channels::Call::add_funds { id, amount: amount(rng, who) }, "channels.add_funds"),
+		2 => as_sender(pallet_channels::Call::extend { id, expiration: expiration(rng) }, "channels.extend"),
+		3 => signed(pallet_channels::Call::reclaim { id }, "channels.reclaim"),
+		_ => {
+			let Some(c) = channel else {
+				let claims = Default::default();
+				return signed(pallet_channels::Call::claim_batch { claims }, "channels.claim_batch");
+			};
+			let mut claims = Vec::new();
+			for _ in 0..1 + rng.below(4) {
+				let lane = rng.below(66) as u32;
+				let state = c.lanes.get(&lane).copied().unwrap_or_default();
+				// A fresh nonce five times in six, else a replayed one.
+				let nonce = state.nonce.saturating_add(u64::from(rng.below(6) != 0) + rng.below(2));
+				let unclaimed = c.value.saturating_sub(c.claimed);
+				let cumulative = match rng.below(8) {
+					0 => state.claimed,
+					1 => state.claimed + unclaimed,
+					2 => state.claimed + unclaimed + 1,
+					_ => state.claimed + unclaimed / (2 + rng.below(8) as Balance),
+				};
+				let voucher = Voucher { channel_id: id, lane, nonce, cumulative };
+				let key = match key_of(&c.signer) {
+					Some(k) if rng.below(10) != 0 => k,
+					_ => *rng.pick(&KEYS),
+				};
+				claims.push(SignedVoucher { voucher, signature: key.pair().sign(&voucher.signing_payload()).0 });
+			}
+			let origin = if rng.below(8) == 0 { who.to_account_id() } else { c.recipient.clone() };
+			let claims = claims.try_into().unwrap_or_default();
+			let call = RuntimeCall::Channels(pallet_channels::Call::claim_batch { claims });
+			Drawn { call, origin: Origin::Signed(origin), label: "channels.claim_batch" }
+		},
 	}
 }
 
