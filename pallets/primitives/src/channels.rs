@@ -19,6 +19,10 @@ pub type ChannelId = u64;
 /// A lane of a channel.
 pub type LaneId = u32;
 
+/// Lanes per channel: a voucher's lane is below this (the runtime's
+/// `MaxLanes`, and what workers accept).
+pub const MAX_LANES: u32 = 64;
+
 /// The domain tag a channel's signer signs vouchers under.
 pub const CHANNEL_CONTEXT: &[u8] = b"agora/channel/v1";
 
@@ -82,6 +86,50 @@ impl<Balance: Encode> Voucher<Balance> {
 pub struct SignedVoucher<Balance> {
 	pub voucher: Voucher<Balance>,
 	pub signature: [u8; 64],
+}
+
+/// The domain tag a worker signs the receipt of a channel-paid answer under.
+pub const SERVED_RECEIPT_CONTEXT: &[u8] = b"agora/served/v1";
+
+/// A worker's signed statement that it answered the request a voucher paid
+/// for: the receipt of docs/protocol.md §2 with the voucher's
+/// `(channel_id, lane, nonce)` in place of a job id. `output_hash` covers the
+/// served output bytes as a job's does (for generation the
+/// [`crate::jobs::GenerationOutput`] JSON: text and token ids).
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+pub struct ServedReceipt<AccountId> {
+	pub channel_id: ChannelId,
+	pub lane: LaneId,
+	pub nonce: u64,
+	pub model_id: crate::ModelId,
+	/// blake2_256 of the request's input as the engine ran it.
+	pub input_hash: [u8; 32],
+	/// blake2_256 of the output bytes.
+	pub output_hash: [u8; 32],
+	/// Output tokens (generation) or 1 (embedding).
+	pub output_tokens: u32,
+	pub provider: AccountId,
+	pub worker_pubkey: [u8; 32],
+}
+
+impl<AccountId: Encode> ServedReceipt<AccountId> {
+	/// The bytes the worker key signs: `b"agora/served/v1" ++ SCALE(receipt)`.
+	pub fn signing_payload(&self) -> alloc::vec::Vec<u8> {
+		let mut v = SERVED_RECEIPT_CONTEXT.to_vec();
+		self.encode_to(&mut v);
+		v
+	}
+}
+
+/// The domain tag of a channel-paid request's sampling seed.
+pub const SERVED_SEED_CONTEXT: &[u8] = b"agora/served-seed";
+
+/// The sampling seed of the request a voucher pays for (docs/protocol.md §6,
+/// "Sampled"): `blake2_256(b"agora/served-seed" ++ SCALE(channel_id, lane,
+/// nonce, client_seed))`. Fixed by the voucher the client signed, so the
+/// provider chooses nothing, and anyone holding the voucher recomputes it.
+pub fn served_seed(channel_id: ChannelId, lane: LaneId, nonce: u64, client_seed: u64) -> [u8; 32] {
+	sp_crypto_hashing::blake2_256(&(SERVED_SEED_CONTEXT, channel_id, lane, nonce, client_seed).encode())
 }
 
 /// Where a lane stands on-chain: the nonce and the total of its last claim.

@@ -98,7 +98,7 @@ parameter_types! {
 	/// A channel may be set to expire at most 30 days ahead (`extend` moves it).
 	pub const MaxChannelDuration: BlockNumber = 30 * DAYS;
 	/// Concurrent requests one client's channel carries (each lane pays in order).
-	pub const MaxChannelLanes: u32 = 64;
+	pub const MaxChannelLanes: u32 = agora_primitives::channels::MAX_LANES;
 	/// Vouchers one `claim_batch` settles (it fits a block: docs/benchmarks.md).
 	pub const MaxClaimBatch: u32 = 1_000;
 }
