@@ -231,4 +231,10 @@ impl Engine for Embedder {
 			tokens: vec![],
 		})
 	}
+	fn embed_many(&self, texts: &[&str]) -> Option<Result<Vec<Vec<f32>>, EngineError>> {
+		if texts.iter().any(|t| t.trim().is_empty()) {
+			return Some(Err(EngineError::Input("an input is empty".into())));
+		}
+		Some(self.embed_batch(texts))
+	}
 }

@@ -74,6 +74,27 @@ pub trait Engine: Send + Sync {
 	fn name(&self) -> &str;
 	/// Runs one job.
 	fn run(&self, req: &Request) -> Result<Inference, EngineError>;
+
+	/// Runs one generation job and calls `on_token` with each token's id as it
+	/// is decoded, before the next one is computed (streamed answers). Engines
+	/// that do not generate run [`Self::run`] and call nothing.
+	fn run_streaming(&self, req: &Request, on_token: &mut dyn FnMut(u32)) -> Result<Inference, EngineError> {
+		let _ = on_token;
+		self.run(req)
+	}
+
+	/// Embeds several texts in one forward pass (unit vectors), for an engine
+	/// that embeds; `None` for one that does not.
+	fn embed_many(&self, texts: &[&str]) -> Option<Result<Vec<Vec<f32>>, EngineError>> {
+		let _ = texts;
+		None
+	}
+
+	/// The text of generated token ids (`None` for an engine that does not generate).
+	fn decode(&self, ids: &[u32]) -> Option<String> {
+		let _ = ids;
+		None
+	}
 }
 
 /// The device inference runs on: CUDA device 0 when built with `--features cuda`

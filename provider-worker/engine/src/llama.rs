@@ -345,7 +345,7 @@ impl TextGen {
 		temperature: f64,
 		seed: [u8; 32],
 	) -> Result<Inference, EngineError> {
-		self.generate_inner(prompt_ids, max_tokens, temperature, seed, true, Threads::Pool)
+		self.generate_inner(prompt_ids, max_tokens, temperature, seed, true, Threads::Pool, &mut |_| {})
 	}
 
 	/// [`Self::generate`] with an explicit thread policy (the determinism tests
@@ -358,9 +358,10 @@ impl TextGen {
 		seed: [u8; 32],
 		threads: Threads,
 	) -> Result<Inference, EngineError> {
-		self.generate_inner(prompt_ids, max_tokens, temperature, seed, true, threads)
+		self.generate_inner(prompt_ids, max_tokens, temperature, seed, true, threads, &mut |_| {})
 	}
 
+	#[allow(clippy::too_many_arguments)]
 	fn generate_inner(
 		&self,
 		prompt_ids: &[u32],
@@ -369,6 +370,7 @@ impl TextGen {
 		seed: [u8; 32],
 		stop_at_eos: bool,
 		threads: Threads,
+		on_token: &mut dyn FnMut(u32),
 	) -> Result<Inference, EngineError> {
 		if prompt_ids.is_empty() {
 			return Err(EngineError::Input("the prompt is empty".into()));
@@ -402,6 +404,7 @@ impl TextGen {
 				let t1 = Instant::now();
 				while !(stop_at_eos && next == self.eos_id) {
 					out.push(next);
+					on_token(next);
 					if out.len() >= max_tokens as usize {
 						break;
 					}
@@ -418,6 +421,7 @@ impl TextGen {
 				let t1 = Instant::now();
 				while !(stop_at_eos && next == self.eos_id) {
 					out.push(next);
+					on_token(next);
 					if out.len() >= max_tokens as usize {
 						break;
 					}
@@ -448,7 +452,7 @@ impl TextGen {
 impl TextGen {
 	/// Decodes exactly `n` tokens, ignoring EOS (benchmarks).
 	pub fn generate_n(&self, prompt_ids: &[u32], n: u32) -> Result<Inference, EngineError> {
-		self.generate_inner(prompt_ids, n, 0.0, [0; 32], false, Threads::Pool)
+		self.generate_inner(prompt_ids, n, 0.0, [0; 32], false, Threads::Pool, &mut |_| {})
 	}
 }
 
@@ -460,13 +464,18 @@ impl Engine for TextGen {
 		&self.name
 	}
 	fn run(&self, req: &Request) -> Result<Inference, EngineError> {
+		self.run_streaming(req, &mut |_| {})
+	}
+	fn run_streaming(&self, req: &Request, on_token: &mut dyn FnMut(u32)) -> Result<Inference, EngineError> {
 		let input = std::str::from_utf8(&req.input)
 			.map_err(|_| EngineError::Input("the input is not UTF-8 text".into()))?;
 		if input.trim().is_empty() {
 			return Err(EngineError::Input("the input is empty".into()));
 		}
-		let prompt = self.prompt(input)?;
-		let ids = self.encode(&prompt)?;
-		self.generate(&ids, req.max_tokens, req.temperature, req.seed)
+		let ids = self.encode(&self.prompt(input)?)?;
+		self.generate_inner(&ids, req.max_tokens, req.temperature, req.seed, true, Threads::Pool, on_token)
+	}
+	fn decode(&self, ids: &[u32]) -> Option<String> {
+		self.tokenizer.decode(ids, true).ok()
 	}
 }
