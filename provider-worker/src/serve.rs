@@ -16,8 +16,9 @@
 //! - Inputs the model cannot run (not UTF-8, empty, too long for the context) get an
 //!   error receipt: the output is `{"error": …}` with 0 tokens, so the client pays
 //!   only the offer's base price and the provider is not slashed for a client's
-//!   mistake. Worker faults (engine errors) are retried twice, then the job is left
-//!   to expire — the client is refunded and the provider slashed, as it should be.
+//!   mistake. A job that fails (an engine error, a transaction that lost a race)
+//!   is tried again every few seconds until its deadline, then left to expire —
+//!   the client is refunded and the provider slashed, as it should be.
 use crate::{
 	api::{self, ApiState},
 	metrics::Metrics,
@@ -47,6 +48,8 @@ pub use cheat::Cheat;
 
 /// Jobs waiting beyond the running ones; more are picked up by the next scan.
 pub const QUEUE_BOUND: usize = 1024;
+/// How long a failed job waits before it is tried again.
+const RETRY: Duration = Duration::from_secs(3);
 
 /// What `serve` needs.
 pub struct ServeConfig {
@@ -68,6 +71,10 @@ pub struct ServeConfig {
 	pub cpu: bool,
 	/// Show progress bars.
 	pub progress: bool,
+	/// Paid serving (payment channels): when to claim vouchers, and how many
+	/// blocks before a channel's expiration its vouchers are refused.
+	pub claims: crate::paid::claims::Schedule,
+	pub channel_margin: u64,
 	/// Test builds only: serve wrong outputs with valid receipts. Generation
 	/// jobs take these cheats in turn (the first job the first); embedding jobs
 	/// are negated whenever any cheat other than `overbill` is given.
@@ -142,7 +149,11 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 		"capacity": capacity,
 		"hardware": hardware,
 	});
+	let paid = paid_state(&client, &cfg, &provider, &engines).await?;
 	let chain = Arc::new(RwLock::new(client));
+	let paid = Arc::new(crate::paid::Paid { chain: chain.clone(), ..paid });
+	tokio::spawn(paid.clone().follow_head());
+	tokio::spawn(crate::paid::claims::run(paid.clone(), cfg.signer.clone(), cfg.claims));
 	let api_state = Arc::new(ApiState {
 		store: store.clone(),
 		metrics: metrics.clone(),
@@ -155,7 +166,8 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 		.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
 	tracing::info!(listen = %cfg.listen, "HTTP API up");
 	tokio::spawn(async move {
-		if let Err(e) = axum::serve(listener, api::router(api_state)).await {
+		let app = api::router(api_state).merge(crate::paid::router(paid));
+		if let Err(e) = axum::serve(listener, app).await {
 			tracing::error!(error = %e, "HTTP API stopped");
 		}
 	});
@@ -185,10 +197,20 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 			loop {
 				let next = rx.lock().await.recv().await;
 				let Some(id) = next else { break };
-				if let Err(e) = s.process(id).await {
-					tracing::error!(job = id, error = %e, "job failed; the next scan retries it");
-				}
+				let failed = s.process(id).await.err();
 				s.release(id);
+				if let Some(e) = failed {
+					// Retried until it succeeds or the chain says it is over
+					// (`process` abandons a job past its deadline): a transaction
+					// that lost a race (two of this account's transactions with
+					// one nonce) must not leave the job to expire.
+					tracing::error!(job = id, error = %e, "job failed; retrying in {} s", RETRY.as_secs());
+					let s = s.clone();
+					tokio::spawn(async move {
+						tokio::time::sleep(RETRY).await;
+						s.enqueue(id);
+					});
+				}
 			}
 		});
 	}
@@ -200,6 +222,51 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 			Ok(())
 		},
 	}
+}
+
+/// The paid API's state: the voucher book (`channels/` in the data directory),
+/// each served model's price from its offer on chain, a batcher per embedding
+/// model. Its `chain` is replaced by the shared connection.
+async fn paid_state(
+	client: &Client,
+	cfg: &ServeConfig,
+	provider: &AccountId32,
+	engines: &HashMap<[u8; 32], Arc<dyn Engine>>,
+) -> anyhow::Result<crate::paid::Paid> {
+	let book = crate::paid::book::Book::open(&cfg.data_dir.join("channels"))?;
+	let worker_pub = cfg.worker_key.public_key().0;
+	let offers = View::new(client).offers().await?;
+	let mut models = HashMap::new();
+	let mut batchers = HashMap::new();
+	for (id, e) in engines {
+		let Some(o) = offers.iter().find(|o| &o.provider == provider && o.worker_key == worker_pub && &o.model_id == id)
+		else {
+			continue;
+		};
+		let served = crate::paid::Served {
+			id: *id,
+			engine: e.clone(),
+			base_price: o.base_price,
+			price_per_1k: o.price_per_1k_tokens,
+		};
+		models.insert(e.name().to_string(), served);
+		if e.task() == TaskKind::Embedding {
+			batchers.insert(*id, crate::paid::batch::Batcher::start(e.clone()));
+		}
+	}
+	let head = View::new(client).finalized_number().await?;
+	Ok(crate::paid::Paid {
+		book,
+		chain: Arc::new(RwLock::new(client.clone())),
+		provider: provider.to_string(),
+		provider_id: provider.0,
+		worker_key: cfg.worker_key.clone(),
+		models,
+		margin: cfg.channel_margin,
+		head: std::sync::atomic::AtomicU64::new(head),
+		channels: Default::default(),
+		batchers,
+	})
 }
 
 async fn shutdown_signal() {

@@ -131,6 +131,15 @@ struct ServeArgs {
 	/// No progress bars.
 	#[arg(long)]
 	no_progress: bool,
+	/// Paid serving: claim served vouchers on chain every this many seconds…
+	#[arg(long, default_value_t = 600)]
+	claim_every_secs: u64,
+	/// …or as soon as this much is unclaimed (AGR, or planck with a `p` suffix).
+	#[arg(long, default_value = "10")]
+	claim_threshold: String,
+	/// Refuse vouchers of a channel expiring within this many blocks (time to claim).
+	#[arg(long, default_value_t = 100)]
+	channel_margin: u64,
 	/// TEST BUILDS ONLY (feature `test-cheat`): sign receipts over wrong outputs,
 	/// for the verification tests; generation jobs take the cheats in turn
 	/// (`--cheat wrong,overbill`). A release build has no such flag.
@@ -486,6 +495,11 @@ async fn serve_cmd(a: ServeArgs) -> anyhow::Result<()> {
 		},
 		cpu: a.cpu,
 		progress: !a.no_progress,
+		claims: agora_worker::paid::claims::Schedule {
+			every: std::time::Duration::from_secs(a.claim_every_secs),
+			threshold: chain::parse_agr(&a.claim_threshold)?,
+		},
+		channel_margin: a.channel_margin,
 		#[cfg(feature = "test-cheat")]
 		cheat: a.cheat,
 	})
