@@ -7,6 +7,8 @@
 //!
 //! - [`store`]: outputs on disk, content-addressed, and the worker's per-job records.
 //! - [`api`]: the HTTP API (`/v1/jobs/{id}/output`, `/metrics`).
+//! - [`paid`]: paid serving on an OpenAI-compatible API, per request through
+//!   payment channels: vouchers checked and made durable, receipts, claims.
 //! - [`serve`]: the worker loop that ties them together.
 //! - [`verifier`]: the local verifier validators' off-chain workers ask
 //!   (docs/protocol.md §6).
@@ -15,6 +17,7 @@
 pub mod adversarial;
 pub mod api;
 pub mod metrics;
+pub mod paid;
 pub mod serve;
 pub mod store;
 pub mod verifier;

@@ -4,6 +4,12 @@
 //! and the attacks on a channel (replay, forgery, over-claiming, claiming
 //! someone else's channel, reclaiming early), each refused with its own error
 //! and moving nothing.
+//!
+//! While that channel runs to its expiration, the same chain serves the paid
+//! API: a real `agora-worker` (Bob) answers embeddings and chat completions
+//! (whole and streamed) paid by vouchers of a second channel, refuses every
+//! bad request with its own status and charges nothing for it, and claims
+//! exactly the prices of what it served.
 mod common;
 use agora_client::channel::{self, Payer};
 use common::*;
@@ -34,6 +40,7 @@ fn a_channel_pays_vouchers_in_one_claim_refuses_every_cheat_and_returns_the_rest
 	let node = Node::start();
 	wait_ready(&node);
 	let url = node.url();
+	let worker = Worker::start_with(&node, &["--claim-every-secs", "3", "--channel-margin", "5"]);
 
 	// Dave opens a 10 AGR channel to Charlie, claimable for 48 blocks (2.4 min:
 	// each call below waits for finality, ~3 blocks).
@@ -137,6 +144,8 @@ fn a_channel_pays_vouchers_in_one_claim_refuses_every_cheat_and_returns_the_rest
 		.contains("NotExpired"));
 	assert_eq!(status(&url, id), before, "a refused call changed the channel");
 
+	paid_serving(&url, &worker, id);
+
 	// After the expiration Charlie can no longer claim, and Dave takes back the rest.
 	let t0 = Instant::now();
 	loop {
@@ -162,4 +171,242 @@ fn a_channel_pays_vouchers_in_one_claim_refuses_every_cheat_and_returns_the_rest
 	let (ok, _, err) = agora(&url, &["channel", "status", "--id", &id.to_string()]);
 	assert!(!ok && err.contains("no open channel"), "{err}");
 	assert_try_state(&url);
+}
+
+/// A POST to the worker: (status, headers, body).
+fn post(
+	rt: &tokio::runtime::Runtime,
+	worker: &Worker,
+	path: &str,
+	body: &serde_json::Value,
+	voucher: Option<&channel::Signed>,
+) -> (u16, reqwest::header::HeaderMap, String) {
+	rt.block_on(async {
+		let mut req = reqwest::Client::new()
+			.post(format!("http://127.0.0.1:{}{path}", worker.port))
+			.json(body);
+		if let Some(v) = voucher {
+			req = req.header(channel::VOUCHER_HEADER, channel::to_header(v));
+		}
+		let resp = req.send().await.unwrap();
+		let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+		(status, headers, resp.text().await.unwrap())
+	})
+}
+
+/// The receipt of an answer, checked: signed by Bob's worker key, for this
+/// voucher, over these output bytes.
+fn check_receipt(hex_receipt: &str, v: &channel::Signed, output: &[u8]) -> u32 {
+	use agora_primitives::channels::ServedReceipt;
+	let raw = hex::decode(hex_receipt.trim_start_matches("0x")).unwrap();
+	let (r, sig): (ServedReceipt<[u8; 32]>, [u8; 64]) =
+		codec::Decode::decode(&mut &raw[..]).unwrap();
+	let bob = agora_client::chain::keypair(Some("//Bob"), None).unwrap().public_key().0;
+	assert_eq!(r.worker_pubkey, bob);
+	assert!(
+		agora_client::chain::sr25519_verify(&sig, &r.signing_payload(), &bob),
+		"a bad receipt signature"
+	);
+	assert_eq!(
+		(r.channel_id, r.lane, r.nonce),
+		(v.voucher.channel_id, v.voucher.lane, v.voucher.nonce)
+	);
+	assert_eq!(r.output_hash, agora_primitives::rules::content_hash(output));
+	r.output_tokens
+}
+
+fn error_code(body: &str) -> String {
+	let v: serde_json::Value =
+		serde_json::from_str(body).unwrap_or_else(|_| panic!("not a JSON error: {body}"));
+	v["error"]["code"]
+		.as_str()
+		.unwrap_or_else(|| panic!("no error code: {body}"))
+		.to_string()
+}
+
+/// Ferdie pays Bob's worker per request through a channel; Bob claims exactly
+/// what he served. `other` is a channel opened to Charlie.
+fn paid_serving(url: &str, worker: &Worker, other: u64) {
+	let rt = tokio::runtime::Runtime::new().unwrap();
+	let open = agora_json(
+		url,
+		&["channel", "open", "--suri", "//Ferdie", "--to", BOB, "--value", "5", "--blocks", "600"],
+	);
+	let id = open[0]["id"].as_u64().unwrap();
+	let ferdie = agora_client::chain::keypair(Some("//Ferdie"), None).unwrap();
+	let mut payer = Payer::new(ferdie.clone(), id);
+
+	let models: serde_json::Value = rt.block_on(async {
+		reqwest::get(format!("http://127.0.0.1:{}/v1/models", worker.port))
+			.await
+			.unwrap()
+			.json()
+			.await
+			.unwrap()
+	});
+	let price_of = |name: &str| -> (u128, u128) {
+		let m = models["data"]
+			.as_array()
+			.unwrap()
+			.iter()
+			.find(|m| m["id"] == name)
+			.unwrap()
+			.clone();
+		(planck(&m["agora"]["base_price"]), planck(&m["agora"]["price_per_1k_tokens"]))
+	};
+	let (eb, ek) = price_of("all-MiniLM-L6-v2");
+	let embed_price = eb + ek / 1000;
+	let (cb, ck) = price_of("SmolLM2-135M-Instruct");
+	let chat_price = cb + ck * 16 / 1000;
+	let mut served = 0u128;
+
+	// Embeddings, one and two texts, over two lanes.
+	for i in 0..6u32 {
+		let texts: Vec<String> =
+			(0..=(i % 2)).map(|k| format!("sentence {i}.{k} about cats")).collect();
+		let price = embed_price * texts.len() as u128;
+		let v = payer.pay(i % 2, price).unwrap();
+		let body = serde_json::json!({"model": "all-MiniLM-L6-v2", "input": texts});
+		let (code, headers, text) = post(&rt, worker, "/v1/embeddings", &body, Some(&v));
+		assert_eq!(code, 200, "{text}");
+		let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+		let vectors: Vec<Vec<f32>> = r["data"]
+			.as_array()
+			.unwrap()
+			.iter()
+			.map(|d| {
+				d["embedding"]
+					.as_array()
+					.unwrap()
+					.iter()
+					.map(|x| x.as_f64().unwrap() as f32)
+					.collect()
+			})
+			.collect();
+		assert_eq!(vectors.len(), texts.len());
+		assert!(vectors.iter().all(|v| v.len() == 384));
+		let bytes: Vec<u8> = vectors.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
+		let receipt = headers[agora_worker::paid::RECEIPT_HEADER].to_str().unwrap();
+		assert_eq!(check_receipt(receipt, &v, &bytes), texts.len() as u32);
+		served += price;
+	}
+
+	// Chat completions: whole, then streamed token by token.
+	let chat = |stream: bool| {
+		serde_json::json!({"model": "SmolLM2-135M-Instruct", "max_tokens": 16, "stream": stream,
+			"messages": [{"role": "user", "content": "Name three colours."}]})
+	};
+	let mut whole = String::new();
+	for _ in 0..2 {
+		let v = payer.pay(2, chat_price).unwrap();
+		let (code, headers, text) =
+			post(&rt, worker, "/v1/chat/completions", &chat(false), Some(&v));
+		assert_eq!(code, 200, "{text}");
+		let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+		whole = r["choices"][0]["message"]["content"].as_str().unwrap().to_string();
+		assert!(!whole.is_empty());
+		let tokens: Vec<u32> = r["agora"]["tokens"]
+			.as_array()
+			.unwrap()
+			.iter()
+			.map(|t| t.as_u64().unwrap() as u32)
+			.collect();
+		let output =
+			agora_primitives::jobs::GenerationOutput { text: whole.clone(), tokens }.to_bytes();
+		let receipt = headers[agora_worker::paid::RECEIPT_HEADER].to_str().unwrap();
+		assert_eq!(
+			check_receipt(receipt, &v, &output),
+			r["usage"]["completion_tokens"].as_u64().unwrap() as u32
+		);
+		served += chat_price;
+	}
+	for lane in [3, 4] {
+		let v = payer.pay(lane, chat_price).unwrap();
+		let (code, _, text) = post(&rt, worker, "/v1/chat/completions", &chat(true), Some(&v));
+		assert_eq!(code, 200, "{text}");
+		let events: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
+		assert_eq!(events.last(), Some(&"[DONE]"));
+		let parsed: Vec<serde_json::Value> = events[..events.len() - 1]
+			.iter()
+			.map(|e| serde_json::from_str(e).unwrap())
+			.collect();
+		let deltas: Vec<&str> = parsed
+			.iter()
+			.filter_map(|e| e["choices"][0]["delta"]["content"].as_str())
+			.filter(|d| !d.is_empty())
+			.collect();
+		assert!(deltas.len() >= 3, "not streamed token by token: {deltas:?}");
+		assert_eq!(deltas.concat(), whole, "the stream is the same greedy answer");
+		let last = parsed.last().unwrap();
+		let tokens: Vec<u32> = last["agora"]["tokens"]
+			.as_array()
+			.unwrap()
+			.iter()
+			.map(|t| t.as_u64().unwrap() as u32)
+			.collect();
+		let output =
+			agora_primitives::jobs::GenerationOutput { text: whole.clone(), tokens }.to_bytes();
+		check_receipt(last["agora"]["receipt"].as_str().unwrap(), &v, &output);
+		served += chat_price;
+	}
+
+	// Every bad request: its own status and code, nothing charged.
+	let emb = serde_json::json!({"model": "all-MiniLM-L6-v2", "input": "a cat"});
+	let (code, _, text) = post(&rt, worker, "/v1/embeddings", &emb, None);
+	assert_eq!((code, error_code(&text).as_str()), (402, "voucher_required"));
+	let last0 = payer.pay(0, 0).unwrap(); // the lane's state, unsent
+	let (n0, t0) = (last0.voucher.nonce, last0.voucher.cumulative);
+	let replay = channel::sign(&ferdie, id, 0, n0 - 1, t0);
+	let (code, _, text) = post(&rt, worker, "/v1/embeddings", &emb, Some(&replay));
+	assert_eq!((code, error_code(&text).as_str()), (409, "voucher_replayed"));
+	let under = channel::sign(&ferdie, id, 0, n0, t0 + embed_price - 1);
+	let (code, _, text) = post(&rt, worker, "/v1/embeddings", &emb, Some(&under));
+	assert_eq!((code, error_code(&text).as_str()), (402, "underpaid"));
+	let eve = agora_client::chain::keypair(Some("//Eve"), None).unwrap();
+	let forged = channel::sign(&eve, id, 0, n0, t0 + embed_price);
+	let (code, _, text) = post(&rt, worker, "/v1/embeddings", &emb, Some(&forged));
+	assert_eq!((code, error_code(&text).as_str()), (403, "bad_signature"));
+	let over = channel::sign(&ferdie, id, 9, 1, 5 * AGR);
+	let (code, _, text) = post(&rt, worker, "/v1/embeddings", &emb, Some(&over));
+	assert_eq!((code, error_code(&text).as_str()), (402, "over_channel_value"));
+	let elsewhere = channel::sign(&ferdie, other, 0, 1_000, 9 * AGR);
+	let (code, _, text) = post(&rt, worker, "/v1/embeddings", &emb, Some(&elsewhere));
+	assert_eq!((code, error_code(&text).as_str()), (403, "wrong_recipient"));
+	let good = channel::sign(&ferdie, id, 0, n0, t0 + embed_price);
+	let (code, _, text) = post(
+		&rt,
+		worker,
+		"/v1/embeddings",
+		&serde_json::json!({"model": "gpt-4", "input": "x"}),
+		Some(&good),
+	);
+	assert_eq!((code, error_code(&text).as_str()), (404, "model_not_found"));
+	let (code, _, text) =
+		post(&rt, worker, "/v1/embeddings", &serde_json::json!({"input": 7}), Some(&good));
+	assert_eq!((code, error_code(&text).as_str()), (400, "malformed_body"));
+	let long = serde_json::json!({"model": "SmolLM2-135M-Instruct", "max_tokens": 100_000, "messages": [{"role": "user", "content": "hi"}]});
+	let (code, _, text) = post(&rt, worker, "/v1/chat/completions", &long, Some(&good));
+	assert_eq!((code, error_code(&text).as_str()), (400, "malformed_body"));
+	// The refused requests cost nothing: the very voucher that pays one more
+	// embedding on lane 0 is still good.
+	let (code, _, text) = post(&rt, worker, "/v1/embeddings", &emb, Some(&good));
+	assert_eq!(code, 200, "{text}");
+	served += embed_price;
+
+	// Bob's worker claims on its schedule: exactly what it served, not a planck more.
+	let t = Instant::now();
+	loop {
+		let c = status(url, id);
+		if planck(&c["claimed"]) == served {
+			break;
+		}
+		assert!(planck(&c["claimed"]) < served, "claimed more than served: {c}");
+		assert!(
+			t.elapsed() < Duration::from_secs(120),
+			"the worker never claimed {served}: {c}\n{}",
+			worker.log()
+		);
+		std::thread::sleep(Duration::from_secs(2));
+	}
+	assert!(worker.log().contains("claimed"), "{}", worker.log());
 }

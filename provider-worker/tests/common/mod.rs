@@ -118,16 +118,23 @@ pub struct Worker {
 	pub data: tempfile::TempDir,
 	url: String,
 	pub starts: u32,
+	extra: Vec<String>,
 }
 
 impl Worker {
 	pub fn start(node: &Node) -> Worker {
+		Self::start_with(node, &[])
+	}
+
+	/// A worker with more `serve` flags.
+	pub fn start_with(node: &Node, extra: &[&str]) -> Worker {
 		let mut w = Worker {
 			child: None,
 			port: free_port(),
 			data: tempfile::tempdir().unwrap(),
 			url: node.url(),
 			starts: 0,
+			extra: extra.iter().map(|s| s.to_string()).collect(),
 		};
 		w.spawn();
 		w
@@ -146,6 +153,7 @@ impl Worker {
 			.arg(self.data.path().join("state"))
 			.args(["--listen", &format!("127.0.0.1:{}", self.port)])
 			.args(["--endpoint", &format!("http://127.0.0.1:{}", self.port)])
+			.args(&self.extra)
 			.env("RUST_LOG", "info")
 			.env("NO_COLOR", "1")
 			.stdout(Stdio::null())

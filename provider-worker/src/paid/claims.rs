@@ -1,0 +1,79 @@
+//! Claims on a schedule: every `every`, or as soon as `threshold` planck of
+//! served vouchers are unclaimed, the latest served voucher of every lane goes
+//! on chain in `claim_batch`es of at most [`BATCH`]. Restart-safe: what is
+//! claimable comes from the voucher book, and a lane's claim is recorded only
+//! once final.
+//!
+//! A batch is all or nothing on chain, so when one fails the worker claims its
+//! vouchers one by one: the good ones are paid, and one the chain will never
+//! pay (its channel expired or was closed, or the chain already has a later
+//! claim) is logged and set aside.
+use super::{book::Book, Paid};
+use agora_client::chain::Keypair;
+use std::{sync::Arc, time::Duration};
+
+/// Most vouchers in one `claim_batch` (the runtime's `MaxClaimBatch`).
+pub const BATCH: usize = 1_000;
+
+/// Errors after which a voucher is never payable.
+const FINAL: [&str; 5] =
+	["ChannelExpired", "UnknownChannel", "StaleVoucher", "NothingToClaim", "NotRecipient"];
+
+/// When to claim.
+#[derive(Clone, Copy, Debug)]
+pub struct Schedule {
+	pub every: Duration,
+	pub threshold: u128,
+}
+
+/// Claims until the process ends.
+pub async fn run(paid: Arc<Paid>, signer: Keypair, schedule: Schedule) {
+	let mut last = tokio::time::Instant::now();
+	loop {
+		tokio::time::sleep(Duration::from_millis(500)).await;
+		let due = last.elapsed() >= schedule.every || paid.book.unclaimed() >= schedule.threshold;
+		if !due || paid.book.claimable().is_empty() {
+			continue;
+		}
+		last = tokio::time::Instant::now();
+		let client = paid.chain.read().await.clone();
+		if let Err(e) = claim_all(&client, &signer, &paid.book).await {
+			tracing::warn!(error = %e, "claiming vouchers failed; retrying at the next round");
+		}
+	}
+}
+
+/// Claims every claimable voucher now; returns how many were paid.
+pub async fn claim_all(
+	client: &agora_client::chain::Client,
+	signer: &Keypair,
+	book: &Book,
+) -> anyhow::Result<usize> {
+	let mut paid = 0;
+	for chunk in book.claimable().chunks(BATCH) {
+		match agora_client::channel::claim(client, signer, chunk.to_vec()).await {
+			Ok((claimed, _fee)) => {
+				book.claimed(chunk).await?;
+				paid += claimed.len();
+				tracing::info!(vouchers = claimed.len(), "claimed");
+			},
+			Err(e) => {
+				tracing::warn!(error = %e, vouchers = chunk.len(), "a claim batch was refused; claiming one by one");
+				for v in chunk {
+					match agora_client::channel::claim(client, signer, vec![*v]).await {
+						Ok(_) => {
+							book.claimed(std::slice::from_ref(v)).await?;
+							paid += 1;
+						},
+						Err(e) if FINAL.iter().any(|f| e.to_string().contains(f)) => {
+							tracing::error!(channel = v.voucher.channel_id, lane = v.voucher.lane, nonce = v.voucher.nonce, error = %e, "voucher will never be paid; set aside");
+							book.claimed(std::slice::from_ref(v)).await?;
+						},
+						Err(e) => return Err(e),
+					}
+				}
+			},
+		}
+	}
+	Ok(paid)
+}

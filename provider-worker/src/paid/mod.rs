@@ -1,0 +1,404 @@
+//! Paid serving on an OpenAI-compatible API, paid per request through payment
+//! channels (docs/protocol.md §4.2):
+//!
+//! - `POST /v1/embeddings` (`{"model", "input": text | [texts]}`), batched with
+//!   other requests in flight into one forward pass ([`batch`]);
+//! - `POST /v1/chat/completions` (`{"model", "messages", "max_tokens",
+//!   "temperature", "seed", "stream"}`); with `"stream": true` the answer comes
+//!   as server-sent events, one per decoded token;
+//! - `GET /v1/models`.
+//!
+//! Each request carries a voucher in `x-agora-voucher`. Before anything runs,
+//! the worker checks it against the channel on chain (this provider is its
+//! recipient, it is not within `margin` blocks of its expiration, the signer's
+//! signature, the lane below 64) and against the voucher book (nonce above the
+//! lane's last, total at least the last + the price, the channel's lanes
+//! within its value), and the book makes it durable ([`book`]). Every answer
+//! carries a [`ServedReceipt`] signed by the worker key (`x-agora-receipt`, and
+//! in the last event of a stream). Claims go on chain on a schedule
+//! ([`claims`]).
+//!
+//! A request's price is the offer's: `base + per_1k × max_tokens / 1000` for a
+//! chat completion (the most it may generate), `base + per_1k / 1000` per input
+//! for embeddings. Refusals are JSON `{"error": {"message", "type", "code"}}`
+//! with their own status, and charge nothing: 400 malformed body, bad voucher
+//! encoding, lane out of range, prompt too long; 402 no voucher, underpaid,
+//! over the channel's value; 403 a channel to another provider, a bad
+//! signature; 404 unknown model or channel; 409 a replayed voucher; 410 a
+//! channel at or near its expiration; 503 the book could not persist.
+pub mod batch;
+pub mod book;
+mod chat;
+pub mod claims;
+
+use agora_client::chain::{self, Client, Keypair};
+use agora_engine::Engine;
+use agora_primitives::channels::{ChannelId, ServedReceipt, SignedVoucher};
+use axum::{
+	extract::{DefaultBodyLimit, State},
+	http::{HeaderMap, HeaderValue, StatusCode},
+	response::{IntoResponse, Response},
+	routing::{get, post},
+	Json, Router,
+};
+use book::{Book, Refusal};
+use codec::Encode;
+use std::{
+	collections::HashMap,
+	sync::{
+		atomic::{AtomicU64, Ordering},
+		Arc,
+	},
+	time::{Duration, Instant},
+};
+use tokio::sync::RwLock;
+
+/// Largest request body (a chat's messages or a batch of texts).
+pub const MAX_BODY: usize = 256 * 1024;
+/// Most texts in one embeddings request.
+pub const MAX_INPUTS: usize = 256;
+/// Longest a channel's state is trusted before it is read again.
+const CHANNEL_TTL: Duration = Duration::from_secs(30);
+
+/// A channel as the worker checks vouchers against it.
+#[derive(Clone, Debug)]
+pub struct ChannelView {
+	pub recipient: String,
+	pub signer: [u8; 32],
+	pub value: u128,
+	pub expiration: u64,
+	/// Each lane's (nonce, claimed) on chain.
+	pub lanes: HashMap<u32, (u64, u128)>,
+	fetched: Instant,
+}
+
+/// A model this worker serves paid requests for.
+#[derive(Clone)]
+pub struct Served {
+	pub id: [u8; 32],
+	pub engine: Arc<dyn Engine>,
+	/// The offer's prices (planck).
+	pub base_price: u128,
+	pub price_per_1k: u128,
+}
+
+/// What the paid handlers share.
+pub struct Paid {
+	pub book: Book,
+	pub chain: Arc<RwLock<Client>>,
+	/// The provider account (SS58, as the chain reports recipients).
+	pub provider: String,
+	pub provider_id: [u8; 32],
+	pub worker_key: Keypair,
+	/// Served models by manifest name.
+	pub models: HashMap<String, Served>,
+	/// Refuse vouchers of channels expiring within this many blocks.
+	pub margin: u64,
+	/// The finalized block, refreshed in the background.
+	pub head: AtomicU64,
+	pub channels: RwLock<HashMap<ChannelId, ChannelView>>,
+	pub batchers: HashMap<[u8; 32], batch::Batcher>,
+}
+
+/// An OpenAI-style error.
+pub struct ApiError {
+	status: StatusCode,
+	code: &'static str,
+	message: String,
+}
+
+impl ApiError {
+	pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+		Self { status, code, message: message.into() }
+	}
+}
+
+impl IntoResponse for ApiError {
+	fn into_response(self) -> Response {
+		let kind =
+			if self.status.is_server_error() { "server_error" } else { "invalid_request_error" };
+		let body = serde_json::json!({"error": {"message": self.message, "type": kind, "code": self.code}});
+		(self.status, Json(body)).into_response()
+	}
+}
+
+impl From<Refusal> for ApiError {
+	fn from(r: Refusal) -> Self {
+		let (status, code) = match r {
+			Refusal::Replayed { .. } => (StatusCode::CONFLICT, "voucher_replayed"),
+			Refusal::Underpaid { .. } => (StatusCode::PAYMENT_REQUIRED, "underpaid"),
+			Refusal::OverValue { .. } => (StatusCode::PAYMENT_REQUIRED, "over_channel_value"),
+		};
+		ApiError::new(status, code, r.to_string())
+	}
+}
+
+impl Paid {
+	async fn client(&self) -> Client {
+		self.chain.read().await.clone()
+	}
+
+	/// The model a request names.
+	pub fn model(&self, name: &str) -> Result<&Served, ApiError> {
+		self.models.get(name).ok_or_else(|| {
+			let known: Vec<&str> = self.models.keys().map(|s| s.as_str()).collect();
+			ApiError::new(
+				StatusCode::NOT_FOUND,
+				"model_not_found",
+				format!("no model `{name}` here; served: {known:?}"),
+			)
+		})
+	}
+
+	/// A channel's state: cached, or read from the chain's finalized head.
+	async fn channel(&self, id: ChannelId, fresh: bool) -> Result<ChannelView, ApiError> {
+		if !fresh {
+			if let Some(c) = self.channels.read().await.get(&id) {
+				if c.fetched.elapsed() < CHANNEL_TTL {
+					return Ok(c.clone());
+				}
+			}
+		}
+		let unavailable = |e: anyhow::Error| {
+			ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "chain_unavailable", e.to_string())
+		};
+		let info = agora_client::channel::channel(&self.client().await, id)
+			.await
+			.map_err(unavailable)?
+			.ok_or_else(|| {
+				ApiError::new(
+					StatusCode::NOT_FOUND,
+					"unknown_channel",
+					format!("no open channel {id}"),
+				)
+			})?;
+		let signer = hex::decode(info.signer.trim_start_matches("0x"))
+			.ok()
+			.and_then(|b| <[u8; 32]>::try_from(b).ok())
+			.unwrap_or_default();
+		let view = ChannelView {
+			recipient: info.recipient,
+			signer,
+			value: info.value.parse().unwrap_or(0),
+			expiration: u64::from(info.expiration),
+			lanes: info.lanes.iter().map(|(l, n, c)| (*l, (*n, c.parse().unwrap_or(0)))).collect(),
+			fetched: Instant::now(),
+		};
+		self.channels.write().await.insert(id, view.clone());
+		Ok(view)
+	}
+
+	/// Checks the request's voucher for `price` and makes it durable.
+	pub async fn pay(
+		&self,
+		headers: &HeaderMap,
+		price: u128,
+	) -> Result<SignedVoucher<u128>, ApiError> {
+		let raw =
+			headers
+				.get(agora_client::channel::VOUCHER_HEADER)
+				.and_then(|v| v.to_str().ok())
+				.ok_or_else(|| {
+					ApiError::new(
+				StatusCode::PAYMENT_REQUIRED,
+				"voucher_required",
+				format!("this request costs {price} planck: send a voucher in `x-agora-voucher`"),
+			)
+				})?;
+		let v = agora_client::channel::from_header(raw)
+			.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_voucher", e.to_string()))?;
+		let id = v.voucher.channel_id;
+		let mut channel = self.channel(id, false).await?;
+		if channel.recipient != self.provider {
+			return Err(ApiError::new(
+				StatusCode::FORBIDDEN,
+				"wrong_recipient",
+				format!("channel {id} pays {}, not this provider", channel.recipient),
+			));
+		}
+		if v.voucher.lane >= agora_primitives::channels::MAX_LANES {
+			return Err(ApiError::new(
+				StatusCode::BAD_REQUEST,
+				"lane_out_of_range",
+				format!("lanes are 0 to {}", agora_primitives::channels::MAX_LANES - 1),
+			));
+		}
+		if !v.voucher.verify(&v.signature, &channel.signer) {
+			return Err(ApiError::new(
+				StatusCode::FORBIDDEN,
+				"bad_signature",
+				"the voucher is not signed by the channel's signer",
+			));
+		}
+		let head = self.head.load(Ordering::Relaxed);
+		if channel.expiration <= head.saturating_add(self.margin) {
+			return Err(ApiError::new(
+				StatusCode::GONE,
+				"channel_expiring",
+				format!("channel {id} expires at block {} (now {head}); this worker needs {} blocks to claim", channel.expiration, self.margin),
+			));
+		}
+		let lane = |c: &ChannelView| c.lanes.get(&v.voucher.lane).copied().unwrap_or((0, 0));
+		let persist = |e: anyhow::Error| {
+			ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_persisted", e.to_string())
+		};
+		match self
+			.book
+			.accept(v, price, channel.value, lane(&channel))
+			.await
+			.map_err(persist)?
+		{
+			Ok(()) => Ok(v),
+			// Funds may have been added since the channel was read: read it again once.
+			Err(Refusal::OverValue { .. }) => {
+				channel = self.channel(id, true).await?;
+				self.book
+					.accept(v, price, channel.value, lane(&channel))
+					.await
+					.map_err(persist)?
+					.map_err(ApiError::from)?;
+				Ok(v)
+			},
+			Err(r) => Err(r.into()),
+		}
+	}
+
+	/// The signed receipt of an answer (`x-agora-receipt`: hex SCALE of the
+	/// receipt and the worker key's signature), recorded as served.
+	pub async fn receipt(
+		&self,
+		v: &SignedVoucher<u128>,
+		model_id: [u8; 32],
+		input: &[u8],
+		output: &[u8],
+		output_tokens: u32,
+	) -> Result<String, ApiError> {
+		let r = ServedReceipt {
+			channel_id: v.voucher.channel_id,
+			lane: v.voucher.lane,
+			nonce: v.voucher.nonce,
+			model_id,
+			input_hash: agora_primitives::rules::content_hash(input),
+			output_hash: agora_primitives::rules::content_hash(output),
+			output_tokens,
+			provider: self.provider_id,
+			worker_pubkey: self.worker_key.public_key().0,
+		};
+		let sig = self.worker_key.sign(&r.signing_payload());
+		self.book.served(v).await.map_err(|e| {
+			ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_persisted", e.to_string())
+		})?;
+		Ok(agora_client::hex0x(&(r, sig.0).encode()))
+	}
+
+	/// Follows the finalized head (for the expiry margin).
+	pub async fn follow_head(self: Arc<Self>) {
+		loop {
+			let client = self.client().await;
+			if let Ok(n) = chain::View::new(&client).finalized_number().await {
+				self.head.store(n, Ordering::Relaxed);
+			}
+			tokio::time::sleep(Duration::from_secs(2)).await;
+		}
+	}
+}
+
+/// The receipt header's name.
+pub const RECEIPT_HEADER: &str = "x-agora-receipt";
+
+fn with_receipt(mut resp: Response, receipt: &str) -> Response {
+	if let Ok(v) = HeaderValue::from_str(receipt) {
+		resp.headers_mut().insert(RECEIPT_HEADER, v);
+	}
+	resp
+}
+
+/// A request body that is not the JSON expected.
+pub fn malformed(e: impl std::fmt::Display) -> ApiError {
+	ApiError::new(StatusCode::BAD_REQUEST, "malformed_body", e.to_string())
+}
+
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Inputs {
+	One(String),
+	Many(Vec<String>),
+}
+
+#[derive(serde::Deserialize)]
+struct EmbeddingsRequest {
+	model: String,
+	input: Inputs,
+	#[serde(default)]
+	encoding_format: Option<String>,
+}
+
+async fn embeddings(
+	State(s): State<Arc<Paid>>,
+	headers: HeaderMap,
+	body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+	let req: EmbeddingsRequest = serde_json::from_slice(&body).map_err(malformed)?;
+	if req.encoding_format.as_deref().is_some_and(|f| f != "float") {
+		return Err(malformed("only `encoding_format: \"float\"` is served"));
+	}
+	let texts = match req.input {
+		Inputs::One(t) => vec![t],
+		Inputs::Many(v) => v,
+	};
+	if texts.is_empty() || texts.len() > MAX_INPUTS || texts.iter().any(|t| t.trim().is_empty()) {
+		return Err(malformed(format!("`input` is 1 to {MAX_INPUTS} non-empty texts")));
+	}
+	let Served { id: model_id, base_price: base, price_per_1k: per_1k, .. } =
+		s.model(&req.model)?.clone();
+	let batcher = s
+		.batchers
+		.get(&model_id)
+		.ok_or_else(|| malformed(format!("`{}` is not an embedding model", req.model)))?;
+	let unit = base.saturating_add(per_1k / 1000);
+	let price = unit.saturating_mul(texts.len() as u128);
+	let voucher = s.pay(&headers, price).await?;
+	let vectors = batcher.embed(texts.clone()).await?;
+	let input = serde_json::to_vec(&texts).map_err(malformed)?;
+	let output: Vec<u8> =
+		vectors.iter().flat_map(|v| agora_engine::bert::Embedder::to_bytes(v)).collect();
+	let receipt = s.receipt(&voucher, model_id, &input, &output, texts.len() as u32).await?;
+	let data: Vec<_> = vectors
+		.iter()
+		.enumerate()
+		.map(|(i, v)| serde_json::json!({"object": "embedding", "index": i, "embedding": v}))
+		.collect();
+	let body = serde_json::json!({
+		"object": "list",
+		"data": data,
+		"model": req.model,
+		"usage": {"prompt_tokens": 0, "total_tokens": 0},
+		"agora": {"receipt": receipt, "price": price.to_string()},
+	});
+	Ok(with_receipt(Json(body).into_response(), &receipt))
+}
+
+async fn models(State(s): State<Arc<Paid>>) -> Json<serde_json::Value> {
+	let data: Vec<_> = s
+		.models
+		.iter()
+		.map(|(name, m)| {
+			serde_json::json!({
+				"id": name, "object": "model", "owned_by": s.provider,
+				"agora": {"model_id": agora_client::hex0x(&m.id), "task": format!("{:?}", m.engine.task()),
+					"base_price": m.base_price.to_string(), "price_per_1k_tokens": m.price_per_1k.to_string()},
+			})
+		})
+		.collect();
+	Json(serde_json::json!({"object": "list", "data": data}))
+}
+
+/// The paid routes.
+pub fn router(state: Arc<Paid>) -> Router {
+	Router::new()
+		.route("/v1/embeddings", post(embeddings))
+		.route("/v1/chat/completions", post(chat::completions))
+		.route("/v1/models", get(models))
+		.layer(DefaultBodyLimit::max(MAX_BODY))
+		.with_state(state)
+}
