@@ -67,4 +67,15 @@ else
   rm -rf "$tmp"
   "$TOOLS/bin/cargo-nextest" nextest --version | head -1
 fi
+# 5. The official `openai` Python package (pinned), in its own venv: the paid
+#    API's compatibility test (provider-worker/tests/channels.rs) drives the
+#    worker with it, unchanged but for the base URL and the voucher header.
+OPENAI_VERSION=3.60.0
+if "$TOOLS/openai-venv/bin/python" -c "import openai, sys; sys.exit(openai.__version__ != '$OPENAI_VERSION')" 2>/dev/null; then
+  log "openai $OPENAI_VERSION present"
+else
+  log "pip: installing openai $OPENAI_VERSION into $TOOLS/openai-venv"
+  python3 -m venv "$TOOLS/openai-venv"
+  "$TOOLS/openai-venv/bin/pip" install --quiet --disable-pip-version-check "openai==$OPENAI_VERSION"
+fi
 log "done"

@@ -9,7 +9,8 @@
 //! API: a real `agora-worker` (Bob) answers embeddings and chat completions
 //! (whole and streamed) paid by vouchers of a second channel, refuses every
 //! bad request with its own status and charges nothing for it, and claims
-//! exactly the prices of what it served.
+//! exactly the prices of what it served; the official `openai` Python package
+//! works against it unchanged but for its base URL and the voucher header.
 mod common;
 use agora_client::channel::{self, Payer};
 use common::*;
@@ -349,6 +350,28 @@ fn paid_serving(url: &str, worker: &Worker, other: u64) {
 		check_receipt(last["agora"]["receipt"].as_str().unwrap(), &v, &output);
 		served += chat_price;
 	}
+
+	// The official `openai` Python package, unchanged but for the base URL and
+	// the voucher header (scripts/setup.sh installs it).
+	let python = std::env::var("AGORA_TOOLS")
+		.map(std::path::PathBuf::from)
+		.unwrap_or_else(|_| std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/agora-tools"))
+		.join("openai-venv/bin/python");
+	assert!(python.exists(), "{} is missing: run scripts/setup.sh", python.display());
+	let vouchers = [payer.pay(5, chat_price).unwrap(), payer.pay(6, chat_price).unwrap(), payer.pay(7, embed_price).unwrap()];
+	let out = std::process::Command::new(&python)
+		.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/openai/paid.py"))
+		.arg(format!("http://127.0.0.1:{}/v1", worker.port))
+		.args(vouchers.iter().map(channel::to_header))
+		.output()
+		.unwrap();
+	assert!(out.status.success(), "the openai package failed:\n{}", String::from_utf8_lossy(&out.stderr));
+	let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+	assert_eq!(r["text"], whole.as_str(), "{r}");
+	assert_eq!(r["streamed"], whole.as_str(), "{r}");
+	assert!(r["stream_events"].as_u64().unwrap() >= 3, "{r}");
+	assert_eq!(r["dim"], 384);
+	served += 2 * chat_price + embed_price;
 
 	// Every bad request: its own status and code, nothing charged.
 	let emb = serde_json::json!({"model": "all-MiniLM-L6-v2", "input": "a cat"});

@@ -136,6 +136,7 @@ pub(super) async fn completions(
 		})
 	});
 	let (ev_tx, ev_rx) = mpsc::channel::<Result<Event, Infallible>>(64);
+	let (id2, model2) = (id.clone(), req.model.clone());
 	let chunk = move |delta: serde_json::Value, finish: Option<&str>| {
 		serde_json::json!({
 			"id": id, "object": "chat.completion.chunk", "created": created, "model": req.model,
@@ -181,9 +182,14 @@ pub(super) async fn completions(
 				let _ = ev_tx.send(Ok(send(chunk(serde_json::json!({}), Some(finish))))).await;
 				match s.receipt(&voucher, model_id, &input, &inf.output, inf.output_tokens).await {
 					Ok(receipt) => {
-						let last = serde_json::json!({"agora": {"receipt": receipt, "tokens": inf.tokens,
-							"price": price.to_string(), "usage": {"prompt_tokens": inf.prompt_tokens,
-							"completion_tokens": inf.output_tokens}}});
+						// Shaped as OpenAI's usage chunk (no choices), so stock clients take it.
+						let last = serde_json::json!({
+							"id": id2, "object": "chat.completion.chunk", "created": created, "model": model2,
+							"choices": [],
+							"usage": {"prompt_tokens": inf.prompt_tokens, "completion_tokens": inf.output_tokens,
+								"total_tokens": inf.prompt_tokens.saturating_add(inf.output_tokens)},
+							"agora": {"receipt": receipt, "tokens": inf.tokens, "price": price.to_string()},
+						});
 						let _ = ev_tx.send(Ok(send(last))).await;
 					},
 					Err(e) => {

@@ -30,6 +30,7 @@ pub mod batch;
 pub mod book;
 mod chat;
 pub mod claims;
+pub mod load;
 
 use agora_client::chain::{self, Client, Keypair};
 use agora_engine::Engine;
@@ -339,9 +340,17 @@ async fn embeddings(
 	body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
 	let req: EmbeddingsRequest = serde_json::from_slice(&body).map_err(malformed)?;
-	if req.encoding_format.as_deref().is_some_and(|f| f != "float") {
-		return Err(malformed("only `encoding_format: \"float\"` is served"));
-	}
+	// OpenAI's encodings: a list of floats, or base64 of little-endian f32 (what
+	// the official Python package asks for by default).
+	let base64 = match req.encoding_format.as_deref() {
+		None | Some("float") => false,
+		Some("base64") => true,
+		Some(other) => {
+			return Err(malformed(format!(
+				"`encoding_format` is `float` or `base64`, not `{other}`"
+			)))
+		},
+	};
 	let texts = match req.input {
 		Inputs::One(t) => vec![t],
 		Inputs::Many(v) => v,
@@ -366,7 +375,16 @@ async fn embeddings(
 	let data: Vec<_> = vectors
 		.iter()
 		.enumerate()
-		.map(|(i, v)| serde_json::json!({"object": "embedding", "index": i, "embedding": v}))
+		.map(|(i, v)| {
+			let embedding = if base64 {
+				use base64::Engine as _;
+				serde_json::json!(base64::engine::general_purpose::STANDARD
+					.encode(agora_engine::bert::Embedder::to_bytes(v)))
+			} else {
+				serde_json::json!(v)
+			};
+			serde_json::json!({"object": "embedding", "index": i, "embedding": embedding})
+		})
 		.collect();
 	let body = serde_json::json!({
 		"object": "list",
