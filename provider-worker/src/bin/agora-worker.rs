@@ -49,6 +49,26 @@ enum Cmd {
 	/// Measure the verifier's error rates: honest outputs from every engine and
 	/// every cheat, over a prompt set (markdown table; exit 4 on a wrong verdict).
 	Adversarial(agora_worker::adversarial::Args),
+	/// The paid API under load (`scripts/bench-channels.sh`): the voucher path
+	/// alone, MiniLM alone, then 64 clients paying embeddings against a running
+	/// worker (JSON on stdout).
+	BenchChannels(BenchChannelsArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct BenchChannelsArgs {
+	/// The node the worker serves (channels are opened there).
+	#[arg(long, default_value = "ws://127.0.0.1:9944")]
+	url: String,
+	/// The worker's HTTP API.
+	#[arg(long, default_value = "http://127.0.0.1:8700")]
+	worker: String,
+	/// Seconds of load.
+	#[arg(long, default_value_t = 20)]
+	secs: u64,
+	/// Vouchers for the voucher-path measurement.
+	#[arg(long, default_value_t = 20_000)]
+	vouchers: usize,
 }
 
 #[derive(clap::Args, Debug)]
@@ -231,6 +251,31 @@ fn shipped_model(name: &str) -> anyhow::Result<(ManifestInput<[u8; 32]>, PathBuf
 fn verified(name: &str, dir: Option<PathBuf>) -> anyhow::Result<files::ModelFiles> {
 	let (manifest, default_dir) = shipped_model(name)?;
 	Ok(files::verify(&dir.unwrap_or(default_dir), &manifest, manifest.id(), true)?)
+}
+
+async fn bench_channels(a: BenchChannelsArgs) -> anyhow::Result<()> {
+	use agora_worker::paid::load;
+	let serial = load::vouchers(a.vouchers / 10, 1).await?;
+	let concurrent = load::vouchers(a.vouchers, 64).await?;
+	let emb = Embedder::load(&verified("all-MiniLM-L6-v2", None)?, &engine::device(true)?, false)?;
+	let engine = load::engine_baseline(&emb, 64)?;
+	drop(emb);
+	let e2e = load::run(&a.url, &a.worker, a.secs).await?;
+	println!(
+		"{}",
+		serde_json::json!({
+			"vouchers_serial": serial,
+			"vouchers_64": concurrent,
+			"engine": engine,
+			"end_to_end": e2e,
+			"ratios": {
+				"vouchers_per_sec": concurrent.per_sec,
+				"voucher_cost_over_batch1_inference": concurrent.amortized_us / engine.batch1_us,
+				"end_to_end_over_engine_batched": e2e.per_sec / engine.batched_per_sec,
+			},
+		})
+	);
+	Ok(())
 }
 
 fn run(a: RunArgs) -> anyhow::Result<()> {
@@ -514,6 +559,11 @@ fn main() {
 		Cmd::Bench(a) => bench(a),
 		Cmd::Verify(a) => verify_cmd(a),
 		Cmd::Adversarial(a) => adversarial(a),
+		Cmd::BenchChannels(a) => tokio::runtime::Builder::new_multi_thread()
+			.enable_all()
+			.build()
+			.map_err(anyhow::Error::from)
+			.and_then(|rt| rt.block_on(bench_channels(a))),
 		Cmd::Verifier(a) => tokio::runtime::Builder::new_multi_thread()
 			.enable_all()
 			.build()

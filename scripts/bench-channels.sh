@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The paid API under load (docs/benchmarks.md, "Paid serving"): starts a dev
+# node and Bob's worker, then `agora-worker bench-channels` measures, in one run
+# on this machine:
+#   1. the voucher path alone: signature check + durable acceptance in a fresh
+#      voucher book (redb, group commit), one at a time and 64 at once;
+#   2. MiniLM alone (batch 1, batch 64), with nothing else running;
+#   3. 64 clients (4 channels x 16 lanes) paying embeddings end to end for SECS.
+# It prints the JSON and the ratios against the goals (>= 1,000 vouchers/s;
+# voucher cost < 5% of a batch-1 inference; end to end >= 0.9x the engine's
+# batched throughput). The binaries are the test build's (dev profile, the hot
+# crates at opt-level 3); run it on an otherwise idle machine.
+#
+#   scripts/bench-channels.sh            SECS=20
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/features.sh
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/agora-target}
+SECS=${SECS:-20}
+cargo test --locked --workspace --features "$TEST_FEATURES" --no-run >/dev/null
+BIN=$CARGO_TARGET_DIR/debug
+RPC=${AGORA_RPC_PORT:-9955}
+API=${AGORA_API_PORT:-8755}
+work=$(mktemp -d)
+cleanup() { kill "${WORKER:-}" "${NODE:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+"$BIN/agora-node" --dev --tmp --rpc-port "$RPC" --port 0 --no-prometheus >"$work/node.log" 2>&1 &
+NODE=$!
+for _ in $(seq 120); do
+  "$BIN/agora" --url "ws://127.0.0.1:$RPC" model list >/dev/null 2>&1 && break
+  sleep 1
+done
+"$BIN/agora-worker" serve --url "ws://127.0.0.1:$RPC" --suri //Bob --no-progress \
+  --data-dir "$work/worker" --listen "127.0.0.1:$API" --endpoint "http://127.0.0.1:$API" \
+  --claim-every-secs 30 >"$work/worker.log" 2>&1 &
+WORKER=$!
+for _ in $(seq 240); do grep -q serving "$work/worker.log" && break; sleep 1; done
+grep -q serving "$work/worker.log" || { tail -20 "$work/worker.log"; exit 1; }
+echo "commit $(git rev-parse --short HEAD), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+mkdir -p target/bench
+"$BIN/agora-worker" bench-channels --url "ws://127.0.0.1:$RPC" --worker "http://127.0.0.1:$API" --secs "$SECS" \
+  >target/bench/channels.json
+python3 scripts/bench-channels-report.py <target/bench/channels.json
