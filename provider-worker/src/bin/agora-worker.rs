@@ -152,12 +152,13 @@ struct ServeArgs {
 	#[arg(long)]
 	no_progress: bool,
 	/// Paid serving: claim served vouchers on chain every this many seconds…
-	#[arg(long, default_value_t = 600)]
+	#[arg(long, default_value_t = 120)]
 	claim_every_secs: u64,
 	/// …or as soon as this much is unclaimed (AGR, or planck with a `p` suffix).
 	#[arg(long, default_value = "10")]
 	claim_threshold: String,
-	/// Refuse vouchers of a channel expiring within this many blocks (time to claim).
+	/// Refuse vouchers of a channel expiring within this many blocks; its
+	/// vouchers are claimed as soon as it gets that close.
 	#[arg(long, default_value_t = 100)]
 	channel_margin: u64,
 	/// TEST BUILDS ONLY (feature `test-cheat`): sign receipts over wrong outputs,

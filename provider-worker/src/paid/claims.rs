@@ -1,5 +1,8 @@
-//! Claims on a schedule: every `every`, or as soon as `threshold` planck of
-//! served vouchers are unclaimed, the latest served voucher of every lane goes
+//! Claims on a schedule: every `every`, as soon as `threshold` planck of
+//! served vouchers are unclaimed, or as soon as a channel with unclaimed
+//! vouchers comes within the worker's margin of its expiration (from then on
+//! its vouchers are refused, and the chain pays them only until the
+//! expiration), the latest served voucher of every lane goes
 //! on chain in `claim_batch`es of at most [`BATCH`]. Restart-safe: what is
 //! claimable comes from the voucher book, and a lane's claim is recorded only
 //! once final.
@@ -31,8 +34,14 @@ pub async fn run(paid: Arc<Paid>, signer: Keypair, schedule: Schedule) {
 	let mut last = tokio::time::Instant::now();
 	loop {
 		tokio::time::sleep(Duration::from_millis(500)).await;
-		let due = last.elapsed() >= schedule.every || paid.book.unclaimed() >= schedule.threshold;
-		if !due || paid.book.claimable().is_empty() {
+		let claimable = paid.book.claimable();
+		if claimable.is_empty() {
+			continue;
+		}
+		let due = last.elapsed() >= schedule.every
+			|| paid.book.unclaimed() >= schedule.threshold
+			|| expiring(&paid, &claimable).await;
+		if !due {
 			continue;
 		}
 		last = tokio::time::Instant::now();
@@ -41,6 +50,22 @@ pub async fn run(paid: Arc<Paid>, signer: Keypair, schedule: Schedule) {
 			tracing::warn!(error = %e, "claiming vouchers failed; retrying at the next round");
 		}
 	}
+}
+
+/// Whether a claimable voucher's channel is within the worker's margin of its
+/// expiration: the worker no longer takes its vouchers, and must claim before
+/// the chain stops paying them.
+async fn expiring(
+	paid: &Paid,
+	claimable: &[agora_primitives::channels::SignedVoucher<u128>],
+) -> bool {
+	let head = paid.head.load(std::sync::atomic::Ordering::Relaxed);
+	let channels = paid.channels.read().await;
+	claimable.iter().any(|v| {
+		channels
+			.get(&v.voucher.channel_id)
+			.is_some_and(|c| c.expiration <= head.saturating_add(paid.margin))
+	})
 }
 
 /// Claims every claimable voucher now; returns how many were paid.
