@@ -348,9 +348,24 @@ pub struct Args {
 	/// instead of most of an hour.
 	#[arg(long)]
 	pub only_peers: bool,
+	/// Honest outputs across hardware instead (scripts/gpu-check.sh):
+	/// generations made by candle on the GPU judged by the CPU verifier, and
+	/// this engine's CPU generations judged by the verifier on the GPU.
+	/// Without a GPU (or a CUDA build) the other side is stock candle on this
+	/// CPU.
+	#[arg(long)]
+	pub cross_device: bool,
+	/// With --cross-device: write the GPU's claims (JSON) here.
+	#[arg(long)]
+	pub dump_claims: Option<std::path::PathBuf>,
+	/// Judge the claims of a file written by --dump-claims with this machine's
+	/// CPU verifier (the same bytes, another machine), and nothing else.
+	#[arg(long)]
+	pub judge_claims: Option<std::path::PathBuf>,
 }
 
-fn read_prompts(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
+/// The prompts of a prompts file.
+pub fn read_prompts(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
 	let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
 	Ok(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string).collect())
 }

@@ -13,9 +13,11 @@
 //! - [`verifier`]: the local verifier validators' off-chain workers ask
 //!   (docs/protocol.md §6).
 //! - [`adversarial`]: the verifier's error rates on honest and cheating claims
-//!   (docs/verification.md).
+//!   (docs/verification.md); [`cross_device`]: the same across hardware (a
+//!   GPU's honest outputs judged on a CPU and the other way round).
 pub mod adversarial;
 pub mod api;
+pub mod cross_device;
 pub mod metrics;
 pub mod paid;
 pub mod serve;

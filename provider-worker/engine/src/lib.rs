@@ -99,6 +99,12 @@ pub trait Engine: Send + Sync {
 
 /// The device inference runs on: CUDA device 0 when built with `--features cuda`
 /// and one is present (unless `cpu` is asked for), else the CPU.
+///
+/// On CUDA, candle's quantized matmuls are set to the verifier's reference
+/// arithmetic (docs/verification.md, "Across hardware"): weights dequantized,
+/// activations and accumulation in f32, no TF32. Candle's default CUDA path
+/// quantizes activations to 8 bits (MMVQ/MMQ); on an H200 its honest outputs
+/// were up to 1.8 logits from the reference, and 13 of 310 were rejected.
 pub fn device(cpu: bool) -> anyhow::Result<Device> {
 	if cpu {
 		return Ok(Device::Cpu);
@@ -106,6 +112,8 @@ pub fn device(cpu: bool) -> anyhow::Result<Device> {
 	#[cfg(feature = "cuda")]
 	{
 		if candle_core::utils::cuda_is_available() {
+			candle_core::quantized::cuda::set_force_dmmv(true);
+			candle_core::cuda::set_gemm_reduced_precision_f32(false);
 			return Ok(Device::new_cuda(0)?);
 		}
 	}

@@ -3,18 +3,19 @@
 //! *every* position, so each claimed token's score can be compared with its
 //! step's best ([`Scoring`]: greedy, or Gumbel-max with the job's noise).
 //!
-//! Two implementations:
-//! - on CPU, Agora's quantized llama (`agora_kernels::qllama`) run as one
-//!   prefill over every position, keeping each position's logits: the very
-//!   arithmetic the worker decodes with, at prompt-processing speed;
-//! - elsewhere (CUDA), or with `AGORA_TEACHER=f32`, the same llama
-//!   architecture written out on candle tensors with every weight dequantized
-//!   to f32 at load (candle's quantized llama returns only the last
-//!   position's logits).
+//! The rule's reference ([`FullLogits::load`]) is the model as its GGUF
+//! defines it: every weight dequantized to f32 and f32 activations, on candle
+//! tensors (any device; candle's quantized llama returns only the last
+//! position's logits). It favours no engine: each honest engine (this
+//! worker's kernels, candle on CUDA, llama.cpp) quantizes its activations in
+//! its own way, and sits within its own rounding of the reference.
 //!
-//! Either differs from a provider's decode only by rounding (the attention's
-//! summation order in a batch; the f32 weights), which the profile's `eps`
-//! tolerates.
+//! [`FullLogits::load_quantized`] is Agora's quantized llama
+//! (`agora_kernels::qllama`) run as one prefill: the very arithmetic this
+//! worker decodes with, ~2× cheaper on a CPU, but not a neutral reference: an
+//! engine that rounds its activations elsewhere (candle on CUDA) sits up to
+//! twice as far from it (an H200's honest samples were up to 1.94 logits off,
+//! docs/verification.md). Tests and benchmarks use it; the verifier does not.
 use agora_kernels::{qllama::QLlama, Threads};
 use agora_primitives::rules;
 use candle_core::{quantized::gguf_file, DType, Device, IndexOp, Tensor};
@@ -104,20 +105,18 @@ fn md<'a>(ct: &'a gguf_file::Content, key: &str) -> anyhow::Result<&'a gguf_file
 }
 
 impl FullLogits {
-	/// Loads a llama GGUF from its bytes: Agora's quantized kernels on CPU
-	/// (unless `AGORA_TEACHER=f32`), f32 weights elsewhere.
+	/// Loads the verifier's reference from a llama GGUF's bytes: f32 weights
+	/// and activations on `device` (the module docs say why).
 	pub fn load(bytes: &[u8], device: &Device) -> anyhow::Result<Self> {
-		if device.is_cpu() && std::env::var("AGORA_TEACHER").as_deref() != Ok("f32") {
-			let ct = gguf_file::Content::read(&mut std::io::Cursor::new(bytes))?;
-			let q = QLlama::from_gguf(&ct, bytes, super::llama::CONTEXT)?;
-			return Ok(Self::Quantized(Box::new(q)));
-		}
 		Ok(Self::F32(Box::new(F32Logits::load(bytes, device)?)))
 	}
 
-	/// Loads the f32 teacher whatever the device.
-	pub fn load_f32(bytes: &[u8], device: &Device) -> anyhow::Result<Self> {
-		Ok(Self::F32(Box::new(F32Logits::load(bytes, device)?)))
+	/// Loads Agora's quantized kernels as a teacher (CPU): this worker's own
+	/// arithmetic, for tests and cost comparisons; not the rule's reference.
+	pub fn load_quantized(bytes: &[u8]) -> anyhow::Result<Self> {
+		let ct = gguf_file::Content::read(&mut std::io::Cursor::new(bytes))?;
+		let q = QLlama::from_gguf(&ct, bytes, super::llama::CONTEXT)?;
+		Ok(Self::Quantized(Box::new(q)))
 	}
 
 	/// Which implementation this is (`agora-kernels` or `candle-f32`).

@@ -320,6 +320,9 @@ fn adversarial(a: agora_worker::adversarial::Args) -> anyhow::Result<()> {
 	let dev = candle_core::Device::Cpu;
 	let lm_files = verified("SmolLM2-135M-Instruct", None)?;
 	let gen = TextGen::load_with(&lm_files, &dev, false, Backend::Agora)?;
+	if a.cross_device || a.judge_claims.is_some() {
+		return cross_device(&a, &lm_files, &gen);
+	}
 	let stock = TextGen::load_with(&lm_files, &dev, false, Backend::CandleStock)?;
 	let full = engine::teacher::FullLogits::load(&std::fs::read(&lm_files.weights)?, &dev)?;
 	let emb = Embedder::load(&verified("all-MiniLM-L6-v2", None)?, &dev, false)?;
@@ -330,10 +333,15 @@ fn adversarial(a: agora_worker::adversarial::Args) -> anyhow::Result<()> {
 	if tallies.is_empty() {
 		return Ok(()); // --dump-prompts
 	}
-	let table = adversarial::markdown(&tallies, eps);
-	println!("{table}");
 	eprintln!("[adversarial] {:.0} s", t0.elapsed().as_secs_f64());
-	if let Some(p) = &a.markdown {
+	report(&tallies, eps, a.markdown.as_deref())
+}
+
+/// Prints the table (and writes it to `markdown`); exits 4 on any wrong verdict.
+fn report(tallies: &[agora_worker::adversarial::Tally], eps: f32, markdown: Option<&std::path::Path>) -> anyhow::Result<()> {
+	let table = agora_worker::adversarial::markdown(tallies, eps);
+	println!("{table}");
+	if let Some(p) = markdown {
 		std::fs::write(p, &table)?;
 	}
 	let wrong: Vec<&String> = tallies.iter().flat_map(|t| &t.errors).collect();
@@ -344,6 +352,45 @@ fn adversarial(a: agora_worker::adversarial::Args) -> anyhow::Result<()> {
 		std::process::exit(4);
 	}
 	Ok(())
+}
+
+/// `adversarial --cross-device` and `--judge-claims` (scripts/gpu-check.sh).
+fn cross_device(a: &agora_worker::adversarial::Args, lm_files: &files::ModelFiles, gen: &TextGen) -> anyhow::Result<()> {
+	use agora_worker::{adversarial, cross_device};
+	let weights = std::fs::read(&lm_files.weights)?;
+	let full = engine::teacher::FullLogits::load(&weights, &candle_core::Device::Cpu)?;
+	let (eps, _) = engine::verify::tolerances(&shipped::smollm2([0u8; 32]).determinism);
+	let t0 = Instant::now();
+	let cpu = std::fs::read_to_string("/proc/cpuinfo")
+		.ok()
+		.and_then(|c| c.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|m| m.trim().to_string()))
+		.unwrap_or_else(|| "this CPU".into());
+	let tallies = if let Some(path) = &a.judge_claims {
+		let claims: Vec<cross_device::StoredClaim> =
+			serde_json::from_slice(&std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?)?;
+		cross_device::judge_file(gen, &full, eps, &claims, &cpu)?
+	} else {
+		// The other side: candle on the GPU, and the verifier's reference run
+		// there; without a GPU, candle's own quantized llama on this CPU.
+		let gpu = engine::device(false)?;
+		let name = if gpu.is_cpu() {
+			eprintln!("[cross-device] no GPU (a build without --features cuda, or no device): the other side is stock candle on this CPU");
+			"the CPU (stock candle)".to_string()
+		} else {
+			std::env::var("AGORA_GPU_NAME").map(|n| format!("CUDA ({n})")).unwrap_or_else(|_| "CUDA".into())
+		};
+		let gpu_gen = TextGen::load_with(lm_files, &gpu, false, Backend::CandleStock)?;
+		let gpu_full = engine::teacher::FullLogits::load(&weights, &gpu)?;
+		let sides = cross_device::Sides { cpu_gen: gen, cpu_full: &full, gpu_gen: &gpu_gen, gpu_full: &gpu_full, gpu_name: &name };
+		let prompts = adversarial::read_prompts(&a.prompts)?;
+		let (tallies, claims) = cross_device::run(&sides, &prompts, a.max_tokens, &a.seeds, eps)?;
+		if let Some(p) = &a.dump_claims {
+			std::fs::write(p, serde_json::to_vec(&claims)?)?;
+		}
+		tallies
+	};
+	eprintln!("[cross-device] {:.0} s", t0.elapsed().as_secs_f64());
+	report(&tallies, eps, a.markdown.as_deref())
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -377,11 +424,15 @@ fn bench(a: BenchArgs) -> anyhow::Result<()> {
 	}
 	// Verification cost: one teacher-forced pass over prompt + the claimed tokens,
 	// against generating them (prefill + decode).
-	let (mut gen_s, mut ver_s) = (vec![], vec![]);
+	// The verifier's reference (f32) is what a validator runs; on a CPU the
+	// worker's own quantized kernels as a teacher are measured beside it.
+	let (mut gen_s, mut ver_s, mut quant_s) = (vec![], vec![], vec![]);
 	let mut teacher = "";
 	if !a.skip_verify && generation {
 		let lm_files = verified("SmolLM2-135M-Instruct", None)?;
-		let full = engine::teacher::FullLogits::load(&std::fs::read(&lm_files.weights)?, &dev)?;
+		let bytes = std::fs::read(&lm_files.weights)?;
+		let full = engine::teacher::FullLogits::load(&bytes, &dev)?;
+		let quantized = if dev.is_cpu() { Some(engine::teacher::FullLogits::load_quantized(&bytes)?) } else { None };
 		teacher = full.kind();
 		for _ in 0..a.runs {
 			let r = lm.generate_n(&ids, a.decode_tokens)?;
@@ -389,14 +440,18 @@ fn bench(a: BenchArgs) -> anyhow::Result<()> {
 			let t0 = Instant::now();
 			let _ = full.check(&ids, &r.tokens, &engine::teacher::Scoring::greedy())?;
 			ver_s.push(t0.elapsed().as_secs_f64());
+			if let Some(q) = &quantized {
+				let t0 = Instant::now();
+				let _ = q.check(&ids, &r.tokens, &engine::teacher::Scoring::greedy())?;
+				quant_s.push(t0.elapsed().as_secs_f64());
+			}
 		}
 	}
-	let (gen_med, ver_med) = (median(gen_s), median(ver_s));
-	let emb = Embedder::load_with(&verified("all-MiniLM-L6-v2", None)?, &dev, false, backend)?;
-	let _ = emb.embed_batch(&[BENCH_SENTENCE])?;
+	let (gen_med, ver_med, quant_med) = (median(gen_s), median(ver_s), median(quant_s));
 	let mut per_batch = serde_json::Map::new();
-	for batch in if embedding { &[1usize, 32][..] } else { &[][..] } {
-		let batch = *batch;
+	let emb = if embedding { Some(Embedder::load_with(&verified("all-MiniLM-L6-v2", None)?, &dev, false, backend)?) } else { None };
+	for (emb, batch) in emb.iter().flat_map(|e| [(e, 1usize), (e, 32)]) {
+		let _ = emb.embed_batch(&[BENCH_SENTENCE])?;
 		let sentences: Vec<&str> = std::iter::repeat_n(BENCH_SENTENCE, batch).collect();
 		let mut rates = vec![];
 		let rounds = if batch == 1 { 32 } else { 4 };
@@ -425,6 +480,8 @@ fn bench(a: BenchArgs) -> anyhow::Result<()> {
 			"verify_teacher_forced_secs": ver_med,
 			"verify_teacher": teacher,
 			"verify_fraction": if gen_med > 0.0 { ver_med / gen_med } else { 0.0 },
+			"verify_quantized_secs": quant_med,
+			"verify_quantized_fraction": if gen_med > 0.0 { quant_med / gen_med } else { 0.0 },
 		})
 	);
 	Ok(())
