@@ -144,6 +144,7 @@ pub async fn run(client: &chain::Client, cmd: ChannelCmd, json: bool) -> anyhow:
 				})?],
 				None => channel::channels_of(client, &chain::account(&key.keypair()?)).await?,
 			};
+			let list: Vec<channel::ChannelInfo> = list.iter().map(channel::ChannelInfo::from).collect();
 			if json {
 				println!("{}", serde_json::json!(list));
 			} else {

@@ -82,42 +82,67 @@ impl Payer {
 }
 
 /// A channel as the chain stores it.
+#[derive(Clone, Debug)]
+pub struct Channel {
+	pub id: ChannelId,
+	pub sender: AccountId32,
+	pub recipient: AccountId32,
+	/// The key vouchers are signed with (sr25519 public key).
+	pub signer: [u8; 32],
+	/// Planck.
+	pub value: u128,
+	pub claimed: u128,
+	pub expiration: u32,
+	/// (lane, last claimed nonce, claimed from the lane).
+	pub lanes: Vec<(LaneId, u64, u128)>,
+}
+
+/// A [`Channel`] for people and JSON: accounts in SS58, the signer in hex,
+/// amounts as strings (JSON numbers lose precision above 2^53).
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct ChannelInfo {
 	pub id: ChannelId,
 	pub sender: String,
 	pub recipient: String,
 	pub signer: String,
-	/// Planck, as strings (JSON numbers lose precision above 2^53).
 	pub value: String,
 	pub claimed: String,
 	pub expiration: u32,
-	/// (lane, last claimed nonce, claimed from the lane).
 	pub lanes: Vec<(LaneId, u64, String)>,
+}
+
+impl From<&Channel> for ChannelInfo {
+	fn from(c: &Channel) -> Self {
+		ChannelInfo {
+			id: c.id,
+			sender: c.sender.to_string(),
+			recipient: c.recipient.to_string(),
+			signer: crate::hex0x(&c.signer),
+			value: c.value.to_string(),
+			claimed: c.claimed.to_string(),
+			expiration: c.expiration,
+			lanes: c.lanes.iter().map(|(l, n, claimed)| (*l, *n, claimed.to_string())).collect(),
+		}
+	}
 }
 
 type Stored = runtime::runtime_types::pallet_channels::types::Channel;
 
-fn info(id: ChannelId, c: Stored) -> ChannelInfo {
-	ChannelInfo {
+fn channel_of(id: ChannelId, c: Stored) -> Channel {
+	Channel {
 		id,
-		sender: c.sender.to_string(),
-		recipient: c.recipient.to_string(),
-		signer: crate::hex0x(&c.signer),
-		value: c.value.to_string(),
-		claimed: c.claimed.to_string(),
+		sender: c.sender,
+		recipient: c.recipient,
+		signer: c.signer,
+		value: c.value,
+		claimed: c.claimed,
 		expiration: c.expiration,
-		lanes: c
-			.lanes
-			.0
-			.into_iter()
-			.map(|(l, s)| (l, s.nonce, s.claimed.to_string()))
-			.collect(),
+		lanes: c.lanes.0.into_iter().map(|(l, s)| (l, s.nonce, s.claimed)).collect(),
 	}
 }
 
 /// One channel at the finalized head (`None`: never opened, or reclaimed).
-pub async fn channel(client: &Client, id: ChannelId) -> anyhow::Result<Option<ChannelInfo>> {
+pub async fn channel(client: &Client, id: ChannelId) -> anyhow::Result<Option<Channel>> {
 	let at = client.at_current_block().await?;
 	let entry = at.storage().entry(runtime::storage().channels().channels())?;
 	Ok(entry
@@ -125,20 +150,19 @@ pub async fn channel(client: &Client, id: ChannelId) -> anyhow::Result<Option<Ch
 		.await?
 		.map(|v| v.decode())
 		.transpose()?
-		.map(|c| info(id, c)))
+		.map(|c| channel_of(id, c)))
 }
 
 /// Every open channel `who` sends or receives, at the finalized head.
-pub async fn channels_of(client: &Client, who: &AccountId32) -> anyhow::Result<Vec<ChannelInfo>> {
+pub async fn channels_of(client: &Client, who: &AccountId32) -> anyhow::Result<Vec<Channel>> {
 	let at = client.at_current_block().await?;
 	let entry = at.storage().entry(runtime::storage().channels().channels())?;
 	let mut iter = entry.iter(()).await?;
 	let mut out = vec![];
-	let me = who.to_string();
 	while let Some(kv) = futures::StreamExt::next(&mut iter).await {
 		let kv = kv?;
-		let c = info(kv.key()?.decode()?.0, kv.value().decode()?);
-		if c.sender == me || c.recipient == me {
+		let c = channel_of(kv.key()?.decode()?.0, kv.value().decode()?);
+		if &c.sender == who || &c.recipient == who {
 			out.push(c);
 		}
 	}

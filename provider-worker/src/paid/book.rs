@@ -294,11 +294,6 @@ impl Book {
 		self.write(writes).await
 	}
 
-	/// A lane as the book has it.
-	pub fn lane(&self, channel: ChannelId, lane: LaneId) -> Option<Lane> {
-		self.state().lanes.get(&(channel, lane)).cloned()
-	}
-
 	/// Every accepted voucher with its price, as on disk (for audits and tests).
 	pub fn accepted(&self) -> anyhow::Result<Vec<(Voucher, u128)>> {
 		let r = self.inner.db.begin_read()?;

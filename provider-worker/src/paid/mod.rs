@@ -173,16 +173,12 @@ impl Paid {
 					format!("no open channel {id}"),
 				)
 			})?;
-		let signer = hex::decode(info.signer.trim_start_matches("0x"))
-			.ok()
-			.and_then(|b| <[u8; 32]>::try_from(b).ok())
-			.unwrap_or_default();
 		let view = ChannelView {
-			recipient: info.recipient,
-			signer,
-			value: info.value.parse().unwrap_or(0),
+			recipient: info.recipient.to_string(),
+			signer: info.signer,
+			value: info.value,
 			expiration: u64::from(info.expiration),
-			lanes: info.lanes.iter().map(|(l, n, c)| (*l, (*n, c.parse().unwrap_or(0)))).collect(),
+			lanes: info.lanes.iter().map(|(l, n, c)| (*l, (*n, *c))).collect(),
 			fetched: Instant::now(),
 		};
 		self.channels.write().await.insert(id, view.clone());
