@@ -139,6 +139,41 @@ fn full_logits_agree_with_the_decoder() {
 	assert_eq!(first[0].gap.to_bits(), (max - logits[out.tokens[0] as usize]).to_bits());
 }
 
+/// The cross-device harness (`adversarial --cross-device`, scripts/gpu-check.sh)
+/// without a GPU: stock candle stands in for the other engine. Every honest
+/// output passes both ways, the other engine's claims are kept with their
+/// tokens, and a claims file judged again (`--judge-claims`) gives the same
+/// verdicts; a claim whose ids were tampered with in the file fails.
+#[test]
+fn cross_device_claims_pass_both_ways_and_judge_the_same_from_a_file() {
+	use agora_worker::cross_device::{self, Sides, StoredClaim};
+	let (gen, full) = smollm();
+	let dir = agora_engine::models_dir().join("smollm2-135m-instruct");
+	let f = files::verify(&dir, &shipped::smollm2([0u8; 32]), [0; 32], false).unwrap();
+	let stock = TextGen::load_with(&f, &candle_core::Device::Cpu, false, Backend::CandleStock).unwrap();
+	let sides = Sides { cpu_gen: &gen, cpu_full: &full, gpu_gen: &stock, gpu_full: &full, gpu_name: "stock candle" };
+	let prompts = vec!["Name a colour.".to_string()];
+	let (tallies, claims) = cross_device::run(&sides, &prompts, 8, &[1], eps()).unwrap();
+	// Greedy, T = 0.7 and T = 1 from each side.
+	assert_eq!(tallies.len(), 6, "{tallies:?}");
+	assert!(tallies.iter().all(|t| t.cases == 1 && t.accepted == 1 && t.errors.is_empty()), "{tallies:?}");
+	assert_eq!(claims.len(), 3);
+	assert!(claims.iter().all(|c| c.honest && !c.tokens.is_empty() && c.class.contains("stock candle")));
+	let json = serde_json::to_vec(&claims).unwrap();
+	let back: Vec<StoredClaim> = serde_json::from_slice(&json).unwrap();
+	let again = cross_device::judge_file(&gen, &full, eps(), &back, "this CPU").unwrap();
+	assert_eq!(again.iter().map(|t| t.accepted).sum::<u32>(), 3, "{again:?}");
+	// The same file with the greedy claim's first id replaced by a token the
+	// model puts far below the best: the file is judged, not trusted.
+	let mut forged = back.clone();
+	let greedy = forged.iter_mut().find(|c| c.temperature_milli == 0).unwrap();
+	greedy.tokens[0] = 0;
+	let judged = cross_device::judge_file(&gen, &full, eps(), &forged, "this CPU").unwrap();
+	let bad = judged.iter().find(|t| t.class.starts_with("greedy")).unwrap();
+	assert_eq!((bad.accepted, bad.rejected), (0, 1), "{judged:?}");
+	assert_eq!(bad.errors.len(), 1, "an honest-labelled claim that fails is reported as a wrong verdict");
+}
+
 #[test]
 fn cosine_accepts_honest_vectors_and_refuses_others() {
 	let dir = agora_engine::models_dir().join("all-minilm-l6-v2");
