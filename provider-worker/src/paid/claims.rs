@@ -61,11 +61,9 @@ async fn expiring(
 ) -> bool {
 	let head = paid.head.load(std::sync::atomic::Ordering::Relaxed);
 	let channels = paid.channels.read().await;
-	claimable.iter().any(|v| {
-		channels
-			.get(&v.voucher.channel_id)
-			.is_some_and(|c| c.expiration <= head.saturating_add(paid.margin))
-	})
+	claimable
+		.iter()
+		.any(|v| channels.get(&v.voucher.channel_id).is_some_and(|c| c.expiring(head, paid.margin)))
 }
 
 /// Claims every claimable voucher now; returns how many were paid.

@@ -73,6 +73,15 @@ pub struct ChannelView {
 	fetched: Instant,
 }
 
+impl ChannelView {
+	/// Whether the channel is within `margin` blocks of its expiration at
+	/// `head`: the worker takes no more of its vouchers, and claims what it
+	/// holds before the chain stops paying them.
+	pub fn expiring(&self, head: u64, margin: u64) -> bool {
+		self.expiration <= head.saturating_add(margin)
+	}
+}
+
 /// A model this worker serves paid requests for.
 #[derive(Clone)]
 pub struct Served {
@@ -228,7 +237,7 @@ impl Paid {
 			));
 		}
 		let head = self.head.load(Ordering::Relaxed);
-		if channel.expiration <= head.saturating_add(self.margin) {
+		if channel.expiring(head, self.margin) {
 			return Err(ApiError::new(
 				StatusCode::GONE,
 				"channel_expiring",

@@ -154,21 +154,22 @@ impl Shared {
 					Err(EngineError::Internal(msg)) => anyhow::bail!("engine failure: {msg}"),
 				};
 				#[cfg(feature = "test-cheat")]
-				let cheat = match kind {
-					_ if self.cheat.is_empty() => None,
-					OutputKind::Text => {
-						let k = self.text_jobs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-						self.cheat.get(k % self.cheat.len()).copied()
-					},
-					_ => self.cheat.iter().find(|c| **c != Cheat::Overbill).copied(),
-				};
-				#[cfg(feature = "test-cheat")]
-				let (output, tokens) = match cheat {
-					Some(c) => {
-						tracing::warn!(job = id, cheat = ?c, "TEST BUILD: cheating on this job");
-						c.apply(output, tokens, kind, job.params.max_tokens)
-					},
-					None => (output, tokens),
+				let (output, tokens) = {
+					let cheat = match kind {
+						_ if self.cheat.is_empty() => None,
+						OutputKind::Text => {
+							let k = self.text_jobs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+							self.cheat.get(k % self.cheat.len()).copied()
+						},
+						_ => self.cheat.iter().find(|c| **c != Cheat::Overbill).copied(),
+					};
+					match cheat {
+						Some(c) => {
+							tracing::warn!(job = id, cheat = ?c, "TEST BUILD: cheating on this job");
+							c.apply(output, tokens, kind, job.params.max_tokens)
+						},
+						None => (output, tokens),
+					}
 				};
 				let hash = self.store.put_output(&output)?;
 				let r = JobRecord {
