@@ -73,7 +73,9 @@ pub fn prompt_ids(gen: &TextGen, input: &str) -> anyhow::Result<Vec<u32>> {
 	gen.encode(&gen.prompt(input).map_err(internal)?).map_err(internal)
 }
 
-fn claim(input: &str, max_tokens: u32, temperature_milli: u32, job_seed: [u8; 32], tokens: &[u32], gen: &TextGen) -> anyhow::Result<Claim> {
+/// The claim an honest provider posts for `tokens`: billed as many, served
+/// with `gen`'s tokenizer (ids → text).
+pub fn claim(input: &str, max_tokens: u32, temperature_milli: u32, job_seed: [u8; 32], tokens: &[u32], gen: &TextGen) -> anyhow::Result<Claim> {
 	Ok(Claim {
 		input: input.as_bytes().to_vec(),
 		max_tokens,
@@ -246,6 +248,21 @@ pub fn judge(gen: &TextGen, full: &FullLogits, eps: f32, case: &Case) -> anyhow:
 	verify::teacher_forced(gen, full, &case.claim.gen(), eps)
 }
 
+/// Judges `case` with `full` and adds the verdict to the tally of `class`.
+pub fn judge_into(
+	tallies: &mut Vec<Tally>,
+	gen: &TextGen,
+	full: &FullLogits,
+	eps: f32,
+	case: &Case,
+	class: &str,
+	label: &str,
+) -> anyhow::Result<()> {
+	let v = judge(gen, full, eps, case)?;
+	tally(tallies, class, case.honest, case.claim.temperature_milli as f32 / 1000.0, &v, label);
+	Ok(())
+}
+
 /// Tallies of one class.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Tally {
@@ -400,8 +417,7 @@ pub fn run(a: &Args, gen: &TextGen, stock: &TextGen, full: &FullLogits, emb: &Em
 			cases.push(Case { class: "greedy, llama.cpp (same GGUF)".into(), honest: true, claim: claim(p, a.max_tokens, 0, [0; 32], &ids, gen)? });
 		}
 		for c in &cases {
-			let v = judge(gen, full, eps, c)?;
-			tally(&mut tallies, &c.class, c.honest, c.claim.temperature_milli as f32 / 1000.0, &v, &format!("prompt {i} {p:?}"));
+			judge_into(&mut tallies, gen, full, eps, c, &c.class, &format!("prompt {i} {p:?}"))?;
 		}
 		let other = &prompts[(i + 1) % prompts.len()];
 		let mut embs = if a.only_peers { vec![] } else { embedding_cases(emb, p, other)? };

@@ -5,8 +5,9 @@
 //! and this engine's CPU generations by the verifier running on CUDA; the
 //! GPU's claims are also written out (`--dump-claims`) so that any other
 //! machine's verifier can judge the very same bytes again (`--judge-claims`).
-use crate::adversarial::{self, Case, Claim, Tally};
+use crate::adversarial::{self, Case, Tally};
 use agora_engine::{llama::TextGen, teacher::FullLogits};
+use agora_primitives::jobs::GenerationOutput;
 use serde::{Deserialize, Serialize};
 
 /// A claim as written to a claims file: enough to rebuild the served bytes.
@@ -23,16 +24,20 @@ pub struct StoredClaim {
 }
 
 impl StoredClaim {
-	fn of(case: &Case, tokens: &[u32]) -> Self {
-		StoredClaim {
+	/// The claim of an honest case: its ids are those its served output commits.
+	fn of(case: &Case) -> anyhow::Result<Self> {
+		let tokens = GenerationOutput::from_bytes(&case.claim.output)
+			.ok_or_else(|| anyhow::anyhow!("{}: not a generation output", case.class))?
+			.tokens;
+		Ok(StoredClaim {
 			class: case.class.clone(),
 			honest: case.honest,
 			input: String::from_utf8_lossy(&case.claim.input).into_owned(),
 			max_tokens: case.claim.max_tokens,
 			temperature_milli: case.claim.temperature_milli,
 			job_seed: hex::encode(case.claim.job_seed),
-			tokens: tokens.to_vec(),
-		}
+			tokens,
+		})
 	}
 
 	/// The case again, served by `gen`'s tokenizer (ids → text).
@@ -40,18 +45,15 @@ impl StoredClaim {
 		let seed: [u8; 32] = hex::decode(&self.job_seed)?
 			.try_into()
 			.map_err(|_| anyhow::anyhow!("job_seed: 32 bytes expected"))?;
-		Ok(Case {
-			class: self.class.clone(),
-			honest: self.honest,
-			claim: Claim {
-				input: self.input.as_bytes().to_vec(),
-				max_tokens: self.max_tokens,
-				temperature_milli: self.temperature_milli,
-				job_seed: seed,
-				billed_tokens: self.tokens.len() as u32,
-				output: adversarial::served(gen, &self.tokens)?,
-			},
-		})
+		let claim = adversarial::claim(
+			&self.input,
+			self.max_tokens,
+			self.temperature_milli,
+			seed,
+			&self.tokens,
+			gen,
+		)?;
+		Ok(Case { class: self.class.clone(), honest: self.honest, claim })
 	}
 }
 
@@ -67,7 +69,7 @@ pub struct Sides<'a> {
 }
 
 /// Greedy and sampled generations of `input` by `gen` (stock or this engine),
-/// as honest cases labelled `made_by`, with their tokens.
+/// as honest cases labelled `made_by`, served with `tokenizer`.
 fn generations(
 	gen: &TextGen,
 	tokenizer: &TextGen,
@@ -75,7 +77,7 @@ fn generations(
 	input: &str,
 	max_tokens: u32,
 	seeds: &[u64],
-) -> anyhow::Result<Vec<(Case, Vec<u32>)>> {
+) -> anyhow::Result<Vec<Case>> {
 	let ids = adversarial::prompt_ids(tokenizer, input)?;
 	let mut runs = vec![(0u32, [0u8; 32])];
 	for t in [700u32, 1000] {
@@ -83,27 +85,17 @@ fn generations(
 	}
 	let mut out = vec![];
 	for (t_milli, seed) in runs {
+		let temperature = f64::from(t_milli) / 1000.0;
 		let inf = gen
-			.generate(&ids, max_tokens, f64::from(t_milli) / 1000.0, seed)
+			.generate(&ids, max_tokens, temperature, seed)
 			.map_err(|e| anyhow::anyhow!("{e}"))?;
-		let kind = if t_milli == 0 {
-			"greedy".to_string()
-		} else {
-			format!("sampled, T = {}", f64::from(t_milli) / 1000.0)
-		};
-		let case = Case {
+		let kind =
+			if t_milli == 0 { "greedy".to_string() } else { format!("sampled, T = {temperature}") };
+		out.push(Case {
 			class: format!("{kind}, {made_by}"),
 			honest: true,
-			claim: Claim {
-				input: input.as_bytes().to_vec(),
-				max_tokens,
-				temperature_milli: t_milli,
-				job_seed: seed,
-				billed_tokens: inf.tokens.len() as u32,
-				output: adversarial::served(tokenizer, &inf.tokens)?,
-			},
-		};
-		out.push((case, inf.tokens));
+			claim: adversarial::claim(input, max_tokens, t_milli, seed, &inf.tokens, tokenizer)?,
+		});
 	}
 	Ok(out)
 }
@@ -122,31 +114,29 @@ pub fn run(
 	for (i, p) in prompts.iter().enumerate() {
 		let label = format!("prompt {i} {p:?}");
 		let made = format!("made on {}, judged by the CPU verifier", sides.gpu_name);
-		for (case, tokens) in
-			generations(sides.gpu_gen, sides.cpu_gen, &made, p, max_tokens, seeds)?
-		{
-			let v = adversarial::judge(sides.cpu_gen, sides.cpu_full, eps, &case)?;
-			adversarial::tally(
+		for case in generations(sides.gpu_gen, sides.cpu_gen, &made, p, max_tokens, seeds)? {
+			adversarial::judge_into(
 				&mut tallies,
+				sides.cpu_gen,
+				sides.cpu_full,
+				eps,
+				&case,
 				&case.class,
-				true,
-				case.claim.temperature_milli as f32 / 1000.0,
-				&v,
 				&label,
-			);
-			stored.push(StoredClaim::of(&case, &tokens));
+			)?;
+			stored.push(StoredClaim::of(&case)?);
 		}
 		let made = format!("made by this engine (CPU), judged on {}", sides.gpu_name);
-		for (case, _) in generations(sides.cpu_gen, sides.cpu_gen, &made, p, max_tokens, seeds)? {
-			let v = adversarial::judge(sides.cpu_gen, sides.gpu_full, eps, &case)?;
-			adversarial::tally(
+		for case in generations(sides.cpu_gen, sides.cpu_gen, &made, p, max_tokens, seeds)? {
+			adversarial::judge_into(
 				&mut tallies,
+				sides.cpu_gen,
+				sides.gpu_full,
+				eps,
+				&case,
 				&case.class,
-				true,
-				case.claim.temperature_milli as f32 / 1000.0,
-				&v,
 				&label,
-			);
+			)?;
 		}
 		if (i + 1) % 10 == 0 {
 			eprintln!("[cross-device] prompt {} of {}", i + 1, prompts.len());
@@ -166,16 +156,16 @@ pub fn judge_file(
 	let mut tallies = vec![];
 	for (i, c) in claims.iter().enumerate() {
 		let case = c.case(gen)?;
-		let v = adversarial::judge(gen, full, eps, &case)?;
 		let class = format!("{} (again, on {judged_on})", case.class);
-		adversarial::tally(
+		adversarial::judge_into(
 			&mut tallies,
+			gen,
+			full,
+			eps,
+			&case,
 			&class,
-			case.honest,
-			case.claim.temperature_milli as f32 / 1000.0,
-			&v,
 			&format!("claim {i} {:?}", c.input),
-		);
+		)?;
 	}
 	Ok(tallies)
 }
