@@ -16,7 +16,7 @@ cargo build --locked --release -p agora-node --features runtime-benchmarks
 NODE="$CARGO_TARGET_DIR/release/agora-node"
 OUT=${BENCH_OUT:-target/bench}
 mkdir -p "$OUT"
-for p in slashing models jobs verification reputation channels; do
+for p in slashing models jobs verification reputation channels passes; do
   "$NODE" benchmark pallet --runtime-log=error --chain dev --wasm-execution compiled \
     --pallet "pallet_$p" --extrinsic '*' --steps "$STEPS" --repeat "$REPEAT" \
     --template scripts/weight-template.hbs --output "pallets/$p/src/weights.rs" \

@@ -9,6 +9,7 @@
 //! | `agora_assignment` | `[job_id, at?]` | how an AVRF-assigned job was drawn, or `null` |
 //! | `agora_providers` | `[model_id, sort_by?, at?]` | the model's offers with reputation, stake and terms; `sort_by` is `rank` (default), `price`, `stake` or `reputation` |
 //! | `agora_quote` | `[model_id, max_tokens, at?]` | cheapest, median and best-ranked price, or `null` |
+//! | `agora_pass` | `[account, at?]` | the account's service pass with its quota left this epoch (`pass`, `null` without one) and its pass work this epoch as a provider (`work`) |
 //!
 //! Ids and hashes are `0x`-hex, accounts SS58 (prefix 4242), balances decimal
 //! strings (they exceed JavaScript's safe integers), text UTF-8 strings.
@@ -17,7 +18,7 @@ use std::sync::Arc;
 
 use agora_primitives::{
 	models::{ModelView, OfferView, ProviderView},
-	api::{AgoraDiscoveryApi, AgoraJobsApi, AgoraModelsApi},
+	api::{AgoraDiscoveryApi, AgoraJobsApi, AgoraModelsApi, AgoraPassesApi},
 	discovery::{ProviderListing, SortBy},
 	DeterminismProfile, JobId, ModelId,
 };
@@ -69,6 +70,11 @@ pub trait AgoraApi {
 	/// output tokens; `null` if no active offer fits.
 	#[method(name = "agora_quote")]
 	fn quote(&self, model_id: String, max_tokens: u32, at: Option<Hash>) -> RpcResult<Option<Value>>;
+
+	/// An account's service pass (quota left this epoch) and its pass work
+	/// this epoch as a provider.
+	#[method(name = "agora_pass")]
+	fn pass(&self, account: String, at: Option<Hash>) -> RpcResult<Value>;
 }
 
 /// Parses `rank|price|stake|reputation`.
@@ -197,6 +203,13 @@ pub fn offer_json(o: &OfferView<AccountId, Balance>) -> Value {
 	})
 }
 
+/// An SS58 account, or a specific "invalid params" error.
+fn parse_account(account: &str) -> Result<AccountId, ErrorObjectOwned> {
+	AccountId::from_ss58check_with_version(account)
+		.map(|(a, _)| a)
+		.map_err(|e| invalid(format!("not an SS58 account: {account:?} ({e:?})")))
+}
+
 fn provider_json(p: &ProviderView<Balance, BlockNumber>) -> Value {
 	json!({
 		"bond": p.bond.to_string(),
@@ -212,7 +225,28 @@ where
 	C::Api: AgoraModelsApi<Block, AccountId, Balance, BlockNumber>,
 	C::Api: AgoraJobsApi<Block, AccountId>,
 	C::Api: AgoraDiscoveryApi<Block, AccountId, Balance>,
+	C::Api: AgoraPassesApi<Block, AccountId, Balance, BlockNumber>,
 {
+	fn pass(&self, account: String, at: Option<Hash>) -> RpcResult<Value> {
+		let who = parse_account(&account)?;
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let api = self.client.runtime_api();
+		let pass = api.pass(at, who.clone()).map_err(runtime)?;
+		let work = api.pass_work(at, who).map_err(runtime)?;
+		Ok(json!({
+			"pass": pass.map(|p| json!({
+				"locked": p.locked.to_string(),
+				"unlocking": p.unlocking.map(|(v, at)| json!({"value": v.to_string(), "at": at})),
+				"epoch": p.epoch,
+				"epochEndsAt": p.epoch_ends_at,
+				"quota": p.quota,
+				"used": p.used,
+				"remaining": p.remaining,
+			})),
+			"work": {"jobs": work.jobs, "contribution": work.contribution},
+		}))
+	}
+
 	fn models(&self, at: Option<Hash>) -> RpcResult<Vec<Value>> {
 		let at = at.unwrap_or_else(|| self.client.info().best_hash);
 		let models = self.client.runtime_api().models(at).map_err(runtime)?;
@@ -234,9 +268,7 @@ where
 	}
 
 	fn provider(&self, account: String, at: Option<Hash>) -> RpcResult<Option<Value>> {
-		let who = AccountId::from_ss58check_with_version(&account)
-			.map(|(a, _)| a)
-			.map_err(|e| invalid(format!("not an SS58 account: {account:?} ({e:?})")))?;
+		let who = parse_account(&account)?;
 		let at = at.unwrap_or_else(|| self.client.info().best_hash);
 		let p = self.client.runtime_api().provider(at, who).map_err(runtime)?;
 		Ok(p.as_ref().map(provider_json))

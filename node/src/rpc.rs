@@ -35,6 +35,7 @@ where
 	C::Api: agora_primitives::api::AgoraModelsApi<Block, AccountId, Balance, BlockNumber>,
 	C::Api: agora_primitives::api::AgoraJobsApi<Block, AccountId>,
 	C::Api: agora_primitives::api::AgoraDiscoveryApi<Block, AccountId, Balance>,
+	C::Api: agora_primitives::api::AgoraPassesApi<Block, AccountId, Balance, BlockNumber>,
 	P: TransactionPool + 'static,
 {
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};

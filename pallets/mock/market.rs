@@ -32,6 +32,7 @@ frame_support::construct_runtime!(
 		// runs before the finalization.
 		Verification: pallet_verification,
 		Jobs: pallet_jobs,
+		Passes: pallet_passes,
 	}
 );
 
@@ -243,9 +244,47 @@ impl pallet_verification::Config for Test {
 
 /// The prelude's limits (64-byte inputs, 100-block deadlines, 3 jobs per
 /// queue); every receipt goes to `pallet-verification`.
+/// Blocks per service-pass epoch in the market tests.
+pub const PASS_EPOCH: u64 = 20;
+/// Stake per pass request.
+pub const PASS_STAKE: Balance = 1_000;
+
+parameter_types! {
+	pub const PassStake: Balance = PASS_STAKE;
+	pub const PassMaxPerEpoch: u32 = 10;
+	pub const PassCooldown: u64 = 10;
+	pub const PassInflation: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(10);
+	pub const PassRewardCap: Balance = Balance::MAX;
+	pub const PassBlocksPerYear: u64 = 1_000;
+	pub const PassEpoch: u64 = PASS_EPOCH;
+	pub const PassDefaultWeight: u32 = 1;
+	pub const PassMaxWeight: u32 = 1_000;
+	pub const PassMaxPayouts: u32 = 8;
+}
+
+impl pallet_passes::Config for Test {
+	type RuntimeEvent = RuntimeEvent;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type StakePerRequest = PassStake;
+	type MaxRequestsPerEpoch = PassMaxPerEpoch;
+	type PassCooldown = PassCooldown;
+	type Inflation = PassInflation;
+	type RewardCap = PassRewardCap;
+	type BlocksPerYear = PassBlocksPerYear;
+	type DefaultEpochLength = PassEpoch;
+	type DefaultServiceWeight = PassDefaultWeight;
+	type MaxServiceWeight = PassMaxWeight;
+	type MaxPayoutsPerBlock = PassMaxPayouts;
+	type Treasury = Treasury;
+	type ServiceWeightOrigin = frame_system::EnsureRoot<AccountId>;
+	type WeightInfo = ();
+}
+
 #[derive_impl(pallet_jobs::config_preludes::TestDefaultConfig)]
 impl pallet_jobs::Config for Test {
 	type Checks = Verification;
+	type Passes = Passes;
 	type Balance = Balance;
 	type Escrow = Escrow;
 	type Offers = Models;
@@ -391,6 +430,7 @@ pub fn run_to(n: u64) {
 		System::set_block_number(next);
 		Verification::on_initialize(next);
 		Jobs::on_initialize(next);
+		Passes::on_initialize(next);
 	}
 }
 
@@ -466,6 +506,7 @@ pub fn check_invariants() {
 	Escrow::do_try_state().expect("escrow invariants");
 	Models::do_try_state().expect("models invariants");
 	Slashing::do_try_state().expect("slashing invariants");
+	Passes::do_try_state().expect("passes invariants");
 }
 
 /// Externalities with a keystore, for the benchmark test suite (it signs receipts).

@@ -276,6 +276,16 @@ impl_runtime_apis! {
 		}
 	}
 
+	impl agora_primitives::api::AgoraPassesApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn pass(account: AccountId) -> Option<agora_primitives::passes::PassView<Balance, BlockNumber>> {
+			crate::Passes::pass_view(&account)
+		}
+
+		fn pass_work(provider: AccountId) -> agora_primitives::passes::PassWork {
+			pallet_passes::Work::<Runtime>::get(crate::Passes::current_epoch(), provider).unwrap_or_default()
+		}
+	}
+
 	impl agora_primitives::api::AgoraParamsApi<Block> for Runtime {
 		fn params() -> Vec<agora_primitives::params::ParamInfo> {
 			crate::configs::params::all()

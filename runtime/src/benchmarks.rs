@@ -9,6 +9,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_verification, Verification]
 	[pallet_reputation, Reputation]
 	[pallet_channels, Channels]
+	[pallet_passes, Passes]
 );
 
 impl frame_system_benchmarking::Config for crate::Runtime {}

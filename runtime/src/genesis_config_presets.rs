@@ -64,6 +64,9 @@ struct Stake {
 	minimum_validators: u32,
 }
 
+/// The dev chain's service-pass epoch: 20 blocks (a minute).
+pub const DEV_PASS_EPOCH: crate::BlockNumber = 20;
+
 /// The marketplace part of a preset.
 #[derive(Default)]
 struct Market {
@@ -77,6 +80,8 @@ struct Market {
 	/// Offers may name loopback and private hosts (dev only: public networks'
 	/// validators must not be sent to private addresses).
 	private_endpoints: bool,
+	/// Blocks per service-pass epoch (`None`: the runtime's hour).
+	pass_epoch: Option<crate::BlockNumber>,
 }
 
 /// A validator's account and its three session keys, all derived from one dev seed.
@@ -174,6 +179,7 @@ fn genesis(
 			fast_tracks: market.fast_tracks,
 			..Default::default()
 		},
+		passes: pallet_passes::GenesisConfig { epoch_length: market.pass_epoch },
 		sudo: pallet_sudo::GenesisConfig { key: sudo },
 		..Default::default()
 	};
@@ -204,6 +210,8 @@ pub fn development_config_genesis() -> Value {
 				("AUDIT_RATE", 0),
 			],
 			private_endpoints: true,
+			// A minute: tests and demos see pass epochs end and get paid.
+			pass_epoch: Some(DEV_PASS_EPOCH),
 		},
 		Stake {
 			invulnerables: vec![Sr25519Keyring::Alice.to_account_id()],

@@ -219,6 +219,9 @@ mod runtime {
 	#[runtime::pallet_index(27)]
 	// payment channels with lanes: open, fund, claim vouchers in batches, reclaim (configs/marketplace.rs)
 	pub type Channels = pallet_channels;
+	#[runtime::pallet_index(28)]
+	// service passes: stake for a quota of requests, providers paid from issuance by work (configs/marketplace.rs)
+	pub type Passes = pallet_passes;
 }
 
 /// Address format.

@@ -3,7 +3,7 @@
 use crate::{pallet::*, types::*, weights::WeightInfo};
 use agora_primitives::{
 	jobs::MAX_TEMPERATURE_MILLI, rules, JobEscrow, JobId, JobParams, JobStatus, ModelId, OfferId,
-	OfferRegistry, OfferTerms, ProviderBonds, Reputation, TaskKind,
+	OfferRegistry, OfferTerms, PaymentMode, ProviderBonds, Reputation, ServicePasses, TaskKind,
 };
 use alloc::vec::Vec;
 use frame_support::pallet_prelude::*;
@@ -13,6 +13,23 @@ use sp_runtime::{
 	SaturatedConversion,
 };
 
+/// How an order pays: held escrow (and perhaps a named provider), or a
+/// request of the client's service pass.
+pub(crate) enum PayBy<T: Config> {
+	Escrow { max_price: BalanceOf<T>, provider: Option<T::AccountId> },
+	Pass,
+}
+
+impl<T: Config> PayBy<T> {
+	/// The job's payment mode, escrow and named provider.
+	fn split(self) -> (PaymentMode, BalanceOf<T>, Option<T::AccountId>) {
+		match self {
+			Self::Escrow { max_price, provider } => (PaymentMode::Escrow, max_price, provider),
+			Self::Pass => (PaymentMode::Pass, Default::default(), None),
+		}
+	}
+}
+
 impl<T: Config> Pallet<T> {
 	/// [`Pallet::submit_job`] after the origin check: validates the order, holds
 	/// the escrow, assigns the job, queues its expiry; weighed by the offers read.
@@ -21,15 +38,14 @@ impl<T: Config> Pallet<T> {
 		model_id: ModelId,
 		input: InputParam,
 		params: JobParams,
-		max_price: BalanceOf<T>,
 		deadline: BlockNumberFor<T>,
-		provider: Option<T::AccountId>,
+		pay: PayBy<T>,
 	) -> DispatchResultWithPostInfo {
 		let len = match &input {
 			InputParam::Inline(b) => u32::try_from(b.len()).unwrap_or(u32::MAX).min(T::MaxInputLen::get()),
 			InputParam::Hash(_) => 0,
 		};
-		match Self::assign_job(client, model_id, input, params, max_price, deadline, provider) {
+		match Self::assign_job(client, model_id, input, params, deadline, pay) {
 			// Charged for the offers read and the input bytes carried (0 for an
 			// input by hash), not the bounds the call was admitted with.
 			Ok(read) => Ok(Some(Self::submit_weight(read, len)).into()),
@@ -55,10 +71,10 @@ impl<T: Config> Pallet<T> {
 		model_id: ModelId,
 		input: InputParam,
 		params: JobParams,
-		max_price: BalanceOf<T>,
 		deadline: BlockNumberFor<T>,
-		provider: Option<T::AccountId>,
+		pay: PayBy<T>,
 	) -> Result<u32, DispatchError> {
+		let (payment, max_price, provider) = pay.split();
 		let now = frame_system::Pallet::<T>::block_number();
 		let model = T::Offers::model(&model_id).ok_or(Error::<T>::UnknownModel)?;
 		ensure!(!model.deprecated, Error::<T>::ModelDeprecated);
@@ -85,6 +101,11 @@ impl<T: Config> Pallet<T> {
 		let expire_at = deadline.checked_add(&One::one()).ok_or(Error::<T>::Overflow)?;
 		let fill = ExpiryQueue::<T>::decode_len(expire_at).unwrap_or(0) as u32;
 		ensure!(fill < T::MaxJobsPerBlock::get(), Error::<T>::DeadlineBusy);
+		if payment == PaymentMode::Pass {
+			// Before the offers are read, so a refusal is charged for the checks
+			// alone; a later refusal undoes it (the call is transactional).
+			T::Passes::take_request(&client)?;
+		}
 		// An upper-half order pays the surcharge, raised by the decayed queue
 		// pressure, and adds one to the pressure; a lower-half order reads
 		// nothing and pays nothing.
@@ -104,8 +125,10 @@ impl<T: Config> Pallet<T> {
 		let next_id = job_id.checked_add(1).ok_or(Error::<T>::Overflow)?;
 
 		let seed = Self::avrf_seed(job_id);
+		// A pass job fits any price: its provider is paid from issuance.
+		let price_cap = (payment == PaymentMode::Escrow).then_some(max_price);
 		let (candidates, considered) =
-			Self::candidates(&model_id, &params, max_price, provider.as_ref(), &seed);
+			Self::candidates(&model_id, &params, price_cap, provider.as_ref(), &seed);
 		let (offer_id, terms, avrf) = if provider.is_some() {
 			let (id, t, _) = candidates.into_iter().next().ok_or(Error::<T>::NoFittingOffer)?;
 			(id, t, None)
@@ -132,6 +155,7 @@ impl<T: Config> Pallet<T> {
 				job_id,
 				params.seed,
 			),
+			payment,
 			max_price,
 			deadline,
 			provider: terms.provider.clone(),
@@ -191,7 +215,8 @@ impl<T: Config> Pallet<T> {
 	/// the model's offers were read: of `MaxOfferScan` offers of the model
 	/// (consecutive index slots from a start the job's AVRF seed draws,
 	/// [`rules::scan_start`], [`rules::scan_slots`]),
-	/// those active, priced within `max_price` for `max_tokens`, with
+	/// those active, priced within `max_price` for `max_tokens` (any price
+	/// when `None`: a pass job), with
 	/// free capacity and (if named) of `provider`; when more than
 	/// `MaxCandidates` fit, a sample of that many seeded by the job's AVRF seed
 	/// ([`rules::sample_candidates`]).
@@ -199,7 +224,7 @@ impl<T: Config> Pallet<T> {
 	pub fn candidates(
 		model_id: &ModelId,
 		params: &JobParams,
-		max_price: BalanceOf<T>,
+		max_price: Option<BalanceOf<T>>,
 		provider: Option<&T::AccountId>,
 		avrf_seed: &[u8; 32],
 	) -> (Vec<(OfferId, OfferTerms<T::AccountId, BalanceOf<T>>, u32)>, u32) {
@@ -210,8 +235,10 @@ impl<T: Config> Pallet<T> {
 			.filter(|(id, t)| {
 				t.active
 					&& provider.is_none_or(|p| &t.provider == p)
-					&& Self::price(t.base_price, t.price_per_1k_tokens, params.max_tokens)
-						.is_some_and(|p| p <= max_price)
+					&& max_price.is_none_or(|cap| {
+						Self::price(t.base_price, t.price_per_1k_tokens, params.max_tokens)
+							.is_some_and(|p| p <= cap)
+					})
 					&& OfferLoad::<T>::get(id) < t.capacity
 					// Last, as it reads the bond: a provider under the minimum
 					// stake in force gets no new job, also when governance has

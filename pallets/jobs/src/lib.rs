@@ -43,6 +43,7 @@ extern crate alloc;
 pub use pallet::*;
 
 mod assign;
+use assign::PayBy;
 mod inputs;
 mod market;
 #[cfg(feature = "runtime-benchmarks")]
@@ -55,6 +56,8 @@ mod tests;
 mod tests_assign;
 #[cfg(test)]
 mod tests_inputs;
+#[cfg(test)]
+mod tests_passes;
 mod queues;
 mod settle;
 #[cfg(any(feature = "try-runtime", feature = "std", test))]
@@ -87,8 +90,8 @@ pub mod pallet {
 	use super::*;
 	use agora_pallet_support::BlockQueue;
 	use agora_primitives::{
-		JobEscrow, JobId, JobParams, JobStatus, ModelId, OfferId, OfferRegistry, ProviderBonds,
-		ReceiptChecks, Receipt, Reputation,
+		JobEscrow, JobId, JobParams, JobStatus, ModelId, OfferId, OfferRegistry,
+		ProviderBonds, ReceiptChecks, Receipt, Reputation, ServicePasses,
 	};
 	use frame_support::{pallet_prelude::*, traits::Randomness};
 	use frame_system::pallet_prelude::*;
@@ -141,6 +144,7 @@ pub mod pallet {
 			type InputGrace = frame_support::traits::ConstU64<4>;
 			type QueuePressureHalfLife = frame_support::traits::ConstU64<10>;
 			type Checks = ();
+			type Passes = ();
 			type WeightInfo = ();
 		}
 	}
@@ -228,6 +232,11 @@ pub mod pallet {
 		/// check it; `()` checks nothing).
 		#[pallet::no_default_bounds]
 		type Checks: ReceiptChecks<BlockNumberFor<Self>>;
+		/// Service passes: pass jobs take a request of the client's quota, and
+		/// count for their provider's reward when finalized (`pallet-passes`;
+		/// `()` refuses every pass job).
+		#[pallet::no_default_bounds]
+		type Passes: ServicePasses<Self::AccountId, BlockNumberFor<Self>>;
 		/// Weights.
 		type WeightInfo: WeightInfo;
 		/// Benchmark set-up.
@@ -470,7 +479,7 @@ pub mod pallet {
 			provider: Option<T::AccountId>,
 		) -> DispatchResultWithPostInfo {
 			let client = ensure_signed(origin)?;
-			Self::do_submit_job(client, model_id, input, params, max_price, deadline, provider)
+			Self::do_submit_job(client, model_id, input, params, deadline, PayBy::Escrow { max_price, provider })
 		}
 
 		/// The provider takes the job; the client can no longer cancel it.
@@ -553,6 +562,7 @@ pub mod pallet {
 			let refunded = T::Escrow::refund(job_id)?;
 			ExpiryQueue::<T>::unqueue(Self::expiry_block(&job), &job_id);
 			Self::release_load(&job);
+			Self::end_pass(&job, false);
 			job.status = JobStatus::Cancelled;
 			Self::schedule_prune(job_id);
 			Jobs::<T>::insert(job_id, job);
@@ -604,6 +614,37 @@ pub mod pallet {
 		pub fn report_input_missing(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_report_input_missing(who, job_id)
+		}
+
+		/// Order a job paid by the caller's service pass (docs/protocol.md
+		/// §4.3): it takes one request of the pass's quota for this epoch,
+		/// holds nothing in escrow and is assigned by AVRF among the model's
+		/// active offers with free capacity, whatever their prices (a pass
+		/// client cannot name the provider). It is receipted, audited and
+		/// disputable like any job; when finalized it counts for its
+		/// provider's share of the epoch's reward. A job that ends unserved
+		/// (cancelled, expired, fraud, unverified) gives its request back
+		/// while its epoch lasts.
+		///
+		/// - Origin: signed, the client.
+		/// - Emits [`Event::JobAssigned`] (with `max_price` 0).
+		/// - Errors: those of [`Pallet::submit_job`] but the price's, and the
+		///   pass's: `Passes::NoPass`, `Passes::QuotaExhausted`.
+		#[pallet::call_index(9)]
+		// `submit_job`'s measured weight plus the pass read and written (not
+		// benchmarked on its own yet: the next `scripts/bench-weights.sh` run).
+		#[pallet::weight(Pallet::<T>::submit_weight(T::MaxOfferScan::get(), T::MaxInputLen::get())
+			.saturating_add(T::DbWeight::get().reads_writes(1, 1)))]
+		pub fn submit_pass_job(
+			origin: OriginFor<T>,
+			model_id: ModelId,
+			input: InputParam,
+			params: JobParams,
+			deadline: BlockNumberFor<T>,
+		) -> DispatchResultWithPostInfo {
+			let client = ensure_signed(origin)?;
+			let post = Self::do_submit_job(client, model_id, input, params, deadline, PayBy::Pass)?;
+			Ok(post.actual_weight.map(|w| w.saturating_add(T::DbWeight::get().reads_writes(1, 1))).into())
 		}
 	}
 }

@@ -18,6 +18,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(job.status == JobStatus::Disputed, Error::<T>::InvalidState);
 		let refunded = T::Escrow::refund(job_id)?;
 		Self::release_load(&job);
+		Self::end_pass(&job, false);
 		job.status = status;
 		Jobs::<T>::insert(job_id, job);
 		Self::schedule_prune(job_id);

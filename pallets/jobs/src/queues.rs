@@ -67,4 +67,20 @@ impl<T: Config> Pallet<T> {
 			*n = if v == 0 { None } else { Some(v) };
 		});
 	}
+
+	/// Tells the service passes how a pass job ended: `served` (finalized:
+	/// it counts for its provider's reward) or not (cancelled, expired,
+	/// fraud, unverified: the client's request comes back while its epoch
+	/// lasts). An escrow job tells nothing.
+	pub(crate) fn end_pass(job: &JobOf<T>, served: bool) {
+		use agora_primitives::{PaymentMode, ServicePasses};
+		if job.payment != PaymentMode::Pass {
+			return;
+		}
+		if served {
+			T::Passes::on_served(&job.provider, &job.model_id);
+		} else {
+			T::Passes::return_request(&job.client, job.submitted_at);
+		}
+	}
 }

@@ -83,6 +83,7 @@ impl<T: Config> Pallet<T> {
 			.unwrap_or((job.provider.clone(), 0));
 		let s = T::Escrow::settle(job_id, &job.provider, &publisher, royalty_bps, charge)?;
 		Self::release_load(&job);
+		Self::end_pass(&job, true);
 		job.status = JobStatus::Finalized;
 		job.charge = Some(charge);
 		let provider = job.provider.clone();
@@ -111,6 +112,7 @@ impl<T: Config> Pallet<T> {
 		);
 		let refunded = T::Escrow::refund(job_id)?;
 		Self::release_load(&job);
+		Self::end_pass(&job, false);
 		let slashed = T::Bonds::slash(
 			&job.provider,
 			SlashReason::MissedDeadline,

@@ -1,6 +1,6 @@
 //! Types of `pallet-jobs`.
 
-use agora_primitives::{JobParams, JobStatus, ModelId, OfferId};
+use agora_primitives::{JobParams, JobStatus, ModelId, OfferId, PaymentMode};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{traits::Get, BoundedVec};
 use scale_info::TypeInfo;
@@ -57,7 +57,9 @@ pub struct Job<AccountId, Balance, BlockNumber, MaxLen: Get<u32>> {
 	/// The sampling seed ([`agora_primitives::rules::job_seed`]): this block's
 	/// VRF randomness, the job id and the client's seed, fixed at assignment.
 	pub job_seed: [u8; 32],
-	/// Held in escrow until the job ends.
+	/// How it is paid for.
+	pub payment: PaymentMode,
+	/// Held in escrow until the job ends (0 for a pass job).
 	pub max_price: Balance,
 	/// The last block a receipt is accepted in.
 	pub deadline: BlockNumber,

@@ -61,3 +61,19 @@ sp_api::decl_runtime_apis! {
 		fn params() -> Vec<crate::params::ParamInfo>;
 	}
 }
+
+sp_api::decl_runtime_apis! {
+	/// Service passes (docs/protocol.md §4.3).
+	pub trait AgoraPassesApi<AccountId, Balance, BlockNumber>
+	where
+		AccountId: Codec,
+		Balance: Codec,
+		BlockNumber: Codec,
+	{
+		/// `account`'s pass with its quota in the current epoch (`None`
+		/// without a pass).
+		fn pass(account: AccountId) -> Option<crate::passes::PassView<Balance, BlockNumber>>;
+		/// `provider`'s verified pass work in the current epoch, not yet paid.
+		fn pass_work(provider: AccountId) -> crate::passes::PassWork;
+	}
+}

@@ -80,6 +80,21 @@ impl<AccountId: Encode> Receipt<AccountId> {
 	}
 }
 
+/// How a job is paid for (docs/protocol.md §4; channel requests are served
+/// off-chain and are not jobs).
+#[derive(
+	Clone, Copy, PartialEq, Eq, Debug, Default, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
+#[derive(serde::Serialize, serde::Deserialize)]
+pub enum PaymentMode {
+	/// `max_price` held in escrow, the charge paid out at finalization.
+	#[default]
+	Escrow,
+	/// One request of the client's service pass quota; the provider is paid
+	/// from the epoch's new issuance by verified work (`pallet-passes`).
+	Pass,
+}
+
 /// Where a job is in its life.
 #[derive(
 	Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,

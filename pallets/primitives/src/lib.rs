@@ -13,6 +13,7 @@
 //! - [`traits`]: the small traits pallets talk to each other through (bonds and
 //!   slashing, escrow, open jobs, pausing offers, reputation, the off-chain audit);
 //! - [`channels`]: payment-channel vouchers, their signing payload and the lane rule;
+//! - [`passes`]: service passes' quota, epoch reward, reward split and round-robin weights;
 //! - [`endpoint`]: which offer endpoints committees may be sent to (public hosts only,
 //!   except on dev chains);
 //! - [`api`]: the runtime APIs behind the node's `agora_*` RPC.
@@ -27,15 +28,16 @@ pub mod endpoint;
 pub mod jobs;
 pub mod models;
 pub mod params;
+pub mod passes;
 pub mod rules;
 pub mod traits;
 
-pub use jobs::{AuditVote, JobId, JobParams, JobStatus, Receipt, VerifyRequest, VotePayload};
+pub use jobs::{AuditVote, JobId, JobParams, JobStatus, PaymentMode, Receipt, VerifyRequest, VotePayload};
 pub use models::{DeterminismProfile, ModelId, OfferId, OfferStatus, TaskKind};
 pub use traits::{
 	AuditError, AuditInput, AuditJob, DisputeBonds, JobEscrow, JobMarket, ModelTerms, NonVoterReport,
 	OfferRegistry, OfferTerms, OffchainAudit, OnBondBelowMinimum, OpenJobs, ProviderBonds, ReceiptChecks,
-	ReceiptedJob, Reputation, Settlement, SlashOutcome, SlashReason,
+	ReceiptedJob, Reputation, ServicePasses, Settlement, SlashOutcome, SlashReason,
 };
 
 /// The token's ticker symbol.

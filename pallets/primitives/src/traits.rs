@@ -185,6 +185,31 @@ pub trait JobEscrow<AccountId, Balance> {
 	fn charge_fee(client: &AccountId, amount: Balance) -> Result<(), DispatchError>;
 }
 
+/// Service passes (docs/protocol.md §4.3) as the job market uses them
+/// (implemented by `pallet-passes`; `()` has no passes: every pass job is
+/// refused).
+pub trait ServicePasses<AccountId, BlockNumber> {
+	/// Takes one request from `client`'s quota for the current epoch; fails,
+	/// changing nothing, without a pass or with the epoch's quota spent.
+	fn take_request(client: &AccountId) -> Result<(), DispatchError>;
+	/// Gives back a request `client` took at block `taken_at` for a job that
+	/// was never served (cancelled, expired, judged fraudulent or
+	/// unverified), if that block's epoch is still running.
+	fn return_request(client: &AccountId, taken_at: BlockNumber);
+	/// A pass job of `model` was finalized with `provider` (receipted, its
+	/// dispute window over, never judged fraudulent): counts it for the
+	/// current epoch's rewards.
+	fn on_served(provider: &AccountId, model: &crate::ModelId);
+}
+
+impl<AccountId, BlockNumber> ServicePasses<AccountId, BlockNumber> for () {
+	fn take_request(_: &AccountId) -> Result<(), DispatchError> {
+		Err(DispatchError::Other("no service passes"))
+	}
+	fn return_request(_: &AccountId, _: BlockNumber) {}
+	fn on_served(_: &AccountId, _: &crate::ModelId) {}
+}
+
 /// Provider reputation, as assignment and ratings use it (implemented by
 /// `pallet-reputation`; `()` gives every provider 50 and accepts every rating).
 pub trait Reputation<AccountId> {

@@ -93,7 +93,34 @@ pub fn draw(rng: &mut Rng) -> Drawn {
 		65..=70 => signed(bond_call(rng, who), "slashing.bonds"),
 		71..=74 => channel_call(rng, who),
 		75..=76 => Drawn { call: set_param(rng), origin: Origin::Root, label: "market_params.set (root)" },
+		77..=81 => pass_call(rng, who),
 		_ => raw(rng, who),
+	}
+}
+
+/// A service-pass call: lock, unlock, withdraw, a pass job (mostly), or a
+/// service weight set by root.
+fn pass_call(rng: &mut Rng, who: Sr25519Keyring) -> Drawn {
+	let signed = |call, label| Drawn { call, origin: Origin::Signed(who.to_account_id()), label };
+	match rng.below(8) {
+		0 => signed(RuntimeCall::Passes(pallet_passes::Call::lock { amount: amount(rng, who) }), "passes.lock"),
+		1 => signed(RuntimeCall::Passes(pallet_passes::Call::unlock { amount: amount(rng, who) }), "passes.unlock"),
+		2 => signed(RuntimeCall::Passes(pallet_passes::Call::withdraw_unlocked {}), "passes.withdraw_unlocked"),
+		3 => Drawn {
+			call: RuntimeCall::Passes(pallet_passes::Call::set_service_weight {
+				model_id: models(rng),
+				weight: rng.below(1_200) as u32,
+			}),
+			origin: Origin::Root,
+			label: "passes.set_service_weight (root)",
+		},
+		_ => match submit_job(rng, who) {
+			RuntimeCall::Jobs(pallet_jobs::Call::submit_job { model_id, input, params, deadline, .. }) => signed(
+				RuntimeCall::Jobs(pallet_jobs::Call::submit_pass_job { model_id, input, params, deadline }),
+				"jobs.submit_pass_job",
+			),
+			other => signed(other, "jobs.submit_job"),
+		},
 	}
 }
 

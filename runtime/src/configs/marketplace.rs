@@ -1,7 +1,7 @@
 //! The marketplace pallets: provider bonds (`pallet-slashing`), the model
 //! registry with offers (`pallet-models`), per-job escrow and dispute bonds
-//! (`pallet-escrow`), payment channels (`pallet-channels`), jobs (`pallet-jobs`)
-//! and reputation. Verification has its
+//! (`pallet-escrow`), payment channels (`pallet-channels`), service passes
+//! (`pallet-passes`), jobs (`pallet-jobs`) and reputation. Verification has its
 //! own file ([`super::verification`]).
 //!
 //! Values docs/protocol.md names (`DISPUTE_WINDOW`, `AUDIT_RATE`, …) are the governed
@@ -11,7 +11,7 @@
 use frame_support::{parameter_types, traits::ConstU32};
 
 use crate::{
-	Balance, Balances, BlockNumber, AGR, DAYS, MILLI_AGR, Escrow, Hash, Jobs, Models, Runtime, RuntimeEvent,
+	Balance, Balances, BlockNumber, AGR, DAYS, HOURS, MILLI_AGR, Escrow, Hash, Jobs, Models, Runtime, RuntimeEvent,
 	RuntimeHoldReason,
 };
 use codec::Encode;
@@ -114,6 +114,40 @@ impl pallet_channels::Config for Runtime {
 	type WeightInfo = pallet_channels::weights::SubstrateWeight<Runtime>;
 }
 
+parameter_types! {
+	/// A pass epoch is an hour on the public chains; the dev chain spec sets
+	/// 20 blocks (a minute) so that tests see epochs end.
+	pub const DefaultPassEpoch: BlockNumber = HOURS;
+	/// Years of 365.25 days, to spread `INFLATION` over epochs.
+	pub const BlocksPerYear: BlockNumber = DAYS * 36_525 / 100;
+	/// A model's `W_service` until a referendum sets it.
+	pub const DefaultServiceWeight: u32 = 1;
+	pub const MaxServiceWeight: u32 = 1_000;
+	/// Providers paid per block at an epoch's end (each a mint and two
+	/// storage writes).
+	pub const MaxPassPayoutsPerBlock: u32 = 64;
+}
+
+impl pallet_passes::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type StakePerRequest = market::StakePerRequest;
+	type MaxRequestsPerEpoch = market::MaxRequestsPerEpoch;
+	type PassCooldown = market::PassCooldown;
+	type Inflation = market::Inflation;
+	type RewardCap = market::PassRewardCap;
+	type BlocksPerYear = BlocksPerYear;
+	type DefaultEpochLength = DefaultPassEpoch;
+	type DefaultServiceWeight = DefaultServiceWeight;
+	type MaxServiceWeight = MaxServiceWeight;
+	type MaxPayoutsPerBlock = MaxPassPayoutsPerBlock;
+	type Treasury = TreasuryAccount;
+	/// Service weights are market parameters: a `market_params` (or root) referendum.
+	type ServiceWeightOrigin = super::governance::MarketParamsOrigin;
+	type WeightInfo = pallet_passes::weights::SubstrateWeight<Runtime>;
+}
+
 impl pallet_escrow::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type Currency = Balances;
@@ -199,6 +233,9 @@ impl pallet_jobs::Config for Runtime {
 	type QueuePressureHalfLife = ConstU32<20>;
 	/// Receipts are told to `pallet-verification`, which queues their audit draws.
 	type Checks = crate::Verification;
+	/// Pass jobs take a request of the client's service pass and count for
+	/// their provider's epoch reward when finalized.
+	type Passes = crate::Passes;
 	type WeightInfo = pallet_jobs::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = JobsHelper;

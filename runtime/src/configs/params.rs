@@ -18,7 +18,7 @@ use alloc::{string::String, vec::Vec};
 use frame_support::dynamic_params::{dynamic_pallet_params, dynamic_params};
 use sp_runtime::Perbill;
 
-use crate::{Balance, BlockNumber, Runtime, AGR, DAYS, HOURS};
+use crate::{Balance, BlockNumber, Runtime, AGR, DAYS, HOURS, MILLI_AGR};
 
 use super::constants::{ABUSE_WINDOW, MAX_COMMITTEE_BOUND, MAX_INPUT_BOUND};
 
@@ -43,6 +43,11 @@ pub mod defaults {
 	pub const REPUTATION_THETA_MILLI: u32 = 300;
 	pub const ABUSE_THRESHOLD: u32 = 7;
 	pub const RESTRICT_PERIOD: BlockNumber = DAYS;
+	pub const STAKE_PER_REQUEST: Balance = AGR;
+	pub const MAX_REQUESTS_PER_EPOCH: u32 = 1_000;
+	pub const PASS_COOLDOWN: BlockNumber = DAYS;
+	pub const INFLATION: Perbill = Perbill::from_percent(1);
+	pub const PASS_REWARD_CAP: Balance = MILLI_AGR;
 }
 
 #[dynamic_params(RuntimeParameters, pallet_parameters::Parameters::<Runtime>)]
@@ -111,6 +116,28 @@ pub mod dynamic_params {
 		/// every repeat).
 		#[codec(index = 17)]
 		pub static RestrictPeriod: BlockNumber = defaults::RESTRICT_PERIOD;
+		/// `STAKE_PER_REQUEST`: service-pass stake per request of quota per
+		/// epoch (1 AGR).
+		#[codec(index = 18)]
+		pub static StakePerRequest: Balance = defaults::STAKE_PER_REQUEST;
+		/// `MAX_REQUESTS_PER_EPOCH`: the most requests any pass allows per epoch.
+		#[codec(index = 19)]
+		pub static MaxRequestsPerEpoch: u32 = defaults::MAX_REQUESTS_PER_EPOCH;
+		/// `PASS_COOLDOWN`: blocks between unlocking pass stake and withdrawing
+		/// it (a day: longer than an epoch, so the same stake never backs two
+		/// passes' quotas in one epoch).
+		#[codec(index = 20)]
+		pub static PassCooldown: BlockNumber = defaults::PASS_COOLDOWN;
+		/// `INFLATION`: new issuance a year paid to providers for pass work,
+		/// of the total issuance (1 %).
+		#[codec(index = 21)]
+		pub static Inflation: Perbill = defaults::INFLATION;
+		/// `PASS_REWARD_CAP`: the most an epoch mints per unit of pass work
+		/// (0.001 AGR, below the ~0.00135 AGR fee of `submit_pass_job`): no
+		/// self-sent pass request ever pays, even a monopoly provider's
+		/// (docs/economics.md).
+		#[codec(index = 22)]
+		pub static PassRewardCap: Balance = defaults::PASS_REWARD_CAP;
 	}
 }
 
@@ -210,6 +237,11 @@ params_table! {
 	ReputationThetaMilli, "THETA", REPUTATION_THETA_MILLI, 10, 5_000, Milli, int;
 	AbuseThreshold, "ABUSE_M", ABUSE_THRESHOLD, 1, (ABUSE_WINDOW as u128), Count, int;
 	RestrictPeriod, "T_RESTRICT", RESTRICT_PERIOD, 1, ((DAYS as u128).saturating_mul(30)), Blocks, int;
+	StakePerRequest, "STAKE_PER_REQUEST", STAKE_PER_REQUEST, MILLI_AGR, 1_000_000 * AGR, Planck, int;
+	MaxRequestsPerEpoch, "MAX_REQUESTS_PER_EPOCH", MAX_REQUESTS_PER_EPOCH, 1, 1_000_000, Count, int;
+	PassCooldown, "PASS_COOLDOWN", PASS_COOLDOWN, (HOURS as u128), ((DAYS as u128).saturating_mul(28)), Blocks, int;
+	Inflation, "INFLATION", INFLATION, 0, PERBILL / 10, Perbill, perbill;
+	PassRewardCap, "PASS_REWARD_CAP", PASS_REWARD_CAP, 0, 1_000 * AGR, Planck, int;
 }
 
 /// The floor of `AUDIT_RATE` a referendum may set: 1 % of receipts. Checking
