@@ -85,8 +85,12 @@ pub struct SubmitArgs {
 	#[arg(long, requires = "by_hash")]
 	skip_upload: bool,
 	/// Most you pay (AGR, or planck with a `p` suffix); held in escrow.
-	#[arg(long)]
-	max_price: String,
+	#[arg(long, required_unless_present = "pass", conflicts_with = "pass")]
+	max_price: Option<String>,
+	/// Pay with your service pass (`agora pass lock`): one request of this
+	/// epoch's quota, nothing held; the chain draws the provider.
+	#[arg(long, conflicts_with = "provider")]
+	pass: bool,
 	#[arg(long, default_value_t = 64)]
 	max_tokens: u32,
 	/// Sampling temperature (0 = greedy).
@@ -344,7 +348,10 @@ async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()
 		(0.0..=max_t).contains(&a.temperature),
 		"--temperature must be between 0 (greedy) and {max_t} (the chain refuses more: TemperatureTooHigh)"
 	);
-	let max_price = chain::parse_agr(&a.max_price)?;
+	let max_price = match &a.max_price {
+		Some(p) => chain::parse_agr(p)?,
+		None => 0,
+	};
 	let provider: Option<AccountId32> = match &a.provider {
 		Some(p) => Some(p.parse().map_err(|e| anyhow::anyhow!("--provider `{p}`: {e:?}"))?),
 		None => None,
@@ -356,19 +363,18 @@ async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()
 	} else {
 		InputParam::Inline(input.clone())
 	};
-	let call = runtime::transactions().jobs().submit_job(
-		model.id,
-		input_param,
-		JobParams {
-			max_tokens: a.max_tokens,
-			temperature_milli: (a.temperature * 1000.0).round() as u32,
-			seed: a.seed,
-		},
-		max_price,
-		deadline,
-		provider,
-	);
-	let events = chain::submit_final(client, &call, &signer, "submit_job").await?;
+	let params = JobParams {
+		max_tokens: a.max_tokens,
+		temperature_milli: (a.temperature * 1000.0).round() as u32,
+		seed: a.seed,
+	};
+	let events = if a.pass {
+		let call = runtime::transactions().jobs().submit_pass_job(model.id, input_param, params, deadline);
+		chain::submit_final(client, &call, &signer, "submit_pass_job").await?
+	} else {
+		let call = runtime::transactions().jobs().submit_job(model.id, input_param, params, max_price, deadline, provider);
+		chain::submit_final(client, &call, &signer, "submit_job").await?
+	};
 	let ev = events
 		.find_first::<runtime::jobs::events::JobAssigned>()
 		.transpose()?
@@ -381,12 +387,12 @@ async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()
 		);
 	} else {
 		println!(
-			"job {id} assigned to {} (offer {}, {}), deadline block {}, {} held",
+			"job {id} assigned to {} (offer {}, {}), deadline block {}, {}",
 			ev.provider,
 			ev.offer_id,
 			if ev.by_avrf { "drawn by AVRF" } else { "named" },
 			ev.deadline,
-			chain::fmt_agr(ev.max_price)
+			if a.pass { "paid by your pass".to_string() } else { format!("{} held", chain::fmt_agr(ev.max_price)) }
 		);
 	}
 	if a.by_hash && !a.skip_upload {
@@ -471,6 +477,10 @@ async fn status(client: &Client, id: u64, wait_finalized: bool, json: bool) -> a
 		"client": job.client.to_string(),
 		"provider": job.provider.to_string(),
 		"model_id": hex0x(&job.model_id),
+		"payment": match job.payment {
+			runtime::runtime_types::agora_primitives::jobs::PaymentMode::Escrow => "Escrow",
+			runtime::runtime_types::agora_primitives::jobs::PaymentMode::Pass => "Pass",
+		},
 		"max_price": job.max_price.to_string(),
 		"deadline": job.deadline,
 		"params": {
@@ -501,7 +511,12 @@ async fn status(client: &Client, id: u64, wait_finalized: bool, json: bool) -> a
 	}
 	println!("job {id}: {}", status_name(&job.status));
 	println!("  client {}  provider {}", job.client, job.provider);
-	println!("  max price {}  deadline block {}", chain::fmt_agr(job.max_price), job.deadline);
+	match job.payment {
+		runtime::runtime_types::agora_primitives::jobs::PaymentMode::Pass =>
+			println!("  paid by the client's service pass  deadline block {}", job.deadline),
+		runtime::runtime_types::agora_primitives::jobs::PaymentMode::Escrow =>
+			println!("  max price {}  deadline block {}", chain::fmt_agr(job.max_price), job.deadline),
+	}
 	if let Some(r) = &job.receipt {
 		println!(
 			"  receipt: output {} ({} tokens) at block {}, disputable until block {}, finalizes at {}",

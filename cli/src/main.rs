@@ -1,11 +1,12 @@
 //! `agora`: the client CLI. Lists models and providers, quotes prices, orders
 //! jobs, waits for receipts, fetches outputs from the provider and checks them
-//! against the on-chain hash; disputes, payment channels, staking and governance. One module per
+//! against the on-chain hash; disputes, payment channels, service passes, staking and governance. One module per
 //! command group; it links `agora-client` only, never candle or the kernels.
 mod channel;
 mod gov;
 mod job;
 mod market;
+mod pass;
 mod stake;
 mod util;
 
@@ -50,6 +51,9 @@ enum Cmd {
 	/// Payment channels: open once, pay each request with a voucher, claim in batches.
 	#[command(subcommand)]
 	Channel(channel::ChannelCmd),
+	/// Service passes: lock stake for a quota of requests per epoch.
+	#[command(subcommand)]
+	Pass(pass::PassCmd),
 	/// Governance: the marketplace's parameters and `market_params` referenda.
 	#[command(subcommand)]
 	Gov(gov::GovCmd),
@@ -106,6 +110,7 @@ async fn main_async(cli: Cli) -> anyhow::Result<()> {
 		Cmd::Gov(g) => gov::run(&client, g, cli.json).await,
 		Cmd::Stake(c) => stake::run(&client, c, cli.json).await,
 		Cmd::Channel(c) => channel::run(&client, c, cli.json).await,
+		Cmd::Pass(c) => pass::run(&client, &cli.url, c, cli.json).await,
 	}
 }
 

@@ -342,6 +342,17 @@ impl<'a> View<'a> {
 		Ok(self.client.at_current_block().await?.block_number())
 	}
 
+	/// The stake locked in `who`'s service pass (0 without one; stake being
+	/// unlocked does not count).
+	pub async fn pass_stake(&self, who: &AccountId32) -> anyhow::Result<u128> {
+		let at = self.client.at_current_block().await?;
+		let entry = at.storage().entry(runtime::storage().passes().passes())?;
+		Ok(match entry.try_fetch((*who,)).await? {
+			Some(v) => v.decode()?.locked,
+			None => 0,
+		})
+	}
+
 	/// Free balance of an account, and the finalized block it was read at.
 	pub async fn free_balance(&self, who: &AccountId32) -> anyhow::Result<(u128, u64)> {
 		let at = self.client.at_current_block().await?;

@@ -11,12 +11,14 @@
 //! - [`channel`]: payment channels: open, fund, extend, reclaim, read; vouchers
 //!   ([`channel::Payer`]) and their header; batch claims;
 //! - [`gov`]: governance: parameters, referenda, votes;
+//! - [`pass`]: service passes: an epoch's payout as the chain recorded it;
 //! - [`stake`]: staking: bond, keys, validate, nominate, payouts;
 //! - [`cli`]: logging and key arguments shared by `agora` and `agora-worker`.
 pub mod chain;
 pub mod channel;
 pub mod cli;
 pub mod gov;
+pub mod pass;
 pub mod stake;
 
 /// Hex with a `0x` prefix.

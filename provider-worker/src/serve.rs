@@ -38,11 +38,13 @@ use std::{
 	time::{Duration, Instant},
 };
 use subxt::utils::AccountId32;
-use tokio::sync::{mpsc, Mutex, RwLock};
+use tokio::sync::{Mutex, RwLock};
 
 #[cfg(feature = "test-cheat")]
 mod cheat;
 mod job;
+mod schedule;
+use schedule::Lane;
 #[cfg(feature = "test-cheat")]
 pub use cheat::Cheat;
 
@@ -103,7 +105,10 @@ struct Shared {
 	metrics: Metrics,
 	submit_lock: Mutex<()>,
 	taken: std::sync::Mutex<HashSet<u64>>,
-	queue: mpsc::Sender<u64>,
+	/// Jobs waiting for an executor, in the order they run (`schedule.rs`).
+	queue: std::sync::Mutex<schedule::Schedule>,
+	/// Wakes an executor when a job is queued.
+	ready: tokio::sync::Notify,
 	#[cfg(feature = "test-cheat")]
 	cheat: Vec<Cheat>,
 	#[cfg(feature = "test-cheat")]
@@ -172,7 +177,6 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 		}
 	});
 
-	let (tx, rx) = mpsc::channel::<u64>(QUEUE_BOUND);
 	let shared = Arc::new(Shared {
 		url: cfg.url.clone(),
 		client: chain,
@@ -184,19 +188,18 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 		metrics,
 		submit_lock: Mutex::new(()),
 		taken: std::sync::Mutex::new(HashSet::new()),
-		queue: tx,
+		queue: std::sync::Mutex::new(schedule::Schedule::default()),
+		ready: tokio::sync::Notify::new(),
 		#[cfg(feature = "test-cheat")]
 		cheat: cfg.cheat,
 		#[cfg(feature = "test-cheat")]
 		text_jobs: std::sync::atomic::AtomicUsize::new(0),
 	});
-	let rx = Arc::new(Mutex::new(rx));
 	for _ in 0..capacity.max(1) {
-		let (s, rx) = (shared.clone(), rx.clone());
+		let s = shared.clone();
 		tokio::spawn(async move {
 			loop {
-				let next = rx.lock().await.recv().await;
-				let Some(id) = next else { break };
+				let id = s.next_job().await;
 				let failed = s.process(id).await.err();
 				s.release(id);
 				if let Some(e) = failed {
@@ -208,7 +211,7 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 					let s = s.clone();
 					tokio::spawn(async move {
 						tokio::time::sleep(RETRY).await;
-						s.enqueue(id);
+						s.enqueue_by_id(id).await;
 					});
 				}
 			}

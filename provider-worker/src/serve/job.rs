@@ -15,16 +15,58 @@ impl Shared {
 		}
 	}
 
-	pub(super) fn enqueue(&self, id: u64) {
+	pub(super) fn enqueue(&self, id: u64, lane: Lane) {
 		let fresh = self.taken.lock().map(|mut t| t.insert(id)).unwrap_or(false);
 		if !fresh {
 			return;
 		}
 		self.metrics.queue_depth.inc();
-		if self.queue.try_send(id).is_err() {
+		let queued = self.queue.lock().map(|mut q| {
+			if q.queued() >= QUEUE_BOUND {
+				return false;
+			}
+			q.push(id, lane);
+			true
+		});
+		if queued.unwrap_or(false) {
+			self.ready.notify_one();
+		} else {
 			tracing::warn!(job = id, "queue full; the next scan picks the job up");
 			self.release(id);
 		}
+	}
+
+	/// Waits for the next job to run (`schedule.rs` orders them).
+	pub(super) async fn next_job(&self) -> u64 {
+		loop {
+			// Registered before looking, so a job queued in between wakes it.
+			let notified = self.ready.notified();
+			if let Some(id) = self.queue.lock().ok().and_then(|mut q| q.pop()) {
+				return id;
+			}
+			notified.await;
+		}
+	}
+
+	/// The queue a job waits in: a pass job's client's round-robin lane,
+	/// weighted by its pass stake as the chain has it now.
+	pub(super) async fn lane(&self, client: &Client, job: &chain::Job) -> Lane {
+		use runtime::runtime_types::agora_primitives::jobs::PaymentMode;
+		if !matches!(job.payment, PaymentMode::Pass) {
+			return Lane::Escrow;
+		}
+		let stake = View::new(client).pass_stake(&job.client).await.unwrap_or(0);
+		Lane::Pass { client: job.client.0, stake }
+	}
+
+	/// Queues job `id` after reading its lane from the chain (a retry).
+	pub(super) async fn enqueue_by_id(&self, id: u64) {
+		let client = self.client().await;
+		let lane = match View::new(&client).job(id).await {
+			Ok(Some(job)) => self.lane(&client, &job).await,
+			_ => Lane::Escrow,
+		};
+		self.enqueue(id, lane);
 	}
 
 	/// Queues every open job on chain assigned to this worker's key.
@@ -35,7 +77,8 @@ impl Shared {
 			let open = matches!(job.status, JobStatus::Assigned | JobStatus::Acknowledged);
 			if job.worker_key == me && open {
 				n += 1;
-				self.enqueue(id);
+				let lane = self.lane(client, &job).await;
+				self.enqueue(id, lane);
 			}
 		}
 		tracing::info!(pending = n, "scanned the chain for open jobs");
@@ -59,7 +102,13 @@ impl Shared {
 						let ev = ev?;
 						if ev.worker_key == me {
 							tracing::info!(job = ev.job_id, block = block.number(), "job assigned");
-							self.enqueue(ev.job_id);
+							match View::new(&client).job(ev.job_id).await {
+								Ok(Some(job)) => {
+									let lane = self.lane(&client, &job).await;
+									self.enqueue(ev.job_id, lane);
+								},
+								_ => self.enqueue(ev.job_id, Lane::Escrow),
+							}
 						}
 					}
 				}
