@@ -30,21 +30,22 @@ impl<T: Config> Pallet<T> {
 			}
 			weight = weight.saturating_add(T::WeightInfo::start_payout());
 			NextPayoutEpoch::<T>::put(next.saturating_add(1));
-			let total = EpochWork::<T>::take(next).map(|w| w.contribution).unwrap_or(0);
-			if total == 0 {
-				// No pass work (or only work of weight 0): nothing is minted, and
-				// any zero-weight records are dropped.
-				let _ = Work::<T>::clear_prefix(next, u32::MAX, None);
-				return weight;
-			}
-			let uncapped = passes::epoch_reward(
-				T::Currency::total_issuance().saturated_into(),
-				T::Inflation::get().deconstruct(),
-				EpochLength::<T>::get().saturated_into(),
-				T::BlocksPerYear::get().saturated_into(),
-			);
-			let reward: BalanceOf<T> =
-				passes::capped_reward(uncapped, total, T::RewardCap::get().saturated_into()).saturated_into();
+			// An epoch without pass jobs has nothing to pay.
+			let Some(work) = EpochWork::<T>::take(next) else { return weight };
+			let total = work.contribution;
+			// Work of weight 0 only: its providers are listed (paged, like any
+			// payout) and paid nothing; nothing is minted.
+			let reward: BalanceOf<T> = if total == 0 {
+				Zero::zero()
+			} else {
+				let uncapped = passes::epoch_reward(
+					T::Currency::total_issuance().saturated_into(),
+					T::Inflation::get().deconstruct(),
+					EpochLength::<T>::get().saturated_into(),
+					T::BlocksPerYear::get().saturated_into(),
+				);
+				passes::capped_reward(uncapped, total, T::RewardCap::get().saturated_into()).saturated_into()
+			};
 			Self::deposit_event(Event::PayoutStarted { epoch: next, reward, total });
 			payout = Some(Payout { epoch: next, reward, total, paid: Zero::zero(), providers: 0 });
 		}

@@ -201,15 +201,24 @@ fn an_epoch_reward_is_split_by_contribution_paged_and_exact_to_the_planck() {
 fn an_epoch_without_weighted_work_mints_nothing() {
 	build_and_execute(|| {
 		assert_ok!(Passes::set_service_weight(RuntimeOrigin::root(), MODEL_A, 0));
-		// Work of weight 0 counts the job but no contribution.
+		// Work of weight 0 counts the jobs but no contribution.
 		served(P1, MODEL_A);
+		served(P2, MODEL_A);
+		served(P3, MODEL_A);
 		assert_eq!(Work::<Test>::get(0, P1), Some(PassWork { jobs: 1, contribution: 0 }));
 		let issuance = Balances::total_issuance();
+		// Listed and paid nothing, two providers a block like any payout (the
+		// hook's work stays bounded however many providers there are).
+		run_to(10);
+		assert!(events().contains(&Event::PayoutStarted { epoch: 0, reward: 0, total: 0 }));
+		assert_eq!(Work::<Test>::iter_prefix(0).count(), 1);
 		run_to(25);
+		assert!(events().contains(&Event::EpochPaid { epoch: 0, providers: 3, to_providers: 0, to_treasury: 0 }));
 		assert_eq!(Balances::total_issuance(), issuance);
 		assert_eq!(NextPayoutEpoch::<Test>::get(), 2);
 		assert_eq!(Work::<Test>::iter_prefix(0).count(), 0);
-		assert!(!events().iter().any(|e| matches!(e, Event::PayoutStarted { .. })));
+		// Epoch 1 had no pass jobs at all: no payout, no events.
+		assert!(!events().iter().any(|e| matches!(e, Event::PayoutStarted { epoch: 1, .. })));
 	});
 }
 
