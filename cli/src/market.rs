@@ -71,8 +71,14 @@ pub async fn provider_list(
 	json: bool,
 ) -> anyhow::Result<()> {
 	let m = View::new(client).find_model(model).await?;
-	let list: Vec<serde_json::Value> =
+	let mut list: Vec<serde_json::Value> =
 		rpc(url, "agora_providers", subxt::rpcs::rpc_params![hex0x(&m.id), sort]).await?;
+	// Each provider's pass work this epoch (`agora_pass`), not yet paid.
+	for l in list.iter_mut() {
+		let who = l["provider"].as_str().unwrap_or_default().to_string();
+		let v: serde_json::Value = rpc(url, "agora_pass", subxt::rpcs::rpc_params![who]).await?;
+		l["passWork"] = v["work"].clone();
+	}
 	if json {
 		println!("{}", serde_json::Value::Array(list));
 		return Ok(());
@@ -86,10 +92,10 @@ pub async fn provider_list(
 				.unwrap_or_default()
 		};
 		println!(
-			"  offer {:<3} {}  reputation {:>6.2}  rank {:>5.3}  rating {:>+5.2} ({} ratings)  subscribers {}  jobs {} (expired {})  stake {}  price {} + {} /1k tokens  cap {}  {}{}",
+			"  offer {:<3} {}  reputation {:>6.2}  rank {:>5.3}  rating {:>+5.2} ({} ratings)  subscribers {}  jobs {} (expired {})  pass jobs this epoch {}  stake {}  price {} + {} /1k tokens  cap {}  {}{}",
 			l["offerId"], l["provider"].as_str().unwrap_or_default(), l["reputation"].as_f64().unwrap_or(0.0),
 			l["rankingPpm"].as_f64().unwrap_or(0.0) / 1e6, l["averageRating"].as_f64().unwrap_or(0.0), l["ratings"],
-			l["subscribers"], l["finalizedJobs"], l["expiries"], p("stake"), p("basePrice"), p("pricePer1kTokens"),
+			l["subscribers"], l["finalizedJobs"], l["expiries"], l["passWork"]["jobs"], p("stake"), p("basePrice"), p("pricePer1kTokens"),
 			l["capacity"], l["endpoint"].as_str().unwrap_or_default(),
 			if l["active"].as_bool().unwrap_or(false) { "" } else { "  (inactive)" },
 		);
