@@ -73,7 +73,9 @@ mod benchmarks {
 	}
 
 	/// An ended epoch with one provider's work: its payout starts and pays the
-	/// one provider (`pay_page(1)` is subtracted when weighing).
+	/// one provider in the same block (so `pay_step`, which charges
+	/// `start_payout` and then `pay_page(n)`, counts one provider twice: an
+	/// over-estimate).
 	#[benchmark]
 	fn start_payout() {
 		let provider = funded::<T>("provider", 0);
