@@ -103,7 +103,15 @@ pub fn draw(rng: &mut Rng) -> Drawn {
 fn pass_call(rng: &mut Rng, who: Sr25519Keyring) -> Drawn {
 	let signed = |call, label| Drawn { call, origin: Origin::Signed(who.to_account_id()), label };
 	match rng.below(8) {
-		0 => signed(RuntimeCall::Passes(pallet_passes::Call::lock { amount: amount(rng, who) }), "passes.lock"),
+		0 => {
+			// Mostly a quota's worth (so that pass jobs get ordered), sometimes anything.
+			let per_request = <configs::params::market::StakePerRequest as frame_support::traits::Get<Balance>>::get();
+			let amount = match rng.below(4) {
+				0 => amount(rng, who),
+				_ => per_request.saturating_mul(1 + Balance::from(rng.below(20))),
+			};
+			signed(RuntimeCall::Passes(pallet_passes::Call::lock { amount }), "passes.lock")
+		},
 		1 => signed(RuntimeCall::Passes(pallet_passes::Call::unlock { amount: amount(rng, who) }), "passes.unlock"),
 		2 => signed(RuntimeCall::Passes(pallet_passes::Call::withdraw_unlocked {}), "passes.withdraw_unlocked"),
 		3 => Drawn {
