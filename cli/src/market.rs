@@ -1,5 +1,5 @@
 //! `agora model …`, `agora provider …`, `agora quote`: what is on offer.
-use crate::util::rpc;
+use crate::util::{rpc, rpc_client, rpc_on};
 use agora_client::{
 	chain::{self, Client, View},
 	hex0x,
@@ -71,12 +71,14 @@ pub async fn provider_list(
 	json: bool,
 ) -> anyhow::Result<()> {
 	let m = View::new(client).find_model(model).await?;
+	let node = rpc_client(url).await?;
 	let mut list: Vec<serde_json::Value> =
-		rpc(url, "agora_providers", subxt::rpcs::rpc_params![hex0x(&m.id), sort]).await?;
-	// Each provider's pass work this epoch (`agora_pass`), not yet paid.
+		rpc_on(&node, "agora_providers", subxt::rpcs::rpc_params![hex0x(&m.id), sort]).await?;
+	// Each provider's pass work this epoch (`agora_pass`), not yet paid, on
+	// the same connection.
 	for l in list.iter_mut() {
 		let who = l["provider"].as_str().unwrap_or_default().to_string();
-		let v: serde_json::Value = rpc(url, "agora_pass", subxt::rpcs::rpc_params![who]).await?;
+		let v: serde_json::Value = rpc_on(&node, "agora_pass", subxt::rpcs::rpc_params![who]).await?;
 		l["passWork"] = v["work"].clone();
 	}
 	if json {

@@ -25,14 +25,27 @@ pub async fn simple_tx<C: subxt::transactions::Payload>(
 	Ok(())
 }
 
+/// A JSON-RPC connection to the node at `url`, for several calls.
+pub async fn rpc_client(url: &str) -> anyhow::Result<subxt::rpcs::RpcClient> {
+	subxt::rpcs::RpcClient::from_insecure_url(url)
+		.await
+		.map_err(|e| anyhow::anyhow!("cannot connect to {url}: {e}"))
+}
+
+/// One call on an open connection.
+pub async fn rpc_on<T: serde::de::DeserializeOwned>(
+	rpc: &subxt::rpcs::RpcClient,
+	method: &str,
+	params: subxt::rpcs::client::RpcParams,
+) -> anyhow::Result<T> {
+	rpc.request(method, params).await.map_err(|e| anyhow::anyhow!("{method}: {e}"))
+}
+
 /// One JSON-RPC call to the node at `url`.
 pub async fn rpc<T: serde::de::DeserializeOwned>(
 	url: &str,
 	method: &str,
 	params: subxt::rpcs::client::RpcParams,
 ) -> anyhow::Result<T> {
-	let rpc = subxt::rpcs::RpcClient::from_insecure_url(url)
-		.await
-		.map_err(|e| anyhow::anyhow!("cannot connect to {url}: {e}"))?;
-	rpc.request(method, params).await.map_err(|e| anyhow::anyhow!("{method}: {e}"))
+	rpc_on(&rpc_client(url).await?, method, params).await
 }

@@ -211,7 +211,8 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 					let s = s.clone();
 					tokio::spawn(async move {
 						tokio::time::sleep(RETRY).await;
-						s.enqueue_by_id(id).await;
+						let client = s.client().await;
+						s.enqueue_by_id(&client, id).await;
 					});
 				}
 			}

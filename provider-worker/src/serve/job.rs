@@ -59,11 +59,11 @@ impl Shared {
 		Lane::Pass { client: job.client.0, stake }
 	}
 
-	/// Queues job `id` after reading its lane from the chain (a retry).
-	pub(super) async fn enqueue_by_id(&self, id: u64) {
-		let client = self.client().await;
-		let lane = match View::new(&client).job(id).await {
-			Ok(Some(job)) => self.lane(&client, &job).await,
+	/// Queues job `id` after reading its lane from the chain (a retry, or an
+	/// assignment that may be a pass job).
+	pub(super) async fn enqueue_by_id(&self, client: &Client, id: u64) {
+		let lane = match View::new(client).job(id).await {
+			Ok(Some(job)) => self.lane(client, &job).await,
 			_ => Lane::Escrow,
 		};
 		self.enqueue(id, lane);
@@ -102,12 +102,12 @@ impl Shared {
 						let ev = ev?;
 						if ev.worker_key == me {
 							tracing::info!(job = ev.job_id, block = block.number(), "job assigned");
-							match View::new(&client).job(ev.job_id).await {
-								Ok(Some(job)) => {
-									let lane = self.lane(&client, &job).await;
-									self.enqueue(ev.job_id, lane);
-								},
-								_ => self.enqueue(ev.job_id, Lane::Escrow),
+							// Only a job with nothing held can be a pass job: an
+							// escrow job is queued without reading the chain again.
+							if ev.max_price == 0 {
+								self.enqueue_by_id(&client, ev.job_id).await;
+							} else {
+								self.enqueue(ev.job_id, Lane::Escrow);
 							}
 						}
 					}
