@@ -63,8 +63,8 @@ pub fn draw(rng: &mut Rng) -> Drawn {
 			let id = job_in(rng, &[JobStatus::Assigned]);
 			job_call(rng, id, pallet_jobs::Call::acknowledge { job_id: id }, "jobs.acknowledge", true)
 		},
-		30..=33 => {
-			let id = job_in(rng, &[JobStatus::Receipted]);
+		30..=33 | 44..=47 => {
+			let id = ripe_receipt(rng);
 			job_call(rng, id, pallet_jobs::Call::finalize { job_id: id }, "jobs.finalize", false)
 		},
 		34..=37 => {
@@ -81,12 +81,22 @@ pub fn draw(rng: &mut Rng) -> Drawn {
 			let call = pallet_jobs::Call::report_input_missing { job_id: id };
 			job_call(rng, id, call, "jobs.report_input_missing", true)
 		},
-		43..=47 => {
+		43 => {
 			let id = job_in(rng, &[JobStatus::Receipted]);
 			signed(RuntimeCall::Verification(pallet_verification::Call::dispute { job_id: id }), "verification.dispute")
 		},
 		48..=55 => vote(rng),
-		56..=60 => signed(offer_call(rng), "models.offers"),
+		56..=60 => {
+			// Mostly from a bonded key: an offer from an unbonded one is refused,
+			// and a genesis with few bonds would otherwise never see a job.
+			let bonded: Vec<Sr25519Keyring> = KEYS
+				.iter()
+				.copied()
+				.filter(|k| pallet_slashing::Bonds::<Runtime>::contains_key(k.to_account_id()))
+				.collect();
+			let by = if bonded.is_empty() || rng.below(4) == 0 { who } else { *rng.pick(&bonded) };
+			Drawn { call: offer_call(rng), origin: Origin::Signed(by.to_account_id()), label: "models.offers" }
+		},
 		61..=62 => signed(register_model(rng, who), "models.register_model"),
 		63 => signed(model_call(rng), "models.deprecate_or_remove"),
 		64 => signed(transfer(rng, who), "balances.transfer"),
@@ -259,6 +269,21 @@ fn job_in(rng: &mut Rng, statuses: &[JobStatus]) -> u64 {
 		}
 	}
 	job_id(rng)
+}
+
+/// A receipted job to finalize: mostly one whose dispute window has closed
+/// (a dispute drawn first takes most receipts otherwise, and the fuzzer would
+/// never reach a finalization whatever the seed), sometimes any receipted one.
+fn ripe_receipt(rng: &mut Rng) -> u64 {
+	let now = frame_system::Pallet::<Runtime>::block_number();
+	let ripe: Vec<u64> = pallet_jobs::Jobs::<Runtime>::iter()
+		.filter(|(_, j)| j.status == JobStatus::Receipted && j.receipt.as_ref().is_some_and(|r| r.window_end <= now))
+		.map(|(id, _)| id)
+		.collect();
+	if ripe.is_empty() || rng.below(4) == 0 {
+		return job_in(rng, &[JobStatus::Receipted]);
+	}
+	*rng.pick(&ripe)
 }
 
 /// A job id: mostly a recent one, sometimes one that does not exist.

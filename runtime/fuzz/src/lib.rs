@@ -289,13 +289,14 @@ pub fn run(preset: &str, seed: u64, blocks: u32, calls_per_block: u32, stats: &m
 	stats.runs += 1;
 }
 
-/// Runs seeds from `first` on, alternating the two presets, until `secs`
-/// seconds have passed.
-pub fn run_for(first: u64, secs: u64, blocks: u32, calls_per_block: u32) -> Stats {
+/// Runs seeds from `first` on, alternating the two presets: at least
+/// `min_runs` of them, then more until `secs` seconds have passed. What the
+/// first `min_runs` seeds reach does not depend on the machine's speed.
+pub fn run_for(first: u64, min_runs: u32, secs: u64, blocks: u32, calls_per_block: u32) -> Stats {
 	let mut stats = Stats::default();
 	let t0 = std::time::Instant::now();
 	let mut seed = first;
-	while stats.runs == 0 || t0.elapsed().as_secs() < secs {
+	while stats.runs < min_runs.max(1) || t0.elapsed().as_secs() < secs {
 		let preset = if seed.is_multiple_of(2) { "development" } else { "local_testnet" };
 		run(preset, seed, blocks, calls_per_block, &mut stats);
 		seed += 1;
