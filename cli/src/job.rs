@@ -206,7 +206,7 @@ async fn upload_input(view: &View<'_>, job: u64, offer_id: u64, input: &[u8]) ->
 	anyhow::bail!("could not upload the input to {url}: {last}")
 }
 
-async fn fetch_output(
+pub async fn fetch_output(
 	client: &Client,
 	id: u64,
 	reader: &chain::Keypair,
@@ -257,6 +257,43 @@ async fn fetch_output(
 	anyhow::bail!("cannot fetch the output: {last}")
 }
 
+/// A fetched, hash-checked output as JSON: its kind, the receipt's hash and
+/// billed tokens, and the output itself (text and token ids, an embedding, or
+/// the provider's error text). `billing_matches` is false when the receipt
+/// bills another count than the token ids served: a reason to dispute.
+pub fn output_value(id: u64, bytes: &[u8], kind: &str, job: &chain::Job) -> serde_json::Value {
+	let receipt = job.receipt.as_ref();
+	let tokens = receipt.map(|r| r.output_tokens).unwrap_or(0);
+	let mut v = serde_json::json!({
+		"job_id": id,
+		"kind": kind,
+		"output_hash": receipt.map(|r| hex0x(&r.output_hash)).unwrap_or_default(),
+		"output_tokens": tokens,
+		"verified": true,
+		"finalize_at": receipt.map(|r| r.finalize_at),
+	});
+	match kind {
+		"embedding" => {
+			let e = agora_primitives::jobs::decode_embedding(bytes).unwrap_or_default();
+			v["embedding"] = serde_json::json!(e);
+		},
+		// A generation output commits its token ids; the receipt bills their count.
+		"text" => match agora_primitives::jobs::GenerationOutput::from_bytes(bytes) {
+			Some(g) => {
+				v["billing_matches"] = (g.tokens.len() == tokens as usize).into();
+				v["token_ids"] = serde_json::json!(g.tokens);
+				v["output"] = g.text.into();
+			},
+			None => {
+				v["well_formed"] = false.into();
+				v["output"] = String::from_utf8_lossy(bytes).into_owned().into();
+			},
+		},
+		_ => v["output"] = String::from_utf8_lossy(bytes).into_owned().into(),
+	}
+	v
+}
+
 fn show_output(
 	id: u64,
 	bytes: &[u8],
@@ -268,86 +305,113 @@ fn show_output(
 	if let Some(p) = out {
 		std::fs::write(p, bytes)?;
 	}
-	let receipt = job.receipt.as_ref();
-	let hash = receipt.map(|r| hex0x(&r.output_hash)).unwrap_or_default();
-	let tokens = receipt.map(|r| r.output_tokens).unwrap_or(0);
-	let mut v = serde_json::json!({
-		"job_id": id,
-		"kind": kind,
-		"output_hash": hash,
-		"output_tokens": tokens,
-		"verified": true,
-		"finalize_at": receipt.map(|r| r.finalize_at),
-	});
-	match kind {
-		"embedding" => {
-			let e = agora_primitives::jobs::decode_embedding(bytes).unwrap_or_default();
-			if json {
-				v["embedding"] = serde_json::json!(e);
-			} else {
-				let head: Vec<String> = e.iter().take(6).map(|x| format!("{x:.4}")).collect();
-				println!("embedding ({} dims): [{}, …]", e.len(), head.join(", "));
-			}
-		},
-		"text" => match agora_primitives::jobs::GenerationOutput::from_bytes(bytes) {
-			// A generation output commits its token ids; the receipt bills their count.
-			Some(g) => {
-				if g.tokens.len() != tokens as usize {
-					eprintln!(
-						"warning: the receipt bills {tokens} tokens for {} generated: dispute it (`agora job dispute {id}`)",
-						g.tokens.len()
-					);
-				}
-				v["billing_matches"] = (g.tokens.len() == tokens as usize).into();
-				v["token_ids"] = serde_json::json!(g.tokens);
-				if !json {
-					println!("{}", g.text);
-				}
-				v["output"] = g.text.into();
-			},
-			None => {
-				let raw = String::from_utf8_lossy(bytes).into_owned();
-				eprintln!("warning: the output is not a {{\"text\", \"tokens\"}} object: dispute it (`agora job dispute {id}`)");
-				if !json {
-					println!("{raw}");
-				}
-				v["output"] = raw.into();
-			},
-		},
-		_ => {
-			let text = String::from_utf8_lossy(bytes).into_owned();
-			if !json {
-				if kind == "error" {
-					println!("the provider refused the input: {text}");
-				} else {
-					println!("{text}");
-				}
-			}
-			v["output"] = text.into();
-		},
+	let v = output_value(id, bytes, kind, job);
+	let tokens = v["output_tokens"].as_u64().unwrap_or(0);
+	if v["billing_matches"] == false {
+		let served = v["token_ids"].as_array().map(Vec::len).unwrap_or(0);
+		eprintln!("warning: the receipt bills {tokens} tokens for {served} generated: dispute it (`agora job dispute {id}`)");
+	}
+	if v["well_formed"] == false {
+		eprintln!("warning: the output is not a {{\"text\", \"tokens\"}} object: dispute it (`agora job dispute {id}`)");
 	}
 	if json {
 		println!("{v}");
-	} else {
-		println!("output verified: blake2_256 {hash} matches the receipt ({tokens} tokens)");
+		return Ok(());
 	}
+	match kind {
+		"embedding" => {
+			let e = v["embedding"].as_array().cloned().unwrap_or_default();
+			let head: Vec<String> = e.iter().take(6).map(|x| format!("{:.4}", x.as_f64().unwrap_or(0.0))).collect();
+			println!("embedding ({} dims): [{}, …]", e.len(), head.join(", "));
+		},
+		"error" => println!("the provider refused the input: {}", v["output"].as_str().unwrap_or_default()),
+		_ => println!("{}", v["output"].as_str().unwrap_or_default()),
+	}
+	println!("output verified: blake2_256 {} matches the receipt ({tokens} tokens)", v["output_hash"].as_str().unwrap_or_default());
 	Ok(())
+}
+
+/// A job to order: what `agora job submit` and the MCP server's `submit_job` take.
+pub struct Order {
+	pub model: String,
+	pub input: Vec<u8>,
+	/// Only the input's hash on chain; the bytes go to the worker.
+	pub by_hash: bool,
+	/// Most the client pays, held in escrow (0 with `pass`).
+	pub max_price: u128,
+	pub pass: bool,
+	pub max_tokens: u32,
+	pub temperature: f64,
+	pub seed: u64,
+	pub deadline_blocks: u32,
+	pub provider: Option<AccountId32>,
+}
+
+/// Orders a job and returns its `JobAssigned` event: the model looked up by
+/// name or id, the temperature checked against the chain's bound first, the
+/// deadline counted from the finalized head.
+pub async fn order(
+	client: &Client,
+	signer: &chain::Keypair,
+	o: &Order,
+) -> anyhow::Result<runtime::jobs::events::JobAssigned> {
+	let view = View::new(client);
+	let model = view.find_model(&o.model).await?;
+	let max_t = f64::from(agora_primitives::jobs::MAX_TEMPERATURE_MILLI) / 1000.0;
+	anyhow::ensure!(
+		(0.0..=max_t).contains(&o.temperature),
+		"temperature must be between 0 (greedy) and {max_t} (the chain refuses more: TemperatureTooHigh)"
+	);
+	let now = view.finalized_number().await?;
+	let deadline = u32::try_from(now)?.saturating_add(o.deadline_blocks).saturating_add(2);
+	let input_param = if o.by_hash {
+		InputParam::Hash(content_hash(&o.input))
+	} else {
+		InputParam::Inline(o.input.clone())
+	};
+	let params = JobParams {
+		max_tokens: o.max_tokens,
+		temperature_milli: (o.temperature * 1000.0).round() as u32,
+		seed: o.seed,
+	};
+	let events = if o.pass {
+		let call = runtime::transactions().jobs().submit_pass_job(model.id, input_param, params, deadline);
+		chain::submit_final(client, &call, signer, "submit_pass_job").await?
+	} else {
+		let call = runtime::transactions().jobs().submit_job(
+			model.id,
+			input_param,
+			params,
+			o.max_price,
+			deadline,
+			o.provider,
+		);
+		chain::submit_final(client, &call, signer, "submit_job").await?
+	};
+	events
+		.find_first::<runtime::jobs::events::JobAssigned>()
+		.transpose()?
+		.ok_or_else(|| anyhow::anyhow!("submit_job succeeded without a JobAssigned event"))
+}
+
+/// Waits for job `id`'s receipt, then fetches its output as its client and
+/// checks it against the receipt's hash.
+pub async fn receipted_output(
+	client: &Client,
+	id: u64,
+	signer: &chain::Keypair,
+) -> anyhow::Result<(Vec<u8>, String, chain::Job)> {
+	wait_job(client, id, |j| j.receipt.is_some(), "a receipt").await?;
+	fetch_output(client, id, signer).await
 }
 
 async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()> {
 	let signer = a.key.keypair()?;
-	let view = View::new(client);
-	let model = view.find_model(&a.model).await?;
 	let input = match (&a.input, &a.input_file) {
 		(Some(s), _) => s.as_bytes().to_vec(),
 		(None, Some(p)) => std::fs::read(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
 		(None, None) => anyhow::bail!("give --input or --input-file"),
 	};
-	let max_t = f64::from(agora_primitives::jobs::MAX_TEMPERATURE_MILLI) / 1000.0;
-	anyhow::ensure!(
-		(0.0..=max_t).contains(&a.temperature),
-		"--temperature must be between 0 (greedy) and {max_t} (the chain refuses more: TemperatureTooHigh)"
-	);
 	let max_price = match &a.max_price {
 		Some(p) => chain::parse_agr(p)?,
 		None => 0,
@@ -356,29 +420,19 @@ async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()
 		Some(p) => Some(p.parse().map_err(|e| anyhow::anyhow!("--provider `{p}`: {e:?}"))?),
 		None => None,
 	};
-	let now = view.finalized_number().await?;
-	let deadline = u32::try_from(now)?.saturating_add(a.deadline_blocks).saturating_add(2);
-	let input_param = if a.by_hash {
-		InputParam::Hash(content_hash(&input))
-	} else {
-		InputParam::Inline(input.clone())
-	};
-	let params = JobParams {
+	let o = Order {
+		model: a.model.clone(),
+		input,
+		by_hash: a.by_hash,
+		max_price,
+		pass: a.pass,
 		max_tokens: a.max_tokens,
-		temperature_milli: (a.temperature * 1000.0).round() as u32,
+		temperature: a.temperature,
 		seed: a.seed,
+		deadline_blocks: a.deadline_blocks,
+		provider,
 	};
-	let events = if a.pass {
-		let call = runtime::transactions().jobs().submit_pass_job(model.id, input_param, params, deadline);
-		chain::submit_final(client, &call, &signer, "submit_pass_job").await?
-	} else {
-		let call = runtime::transactions().jobs().submit_job(model.id, input_param, params, max_price, deadline, provider);
-		chain::submit_final(client, &call, &signer, "submit_job").await?
-	};
-	let ev = events
-		.find_first::<runtime::jobs::events::JobAssigned>()
-		.transpose()?
-		.ok_or_else(|| anyhow::anyhow!("submit_job succeeded without a JobAssigned event"))?;
+	let ev = order(client, &signer, &o).await?;
 	let id = ev.job_id;
 	if json {
 		println!(
@@ -396,9 +450,9 @@ async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()
 		);
 	}
 	if a.by_hash && !a.skip_upload {
-		upload_input(&view, id, ev.offer_id, &input).await?;
+		upload_input(&View::new(client), id, ev.offer_id, &o.input).await?;
 		if !json {
-			println!("input uploaded to the provider ({} bytes, blake2_256 {})", input.len(), hex0x(&content_hash(&input)));
+			println!("input uploaded to the provider ({} bytes, blake2_256 {})", o.input.len(), hex0x(&content_hash(&o.input)));
 		}
 	}
 	if !a.wait {
@@ -417,7 +471,9 @@ async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()
 	show_output(id, &bytes, &kind, &job, json, a.out.as_ref())
 }
 
-async fn status(client: &Client, id: u64, wait_finalized: bool, json: bool) -> anyhow::Result<()> {
+/// Job `id` as it is on chain (at the finalized head), with its payout once
+/// finalized; with `wait_finalized`, after waiting for it to end.
+pub async fn status_value(client: &Client, id: u64, wait_finalized: bool) -> anyhow::Result<(chain::Job, serde_json::Value, Option<(u64, runtime::jobs::events::JobFinalized)>)> {
 	let view = View::new(client);
 	let mut finalized_event = None;
 	if wait_finalized {
@@ -505,6 +561,11 @@ async fn status(client: &Client, id: u64, wait_finalized: bool, json: bool) -> a
 			"refunded": ev.refunded.to_string(),
 		});
 	}
+	Ok((job, v, finalized_event))
+}
+
+async fn status(client: &Client, id: u64, wait_finalized: bool, json: bool) -> anyhow::Result<()> {
+	let (job, v, finalized_event) = status_value(client, id, wait_finalized).await?;
 	if json {
 		println!("{v}");
 		return Ok(());

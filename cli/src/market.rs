@@ -25,7 +25,8 @@ pub enum ProviderCmd {
 	},
 }
 
-pub async fn model_list(client: &Client, json: bool) -> anyhow::Result<()> {
+/// Every registered model with its active offers and cheapest base price.
+pub async fn models_value(client: &Client) -> anyhow::Result<Vec<(chain::ModelInfo, serde_json::Value)>> {
 	let view = View::new(client);
 	let offers = view.offers().await?;
 	let mut rows = vec![];
@@ -33,7 +34,7 @@ pub async fn model_list(client: &Client, json: bool) -> anyhow::Result<()> {
 		let active: Vec<&chain::OfferInfo> =
 			offers.iter().filter(|o| o.model_id == m.id && o.active).collect();
 		let cheapest = active.iter().map(|o| o.base_price).min();
-		rows.push(serde_json::json!({
+		let v = serde_json::json!({
 			"id": hex0x(&m.id),
 			"name": m.name(),
 			"task": format!("{:?}", m.manifest.task),
@@ -42,25 +43,73 @@ pub async fn model_list(client: &Client, json: bool) -> anyhow::Result<()> {
 			"deprecated": m.deprecated,
 			"active_offers": active.len(),
 			"cheapest_base_price": cheapest.map(|p| p.to_string()),
-		}));
-		if !json {
-			println!(
-				"{}  {:<24} {:<15} {:<6} {:<5} offers: {}  cheapest base: {}{}",
-				hex0x(&m.id),
-				m.name(),
-				format!("{:?}", m.manifest.task),
-				String::from_utf8_lossy(&m.manifest.architecture),
-				String::from_utf8_lossy(&m.manifest.quantization),
-				active.len(),
-				cheapest.map(chain::fmt_agr).unwrap_or_else(|| "-".into()),
-				if m.deprecated { "  (deprecated)" } else { "" },
-			);
-		}
+		});
+		rows.push((m, v));
 	}
+	Ok(rows)
+}
+
+pub async fn model_list(client: &Client, json: bool) -> anyhow::Result<()> {
+	let rows = models_value(client).await?;
 	if json {
-		println!("{}", serde_json::Value::Array(rows));
+		println!("{}", serde_json::Value::Array(rows.into_iter().map(|(_, v)| v).collect()));
+		return Ok(());
+	}
+	for (m, v) in rows {
+		println!(
+			"{}  {:<24} {:<15} {:<6} {:<5} offers: {}  cheapest base: {}{}",
+			hex0x(&m.id),
+			m.name(),
+			format!("{:?}", m.manifest.task),
+			String::from_utf8_lossy(&m.manifest.architecture),
+			String::from_utf8_lossy(&m.manifest.quantization),
+			v["active_offers"],
+			v["cheapest_base_price"]
+				.as_str()
+				.and_then(|p| p.parse::<u128>().ok())
+				.map(chain::fmt_agr)
+				.unwrap_or_else(|| "-".into()),
+			if m.deprecated { "  (deprecated)" } else { "" },
+		);
 	}
 	Ok(())
+}
+
+/// The offers for `model` as `agora_providers` ranks them by `sort`, each with
+/// its provider's pass work this epoch (`agora_pass`, one connection).
+pub async fn providers_value(
+	client: &Client,
+	url: &str,
+	model: &str,
+	sort: &str,
+) -> anyhow::Result<(chain::ModelInfo, Vec<serde_json::Value>)> {
+	let m = View::new(client).find_model(model).await?;
+	let node = rpc_client(url).await?;
+	let mut list: Vec<serde_json::Value> =
+		rpc_on(&node, "agora_providers", subxt::rpcs::rpc_params![hex0x(&m.id), sort]).await?;
+	for l in list.iter_mut() {
+		let who = l["provider"].as_str().unwrap_or_default().to_string();
+		let v: serde_json::Value = rpc_on(&node, "agora_pass", subxt::rpcs::rpc_params![who]).await?;
+		l["passWork"] = v["work"].clone();
+	}
+	Ok((m, list))
+}
+
+/// A job's cheapest, median and best-ranked price (`agora_quote`); an error
+/// when no active offer fits.
+pub async fn quote_value(
+	client: &Client,
+	url: &str,
+	model: &str,
+	max_tokens: u32,
+) -> anyhow::Result<(chain::ModelInfo, serde_json::Value)> {
+	let m = View::new(client).find_model(model).await?;
+	let q: Option<serde_json::Value> =
+		rpc(url, "agora_quote", subxt::rpcs::rpc_params![hex0x(&m.id), max_tokens]).await?;
+	match q {
+		Some(q) => Ok((m, q)),
+		None => anyhow::bail!("no active offer for {} fits", m.name()),
+	}
 }
 
 pub async fn provider_list(
@@ -70,17 +119,7 @@ pub async fn provider_list(
 	sort: &str,
 	json: bool,
 ) -> anyhow::Result<()> {
-	let m = View::new(client).find_model(model).await?;
-	let node = rpc_client(url).await?;
-	let mut list: Vec<serde_json::Value> =
-		rpc_on(&node, "agora_providers", subxt::rpcs::rpc_params![hex0x(&m.id), sort]).await?;
-	// Each provider's pass work this epoch (`agora_pass`), not yet paid, on
-	// the same connection.
-	for l in list.iter_mut() {
-		let who = l["provider"].as_str().unwrap_or_default().to_string();
-		let v: serde_json::Value = rpc_on(&node, "agora_pass", subxt::rpcs::rpc_params![who]).await?;
-		l["passWork"] = v["work"].clone();
-	}
+	let (m, list) = providers_value(client, url, model, sort).await?;
 	if json {
 		println!("{}", serde_json::Value::Array(list));
 		return Ok(());
@@ -113,13 +152,10 @@ pub async fn quote(
 	max_tokens: u32,
 	json: bool,
 ) -> anyhow::Result<()> {
-	let m = View::new(client).find_model(model).await?;
-	let q: Option<serde_json::Value> =
-		rpc(url, "agora_quote", subxt::rpcs::rpc_params![hex0x(&m.id), max_tokens]).await?;
-	match (q, json) {
-		(None, _) => anyhow::bail!("no active offer for {} fits", m.name()),
-		(Some(q), true) => println!("{q}"),
-		(Some(q), false) => {
+	let (m, q) = quote_value(client, url, model, max_tokens).await?;
+	match json {
+		true => println!("{q}"),
+		false => {
 			let p = |v: &serde_json::Value| {
 				v.as_str()
 					.and_then(|s| s.parse::<u128>().ok())
