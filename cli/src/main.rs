@@ -6,6 +6,7 @@ mod channel;
 mod gov;
 mod job;
 mod market;
+mod mcp;
 mod pass;
 mod stake;
 mod util;
@@ -69,6 +70,21 @@ enum Cmd {
 		#[arg(long)]
 		at: Option<u64>,
 	},
+	/// Serve the marketplace as MCP tools on stdin/stdout, for AI assistants
+	/// and agents (docs/mcp.md): list_models, list_providers, quote,
+	/// submit_job, job_status, get_output, rate, dispute, account.
+	Mcp {
+		#[command(flatten)]
+		key: KeyArgs,
+		/// Most this session may commit, in AGR (or planck with a `p` suffix):
+		/// each job's max price and each dispute's bond count against it.
+		#[arg(long)]
+		max_spend: String,
+		/// Seconds `submit_job` waits for a verified output before returning
+		/// the job id to poll.
+		#[arg(long, default_value_t = 120)]
+		wait_secs: u64,
+	},
 	/// An account's free balance (SS58 address, or the key's account).
 	Balance {
 		address: Option<String>,
@@ -111,6 +127,16 @@ async fn main_async(cli: Cli) -> anyhow::Result<()> {
 		Cmd::Stake(c) => stake::run(&client, c, cli.json).await,
 		Cmd::Channel(c) => channel::run(&client, c, cli.json).await,
 		Cmd::Pass(c) => pass::run(&client, &cli.url, c, cli.json).await,
+		Cmd::Mcp { key, max_spend, wait_secs } => {
+			let server = mcp::AgoraMcp::new(
+				client,
+				cli.url.clone(),
+				key.keypair()?,
+				chain::parse_agr(&max_spend)?,
+				std::time::Duration::from_secs(wait_secs),
+			);
+			mcp::serve(server).await
+		},
 	}
 }
 

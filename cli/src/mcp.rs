@@ -1,0 +1,338 @@
+//! `agora mcp`: the marketplace as Model Context Protocol tools (rmcp, stdio),
+//! for AI assistants and agents (docs/mcp.md). Every tool is the CLI's own
+//! code path (`job`, `market`) returning JSON instead of printing it; stdout
+//! carries the protocol only, logs go to stderr.
+//!
+//! Money: one account per server (`--suri` on a dev chain, `--keystore`
+//! otherwise) and a spending limit per session (`--max-spend`). The limit
+//! counts what a call can take from the account at most: each job's
+//! `max_price` (what escrow holds; the unused part is refunded at
+//! finalization, but the session does not count it back) and each dispute's
+//! bond. A call that would pass the limit is refused before anything is
+//! signed, and a call the chain refuses gives its share back.
+use crate::{job, market};
+use agora_client::{
+	chain::{self, Client, View},
+	gov,
+};
+use rmcp::{
+	handler::server::wrapper::Parameters,
+	model::{CallToolResult, ContentBlock},
+	schemars, tool, tool_handler, tool_router, ErrorData, ServerHandler, ServiceExt,
+};
+use std::{
+	sync::{Arc, Mutex},
+	time::Duration,
+};
+
+/// The server: a connection, an account and what this session has committed.
+#[derive(Clone)]
+pub struct AgoraMcp {
+	client: Client,
+	url: String,
+	signer: Arc<chain::Keypair>,
+	max_spend: u128,
+	committed: Arc<Mutex<u128>>,
+	/// How long `submit_job` waits for a receipt before returning the job id.
+	wait: Duration,
+}
+
+type ToolResult = Result<CallToolResult, ErrorData>;
+
+/// A tool's answer: its JSON as structured content (and as text), or the
+/// error as words the caller's model can act on, marked as a tool error.
+fn answer(r: anyhow::Result<serde_json::Value>) -> ToolResult {
+	Ok(match r {
+		Ok(v) => CallToolResult::structured(match v {
+			// Structured content must be an object.
+			serde_json::Value::Object(_) => v,
+			other => serde_json::json!({ "items": other }),
+		}),
+		Err(e) => CallToolResult::error(vec![ContentBlock::text(format!("{e:#}"))]),
+	})
+}
+
+fn planck_str(v: u128) -> String {
+	format!("{v} planck ({})", chain::fmt_agr(v))
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct ModelArg {
+	/// The model's name as `list_models` gives it (e.g. "SmolLM2-135M-Instruct") or its 0x id.
+	pub model: String,
+	/// How to rank: "rank" (default: the Wilson lower bound on good outcomes), "price", "stake" or "reputation".
+	#[serde(default)]
+	pub sort: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct QuoteArg {
+	/// The model's name or 0x id.
+	pub model: String,
+	/// Output tokens to price (generation); embeddings ignore it. Default 64.
+	#[serde(default)]
+	pub max_tokens: Option<u32>,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct SubmitArg {
+	/// The model's name or 0x id (`list_models`).
+	pub model: String,
+	/// The input: a prompt for a text-generation model, the text to embed for an embedding model.
+	pub input: String,
+	/// Most to pay, in AGR as a decimal string (e.g. "0.05"); held in escrow, the unused part refunded. Default: the highest of the cheapest, median and best-ranked quote.
+	#[serde(default)]
+	pub max_price: Option<String>,
+	/// Most output tokens to generate (generation models). Default 64.
+	#[serde(default)]
+	pub max_tokens: Option<u32>,
+	/// Sampling temperature: 0 (default) is greedy and reproducible; at most 2.
+	#[serde(default)]
+	pub temperature: Option<f64>,
+	/// Sampling seed (0 or absent: derived from the job id).
+	#[serde(default)]
+	pub seed: Option<u64>,
+	/// Wait for the verified output (default true). False returns the job id at once; use job_status and get_output later.
+	#[serde(default)]
+	pub wait: Option<bool>,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct JobArg {
+	/// The job id (`submit_job` returns it).
+	pub job_id: u64,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct RateArg {
+	/// A finalized job of this account's.
+	pub job_id: u64,
+	/// -1 (bad), 0 (neutral) or 1 (good).
+	pub rating: i8,
+}
+
+impl AgoraMcp {
+	pub fn new(client: Client, url: String, signer: chain::Keypair, max_spend: u128, wait: Duration) -> Self {
+		Self { client, url, signer: Arc::new(signer), max_spend, committed: Arc::new(Mutex::new(0)), wait }
+	}
+
+	/// Takes `amount` from the session's limit, or says why not.
+	fn reserve(&self, amount: u128, what: &str) -> anyhow::Result<()> {
+		let mut c = self.committed.lock().map_err(|_| anyhow::anyhow!("the spend counter is poisoned"))?;
+		let left = self.max_spend.saturating_sub(*c);
+		anyhow::ensure!(
+			amount <= left,
+			"spend limit: {what} may take up to {} but only {} of this session's --max-spend ({}) is left; nothing was submitted",
+			chain::fmt_agr(amount),
+			chain::fmt_agr(left),
+			chain::fmt_agr(self.max_spend)
+		);
+		*c = c.saturating_add(amount);
+		Ok(())
+	}
+
+	/// Gives back what a refused call had reserved.
+	fn release(&self, amount: u128) {
+		if let Ok(mut c) = self.committed.lock() {
+			*c = c.saturating_sub(amount);
+		}
+	}
+
+	fn committed(&self) -> u128 {
+		self.committed.lock().map(|c| *c).unwrap_or(u128::MAX)
+	}
+
+	async fn submit(&self, a: SubmitArg) -> anyhow::Result<serde_json::Value> {
+		let max_tokens = a.max_tokens.unwrap_or(64);
+		anyhow::ensure!(!a.input.is_empty(), "input is empty: give the prompt or the text to embed");
+		let max_price = match &a.max_price {
+			Some(p) => chain::parse_agr(p)?,
+			None => {
+				let (_, q) = market::quote_value(&self.client, &self.url, &a.model, max_tokens).await?;
+				let p = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<u128>().ok()).unwrap_or(0);
+				p(&q["cheapest"]["price"]).max(p(&q["median"])).max(p(&q["bestRanked"]["price"]))
+			},
+		};
+		let order = job::Order {
+			model: a.model.clone(),
+			input: a.input.into_bytes(),
+			by_hash: false,
+			max_price,
+			pass: false,
+			max_tokens,
+			temperature: a.temperature.unwrap_or(0.0),
+			seed: a.seed.unwrap_or(0),
+			deadline_blocks: 100,
+			provider: None,
+		};
+		// Refused without a signature when the model or the temperature is wrong.
+		View::new(&self.client).find_model(&order.model).await?;
+		self.reserve(max_price, "this job")?;
+		let ev = match job::order(&self.client, &self.signer, &order).await {
+			Ok(ev) => ev,
+			Err(e) => {
+				self.release(max_price);
+				return Err(e);
+			},
+		};
+		let id = ev.job_id;
+		let mut v = serde_json::json!({
+			"job_id": id,
+			"provider": ev.provider.to_string(),
+			"offer_id": ev.offer_id,
+			"deadline_block": ev.deadline,
+			"max_price": planck_str(ev.max_price),
+			"session_committed": planck_str(self.committed()),
+		});
+		if !a.wait.unwrap_or(true) {
+			v["status"] = "Assigned".into();
+			return Ok(v);
+		}
+		match tokio::time::timeout(self.wait, job::receipted_output(&self.client, id, &self.signer)).await {
+			Ok(Ok((bytes, kind, j))) => {
+				v["status"] = "Receipted".into();
+				v["result"] = job::output_value(id, &bytes, &kind, &j);
+			},
+			Ok(Err(e)) => return Err(e.context(format!("job {id} was ordered (max price held), but"))),
+			Err(_) => {
+				v["status"] = "Waiting".into();
+				v["note"] = format!(
+					"no receipt within {} s; the job goes on: call job_status or get_output with job_id {id}",
+					self.wait.as_secs()
+				)
+				.into();
+			},
+		}
+		Ok(v)
+	}
+
+	async fn dispute_job(&self, id: u64) -> anyhow::Result<serde_json::Value> {
+		let view = View::new(&self.client);
+		let j = view.job(id).await?.ok_or_else(|| anyhow::anyhow!("job {id} is not on chain"))?;
+		anyhow::ensure!(j.receipt.is_some(), "job {id} has no receipt to dispute");
+		let params = gov::params(&self.client).await?;
+		let bond = gov::find(&params, "DISPUTE_BOND")?.1.value;
+		self.reserve(bond, "a dispute's bond")?;
+		let call = chain::runtime::transactions().verification().dispute(id);
+		if let Err(e) = chain::submit_final(&self.client, &call, &self.signer, "dispute").await {
+			self.release(bond);
+			return Err(e);
+		}
+		Ok(serde_json::json!({
+			"job_id": id,
+			"status": "Disputed",
+			"bond": planck_str(bond),
+			"note": "a committee of validators re-checks the output against the model; job_status shows the verdict (Fraud: you are refunded and paid part of the slash; Finalized: the receipt stood and the bond is lost)",
+		}))
+	}
+}
+
+#[tool_router]
+impl AgoraMcp {
+	#[tool(description = "List the AI models registered on the Agora chain: name, id, task (TextGeneration or Embedding), architecture, quantization, active offers and the cheapest base price in planck (1 AGR = 10^12 planck). Start here to find a model name for the other tools.")]
+	async fn list_models(&self) -> ToolResult {
+		answer(async {
+			let rows = market::models_value(&self.client).await?;
+			Ok(serde_json::Value::Array(rows.into_iter().map(|(_, v)| v).collect()))
+		}
+		.await)
+	}
+
+	#[tool(description = "List the providers offering a model, best first: offer id, provider account, reputation, ranking (Wilson lower bound), average rating and count, subscribers, finalized and expired jobs, stake, base price and price per 1k tokens (planck), endpoint. A job is assigned by a reputation-weighted random draw among the offers its max_price affords.")]
+	async fn list_providers(&self, Parameters(a): Parameters<ModelArg>) -> ToolResult {
+		answer(async {
+			let sort = a.sort.unwrap_or_else(|| "rank".into());
+			let (_, list) = market::providers_value(&self.client, &self.url, &a.model, &sort).await?;
+			Ok(serde_json::Value::Array(list))
+		}
+		.await)
+	}
+
+	#[tool(description = "Price a job before ordering it: the cheapest, median and best-ranked price (planck) over the model's active offers for max_tokens output tokens. Errors when no active offer fits.")]
+	async fn quote(&self, Parameters(a): Parameters<QuoteArg>) -> ToolResult {
+		answer(market::quote_value(&self.client, &self.url, &a.model, a.max_tokens.unwrap_or(64)).await.map(|(_, q)| q))
+	}
+
+	#[tool(description = "Order an inference job on chain, paid from this server's account through escrow, and (by default) wait for the provider's signed receipt, fetch the output and check its blake2_256 hash against the receipt. Returns the job id and, when verified, the output: text and its token ids for a generation, a vector for an embedding. The receipt is final after the dispute window unless disputed. Counts max_price against the session's spend limit.")]
+	async fn submit_job(&self, Parameters(a): Parameters<SubmitArg>) -> ToolResult {
+		answer(self.submit(a).await)
+	}
+
+	#[tool(description = "A job's state on chain: status (Assigned, Acknowledged, Receipted, Disputed, Finalized, Expired, Cancelled, Fraud, Unverified, InputMissing), client, provider, max price, receipt (output hash, billed tokens, dispute window end, finalization block) and, once finalized, the payout.")]
+	async fn job_status(&self, Parameters(a): Parameters<JobArg>) -> ToolResult {
+		answer(job::status_value(&self.client, a.job_id, false).await.map(|(_, v, _)| v))
+	}
+
+	#[tool(description = "Fetch a receipted job's output from its provider, as the job's client (outputs are private: only the account that ordered the job may read it), and check its hash against the on-chain receipt. Fails if the provider serves anything else.")]
+	async fn get_output(&self, Parameters(a): Parameters<JobArg>) -> ToolResult {
+		answer(async {
+			let (bytes, kind, j) = job::fetch_output(&self.client, a.job_id, &self.signer).await?;
+			Ok(job::output_value(a.job_id, &bytes, &kind, &j))
+		}
+		.await)
+	}
+
+	#[tool(description = "Rate the provider of a finalized job of yours: -1, 0 or 1. Ratings feed the provider's reputation and ranking.")]
+	async fn rate(&self, Parameters(a): Parameters<RateArg>) -> ToolResult {
+		answer(async {
+			anyhow::ensure!((-1..=1).contains(&a.rating), "a rating is -1, 0 or 1, not {}", a.rating);
+			let call = chain::runtime::transactions().jobs().rate(a.job_id, a.rating);
+			chain::submit_final(&self.client, &call, &self.signer, "rate").await?;
+			Ok(serde_json::json!({"job_id": a.job_id, "rating": a.rating, "status": "rated"}))
+		}
+		.await)
+	}
+
+	#[tool(description = "Dispute a receipted job's output within its dispute window, bonding DISPUTE_BOND (counted against the spend limit): validators re-run the model on the committed tokens. Fraud refunds you and pays you a share of the provider's slash; an honest receipt keeps your bond. Use when an output looks wrong or its billed tokens do not match.")]
+	async fn dispute(&self, Parameters(a): Parameters<JobArg>) -> ToolResult {
+		answer(self.dispute_job(a.job_id).await)
+	}
+
+	#[tool(description = "This session's account: its address, free balance, the spend limit and how much of it jobs and disputes have committed so far.")]
+	async fn account(&self) -> ToolResult {
+		answer(async {
+			let who = chain::account(&self.signer);
+			let (free, block) = View::new(&self.client).free_balance(&who).await?;
+			Ok(serde_json::json!({
+				"account": who.to_string(),
+				"free": planck_str(free),
+				"at_block": block,
+				"max_spend": planck_str(self.max_spend),
+				"committed": planck_str(self.committed()),
+			}))
+		}
+		.await)
+	}
+}
+
+#[tool_handler(
+	name = "agora",
+	instructions = "Agora is a blockchain marketplace for verified AI inference. Find a model with list_models, compare providers with list_providers or quote, then submit_job: it pays through escrow and returns the output once its hash matches the provider's signed receipt. Amounts are in planck (1 AGR = 10^12 planck) unless a field says AGR. Rate finalized jobs; dispute outputs that look wrong."
+)]
+impl ServerHandler for AgoraMcp {}
+
+/// Serves the tools on stdin/stdout until the client closes them.
+pub async fn serve(server: AgoraMcp) -> anyhow::Result<()> {
+	let service = server.serve(rmcp::transport::stdio()).await?;
+	service.waiting().await?;
+	Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+	#[test]
+	fn every_tool_has_a_schema_and_a_description() {
+		let tools = super::AgoraMcp::tool_router().list_all();
+		let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+		for want in ["list_models", "list_providers", "quote", "submit_job", "job_status", "get_output", "rate", "dispute", "account"] {
+			assert!(names.contains(&want), "{want} missing from {names:?}");
+		}
+		for t in &tools {
+			assert!(t.description.as_ref().is_some_and(|d| d.len() > 40), "{}", t.name);
+			assert_eq!(t.input_schema.get("type").and_then(|v| v.as_str()), Some("object"), "{}", t.name);
+		}
+		let submit = tools.iter().find(|t| t.name == "submit_job").map(|t| t.input_schema.clone()).unwrap_or_default();
+		let required = submit.get("required").cloned().unwrap_or_default();
+		assert_eq!(required, serde_json::json!(["model", "input"]), "only model and input are required");
+	}
+}
