@@ -78,4 +78,15 @@ else
   python3 -m venv "$TOOLS/openai-venv"
   "$TOOLS/openai-venv/bin/pip" install --quiet --disable-pip-version-check "openai==$OPENAI_VERSION"
 fi
+# 6. The official `mcp` Python SDK (pinned), in its own venv: the MCP test
+#    (tests/mcp/client.py, run by provider-worker/tests/e2e.rs) launches
+#    `agora mcp` over stdio with it, as an MCP host would.
+MCP_VERSION=2.3.0
+if "$TOOLS/mcp-venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('mcp') != '$MCP_VERSION')" 2>/dev/null; then
+  log "mcp $MCP_VERSION present"
+else
+  log "pip: installing mcp $MCP_VERSION into $TOOLS/mcp-venv"
+  python3 -m venv "$TOOLS/mcp-venv"
+  "$TOOLS/mcp-venv/bin/pip" install --quiet --disable-pip-version-check "mcp==$MCP_VERSION"
+fi
 log "done"

@@ -196,6 +196,7 @@ fn generation_and_embedding_jobs_are_answered_finalized_and_paid() {
 	assert!(m.contains("agora_worker_inputs_missing_total 1"), "{m}");
 
 	pass_jobs_are_served_free_and_paid_from_the_epochs_issuance(&url);
+	an_mcp_host_orders_verified_jobs_within_its_spend_limit(&url);
 	// Every pallet's invariants hold on the chain the jobs ran on.
 	assert_try_state(&url);
 }
@@ -253,6 +254,34 @@ fn pass_jobs_are_served_free_and_paid_from_the_epochs_issuance(url: &str) {
 	assert_eq!(planck(&p["to_providers"]) + planck(&p["to_treasury"]), reward);
 	assert_eq!(planck(&p["minted"]), reward, "issuance grew by exactly R: {p}");
 	assert!(bob["work"]["jobs"].as_u64().unwrap() <= 1, "{bob}");
+}
+
+/// `agora mcp` (docs/mcp.md), on the same chain, driven by the official `mcp`
+/// Python SDK over stdio as an MCP host would (tests/mcp/client.py asserts
+/// each step): every tool listed with a schema, models, providers and a quote,
+/// a generation and an embedding ordered and their outputs hash-checked, each
+/// error path a tool error in words with nothing spent, and a rating once the
+/// generation is finalized.
+fn an_mcp_host_orders_verified_jobs_within_its_spend_limit(url: &str) {
+	let python = std::env::var("AGORA_TOOLS")
+		.map(std::path::PathBuf::from)
+		.unwrap_or_else(|_| std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/agora-tools"))
+		.join("mcp-venv/bin/python");
+	assert!(python.exists(), "{} is missing: run scripts/setup.sh", python.display());
+	let out = std::process::Command::new(&python)
+		.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/mcp/client.py"))
+		.arg(client_bin())
+		.arg(url)
+		.output()
+		.unwrap();
+	assert!(out.status.success(), "the MCP client test failed:\n{}", String::from_utf8_lossy(&out.stderr));
+	let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+	assert!(r["provider"].as_str().is_some_and(|p| p.len() > 40), "{r}");
+	assert_eq!(r["embedding_dims"], 384, "{r}");
+	assert!(!r["generation"].as_str().unwrap().is_empty(), "{r}");
+	assert_eq!(r["tools"].as_array().unwrap().len(), 9, "{r}");
+	assert_eq!(r["errors"].as_object().unwrap().len(), 9, "{r}");
+	eprintln!("MCP: {r}");
 }
 
 #[test]

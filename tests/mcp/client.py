@@ -1,0 +1,150 @@
+"""The MCP test: the official `mcp` Python SDK launches `agora mcp` over
+stdio, as an MCP host (an assistant or an IDE agent) would, against a dev
+chain with a worker serving the real models, and uses every tool and error
+path. Run by provider-worker/tests/e2e.rs (scripts/setup.sh installs the SDK):
+
+    python client.py AGORA_BIN WS_URL
+
+It asserts as it goes and prints one JSON object of what it saw on stdout.
+"""
+
+import asyncio
+import json
+import sys
+import time
+
+from mcp import Client, MCPError, StdioServerParameters
+
+GEN = "SmolLM2-135M-Instruct"
+EMB = "all-MiniLM-L6-v2"
+TOOLS = {"list_models", "list_providers", "quote", "submit_job", "job_status", "get_output", "rate", "dispute", "account"}
+
+
+def text(r):
+    return " ".join(c.text for c in r.content if getattr(c, "text", None))
+
+
+async def ok(c, tool, args=None):
+    r = await c.call_tool(tool, args or {})
+    assert not r.is_error, f"{tool}({args}) failed: {text(r)}"
+    return r.structured_content
+
+
+async def refused(c, tool, args, words):
+    r = await c.call_tool(tool, args)
+    assert r.is_error, f"{tool}({args}) should have failed: {r.structured_content}"
+    msg = text(r)
+    assert words in msg, f"{tool}({args}): expected '{words}' in: {msg}"
+    return msg
+
+
+def planck(s):
+    return int(s.split()[0])
+
+
+async def main(agora, url):
+    seen = {}
+    # 0.12 AGR: two jobs at 0.05 fit, a third does not.
+    server = StdioServerParameters(
+        command=agora,
+        args=["--url", url, "mcp", "--suri", "//Dave", "--max-spend", "0.12", "--wait-secs", "150"],
+    )
+    async with Client(server, read_timeout_seconds=300) as c:
+        tools = (await c.list_tools()).tools
+        names = {t.name for t in tools}
+        assert names == TOOLS, names
+        for t in tools:
+            assert t.description and len(t.description) > 40, t.name
+            assert t.input_schema["type"] == "object", t.name
+        seen["tools"] = sorted(names)
+
+        models = (await ok(c, "list_models"))["items"]
+        assert {m["name"] for m in models} >= {GEN, EMB}, models
+        providers = (await ok(c, "list_providers", {"model": GEN}))["items"]
+        assert providers and providers[0]["active"], providers
+        seen["provider"] = providers[0]["provider"]
+        q = await ok(c, "quote", {"model": GEN, "max_tokens": 16})
+        assert int(q["cheapest"]["price"]) > 0, q
+        acct = await ok(c, "account")
+        assert planck(acct["committed"]) == 0 and planck(acct["free"]) > 0, acct
+        free0 = planck(acct["free"])
+
+        # A generation, waited for: the output's hash is checked against the receipt.
+        t0 = time.time()
+        g = await ok(c, "submit_job", {"model": GEN, "input": "Name three colours.", "max_tokens": 16, "max_price": "0.05"})
+        seen["generation_secs"] = round(time.time() - t0, 1)
+        assert g["status"] == "Receipted", g
+        r = g["result"]
+        assert r["verified"] is True and r["kind"] == "text" and r["billing_matches"] is True, r
+        assert r["output"] and 0 < r["output_tokens"] <= 16 and len(r["token_ids"]) == r["output_tokens"], r
+        seen["generation"] = r["output"]
+        gen_id = g["job_id"]
+
+        # An embedding, not waited for: polled with job_status, read with get_output.
+        e = await ok(c, "submit_job", {"model": EMB, "input": "The cat sits on the mat.", "max_price": "0.05", "wait": False})
+        assert e["status"] == "Assigned", e
+        for _ in range(60):
+            s = await ok(c, "job_status", {"job_id": e["job_id"]})
+            if "receipt" in s:
+                break
+            await asyncio.sleep(1)
+        assert "receipt" in s, s
+        out = await ok(c, "get_output", {"job_id": e["job_id"]})
+        assert out["kind"] == "embedding" and len(out["embedding"]) == 384, out
+        assert out["output_hash"] == s["receipt"]["output_hash"], (out, s)
+        seen["embedding_dims"] = len(out["embedding"])
+
+        # The generation read again: the same bytes as the receipt.
+        again = await ok(c, "get_output", {"job_id": gen_id})
+        assert again["output_hash"] == r["output_hash"] and again["output"] == r["output"], again
+
+        # Error paths: each a tool error in words, nothing signed, nothing spent.
+        committed = planck((await ok(c, "account"))["committed"])
+        assert committed == 2 * 50_000_000_000, committed
+        seen["errors"] = {
+            "unknown_model": await refused(c, "submit_job", {"model": "gpt-5", "input": "hi"}, "no model `gpt-5`"),
+            "spend_limit": await refused(
+                c, "submit_job", {"model": GEN, "input": "hi", "max_price": "0.05"}, "spend limit"
+            ),
+            "empty_input": await refused(c, "submit_job", {"model": GEN, "input": ""}, "input is empty"),
+            "temperature": await refused(
+                c, "submit_job", {"model": GEN, "input": "hi", "max_price": "0.001", "temperature": 5}, "temperature"
+            ),
+            "bad_price": await refused(c, "submit_job", {"model": GEN, "input": "hi", "max_price": "lots"}, "not an amount"),
+            "unknown_job": await refused(c, "job_status", {"job_id": 987654}, "not on chain"),
+            "bad_rating": await refused(c, "rate", {"job_id": gen_id, "rating": 3}, "-1, 0 or 1"),
+            "dispute_over_limit": await refused(c, "dispute", {"job_id": gen_id}, "spend limit"),
+        }
+        a2 = await ok(c, "account")
+        assert planck(a2["committed"]) == committed, a2
+        # Arguments that do not fit the schema (a string for a number) never
+        # reach the tool: an input-validation error the model can correct
+        # (MCP 2025-11-25 on returns it as a tool error; older servers as a
+        # protocol error; either is accepted).
+        try:
+            r = await c.call_tool("job_status", {"job_id": "seven"})
+            assert r.is_error, f"a string job_id was accepted: {r.structured_content}"
+            seen["errors"]["malformed"] = text(r)
+        except MCPError as err:
+            seen["errors"]["malformed"] = str(err)
+        assert "job_id" in seen["errors"]["malformed"] or "invalid" in seen["errors"]["malformed"].lower(), seen
+
+        # Rate once the generation is finalized (the dev chain's dispute window).
+        for _ in range(120):
+            s = await ok(c, "job_status", {"job_id": gen_id})
+            if s["status"] == "Finalized":
+                break
+            await asyncio.sleep(1)
+        assert s["status"] == "Finalized", s
+        await ok(c, "rate", {"job_id": gen_id, "rating": 1})
+        s = await ok(c, "job_status", {"job_id": gen_id})
+        assert s["rating"] == 1, s
+        a3 = await ok(c, "account")
+        seen["spent_planck"] = free0 - planck(a3["free"])
+        seen["generation_charge"] = s["charge"]
+        assert 0 < seen["spent_planck"] < committed, (free0, a3)
+    print(json.dumps(seen))
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2]))
