@@ -95,6 +95,9 @@ pub struct SubmitArg {
 	/// Wait for the verified output (default true). False returns the job id at once; use job_status and get_output later.
 	#[serde(default)]
 	pub wait: Option<bool>,
+	/// Pay with this account's service pass (stake locked with `agora pass lock`): one request of this epoch's quota, nothing held, no max_price; the chain draws the provider. Default false (escrow).
+	#[serde(default)]
+	pub pay_with_pass: Option<bool>,
 }
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
@@ -145,7 +148,10 @@ impl AgoraMcp {
 	async fn submit(&self, a: SubmitArg) -> anyhow::Result<serde_json::Value> {
 		let max_tokens = a.max_tokens.unwrap_or(64);
 		anyhow::ensure!(!a.input.is_empty(), "input is empty: give the prompt or the text to embed");
+		let pass = a.pay_with_pass.unwrap_or(false);
+		anyhow::ensure!(!(pass && a.max_price.is_some()), "give max_price or pay_with_pass, not both: a pass job holds nothing");
 		let max_price = match &a.max_price {
+			_ if pass => 0,
 			Some(p) => chain::parse_agr(p)?,
 			None => {
 				let (_, q) = market::quote_value(&self.client, &self.url, &a.model, max_tokens).await?;
@@ -158,7 +164,7 @@ impl AgoraMcp {
 			input: a.input.into_bytes(),
 			by_hash: false,
 			max_price,
-			pass: false,
+			pass,
 			max_tokens,
 			temperature: a.temperature.unwrap_or(0.0),
 			seed: a.seed.unwrap_or(0),
@@ -253,7 +259,7 @@ impl AgoraMcp {
 		answer(market::quote_value(&self.client, &self.url, &a.model, a.max_tokens.unwrap_or(64)).await.map(|(_, q)| q))
 	}
 
-	#[tool(description = "Order an inference job on chain, paid from this server's account through escrow, and (by default) wait for the provider's signed receipt, fetch the output and check its blake2_256 hash against the receipt. Returns the job id and, when verified, the output: text and its token ids for a generation, a vector for an embedding. The receipt is final after the dispute window unless disputed. Counts max_price against the session's spend limit.")]
+	#[tool(description = "Order an inference job on chain, paid from this server's account through escrow (or its service pass, with pay_with_pass), and (by default) wait for the provider's signed receipt, fetch the output and check its blake2_256 hash against the receipt. Returns the job id and, when verified, the output: text and its token ids for a generation, a vector for an embedding. The receipt is final after the dispute window unless disputed. Counts max_price against the session's spend limit.")]
 	async fn submit_job(&self, Parameters(a): Parameters<SubmitArg>) -> ToolResult {
 		answer(self.submit(a).await)
 	}

@@ -112,6 +112,8 @@ async def main(agora, url):
             ),
             "bad_price": await refused(c, "submit_job", {"model": GEN, "input": "hi", "max_price": "lots"}, "not an amount"),
             "unknown_job": await refused(c, "job_status", {"job_id": 987654}, "not on chain"),
+            # Refused by the chain itself: Dave locked no pass.
+            "no_pass": await refused(c, "submit_job", {"model": EMB, "input": "hi", "pay_with_pass": True}, "NoPass"),
             "bad_rating": await refused(c, "rate", {"job_id": gen_id, "rating": 3}, "-1, 0 or 1"),
             "dispute_over_limit": await refused(c, "dispute", {"job_id": gen_id}, "spend limit"),
         }
