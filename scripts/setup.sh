@@ -67,26 +67,23 @@ else
   rm -rf "$tmp"
   "$TOOLS/bin/cargo-nextest" nextest --version | head -1
 fi
-# 5. The official `openai` Python package (pinned), in its own venv: the paid
-#    API's compatibility test (provider-worker/tests/channels.rs) drives the
-#    worker with it, unchanged but for the base URL and the voucher header.
-OPENAI_VERSION=3.60.0
-if "$TOOLS/openai-venv/bin/python" -c "import openai, sys; sys.exit(openai.__version__ != '$OPENAI_VERSION')" 2>/dev/null; then
-  log "openai $OPENAI_VERSION present"
-else
-  log "pip: installing openai $OPENAI_VERSION into $TOOLS/openai-venv"
-  python3 -m venv "$TOOLS/openai-venv"
-  "$TOOLS/openai-venv/bin/pip" install --quiet --disable-pip-version-check "openai==$OPENAI_VERSION"
-fi
-# 6. The official `mcp` Python SDK (pinned), in its own venv: the MCP test
-#    (tests/mcp/client.py, run by provider-worker/tests/e2e.rs) launches
-#    `agora mcp` over stdio with it, as an MCP host would.
-MCP_VERSION=2.3.0
-if "$TOOLS/mcp-venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('mcp') != '$MCP_VERSION')" 2>/dev/null; then
-  log "mcp $MCP_VERSION present"
-else
-  log "pip: installing mcp $MCP_VERSION into $TOOLS/mcp-venv"
-  python3 -m venv "$TOOLS/mcp-venv"
-  "$TOOLS/mcp-venv/bin/pip" install --quiet --disable-pip-version-check "mcp==$MCP_VERSION"
-fi
+# 5–6. Pinned Python packages, each in its own venv under $TOOLS (reinstalled
+#    when the version differs).
+pip_venv() { # venv package version
+  if "$TOOLS/$1/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('$2') != '$3')" 2>/dev/null; then
+    log "$2 $3 present"
+  else
+    log "pip: installing $2 $3 into $TOOLS/$1"
+    python3 -m venv "$TOOLS/$1"
+    "$TOOLS/$1/bin/pip" install --quiet --disable-pip-version-check "$2==$3"
+  fi
+}
+# The official `openai` Python package: the paid API's compatibility test
+# (provider-worker/tests/channels.rs) drives the worker with it, unchanged but
+# for the base URL and the voucher header.
+pip_venv openai-venv openai 3.60.0
+# The official `mcp` Python SDK: the MCP test (tests/mcp/client.py, run by
+# provider-worker/tests/e2e.rs) launches `agora mcp` over stdio with it, as an
+# MCP host would.
+pip_venv mcp-venv mcp 2.3.0
 log "done"
