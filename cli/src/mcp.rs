@@ -171,8 +171,8 @@ impl AgoraMcp {
 			deadline_blocks: 100,
 			provider: None,
 		};
-		// Refused without a signature when the model or the temperature is wrong.
-		View::new(&self.client).find_model(&order.model).await?;
+		// `order` refuses an unknown model or a bad temperature before signing;
+		// the reservation is then given back.
 		self.reserve(max_price, "this job")?;
 		let ev = match job::order(&self.client, &self.signer, &order).await {
 			Ok(ev) => ev,
