@@ -19,6 +19,8 @@
 //!   jobs with it).
 //! - `GET /metrics`: Prometheus.
 //! - `GET /health`: what the worker serves.
+//!
+//! Every route answers CORS requests from any origin (see [`cors`]).
 use crate::{metrics::Metrics, store::Store};
 use axum::{
 	body::Bytes,
@@ -91,7 +93,7 @@ async fn reader(s: &ApiState, id: u64, headers: &HeaderMap) -> Result<&'static s
 	if now.abs_diff(req.at_ms) > READ_SKEW_MS {
 		return Err(refuse(StatusCode::UNAUTHORIZED, "the read request's time is more than 5 minutes off"));
 	}
-	if !chain::sr25519_verify(&signature, &req.signing_payload(), &signer) {
+	if !req.signed_by(|m| chain::sr25519_verify(&signature, m, &signer)) {
 		return Err(refuse(StatusCode::UNAUTHORIZED, "the read request's signature does not verify"));
 	}
 	let client = s.chain.read().await.clone();
@@ -227,5 +229,25 @@ pub fn router(state: Arc<ApiState>) -> Router {
 		.route("/metrics", get(metrics))
 		.route("/health", get(health))
 		.layer(DefaultBodyLimit::max(MAX_INPUT_BYTES))
+		.layer(cors())
 		.with_state(state)
+}
+
+/// Any web page may call this API from a browser (the dApp in `web/` fetches
+/// its outputs itself): no cookie or ambient credential is ever honoured, an
+/// output needs the signed `x-agora-read` header, so a page can read nothing
+/// its user's key does not sign for. The output headers are exposed so that the
+/// page can check the hash and the billed count.
+fn cors() -> tower_http::cors::CorsLayer {
+	use axum::http::{HeaderName, Method};
+	use tower_http::cors::{Any, CorsLayer};
+	CorsLayer::new()
+		.allow_origin(Any)
+		.allow_methods([Method::GET, Method::PUT])
+		.allow_headers([HeaderName::from_static(READ_HEADER), header::CONTENT_TYPE])
+		.expose_headers([
+			HeaderName::from_static("x-agora-output-hash"),
+			HeaderName::from_static("x-agora-output-tokens"),
+			HeaderName::from_static("x-agora-output-kind"),
+		])
 }

@@ -201,6 +201,25 @@ impl ReadRequest {
 		v
 	}
 
+	/// The same bytes as a browser wallet signs them: Polkadot.js extensions'
+	/// `signRaw` (type `bytes`) signs `<Bytes>` ++ payload ++ `</Bytes>`, so a
+	/// web client reading its output through its wallet signs this form. A
+	/// worker accepts either ([`Self::signed_by`]); the wrapper cannot turn one
+	/// signed message into another, as both carry the domain tag.
+	pub fn wrapped_payload(&self) -> alloc::vec::Vec<u8> {
+		let mut v = b"<Bytes>".to_vec();
+		v.extend_from_slice(&self.signing_payload());
+		v.extend_from_slice(b"</Bytes>");
+		v
+	}
+
+	/// Whether `signature` signs this request, bare ([`Self::signing_payload`])
+	/// or wallet-wrapped ([`Self::wrapped_payload`]), by the key `verify`
+	/// checks it against.
+	pub fn signed_by(&self, verify: impl Fn(&[u8]) -> bool) -> bool {
+		verify(&self.signing_payload()) || verify(&self.wrapped_payload())
+	}
+
 	/// The [`READ_HEADER`] value for this request signed by `signer`.
 	pub fn header(&self, signer: &[u8], signature: &[u8]) -> alloc::string::String {
 		alloc::format!("{}:{}:{}", hex_lower(signer), self.at_ms, hex_lower(signature))
@@ -319,6 +338,29 @@ mod tests {
 		for bad in ["", "ab:1:01", cut, &alloc::format!("{h}:x"), &h.replace(":1700", ":x1700")] {
 			assert_eq!(ReadRequest::parse(7, bad), None, "{bad}");
 		}
+	}
+
+	#[test]
+	fn a_read_request_is_accepted_bare_or_wallet_wrapped_and_nothing_else() {
+		use sp_core::{sr25519, Pair};
+		let pair = sr25519::Pair::from_string("//Dave", None).unwrap();
+		let r = ReadRequest { job_id: 7, at_ms: 1_700_000_000_123 };
+		let mut wrapped = b"<Bytes>".to_vec();
+		wrapped.extend_from_slice(&r.signing_payload());
+		wrapped.extend_from_slice(b"</Bytes>");
+		assert_eq!(r.wrapped_payload(), wrapped);
+		let check = |sig: &sr25519::Signature, req: &ReadRequest| {
+			req.signed_by(|m| sr25519::Pair::verify(sig, m, &pair.public()))
+		};
+		let bare = pair.sign(&r.signing_payload());
+		let by_wallet = pair.sign(&r.wrapped_payload());
+		assert!(check(&bare, &r) && check(&by_wallet, &r));
+		// Another job or time, another message, or another key: refused.
+		let other = ReadRequest { job_id: 8, ..r };
+		assert!(!check(&bare, &other) && !check(&by_wallet, &other));
+		assert!(!check(&pair.sign(b"agora/read/v1"), &r));
+		let eve = sr25519::Pair::from_string("//Eve", None).unwrap();
+		assert!(!r.signed_by(|m| sr25519::Pair::verify(&bare, m, &eve.public())));
 	}
 
 	#[test]
