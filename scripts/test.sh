@@ -11,6 +11,8 @@
 #      tests on the real models and its end-to-end and fault tests (dev node +
 #      agora-worker + agora client)
 #   4. the Polkadot.js tests in tests/js against a real dev node
+#   5. the browser dApp (web/) in headless chromium with Playwright, against a
+#      real dev node, worker and verifier
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/features.sh
@@ -78,5 +80,11 @@ cargo test --locked --workspace --features "$TEST_FEATURES" --doc
 
 step "Polkadot.js tests"
 (cd tests/js && AGORA_NODE="$CARGO_TARGET_DIR/debug/agora-node" npm test)
+
+step "the dApp in a browser: Playwright (Debian's chromium) against a dev node and a worker"
+# Builds the production bundle, serves it with vite preview and drives it
+# headless; the dev offers' worker port (8700) and Alice's verifier (8800) are
+# fixed, so this runs after the Rust tests, never beside them.
+(cd web && npm run -s build >/dev/null && npm test)
 
 step "all tests passed in $(( SECONDS - t0 )) s"

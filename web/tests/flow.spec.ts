@@ -1,0 +1,153 @@
+// The dApp in a real browser against a real chain and worker: a person, as
+// //Dave on the dev chain, browses the market, quotes and orders a generation
+// and an embedding job, watches each live to its payout, fetches the outputs
+// from the provider and sees them hash-checked, disputes one (the committee
+// re-checks it with the model), rates, meets the chain's errors in words, and
+// watches a referendum appear on the governance page as it is submitted.
+import { test, expect, type Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ApiPromise, WsProvider } from '@polkadot/api';
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { agr } from '../src/chain';
+import { bin } from './chain';
+
+const WS = () => process.env.AGORA_WS ?? '';
+const SMOL = 'SmolLM2-135M-Instruct';
+const MINILM = 'all-MiniLM-L6-v2';
+let api: ApiPromise;
+let dave: string;
+let bob: string;
+
+test.beforeAll(async () => {
+  await cryptoWaitReady();
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: 4242 });
+  dave = keyring.addFromUri('//Dave').address;
+  bob = keyring.addFromUri('//Bob').address;
+  api = await ApiPromise.create({ provider: new WsProvider(WS()), noInitWarn: true });
+});
+test.afterAll(async () => { await api?.disconnect(); });
+
+/** Saves a screenshot for docs/dapp.md when AGORA_SCREENSHOTS names a folder. */
+async function shot(page: Page, name: string) {
+  const dir = process.env.AGORA_SCREENSHOTS;
+  if (dir) await page.screenshot({ path: join(dir, `dapp-${name}.png`), fullPage: true });
+}
+
+/** Fills the order form, quotes, submits; returns the job id the page reports. */
+async function order(page: Page, model: string, input: string, maxTokens: number): Promise<number> {
+  await page.locator('nav a[data-tab=market]').click();
+  await page.getByTestId('order-model').selectOption({ label: model });
+  await page.getByTestId('order-input').fill(input);
+  await page.getByTestId('order-max-tokens').fill(String(maxTokens));
+  await page.getByTestId('quote').click();
+  await expect(page.getByTestId('quote-out')).toContainText('1 offer(s): cheapest');
+  await expect(page.getByTestId('order-max-price')).not.toHaveValue('');
+  await page.getByTestId('submit-job').click();
+  const notice = page.getByTestId('notice');
+  await expect(notice).toContainText(/job \d+ ordered in block \d+/);
+  return Number(/job (\d+) ordered/.exec((await notice.textContent()) ?? '')![1]);
+}
+
+/** The charge the chain stored for a finalized job, as the page writes amounts. */
+async function storedCharge(id: number): Promise<string> {
+  const job = (await api.query.jobs.jobs(id)) as unknown as { unwrap(): { charge: { unwrap(): { toString(): string } } } };
+  return agr(job.unwrap().charge.unwrap().toString());
+}
+
+test('a client orders, watches, verifies, disputes and rates jobs; governance is live', async ({ page }) => {
+  await page.goto(`/?rpc=${encodeURIComponent(WS())}`);
+  await expect(page.getByTestId('chain-status')).toContainText(/Development · block #\d+/);
+  await expect(page.getByTestId('account')).toHaveValue(dave);
+  await expect(page.getByTestId('balance')).toContainText('AGR free');
+
+  // The market: both models, and SmolLM2's providers ranked as agora_providers ranks them.
+  await expect(page.locator(`[data-testid=models] tr[data-model="${SMOL}"]`)).toContainText('TeacherForced');
+  await expect(page.locator(`[data-testid=models] tr[data-model="${MINILM}"]`)).toContainText('Cosine');
+  await page.getByTestId(`providers-${SMOL}`).click();
+  const row = page.locator(`[data-testid=providers] tr[data-provider="${bob}"]`);
+  await expect(row).toContainText('http://127.0.0.1:8700');
+  await expect(row.locator('td').first()).toHaveText('1');
+  await expect(row).toContainText('10,000 AGR');
+  await expect(row.locator('td').nth(8)).toHaveText('no');
+  await expect(row.locator('td').nth(3)).toHaveText('none yet');
+  await shot(page, 'market');
+
+  // A chain error in words: a max price no offer fits.
+  await page.getByTestId('order-model').selectOption({ label: SMOL });
+  await page.getByTestId('order-input').fill('Hello');
+  await page.getByTestId('order-max-price').fill('0.000001');
+  await page.getByTestId('submit-job').click();
+  await expect(page.getByTestId('notice')).toContainText('jobs.NoFittingOffer: No active offer for the model fits the price');
+  // And the page's own check: an empty input never reaches the chain.
+  await page.getByTestId('order-input').fill('   ');
+  await page.getByTestId('submit-job').click();
+  await expect(page.getByTestId('notice')).toContainText('the input is empty');
+
+  // A generation: live to its receipt, fetched from the provider and hash-checked.
+  const gen = await order(page, SMOL, 'What is the capital of France? Answer in one sentence.', 48);
+  const card = page.getByTestId(`job-${gen}`);
+  await expect(card).toBeVisible();
+  await expect(page.getByTestId(`job-${gen}-status`)).toHaveText('Receipted');
+  const steps = page.getByTestId(`job-${gen}-steps`);
+  await expect(steps).toContainText(/block \d+: Assigned to .* \(drawn by AVRF\)/);
+  await expect(steps).toContainText(/block \d+: Acknowledged by the provider/);
+  await expect(steps).toContainText(/block \d+: Receipted: \d+ tokens billed/);
+  await page.getByTestId(`job-${gen}-fetch`).click();
+  await expect(page.getByTestId(`job-${gen}-verified`)).toContainText('verified ✓');
+  await expect(page.getByTestId(`job-${gen}-output`)).toContainText('Paris');
+  await expect(page.getByTestId(`job-${gen}-output`)).toContainText('tokens, as billed');
+
+  // Dave disputes it: Alice's verifier re-checks it with the model and the
+  // committee upholds the receipt; then it finalizes and pays out.
+  await page.getByTestId(`job-${gen}-dispute`).click();
+  await expect(steps).toContainText(/block \d+: Disputed by you, bonding 10 AGR/);
+  await expect(steps).toContainText(/Dispute: committee .* re-checks the output/);
+  await expect(steps).toContainText(/block \d+: Vote: Valid by /);
+  await expect(steps).toContainText(/block \d+: Verified by the committee: the receipt stands/);
+  await expect(page.getByTestId(`job-${gen}-status`)).toHaveText('Finalized');
+  await expect(steps).toContainText(/block \d+: Finalized and paid: charged .* provider .* protocol fee .* royalty/);
+  await expect(page.getByTestId(`job-${gen}-charge`)).toHaveText(` · charged ${await storedCharge(gen)}`);
+  await page.getByTestId(`job-${gen}-rate-up`).click();
+  await expect(steps).toContainText(/block \d+: Rated \+1 by you/);
+  await shot(page, 'jobs');
+
+  // An embedding: hash-checked, then finalized without an audit.
+  const emb = await order(page, MINILM, 'The cat sits on the mat.', 1);
+  await expect(page.getByTestId(`job-${emb}-status`)).toHaveText('Receipted');
+  await page.getByTestId(`job-${emb}-fetch`).click();
+  await expect(page.getByTestId(`job-${emb}-verified`)).toContainText('verified ✓');
+  await expect(page.getByTestId(`job-${emb}-output`)).toContainText('embedding of 384 dimensions, norm 1.000');
+  await expect(page.getByTestId(`job-${emb}-status`)).toHaveText('Finalized');
+  const embSteps = page.getByTestId(`job-${emb}-steps`);
+  await expect(embSteps).toContainText('Not drawn for audit (AUDIT_RATE 0.0 %) and not disputed');
+  await expect(page.getByTestId(`job-${emb}-charge`)).toHaveText(` · charged ${await storedCharge(emb)}`);
+
+  // A reload keeps the history: the jobs come back from chain storage, rated
+  // ones without the rate buttons.
+  await page.reload();
+  await page.locator('nav a[data-tab=jobs]').click();
+  await expect(page.getByTestId(`job-${gen}-status`)).toHaveText('Finalized');
+  await expect(page.getByTestId(`job-${emb}-status`)).toHaveText('Finalized');
+  await expect(page.getByTestId(`job-${gen}-rate-up`)).toHaveCount(0);
+  await expect(page.getByTestId(`job-${emb}-rate-up`)).toHaveCount(1);
+
+  // The rating reached the provider's listing.
+  await page.locator('nav a[data-tab=market]').click();
+  await page.getByTestId(`providers-${SMOL}`).click();
+  await expect(row.locator('td').nth(3)).toHaveText('1.00 (1)');
+  await expect(row.locator('td').nth(7)).toContainText('2 finalized, 0 expired');
+
+  // Governance: the parameters in force, and a referendum that appears while
+  // the page is open (submitted with the agora CLI as Alice).
+  await page.locator('nav a[data-tab=governance]').click();
+  await expect(page.locator('[data-testid=params] tr[data-param=DISPUTE_WINDOW]')).toContainText('10 blocks (30 s)');
+  await expect(page.locator('[data-testid=params] tr[data-param=AUDIT_RATE]')).toContainText('0 ppm');
+  execFileSync(bin('agora'), ['--url', WS(), 'gov', 'propose-param', '--suri', '//Alice', 'DISPUTE_WINDOW', '15'], { stdio: 'pipe' });
+  const ref = page.locator('[data-testid=referenda] tr[data-referendum="0"]');
+  await expect(ref.locator('td').nth(1)).toHaveText('market_params');
+  await expect(ref).toContainText('Awaiting the decision deposit');
+  await expect(ref).toContainText('marketParams.set');
+  await shot(page, 'governance');
+});
