@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { hexToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
+import type { SignerPayloadJSON } from '@polkadot/types/types';
 import { agr } from '../src/chain';
 import { bin } from './chain';
 
@@ -150,4 +152,66 @@ test('a client orders, watches, verifies, disputes and rates jobs; governance is
   await expect(ref).toContainText('Awaiting the decision deposit');
   await expect(ref).toContainText('marketParams.set');
   await shot(page, 'governance');
+});
+
+// A browser wallet: no extension can be installed in headless chromium here, so
+// the test injects one the way extensions do (`window.injectedWeb3`), whose
+// keys live in this test process as a real extension's live in its own. The
+// page finds it with @polkadot/extension-dapp, the wallet signs the order
+// (signPayload) and the output read (signRaw: `<Bytes>…</Bytes>`-wrapped), and
+// the real worker serves the output on that wrapped signature.
+test('a browser wallet account orders a job and reads its output', async ({ page }) => {
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: 4242 });
+  const wallet = keyring.addFromUri('//AgoraBrowserWallet');
+  const alice = keyring.addFromUri('//Alice');
+  await new Promise<void>((resolve, reject) => {
+    api.tx.balances.transferKeepAlive(wallet.address, 100n * 10n ** 12n)
+      .signAndSend(alice, ({ status, dispatchError }) => {
+        if (dispatchError) reject(new Error(dispatchError.toString()));
+        else if (status.isInBlock) resolve();
+      }).catch(reject);
+  });
+  const signed = { payloads: 0, raws: 0 };
+  await page.exposeFunction('agoraWalletSignPayload', (payload: SignerPayloadJSON) => {
+    signed.payloads++;
+    const ext = api.registry.createType('ExtrinsicPayload', payload, { version: payload.version });
+    return ext.sign(wallet).signature;
+  });
+  await page.exposeFunction('agoraWalletSignRaw', (data: string) => {
+    signed.raws++;
+    return u8aToHex(wallet.sign(u8aWrapBytes(hexToU8a(data))));
+  });
+  await page.addInitScript(({ address }) => {
+    type W = Window & { injectedWeb3?: unknown; agoraWalletSignPayload(p: unknown): Promise<string>; agoraWalletSignRaw(d: string): Promise<string> };
+    const w = window as unknown as W;
+    let id = 0;
+    w.injectedWeb3 = {
+      'test-wallet': {
+        version: '1.0.0',
+        enable: async () => ({
+          accounts: { get: async () => [{ address, name: 'Browser wallet', type: 'sr25519' }], subscribe: () => () => {} },
+          signer: {
+            signPayload: async (p: unknown) => ({ id: ++id, signature: await w.agoraWalletSignPayload(p) }),
+            signRaw: async (r: { data: string }) => ({ id: ++id, signature: await w.agoraWalletSignRaw(r.data) }),
+          },
+        }),
+      },
+    };
+  }, { address: wallet.address });
+
+  await page.goto(`/?rpc=${encodeURIComponent(WS())}`);
+  await expect(page.getByTestId('chain-status')).toContainText(/block #\d+/);
+  await page.getByRole('button', { name: 'Use a browser wallet' }).click();
+  await expect(page.getByTestId('notice')).toContainText('1 account(s) from the wallet');
+  await page.getByTestId('account').selectOption(wallet.address);
+  await expect(page.getByTestId('balance')).toContainText('100 AGR free');
+
+  const id = await order(page, MINILM, 'Signed by a wallet.', 1);
+  expect(signed.payloads).toBe(1);
+  await expect(page.getByTestId(`job-${id}-status`)).toHaveText(/Receipted|Finalized/);
+  await page.getByTestId(`job-${id}-fetch`).click();
+  await expect(page.getByTestId(`job-${id}-verified`)).toContainText('verified ✓');
+  expect(signed.raws).toBe(1);
+  const job = (await api.query.jobs.jobs(id)) as unknown as { unwrap(): { client: { toString(): string } } };
+  expect(job.unwrap().client.toString()).toBe(wallet.address);
 });
