@@ -84,6 +84,11 @@ enum Cmd {
 		/// the job id to poll.
 		#[arg(long, default_value_t = 120)]
 		wait_secs: u64,
+		/// Serve MCP's Streamable HTTP transport at http://ADDR/mcp instead of
+		/// stdio (a loopback address only, e.g. 127.0.0.1:8090); every HTTP
+		/// session shares the one spend limit.
+		#[arg(long, value_name = "ADDR")]
+		http: Option<std::net::SocketAddr>,
 	},
 	/// An account's free balance (SS58 address, or the key's account).
 	Balance {
@@ -127,7 +132,7 @@ async fn main_async(cli: Cli) -> anyhow::Result<()> {
 		Cmd::Stake(c) => stake::run(&client, c, cli.json).await,
 		Cmd::Channel(c) => channel::run(&client, c, cli.json).await,
 		Cmd::Pass(c) => pass::run(&client, &cli.url, c, cli.json).await,
-		Cmd::Mcp { key, max_spend, wait_secs } => {
+		Cmd::Mcp { key, max_spend, wait_secs, http } => {
 			let server = mcp::AgoraMcp::new(
 				client,
 				cli.url.clone(),
@@ -135,7 +140,10 @@ async fn main_async(cli: Cli) -> anyhow::Result<()> {
 				chain::parse_agr(&max_spend)?,
 				std::time::Duration::from_secs(wait_secs),
 			);
-			mcp::serve(server).await
+			match http {
+				Some(listen) => mcp::serve_http(server, listen).await,
+				None => mcp::serve(server).await,
+			}
 		},
 	}
 }

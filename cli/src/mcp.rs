@@ -1,5 +1,6 @@
-//! `agora mcp`: the marketplace as Model Context Protocol tools (rmcp, stdio),
-//! for AI assistants and agents (docs/mcp.md). Every tool is the CLI's own
+//! `agora mcp`: the marketplace as Model Context Protocol tools (rmcp, over
+//! stdio or, with `--http`, Streamable HTTP on loopback), for AI assistants and
+//! agents (docs/mcp.md). Every tool is the CLI's own
 //! code path (`job`, `market`) returning JSON instead of printing it; stdout
 //! carries the protocol only, logs go to stderr.
 //!
@@ -321,6 +322,39 @@ impl ServerHandler for AgoraMcp {}
 pub async fn serve(server: AgoraMcp) -> anyhow::Result<()> {
 	let service = server.serve(rmcp::transport::stdio()).await?;
 	service.waiting().await?;
+	Ok(())
+}
+
+/// Serves the tools over MCP's Streamable HTTP transport at
+/// `http://{listen}/mcp` until Ctrl-C. Every HTTP session shares `server`'s
+/// account and spend counter, so `--max-spend` bounds all of them together.
+///
+/// Only a loopback address is accepted: whoever reaches the port spends from
+/// the account, and rmcp refuses requests whose `Host` is not loopback (DNS
+/// rebinding).
+pub async fn serve_http(server: AgoraMcp, listen: std::net::SocketAddr) -> anyhow::Result<()> {
+	use rmcp::transport::streamable_http_server::{
+		session::local::LocalSessionManager, StreamableHttpServerConfig, StreamableHttpService,
+	};
+	anyhow::ensure!(
+		listen.ip().is_loopback(),
+		"--http {listen}: only a loopback address (127.0.0.1 or [::1]) may serve tools that spend from this account"
+	);
+	let service = StreamableHttpService::new(
+		move || Ok(server.clone()),
+		LocalSessionManager::default().into(),
+		StreamableHttpServerConfig::default(),
+	);
+	let router = axum::Router::new().nest_service("/mcp", service);
+	let listener = tokio::net::TcpListener::bind(listen)
+		.await
+		.map_err(|e| anyhow::anyhow!("--http {listen}: cannot listen ({e})"))?;
+	tracing::info!(url = %format!("http://{listen}/mcp"), "MCP over Streamable HTTP");
+	axum::serve(listener, router)
+		.with_graceful_shutdown(async {
+			let _ = tokio::signal::ctrl_c().await;
+		})
+		.await?;
 	Ok(())
 }
 

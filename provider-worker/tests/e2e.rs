@@ -281,6 +281,8 @@ fn an_mcp_host_orders_verified_jobs_within_its_spend_limit(url: &str) {
 	assert!(!r["generation"].as_str().unwrap().is_empty(), "{r}");
 	assert_eq!(r["tools"].as_array().unwrap().len(), 9, "{r}");
 	assert_eq!(r["errors"].as_object().unwrap().len(), 10, "{r}");
+	assert_eq!(r["http"]["tools"], 9, "{r}");
+	assert!(r["http"]["second_host_refused"].as_str().is_some_and(|m| m.contains("spend limit")), "{r}");
 	eprintln!("MCP: {r}");
 }
 

@@ -1,7 +1,7 @@
 """The MCP test: the official `mcp` Python SDK launches `agora mcp` over
 stdio, as an MCP host (an assistant or an IDE agent) would, against a dev
 chain with a worker serving the real models, and uses every tool and error
-path. Run by provider-worker/tests/e2e.rs (scripts/setup.sh installs the SDK):
+path; then two hosts share one `agora mcp --http` server (Streamable HTTP). Run by provider-worker/tests/e2e.rs (scripts/setup.sh installs the SDK):
 
     python client.py AGORA_BIN WS_URL
 
@@ -10,6 +10,8 @@ It asserts as it goes and prints one JSON object of what it saw on stdout.
 
 import asyncio
 import json
+import socket
+import subprocess
 import sys
 import time
 
@@ -145,7 +147,52 @@ async def main(agora, url):
         seen["spent_planck"] = free0 - planck(a3["free"])
         seen["generation_charge"] = s["charge"]
         assert 0 < seen["spent_planck"] < committed, (free0, a3)
+
+    seen["http"] = await over_http(agora, url)
     print(json.dumps(seen))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def over_http(agora, url):
+    """`agora mcp --http`: two hosts connect over Streamable HTTP at once and
+    share one spend limit (0.08 AGR: one 0.05 job fits, a second does not,
+    whichever connection asks); a non-loopback address is refused at start."""
+    bad = subprocess.run(
+        [agora, "--url", url, "mcp", "--suri", "//Eve", "--max-spend", "1", "--http", "0.0.0.0:1"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert bad.returncode != 0 and "only a loopback address" in bad.stderr, bad.stderr
+    port = free_port()
+    proc = subprocess.Popen(
+        [agora, "--url", url, "mcp", "--suri", "//Eve", "--max-spend", "0.08", "--http", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read()
+                await asyncio.sleep(0.2)
+        endpoint = f"http://127.0.0.1:{port}/mcp"
+        async with Client(endpoint) as a, Client(endpoint) as b:
+            names = {t.name for t in (await a.list_tools()).tools}
+            assert names == TOOLS, names
+            job = await ok(a, "submit_job", {"model": EMB, "input": "Shared limits.", "max_price": "0.05", "wait": False})
+            assert job["status"] == "Assigned", job
+            msg = await refused(b, "submit_job", {"model": EMB, "input": "hi", "max_price": "0.05"}, "spend limit")
+            acct = await ok(b, "account")
+            assert planck(acct["committed"]) == 50_000_000_000, acct
+            return {"tools": len(names), "job_id": job["job_id"], "second_host_refused": msg}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 if __name__ == "__main__":
