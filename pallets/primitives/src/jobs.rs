@@ -343,7 +343,7 @@ mod tests {
 	#[test]
 	fn a_read_request_is_accepted_bare_or_wallet_wrapped_and_nothing_else() {
 		use sp_core::{sr25519, Pair};
-		let pair = sr25519::Pair::from_string("//Dave", None).unwrap();
+		let pair = sr25519::Pair::from_seed(&[4; 32]);
 		let r = ReadRequest { job_id: 7, at_ms: 1_700_000_000_123 };
 		let mut wrapped = b"<Bytes>".to_vec();
 		wrapped.extend_from_slice(&r.signing_payload());
@@ -359,7 +359,7 @@ mod tests {
 		let other = ReadRequest { job_id: 8, ..r };
 		assert!(!check(&bare, &other) && !check(&by_wallet, &other));
 		assert!(!check(&pair.sign(b"agora/read/v1"), &r));
-		let eve = sr25519::Pair::from_string("//Eve", None).unwrap();
+		let eve = sr25519::Pair::from_seed(&[5; 32]);
 		assert!(!r.signed_by(|m| sr25519::Pair::verify(&bare, m, &eve.public())));
 	}
 
