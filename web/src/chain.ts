@@ -55,13 +55,14 @@ export class Chain {
   /** Connects, or rejects with a sentence after `timeoutMs`. */
   static async connect(url: string, timeoutMs = 15_000): Promise<Chain> {
     await cryptoWaitReady();
-    const provider = new WsProvider(url, false);
+    // Reconnects on its own (every 2.5 s) after the node goes away; the API
+    // then renews every subscription.
+    const provider = new WsProvider(url, 2_500);
     const api = await new Promise<ApiPromise>((resolve, reject) => {
       const timer = setTimeout(() => {
         provider.disconnect().catch(() => {});
         reject(new Error(`no Agora node answered at ${url} within ${timeoutMs / 1000} s`));
       }, timeoutMs);
-      provider.connect().catch((e) => { clearTimeout(timer); reject(e); });
       ApiPromise.create({ provider, noInitWarn: true, throwOnConnect: true })
         .then((api) => { clearTimeout(timer); resolve(api); })
         .catch((e) => { clearTimeout(timer); reject(e); });

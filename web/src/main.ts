@@ -85,6 +85,7 @@ async function connect(url: string): Promise<void> {
   });
   stopBlocks = unsub;
   c.api.on('disconnected', () => { $('#chain-status').textContent = `disconnected from ${url}: reconnecting…`; });
+  c.api.on('connected', () => { $('#chain-status').textContent = `${name}: reconnected, waiting for the next block`; });
 }
 
 function start(): void {
