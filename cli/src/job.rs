@@ -231,7 +231,7 @@ pub async fn fetch_output(
 			Ok(r) if r.status().is_success() => {
 				let kind = r
 					.headers()
-					.get("x-agora-output-kind")
+					.get(agora_primitives::jobs::OUTPUT_KIND_HEADER)
 					.and_then(|v| v.to_str().ok())
 					.unwrap_or("text")
 					.to_string();

@@ -31,7 +31,9 @@ use axum::{
 	Json, Router,
 };
 use agora_client::chain::{self, Client, View};
-use agora_primitives::jobs::{ReadRequest, READ_HEADER, READ_SKEW_MS};
+use agora_primitives::jobs::{
+	ReadRequest, OUTPUT_HASH_HEADER, OUTPUT_KIND_HEADER, OUTPUT_TOKENS_HEADER, READ_HEADER, READ_SKEW_MS,
+};
 use axum::http::HeaderMap;
 use std::sync::Arc;
 use tokio::sync::RwLock;
@@ -145,15 +147,9 @@ async fn output(State(s): State<Arc<ApiState>>, Path(id): Path<u64>, headers: He
 		Ok(Some(bytes)) => (
 			[
 				(header::CONTENT_TYPE, rec.kind.content_type().to_string()),
-				(header::HeaderName::from_static("x-agora-output-hash"), rec.output_hash.clone()),
-				(
-					header::HeaderName::from_static("x-agora-output-tokens"),
-					rec.output_tokens.to_string(),
-				),
-				(
-					header::HeaderName::from_static("x-agora-output-kind"),
-					rec.kind.as_str().to_string(),
-				),
+				(header::HeaderName::from_static(OUTPUT_HASH_HEADER), rec.output_hash.clone()),
+				(header::HeaderName::from_static(OUTPUT_TOKENS_HEADER), rec.output_tokens.to_string()),
+				(header::HeaderName::from_static(OUTPUT_KIND_HEADER), rec.kind.as_str().to_string()),
 			],
 			bytes,
 		)
@@ -246,8 +242,8 @@ fn cors() -> tower_http::cors::CorsLayer {
 		.allow_methods([Method::GET, Method::PUT])
 		.allow_headers([HeaderName::from_static(READ_HEADER), header::CONTENT_TYPE])
 		.expose_headers([
-			HeaderName::from_static("x-agora-output-hash"),
-			HeaderName::from_static("x-agora-output-tokens"),
-			HeaderName::from_static("x-agora-output-kind"),
+			HeaderName::from_static(OUTPUT_HASH_HEADER),
+			HeaderName::from_static(OUTPUT_TOKENS_HEADER),
+			HeaderName::from_static(OUTPUT_KIND_HEADER),
 		])
 }

@@ -179,6 +179,13 @@ pub const READ_CONTEXT: &[u8] = b"agora/read/v1";
 /// `0x`), `at_ms` in decimal.
 pub const READ_HEADER: &str = "x-agora-read";
 
+/// The headers a worker's `GET /v1/jobs/{id}/output` answers with: the output's
+/// `blake2_256` in hex (the receipt's `output_hash`), the billed token count,
+/// and its kind (`text`, `embedding` or `error`).
+pub const OUTPUT_HASH_HEADER: &str = "x-agora-output-hash";
+pub const OUTPUT_TOKENS_HEADER: &str = "x-agora-output-tokens";
+pub const OUTPUT_KIND_HEADER: &str = "x-agora-output-kind";
+
 /// How far (ms) a read request's `at_ms` may be from the worker's clock.
 pub const READ_SKEW_MS: u64 = 300_000;
 
