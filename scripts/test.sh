@@ -82,9 +82,10 @@ step "Polkadot.js tests"
 (cd tests/js && AGORA_NODE="$CARGO_TARGET_DIR/debug/agora-node" npm test)
 
 step "the dApp in a browser: Playwright (Debian's chromium) against a dev node and a worker"
-# Builds the production bundle, serves it with vite preview and drives it
-# headless; the dev offers' worker port (8700) and Alice's verifier (8800) are
-# fixed, so this runs after the Rust tests, never beside them.
-(cd web && npm run -s build >/dev/null && npm test)
+# `npm test` type-checks and builds the production bundle, serves it with vite
+# preview and drives it headless; the dev offers' worker port (8700) and
+# Alice's verifier (8800) are fixed, so this runs after the Rust tests, never
+# beside them.
+(cd web && npm test)
 
 step "all tests passed in $(( SECONDS - t0 )) s"

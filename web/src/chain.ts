@@ -199,6 +199,14 @@ export function agr(planck: bigint | string | number | { toString(): string }): 
   return `${neg ? '-' : ''}${whole.toLocaleString('en-US')}${frac ? `.${frac}` : ''} AGR`;
 }
 
+/** Planck as an exact AGR decimal for an input field: 1480000001 →
+ * "0.001480000001" (no rounding, so a quoted price is never lowered). */
+export function agrExact(planck: bigint | string): string {
+  const v = BigInt(planck.toString());
+  const frac = (v % UNIT).toString().padStart(Number(DECIMALS), '0').replace(/0+$/, '');
+  return `${v / UNIT}${frac ? `.${frac}` : ''}`;
+}
+
 /** "1.5" (AGR) → planck, or an error naming the bad text. */
 export function parseAgr(s: string): bigint {
   const m = /^\s*(\d+)(?:\.(\d{0,12}))?\s*$/.exec(s);

@@ -9,11 +9,12 @@ import { el, busy, notice } from './dom';
 interface Step { block: number; text: string; kind: string }
 interface JobView {
   id: number;
+  client: string;
   modelId: string;
   status: string;
   provider: string;
   offerId: number;
-  maxPrice: bigint;
+  submittedAt: number;
   receipt?: { outputHash: string; outputTokens: number; at: number; windowEnd: number };
   charge?: bigint;
   rating?: number;
@@ -31,6 +32,34 @@ function fields(record: EventRecord): Record<string, Codec> {
 
 const num = (c: Codec | undefined) => Number(c?.toString() ?? 0);
 const big = (c: Codec | undefined) => BigInt(c?.toString() ?? 0);
+
+/** A stored job (`Option<Job>`) as the page shows it; undefined for None. */
+function toView(id: number, opt: Codec): JobView | undefined {
+  if ((opt as unknown as { isNone: boolean }).isNone) return undefined;
+  const j = (opt as unknown as { unwrap(): Record<string, Codec & Record<string, Codec>> }).unwrap();
+  const r = j.receipt as unknown as { isSome: boolean; unwrap(): Record<string, Codec> };
+  const charge = j.charge as unknown as { isSome: boolean; unwrap(): Codec };
+  const rating = j.rating as unknown as { isSome: boolean; unwrap(): Codec };
+  return {
+    id,
+    client: j.client.toString(),
+    modelId: j.modelId.toHex(),
+    status: j.status.toString(),
+    provider: j.provider.toString(),
+    offerId: num(j.offerId),
+    submittedAt: num(j.submittedAt),
+    receipt: r.isSome ? {
+      outputHash: r.unwrap().outputHash.toHex(),
+      outputTokens: num(r.unwrap().outputTokens),
+      at: num(r.unwrap().at),
+      windowEnd: num(r.unwrap().windowEnd),
+    } : undefined,
+    charge: charge.isSome ? big(charge.unwrap()) : undefined,
+    rating: rating.isSome ? num(rating.unwrap()) : undefined,
+    steps: [],
+    audited: false,
+  };
+}
 
 export class Jobs {
   private jobs = new Map<number, JobView>();
@@ -52,50 +81,23 @@ export class Jobs {
     this.jobs.clear();
     const who = this.account();
     if (who) {
-      const entries = await this.chain.api.query.jobs.jobs.entries();
-      for (const [key, value] of entries) {
-        const job = (value as unknown as { unwrapOr(x: null): Codec | null }).unwrapOr(null);
-        if (!job || (job as unknown as { client: Codec }).client.toString() !== who.address) continue;
-        const id = Number(key.args[0].toString());
-        const view = await this.read(id);
-        if (!view) continue;
-        const j = job as unknown as { submittedAt: Codec };
-        view.steps.push({ block: num(j.submittedAt), text: 'Assigned (ordered before this page opened)', kind: 'assigned' });
+      for (const [key, value] of await this.chain.api.query.jobs.jobs.entries()) {
+        const view = toView(Number(key.args[0].toString()), value);
+        if (!view || view.client !== who.address) continue;
+        view.steps.push({ block: view.submittedAt, text: 'Assigned (ordered before this page opened)', kind: 'assigned' });
         if (view.receipt) view.steps.push({ block: view.receipt.at, text: `Receipted: ${view.receipt.outputTokens} tokens billed`, kind: 'receipted' });
         if (view.status === 'Finalized' && view.charge !== undefined) view.steps.push({ block: view.receipt?.windowEnd ?? 0, text: `Finalized: charged ${agr(view.charge)}`, kind: 'finalized' });
-        this.jobs.set(id, view);
+        this.jobs.set(view.id, view);
       }
     }
     this.render();
   }
 
-  /** The job as stored now, or undefined once pruned. */
+  /** The job as stored now (keeping what `prev` saw), or `prev` once pruned. */
   private async read(id: number, prev?: JobView): Promise<JobView | undefined> {
-    const opt = await this.chain.api.query.jobs.jobs(id);
-    if ((opt as unknown as { isNone: boolean }).isNone) return prev;
-    const j = (opt as unknown as { unwrap(): Record<string, Codec & Record<string, Codec>> }).unwrap();
-    const r = (j.receipt as unknown as { isSome: boolean; unwrap(): Record<string, Codec> });
-    const charge = j.charge as unknown as { isSome: boolean; unwrap(): Codec };
-    const rating = j.rating as unknown as { isSome: boolean; unwrap(): Codec };
-    return {
-      id,
-      modelId: j.modelId.toHex(),
-      status: j.status.toString(),
-      provider: j.provider.toString(),
-      offerId: num(j.offerId),
-      maxPrice: big(j.maxPrice),
-      receipt: r.isSome ? {
-        outputHash: r.unwrap().outputHash.toHex(),
-        outputTokens: num(r.unwrap().outputTokens),
-        at: num(r.unwrap().at),
-        windowEnd: num(r.unwrap().windowEnd),
-      } : undefined,
-      charge: charge.isSome ? big(charge.unwrap()) : undefined,
-      rating: rating.isSome ? num(rating.unwrap()) : undefined,
-      steps: prev?.steps ?? [],
-      output: prev?.output,
-      audited: prev?.audited ?? false,
-    };
+    const view = toView(id, await this.chain.api.query.jobs.jobs(id));
+    if (!view) return prev;
+    return { ...view, steps: prev?.steps ?? [], output: prev?.output, audited: prev?.audited ?? false };
   }
 
   /** A job this page just ordered. */
@@ -117,8 +119,8 @@ export class Jobs {
       const { section, method } = record.event;
       if (section !== 'jobs' && section !== 'verification') continue;
       const f = fields(record);
-      const id = num(f.jobId ?? f.job_id);
-      if (!f.jobId && !f.job_id) continue;
+      if (!f.jobId) continue;
+      const id = num(f.jobId);
       if (method === 'JobAssigned' && who && f.client.toString() === who.address && !this.jobs.has(id)) {
         const by = f.byAvrf?.toString() === 'true' ? 'drawn by AVRF' : 'named by the client';
         await this.track(id, block, `Assigned to ${short(f.provider.toString())} (${by}), ${agr(big(f.maxPrice))} held in escrow`);

@@ -1,6 +1,6 @@
 // The market: models, their providers ranked as the chain ranks them, quotes,
 // and ordering a job paid from escrow.
-import { Chain, agr, parseAgr, short, type Account, type Model } from './chain';
+import { Chain, agr, agrExact, parseAgr, short, type Account, type Model } from './chain';
 import { $, el, busy, notice } from './dom';
 
 export class Market {
@@ -93,7 +93,7 @@ export class Market {
     const top = [BigInt(q.cheapest.price), BigInt(q.median), BigInt(q.bestRanked.price)].reduce((a, b) => (a > b ? a : b));
     $('#quote-out').textContent = `${q.offers} offer(s): cheapest ${agr(q.cheapest.price)}, median ${agr(q.median)}, best-ranked ${agr(q.bestRanked.price)}`;
     const price = $<HTMLInputElement>('#order-max-price');
-    price.value = agr(top).replace(' AGR', '').replace(/,/g, '');
+    price.value = agrExact(top);
   }
 
   private async submit(): Promise<void> {
