@@ -1,6 +1,9 @@
 //! `agora job …`: order a job, follow it, fetch and check its output, rate,
 //! cancel, dispute.
-use crate::util::simple_tx;
+use crate::{
+	order::{order, Order},
+	util::simple_tx,
+};
 use agora_client::{
 	chain::{self, runtime, Client, JobStatus, View},
 	cli::KeyArgs,
@@ -8,7 +11,6 @@ use agora_client::{
 };
 use agora_primitives::rules::content_hash;
 use clap::Subcommand;
-use runtime::runtime_types::{agora_primitives::jobs::JobParams, pallet_jobs::types::InputParam};
 use std::{path::PathBuf, time::Duration};
 use subxt::utils::AccountId32;
 
@@ -105,6 +107,10 @@ pub struct SubmitArgs {
 	/// Name the provider (SS58) instead of the AVRF draw.
 	#[arg(long)]
 	provider: Option<String>,
+	/// One job per non-empty line of the input, all submitted at once (signed
+	/// with consecutive nonces); prints each assignment, or why it failed.
+	#[arg(long, conflicts_with_all = ["wait", "out", "skip_upload"])]
+	each_line: bool,
 	/// Wait for the receipt and fetch the output.
 	#[arg(long)]
 	wait: bool,
@@ -331,69 +337,6 @@ fn show_output(
 	Ok(())
 }
 
-/// A job to order: what `agora job submit` and the MCP server's `submit_job` take.
-pub struct Order {
-	pub model: String,
-	pub input: Vec<u8>,
-	/// Only the input's hash on chain; the bytes go to the worker.
-	pub by_hash: bool,
-	/// Most the client pays, held in escrow (0 with `pass`).
-	pub max_price: u128,
-	pub pass: bool,
-	pub max_tokens: u32,
-	pub temperature: f64,
-	pub seed: u64,
-	pub deadline_blocks: u32,
-	pub provider: Option<AccountId32>,
-}
-
-/// Orders a job and returns its `JobAssigned` event: the model looked up by
-/// name or id, the temperature checked against the chain's bound first, the
-/// deadline counted from the finalized head.
-pub async fn order(
-	client: &Client,
-	signer: &chain::Keypair,
-	o: &Order,
-) -> anyhow::Result<runtime::jobs::events::JobAssigned> {
-	let view = View::new(client);
-	let model = view.find_model(&o.model).await?;
-	let max_t = f64::from(agora_primitives::jobs::MAX_TEMPERATURE_MILLI) / 1000.0;
-	anyhow::ensure!(
-		(0.0..=max_t).contains(&o.temperature),
-		"temperature must be between 0 (greedy) and {max_t} (the chain refuses more: TemperatureTooHigh)"
-	);
-	let now = view.finalized_number().await?;
-	let deadline = u32::try_from(now)?.saturating_add(o.deadline_blocks).saturating_add(2);
-	let input_param = if o.by_hash {
-		InputParam::Hash(content_hash(&o.input))
-	} else {
-		InputParam::Inline(o.input.clone())
-	};
-	let params = JobParams {
-		max_tokens: o.max_tokens,
-		temperature_milli: (o.temperature * 1000.0).round() as u32,
-		seed: o.seed,
-	};
-	let events = if o.pass {
-		let call = runtime::transactions().jobs().submit_pass_job(model.id, input_param, params, deadline);
-		chain::submit_final(client, &call, signer, "submit_pass_job").await?
-	} else {
-		let call = runtime::transactions().jobs().submit_job(
-			model.id,
-			input_param,
-			params,
-			o.max_price,
-			deadline,
-			o.provider,
-		);
-		chain::submit_final(client, &call, signer, "submit_job").await?
-	};
-	events
-		.find_first::<runtime::jobs::events::JobAssigned>()
-		.transpose()?
-		.ok_or_else(|| anyhow::anyhow!("submit_job succeeded without a JobAssigned event"))
-}
-
 /// Waits for job `id`'s receipt, then fetches its output as its client and
 /// checks it against the receipt's hash.
 pub async fn receipted_output(
@@ -432,23 +375,12 @@ async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()
 		deadline_blocks: a.deadline_blocks,
 		provider,
 	};
+	if a.each_line {
+		return submit_each_line(client, &signer, &o, json).await;
+	}
 	let ev = order(client, &signer, &o).await?;
 	let id = ev.job_id;
-	if json {
-		println!(
-			"{}",
-			serde_json::json!({"event": "assigned", "job_id": id, "provider": ev.provider.to_string(), "offer_id": ev.offer_id, "deadline": ev.deadline, "by_avrf": ev.by_avrf, "max_price": ev.max_price.to_string()})
-		);
-	} else {
-		println!(
-			"job {id} assigned to {} (offer {}, {}), deadline block {}, {}",
-			ev.provider,
-			ev.offer_id,
-			if ev.by_avrf { "drawn by AVRF" } else { "named" },
-			ev.deadline,
-			if a.pass { "paid by your pass".to_string() } else { format!("{} held", chain::fmt_agr(ev.max_price)) }
-		);
-	}
+	print_assigned(&ev, o.pass, json);
 	if a.by_hash && !a.skip_upload {
 		upload_input(&View::new(client), id, ev.offer_id, &o.input).await?;
 		if !json {
@@ -469,6 +401,56 @@ async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()
 	}
 	let (bytes, kind, job) = fetch_output(client, id, &signer).await?;
 	show_output(id, &bytes, &kind, &job, json, a.out.as_ref())
+}
+
+fn print_assigned(ev: &runtime::jobs::events::JobAssigned, pass: bool, json: bool) {
+	let id = ev.job_id;
+	if json {
+		println!(
+			"{}",
+			serde_json::json!({"event": "assigned", "job_id": id, "provider": ev.provider.to_string(), "offer_id": ev.offer_id, "deadline": ev.deadline, "by_avrf": ev.by_avrf, "max_price": ev.max_price.to_string()})
+		);
+	} else {
+		println!(
+			"job {id} assigned to {} (offer {}, {}), deadline block {}, {}",
+			ev.provider,
+			ev.offer_id,
+			if ev.by_avrf { "drawn by AVRF" } else { "named" },
+			ev.deadline,
+			if pass { "paid by your pass".to_string() } else { format!("{} held", chain::fmt_agr(ev.max_price)) }
+		);
+	}
+}
+
+/// `--each-line`: one job per non-empty input line, submitted together; with
+/// `--by-hash`, each line is uploaded to its worker. Fails (after printing
+/// every line's outcome) when any job was not ordered.
+async fn submit_each_line(client: &Client, signer: &chain::Keypair, o: &Order, json: bool) -> anyhow::Result<()> {
+	let lines: Vec<Vec<u8>> =
+		o.input.split(|b| *b == b'\n').filter(|l| !l.trim_ascii().is_empty()).map(<[u8]>::to_vec).collect();
+	anyhow::ensure!(!lines.is_empty(), "--each-line: the input has no non-empty line");
+	let results = crate::order::order_each(client, signer, o, &lines).await?;
+	let mut failed = 0usize;
+	for (line, (input, r)) in lines.iter().zip(results).enumerate() {
+		match r {
+			Ok(ev) => {
+				print_assigned(&ev, o.pass, json);
+				if o.by_hash {
+					upload_input(&View::new(client), ev.job_id, ev.offer_id, input).await?;
+				}
+			},
+			Err(e) => {
+				failed += 1;
+				if json {
+					println!("{}", serde_json::json!({"event": "failed", "line": line + 1, "error": e.to_string()}));
+				} else {
+					println!("line {}: not ordered: {e}", line + 1);
+				}
+			},
+		}
+	}
+	anyhow::ensure!(failed == 0, "{failed} of {} jobs were not ordered", lines.len());
+	Ok(())
 }
 
 /// Job `id` as it is on chain (at the finalized head), with its payout once

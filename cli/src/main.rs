@@ -7,6 +7,7 @@ mod gov;
 mod job;
 mod market;
 mod mcp;
+mod order;
 mod pass;
 mod stake;
 mod util;
@@ -103,6 +104,7 @@ async fn main_async(cli: Cli) -> anyhow::Result<()> {
 	match cli.cmd {
 		Cmd::Provider(market::ProviderCmd::List { model, sort }) =>
 			market::provider_list(&client, &cli.url, &model, &sort, cli.json).await,
+		Cmd::Provider(c) => market::provider_bond(&client, c).await,
 		Cmd::Quote { model, max_tokens } => market::quote(&client, &cli.url, &model, max_tokens, cli.json).await,
 		Cmd::Model(market::ModelCmd::List) => market::model_list(&client, cli.json).await,
 		Cmd::TryState { at } => {

@@ -1,7 +1,9 @@
-//! `agora model …`, `agora provider …`, `agora quote`: what is on offer.
-use crate::util::{rpc, rpc_client, rpc_on};
+//! `agora model …`, `agora provider …`, `agora quote`: what is on offer, and
+//! a provider's bond.
+use crate::util::{rpc, rpc_client, rpc_on, simple_tx};
 use agora_client::{
-	chain::{self, Client, View},
+	chain::{self, runtime, Client, View},
+	cli::KeyArgs,
 	hex0x,
 };
 use clap::Subcommand;
@@ -23,6 +25,54 @@ pub enum ProviderCmd {
 		#[arg(long, default_value = "rank")]
 		sort: String,
 	},
+	/// Bond AGR as a provider (`slashing.bond`, at least `MinProviderStake`),
+	/// or add to an existing bond (`slashing.bond_extra`). A bond backs every
+	/// offer of the account and is what fraud and missed deadlines slash.
+	Bond {
+		#[command(flatten)]
+		key: KeyArgs,
+		/// AGR, or planck with a `p` suffix.
+		#[arg(long)]
+		amount: String,
+	},
+	/// Start unbonding AGR (refused while the provider has open jobs); it stays
+	/// slashable and can be withdrawn after `UNBONDING_PERIOD` blocks. Offers
+	/// pause when the active bond falls below the minimum.
+	Unbond {
+		#[command(flatten)]
+		key: KeyArgs,
+		#[arg(long)]
+		amount: String,
+	},
+	/// Withdraw unbonded AGR whose unbonding period is over.
+	Withdraw {
+		#[command(flatten)]
+		key: KeyArgs,
+	},
+}
+
+/// Runs `agora provider bond|unbond|withdraw`.
+pub async fn provider_bond(client: &Client, cmd: ProviderCmd) -> anyhow::Result<()> {
+	match cmd {
+		ProviderCmd::Bond { key, amount } => {
+			let v = chain::parse_agr(&amount)?;
+			let who = chain::account(&key.keypair()?);
+			let at = client.at_current_block().await?;
+			let bonded = at.storage().entry(runtime::storage().slashing().bonds())?.try_fetch((who,)).await?.is_some();
+			if bonded {
+				simple_tx(client, runtime::tx().slashing().bond_extra(v), &key, "slashing.bond_extra").await
+			} else {
+				simple_tx(client, runtime::tx().slashing().bond(v), &key, "slashing.bond").await
+			}
+		},
+		ProviderCmd::Unbond { key, amount } => {
+			let v = chain::parse_agr(&amount)?;
+			simple_tx(client, runtime::tx().slashing().unbond(v), &key, "slashing.unbond").await
+		},
+		ProviderCmd::Withdraw { key } =>
+			simple_tx(client, runtime::tx().slashing().withdraw_unbonded(), &key, "slashing.withdraw_unbonded").await,
+		ProviderCmd::List { .. } => anyhow::bail!("not a bond command"),
+	}
 }
 
 /// Every registered model with its active offers and cheapest base price.

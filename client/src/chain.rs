@@ -361,6 +361,67 @@ impl<'a> View<'a> {
 	}
 }
 
+/// A submitted transaction's progress.
+pub type Progress = subxt::transactions::TransactionProgress<Config, subxt::client::OnlineClientAtBlockImpl<Config>>;
+
+/// One account's transactions from one process with many tasks (a worker's
+/// acknowledgements, receipts and voucher claims): submitted one at a time,
+/// each with the next nonce. That is the larger of the chain's, read at the
+/// finalized head (which lags the pool), and the one after this submitter's
+/// last submission, so that concurrent transactions never share a nonce. A
+/// failed submission forgets the local count, and the chain's is right again.
+pub struct Submitter {
+	signer: Keypair,
+	account: AccountId32,
+	next: tokio::sync::Mutex<u64>,
+}
+
+impl Submitter {
+	pub fn new(signer: Keypair) -> Self {
+		let account = account(&signer);
+		Self { signer, account, next: tokio::sync::Mutex::new(0) }
+	}
+
+	/// The account the transactions are signed by.
+	pub fn account(&self) -> &AccountId32 {
+		&self.account
+	}
+
+	/// Signs and submits `call` (into the pool; not waited for).
+	pub async fn submit<C: subxt::transactions::Payload>(&self, client: &Client, call: &C) -> anyhow::Result<Progress> {
+		let mut next = self.next.lock().await;
+		let mut tx = client.tx().await?;
+		let nonce = tx.account_nonce(&self.account).await?.max(*next);
+		let params = subxt::config::DefaultExtrinsicParamsBuilder::<Config>::new().nonce(nonce).build();
+		match tx.sign_and_submit_then_watch(call, &self.signer, params).await {
+			Ok(progress) => {
+				*next = nonce.saturating_add(1);
+				Ok(progress)
+			},
+			Err(e) => {
+				*next = 0;
+				Err(e.into())
+			},
+		}
+	}
+
+	/// [`Self::submit`], then waits until the call is in a finalized block
+	/// and succeeded; returns its events (`what` names the call in errors).
+	pub async fn submit_final<C: subxt::transactions::Payload>(
+		&self,
+		client: &Client,
+		call: &C,
+		what: &str,
+	) -> anyhow::Result<subxt::extrinsics::ExtrinsicEvents<Config>> {
+		self.submit(client, call)
+			.await
+			.map_err(|e| anyhow::anyhow!("{what}: {e}"))?
+			.wait_for_finalized_success()
+			.await
+			.map_err(|e| anyhow::anyhow!("{what} failed: {e}"))
+	}
+}
+
 /// Signs and submits `call`, waits until it is in a finalized block and succeeded;
 /// returns its events. `what` names the call in the error (which carries the
 /// pallet's error, e.g. `Jobs::InsufficientBalance`).

@@ -13,6 +13,52 @@ use subxt::utils::AccountId32;
 /// The HTTP header a paid request carries its voucher in.
 pub const VOUCHER_HEADER: &str = "x-agora-voucher";
 
+/// The HTTP header a paid answer carries its served receipt in: hex of
+/// SCALE `(ServedReceipt, signature)`.
+pub const RECEIPT_HEADER: &str = "x-agora-receipt";
+
+/// What an embedding request of `inputs` texts costs at an offer's prices:
+/// `(base + per_1k / 1000) × inputs` (one output unit per text).
+pub fn embeddings_price(base: u128, per_1k: u128, inputs: usize) -> u128 {
+	base.saturating_add(per_1k / 1000).saturating_mul(inputs as u128)
+}
+
+/// What a completion of up to `max_tokens` costs at an offer's prices:
+/// `base + per_1k × max_tokens / 1000`.
+pub fn completion_price(base: u128, per_1k: u128, max_tokens: u32) -> u128 {
+	base.saturating_add(per_1k.saturating_mul(u128::from(max_tokens)) / 1000)
+}
+
+/// Checks a paid answer's served receipt (the [`RECEIPT_HEADER`] value):
+/// signed by `worker_key`, for `voucher`'s channel, lane and nonce, over
+/// `output` (the bytes the answer stands for). Returns the receipt.
+pub fn check_served_receipt(
+	header: &str,
+	voucher: &Signed,
+	worker_key: [u8; 32],
+	output: &[u8],
+) -> anyhow::Result<agora_primitives::channels::ServedReceipt<[u8; 32]>> {
+	let raw = hex::decode(header.trim().trim_start_matches("0x"))
+		.map_err(|e| anyhow::anyhow!("the receipt is not hex: {e}"))?;
+	let mut input = &raw[..];
+	let (r, sig): (agora_primitives::channels::ServedReceipt<[u8; 32]>, [u8; 64]) =
+		Decode::decode(&mut input).map_err(|e| anyhow::anyhow!("not a SCALE receipt: {e}"))?;
+	anyhow::ensure!(input.is_empty(), "{} bytes after the receipt", input.len());
+	anyhow::ensure!(r.worker_pubkey == worker_key, "the receipt names worker key {}, not the offer's {}", crate::hex0x(&r.worker_pubkey), crate::hex0x(&worker_key));
+	anyhow::ensure!(chain::sr25519_verify(&sig, &r.signing_payload(), &worker_key), "the receipt's signature is not the worker key's");
+	let v = &voucher.voucher;
+	anyhow::ensure!(
+		(r.channel_id, r.lane, r.nonce) == (v.channel_id, v.lane, v.nonce),
+		"the receipt is for channel {} lane {} nonce {}, not this request's {} {} {}",
+		r.channel_id, r.lane, r.nonce, v.channel_id, v.lane, v.nonce
+	);
+	anyhow::ensure!(
+		r.output_hash == agora_primitives::rules::content_hash(output),
+		"the receipt's output hash does not match the answer served"
+	);
+	Ok(r)
+}
+
 /// A voucher as the chain and the worker take it.
 pub type Signed = SignedVoucher<u128>;
 
@@ -252,14 +298,14 @@ pub struct Claimed {
 /// returns what each paid, and the fee.
 pub async fn claim(
 	client: &Client,
-	recipient: &Keypair,
+	recipient: &chain::Submitter,
 	vouchers: Vec<Signed>,
 ) -> anyhow::Result<(Vec<Claimed>, u128)> {
 	let claims = vouchers.iter().map(chain::recode).collect::<anyhow::Result<Vec<_>>>()?;
 	let tx = runtime::tx()
 		.channels()
 		.claim_batch(runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(claims));
-	let events = chain::submit_final(client, &tx, recipient, "channels.claim_batch").await?;
+	let events = recipient.submit_final(client, &tx, "channels.claim_batch").await?;
 	let mut out = vec![];
 	for ev in events.find::<runtime::channels::events::Claimed>() {
 		let ev = ev?;
@@ -306,5 +352,41 @@ mod tests {
 		let mut long = to_header(&v);
 		long.push_str("00");
 		assert!(from_header(&long).is_err(), "trailing bytes");
+	}
+
+	#[test]
+	fn a_served_receipt_is_checked_for_key_voucher_and_output() {
+		use agora_primitives::channels::ServedReceipt;
+		let worker = chain::keypair(Some("//Bob"), None).unwrap();
+		let v = Payer::new(alice(), 3).pay(0, 99).unwrap();
+		let receipt = |nonce: u64, output: &[u8], by: &Keypair| {
+			let r = ServedReceipt {
+				channel_id: 3,
+				lane: 0,
+				nonce,
+				model_id: [1; 32],
+				input_hash: [2; 32],
+				output_hash: agora_primitives::rules::content_hash(output),
+				output_tokens: 1,
+				provider: [3u8; 32],
+				worker_pubkey: worker.public_key().0,
+			};
+			crate::hex0x(&(r.clone(), by.sign(&r.signing_payload()).0).encode())
+		};
+		let key = worker.public_key().0;
+		assert!(check_served_receipt(&receipt(1, b"out", &worker), &v, key, b"out").is_ok());
+		let err = |h: &str, out: &[u8], k: [u8; 32]| check_served_receipt(h, &v, k, out).unwrap_err().to_string();
+		assert!(err(&receipt(1, b"out", &worker), b"other", key).contains("output hash"));
+		assert!(err(&receipt(2, b"out", &worker), b"out", key).contains("nonce 2"));
+		assert!(err(&receipt(1, b"out", &alice()), b"out", key).contains("signature"));
+		assert!(err(&receipt(1, b"out", &worker), b"out", alice().public_key().0).contains("not the offer's"));
+		assert!(err("0x00", b"out", key).contains("SCALE"));
+	}
+
+	#[test]
+	fn request_prices_follow_the_offer() {
+		assert_eq!(embeddings_price(1_000, 10_000, 3), 3 * (1_000 + 10));
+		assert_eq!(completion_price(1_000, 10_000, 16), 1_000 + 160);
+		assert_eq!(completion_price(u128::MAX, 10, 16), u128::MAX, "saturates");
 	}
 }

@@ -38,7 +38,7 @@ use std::{
 	time::{Duration, Instant},
 };
 use subxt::utils::AccountId32;
-use tokio::sync::{Mutex, RwLock};
+use tokio::sync::RwLock;
 
 #[cfg(feature = "test-cheat")]
 mod cheat;
@@ -69,6 +69,8 @@ pub struct ServeConfig {
 	pub listen: SocketAddr,
 	/// Terms for offers this worker opens when it finds none.
 	pub offer: OfferTerms,
+	/// Jobs in progress at once (default: the offers' total capacity).
+	pub concurrency: Option<u32>,
 	/// Run on the CPU even when built with CUDA.
 	pub cpu: bool,
 	/// Show progress bars.
@@ -90,20 +92,26 @@ pub struct OfferTerms {
 	pub endpoint: String,
 	pub base_price: u128,
 	pub price_per_1k_tokens: u128,
-	pub capacity: u32,
+	/// Each offer's capacity: applied to existing offers too when given;
+	/// [`DEFAULT_CAPACITY`] for an opened offer otherwise.
+	pub capacity: Option<u32>,
 	pub hardware: Option<String>,
 }
+
+/// The capacity of an offer the worker opens without `--capacity`.
+pub const DEFAULT_CAPACITY: u32 = 4;
 
 struct Shared {
 	url: String,
 	client: Arc<RwLock<Client>>,
-	signer: Keypair,
 	worker_key: Keypair,
 	provider: AccountId32,
 	engines: HashMap<[u8; 32], Arc<dyn Engine>>,
 	store: Store,
 	metrics: Metrics,
-	submit_lock: Mutex<()>,
+	/// Signs and submits the provider's transactions (acknowledgements,
+	/// receipts, reports) with nonces that never collide.
+	submitter: Arc<chain::Submitter>,
 	taken: std::sync::Mutex<HashSet<u64>>,
 	/// Jobs waiting for an executor, in the order they run (`schedule.rs`).
 	queue: std::sync::Mutex<schedule::Schedule>,
@@ -158,7 +166,10 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 	let chain = Arc::new(RwLock::new(client));
 	let paid = Arc::new(crate::paid::Paid { chain: chain.clone(), ..paid });
 	tokio::spawn(paid.clone().follow_head());
-	tokio::spawn(crate::paid::claims::run(paid.clone(), cfg.signer.clone(), cfg.claims));
+	// One submitter for the jobs' and the claims' transactions: they share the
+	// provider account's nonces.
+	let submitter = Arc::new(chain::Submitter::new(cfg.signer.clone()));
+	tokio::spawn(crate::paid::claims::run(paid.clone(), submitter.clone(), cfg.claims));
 	let api_state = Arc::new(ApiState {
 		store: store.clone(),
 		metrics: metrics.clone(),
@@ -180,13 +191,12 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 	let shared = Arc::new(Shared {
 		url: cfg.url.clone(),
 		client: chain,
-		signer: cfg.signer,
 		worker_key: cfg.worker_key,
 		provider,
 		engines,
 		store,
 		metrics,
-		submit_lock: Mutex::new(()),
+		submitter,
 		taken: std::sync::Mutex::new(HashSet::new()),
 		queue: std::sync::Mutex::new(schedule::Schedule::default()),
 		ready: tokio::sync::Notify::new(),
@@ -195,7 +205,8 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 		#[cfg(feature = "test-cheat")]
 		text_jobs: std::sync::atomic::AtomicUsize::new(0),
 	});
-	for _ in 0..capacity.max(1) {
+	let concurrency = cfg.concurrency.unwrap_or(capacity).max(1);
+	for _ in 0..concurrency {
 		let s = shared.clone();
 		tokio::spawn(async move {
 			loop {
@@ -218,7 +229,7 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 			}
 		});
 	}
-	tracing::info!(capacity, "serving");
+	tracing::info!(capacity, concurrency, "serving");
 	tokio::select! {
 		r = shared.clone().watch() => r,
 		_ = shutdown_signal() => {
@@ -310,20 +321,22 @@ async fn ensure_offers(
 		match offers.iter().find(|o| &o.model_id == model_id) {
 			Some(o) if o.active => {
 				tracing::info!(model = name, offer = o.id, endpoint = %o.endpoint, capacity = o.capacity, "offer verified");
-				if o.endpoint != terms.endpoint {
-					// Clients fetch outputs from the on-chain endpoint: point it here.
-					tracing::info!(offer = o.id, from = %o.endpoint, to = %terms.endpoint, "updating the offer's endpoint");
+				// Clients fetch outputs from the on-chain endpoint: point it
+				// here; a given capacity applies too.
+				let cap = terms.capacity.unwrap_or(o.capacity);
+				if o.endpoint != terms.endpoint || o.capacity != cap {
+					tracing::info!(offer = o.id, from = %o.endpoint, to = %terms.endpoint, capacity_from = o.capacity, capacity_to = cap, "updating the offer's endpoint and capacity");
 					let call = runtime::transactions().models().update_offer(
 						o.id,
 						o.base_price,
 						o.price_per_1k_tokens,
 						terms.endpoint.as_bytes().to_vec(),
-						o.capacity,
+						cap,
 						o.hardware.as_bytes().to_vec(),
 					);
 					chain::submit_final(client, &call, signer, &format!("updating offer {}", o.id)).await?;
 				}
-				capacity = capacity.saturating_add(o.capacity);
+				capacity = capacity.saturating_add(cap);
 			},
 			Some(o) => {
 				tracing::info!(model = name, offer = o.id, status = %o.status, "resuming offer");
@@ -339,14 +352,14 @@ async fn ensure_offers(
 					terms.base_price,
 					terms.price_per_1k_tokens,
 					terms.endpoint.as_bytes().to_vec(),
-					terms.capacity,
+					terms.capacity.unwrap_or(DEFAULT_CAPACITY),
 					hardware.as_bytes().to_vec(),
 				);
 				let events = chain::submit_final(client, &call, signer, &format!("opening an offer for {name}")).await?;
 				if let Some(ev) = events.find_first::<runtime::models::events::OfferOpened>() {
 					tracing::info!(model = name, offer = ?ev?.offer_id, "offer opened");
 				}
-				capacity = capacity.saturating_add(terms.capacity);
+				capacity = capacity.saturating_add(terms.capacity.unwrap_or(DEFAULT_CAPACITY));
 			},
 		}
 	}

@@ -1,6 +1,8 @@
 //! End to end: a dev node, `agora-worker serve` with the real models, and the
 //! `agora` client, as a user runs them.
 mod common;
+#[path = "e2e/passes.rs"]
+mod passes;
 use common::*;
 use std::time::Duration;
 
@@ -20,7 +22,7 @@ fn submit(node: &Node, model: &str, input: &[&str], max_tokens: &str, wait: bool
 fn generation_and_embedding_jobs_are_answered_finalized_and_paid() {
 	let node = Node::start();
 	wait_ready(&node);
-	let worker = Worker::start(&node);
+	let mut worker = Worker::start(&node);
 	let url = node.url();
 
 	// The worker's generated types come from this very runtime's metadata.
@@ -195,65 +197,11 @@ fn generation_and_embedding_jobs_are_answered_finalized_and_paid() {
 	assert!(m.contains("agora_worker_queue_depth 0"), "{m}");
 	assert!(m.contains("agora_worker_inputs_missing_total 1"), "{m}");
 
-	pass_jobs_are_served_free_and_paid_from_the_epochs_issuance(&url);
+	passes::pass_jobs_are_served_free_and_paid_from_the_epochs_issuance(&url);
 	an_mcp_host_orders_verified_jobs_within_its_spend_limit(&url);
+	passes::two_workers_serve_pass_clients_in_proportion_to_stake_and_are_paid_by_contribution(&node, &mut worker);
 	// Every pallet's invariants hold on the chain the jobs ran on.
 	assert_try_state(&url);
-}
-
-/// Service passes (docs/protocol.md §4.3), on the same chain: Charlie locks
-/// stake for two requests an epoch; a pass job holds nothing, is drawn by AVRF
-/// (Bob's is the only offer), is answered and verified like any job, pays
-/// nothing at finalization and counts for Bob's reward, which the next
-/// epoch's first block mints: exactly `min(R, PASS_REWARD_CAP × ΣC)`.
-fn pass_jobs_are_served_free_and_paid_from_the_epochs_issuance(url: &str) {
-	let pass_job = |wait: bool| {
-		let mut args = vec![
-			"job", "submit", "--suri", "//Charlie", "--pass", "--model", "all-MiniLM-L6-v2", "--input",
-			"The cat sits on the mat.", "--max-tokens", "1",
-		];
-		if wait {
-			args.push("--wait");
-		}
-		agora(url, &args)
-	};
-	let (ok, _, err) = pass_job(false);
-	assert!(!ok && err.contains("NoPass"), "no pass, no pass job: {err}");
-	assert!(agora(url, &["pass", "lock", "--suri", "//Charlie", "--amount", "2.5"]).0);
-	let st = &agora_json(url, &["pass", "status", "--suri", "//Charlie"])[0]["pass"];
-	assert_eq!((st["quota"].as_u64(), st["remaining"].as_u64()), (Some(2), Some(2)), "{st}");
-	let (ok, out, err) = pass_job(true);
-	assert!(ok, "{err}");
-	assert!(out.contains("paid by your pass") && out.contains("output verified"), "{out}");
-	let id: String = out.split_whitespace().nth(1).unwrap().to_string();
-	let s = &agora_json(url, &["job", "status", &id, "--wait-finalized"])[0];
-	assert_eq!((s["status"].as_str(), s["max_price"].as_str(), s["charge"].as_str()), (Some("Finalized"), Some("0"), Some("0")), "{s}");
-	assert_eq!(s["payment"], "Pass", "{s}");
-	let finalized_at = s["payout"]["block"].as_u64().unwrap();
-	let bob = &agora_json(url, &["pass", "status", BOB])[0];
-	let epoch = finalized_at / 20;
-	// The dev chain's epochs are 20 blocks: the job counts in the epoch it
-	// finalized in (unless that epoch just ended), paid in the next one's first block.
-	let p = loop {
-		let (ok, out, _) = agora(url, &["--json", "pass", "payout", "--epoch", &epoch.to_string()]);
-		if ok {
-			break serde_json::from_str::<serde_json::Value>(out.trim()).unwrap();
-		}
-		std::thread::sleep(Duration::from_secs(3));
-	};
-	let reward = planck(&p["reward"]);
-	let issuance = planck(&p["issuance_before"]);
-	// INFLATION 1 %, 20-block epochs, 365.25-day years of 3 s blocks, cap 0.001 AGR a unit.
-	let r = agora_primitives::passes::epoch_reward(issuance, 10_000_000, 20, 28_800 * 36_525 / 100);
-	assert_eq!(p["total"], 1, "{p}");
-	assert_eq!(reward, agora_primitives::passes::capped_reward(r, 1, 1_000_000_000), "{p}; R = {r}");
-	assert_eq!(p["providers"].as_array().unwrap().len(), 1, "{p}");
-	assert_eq!(p["providers"][0]["provider"], BOB, "{p}");
-	assert_eq!((p["providers"][0]["jobs"].as_u64(), p["providers"][0]["contribution"].as_u64()), (Some(1), Some(1)));
-	assert_eq!(planck(&p["providers"][0]["reward"]), reward, "the only provider takes it all");
-	assert_eq!(planck(&p["to_providers"]) + planck(&p["to_treasury"]), reward);
-	assert_eq!(planck(&p["minted"]), reward, "issuance grew by exactly R: {p}");
-	assert!(bob["work"]["jobs"].as_u64().unwrap() <= 1, "{bob}");
 }
 
 /// `agora mcp` (docs/mcp.md), on the same chain, driven by the official `mcp`

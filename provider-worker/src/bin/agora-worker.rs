@@ -139,9 +139,17 @@ struct ServeArgs {
 	/// Price per 1,000 output tokens of an opened offer.
 	#[arg(long, default_value = "0.01")]
 	price_per_1k: String,
-	/// Capacity (concurrent jobs) of an opened offer.
-	#[arg(long, default_value_t = 4)]
-	capacity: u32,
+	/// Capacity of each offer: the most open jobs the chain assigns to it at
+	/// once (default 4 for an opened offer). When given, existing offers are
+	/// updated to it too.
+	#[arg(long)]
+	capacity: Option<u32>,
+	/// Jobs in progress at once (acknowledge, run, receipt); the other
+	/// assigned jobs wait in the worker's queue, pass jobs in weighted
+	/// round-robin over their clients. Default: the offers' total capacity
+	/// (every assigned job starts at once and nothing waits).
+	#[arg(long)]
+	concurrency: Option<u32>,
 	/// Hardware tag of an opened offer (default: detected, e.g. `cpu-avx-2t`).
 	#[arg(long)]
 	hardware: Option<String>,
@@ -596,6 +604,7 @@ async fn serve_cmd(a: ServeArgs) -> anyhow::Result<()> {
 			capacity: a.capacity,
 			hardware: a.hardware,
 		},
+		concurrency: a.concurrency,
 		cpu: a.cpu,
 		progress: !a.no_progress,
 		claims: agora_worker::paid::claims::Schedule {

@@ -93,7 +93,7 @@ pub(super) async fn completions(
 		.collect();
 	let input =
 		serde_json::to_vec(&serde_json::json!({ "messages": messages })).map_err(malformed)?;
-	let price = base.saturating_add(per_1k.saturating_mul(u128::from(max_tokens)) / 1000);
+	let price = agora_client::channel::completion_price(base, per_1k, max_tokens);
 	let voucher = s.pay(&headers, price).await?;
 	let v = voucher.voucher;
 	let run = Request {

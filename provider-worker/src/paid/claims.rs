@@ -12,7 +12,7 @@
 //! pay (its channel expired or was closed, or the chain already has a later
 //! claim) is logged and set aside.
 use super::{book::Book, Paid};
-use agora_client::chain::Keypair;
+use agora_client::chain::Submitter;
 use std::{sync::Arc, time::Duration};
 
 /// Most vouchers in one `claim_batch` (the runtime's `MaxClaimBatch`).
@@ -30,7 +30,7 @@ pub struct Schedule {
 }
 
 /// Claims until the process ends.
-pub async fn run(paid: Arc<Paid>, signer: Keypair, schedule: Schedule) {
+pub async fn run(paid: Arc<Paid>, signer: Arc<Submitter>, schedule: Schedule) {
 	let mut last = tokio::time::Instant::now();
 	loop {
 		tokio::time::sleep(Duration::from_millis(500)).await;
@@ -69,7 +69,7 @@ async fn expiring(
 /// Claims every claimable voucher now; returns how many were paid.
 pub async fn claim_all(
 	client: &agora_client::chain::Client,
-	signer: &Keypair,
+	signer: &Submitter,
 	book: &Book,
 ) -> anyhow::Result<usize> {
 	let mut paid = 0;

@@ -310,7 +310,7 @@ impl Paid {
 }
 
 /// The receipt header's name.
-pub const RECEIPT_HEADER: &str = "x-agora-receipt";
+pub use agora_client::channel::RECEIPT_HEADER;
 
 fn with_receipt(mut resp: Response, receipt: &str) -> Response {
 	if let Ok(v) = HeaderValue::from_str(receipt) {
@@ -369,8 +369,7 @@ async fn embeddings(
 		.batchers
 		.get(&model_id)
 		.ok_or_else(|| malformed(format!("`{}` is not an embedding model", req.model)))?;
-	let unit = base.saturating_add(per_1k / 1000);
-	let price = unit.saturating_mul(texts.len() as u128);
+	let price = agora_client::channel::embeddings_price(base, per_1k, texts.len());
 	let voucher = s.pay(&headers, price).await?;
 	let vectors = batcher.embed(texts.clone()).await?;
 	let input = serde_json::to_vec(&texts).map_err(malformed)?;

@@ -16,32 +16,51 @@ impl Shared {
 	}
 
 	pub(super) fn enqueue(&self, id: u64, lane: Lane) {
-		let fresh = self.taken.lock().map(|mut t| t.insert(id)).unwrap_or(false);
-		if !fresh {
-			return;
-		}
-		self.metrics.queue_depth.inc();
-		let queued = self.queue.lock().map(|mut q| {
-			if q.queued() >= QUEUE_BOUND {
-				return false;
+		self.enqueue_all(vec![(id, lane)]);
+	}
+
+	/// Queues jobs together (under one lock), so that executors waiting for
+	/// work take them in the schedule's order rather than in arrival order:
+	/// a block's assignments, or the backlog a restart finds on chain.
+	pub(super) fn enqueue_all(&self, jobs: Vec<(u64, Lane)>) {
+		let fresh: Vec<(u64, Lane)> = match self.taken.lock() {
+			Ok(mut t) => jobs.into_iter().filter(|(id, _)| t.insert(*id)).collect(),
+			Err(_) => return,
+		};
+		let mut dropped = vec![];
+		let mut queued = 0usize;
+		if let Ok(mut q) = self.queue.lock() {
+			for (id, lane) in fresh {
+				self.metrics.queue_depth.inc();
+				if q.queued() >= QUEUE_BOUND {
+					dropped.push(id);
+				} else {
+					q.push(id, lane);
+					queued += 1;
+				}
 			}
-			q.push(id, lane);
-			true
-		});
-		if queued.unwrap_or(false) {
+		}
+		for _ in 0..queued {
 			self.ready.notify_one();
-		} else {
+		}
+		for id in dropped {
 			tracing::warn!(job = id, "queue full; the next scan picks the job up");
 			self.release(id);
 		}
 	}
 
-	/// Waits for the next job to run (`schedule.rs` orders them).
+	/// Waits for the next job to run (`schedule.rs` orders them); logs it
+	/// with the jobs and pass clients that were waiting.
 	pub(super) async fn next_job(&self) -> u64 {
 		loop {
 			// Registered before looking, so a job queued in between wakes it.
 			let notified = self.ready.notified();
-			if let Some(id) = self.queue.lock().ok().and_then(|mut q| q.pop()) {
+			let next = self.queue.lock().ok().and_then(|mut q| {
+				let (queued, pass_clients) = (q.queued(), q.pass_clients());
+				q.pop().map(|id| (id, queued, pass_clients))
+			});
+			if let Some((id, queued, pass_clients)) = next {
+				tracing::info!(job = id, queued, pass_clients, "next job");
 				return id;
 			}
 			notified.await;
@@ -72,16 +91,16 @@ impl Shared {
 	/// Queues every open job on chain assigned to this worker's key.
 	pub(super) async fn scan(&self, client: &Client) -> anyhow::Result<()> {
 		let me = self.worker_key.public_key().0;
-		let mut n = 0;
+		let mut open_jobs = vec![];
 		for (id, job) in View::new(client).jobs().await? {
 			let open = matches!(job.status, JobStatus::Assigned | JobStatus::Acknowledged);
 			if job.worker_key == me && open {
-				n += 1;
 				let lane = self.lane(client, &job).await;
-				self.enqueue(id, lane);
+				open_jobs.push((id, lane));
 			}
 		}
-		tracing::info!(pending = n, "scanned the chain for open jobs");
+		tracing::info!(pending = open_jobs.len(), "scanned the chain for open jobs");
+		self.enqueue_all(open_jobs);
 		Ok(())
 	}
 
@@ -98,19 +117,25 @@ impl Shared {
 					let block = block?;
 					let at = block.at().await?;
 					let events = at.events().fetch().await?;
+					let mut assigned = vec![];
 					for ev in events.find::<runtime::jobs::events::JobAssigned>() {
 						let ev = ev?;
 						if ev.worker_key == me {
 							tracing::info!(job = ev.job_id, block = block.number(), "job assigned");
 							// Only a job with nothing held can be a pass job: an
 							// escrow job is queued without reading the chain again.
-							if ev.max_price == 0 {
-								self.enqueue_by_id(&client, ev.job_id).await;
+							let lane = if ev.max_price == 0 {
+								match View::new(&client).job(ev.job_id).await {
+									Ok(Some(job)) => self.lane(&client, &job).await,
+									_ => Lane::Escrow,
+								}
 							} else {
-								self.enqueue(ev.job_id, Lane::Escrow);
-							}
+								Lane::Escrow
+							};
+							assigned.push((ev.job_id, lane));
 						}
 					}
+					self.enqueue_all(assigned);
 				}
 				anyhow::bail!("the finalized block stream ended")
 			}
@@ -300,10 +325,12 @@ impl Shared {
 			// one that comes a block early is refused and tried again.
 			let now = View::new(client).finalized_number().await?;
 			if now.saturating_add(2) >= from {
-				let sent = {
-					let _nonce = self.submit_lock.lock().await;
-					chain::submit_final(client, &call, &self.signer, &format!("reporting job {id}'s input missing")).await
-				};
+				let what = format!("reporting job {id}'s input missing");
+				let sent: anyhow::Result<_> = async {
+					let progress = self.submitter.submit(client, &call).await.map_err(|e| e.context(what.clone()))?;
+					progress.wait_for_finalized_success().await.map_err(|e| anyhow::anyhow!("{what} failed: {e}"))
+				}
+				.await;
 				match sent {
 					Ok(events) => {
 						if let Some(ev) = events.find_first::<runtime::jobs::events::InputMissing>().transpose()? {
@@ -343,10 +370,7 @@ impl Shared {
 		let call = runtime::transactions().jobs().acknowledge(id);
 		let t0 = Instant::now();
 		let sent: anyhow::Result<()> = async {
-			let progress = {
-				let _nonce = self.submit_lock.lock().await;
-				client.tx().await?.sign_and_submit_then_watch_default(&call, &self.signer).await?
-			};
+			let progress = self.submitter.submit(client, &call).await?;
 			progress.wait_for_finalized_success().await?;
 			Ok(())
 		}
@@ -397,10 +421,7 @@ impl Shared {
 		loop {
 			let attempt: anyhow::Result<(String, u32, f64)> = async {
 				let t_submit = Instant::now();
-				let progress = {
-					let _nonce = self.submit_lock.lock().await;
-					client.tx().await?.sign_and_submit_then_watch_default(&call, &self.signer).await?
-				};
+				let progress = self.submitter.submit(&client, &call).await?;
 				let submit_secs = t_submit.elapsed().as_secs_f64();
 				let in_block = progress.wait_for_finalized().await?;
 				let block = agora_client::hex0x(in_block.block_hash().as_ref());

@@ -76,6 +76,11 @@ impl Schedule {
 		id
 	}
 
+	/// Pass clients with jobs waiting.
+	pub fn pass_clients(&self) -> usize {
+		self.pass.len()
+	}
+
 	/// Jobs queued.
 	pub fn queued(&self) -> usize {
 		self.escrow.len().saturating_add(self.pass.values().map(|w| w.jobs.len()).sum())

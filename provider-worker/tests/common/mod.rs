@@ -111,13 +111,15 @@ impl Drop for Node {
 	}
 }
 
-/// An `agora-worker serve` for Bob (the dev genesis provider).
+/// An `agora-worker serve`: Bob's (the dev genesis provider), or another
+/// provider's.
 pub struct Worker {
 	child: Option<Child>,
 	pub port: u16,
 	pub data: tempfile::TempDir,
 	url: String,
 	pub starts: u32,
+	suri: String,
 	extra: Vec<String>,
 }
 
@@ -128,12 +130,18 @@ impl Worker {
 
 	/// A worker with more `serve` flags.
 	pub fn start_with(node: &Node, extra: &[&str]) -> Worker {
+		Self::start_as(node, "//Bob", extra)
+	}
+
+	/// The worker of provider `suri` (bonded already), with more `serve` flags.
+	pub fn start_as(node: &Node, suri: &str, extra: &[&str]) -> Worker {
 		let mut w = Worker {
 			child: None,
 			port: free_port(),
 			data: tempfile::tempdir().unwrap(),
 			url: node.url(),
 			starts: 0,
+			suri: suri.to_string(),
 			extra: extra.iter().map(|s| s.to_string()).collect(),
 		};
 		w.spawn();
@@ -148,7 +156,7 @@ impl Worker {
 		self.starts += 1;
 		let log = std::fs::File::create(self.log_path(self.starts)).unwrap();
 		let child = Command::new(env!("CARGO_BIN_EXE_agora-worker"))
-			.args(["serve", "--url", &self.url, "--suri", "//Bob", "--no-progress"])
+			.args(["serve", "--url", &self.url, "--suri", &self.suri, "--no-progress"])
 			.arg("--data-dir")
 			.arg(self.data.path().join("state"))
 			.args(["--listen", &format!("127.0.0.1:{}", self.port)])
@@ -199,6 +207,12 @@ impl Worker {
 	pub fn restart(&mut self) {
 		self.kill();
 		self.spawn();
+	}
+
+	/// Restarts with other `serve` flags (the same data directory and port).
+	pub fn restart_with(&mut self, extra: &[&str]) {
+		self.extra = extra.iter().map(|s| s.to_string()).collect();
+		self.restart();
 	}
 }
 
