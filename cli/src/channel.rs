@@ -73,6 +73,33 @@ pub enum ChannelCmd {
 		#[arg(long)]
 		total: String,
 	},
+	/// Embed texts with the channel's provider, paid by the next voucher on
+	/// lane 0 (signed and stored in the client's state directory before the
+	/// request leaves); the worker's served receipt is checked.
+	Embed {
+		#[command(flatten)]
+		key: KeyArgs,
+		#[arg(long)]
+		id: u64,
+		#[arg(long)]
+		model: String,
+		/// The texts, one vector each.
+		#[arg(required = true)]
+		texts: Vec<String>,
+	},
+	/// One chat message to the channel's provider, paid like `embed`; the
+	/// voucher pays for up to `--max-tokens`.
+	Chat {
+		#[command(flatten)]
+		key: KeyArgs,
+		#[arg(long)]
+		id: u64,
+		#[arg(long)]
+		model: String,
+		prompt: String,
+		#[arg(long, default_value_t = 64)]
+		max_tokens: u32,
+	},
 	/// Claim vouchers (header values) of channels this account receives, in one batch.
 	Claim {
 		#[command(flatten)]
@@ -185,13 +212,39 @@ pub async fn run(client: &chain::Client, cmd: ChannelCmd, json: bool) -> anyhow:
 			println!("{}", channel::to_header(&v));
 			Ok(())
 		},
+		ChannelCmd::Embed { key, id, model, texts } => {
+			let (signer, ch, store) = paying(client, &key, id).await?;
+			let (a, vectors) = crate::paid::embed(client, &store, &signer, &ch, &model, &texts).await?;
+			let v = crate::paid::answer_value(&store, &ch, &a, serde_json::json!({"embeddings": vectors}))?;
+			if json {
+				println!("{v}");
+			} else {
+				for (t, vec) in texts.iter().zip(&vectors) {
+					println!("{t}: {} dims, [{:.4}, {:.4}, …]", vec.len(), vec.first().unwrap_or(&0.0), vec.get(1).unwrap_or(&0.0));
+				}
+				println!("paid {} (voucher nonce {}); served receipt checked", chain::fmt_agr(a.price), a.voucher.voucher.nonce);
+			}
+			Ok(())
+		},
+		ChannelCmd::Chat { key, id, model, prompt, max_tokens } => {
+			let (signer, ch, store) = paying(client, &key, id).await?;
+			let (a, text) = crate::paid::chat(client, &store, &signer, &ch, &model, &prompt, max_tokens).await?;
+			let v = crate::paid::answer_value(&store, &ch, &a, serde_json::json!({"text": text}))?;
+			if json {
+				println!("{v}");
+			} else {
+				println!("{text}");
+				println!("paid {} (voucher nonce {}); served receipt checked", chain::fmt_agr(a.price), a.voucher.voucher.nonce);
+			}
+			Ok(())
+		},
 		ChannelCmd::Claim { key, vouchers } => {
 			anyhow::ensure!(!vouchers.is_empty(), "give at least one voucher");
 			let v = vouchers
 				.iter()
 				.map(|s| channel::from_header(s))
 				.collect::<anyhow::Result<Vec<_>>>()?;
-			let (claimed, fee) = channel::claim(client, &key.keypair()?, v).await?;
+			let (claimed, fee) = channel::claim(client, &chain::Submitter::new(key.keypair()?), v).await?;
 			if json {
 				println!("{}", serde_json::json!({"claimed": claimed, "fee": fee.to_string()}));
 			} else {
@@ -201,4 +254,16 @@ pub async fn run(client: &chain::Client, cmd: ChannelCmd, json: bool) -> anyhow:
 			Ok(())
 		},
 	}
+}
+
+/// The key, the channel (which must be the key's to send on) and the lane store.
+async fn paying(
+	client: &chain::Client,
+	key: &KeyArgs,
+	id: u64,
+) -> anyhow::Result<(chain::Keypair, channel::Channel, crate::paid::LaneStore)> {
+	let signer = key.keypair()?;
+	let ch = crate::paid::sender_channel(client, &signer, id).await?;
+	let store = crate::paid::LaneStore::open(&crate::paid::state_dir())?;
+	Ok((signer, ch, store))
 }

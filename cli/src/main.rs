@@ -8,6 +8,7 @@ mod job;
 mod market;
 mod mcp;
 mod order;
+mod paid;
 mod pass;
 mod stake;
 mod util;

@@ -9,8 +9,10 @@
 //! counts what a call can take from the account at most: each job's
 //! `max_price` (what escrow holds; the unused part is refunded at
 //! finalization, but the session does not count it back) and each dispute's
-//! bond. A call that would pass the limit is refused before anything is
-//! signed, and a call the chain refuses gives its share back.
+//! bond, and each channel's value. A call that would pass the limit is refused
+//! before anything is signed, and a call the chain refuses gives its share
+//! back. Vouchers spend from a channel's locked value, which the limit
+//! already counts.
 use crate::{job, market};
 use agora_client::{
 	chain::{self, Client, View},
@@ -36,6 +38,9 @@ pub struct AgoraMcp {
 	committed: Arc<Mutex<u128>>,
 	/// How long `submit_job` waits for a receipt before returning the job id.
 	wait: Duration,
+	/// The channel lanes this account has signed on, opened at the first
+	/// channel request (`lanes.redb` in the client's state directory).
+	lanes: Arc<tokio::sync::OnceCell<crate::paid::LaneStore>>,
 }
 
 type ToolResult = Result<CallToolResult, ErrorData>;
@@ -108,6 +113,36 @@ pub struct JobArg {
 }
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct ChannelOpenArg {
+	/// The provider to pay (SS58 account, as list_providers gives it).
+	pub provider: String,
+	/// AGR to lock, as a decimal string (e.g. "1"); counted against the spend limit.
+	pub value: String,
+	/// Blocks (3 s each) until the channel expires and what is unspent can be reclaimed. Default 1200 (an hour).
+	#[serde(default)]
+	pub blocks: Option<u32>,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct ChannelArg {
+	/// The channel id (`channel_open` returns it).
+	pub channel_id: u64,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct ChannelRequestArg {
+	/// A channel of this account's (`channel_open`).
+	pub channel_id: u64,
+	/// The model's name or 0x id; the channel's provider must offer it.
+	pub model: String,
+	/// The prompt (text-generation model) or the text to embed (embedding model).
+	pub input: String,
+	/// Most output tokens (generation; the voucher pays for this many). Default 64.
+	#[serde(default)]
+	pub max_tokens: Option<u32>,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 pub struct RateArg {
 	/// A finalized job of this account's.
 	pub job_id: u64,
@@ -117,7 +152,15 @@ pub struct RateArg {
 
 impl AgoraMcp {
 	pub fn new(client: Client, url: String, signer: chain::Keypair, max_spend: u128, wait: Duration) -> Self {
-		Self { client, url, signer: Arc::new(signer), max_spend, committed: Arc::new(Mutex::new(0)), wait }
+		Self {
+			client,
+			url,
+			signer: Arc::new(signer),
+			max_spend,
+			committed: Arc::new(Mutex::new(0)),
+			wait,
+			lanes: Arc::new(tokio::sync::OnceCell::new()),
+		}
 	}
 
 	/// Takes `amount` from the session's limit, or says why not.
@@ -160,7 +203,7 @@ impl AgoraMcp {
 				p(&q["cheapest"]["price"]).max(p(&q["median"])).max(p(&q["bestRanked"]["price"]))
 			},
 		};
-		let order = job::Order {
+		let order = crate::order::Order {
 			model: a.model.clone(),
 			input: a.input.into_bytes(),
 			by_hash: false,
@@ -175,7 +218,7 @@ impl AgoraMcp {
 		// `order` refuses an unknown model or a bad temperature before signing;
 		// the reservation is then given back.
 		self.reserve(max_price, "this job")?;
-		let ev = match job::order(&self.client, &self.signer, &order).await {
+		let ev = match crate::order::order(&self.client, &self.signer, &order).await {
 			Ok(ev) => ev,
 			Err(e) => {
 				self.release(max_price);
@@ -211,6 +254,60 @@ impl AgoraMcp {
 			},
 		}
 		Ok(v)
+	}
+
+	async fn channel_open_call(&self, a: ChannelOpenArg) -> anyhow::Result<serde_json::Value> {
+		let to: subxt::utils::AccountId32 =
+			a.provider.parse().map_err(|e| anyhow::anyhow!("provider `{}` is not an SS58 address: {e:?}", a.provider))?;
+		let value = chain::parse_agr(&a.value)?;
+		anyhow::ensure!(value > 0, "value must be above 0");
+		self.reserve(value, "this channel")?;
+		match agora_client::channel::open(&self.client, &self.signer, to, None, value, a.blocks.unwrap_or(1_200)).await {
+			Ok((id, expiration, fee)) => Ok(serde_json::json!({
+				"channel_id": id, "provider": a.provider, "value": planck_str(value), "expires_at_block": expiration,
+				"fee": planck_str(fee), "session_committed": planck_str(self.committed()),
+				"note": "pay requests with channel_request; after expiration, channel_reclaim returns what the provider did not claim",
+			})),
+			Err(e) => {
+				self.release(value);
+				Err(e)
+			},
+		}
+	}
+
+	async fn channel_status_call(&self, id: u64) -> anyhow::Result<serde_json::Value> {
+		let ch = agora_client::channel::channel(&self.client, id)
+			.await?
+			.ok_or_else(|| anyhow::anyhow!("no open channel {id} (never opened, or reclaimed)"))?;
+		let mut v = serde_json::json!(agora_client::channel::ChannelInfo::from(&ch));
+		if ch.signer == self.signer.public_key().0 {
+			let store = self.lane_store().await?;
+			let signed: u128 = store.lanes(id)?.iter().map(|(_, _, t)| *t).sum();
+			v["signed_by_this_client"] = planck_str(signed).into();
+			v["left_to_sign"] = planck_str(ch.value.saturating_sub(signed)).into();
+		}
+		v["now"] = View::new(&self.client).finalized_number().await?.into();
+		Ok(v)
+	}
+
+	async fn channel_request_call(&self, a: ChannelRequestArg) -> anyhow::Result<serde_json::Value> {
+		anyhow::ensure!(!a.input.trim().is_empty(), "input is empty: give the prompt or the text to embed");
+		let ch = crate::paid::sender_channel(&self.client, &self.signer, a.channel_id).await?;
+		let store = self.lane_store().await?;
+		let model = View::new(&self.client).find_model(&a.model).await?;
+		if matches!(model.manifest.task, agora_primitives::TaskKind::Embedding) {
+			let texts = [a.input];
+			let (ans, vectors) = crate::paid::embed(&self.client, store, &self.signer, &ch, &a.model, &texts).await?;
+			crate::paid::answer_value(store, &ch, &ans, serde_json::json!({"embedding": vectors.first()}))
+		} else {
+			let (ans, text) =
+				crate::paid::chat(&self.client, store, &self.signer, &ch, &a.model, &a.input, a.max_tokens.unwrap_or(64)).await?;
+			crate::paid::answer_value(store, &ch, &ans, serde_json::json!({"text": text}))
+		}
+	}
+
+	async fn lane_store(&self) -> anyhow::Result<&crate::paid::LaneStore> {
+		self.lanes.get_or_try_init(|| async { crate::paid::LaneStore::open(&crate::paid::state_dir()) }).await
 	}
 
 	async fn dispute_job(&self, id: u64) -> anyhow::Result<serde_json::Value> {
@@ -295,6 +392,30 @@ impl AgoraMcp {
 		answer(self.dispute_job(a.job_id).await)
 	}
 
+	#[tool(description = "Open a payment channel to one provider: lock AGR once (counted against the spend limit), then pay each channel_request off-chain with a signed voucher, with no transaction per request and answers in milliseconds to seconds. Use for many requests to one provider; submit_job is better for a single job or for on-chain verification by audit. Returns the channel id.")]
+	async fn channel_open(&self, Parameters(a): Parameters<ChannelOpenArg>) -> ToolResult {
+		answer(self.channel_open_call(a).await)
+	}
+
+	#[tool(description = "A payment channel's state: sender, provider, value, what the provider has claimed per lane, its expiration block and the current block, and (for a channel of this account's) what this client has signed in vouchers and what is left to spend.")]
+	async fn channel_status(&self, Parameters(a): Parameters<ChannelArg>) -> ToolResult {
+		answer(self.channel_status_call(a.channel_id).await)
+	}
+
+	#[tool(description = "Send one inference request to a channel's provider, paid by the next voucher (stored durably before it is sent): a chat completion of input for a text-generation model, or the embedding of input for an embedding model. Checks the provider's signed served receipt (its worker key, this voucher, the output's hash and token count). Returns the output, the price paid and what is left in the channel.")]
+	async fn channel_request(&self, Parameters(a): Parameters<ChannelRequestArg>) -> ToolResult {
+		answer(self.channel_request_call(a).await)
+	}
+
+	#[tool(description = "Close an expired payment channel of this account's: what the provider never claimed comes back to the account. Fails before the expiration block (channel_status shows it).")]
+	async fn channel_reclaim(&self, Parameters(a): Parameters<ChannelArg>) -> ToolResult {
+		answer(async {
+			let (amount, fee) = agora_client::channel::reclaim(&self.client, &self.signer, a.channel_id).await?;
+			Ok(serde_json::json!({"channel_id": a.channel_id, "reclaimed": planck_str(amount), "fee": planck_str(fee)}))
+		}
+		.await)
+	}
+
 	#[tool(description = "This session's account: its address, free balance, the spend limit and how much of it jobs and disputes have committed so far.")]
 	async fn account(&self) -> ToolResult {
 		answer(async {
@@ -314,7 +435,7 @@ impl AgoraMcp {
 
 #[tool_handler(
 	name = "agora",
-	instructions = "Agora is a blockchain marketplace for verified AI inference. Find a model with list_models, compare providers with list_providers or quote, then submit_job: it pays through escrow and returns the output once its hash matches the provider's signed receipt. Amounts are in planck (1 AGR = 10^12 planck) unless a field says AGR. Rate finalized jobs; dispute outputs that look wrong."
+	instructions = "Agora is a blockchain marketplace for verified AI inference. Find a model with list_models, compare providers with list_providers or quote, then submit_job: it pays through escrow and returns the output once its hash matches the provider's signed receipt. For many requests to one provider, channel_open once and pay each channel_request with an off-chain voucher. Amounts are in planck (1 AGR = 10^12 planck) unless a field says AGR. Rate finalized jobs; dispute outputs that look wrong."
 )]
 impl ServerHandler for AgoraMcp {}
 
@@ -364,7 +485,10 @@ mod tests {
 	fn every_tool_has_a_schema_and_a_description() {
 		let tools = super::AgoraMcp::tool_router().list_all();
 		let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
-		for want in ["list_models", "list_providers", "quote", "submit_job", "job_status", "get_output", "rate", "dispute", "account"] {
+		for want in [
+			"list_models", "list_providers", "quote", "submit_job", "job_status", "get_output", "rate", "dispute", "account",
+			"channel_open", "channel_status", "channel_request", "channel_reclaim",
+		] {
 			assert!(names.contains(&want), "{want} missing from {names:?}");
 		}
 		for t in &tools {

@@ -10,16 +10,21 @@ It asserts as it goes and prints one JSON object of what it saw on stdout.
 
 import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 from mcp import Client, MCPError, StdioServerParameters
 
 GEN = "SmolLM2-135M-Instruct"
 EMB = "all-MiniLM-L6-v2"
-TOOLS = {"list_models", "list_providers", "quote", "submit_job", "job_status", "get_output", "rate", "dispute", "account"}
+TOOLS = {
+    "list_models", "list_providers", "quote", "submit_job", "job_status", "get_output", "rate", "dispute", "account",
+    "channel_open", "channel_status", "channel_request", "channel_reclaim",
+}
 
 
 def text(r):
@@ -149,6 +154,7 @@ async def main(agora, url):
         assert 0 < seen["spent_planck"] < committed, (free0, a3)
 
     seen["http"] = await over_http(agora, url)
+    seen["channels"] = await channels(agora, url)
     print(json.dumps(seen))
 
 
@@ -193,6 +199,59 @@ async def over_http(agora, url):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+async def channels(agora, url):
+    """The channel tools: //Two opens a channel to Bob (counted against its
+    spend limit), pays an embedding and a generation with vouchers, each
+    answer's served receipt checked; a restarted server goes on from the
+    durable lane state (the worker would refuse a reused nonce); a second
+    server on the same state is refused; errors in words."""
+    state = tempfile.mkdtemp(prefix="agora-mcp-state-")
+    env = dict(os.environ, AGORA_STATE=state)
+    server = StdioServerParameters(
+        command=agora, args=["--url", url, "mcp", "--suri", "//Two", "--max-spend", "2"], env=env,
+    )
+    seen = {}
+    async with Client(server, read_timeout_seconds=300) as c:
+        bob = (await ok(c, "list_providers", {"model": EMB}))["items"][0]
+        opened = await ok(c, "channel_open", {"provider": bob["provider"], "value": "1", "blocks": 400})
+        cid = opened["channel_id"]
+        assert planck(opened["session_committed"]) == 10**12, opened
+        t0 = time.time()
+        e = await ok(c, "channel_request", {"channel_id": cid, "model": EMB, "input": "The cat sits on the mat."})
+        seen["embedding_secs"] = round(time.time() - t0, 2)
+        assert len(e["output"]["embedding"]) == 384 and e["receipt"]["verified"] is True, e
+        assert e["voucher"] == {"lane": 0, "nonce": 1, "total": e["price"]}, e
+        g = await ok(c, "channel_request", {"channel_id": cid, "model": GEN, "input": "Name three colours.", "max_tokens": 8})
+        assert g["output"]["text"] and 0 < g["receipt"]["output_tokens"] <= 8, g
+        assert g["voucher"]["nonce"] == 2, g
+        assert int(g["voucher"]["total"]) == int(e["price"]) + int(g["price"]), g
+        seen["generation"] = g["output"]["text"]
+        # Every error in words, nothing signed: a channel that is not open, an
+        # amount over the limit, a reclaim before the expiration.
+        seen["errors"] = {
+            "unknown_channel": await refused(c, "channel_request", {"channel_id": 987654, "model": EMB, "input": "x"}, "no open channel"),
+            "over_limit": await refused(c, "channel_open", {"provider": bob["provider"], "value": "5"}, "spend limit"),
+            "not_expired": await refused(c, "channel_reclaim", {"channel_id": cid}, "NotExpired"),
+            "empty_input": await refused(c, "channel_request", {"channel_id": cid, "model": EMB, "input": " "}, "input is empty"),
+        }
+        # A second server on the same lane state is refused, not let to reuse nonces.
+        async with Client(server, read_timeout_seconds=120) as other:
+            seen["errors"]["state_in_use"] = await refused(
+                other, "channel_request", {"channel_id": cid, "model": EMB, "input": "x"}, "another agora process"
+            )
+    # Restarted: the lanes come back from disk; the next voucher is nonce 3.
+    async with Client(server, read_timeout_seconds=300) as c:
+        e2 = await ok(c, "channel_request", {"channel_id": cid, "model": EMB, "input": "Another sentence."})
+        assert e2["voucher"]["nonce"] == 3, e2
+        st = await ok(c, "channel_status", {"channel_id": cid})
+        signed = int(e["price"]) + int(g["price"]) + int(e2["price"])
+        assert planck(st["signed_by_this_client"]) == signed, st
+        assert planck(st["left_to_sign"]) == 10**12 - signed, st
+        seen["signed_planck"] = signed
+    seen["channel_id"] = cid
+    return seen
 
 
 if __name__ == "__main__":

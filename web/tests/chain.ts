@@ -6,7 +6,7 @@
 // function stops all three.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -46,6 +46,12 @@ export default async function setup() {
     return { child, log };
   };
   const stop = async () => {
+    // A node the reconnect test restarted is its child, not ours: by pid.
+    const restarted = nodeFile(dir);
+    if (existsSync(restarted)) {
+      const { pid } = JSON.parse(readFileSync(restarted, 'utf8')) as NodeRun;
+      if (children.every((c) => c.pid !== pid)) await killAndWait(pid);
+    }
     for (const c of children.reverse()) {
       if (c.exitCode === null) {
         c.kill('SIGTERM');
@@ -54,9 +60,11 @@ export default async function setup() {
     }
   };
   try {
-    const node = start('node', ['--dev', '--base-path', join(dir, 'chain'), '--rpc-port', String(rpc),
+    const nodeArgs = ['--dev', '--base-path', join(dir, 'chain'), '--rpc-port', String(rpc),
       '--port', String(p2p), '--prometheus-port', String(prom), '--no-telemetry', '--no-mdns',
-      '--agora-verifier', 'http://127.0.0.1:8800']);
+      '--agora-verifier', 'http://127.0.0.1:8800'];
+    const node = start('node', nodeArgs);
+    writeFileSync(nodeFile(dir), JSON.stringify({ pid: node.child.pid ?? 0, args: nodeArgs } satisfies NodeRun));
     await waitFor('agora-node', node.log, node.child, /Imported #1\b/, 180);
     const url = `ws://127.0.0.1:${rpc}`;
     const worker = start('worker', ['serve', '--url', url, '--suri', '//Bob', '--data-dir', join(dir, 'worker'), '--no-progress']);
@@ -70,4 +78,30 @@ export default async function setup() {
     throw e;
   }
   return stop;
+}
+
+/** The node's process and arguments, for a test that restarts it. */
+interface NodeRun { pid: number; args: string[] }
+const nodeFile = (dir: string) => join(dir, 'node.json');
+
+async function killAndWait(pid: number) {
+  const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };
+  if (pid <= 0 || !alive()) return;
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 120 && alive(); i++) await new Promise((r) => setTimeout(r, 250));
+}
+
+/**
+ * Stops the node (SIGTERM) and starts it again on the same chain, ports and
+ * arguments; `whileDown` runs in between. The new node is logged to
+ * `node-restarted.log` and stopped by the global teardown.
+ */
+export async function restartNode(whileDown: () => Promise<void>) {
+  const dir = process.env.AGORA_LOGS ?? '';
+  const run = JSON.parse(readFileSync(nodeFile(dir), 'utf8')) as NodeRun;
+  await killAndWait(run.pid);
+  await whileDown();
+  const log = join(dir, 'node-restarted.log');
+  const child = spawn(bin('agora-node'), run.args, { stdio: ['ignore', openSync(log, 'w'), openSync(log, 'a')] });
+  writeFileSync(nodeFile(dir), JSON.stringify({ pid: child.pid ?? 0, args: run.args } satisfies NodeRun));
 }

@@ -3,7 +3,8 @@
 // and an embedding job, watches each live to its payout, fetches the outputs
 // from the provider and sees them hash-checked, disputes one (the committee
 // re-checks it with the model), rates, meets the chain's errors in words, and
-// watches a referendum appear on the governance page as it is submitted.
+// watches a referendum appear on the governance page as it is submitted; then
+// the node is restarted under the page, which reconnects and orders again.
 import { test, expect, type Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { hexToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
 import type { SignerPayloadJSON } from '@polkadot/types/types';
 import { agr } from '../src/chain';
-import { bin } from './chain';
+import { bin, restartNode } from './chain';
 
 const WS = () => process.env.AGORA_WS ?? '';
 const SMOL = 'SmolLM2-135M-Instruct';
@@ -214,4 +215,23 @@ test('a browser wallet account orders a job and reads its output', async ({ page
   expect(signed.raws).toBe(1);
   const job = (await api.query.jobs.jobs(id)) as unknown as { unwrap(): { client: { toString(): string } } };
   expect(job.unwrap().client.toString()).toBe(wallet.address);
+});
+
+test('the dApp rides out a node restart: it says so, reconnects and orders again', async ({ page }) => {
+  await page.goto(`/?rpc=${encodeURIComponent(WS())}`);
+  const status = page.getByTestId('chain-status');
+  await expect(status).toContainText(/block #\d+/);
+  const block = async () => Number(/block #(\d+)/.exec((await status.textContent()) ?? '')?.[1] ?? 0);
+  const before = await block();
+  await restartNode(async () => {
+    await expect(status).toContainText('disconnected from');
+  });
+  // The page reconnects by itself (no reload) and follows new blocks again.
+  await expect(status).toContainText(/block #\d+/);
+  await expect.poll(block, { timeout: 120_000 }).toBeGreaterThan(before);
+  // Bob's worker reconnected too: a job ordered now is answered and verified.
+  const id = await order(page, MINILM, 'After the node came back.', 1);
+  await expect(page.getByTestId(`job-${id}-status`)).toHaveText(/Receipted|Finalized/);
+  await page.getByTestId(`job-${id}-fetch`).click();
+  await expect(page.getByTestId(`job-${id}-verified`)).toContainText('verified ✓');
 });

@@ -1,0 +1,308 @@
+//! Paying a provider's worker per request through a payment channel, from the
+//! client (docs/protocol.md §4.2): `agora channel embed|chat` and the MCP
+//! server's `channel_*` tools.
+//!
+//! Each lane's last nonce and total live in an embedded database
+//! ([`LaneStore`], `lanes.redb` in the client's state directory), and the
+//! next voucher is written there before its request leaves: a client that
+//! restarts never signs a nonce twice, so the worker never refuses it as a
+//! replay. A request whose answer never came may still have been paid (the
+//! worker may have accepted its voucher); the next voucher pays on top of it.
+//! Every answer's served receipt is checked: signed by the offer's worker
+//! key, for this voucher, over the output bytes served.
+use agora_client::{
+	chain::{self, Client, Keypair, OfferInfo, View},
+	channel::{self, completion_price, embeddings_price, Channel, Signed},
+};
+use agora_primitives::channels::{ChannelId, LaneId, ServedReceipt};
+use redb::{Database, ReadableTable, TableDefinition};
+use std::path::{Path, PathBuf};
+
+/// (channel, lane) → (last nonce signed, total signed).
+const LANES: TableDefinition<(u64, u32), (u64, u128)> = TableDefinition::new("lanes");
+
+/// The lane paid by default (a client with requests in flight at once uses a
+/// lane per request).
+pub const DEFAULT_LANE: LaneId = 0;
+
+/// Where a client keeps its state: `$AGORA_STATE`, else
+/// `$XDG_DATA_HOME/agora`, else `~/.local/share/agora`.
+pub fn state_dir() -> PathBuf {
+	if let Some(d) = std::env::var_os("AGORA_STATE") {
+		return d.into();
+	}
+	if let Some(d) = std::env::var_os("XDG_DATA_HOME") {
+		return PathBuf::from(d).join("agora");
+	}
+	PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".local/share/agora")
+}
+
+/// The vouchers this client has signed, per lane: durable before any is sent.
+pub struct LaneStore {
+	db: Database,
+}
+
+impl LaneStore {
+	/// Opens (or creates) `lanes.redb` in `dir`. One process at a time: a
+	/// second one is refused rather than let two sign from the same lanes.
+	pub fn open(dir: &Path) -> anyhow::Result<Self> {
+		std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+		let path = dir.join("lanes.redb");
+		let db = Database::create(&path).map_err(|e| match e {
+			redb::DatabaseError::DatabaseAlreadyOpen => anyhow::anyhow!(
+				"{} is open in another agora process: two clients signing from the same lanes would reuse nonces",
+				path.display()
+			),
+			e => anyhow::anyhow!("{}: {e}", path.display()),
+		})?;
+		let tx = db.begin_write()?;
+		tx.open_table(LANES)?;
+		tx.commit()?;
+		Ok(Self { db })
+	}
+
+	/// The voucher paying `price` more on `lane` of `channel`, signed by
+	/// `signer` and committed to disk before it is returned. `floor` is what
+	/// the chain has already claimed on the lane (its nonce and total): the
+	/// voucher goes above it even if this store lost track.
+	pub fn pay(&self, signer: &Keypair, channel: ChannelId, lane: LaneId, price: u128, floor: (u64, u128)) -> anyhow::Result<Signed> {
+		let tx = self.db.begin_write()?;
+		let v = {
+			let mut t = tx.open_table(LANES)?;
+			let (nonce, total) = t.get((channel, lane))?.map(|g| g.value()).unwrap_or((0, 0));
+			let (nonce, total) = (nonce.max(floor.0), total.max(floor.1));
+			let nonce = nonce.checked_add(1).ok_or_else(|| anyhow::anyhow!("lane {lane}'s nonces are used up"))?;
+			let total = total.checked_add(price).ok_or_else(|| anyhow::anyhow!("lane {lane}'s total overflows"))?;
+			t.insert((channel, lane), (nonce, total))?;
+			channel::sign(signer, channel, lane, nonce, total)
+		};
+		tx.commit()?;
+		Ok(v)
+	}
+
+	/// Every lane of `channel` this client has signed on: (lane, nonce, total).
+	pub fn lanes(&self, channel: ChannelId) -> anyhow::Result<Vec<(LaneId, u64, u128)>> {
+		let tx = self.db.begin_read()?;
+		let t = tx.open_table(LANES)?;
+		let mut out = vec![];
+		for row in t.range((channel, 0)..=(channel, LaneId::MAX))? {
+			let (k, v) = row?;
+			let ((_, lane), (nonce, total)) = (k.value(), v.value());
+			out.push((lane, nonce, total));
+		}
+		Ok(out)
+	}
+}
+
+
+/// A paid answer with its checked receipt.
+pub struct Answer {
+	/// The worker's JSON answer (OpenAI's shape).
+	pub body: serde_json::Value,
+	pub voucher: Signed,
+	pub price: u128,
+	pub receipt: ServedReceipt<[u8; 32]>,
+}
+
+/// The channel's provider's active offer for `model` (name or hex id).
+pub async fn offer_for(client: &Client, ch: &Channel, model: &str) -> anyhow::Result<OfferInfo> {
+	let view = View::new(client);
+	let m = view.find_model(model).await?;
+	view.offers()
+		.await?
+		.into_iter()
+		.find(|o| o.active && o.provider == ch.recipient && o.model_id == m.id)
+		.ok_or_else(|| anyhow::anyhow!("channel {}'s provider {} has no active offer for {model}", ch.id, ch.recipient))
+}
+
+/// Pays for and sends one request to the offer's worker (`path` and JSON
+/// `body`), then checks the served receipt against `output` (the bytes the
+/// answer stands for, computed from the answer by `output`).
+#[allow(clippy::too_many_arguments)]
+pub async fn request(
+	store: &LaneStore,
+	signer: &Keypair,
+	ch: &Channel,
+	offer: &OfferInfo,
+	path: &str,
+	body: serde_json::Value,
+	price: u128,
+	output: impl Fn(&serde_json::Value) -> anyhow::Result<(Vec<u8>, u32)>,
+) -> anyhow::Result<Answer> {
+	anyhow::ensure!(
+		price <= ch.value.saturating_sub(signed_total(store, ch)?),
+		"channel {} has {} left to sign of {}; this request costs {} (add funds: agora channel fund)",
+		ch.id,
+		chain::fmt_agr(ch.value.saturating_sub(signed_total(store, ch)?)),
+		chain::fmt_agr(ch.value),
+		chain::fmt_agr(price)
+	);
+	let floor = ch.lanes.iter().find(|(l, _, _)| *l == DEFAULT_LANE).map(|(_, n, c)| (*n, *c)).unwrap_or((0, 0));
+	let voucher = store.pay(signer, ch.id, DEFAULT_LANE, price, floor)?;
+	let url = format!("{}{path}", offer.endpoint.trim_end_matches('/'));
+	let resp = reqwest::Client::builder()
+		.timeout(std::time::Duration::from_secs(120))
+		.build()?
+		.post(&url)
+		.header(channel::VOUCHER_HEADER, channel::to_header(&voucher))
+		.json(&body)
+		.send()
+		.await
+		.map_err(|e| anyhow::anyhow!("{url}: {e} (the voucher for {} may have been accepted)", chain::fmt_agr(price)))?;
+	let status = resp.status();
+	let receipt_hex = resp.headers().get(channel::RECEIPT_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
+	let text = resp.text().await?;
+	anyhow::ensure!(status.is_success(), "{url}: {status}: {text}");
+	let body: serde_json::Value = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{url}: not JSON: {e}"))?;
+	let receipt_hex = receipt_hex.ok_or_else(|| anyhow::anyhow!("{url} answered without a receipt ({})", channel::RECEIPT_HEADER))?;
+	let (bytes, tokens) = output(&body)?;
+	let receipt = channel::check_served_receipt(&receipt_hex, &voucher, offer.worker_key, &bytes)?;
+	anyhow::ensure!(receipt.output_tokens == tokens, "the receipt bills {} tokens; the answer has {tokens}", receipt.output_tokens);
+	Ok(Answer { body, voucher, price, receipt })
+}
+
+/// What this client has signed on the channel, over every lane.
+fn signed_total(store: &LaneStore, ch: &Channel) -> anyhow::Result<u128> {
+	let mut total = 0u128;
+	for (lane, _, t) in store.lanes(ch.id)? {
+		let claimed = ch.lanes.iter().find(|(l, _, _)| *l == lane).map(|(_, _, c)| *c).unwrap_or(0);
+		total = total.saturating_add(t.max(claimed));
+	}
+	Ok(total)
+}
+
+/// Embeds `texts` with `model`, paid through channel `ch`: the vectors.
+pub async fn embed(
+	client: &Client,
+	store: &LaneStore,
+	signer: &Keypair,
+	ch: &Channel,
+	model: &str,
+	texts: &[String],
+) -> anyhow::Result<(Answer, Vec<Vec<f32>>)> {
+	let offer = offer_for(client, ch, model).await?;
+	let price = embeddings_price(offer.base_price, offer.price_per_1k_tokens, texts.len());
+	let body = serde_json::json!({"model": model, "input": texts});
+	let vectors = |b: &serde_json::Value| -> anyhow::Result<Vec<Vec<f32>>> {
+		b["data"]
+			.as_array()
+			.ok_or_else(|| anyhow::anyhow!("no `data` in the answer"))?
+			.iter()
+			.map(|d| {
+				d["embedding"]
+					.as_array()
+					.ok_or_else(|| anyhow::anyhow!("an answer without an embedding"))?
+					.iter()
+					.map(|x| x.as_f64().map(|x| x as f32).ok_or_else(|| anyhow::anyhow!("not a number")))
+					.collect()
+			})
+			.collect()
+	};
+	let answer = request(store, signer, ch, &offer, "/v1/embeddings", body, price, |b| {
+		let v = vectors(b)?;
+		anyhow::ensure!(v.len() == texts.len(), "{} vectors for {} texts", v.len(), texts.len());
+		Ok((v.iter().flatten().flat_map(|x| x.to_le_bytes()).collect(), v.len() as u32))
+	})
+	.await?;
+	let v = vectors(&answer.body)?;
+	Ok((answer, v))
+}
+
+/// A chat completion of one user message with `model`, paid through channel
+/// `ch`: the text.
+pub async fn chat(
+	client: &Client,
+	store: &LaneStore,
+	signer: &Keypair,
+	ch: &Channel,
+	model: &str,
+	prompt: &str,
+	max_tokens: u32,
+) -> anyhow::Result<(Answer, String)> {
+	let offer = offer_for(client, ch, model).await?;
+	let price = completion_price(offer.base_price, offer.price_per_1k_tokens, max_tokens);
+	let body = serde_json::json!({"model": model, "max_tokens": max_tokens,
+		"messages": [{"role": "user", "content": prompt}]});
+	let text = |b: &serde_json::Value| b["choices"][0]["message"]["content"].as_str().map(str::to_string);
+	let answer = request(store, signer, ch, &offer, "/v1/chat/completions", body, price, |b| {
+		let text = text(b).ok_or_else(|| anyhow::anyhow!("no message in the answer"))?;
+		let tokens: Vec<u32> = b["agora"]["tokens"]
+			.as_array()
+			.ok_or_else(|| anyhow::anyhow!("no token ids in the answer"))?
+			.iter()
+			.map(|t| t.as_u64().and_then(|t| u32::try_from(t).ok()).ok_or_else(|| anyhow::anyhow!("a bad token id")))
+			.collect::<anyhow::Result<_>>()?;
+		let n = tokens.len() as u32;
+		Ok((agora_primitives::jobs::GenerationOutput { text, tokens }.to_bytes(), n))
+	})
+	.await?;
+	let t = text(&answer.body).unwrap_or_default();
+	Ok((answer, t))
+}
+
+/// Channel `id`, checked to be one `signer` can pay with (its voucher key).
+pub async fn sender_channel(client: &Client, signer: &Keypair, id: ChannelId) -> anyhow::Result<Channel> {
+	let ch = channel::channel(client, id)
+		.await?
+		.ok_or_else(|| anyhow::anyhow!("no open channel {id} (never opened, or reclaimed)"))?;
+	anyhow::ensure!(
+		ch.signer == signer.public_key().0,
+		"channel {id}'s vouchers are signed by {}, not by this key",
+		agora_client::hex0x(&ch.signer)
+	);
+	let head = View::new(client).finalized_number().await?;
+	anyhow::ensure!(u64::from(ch.expiration) > head, "channel {id} expired at block {} (now {head}): reclaim it", ch.expiration);
+	Ok(ch)
+}
+
+/// An answer as JSON: `output`, what was paid, what is left to sign on the
+/// channel, and the checked receipt.
+pub fn answer_value(store: &LaneStore, ch: &Channel, a: &Answer, output: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+	let signed = signed_total(store, ch)?;
+	Ok(serde_json::json!({
+		"channel_id": ch.id,
+		"output": output,
+		"price": a.price.to_string(),
+		"voucher": {"lane": a.voucher.voucher.lane, "nonce": a.voucher.voucher.nonce, "total": a.voucher.voucher.cumulative.to_string()},
+		"channel_signed": signed.to_string(),
+		"channel_left": ch.value.saturating_sub(signed).to_string(),
+		"receipt": {"verified": true, "output_hash": agora_client::hex0x(&a.receipt.output_hash),
+			"output_tokens": a.receipt.output_tokens, "worker_key": agora_client::hex0x(&a.receipt.worker_pubkey)},
+	}))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn key() -> anyhow::Result<Keypair> {
+		chain::keypair(Some("//Two"), None)
+	}
+
+	#[test]
+	fn lanes_survive_a_restart_and_never_reuse_a_nonce() -> anyhow::Result<()> {
+		let dir = tempfile::tempdir()?;
+		let k = key()?;
+		{
+			let s = LaneStore::open(dir.path())?;
+			let a = s.pay(&k, 5, 0, 100, (0, 0))?;
+			let b = s.pay(&k, 5, 0, 50, (0, 0))?;
+			assert_eq!((a.voucher.nonce, a.voucher.cumulative), (1, 100));
+			assert_eq!((b.voucher.nonce, b.voucher.cumulative), (2, 150));
+			assert!(b.voucher.verify(&b.signature, &k.public_key().0));
+			// A second store on the same file is refused while this one is open.
+			let err = LaneStore::open(dir.path()).err().map(|e| e.to_string()).unwrap_or_default();
+			assert!(err.contains("another agora process"), "{err}");
+		}
+		let s = LaneStore::open(dir.path())?;
+		assert_eq!(s.lanes(5)?, vec![(0, 2, 150)]);
+		let c = s.pay(&k, 5, 0, 1, (0, 0))?;
+		assert_eq!((c.voucher.nonce, c.voucher.cumulative), (3, 151));
+		// What the chain has claimed is a floor, if this store lost track.
+		let d = s.pay(&k, 5, 1, 10, (40, 4_000))?;
+		assert_eq!((d.voucher.nonce, d.voucher.cumulative), (41, 4_010));
+		assert_eq!(s.lanes(5)?, vec![(0, 3, 151), (1, 41, 4_010)]);
+		assert!(s.lanes(6)?.is_empty(), "other channels' lanes are apart");
+		Ok(())
+	}
+}
