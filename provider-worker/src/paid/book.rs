@@ -11,6 +11,11 @@
 //! the latest served one (what a claim takes: a voucher whose request was
 //! never answered is not claimed, and its client may retry the request with the
 //! same voucher), and the nonce and total last claimed on chain.
+//!
+//! Once a claim is final on chain, the lane's vouchers up to the claimed
+//! nonce are settled there and are pruned from the book in the same
+//! transaction that records the claim: the book holds what is not yet paid,
+//! not every request ever served.
 use agora_primitives::channels::{ChannelId, LaneId, SignedVoucher};
 use codec::{Decode, Encode};
 use redb::{Database, ReadableTable, TableDefinition};
@@ -69,6 +74,8 @@ pub enum Refusal {
 enum Write {
 	Accept(Voucher, u128, Lane),
 	Lane(ChannelId, LaneId, Lane),
+	/// The lane after a final claim; its vouchers up to the claimed nonce go.
+	Claimed(ChannelId, LaneId, Lane),
 }
 
 type Job = (Vec<Write>, oneshot::Sender<Result<(), String>>);
@@ -274,7 +281,8 @@ impl Book {
 			.sum()
 	}
 
-	/// Records claims that are final on chain.
+	/// Records claims that are final on chain, and prunes the vouchers they
+	/// settled.
 	pub async fn claimed(&self, vouchers: &[Voucher]) -> anyhow::Result<()> {
 		let writes = {
 			let mut st = self.state();
@@ -285,7 +293,7 @@ impl Book {
 					if v.voucher.nonce > lane.claimed_nonce {
 						lane.claimed_nonce = v.voucher.nonce;
 						lane.claimed_total = v.voucher.cumulative;
-						w.push(Write::Lane(key.0, key.1, lane.clone()));
+						w.push(Write::Claimed(key.0, key.1, lane.clone()));
 					}
 				}
 			}
@@ -294,7 +302,8 @@ impl Book {
 		self.write(writes).await
 	}
 
-	/// Every accepted voucher with its price, as on disk (for audits and tests).
+	/// Every accepted voucher not yet settled by a final claim, with its price,
+	/// as on disk (for audits and tests).
 	pub fn accepted(&self) -> anyhow::Result<Vec<(Voucher, u128)>> {
 		let r = self.inner.db.begin_read()?;
 		let t = r.open_table(VOUCHERS)?;
@@ -342,6 +351,16 @@ fn write_group(db: &Database, jobs: &[Job]) -> Result<(), redb::Error> {
 					},
 					Write::Lane(c, l, lane) => {
 						lanes.insert((*c, *l), lane.encode().as_slice())?;
+					},
+					Write::Claimed(c, l, lane) => {
+						lanes.insert((*c, *l), lane.encode().as_slice())?;
+						let settled: Vec<u64> = vouchers
+							.range((*c, *l, 0)..=(*c, *l, lane.claimed_nonce))?
+							.map(|row| row.map(|(k, _)| k.value().2))
+							.collect::<Result<_, _>>()?;
+						for nonce in settled {
+							vouchers.remove((*c, *l, nonce))?;
+						}
 					},
 				}
 			}
@@ -400,7 +419,39 @@ mod tests {
 		);
 		book.claimed(&[v(1, 0, 1, 10)]).await.unwrap();
 		assert!(book.claimable().is_empty());
-		assert_eq!(book.accepted().unwrap().len(), 2);
+		// The claimed voucher is settled on chain and pruned; lane 1's stays.
+		assert_eq!(book.accepted().unwrap(), vec![(v(1, 1, 1, 10), 10)]);
+	}
+
+	#[tokio::test]
+	async fn a_final_claim_prunes_what_it_settled_and_nothing_else() {
+		let dir = tempfile::tempdir().unwrap();
+		let book = Book::open(dir.path()).unwrap();
+		for n in 1..=5u64 {
+			assert_eq!(book.accept(v(4, 0, n, u128::from(n) * 10), 10, 1_000, (0, 0)).await.unwrap(), Ok(()));
+			book.served(&v(4, 0, n, u128::from(n) * 10)).await.unwrap();
+		}
+		assert_eq!(book.accept(v(4, 1, 1, 10), 10, 1_000, (0, 0)).await.unwrap(), Ok(()));
+		assert_eq!(book.accepted().unwrap().len(), 6);
+		// A claim of nonce 3 (final on chain) settles 1..=3 of lane 0.
+		book.claimed(&[v(4, 0, 3, 30)]).await.unwrap();
+		let left: Vec<(u32, u64)> =
+			book.accepted().unwrap().iter().map(|(x, _)| (x.voucher.lane, x.voucher.nonce)).collect();
+		assert_eq!(left, vec![(0, 4), (0, 5), (1, 1)]);
+		// The lane still knows where it stands: the latest served is claimable,
+		// a replay of a settled nonce is refused, and all of it survives a restart.
+		assert_eq!(book.claimable(), vec![v(4, 0, 5, 50)]);
+		drop(book);
+		let book = Book::open(dir.path()).unwrap();
+		assert_eq!(book.accepted().unwrap().len(), 3);
+		assert_eq!(book.claimable(), vec![v(4, 0, 5, 50)]);
+		assert_eq!(
+			book.accept(v(4, 0, 2, 60), 10, 1_000, (0, 0)).await.unwrap(),
+			Err(Refusal::Replayed { got: 2, last: 5 })
+		);
+		assert_eq!(book.accept(v(4, 0, 6, 60), 10, 1_000, (0, 0)).await.unwrap(), Ok(()));
+		book.claimed(&[v(4, 0, 5, 50)]).await.unwrap();
+		assert_eq!(book.accepted().unwrap().len(), 2, "lane 0's 6 (unserved) and lane 1's 1 stay");
 	}
 
 	#[tokio::test]
