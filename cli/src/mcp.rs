@@ -41,6 +41,11 @@ pub struct AgoraMcp {
 	/// The channel lanes this account has signed on, opened at the first
 	/// channel request (`lanes.redb` in the client's state directory).
 	lanes: Arc<tokio::sync::OnceCell<crate::paid::LaneStore>>,
+	/// Held across a channel request, from its voucher to its answer: two
+	/// requests in flight on one lane could reach the worker out of order,
+	/// and the later nonce, arriving first, would make the earlier one a
+	/// refused replay that was already paid for.
+	paying: Arc<tokio::sync::Mutex<()>>,
 }
 
 type ToolResult = Result<CallToolResult, ErrorData>;
@@ -160,6 +165,7 @@ impl AgoraMcp {
 			committed: Arc::new(Mutex::new(0)),
 			wait,
 			lanes: Arc::new(tokio::sync::OnceCell::new()),
+			paying: Arc::new(tokio::sync::Mutex::new(())),
 		}
 	}
 
@@ -292,6 +298,7 @@ impl AgoraMcp {
 
 	async fn channel_request_call(&self, a: ChannelRequestArg) -> anyhow::Result<serde_json::Value> {
 		anyhow::ensure!(!a.input.trim().is_empty(), "input is empty: give the prompt or the text to embed");
+		let _one_at_a_time = self.paying.lock().await;
 		let ch = crate::paid::sender_channel(&self.client, &self.signer, a.channel_id).await?;
 		let store = self.lane_store().await?;
 		let model = View::new(&self.client).find_model(&a.model).await?;
