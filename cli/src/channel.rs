@@ -214,6 +214,7 @@ pub async fn run(client: &chain::Client, cmd: ChannelCmd, json: bool) -> anyhow:
 		},
 		ChannelCmd::Embed { key, id, model, texts } => {
 			let (signer, ch, store) = paying(client, &key, id).await?;
+			let model = chain::View::new(client).find_model(&model).await?;
 			let (a, vectors) = crate::paid::embed(client, &store, &signer, &ch, &model, &texts).await?;
 			let v = crate::paid::answer_value(&store, &ch, &a, serde_json::json!({"embeddings": vectors}))?;
 			if json {
@@ -228,6 +229,7 @@ pub async fn run(client: &chain::Client, cmd: ChannelCmd, json: bool) -> anyhow:
 		},
 		ChannelCmd::Chat { key, id, model, prompt, max_tokens } => {
 			let (signer, ch, store) = paying(client, &key, id).await?;
+			let model = chain::View::new(client).find_model(&model).await?;
 			let (a, text) = crate::paid::chat(client, &store, &signer, &ch, &model, &prompt, max_tokens).await?;
 			let v = crate::paid::answer_value(&store, &ch, &a, serde_json::json!({"text": text}))?;
 			if json {

@@ -103,9 +103,7 @@ enum Cmd {
 async fn main_async(cli: Cli) -> anyhow::Result<()> {
 	let client = chain::connect(&cli.url).await?;
 	match cli.cmd {
-		Cmd::Provider(market::ProviderCmd::List { model, sort }) =>
-			market::provider_list(&client, &cli.url, &model, &sort, cli.json).await,
-		Cmd::Provider(c) => market::provider_bond(&client, c).await,
+		Cmd::Provider(c) => market::provider(&client, &cli.url, c, cli.json).await,
 		Cmd::Quote { model, max_tokens } => market::quote(&client, &cli.url, &model, max_tokens, cli.json).await,
 		Cmd::Model(market::ModelCmd::List) => market::model_list(&client, cli.json).await,
 		Cmd::TryState { at } => {

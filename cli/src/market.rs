@@ -51,9 +51,10 @@ pub enum ProviderCmd {
 	},
 }
 
-/// Runs `agora provider bond|unbond|withdraw`.
-pub async fn provider_bond(client: &Client, cmd: ProviderCmd) -> anyhow::Result<()> {
+/// Runs `agora provider …`.
+pub async fn provider(client: &Client, url: &str, cmd: ProviderCmd, json: bool) -> anyhow::Result<()> {
 	match cmd {
+		ProviderCmd::List { model, sort } => provider_list(client, url, &model, &sort, json).await,
 		ProviderCmd::Bond { key, amount } => {
 			let v = chain::parse_agr(&amount)?;
 			let who = chain::account(&key.keypair()?);
@@ -71,7 +72,6 @@ pub async fn provider_bond(client: &Client, cmd: ProviderCmd) -> anyhow::Result<
 		},
 		ProviderCmd::Withdraw { key } =>
 			simple_tx(client, runtime::tx().slashing().withdraw_unbonded(), &key, "slashing.withdraw_unbonded").await,
-		ProviderCmd::List { .. } => anyhow::bail!("not a bond command"),
 	}
 }
 

@@ -287,8 +287,7 @@ impl AgoraMcp {
 			.ok_or_else(|| anyhow::anyhow!("no open channel {id} (never opened, or reclaimed)"))?;
 		let mut v = serde_json::json!(agora_client::channel::ChannelInfo::from(&ch));
 		if ch.signer == self.signer.public_key().0 {
-			let store = self.lane_store().await?;
-			let signed: u128 = store.lanes(id)?.iter().map(|(_, _, t)| *t).sum();
+			let signed = crate::paid::signed_total(self.lane_store().await?, &ch)?;
 			v["signed_by_this_client"] = planck_str(signed).into();
 			v["left_to_sign"] = planck_str(ch.value.saturating_sub(signed)).into();
 		}
@@ -304,11 +303,11 @@ impl AgoraMcp {
 		let model = View::new(&self.client).find_model(&a.model).await?;
 		if matches!(model.manifest.task, agora_primitives::TaskKind::Embedding) {
 			let texts = [a.input];
-			let (ans, vectors) = crate::paid::embed(&self.client, store, &self.signer, &ch, &a.model, &texts).await?;
+			let (ans, vectors) = crate::paid::embed(&self.client, store, &self.signer, &ch, &model, &texts).await?;
 			crate::paid::answer_value(store, &ch, &ans, serde_json::json!({"embedding": vectors.first()}))
 		} else {
 			let (ans, text) =
-				crate::paid::chat(&self.client, store, &self.signer, &ch, &a.model, &a.input, a.max_tokens.unwrap_or(64)).await?;
+				crate::paid::chat(&self.client, store, &self.signer, &ch, &model, &a.input, a.max_tokens.unwrap_or(64)).await?;
 			crate::paid::answer_value(store, &ch, &ans, serde_json::json!({"text": text}))
 		}
 	}

@@ -129,24 +129,18 @@ pub async fn order_each(
 	}
 }
 
-/// Signs `calls` with consecutive nonces from the account's next one,
-/// submits them all, then waits for each to be final.
+/// Submits `calls` one after another with the account's next nonces
+/// ([`chain::Submitter`]), then waits for each to be final.
 async fn submit_each<C: subxt::transactions::Payload>(
 	client: &Client,
 	signer: &chain::Keypair,
 	calls: Vec<C>,
 	what: &str,
 ) -> anyhow::Result<Vec<anyhow::Result<Assigned>>> {
-	let mut tx = client.tx().await?;
-	let first = tx.account_nonce(&chain::account(signer)).await?;
+	let submitter = chain::Submitter::new(signer.clone());
 	let mut sent = Vec::with_capacity(calls.len());
-	for (i, call) in calls.iter().enumerate() {
-		let params = subxt::config::DefaultExtrinsicParamsBuilder::<chain::Config>::new()
-			.nonce(first.saturating_add(i as u64))
-			.build();
-		sent.push(
-			tx.sign_and_submit_then_watch(call, signer, params).await.map_err(|e| anyhow::anyhow!("{what}: {e}")),
-		);
+	for call in &calls {
+		sent.push(submitter.submit(client, call).await.map_err(|e| anyhow::anyhow!("{what}: {e}")));
 	}
 	// All are in the pool; waiting for them in turn takes as long as the last.
 	let mut out = Vec::with_capacity(sent.len());

@@ -11,7 +11,7 @@
 //! Every answer's served receipt is checked: signed by the offer's worker
 //! key, for this voucher, over the output bytes served.
 use agora_client::{
-	chain::{self, Client, Keypair, OfferInfo, View},
+	chain::{self, Client, Keypair, ModelInfo, OfferInfo, View},
 	channel::{self, completion_price, embeddings_price, Channel, Signed},
 };
 use agora_primitives::channels::{ChannelId, LaneId, ServedReceipt};
@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 /// (channel, lane) → (last nonce signed, total signed).
 const LANES: TableDefinition<(u64, u32), (u64, u128)> = TableDefinition::new("lanes");
 
-/// The lane paid by default (a client with requests in flight at once uses a
-/// lane per request).
+/// The lane these requests pay on: one request at a time per client (the MCP
+/// server holds a lock across each), so vouchers reach the worker in order.
 pub const DEFAULT_LANE: LaneId = 0;
 
 /// Where a client keeps its state: `$AGORA_STATE`, else
@@ -104,15 +104,16 @@ pub struct Answer {
 	pub receipt: ServedReceipt<[u8; 32]>,
 }
 
-/// The channel's provider's active offer for `model` (name or hex id).
-pub async fn offer_for(client: &Client, ch: &Channel, model: &str) -> anyhow::Result<OfferInfo> {
-	let view = View::new(client);
-	let m = view.find_model(model).await?;
-	view.offers()
+/// The channel's provider's active offer for `model`.
+pub async fn offer_for(client: &Client, ch: &Channel, model: &ModelInfo) -> anyhow::Result<OfferInfo> {
+	View::new(client)
+		.offers()
 		.await?
 		.into_iter()
-		.find(|o| o.active && o.provider == ch.recipient && o.model_id == m.id)
-		.ok_or_else(|| anyhow::anyhow!("channel {}'s provider {} has no active offer for {model}", ch.id, ch.recipient))
+		.find(|o| o.active && o.provider == ch.recipient && o.model_id == model.id)
+		.ok_or_else(|| {
+			anyhow::anyhow!("channel {}'s provider {} has no active offer for {}", ch.id, ch.recipient, model.name())
+		})
 }
 
 /// Pays for and sends one request to the offer's worker (`path` and JSON
@@ -129,11 +130,12 @@ pub async fn request(
 	price: u128,
 	output: impl Fn(&serde_json::Value) -> anyhow::Result<(Vec<u8>, u32)>,
 ) -> anyhow::Result<Answer> {
+	let left = ch.value.saturating_sub(signed_total(store, ch)?);
 	anyhow::ensure!(
-		price <= ch.value.saturating_sub(signed_total(store, ch)?),
+		price <= left,
 		"channel {} has {} left to sign of {}; this request costs {} (add funds: agora channel fund)",
 		ch.id,
-		chain::fmt_agr(ch.value.saturating_sub(signed_total(store, ch)?)),
+		chain::fmt_agr(left),
 		chain::fmt_agr(ch.value),
 		chain::fmt_agr(price)
 	);
@@ -161,8 +163,9 @@ pub async fn request(
 	Ok(Answer { body, voucher, price, receipt })
 }
 
-/// What this client has signed on the channel, over every lane.
-fn signed_total(store: &LaneStore, ch: &Channel) -> anyhow::Result<u128> {
+/// What this client has signed on the channel, over every lane (on a lane,
+/// at least what the chain has claimed there).
+pub fn signed_total(store: &LaneStore, ch: &Channel) -> anyhow::Result<u128> {
 	let mut total = 0u128;
 	for (lane, _, t) in store.lanes(ch.id)? {
 		let claimed = ch.lanes.iter().find(|(l, _, _)| *l == lane).map(|(_, _, c)| *c).unwrap_or(0);
@@ -177,12 +180,12 @@ pub async fn embed(
 	store: &LaneStore,
 	signer: &Keypair,
 	ch: &Channel,
-	model: &str,
+	model: &ModelInfo,
 	texts: &[String],
 ) -> anyhow::Result<(Answer, Vec<Vec<f32>>)> {
 	let offer = offer_for(client, ch, model).await?;
 	let price = embeddings_price(offer.base_price, offer.price_per_1k_tokens, texts.len());
-	let body = serde_json::json!({"model": model, "input": texts});
+	let body = serde_json::json!({"model": model.name(), "input": texts});
 	let vectors = |b: &serde_json::Value| -> anyhow::Result<Vec<Vec<f32>>> {
 		b["data"]
 			.as_array()
@@ -215,13 +218,13 @@ pub async fn chat(
 	store: &LaneStore,
 	signer: &Keypair,
 	ch: &Channel,
-	model: &str,
+	model: &ModelInfo,
 	prompt: &str,
 	max_tokens: u32,
 ) -> anyhow::Result<(Answer, String)> {
 	let offer = offer_for(client, ch, model).await?;
 	let price = completion_price(offer.base_price, offer.price_per_1k_tokens, max_tokens);
-	let body = serde_json::json!({"model": model, "max_tokens": max_tokens,
+	let body = serde_json::json!({"model": model.name(), "max_tokens": max_tokens,
 		"messages": [{"role": "user", "content": prompt}]});
 	let text = |b: &serde_json::Value| b["choices"][0]["message"]["content"].as_str().map(str::to_string);
 	let answer = request(store, signer, ch, &offer, "/v1/chat/completions", body, price, |b| {

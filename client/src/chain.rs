@@ -382,11 +382,6 @@ impl Submitter {
 		Self { signer, account, next: tokio::sync::Mutex::new(0) }
 	}
 
-	/// The account the transactions are signed by.
-	pub fn account(&self) -> &AccountId32 {
-		&self.account
-	}
-
 	/// Signs and submits `call` (into the pool; not waited for).
 	pub async fn submit<C: subxt::transactions::Payload>(&self, client: &Client, call: &C) -> anyhow::Result<Progress> {
 		let mut next = self.next.lock().await;

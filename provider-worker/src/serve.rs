@@ -346,20 +346,21 @@ async fn ensure_offers(
 			},
 			None => {
 				tracing::info!(model = name, endpoint = %terms.endpoint, "no offer with this worker key; opening one");
+				let cap = terms.capacity.unwrap_or(DEFAULT_CAPACITY);
 				let call = runtime::transactions().models().open_offer(
 					*model_id,
 					worker_pub,
 					terms.base_price,
 					terms.price_per_1k_tokens,
 					terms.endpoint.as_bytes().to_vec(),
-					terms.capacity.unwrap_or(DEFAULT_CAPACITY),
+					cap,
 					hardware.as_bytes().to_vec(),
 				);
 				let events = chain::submit_final(client, &call, signer, &format!("opening an offer for {name}")).await?;
 				if let Some(ev) = events.find_first::<runtime::models::events::OfferOpened>() {
 					tracing::info!(model = name, offer = ?ev?.offer_id, "offer opened");
 				}
-				capacity = capacity.saturating_add(terms.capacity.unwrap_or(DEFAULT_CAPACITY));
+				capacity = capacity.saturating_add(cap);
 			},
 		}
 	}

@@ -81,11 +81,16 @@ impl Shared {
 	/// Queues job `id` after reading its lane from the chain (a retry, or an
 	/// assignment that may be a pass job).
 	pub(super) async fn enqueue_by_id(&self, client: &Client, id: u64) {
-		let lane = match View::new(client).job(id).await {
+		let lane = self.lane_of(client, id).await;
+		self.enqueue(id, lane);
+	}
+
+	/// Job `id`'s lane, read from the chain (escrow if it cannot be read).
+	async fn lane_of(&self, client: &Client, id: u64) -> Lane {
+		match View::new(client).job(id).await {
 			Ok(Some(job)) => self.lane(client, &job).await,
 			_ => Lane::Escrow,
-		};
-		self.enqueue(id, lane);
+		}
 	}
 
 	/// Queues every open job on chain assigned to this worker's key.
@@ -124,14 +129,8 @@ impl Shared {
 							tracing::info!(job = ev.job_id, block = block.number(), "job assigned");
 							// Only a job with nothing held can be a pass job: an
 							// escrow job is queued without reading the chain again.
-							let lane = if ev.max_price == 0 {
-								match View::new(&client).job(ev.job_id).await {
-									Ok(Some(job)) => self.lane(&client, &job).await,
-									_ => Lane::Escrow,
-								}
-							} else {
-								Lane::Escrow
-							};
+							let lane =
+								if ev.max_price == 0 { self.lane_of(&client, ev.job_id).await } else { Lane::Escrow };
 							assigned.push((ev.job_id, lane));
 						}
 					}
@@ -325,12 +324,8 @@ impl Shared {
 			// one that comes a block early is refused and tried again.
 			let now = View::new(client).finalized_number().await?;
 			if now.saturating_add(2) >= from {
-				let what = format!("reporting job {id}'s input missing");
-				let sent: anyhow::Result<_> = async {
-					let progress = self.submitter.submit(client, &call).await.map_err(|e| e.context(what.clone()))?;
-					progress.wait_for_finalized_success().await.map_err(|e| anyhow::anyhow!("{what} failed: {e}"))
-				}
-				.await;
+				let sent =
+					self.submitter.submit_final(client, &call, &format!("reporting job {id}'s input missing")).await;
 				match sent {
 					Ok(events) => {
 						if let Some(ev) = events.find_first::<runtime::jobs::events::InputMissing>().transpose()? {

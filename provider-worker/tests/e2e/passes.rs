@@ -81,10 +81,7 @@ pub fn two_workers_serve_pass_clients_in_proportion_to_stake_and_are_paid_by_con
 	bob: &mut Worker,
 ) {
 	let url = node.url();
-	let minilm = std::env::var_os("AGORA_MODELS")
-		.map(std::path::PathBuf::from)
-		.unwrap_or_else(|| std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/agora-models"))
-		.join("all-minilm-l6-v2");
+	let minilm = agora_engine::models_dir().join("all-minilm-l6-v2");
 	let queueing = ["--capacity", "250", "--concurrency", "16"];
 	let (ok, _, err) = agora(&url, &["provider", "bond", "--suri", "//Ferdie", "--amount", "2000"]);
 	assert!(ok, "{err}");
