@@ -100,6 +100,22 @@ pub enum ChannelCmd {
 		#[arg(long, default_value_t = 64)]
 		max_tokens: u32,
 	},
+	/// Dispute a paid answer (kept in the client's state directory by `embed`
+	/// and `chat`): its served receipt, input and output go on chain
+	/// (`verification.dispute_receipt`), bonding the larger of `DISPUTE_BOND`
+	/// and its price, and a committee re-checks it within `DISPUTE_WINDOW`
+	/// blocks of the block the receipt names. Fraud refunds the channel's
+	/// sender the price and slashes the provider.
+	Dispute {
+		#[command(flatten)]
+		key: KeyArgs,
+		#[arg(long)]
+		id: u64,
+		#[arg(long, default_value_t = 0)]
+		lane: u32,
+		#[arg(long)]
+		nonce: u64,
+	},
 	/// Claim vouchers (header values) of channels this account receives, in one batch.
 	Claim {
 		#[command(flatten)]
@@ -237,6 +253,27 @@ pub async fn run(client: &chain::Client, cmd: ChannelCmd, json: bool) -> anyhow:
 			} else {
 				println!("{text}");
 				println!("paid {} (voucher nonce {}); served receipt checked", chain::fmt_agr(a.price), a.voucher.voucher.nonce);
+			}
+			Ok(())
+		},
+		ChannelCmd::Dispute { key, id, lane, nonce } => {
+			let store = crate::paid::LaneStore::open(&crate::paid::state_dir())?;
+			let k = store.answer(id, lane, nonce)?.ok_or_else(|| {
+				anyhow::anyhow!("no answer kept for channel {id} lane {lane} nonce {nonce} in {}", crate::paid::state_dir().display())
+			})?;
+			let (check, fee) = channel::dispute_receipt(
+				client,
+				&key.keypair()?,
+				&(k.receipt.clone(), k.signature),
+				k.offer_id,
+				k.input,
+				k.output,
+			)
+			.await?;
+			if json {
+				println!("{}", serde_json::json!({"check_id": check, "fee": fee.to_string(), "at": k.receipt.at}));
+			} else {
+				println!("disputed: committee check {check}; its verdict comes as a JobFraud or AuditPassed event with job_id {check}");
 			}
 			Ok(())
 		},

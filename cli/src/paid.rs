@@ -9,7 +9,10 @@
 //! replay. A request whose answer never came may still have been paid (the
 //! worker may have accepted its voucher); the next voucher pays on top of it.
 //! Every answer's served receipt is checked: signed by the offer's worker
-//! key, for this voucher, over the output bytes served.
+//! key, for this voucher, for this request's input, parameters and price,
+//! over the output bytes served. The store keeps each answer's receipt with
+//! its input and output, so `agora channel dispute` can put it before a
+//! committee later ([`LaneStore::answer`]).
 use agora_client::{
 	chain::{self, Client, Keypair, ModelInfo, OfferInfo, View},
 	channel::{self, completion_price, embeddings_price, Channel, Signed},
@@ -20,6 +23,19 @@ use std::path::{Path, PathBuf};
 
 /// (channel, lane) → (last nonce signed, total signed).
 const LANES: TableDefinition<(u64, u32), (u64, u128)> = TableDefinition::new("lanes");
+/// (channel, lane, nonce) → a served answer's [`Kept`] (SCALE).
+const ANSWERS: TableDefinition<(u64, u32, u64), &[u8]> = TableDefinition::new("answers");
+
+/// What a dispute of an answer needs: its checked receipt and signature, the
+/// offer that served it, the request's input and the output served.
+#[derive(codec::Encode, codec::Decode, Clone, Debug)]
+pub struct Kept {
+	pub receipt: ServedReceipt<[u8; 32]>,
+	pub signature: [u8; 64],
+	pub offer_id: u64,
+	pub input: Vec<u8>,
+	pub output: Vec<u8>,
+}
 
 /// The lane these requests pay on: one request at a time per client (the MCP
 /// server holds a lock across each), so vouchers reach the worker in order.
@@ -57,8 +73,30 @@ impl LaneStore {
 		})?;
 		let tx = db.begin_write()?;
 		tx.open_table(LANES)?;
+		tx.open_table(ANSWERS)?;
 		tx.commit()?;
 		Ok(Self { db })
+	}
+
+	/// Keeps a served answer for a later dispute.
+	pub fn keep(&self, k: &Kept) -> anyhow::Result<()> {
+		use codec::Encode;
+		let tx = self.db.begin_write()?;
+		{
+			let mut t = tx.open_table(ANSWERS)?;
+			t.insert((k.receipt.channel_id, k.receipt.lane, k.receipt.nonce), k.encode().as_slice())?;
+		}
+		tx.commit()?;
+		Ok(())
+	}
+
+	/// The answer kept for voucher `(channel, lane, nonce)`.
+	pub fn answer(&self, channel: ChannelId, lane: LaneId, nonce: u64) -> anyhow::Result<Option<Kept>> {
+		use codec::Decode;
+		let tx = self.db.begin_read()?;
+		let t = tx.open_table(ANSWERS)?;
+		let Some(v) = t.get((channel, lane, nonce))? else { return Ok(None) };
+		Ok(Some(Kept::decode(&mut v.value()).map_err(|e| anyhow::anyhow!("a kept answer does not decode: {e}"))?))
 	}
 
 	/// The voucher paying `price` more on `lane` of `channel`, signed by
@@ -104,6 +142,19 @@ pub struct Answer {
 	pub receipt: ServedReceipt<[u8; 32]>,
 }
 
+/// What a paid request sends and what its receipt must state.
+pub struct Ask {
+	/// The API path, e.g. `/v1/embeddings`.
+	pub path: &'static str,
+	/// The JSON body.
+	pub body: serde_json::Value,
+	/// The input bytes the worker runs and hashes (`channel::chat_input` or
+	/// `channel::embeddings_input` of the body).
+	pub input: Vec<u8>,
+	pub params: agora_primitives::JobParams,
+	pub price: u128,
+}
+
 /// The channel's provider's active offer for `model`.
 pub async fn offer_for(client: &Client, ch: &Channel, model: &ModelInfo) -> anyhow::Result<OfferInfo> {
 	View::new(client)
@@ -119,17 +170,17 @@ pub async fn offer_for(client: &Client, ch: &Channel, model: &ModelInfo) -> anyh
 /// Pays for and sends one request to the offer's worker (`path` and JSON
 /// `body`), then checks the served receipt against `output` (the bytes the
 /// answer stands for, computed from the answer by `output`).
-#[allow(clippy::too_many_arguments)]
 pub async fn request(
+	client: &Client,
 	store: &LaneStore,
 	signer: &Keypair,
 	ch: &Channel,
 	offer: &OfferInfo,
-	path: &str,
-	body: serde_json::Value,
-	price: u128,
+	ask: Ask,
 	output: impl Fn(&serde_json::Value) -> anyhow::Result<(Vec<u8>, u32)>,
 ) -> anyhow::Result<Answer> {
+	let Ask { path, body, input, params, price } = ask;
+	let head = View::new(client).finalized_number().await?;
 	let left = ch.value.saturating_sub(signed_total(store, ch)?);
 	anyhow::ensure!(
 		price <= left,
@@ -158,8 +209,15 @@ pub async fn request(
 	let body: serde_json::Value = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{url}: not JSON: {e}"))?;
 	let receipt_hex = receipt_hex.ok_or_else(|| anyhow::anyhow!("{url} answered without a receipt ({})", channel::RECEIPT_HEADER))?;
 	let (bytes, tokens) = output(&body)?;
-	let receipt = channel::check_served_receipt(&receipt_hex, &voucher, offer.worker_key, &bytes)?;
-	anyhow::ensure!(receipt.output_tokens == tokens, "the receipt bills {} tokens; the answer has {tokens}", receipt.output_tokens);
+	let request = channel::ServedRequest { input: &input, params, price, head };
+	let (receipt, signature) = channel::check_served_receipt(&receipt_hex, &voucher, offer.worker_key, &request, &bytes)?;
+	// Kept before any further check: an answer that bills wrongly is one to dispute.
+	store.keep(&Kept { receipt: receipt.clone(), signature, offer_id: offer.id, input, output: bytes })?;
+	anyhow::ensure!(
+		receipt.output_tokens == tokens,
+		"the receipt bills {} tokens; the answer has {tokens}: dispute it (agora channel dispute --id {} --lane {} --nonce {})",
+		receipt.output_tokens, ch.id, receipt.lane, receipt.nonce
+	);
 	Ok(Answer { body, voucher, price, receipt })
 }
 
@@ -201,10 +259,17 @@ pub async fn embed(
 			})
 			.collect()
 	};
-	let answer = request(store, signer, ch, &offer, "/v1/embeddings", body, price, |b| {
+	let ask = Ask {
+		path: "/v1/embeddings",
+		body,
+		input: channel::embeddings_input(texts),
+		params: Default::default(),
+		price,
+	};
+	let answer = request(client, store, signer, ch, &offer, ask, |b| {
 		let v = vectors(b)?;
 		anyhow::ensure!(v.len() == texts.len(), "{} vectors for {} texts", v.len(), texts.len());
-		Ok((v.iter().flatten().flat_map(|x| x.to_le_bytes()).collect(), v.len() as u32))
+		Ok((v.iter().flat_map(|x| agora_primitives::jobs::encode_embedding(x)).collect(), v.len() as u32))
 	})
 	.await?;
 	let v = vectors(&answer.body)?;
@@ -227,7 +292,14 @@ pub async fn chat(
 	let body = serde_json::json!({"model": model.name(), "max_tokens": max_tokens,
 		"messages": [{"role": "user", "content": prompt}]});
 	let text = |b: &serde_json::Value| b["choices"][0]["message"]["content"].as_str().map(str::to_string);
-	let answer = request(store, signer, ch, &offer, "/v1/chat/completions", body, price, |b| {
+	let ask = Ask {
+		path: "/v1/chat/completions",
+		body,
+		input: channel::chat_input([("user", prompt)]),
+		params: agora_primitives::JobParams { max_tokens, temperature_milli: 0, seed: 0 },
+		price,
+	};
+	let answer = request(client, store, signer, ch, &offer, ask, |b| {
 		let text = text(b).ok_or_else(|| anyhow::anyhow!("no message in the answer"))?;
 		let tokens: Vec<u32> = b["agora"]["tokens"]
 			.as_array()
@@ -270,7 +342,8 @@ pub fn answer_value(store: &LaneStore, ch: &Channel, a: &Answer, output: serde_j
 		"channel_signed": signed.to_string(),
 		"channel_left": ch.value.saturating_sub(signed).to_string(),
 		"receipt": {"verified": true, "output_hash": agora_client::hex0x(&a.receipt.output_hash),
-			"output_tokens": a.receipt.output_tokens, "worker_key": agora_client::hex0x(&a.receipt.worker_pubkey)},
+			"output_tokens": a.receipt.output_tokens, "worker_key": agora_client::hex0x(&a.receipt.worker_pubkey),
+			"at": a.receipt.at, "disputable": format!("agora channel dispute --id {} --lane {} --nonce {}", ch.id, a.receipt.lane, a.receipt.nonce)},
 	}))
 }
 

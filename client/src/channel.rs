@@ -29,19 +29,67 @@ pub fn completion_price(base: u128, per_1k: u128, max_tokens: u32) -> u128 {
 	base.saturating_add(per_1k.saturating_mul(u128::from(max_tokens)) / 1000)
 }
 
+/// The input bytes a chat request is run and hashed as (the receipt's
+/// `input_hash` covers them, and a dispute carries them):
+/// `{"messages":[{"role":…,"content":…},…]}`, fields in that order. One
+/// function for the worker and the client, so both hash the same bytes.
+pub fn chat_input<'a>(messages: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<u8> {
+	#[derive(serde::Serialize)]
+	struct Message<'a> {
+		role: &'a str,
+		content: &'a str,
+	}
+	#[derive(serde::Serialize)]
+	struct Input<'a> {
+		messages: Vec<Message<'a>>,
+	}
+	let messages = messages.into_iter().map(|(role, content)| Message { role, content }).collect();
+	serde_json::to_vec(&Input { messages }).unwrap_or_default()
+}
+
+/// The input bytes an embeddings request is hashed as: the JSON array of its texts.
+pub fn embeddings_input(texts: &[String]) -> Vec<u8> {
+	serde_json::to_vec(texts).unwrap_or_default()
+}
+
+/// What the client asked and paid for, as a served receipt must state it.
+#[derive(Clone, Copy, Debug)]
+pub struct ServedRequest<'a> {
+	/// [`chat_input`] or [`embeddings_input`] of the request.
+	pub input: &'a [u8],
+	pub params: agora_primitives::JobParams,
+	/// What the voucher added for this request.
+	pub price: u128,
+	/// The finalized block before the request left: the receipt's `at` must
+	/// not be older by more than [`SERVED_AT_SLACK`] (a backdated receipt
+	/// would run out of its dispute window early).
+	pub head: u64,
+}
+
+/// Blocks a served receipt's `at` may trail the client's view of the
+/// finalized head (the worker refreshes its head every 2 s).
+pub const SERVED_AT_SLACK: u64 = 3;
+
+/// A served receipt and the worker key's signature over it.
+pub type SignedServed = (agora_primitives::channels::ServedReceipt<[u8; 32]>, [u8; 64]);
+
 /// Checks a paid answer's served receipt (the [`RECEIPT_HEADER`] value):
-/// signed by `worker_key`, for `voucher`'s channel, lane and nonce, over
-/// `output` (the bytes the answer stands for). Returns the receipt.
+/// signed by `worker_key`, for `voucher`'s channel, lane and nonce, for
+/// `request` (its input, parameters and price, served no earlier than the
+/// client's head less [`SERVED_AT_SLACK`]), over `output` (the bytes the
+/// answer stands for). A receipt that passes can be disputed on chain
+/// (`verification.dispute_receipt`). Returns it with its signature.
 pub fn check_served_receipt(
 	header: &str,
 	voucher: &Signed,
 	worker_key: [u8; 32],
+	request: &ServedRequest,
 	output: &[u8],
-) -> anyhow::Result<agora_primitives::channels::ServedReceipt<[u8; 32]>> {
+) -> anyhow::Result<SignedServed> {
 	let raw = hex::decode(header.trim().trim_start_matches("0x"))
 		.map_err(|e| anyhow::anyhow!("the receipt is not hex: {e}"))?;
 	let mut input = &raw[..];
-	let (r, sig): (agora_primitives::channels::ServedReceipt<[u8; 32]>, [u8; 64]) =
+	let (r, sig): SignedServed =
 		Decode::decode(&mut input).map_err(|e| anyhow::anyhow!("not a SCALE receipt: {e}"))?;
 	anyhow::ensure!(input.is_empty(), "{} bytes after the receipt", input.len());
 	anyhow::ensure!(r.worker_pubkey == worker_key, "the receipt names worker key {}, not the offer's {}", crate::hex0x(&r.worker_pubkey), crate::hex0x(&worker_key));
@@ -56,7 +104,43 @@ pub fn check_served_receipt(
 		r.output_hash == agora_primitives::rules::content_hash(output),
 		"the receipt's output hash does not match the answer served"
 	);
-	Ok(r)
+	anyhow::ensure!(
+		r.input_hash == agora_primitives::rules::content_hash(request.input),
+		"the receipt's input hash is not this request's input"
+	);
+	anyhow::ensure!(r.params == request.params, "the receipt states parameters {:?}, not the request's {:?}", r.params, request.params);
+	anyhow::ensure!(r.price == request.price, "the receipt states price {}, not the {} paid", r.price, request.price);
+	anyhow::ensure!(
+		u64::from(r.at).saturating_add(SERVED_AT_SLACK) >= request.head,
+		"the receipt is dated block {}, before the head {} the request left at: it would leave the dispute window early",
+		r.at,
+		request.head
+	);
+	Ok((r, sig))
+}
+
+/// Disputes a served receipt (`verification.dispute_receipt`): the
+/// committee re-checks `output` for `input` under the receipt's terms. The
+/// dispute's check id (its `job_id` in the verification events) and fee.
+pub async fn dispute_receipt(
+	client: &Client,
+	key: &Keypair,
+	served: &SignedServed,
+	offer_id: u64,
+	input: Vec<u8>,
+	output: Vec<u8>,
+) -> anyhow::Result<(u64, u128)> {
+	let (r, sig) = served;
+	let receipt = chain::recode(r)?;
+	let tx = runtime::transactions().verification().dispute_receipt(receipt, *sig, offer_id, input, output);
+	let events = chain::submit_final(client, &tx, key, "dispute_receipt").await?;
+	let fee = chain::fee_paid(&events)?;
+	let id = events
+		.find_first::<runtime::verification::events::ServedDisputed>()
+		.transpose()?
+		.map(|e| e.job_id)
+		.ok_or_else(|| anyhow::anyhow!("dispute_receipt: no ServedDisputed event"))?;
+	Ok((id, fee))
 }
 
 /// A voucher as the chain and the worker take it.
@@ -355,32 +439,50 @@ mod tests {
 	}
 
 	#[test]
-	fn a_served_receipt_is_checked_for_key_voucher_and_output() {
-		use agora_primitives::channels::ServedReceipt;
+	fn a_served_receipt_is_checked_for_key_voucher_request_and_output() {
+		use agora_primitives::{channels::ServedReceipt, JobParams};
 		let worker = chain::keypair(Some("//Bob"), None).unwrap();
 		let v = Payer::new(alice(), 3).pay(0, 99).unwrap();
-		let receipt = |nonce: u64, output: &[u8], by: &Keypair| {
-			let r = ServedReceipt {
+		let input = chat_input([("user", "Hi")]);
+		let params = JobParams { max_tokens: 16, temperature_milli: 0, seed: 0 };
+		let req = ServedRequest { input: &input, params, price: 99, head: 10 };
+		let receipt = |nonce: u64, output: &[u8], by: &Keypair, edit: &dyn Fn(&mut ServedReceipt<[u8; 32]>)| {
+			let mut r = ServedReceipt {
 				channel_id: 3,
 				lane: 0,
 				nonce,
 				model_id: [1; 32],
-				input_hash: [2; 32],
+				input_hash: agora_primitives::rules::content_hash(&input),
 				output_hash: agora_primitives::rules::content_hash(output),
 				output_tokens: 1,
+				params,
+				price: 99,
+				at: 9,
 				provider: [3u8; 32],
 				worker_pubkey: worker.public_key().0,
 			};
+			edit(&mut r);
 			crate::hex0x(&(r.clone(), by.sign(&r.signing_payload()).0).encode())
 		};
+		let same = |_: &mut ServedReceipt<[u8; 32]>| {};
 		let key = worker.public_key().0;
-		assert!(check_served_receipt(&receipt(1, b"out", &worker), &v, key, b"out").is_ok());
-		let err = |h: &str, out: &[u8], k: [u8; 32]| check_served_receipt(h, &v, k, out).unwrap_err().to_string();
-		assert!(err(&receipt(1, b"out", &worker), b"other", key).contains("output hash"));
-		assert!(err(&receipt(2, b"out", &worker), b"out", key).contains("nonce 2"));
-		assert!(err(&receipt(1, b"out", &alice()), b"out", key).contains("signature"));
-		assert!(err(&receipt(1, b"out", &worker), b"out", alice().public_key().0).contains("not the offer's"));
+		assert!(check_served_receipt(&receipt(1, b"out", &worker, &same), &v, key, &req, b"out").is_ok());
+		let err = |h: &str, out: &[u8], k: [u8; 32]| check_served_receipt(h, &v, k, &req, out).unwrap_err().to_string();
+		assert!(err(&receipt(1, b"out", &worker, &same), b"other", key).contains("output hash"));
+		assert!(err(&receipt(2, b"out", &worker, &same), b"out", key).contains("nonce 2"));
+		assert!(err(&receipt(1, b"out", &alice(), &same), b"out", key).contains("signature"));
+		assert!(err(&receipt(1, b"out", &worker, &same), b"out", alice().public_key().0).contains("not the offer's"));
+		assert!(err(&receipt(1, b"out", &worker, &|r| r.input_hash = [0; 32]), b"out", key).contains("input hash"));
+		assert!(err(&receipt(1, b"out", &worker, &|r| r.params.max_tokens = 8), b"out", key).contains("parameters"));
+		assert!(err(&receipt(1, b"out", &worker, &|r| r.price = 98), b"out", key).contains("price"));
+		assert!(err(&receipt(1, b"out", &worker, &|r| r.at = 6), b"out", key).contains("dispute window"));
 		assert!(err("0x00", b"out", key).contains("SCALE"));
+	}
+
+	#[test]
+	fn request_inputs_are_fixed_bytes() {
+		assert_eq!(chat_input([("user", "Hi \"x\"")]), br#"{"messages":[{"role":"user","content":"Hi \"x\""}]}"#.to_vec());
+		assert_eq!(embeddings_input(&["a".into(), "b".into()]), br#"["a","b"]"#.to_vec());
 	}
 
 	#[test]

@@ -112,6 +112,14 @@ pub fn get(url: &str, cap: usize, read_auth: &str) -> Option<Vec<u8>> {
 /// provider withheld something, or served an output whose hash is not the
 /// receipt's.
 pub fn fetch(job: &AuditJob) -> Result<(Vec<u8>, Vec<u8>), AuditVote> {
+	// A disputed served receipt: input and output are on chain, checked
+	// against the receipt's hashes when the dispute was accepted.
+	if let (Some(output), Input::Inline(input)) = (&job.output, &job.input) {
+		if content_hash(output) != job.output_hash {
+			return Err(AuditVote::Invalid);
+		}
+		return Ok((input.clone(), output.clone()));
+	}
 	let base = core::str::from_utf8(&job.endpoint).map_err(|_| AuditVote::Withheld)?;
 	let base = base.trim_end_matches('/');
 	let output = get(&format!("{base}/v1/jobs/{}/output", job.job_id), output_cap(job.params.max_tokens), &job.read_auth)

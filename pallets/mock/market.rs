@@ -238,8 +238,33 @@ impl pallet_verification::Config for Test {
 	type DisputeBond = DisputeBond;
 	// The runtime's committee check, so the off-chain tests run it against mocked HTTP.
 	type OffchainAudit = agora_offchain_workers::HttpAudit;
+	type Offers = Models;
+	type Channels = TestChannels;
+	type ServedWindow = DisputeWindow;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = Helper;
+}
+
+thread_local! {
+	static CHANNELS: RefCell<alloc::collections::BTreeMap<u64, (AccountId, AccountId)>> =
+		const { RefCell::new(alloc::collections::BTreeMap::new()) };
+}
+
+/// Payment channels' parties, set by a test (the market runtime has no
+/// `pallet-channels`).
+pub struct TestChannels;
+impl agora_primitives::ChannelParties<AccountId> for TestChannels {
+	fn parties(id: u64) -> Option<(AccountId, AccountId)> {
+		CHANNELS.with(|c| c.borrow().get(&id).copied())
+	}
+}
+
+/// Channel `id` from `sender` to `recipient` (or none).
+pub fn set_channel(id: u64, parties: Option<(AccountId, AccountId)>) {
+	CHANNELS.with(|c| match parties {
+		Some(p) => c.borrow_mut().insert(id, p),
+		None => c.borrow_mut().remove(&id),
+	});
 }
 
 /// The prelude's limits (64-byte inputs, 100-block deadlines, 3 jobs per
@@ -359,6 +384,16 @@ impl pallet_verification::BenchmarkHelper<AccountId, Balance> for Helper {
 	fn set_committee_size(n: u32) {
 		CommitteeSize::set(n);
 	}
+	fn served_setup(key: [u8; 32]) -> (agora_primitives::OfferId, AccountId, u64) {
+		let (model, provider) =
+			<Helper as pallet_jobs::BenchmarkHelper<AccountId, Balance>>::setup_offers(1, key);
+		let offer = pallet_models::Offers::<Test>::iter()
+			.find(|(_, o)| o.provider == provider && o.model_id == model)
+			.map(|(id, _)| id)
+			.unwrap();
+		set_channel(1, Some((CLIENT, provider)));
+		(offer, provider, 1)
+	}
 }
 
 pub fn manifest() -> ManifestInput<AccountId> {
@@ -440,6 +475,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	REPORTED.with(|r| r.borrow_mut().clear());
 	RATINGS.with(|r| r.borrow_mut().clear());
 	FRAUDS.with(|r| r.borrow_mut().clear());
+	CHANNELS.with(|c| c.borrow_mut().clear());
 	// The governed parameters start at their defaults in every test.
 	AuditRate::set(0);
 	CommitteeSize::set(COMMITTEE);

@@ -281,6 +281,8 @@ async fn paid_state(
 		head: std::sync::atomic::AtomicU64::new(head),
 		channels: Default::default(),
 		batchers,
+		#[cfg(feature = "test-cheat")]
+		cheat: cfg.cheat.first().copied(),
 	})
 }
 

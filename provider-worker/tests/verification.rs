@@ -9,6 +9,12 @@
 //! worker is never slashed, its sampled (T = 0.8) answer upheld; a dispute
 //! against an honest receipt costs the challenger its bond.
 //!
+//! A channel-paid answer is checked the same way: //Two opens a channel to
+//! Ferdie, buys one chat completion off-chain (Ferdie's worker answers it
+//! wrongly and signs a served receipt), and disputes the receipt with
+//! `agora channel dispute`: the committee finds fraud from the bytes on chain,
+//! //Two gets the price back out of Ferdie's bond and Ferdie is slashed.
+//!
 //! A third provider, //One, computes honestly but advertises an endpoint that
 //! answers every request with headers (`Content-Length: 1000`) and then
 //! stalls: its check costs each member one bounded fetch per try, its
@@ -231,6 +237,20 @@ fn stake(who: &str) -> u128 {
 	planck(&row["stake"])
 }
 
+/// `agora --json …` with the client's lane store in `state` (not the user's).
+fn agora_in(state: &Path, args: &[&str]) -> Value {
+	let out = Command::new(common::client_bin())
+		.args(["--url", &ws(0), "--json"])
+		.args(args)
+		.env("AGORA_STATE", state)
+		.env("NO_COLOR", "1")
+		.output()
+		.unwrap();
+	let text = String::from_utf8_lossy(&out.stdout).into_owned();
+	assert!(out.status.success(), "agora {args:?} failed:\n{}\n{text}", String::from_utf8_lossy(&out.stderr));
+	serde_json::from_str(text.lines().rfind(|l| l.starts_with('{')).unwrap()).unwrap()
+}
+
 fn free(who: &str) -> u128 {
 	planck(&agora_json(&ws(0), &["balance", who])[0]["free"])
 }
@@ -348,6 +368,31 @@ fn committees_catch_a_cheating_worker_and_uphold_an_honest_one() {
 	// Slashed FRAUD_SLASH (50 %) per fraud: 10,000 → 5,000 → 2,500 → 1,250 AGR. Eve never.
 	assert_eq!(stake(FERDIE), ferdie0 / 8, "{}", net.logs());
 	assert_eq!(stake(EVE), eve0);
+
+	// Off-chain, paid through a channel: Ferdie's worker answers //Two's chat
+	// wrongly (test builds apply `--cheat`'s first to paid answers) with a
+	// served receipt //Two's client checks and keeps; //Two disputes it.
+	let state = dir.join("two-client");
+	let ch = agora_in(&state, &["channel", "open", "--to", FERDIE, "--value", "5", "--suri", "//Two"]);
+	let ch = ch["id"].as_u64().unwrap().to_string();
+	let answer = agora_in(&state, &["channel", "chat", "--id", &ch, "--model", GEN, "--max-tokens", "16", "--suri", "//Two", "Name three colours."]);
+	let price = planck(&answer["price"]);
+	let nonce = answer["voucher"]["nonce"].as_u64().unwrap().to_string();
+	assert!(answer["output"]["text"].as_str().unwrap().contains("Purple elephants"), "{answer}");
+	let (ferdie1, two1) = (stake(FERDIE), free(&two));
+	let d = agora_in(&state, &["channel", "dispute", "--id", &ch, "--nonce", &nonce, "--suri", "//Two"]);
+	let check = d["check_id"].as_u64().unwrap();
+	assert!(check >= 1 << 63, "served checks have their own ids: {d}");
+	// The stake is read at the best block, balances at the finalized one: wait for both.
+	net.wait("the served receipt's verdict", Duration::from_secs(240), || stake(FERDIE) < ferdie1 && free(&two) > two1);
+	// The price back to //Two out of Ferdie's bond, then FRAUD_SLASH of the rest;
+	// //Two's bond (10 AGR) returned with CHALLENGER_REWARD (20 %) of that slash.
+	let slash = (ferdie1 - price) / 2;
+	assert_eq!(stake(FERDIE), ferdie1 - price - slash, "{}", net.logs());
+	let two_got = free(&two) as i128 - two1 as i128;
+	let want = (price + slash / 5) as i128;
+	assert!((want - AGR as i128 / 10..=want).contains(&two_got), "//Two got {two_got}, want {want} less the dispute's fee");
+	println!("served receipt of channel {ch} nonce {nonce}: check {check}, fraud; {price} planck refunded, {slash} slashed");
 
 	// The stalled provider: every member's fetches over the window failed, so
 	// the majority found the output withheld (slashed 50 %, Bob refunded);

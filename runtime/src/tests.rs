@@ -491,7 +491,7 @@ fn weights_sane() {
 	let normal = block.get(DispatchClass::Normal);
 	let max_ext = normal.max_extrinsic.expect("normal extrinsics are limited");
 	let room = Weight::from_parts(max_ext.ref_time() / 2, max_ext.proof_size() / 2);
-	let calls: [(&str, Weight); 19] = [
+	let calls: [(&str, Weight); 20] = [
 		("jobs.submit_job", Jobs::submit_job(m::MaxOfferScan::get(), m::MaxInputLen::get())),
 		("jobs.acknowledge", Jobs::acknowledge()),
 		("jobs.submit_receipt", Jobs::submit_receipt()),
@@ -500,6 +500,13 @@ fn weights_sane() {
 		("jobs.rate", Jobs::rate().saturating_add(Rep::on_rating())),
 		("verification.dispute", Verif::dispute()),
 		("verification.vote", Verif::vote()),
+		(
+			"verification.dispute_receipt",
+			pallet_verification::Pallet::<Runtime>::dispute_receipt_weight(
+				agora_primitives::channels::MAX_SERVED_INPUT,
+				agora_primitives::channels::MAX_SERVED_OUTPUT,
+			),
+		),
 		("models.register_model", Models::register_model()),
 		("models.deprecate_model", Models::deprecate_model()),
 		("models.open_offer", Models::open_offer()),

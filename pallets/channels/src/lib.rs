@@ -480,3 +480,11 @@ pub mod pallet {
 		}
 	}
 }
+
+/// A channel's (sender, recipient), for `pallet-verification`'s disputes of
+/// served receipts.
+impl<T: Config> agora_primitives::ChannelParties<T::AccountId> for Pallet<T> {
+	fn parties(id: agora_primitives::channels::ChannelId) -> Option<(T::AccountId, T::AccountId)> {
+		Channels::<T>::get(id).map(|c| (c.sender, c.recipient))
+	}
+}

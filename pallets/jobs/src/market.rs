@@ -56,6 +56,7 @@ impl<T: Config> JobMarket<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 			output_tokens: receipt.output_tokens,
 			endpoint: T::Offers::endpoint(job.offer_id).unwrap_or_default(),
 			read_auth: Default::default(),
+			output: None,
 		})
 	}
 

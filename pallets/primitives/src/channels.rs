@@ -93,21 +93,37 @@ pub const SERVED_RECEIPT_CONTEXT: &[u8] = b"agora/served/v1";
 
 /// A worker's signed statement that it answered the request a voucher paid
 /// for: the receipt of docs/protocol.md §2 with the voucher's
-/// `(channel_id, lane, nonce)` in place of a job id. `output_hash` covers the
-/// served output bytes as a job's does (for generation the
+/// `(channel_id, lane, nonce)` in place of a job id, and what a committee
+/// needs to re-check it without a job on chain: the request's parameters, its
+/// price and the block it was served at. `output_hash` covers the served
+/// output bytes as a job's does (for generation the
 /// [`crate::jobs::GenerationOutput`] JSON: text and token ids).
+///
+/// A client disputes it with `verification.dispute_receipt` while
+/// `at + DISPUTE_WINDOW` is ahead (docs/protocol.md §4.2): everything the
+/// verifier reads (input, parameters, seed, billed count, output) is bound by
+/// the worker's signature here, so neither side can change the question.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
 pub struct ServedReceipt<AccountId> {
 	pub channel_id: ChannelId,
 	pub lane: LaneId,
 	pub nonce: u64,
 	pub model_id: crate::ModelId,
-	/// blake2_256 of the request's input as the engine ran it.
+	/// blake2_256 of the request's input as the engine ran it (for a chat, the
+	/// JSON `{"messages": […]}`; for embeddings, the JSON array of texts).
 	pub input_hash: [u8; 32],
 	/// blake2_256 of the output bytes.
 	pub output_hash: [u8; 32],
-	/// Output tokens (generation) or 1 (embedding).
+	/// Output tokens (generation) or the number of texts (embeddings).
 	pub output_tokens: u32,
+	/// The request's parameters as the engine ran them; `seed` is the
+	/// client's, and the sampling seed is [`served_seed`] of it.
+	pub params: crate::JobParams,
+	/// What the voucher paid for this request (planck): refunded to the
+	/// channel's sender if the answer is judged fraudulent.
+	pub price: u128,
+	/// The finalized block the worker served at: the dispute window runs from it.
+	pub at: u32,
 	pub provider: AccountId,
 	pub worker_pubkey: [u8; 32],
 }
@@ -119,6 +135,24 @@ impl<AccountId: Encode> ServedReceipt<AccountId> {
 		self.encode_to(&mut v);
 		v
 	}
+}
+
+/// The longest request input a served receipt can be disputed with (the JSON
+/// the receipt's `input_hash` covers): the worker refuses longer requests, so
+/// every answer it serves can go before a committee.
+pub const MAX_SERVED_INPUT: u32 = 16 * 1024;
+/// The longest served output a dispute carries (the bytes `output_hash`
+/// covers): a chat of up to 2,048 tokens, or up to 32 embeddings of up to 512
+/// dimensions.
+pub const MAX_SERVED_OUTPUT: u32 = 64 * 1024;
+
+/// Committee checks of served receipts get ids from here up (a served receipt
+/// has no job id; the checks share the job checks' machinery, keyed by id).
+pub const SERVED_CHECK_BASE: crate::JobId = 1 << 63;
+
+/// Whether a check id names a served receipt's check (not a job's).
+pub fn is_served_check(id: crate::JobId) -> bool {
+	id >= SERVED_CHECK_BASE
 }
 
 /// The domain tag of a channel-paid request's sampling seed.

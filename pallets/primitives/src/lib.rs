@@ -35,7 +35,7 @@ pub mod traits;
 pub use jobs::{AuditVote, JobId, JobParams, JobStatus, PaymentMode, Receipt, VerifyRequest, VotePayload};
 pub use models::{DeterminismProfile, ModelId, OfferId, OfferStatus, TaskKind};
 pub use traits::{
-	AuditError, AuditInput, AuditJob, DisputeBonds, JobEscrow, JobMarket, ModelTerms, NonVoterReport,
+	AuditError, AuditInput, AuditJob, ChannelParties, DisputeBonds, JobEscrow, JobMarket, ModelTerms, NonVoterReport,
 	OfferRegistry, OfferTerms, OffchainAudit, OnBondBelowMinimum, OpenJobs, ProviderBonds, ReceiptChecks,
 	ReceiptedJob, Reputation, ServicePasses, Settlement, SlashOutcome, SlashReason,
 };

@@ -80,6 +80,13 @@ impl<AccountId> NonVoterReport<AccountId> for () {
 	fn report(_: alloc::vec::Vec<AccountId>, _: crate::JobId) {}
 }
 
+/// Payment channels' parties, as verification needs them to check a disputed
+/// served receipt (implemented by `pallet-channels`).
+pub trait ChannelParties<AccountId> {
+	/// The channel's (sender, recipient); `None` if there is no such channel.
+	fn parties(id: crate::channels::ChannelId) -> Option<(AccountId, AccountId)>;
+}
+
 /// How many jobs a provider has open (implemented by `pallet-jobs`). Unbonding is
 /// refused while this is non-zero.
 pub trait OpenJobs<AccountId> {
@@ -271,6 +278,10 @@ pub struct AuditJob {
 	/// output: a [`crate::jobs::ReadRequest`] signed with its `agora` key
 	/// (empty: none).
 	pub read_auth: alloc::string::String,
+	/// The output itself, when it is on chain (a disputed served receipt: the
+	/// challenger supplied it, the chain checked it against `output_hash`);
+	/// then nothing is fetched from the provider.
+	pub output: Option<alloc::vec::Vec<u8>>,
 }
 
 /// Why a member could not vote (it then does not vote; the check times out if

@@ -117,5 +117,39 @@ mod benchmarks {
 		assert_eq!(status::<T>(job), JobStatus::Disputed);
 	}
 
+	/// A served receipt disputed with `i` input and `o` output bytes: both
+	/// hashed, the worker's signature checked, the offer and channel read, the
+	/// largest committee drawn from the largest validator set, the check stored.
+	#[benchmark]
+	fn dispute_receipt(i: Linear<1, { T::MaxServedInput::get() }>, o: Linear<1, { T::MaxServedOutput::get() }>) {
+		use agora_primitives::{channels::ServedReceipt, rules::content_hash, OfferRegistry};
+		const KEY: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"bnch");
+		largest_committee::<T>();
+		verifiers::<T>(T::MaxValidators::get());
+		let key = sp_io::crypto::sr25519_generate(KEY, None);
+		let (offer, provider, channel) = T::BenchmarkHelper::served_setup(key.0);
+		let model_id = T::Offers::offer(offer).unwrap().model_id;
+		let (input, output) = (alloc::vec![b'a'; i as usize], alloc::vec![b'b'; o as usize]);
+		let receipt = ServedReceipt {
+			channel_id: channel,
+			lane: 0,
+			nonce: 1,
+			model_id,
+			input_hash: content_hash(&input),
+			output_hash: content_hash(&output),
+			output_tokens: 1,
+			params: Default::default(),
+			price: 1_000,
+			at: frame_system::Pallet::<T>::block_number().saturated_into(),
+			provider,
+			worker_pubkey: key.0,
+		};
+		let signature = sp_io::crypto::sr25519_sign(KEY, &key, &receipt.signing_payload()).unwrap().0;
+		let who = challenger::<T>();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), alloc::boxed::Box::new(receipt), signature, offer, input, output);
+		assert!(ServedChecks::<T>::contains_key(agora_primitives::channels::SERVED_CHECK_BASE));
+	}
+
 	impl_benchmark_test_suite!(Verification, crate::mock::new_bench_ext(), crate::mock::Test);
 }

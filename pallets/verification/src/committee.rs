@@ -225,6 +225,7 @@ impl<T: Config> Pallet<T> {
 		for id in draws {
 			let _ = with_storage_layer(|| Self::do_audit_draw(id, n));
 		}
+		let pruned = Self::prune_served(n);
 		let timeouts = AuditTimeouts::<T>::take(n);
 		let t = timeouts.len() as u32;
 		for id in timeouts {
@@ -236,6 +237,7 @@ impl<T: Config> Pallet<T> {
 			.saturating_mul(u64::from(d))
 			.saturating_add(T::WeightInfo::audit_timeout().saturating_mul(u64::from(t)))
 			.saturating_add(T::DbWeight::get().reads_writes(2, 2))
+			.saturating_add(pruned)
 	}
 
 	/// A check whose timeout step failed (its storage changes were undone)

@@ -11,6 +11,12 @@
 //! - [`Pallet::dispute`]: anyone disputes a receipt within its window, bonding
 //!   the larger of `DisputeBond` and the job's `max_price` (held by
 //!   `pallet-escrow` through [`agora_primitives::DisputeBonds`]).
+//! - [`Pallet::dispute_receipt`]: anyone puts a channel-paid answer's signed
+//!   [`agora_primitives::channels::ServedReceipt`] before a committee, with
+//!   the request's input and the served output, within `ServedWindow` blocks
+//!   of the block it names. The check runs as a job's does (ids from
+//!   [`agora_primitives::channels::SERVED_CHECK_BASE`] up); fraud refunds the
+//!   channel's sender the answer's price out of the provider's bond.
 //! - A drawn or disputed receipt goes to a committee of `CommitteeSize`
 //!   validators drawn from the session's (not the provider, the client or the
 //!   challenger). Each member's off-chain worker fetches the output from the
@@ -29,7 +35,8 @@
 //!
 //! ## Code layout
 //! `lib.rs` holds the calls, storage, events and errors; `committee.rs` the
-//! draws, committees and vote counting; `verdict.rs` the verdicts and vote
+//! draws, committees and vote counting; `served.rs` disputes of served
+//! receipts and where a check's subject (job or served receipt) lives; `verdict.rs` the verdicts and vote
 //! timeouts; `offchain.rs` the off-chain worker's part; `try_state.rs` the
 //! invariants. The consensus rules they apply (seeds, draws, payloads) are
 //! `agora_primitives::rules` and `agora_primitives::jobs`.
@@ -45,12 +52,15 @@ mod committee;
 #[cfg(test)]
 mod mock;
 mod offchain;
+mod served;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_offchain;
 #[cfg(test)]
 mod tests_props;
+#[cfg(test)]
+mod tests_served;
 #[cfg(any(feature = "try-runtime", feature = "std", test))]
 mod try_state;
 pub mod types;
@@ -67,6 +77,11 @@ pub trait BenchmarkHelper<AccountId, Balance> {
 	fn receipted_job() -> (agora_primitives::JobId, AccountId, AccountId);
 	/// Funds `who`.
 	fn fund(who: &AccountId, amount: Balance);
+	/// A bonded provider's offer signing with `worker_key`, and a channel to it
+	/// from a funded sender, for a served receipt: (offer id, provider, channel id).
+	fn served_setup(
+		worker_key: [u8; 32],
+	) -> (agora_primitives::OfferId, AccountId, agora_primitives::channels::ChannelId);
 	/// Sets `AUDIT_RATE` (parts per million) where the runtime keeps it.
 	fn set_audit_rate(ppm: u32);
 	/// Sets `COMMITTEE_SIZE` where the runtime keeps it (the benchmarks measure
@@ -81,10 +96,11 @@ pub trait BenchmarkHelper<AccountId, Balance> {
 pub mod pallet {
 	use super::*;
 	use agora_primitives::{
-		AuditVote, DisputeBonds, JobId, JobMarket, OffchainAudit, ProviderBonds, Reputation,
-		SlashReason, VotePayload,
+		channels::{ChannelId, LaneId, ServedReceipt},
+		AuditVote, ChannelParties, DisputeBonds, JobId, JobMarket, OfferId, OfferRegistry, OffchainAudit,
+		ProviderBonds, Reputation, SlashReason, VotePayload,
 	};
-	use alloc::vec::Vec;
+	use alloc::{boxed::Box, vec::Vec};
 	use frame_support::{pallet_prelude::*, traits::Randomness};
 	use frame_system::{offchain::CreateBare, pallet_prelude::*};
 	use sp_runtime::{traits::Saturating, Perbill, RuntimeAppPublic};
@@ -140,6 +156,9 @@ pub mod pallet {
 			type ChallengerReward = ChallengerReward;
 			type LostBondToProvider = LostBondToProvider;
 			type VotePriority = frame_support::traits::ConstU64<{ 1 << 20 }>;
+			type ServedWindow = frame_support::traits::ConstU64<10>;
+			type MaxServedInput = ConstU32<{ agora_primitives::channels::MAX_SERVED_INPUT }>;
+			type MaxServedOutput = ConstU32<{ agora_primitives::channels::MAX_SERVED_OUTPUT }>;
 			type WeightInfo = ();
 		}
 	}
@@ -213,6 +232,22 @@ pub mod pallet {
 		/// Pool priority of committee votes.
 		#[pallet::constant]
 		type VotePriority: Get<TransactionPriority>;
+		/// Offers, to check that a served receipt's worker key is the provider's.
+		#[pallet::no_default]
+		type Offers: OfferRegistry<Self::AccountId, BalanceOf<Self>>;
+		/// Payment channels, to find a served receipt's sender and recipient.
+		#[pallet::no_default]
+		type Channels: ChannelParties<Self::AccountId>;
+		/// Blocks after the block a served receipt names in which it may be
+		/// disputed (the runtime uses `DISPUTE_WINDOW`).
+		#[pallet::no_default_bounds]
+		type ServedWindow: Get<BlockNumberFor<Self>>;
+		/// The longest input a served receipt is disputed with.
+		#[pallet::constant]
+		type MaxServedInput: Get<u32>;
+		/// The longest output a served receipt is disputed with.
+		#[pallet::constant]
+		type MaxServedOutput: Get<u32>;
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
 		/// The committee member's off-chain check (the runtime plugs in
@@ -245,6 +280,32 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Strikes<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
 
+	/// Disputed served receipts under check, by check id (from
+	/// [`agora_primitives::channels::SERVED_CHECK_BASE`] up).
+	#[pallet::storage]
+	pub type ServedChecks<T: Config> = StorageMap<_, Twox64Concat, JobId, ServedCheck<T>>;
+
+	/// The next served check's number (its id is `SERVED_CHECK_BASE` + it).
+	#[pallet::storage]
+	pub type NextServedCheck<T: Config> = StorageValue<_, u64, ValueQuery>;
+
+	/// Served receipts already disputed, by voucher `(channel, lane, nonce)`:
+	/// the check id. Kept until the receipt's window has passed, so one
+	/// receipt is judged once.
+	#[pallet::storage]
+	pub type ServedDisputes<T: Config> =
+		StorageMap<_, Blake2_128Concat, (ChannelId, LaneId, u64), JobId>;
+
+	/// Markers in [`ServedDisputes`] removed in this block (their windows have passed).
+	#[pallet::storage]
+	pub type ServedExpiry<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<(ChannelId, LaneId, u64), T::MaxChecksPerBlock>,
+		ValueQuery,
+	>;
+
 	/// The session's validators and their `agora` keys (committees are drawn
 	/// from these).
 	#[pallet::storage]
@@ -265,6 +326,16 @@ pub mod pallet {
 		},
 		/// `challenger` disputed the receipt, bonding `bond`.
 		Disputed { job_id: JobId, challenger: T::AccountId, bond: BalanceOf<T> },
+		/// `challenger` disputed the served receipt of the answer that voucher
+		/// `(channel_id, lane, nonce)` paid for; it is checked as `job_id`.
+		ServedDisputed {
+			job_id: JobId,
+			channel_id: ChannelId,
+			lane: LaneId,
+			nonce: u64,
+			provider: T::AccountId,
+			challenger: T::AccountId,
+		},
 		/// A committee member voted.
 		Voted { job_id: JobId, validator: T::AccountId, vote: AuditVote },
 		/// The committee found the receipt fraudulent (`reason` `Fraud`) or the
@@ -341,6 +412,27 @@ pub mod pallet {
 		/// The audit-draw queues up to the receipt's finalization block are
 		/// full; retry next block.
 		AuditDrawBusy,
+		/// The disputed input is longer than `MaxServedInput`.
+		ServedInputTooLong,
+		/// The disputed output is longer than `MaxServedOutput`.
+		ServedOutputTooLong,
+		/// The input's blake2_256 is not the receipt's `input_hash`.
+		InputMismatch,
+		/// The output's blake2_256 is not the receipt's `output_hash`.
+		OutputMismatch,
+		/// The receipt is not signed by the worker key it names.
+		BadReceiptSignature,
+		/// No such offer.
+		UnknownOffer,
+		/// The offer is not the receipt's provider's offer of its model with
+		/// its worker key.
+		NotReceiptOffer,
+		/// No such payment channel (never opened, or reclaimed).
+		UnknownChannel,
+		/// The channel does not pay the receipt's provider.
+		NotChannelRecipient,
+		/// The receipt names a block after the current one.
+		ReceiptFromFuture,
 	}
 
 	#[pallet::hooks]
@@ -427,6 +519,44 @@ pub mod pallet {
 				.map_err(|_| Error::<T>::AlreadyVoted)?;
 			Self::deposit_event(Event::Voted { job_id: payload.job_id, validator, vote: payload.vote });
 			Self::tally(payload.job_id, audit)
+		}
+
+		/// Dispute a channel-paid answer (docs/protocol.md §4.2): its served
+		/// receipt with the worker key's signature, the provider's offer the
+		/// key belongs to, the request's input and the served output. The chain
+		/// checks that they are what the worker signed, then a committee (not
+		/// the provider, the channel's sender or the challenger) re-checks the
+		/// answer as it checks a job, under the receipt's parameters and
+		/// sampling seed. Bonds the larger of `DisputeBond` and the answer's
+		/// price. Fraud: the sender is refunded the price out of the provider's
+		/// bond, which is then slashed `FraudSlash` (`ChallengerReward` of it to
+		/// the challenger, whose bond is returned). Upheld: the challenger
+		/// forfeits its bond as for a job. One dispute per receipt, within
+		/// `ServedWindow` blocks of the block the receipt names.
+		///
+		/// - Origin: signed, anyone (the challenger; usually the sender).
+		/// - Emits [`Event::ServedDisputed`], [`Event::Disputed`] and
+		///   [`Event::AuditStarted`].
+		/// - Errors: [`Error::ServedInputTooLong`], [`Error::ServedOutputTooLong`],
+		///   [`Error::InputMismatch`], [`Error::OutputMismatch`],
+		///   [`Error::BadReceiptSignature`], [`Error::UnknownOffer`],
+		///   [`Error::NotReceiptOffer`], [`Error::UnknownChannel`],
+		///   [`Error::NotChannelRecipient`], [`Error::ReceiptFromFuture`],
+		///   [`Error::WindowClosed`], [`Error::AlreadyDisputed`],
+		///   [`Error::InsufficientBond`], [`Error::NoCommittee`],
+		///   [`Error::AuditQueueFull`].
+		#[pallet::call_index(2)]
+		#[pallet::weight(Pallet::<T>::dispute_receipt_weight(input.len() as u32, output.len() as u32))]
+		pub fn dispute_receipt(
+			origin: OriginFor<T>,
+			receipt: Box<ServedReceipt<T::AccountId>>,
+			signature: [u8; 64],
+			offer_id: OfferId,
+			input: Vec<u8>,
+			output: Vec<u8>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_dispute_receipt(who, *receipt, signature, offer_id, input, output)
 		}
 	}
 

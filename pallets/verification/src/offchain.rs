@@ -1,7 +1,7 @@
 //! The committee member's part, run by validators' off-chain workers: fetch
 //! what the provider must serve, ask the local verifier, submit the signed vote.
 use crate::pallet::*;
-use agora_primitives::{jobs::ReadRequest, AuditVote, JobId, JobMarket, OffchainAudit, VotePayload};
+use agora_primitives::{jobs::ReadRequest, AuditVote, JobId, OffchainAudit, VotePayload};
 use alloc::vec::Vec;
 use codec::Encode;
 use frame_system::{offchain::SubmitTransaction, pallet_prelude::*};
@@ -44,7 +44,7 @@ impl<T: Config> Pallet<T> {
 				if claimed.is_err() {
 					continue;
 				}
-				let Some(mut check) = T::Jobs::audit_job(job_id) else {
+				let Some(mut check) = Self::subject_audit_job(job_id) else {
 					continue;
 				};
 				check.read_auth = Self::read_auth(job_id, key);

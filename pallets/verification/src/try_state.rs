@@ -15,7 +15,7 @@ impl<T: Config> Pallet<T> {
 	#[cfg(any(feature = "try-runtime", feature = "std", test))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		for (id, audit) in Audits::<T>::iter() {
-			let job = T::Jobs::receipted(id).ok_or("a check runs on a job with no receipt")?;
+			let job = Self::subject(id).ok_or("a check runs on a job with no receipt")?;
 			ensure!(
 				job.status == JobStatus::Disputed,
 				"a check runs on a job that is not Disputed (verdicts are final)"
@@ -58,6 +58,6 @@ impl<T: Config> Pallet<T> {
 				);
 			}
 		}
-		Ok(())
+		Self::served_try_state()
 	}
 }

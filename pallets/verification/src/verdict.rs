@@ -2,7 +2,7 @@
 //! does to the job, the provider, the challenger and the non-voters.
 use crate::pallet::*;
 use agora_pallet_support::BlockQueue;
-use agora_primitives::{DisputeBonds, JobId, JobMarket, ProviderBonds, Reputation, SlashReason};
+use agora_primitives::{DisputeBonds, JobId, ProviderBonds, Reputation, SlashReason};
 use alloc::vec::Vec;
 use frame_support::pallet_prelude::*;
 use frame_system::pallet_prelude::*;
@@ -13,8 +13,8 @@ impl<T: Config> Pallet<T> {
 	/// job; the provider is slashed `FraudSlash` (`ChallengerReward` of it to a
 	/// challenger, whose bond is returned) and its reputation dropped to the floor.
 	pub(crate) fn resolve_fraud(job_id: JobId, audit: AuditOf<T>, reason: SlashReason) -> DispatchResult {
-		let job = T::Jobs::receipted(job_id).ok_or(Error::<T>::UnknownJob)?;
-		let refunded = T::Jobs::close_fraud(job_id)?;
+		let job = Self::subject(job_id).ok_or(Error::<T>::UnknownJob)?;
+		let refunded = Self::close_subject_fraud(job_id)?;
 		if audit.challenger.is_some() {
 			T::DisputeBonds::return_bond(job_id)?;
 		}
@@ -38,13 +38,13 @@ impl<T: Config> Pallet<T> {
 	/// Upheld: a challenger forfeits its bond (`LostBondToProvider` of it to
 	/// the provider, the rest to the treasury); the job finalizes as normal.
 	pub(crate) fn resolve_honest(job_id: JobId, audit: AuditOf<T>) -> DispatchResult {
-		let job = T::Jobs::receipted(job_id).ok_or(Error::<T>::UnknownJob)?;
+		let job = Self::subject(job_id).ok_or(Error::<T>::UnknownJob)?;
 		let (to_provider, to_treasury) = if audit.challenger.is_some() {
 			T::DisputeBonds::forfeit_bond(job_id, &job.provider, T::LostBondToProvider::get())?
 		} else {
 			(Zero::zero(), Zero::zero())
 		};
-		T::Jobs::close_upheld(job_id)?;
+		Self::close_subject_upheld(job_id)?;
 		AuditTimeouts::<T>::unqueue(audit.vote_deadline, &job_id);
 		Audits::<T>::remove(job_id);
 		Self::deposit_event(Event::AuditPassed {
@@ -70,7 +70,7 @@ impl<T: Config> Pallet<T> {
 	/// No verdict, for good: the client is refunded in full, nobody is paid or
 	/// slashed, a challenger's bond is returned; the job closes `Unverified`.
 	pub(crate) fn end_unverified(job_id: JobId, audit: AuditOf<T>) -> DispatchResult {
-		let refunded = T::Jobs::close_unverified(job_id)?;
+		let refunded = Self::close_subject_unverified(job_id)?;
 		if audit.challenger.is_some() {
 			T::DisputeBonds::return_bond(job_id)?;
 		}
@@ -91,7 +91,7 @@ impl<T: Config> Pallet<T> {
 		let Some(mut audit) = Audits::<T>::get(job_id) else {
 			return Ok(());
 		};
-		let job = T::Jobs::receipted(job_id).ok_or(Error::<T>::UnknownJob)?;
+		let job = Self::subject(job_id).ok_or(Error::<T>::UnknownJob)?;
 		let missing = Self::non_voters(&audit);
 		let mut reported = Vec::new();
 		for (_, who) in &missing {

@@ -86,13 +86,15 @@ pub(super) async fn completions(
 	if engine.decode(&[]).is_none() {
 		return Err(malformed(format!("`{}` does not generate text", req.model)));
 	}
-	let messages: Vec<_> = req
-		.messages
-		.iter()
-		.map(|m| serde_json::json!({"role": m.role, "content": m.content}))
-		.collect();
-	let input =
-		serde_json::to_vec(&serde_json::json!({ "messages": messages })).map_err(malformed)?;
+	let input = agora_client::channel::chat_input(
+		req.messages.iter().map(|m| (m.role.as_str(), m.content.as_str())),
+	);
+	super::disputable(&input)?;
+	let params = agora_primitives::JobParams {
+		max_tokens,
+		temperature_milli: (temperature * 1000.0).round() as u32,
+		seed: req.seed.unwrap_or(0),
+	};
 	let price = agora_client::channel::completion_price(base, per_1k, max_tokens);
 	let voucher = s.pay(&headers, price).await?;
 	let v = voucher.voucher;
@@ -113,7 +115,18 @@ pub(super) async fn completions(
 				ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "engine_failure", e.to_string())
 			})?
 			.map_err(refused)?;
-		let receipt = s.receipt(&voucher, model_id, &input, &inf.output, inf.output_tokens).await?;
+		#[cfg(feature = "test-cheat")]
+		let inf = match s.cheat {
+			Some(c) => {
+				tracing::warn!(cheat = ?c, "TEST BUILD: cheating on a paid chat");
+				let (output, output_tokens) =
+					c.apply(inf.output, inf.output_tokens, crate::store::OutputKind::Text, max_tokens);
+				let tokens = GenerationOutput::from_bytes(&output).map(|g| g.tokens).unwrap_or_default();
+				agora_engine::Inference { output, output_tokens, tokens, ..inf }
+			},
+			None => inf,
+		};
+		let receipt = s.receipt(&voucher, model_id, &input, params, price, &inf.output, inf.output_tokens).await?;
 		let text = GenerationOutput::from_bytes(&inf.output).map(|o| o.text).unwrap_or_default();
 		let finish = if inf.output_tokens >= max_tokens { "length" } else { "stop" };
 		let body = serde_json::json!({
@@ -180,7 +193,7 @@ pub(super) async fn completions(
 				}
 				let finish = if inf.output_tokens >= max_tokens { "length" } else { "stop" };
 				let _ = ev_tx.send(Ok(send(chunk(serde_json::json!({}), Some(finish))))).await;
-				match s.receipt(&voucher, model_id, &input, &inf.output, inf.output_tokens).await {
+				match s.receipt(&voucher, model_id, &input, params, price, &inf.output, inf.output_tokens).await {
 					Ok(receipt) => {
 						// Shaped as OpenAI's usage chunk (no choices), so stock clients take it.
 						let last = serde_json::json!({

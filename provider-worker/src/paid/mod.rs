@@ -56,8 +56,24 @@ use tokio::sync::RwLock;
 
 /// Largest request body (a chat's messages or a batch of texts).
 pub const MAX_BODY: usize = 256 * 1024;
-/// Most texts in one embeddings request.
-pub const MAX_INPUTS: usize = 256;
+/// Most texts in one embeddings request: every answer must fit a dispute
+/// (`MAX_SERVED_OUTPUT`, 32 vectors of up to 512 dimensions).
+pub const MAX_INPUTS: usize = 32;
+
+/// Refuses a request whose input is longer than a dispute can carry
+/// (`MAX_SERVED_INPUT`): every answer this worker serves can go before a
+/// committee. Checked before the voucher, so nothing is charged.
+pub fn disputable(input: &[u8]) -> Result<(), ApiError> {
+	let max = agora_primitives::channels::MAX_SERVED_INPUT as usize;
+	if input.len() > max {
+		return Err(ApiError::new(
+			StatusCode::BAD_REQUEST,
+			"prompt_too_long",
+			format!("the request's input is {} bytes; at most {max} (what a dispute can carry)", input.len()),
+		));
+	}
+	Ok(())
+}
 /// Longest a channel's state is trusted before it is read again.
 const CHANNEL_TTL: Duration = Duration::from_secs(30);
 
@@ -108,6 +124,11 @@ pub struct Paid {
 	pub head: AtomicU64,
 	pub channels: RwLock<HashMap<ChannelId, ChannelView>>,
 	pub batchers: HashMap<[u8; 32], batch::Batcher>,
+	/// Test builds: the cheat applied to every non-streamed paid answer
+	/// (`serve --cheat`'s first), to show that a served receipt's dispute
+	/// catches it.
+	#[cfg(feature = "test-cheat")]
+	pub cheat: Option<crate::serve::Cheat>,
 }
 
 /// An OpenAI-style error.
@@ -270,12 +291,17 @@ impl Paid {
 	}
 
 	/// The signed receipt of an answer (`x-agora-receipt`: hex SCALE of the
-	/// receipt and the worker key's signature), recorded as served.
+	/// receipt and the worker key's signature), recorded as served. It states
+	/// the request's parameters, its price and the finalized head, so the
+	/// client can dispute it on chain within the window.
+	#[allow(clippy::too_many_arguments)]
 	pub async fn receipt(
 		&self,
 		v: &SignedVoucher<u128>,
 		model_id: [u8; 32],
 		input: &[u8],
+		params: agora_primitives::JobParams,
+		price: u128,
 		output: &[u8],
 		output_tokens: u32,
 	) -> Result<String, ApiError> {
@@ -287,6 +313,9 @@ impl Paid {
 			input_hash: agora_primitives::rules::content_hash(input),
 			output_hash: agora_primitives::rules::content_hash(output),
 			output_tokens,
+			params,
+			price,
+			at: u32::try_from(self.head.load(Ordering::Relaxed)).unwrap_or(u32::MAX),
 			provider: self.provider_id,
 			worker_pubkey: self.worker_key.public_key().0,
 		};
@@ -369,13 +398,31 @@ async fn embeddings(
 		.batchers
 		.get(&model_id)
 		.ok_or_else(|| malformed(format!("`{}` is not an embedding model", req.model)))?;
+	let input = agora_client::channel::embeddings_input(&texts);
+	disputable(&input)?;
 	let price = agora_client::channel::embeddings_price(base, per_1k, texts.len());
 	let voucher = s.pay(&headers, price).await?;
 	let vectors = batcher.embed(texts.clone()).await?;
-	let input = serde_json::to_vec(&texts).map_err(malformed)?;
 	let output: Vec<u8> =
 		vectors.iter().flat_map(|v| agora_engine::bert::Embedder::to_bytes(v)).collect();
-	let receipt = s.receipt(&voucher, model_id, &input, &output, texts.len() as u32).await?;
+	#[cfg(feature = "test-cheat")]
+	let (output, vectors) = match s.cheat {
+		Some(c) => {
+			tracing::warn!(cheat = ?c, "TEST BUILD: cheating on a paid embedding");
+			let (o, _) = c.apply(output, texts.len() as u32, crate::store::OutputKind::Embedding, 0);
+			let dim = vectors.first().map_or(1, Vec::len).max(1);
+			let v = agora_primitives::jobs::decode_embedding(&o)
+				.unwrap_or_default()
+				.chunks(dim)
+				.map(<[f32]>::to_vec)
+				.collect();
+			(o, v)
+		},
+		None => (output, vectors),
+	};
+	let receipt = s
+		.receipt(&voucher, model_id, &input, Default::default(), price, &output, texts.len() as u32)
+		.await?;
 	let data: Vec<_> = vectors
 		.iter()
 		.enumerate()

@@ -15,7 +15,7 @@ pub enum Cheat {
 }
 
 impl Cheat {
-	pub(super) fn apply(self, output: Vec<u8>, tokens: u32, kind: OutputKind, max_tokens: u32) -> (Vec<u8>, u32) {
+	pub(crate) fn apply(self, output: Vec<u8>, tokens: u32, kind: OutputKind, max_tokens: u32) -> (Vec<u8>, u32) {
 		use agora_primitives::jobs::GenerationOutput;
 		let gen = GenerationOutput::from_bytes(&output);
 		match (self, kind, gen) {

@@ -117,6 +117,12 @@ impl pallet_verification::Config for Runtime {
 	type VotePriority = VotePriority;
 	// A committee member's check: fetch over HTTP, ask the local verifier.
 	type OffchainAudit = agora_offchain_workers::HttpAudit;
+	type Offers = crate::Models;
+	type Channels = crate::Channels;
+	/// A served receipt is disputable for `DISPUTE_WINDOW` blocks, as a job's receipt.
+	type ServedWindow = market::DisputeWindow;
+	type MaxServedInput = ConstU32<{ agora_primitives::channels::MAX_SERVED_INPUT }>;
+	type MaxServedOutput = ConstU32<{ agora_primitives::channels::MAX_SERVED_OUTPUT }>;
 	type WeightInfo = pallet_verification::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = VerificationHelper;
@@ -138,5 +144,26 @@ impl pallet_verification::BenchmarkHelper<crate::AccountId, Balance> for Verific
 	}
 	fn set_committee_size(n: u32) {
 		super::params::set_for_benchmark("COMMITTEE_SIZE", u128::from(n));
+	}
+	fn served_setup(key: [u8; 32]) -> (u64, crate::AccountId, u64) {
+		use frame_benchmarking::account;
+		let (model, provider) =
+			<super::marketplace::JobsHelper as pallet_jobs::BenchmarkHelper<_, _>>::setup_offers(1, key);
+		let offer = pallet_models::Offers::<Runtime>::iter()
+			.find(|(_, o)| o.provider == provider && o.model_id == model)
+			.map(|(id, _)| id)
+			.unwrap_or_default();
+		let sender: crate::AccountId = account("sender", 0, 0);
+		<super::marketplace::JobsHelper as pallet_jobs::BenchmarkHelper<_, _>>::fund(&sender, 1_000 * crate::AGR);
+		let id = pallet_channels::NextChannelId::<Runtime>::get();
+		let expiration = frame_system::Pallet::<Runtime>::block_number().saturating_add(crate::DAYS);
+		let _ = crate::Channels::open_channel(
+			crate::RuntimeOrigin::signed(sender),
+			provider.clone(),
+			[1; 32],
+			10 * crate::AGR,
+			expiration,
+		);
+		(offer, provider, id)
 	}
 }
