@@ -11,6 +11,10 @@
 //! bad request with its own status and charges nothing for it, and claims
 //! exactly the prices of what it served; the official `openai` Python package
 //! works against it unchanged but for its base URL and the voucher header.
+//! Then, under load from 8 lanes at once (embeddings and streamed chats), the
+//! worker is killed with SIGKILL and restarted: no accepted voucher is lost,
+//! none is claimed twice, and the chain's total claimed is exactly the prices
+//! of the requests served.
 mod common;
 use agora_client::channel::{self, Payer};
 use common::*;
@@ -41,7 +45,7 @@ fn a_channel_pays_vouchers_in_one_claim_refuses_every_cheat_and_returns_the_rest
 	let node = Node::start();
 	wait_ready(&node);
 	let url = node.url();
-	let worker = Worker::start_with(&node, &["--claim-every-secs", "3", "--channel-margin", "5"]);
+	let mut worker = Worker::start_with(&node, &["--claim-every-secs", "3", "--channel-margin", "5"]);
 
 	// Dave opens a 10 AGR channel to Charlie, claimable for 48 blocks (2.4 min:
 	// each call below waits for finality, ~3 blocks).
@@ -145,7 +149,7 @@ fn a_channel_pays_vouchers_in_one_claim_refuses_every_cheat_and_returns_the_rest
 		.contains("NotExpired"));
 	assert_eq!(status(&url, id), before, "a refused call changed the channel");
 
-	paid_serving(&url, &worker, id);
+	paid_serving(&url, &mut worker, id);
 
 	// After the expiration Charlie can no longer claim, and Dave takes back the rest.
 	let t0 = Instant::now();
@@ -227,7 +231,7 @@ fn error_code(body: &str) -> String {
 
 /// Ferdie pays Bob's worker per request through a channel; Bob claims exactly
 /// what he served. `other` is a channel opened to Charlie.
-fn paid_serving(url: &str, worker: &Worker, other: u64) {
+fn paid_serving(url: &str, worker: &mut Worker, other: u64) {
 	let rt = tokio::runtime::Runtime::new().unwrap();
 	let open = agora_json(
 		url,
@@ -286,7 +290,7 @@ fn paid_serving(url: &str, worker: &Worker, other: u64) {
 			.collect();
 		assert_eq!(vectors.len(), texts.len());
 		assert!(vectors.iter().all(|v| v.len() == 384));
-		let bytes: Vec<u8> = vectors.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
+		let bytes: Vec<u8> = vectors.iter().flat_map(|x| agora_primitives::jobs::encode_embedding(x)).collect();
 		let receipt = headers[agora_worker::paid::RECEIPT_HEADER].to_str().unwrap();
 		assert_eq!(check_receipt(receipt, &v, &bytes), texts.len() as u32);
 		served += price;
@@ -410,6 +414,14 @@ fn paid_serving(url: &str, worker: &Worker, other: u64) {
 	let long = serde_json::json!({"model": "SmolLM2-135M-Instruct", "max_tokens": 100_000, "messages": [{"role": "user", "content": "hi"}]});
 	let (code, _, text) = post(&rt, worker, "/v1/chat/completions", &long, Some(&good));
 	assert_eq!((code, error_code(&text).as_str()), (400, "malformed_body"));
+	// Inputs a dispute could not carry are refused before the voucher.
+	let huge = serde_json::json!({"model": "SmolLM2-135M-Instruct", "max_tokens": 4,
+		"messages": [{"role": "user", "content": "a".repeat(17 * 1024)}]});
+	let (code, _, text) = post(&rt, worker, "/v1/chat/completions", &huge, Some(&good));
+	assert_eq!((code, error_code(&text).as_str()), (400, "prompt_too_long"));
+	let many: Vec<String> = (0..33).map(|i| format!("text {i}")).collect();
+	let (code, _, text) = post(&rt, worker, "/v1/embeddings", &serde_json::json!({"model": "all-MiniLM-L6-v2", "input": many}), Some(&good));
+	assert_eq!((code, error_code(&text).as_str()), (400, "malformed_body"));
 	// The refused requests cost nothing: the very voucher that pays one more
 	// embedding on lane 0 is still good.
 	let (code, _, text) = post(&rt, worker, "/v1/embeddings", &emb, Some(&good));
@@ -417,11 +429,22 @@ fn paid_serving(url: &str, worker: &Worker, other: u64) {
 	served += embed_price;
 
 	// Bob's worker claims on its schedule: exactly what it served, not a planck more.
+	wait_claimed(url, id, served, worker);
+	assert!(worker.log().contains("claimed"), "{}", worker.log());
+
+	let lost = crash_under_load(&rt, worker, &ferdie, id, embed_price, chat_price);
+	served += lost.0;
+	wait_claimed(url, id, served, worker);
+	println!("SIGKILL under load: {} requests served over 8 lanes, {} retried after the kill ({} of them served before it, answer lost), claimed exactly {served} planck in all", lost.1, lost.2, lost.3);
+}
+
+/// Waits until channel `id` has `served` claimed in all, never more.
+fn wait_claimed(url: &str, id: u64, served: u128, worker: &Worker) {
 	let t = Instant::now();
 	loop {
 		let c = status(url, id);
 		if planck(&c["claimed"]) == served {
-			break;
+			return;
 		}
 		assert!(planck(&c["claimed"]) < served, "claimed more than served: {c}");
 		assert!(
@@ -431,5 +454,100 @@ fn paid_serving(url: &str, worker: &Worker, other: u64) {
 		);
 		std::thread::sleep(Duration::from_secs(2));
 	}
-	assert!(worker.log().contains("claimed"), "{}", worker.log());
+}
+
+/// One paid request that may meet a dead worker: `Ok((status, body))` only
+/// when the whole answer arrived (a stream through `[DONE]`).
+async fn try_post(port: u16, path: &str, body: &serde_json::Value, v: &channel::Signed) -> Result<(u16, String), String> {
+	let resp = reqwest::Client::new()
+		.post(format!("http://127.0.0.1:{port}{path}"))
+		.header(channel::VOUCHER_HEADER, channel::to_header(v))
+		.json(body)
+		.timeout(Duration::from_secs(60))
+		.send()
+		.await
+		.map_err(|e| e.to_string())?;
+	let status = resp.status().as_u16();
+	let text = resp.text().await.map_err(|e| e.to_string())?;
+	if status == 200 && body["stream"] == true && !text.contains("data: [DONE]") {
+		return Err("the stream broke off".into());
+	}
+	Ok((status, text))
+}
+
+/// 8 lanes of Ferdie's channel send requests at once (6 of 200 embeddings, 2
+/// of 12 streamed chats), each lane in order; the worker is SIGKILLed while they
+/// run and restarted on the same data directory. A request that got no whole
+/// answer is sent again with the same voucher: accepted but not served before
+/// the kill, it is served now (200); served before the kill (its answer lost
+/// in the crash), it is refused as a replay (409) and counts as served.
+/// Returns (the prices served, requests served, requests retried, retries
+/// that found their voucher served).
+fn crash_under_load(
+	rt: &tokio::runtime::Runtime,
+	worker: &mut Worker,
+	payer: &agora_client::chain::Keypair,
+	id: u64,
+	embed_price: u128,
+	chat_price: u128,
+) -> (u128, u32, u32, u32) {
+	// Enough that every lane is still sending when the kill comes.
+	const EMBEDDINGS: u64 = 200;
+	const CHATS: u64 = 12;
+	let port = worker.port;
+	let tasks: Vec<_> = (0..8u32)
+		.map(|k| {
+			let lane = 20 + k;
+			let payer = payer.clone();
+			let chat = k >= 6;
+			rt.spawn(async move {
+				let (path, body, price) = if chat {
+					let b = serde_json::json!({"model": "SmolLM2-135M-Instruct", "max_tokens": 16, "stream": true,
+						"messages": [{"role": "user", "content": format!("Count to {}.", lane)}]});
+					("/v1/chat/completions", b, chat_price)
+				} else {
+					let b = serde_json::json!({"model": "all-MiniLM-L6-v2", "input": format!("lane {lane} sentence")});
+					("/v1/embeddings", b, embed_price)
+				};
+				let (mut paid, mut served, mut retried, mut lost) = (0u128, 0u32, 0u32, 0u32);
+				for n in 1..=if chat { CHATS } else { EMBEDDINGS } {
+					let v = channel::sign(&payer, id, lane, n, price * u128::from(n));
+					let mut again = false;
+					let t0 = Instant::now();
+					loop {
+						match try_post(port, path, &body, &v).await {
+							Ok((200, _)) => break,
+							Ok((409, text)) if again && text.contains("voucher_replayed") => {
+								lost += 1;
+								break;
+							},
+							Ok((code, text)) => panic!("lane {lane} nonce {n}: {code} {text}"),
+							Err(e) => {
+								assert!(t0.elapsed() < Duration::from_secs(300), "lane {lane}: the worker never came back: {e}");
+								if !again {
+									retried += 1;
+								}
+								again = true;
+								tokio::time::sleep(Duration::from_millis(300)).await;
+							},
+						}
+					}
+					paid += price;
+					served += 1;
+				}
+				(paid, served, retried, lost)
+			})
+		})
+		.collect();
+	// Kill while requests are in flight: after the first answers, mid-stream.
+	std::thread::sleep(Duration::from_millis(1_500));
+	worker.restart();
+	let mut total = (0u128, 0u32, 0u32, 0u32);
+	for t in tasks {
+		let (p, s, r, l) = rt.block_on(t).unwrap();
+		total = (total.0 + p, total.1 + s, total.2 + r, total.3 + l);
+	}
+	assert_eq!(u64::from(total.1), 6 * EMBEDDINGS + 2 * CHATS);
+	assert!(total.2 >= 6, "the kill met only {} lanes with a request in flight", total.2);
+	total
 }
