@@ -135,6 +135,17 @@ pub struct ChannelArg {
 }
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct ChannelDisputeArg {
+	/// The channel the answer was paid through.
+	pub channel_id: u64,
+	/// The voucher's nonce (`channel_request` returns it under `voucher`).
+	pub nonce: u64,
+	/// The voucher's lane (default 0, the lane `channel_request` pays on).
+	#[serde(default)]
+	pub lane: Option<u32>,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 pub struct ChannelRequestArg {
 	/// A channel of this account's (`channel_open`).
 	pub channel_id: u64,
@@ -312,6 +323,32 @@ impl AgoraMcp {
 		}
 	}
 
+	async fn channel_dispute_call(&self, a: ChannelDisputeArg) -> anyhow::Result<serde_json::Value> {
+		let lane = a.lane.unwrap_or(crate::paid::DEFAULT_LANE);
+		let kept = self.lane_store().await?.answer(a.channel_id, lane, a.nonce)?.ok_or_else(|| {
+			anyhow::anyhow!(
+				"no answer kept for channel {} lane {lane} nonce {}: only answers this client's channel_request received can be disputed",
+				a.channel_id,
+				a.nonce
+			)
+		})?;
+		let params = gov::params(&self.client).await?;
+		let bond = gov::find(&params, "DISPUTE_BOND")?.1.value.max(kept.receipt.price);
+		self.reserve(bond, "a dispute's bond")?;
+		let served = (kept.receipt.clone(), kept.signature);
+		match agora_client::channel::dispute_receipt(&self.client, &self.signer, &served, kept.offer_id, kept.input, kept.output).await {
+			Ok((check, fee)) => Ok(serde_json::json!({
+				"check_id": check, "channel_id": a.channel_id, "lane": lane, "nonce": a.nonce,
+				"bond": planck_str(bond), "fee": planck_str(fee),
+				"note": "a committee of validators re-checks the answer from the input and output now on chain; fraud refunds the price and pays you part of the provider's slash, an upheld answer keeps your bond",
+			})),
+			Err(e) => {
+				self.release(bond);
+				Err(e)
+			},
+		}
+	}
+
 	async fn lane_store(&self) -> anyhow::Result<&crate::paid::LaneStore> {
 		self.lanes.get_or_try_init(|| async { crate::paid::LaneStore::open(&crate::paid::state_dir()) }).await
 	}
@@ -413,6 +450,11 @@ impl AgoraMcp {
 		answer(self.channel_request_call(a).await)
 	}
 
+	#[tool(description = "Dispute an answer channel_request received, within DISPUTE_WINDOW blocks of it: its served receipt, the request's input and the output go on chain, bonding the larger of DISPUTE_BOND and its price (counted against the spend limit), and a committee of validators re-checks it with the model. Fraud refunds the price out of the provider's bond and pays you part of its slash; an upheld answer keeps your bond. Use when an answer looks wrong.")]
+	async fn channel_dispute(&self, Parameters(a): Parameters<ChannelDisputeArg>) -> ToolResult {
+		answer(self.channel_dispute_call(a).await)
+	}
+
 	#[tool(description = "Close an expired payment channel of this account's: what the provider never claimed comes back to the account. Fails before the expiration block (channel_status shows it).")]
 	async fn channel_reclaim(&self, Parameters(a): Parameters<ChannelArg>) -> ToolResult {
 		answer(async {
@@ -493,7 +535,7 @@ mod tests {
 		let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
 		for want in [
 			"list_models", "list_providers", "quote", "submit_job", "job_status", "get_output", "rate", "dispute", "account",
-			"channel_open", "channel_status", "channel_request", "channel_reclaim",
+			"channel_open", "channel_status", "channel_request", "channel_dispute", "channel_reclaim",
 		] {
 			assert!(names.contains(&want), "{want} missing from {names:?}");
 		}

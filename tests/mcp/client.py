@@ -23,7 +23,7 @@ GEN = "SmolLM2-135M-Instruct"
 EMB = "all-MiniLM-L6-v2"
 TOOLS = {
     "list_models", "list_providers", "quote", "submit_job", "job_status", "get_output", "rate", "dispute", "account",
-    "channel_open", "channel_status", "channel_request", "channel_reclaim",
+    "channel_open", "channel_status", "channel_request", "channel_dispute", "channel_reclaim",
 }
 
 
@@ -235,6 +235,9 @@ async def channels(agora, url):
             "over_limit": await refused(c, "channel_open", {"provider": bob["provider"], "value": "5"}, "spend limit"),
             "not_expired": await refused(c, "channel_reclaim", {"channel_id": cid}, "NotExpired"),
             "empty_input": await refused(c, "channel_request", {"channel_id": cid, "model": EMB, "input": " "}, "input is empty"),
+            # A dispute needs an answer this client kept, and its bond within the limit.
+            "dispute_unknown": await refused(c, "channel_dispute", {"channel_id": cid, "nonce": 99}, "no answer kept"),
+            "dispute_over_limit": await refused(c, "channel_dispute", {"channel_id": cid, "nonce": 1}, "spend limit"),
         }
         # A second server on the same lane state is refused, not let to reuse nonces.
         async with Client(server, read_timeout_seconds=120) as other:
