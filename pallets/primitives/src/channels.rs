@@ -135,6 +135,14 @@ impl<AccountId: Encode> ServedReceipt<AccountId> {
 		self.encode_to(&mut v);
 		v
 	}
+
+	/// Whether `signature` is the sr25519 signature of the worker key the
+	/// receipt names over [`Self::signing_payload`].
+	pub fn verify(&self, signature: &[u8; 64]) -> bool {
+		let sig = sp_core::sr25519::Signature::from_raw(*signature);
+		let public = sp_core::sr25519::Public::from_raw(self.worker_pubkey);
+		sp_io::crypto::sr25519_verify(&sig, &self.signing_payload(), &public)
+	}
 }
 
 /// The longest request input a served receipt can be disputed with (the JSON

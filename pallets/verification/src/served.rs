@@ -59,12 +59,7 @@ impl<T: Config> Pallet<T> {
 			output.try_into().map_err(|_| Error::<T>::ServedOutputTooLong)?;
 		ensure!(content_hash(&input) == receipt.input_hash, Error::<T>::InputMismatch);
 		ensure!(content_hash(&output) == receipt.output_hash, Error::<T>::OutputMismatch);
-		let sig = sp_core::sr25519::Signature::from_raw(signature);
-		let key = sp_core::sr25519::Public::from_raw(receipt.worker_pubkey);
-		ensure!(
-			sp_io::crypto::sr25519_verify(&sig, &receipt.signing_payload(), &key),
-			Error::<T>::BadReceiptSignature
-		);
+		ensure!(receipt.verify(&signature), Error::<T>::BadReceiptSignature);
 		let offer = T::Offers::offer(offer_id).ok_or(Error::<T>::UnknownOffer)?;
 		ensure!(
 			offer.provider == receipt.provider
@@ -189,12 +184,10 @@ impl<T: Config> Pallet<T> {
 		if c.price.is_zero() {
 			return Ok(Zero::zero());
 		}
-		let refund = T::Bonds::slash_exact(&c.provider, SlashReason::Fraud, c.price, Some((c.sender.clone(), Perbill::one())))
-			.or_else(|_| {
-				// A bond smaller than the price: the sender gets all of it.
-				let all = T::Bonds::active_bond(&c.provider);
-				T::Bonds::slash_exact(&c.provider, SlashReason::Fraud, all, Some((c.sender, Perbill::one())))
-			})
+		let to_sender = Some((c.sender.clone(), Perbill::one()));
+		let refund = T::Bonds::slash_exact(&c.provider, SlashReason::Fraud, c.price, to_sender.clone())
+			// A bond (active and unbonding) smaller than the price: the sender gets all of it.
+			.or_else(|_| T::Bonds::slash(&c.provider, SlashReason::Fraud, Perbill::one(), to_sender))
 			.map(|o| o.to_challenger)
 			.unwrap_or_default();
 		Ok(refund)

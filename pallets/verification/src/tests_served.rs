@@ -240,3 +240,29 @@ fn a_served_check_is_judged_from_the_bytes_on_chain_and_its_marker_goes_after_th
 		assert!(events().iter().any(|e| matches!(e, Event::AuditTimedOut { refunded: 0, .. })));
 	});
 }
+
+#[test]
+fn a_bond_smaller_than_the_price_goes_to_the_sender_whole() {
+	build_and_execute(|| {
+		let model = setup_market();
+		set_channel(CHANNEL, Some((CLIENT, P1)));
+		let (r, _) = served(model, 6);
+		let r = ServedReceipt { price: STAKE * 2, ..r };
+		let sig = worker("w1").sign(&r.signing_payload()).0;
+		let client0 = Balances::balance(&CLIENT);
+		// The sender disputes itself, bonding the price (above DISPUTE_BOND).
+		assert_ok!(Verification::dispute_receipt(
+			RuntimeOrigin::signed(CLIENT),
+			Box::new(r),
+			sig,
+			offer_of(P1),
+			INPUT.to_vec(),
+			OUTPUT.to_vec()
+		));
+		vote(SERVED_CHECK_BASE, 0, AuditVote::Invalid);
+		vote(SERVED_CHECK_BASE, 1, AuditVote::Invalid);
+		assert_eq!(bond(P1), 0);
+		assert_eq!(Balances::balance(&CLIENT), client0 + STAKE, "the whole bond, its bond back");
+		assert!(events().iter().any(|e| matches!(e, Event::JobFraud { provider: P1, refunded: STAKE, .. })));
+	});
+}
