@@ -167,6 +167,10 @@ pub async fn offer_for(client: &Client, ch: &Channel, model: &ModelInfo) -> anyh
 		})
 }
 
+/// How many times a paid request is sent again after its connection broke
+/// (after 2, 4, 8 and 16 s).
+pub const RETRIES: u32 = 4;
+
 /// Pays for and sends one request to the offer's worker (`path` and JSON
 /// `body`), then checks the served receipt against `output` (the bytes the
 /// answer stands for, computed from the answer by `output`).
@@ -193,18 +197,37 @@ pub async fn request(
 	let floor = ch.lanes.iter().find(|(l, _, _)| *l == DEFAULT_LANE).map(|(_, n, c)| (*n, *c)).unwrap_or((0, 0));
 	let voucher = store.pay(signer, ch.id, DEFAULT_LANE, price, floor)?;
 	let url = format!("{}{path}", offer.endpoint.trim_end_matches('/'));
-	let resp = reqwest::Client::builder()
-		.timeout(std::time::Duration::from_secs(120))
-		.build()?
-		.post(&url)
-		.header(channel::VOUCHER_HEADER, channel::to_header(&voucher))
-		.json(&body)
-		.send()
-		.await
-		.map_err(|e| anyhow::anyhow!("{url}: {e} (the voucher for {} may have been accepted)", chain::fmt_agr(price)))?;
-	let status = resp.status();
-	let receipt_hex = resp.headers().get(channel::RECEIPT_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
-	let text = resp.text().await?;
+	let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(120)).build()?;
+	// A broken connection may have lost an answer the voucher already paid
+	// for: the same voucher and body again get that answer (the worker keeps
+	// it), or the request served if it never was. Never a second charge.
+	let mut tries = 0u32;
+	let (status, receipt_hex, text) = loop {
+		let sent = async {
+			let resp = http
+				.post(&url)
+				.header(channel::VOUCHER_HEADER, channel::to_header(&voucher))
+				.json(&body)
+				.send()
+				.await?;
+			let status = resp.status();
+			let receipt = resp.headers().get(channel::RECEIPT_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
+			Ok::<_, reqwest::Error>((status, receipt, resp.text().await?))
+		};
+		match sent.await {
+			Ok(answer) => break answer,
+			Err(e) if tries < RETRIES => {
+				tries += 1;
+				tracing::warn!(error = %e, tries, "{url}: no answer; sending the same voucher again");
+				tokio::time::sleep(std::time::Duration::from_secs(1 << tries)).await;
+			},
+			Err(e) => anyhow::bail!(
+				"{url}: {e} (sent {} times; the voucher for {} may have been accepted: the same request with it again is not charged twice)",
+				tries + 1,
+				chain::fmt_agr(price)
+			),
+		}
+	};
 	anyhow::ensure!(status.is_success(), "{url}: {status}: {text}");
 	let body: serde_json::Value = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{url}: not JSON: {e}"))?;
 	let receipt_hex = receipt_hex.ok_or_else(|| anyhow::anyhow!("{url} answered without a receipt ({})", channel::RECEIPT_HEADER))?;

@@ -424,9 +424,20 @@ fn paid_serving(url: &str, worker: &mut Worker, other: u64) {
 	assert_eq!((code, error_code(&text).as_str()), (400, "malformed_body"));
 	// The refused requests cost nothing: the very voucher that pays one more
 	// embedding on lane 0 is still good.
-	let (code, _, text) = post(&rt, worker, "/v1/embeddings", &emb, Some(&good));
+	let (code, headers, text) = post(&rt, worker, "/v1/embeddings", &emb, Some(&good));
 	assert_eq!(code, 200, "{text}");
+	assert!(headers.get("x-agora-kept").is_none(), "a first answer is not a kept one");
 	served += embed_price;
+	// Sent again with the voucher that paid for it (as after a broken
+	// connection): the same answer, byte for byte, charged once.
+	let (code, again, text2) = post(&rt, worker, "/v1/embeddings", &emb, Some(&good));
+	assert_eq!((code, again.get("x-agora-kept").map(|v| v.to_str().unwrap())), (200, Some("true")), "{text2}");
+	assert_eq!(text2, text);
+	assert_eq!(again.get(channel::RECEIPT_HEADER), headers.get(channel::RECEIPT_HEADER));
+	// The spent voucher buys no other request.
+	let other = serde_json::json!({"model": "all-MiniLM-L6-v2", "input": "a dog"});
+	let (code, _, text) = post(&rt, worker, "/v1/embeddings", &other, Some(&good));
+	assert_eq!((code, error_code(&text).as_str()), (409, "voucher_spent"), "{text}");
 
 	// Bob's worker claims on its schedule: exactly what it served, not a planck more.
 	wait_claimed(url, id, served, worker);
@@ -435,7 +446,7 @@ fn paid_serving(url: &str, worker: &mut Worker, other: u64) {
 	let lost = crash_under_load(&rt, worker, &ferdie, id, embed_price, chat_price);
 	served += lost.0;
 	wait_claimed(url, id, served, worker);
-	println!("SIGKILL under load: {} requests served over 8 lanes, {} retried after the kill ({} of them served before it, answer lost), claimed exactly {served} planck in all", lost.1, lost.2, lost.3);
+	println!("SIGKILL under load: {} requests served over 8 lanes, {} retried after the kill ({} of them answered before it, their kept answers sent again), claimed exactly {served} planck in all", lost.1, lost.2, lost.3);
 }
 
 /// Waits until channel `id` has `served` claimed in all, never more.
@@ -456,9 +467,10 @@ fn wait_claimed(url: &str, id: u64, served: u128, worker: &Worker) {
 	}
 }
 
-/// One paid request that may meet a dead worker: `Ok((status, body))` only
-/// when the whole answer arrived (a stream through `[DONE]`).
-async fn try_post(port: u16, path: &str, body: &serde_json::Value, v: &channel::Signed) -> Result<(u16, String), String> {
+/// One paid request that may meet a dead worker: `Ok((status, kept, body))`
+/// only when the whole answer arrived (a stream through `[DONE]`); `kept`:
+/// the worker sent it again from its book (`x-agora-kept`).
+async fn try_post(port: u16, path: &str, body: &serde_json::Value, v: &channel::Signed) -> Result<(u16, bool, String), String> {
 	let resp = reqwest::Client::new()
 		.post(format!("http://127.0.0.1:{port}{path}"))
 		.header(channel::VOUCHER_HEADER, channel::to_header(v))
@@ -468,21 +480,24 @@ async fn try_post(port: u16, path: &str, body: &serde_json::Value, v: &channel::
 		.await
 		.map_err(|e| e.to_string())?;
 	let status = resp.status().as_u16();
+	let kept = resp.headers().get("x-agora-kept").is_some();
 	let text = resp.text().await.map_err(|e| e.to_string())?;
 	if status == 200 && body["stream"] == true && !text.contains("data: [DONE]") {
 		return Err("the stream broke off".into());
 	}
-	Ok((status, text))
+	Ok((status, kept, text))
 }
 
 /// 8 lanes of Ferdie's channel send requests at once (6 of 200 embeddings, 2
 /// of 12 streamed chats), each lane in order; the worker is SIGKILLed while they
 /// run and restarted on the same data directory. A request that got no whole
 /// answer is sent again with the same voucher: accepted but not served before
-/// the kill, it is served now (200); served before the kill (its answer lost
-/// in the crash), it is refused as a replay (409) and counts as served.
-/// Returns (the prices served, requests served, requests retried, retries
-/// that found their voucher served).
+/// the kill, it is served now; answered before the kill (the answer lost on
+/// the way), the kept answer comes again (200, `x-agora-kept`), receipt and
+/// all. No request is refused. A request answered just before the kill (on a
+/// ninth lane) is sent again after it and gets its kept answer. Returns (the
+/// prices served, requests served,
+/// requests retried, retries answered from the book).
 fn crash_under_load(
 	rt: &tokio::runtime::Runtime,
 	worker: &mut Worker,
@@ -516,12 +531,13 @@ fn crash_under_load(
 					let t0 = Instant::now();
 					loop {
 						match try_post(port, path, &body, &v).await {
-							Ok((200, _)) => break,
-							Ok((409, text)) if again && text.contains("voucher_replayed") => {
-								lost += 1;
+							Ok((200, kept, text)) => {
+								assert!(text.contains("receipt"), "lane {lane} nonce {n}: an answer without its receipt: {text}");
+								assert!(again || !kept, "lane {lane} nonce {n}: a first request answered from the book");
+								lost += u32::from(kept);
 								break;
 							},
-							Ok((code, text)) => panic!("lane {lane} nonce {n}: {code} {text}"),
+							Ok((code, _, text)) => panic!("lane {lane} nonce {n}: {code} {text}"),
 							Err(e) => {
 								assert!(t0.elapsed() < Duration::from_secs(300), "lane {lane}: the worker never came back: {e}");
 								if !again {
@@ -539,14 +555,25 @@ fn crash_under_load(
 			})
 		})
 		.collect();
+	// One more lane answers a request just before the kill, and the client
+	// takes the answer: sent again after the restart with the same voucher, it
+	// comes back from the book, byte for byte, charged once.
+	let body = serde_json::json!({"model": "all-MiniLM-L6-v2", "input": "answered before the kill"});
+	let v = channel::sign(payer, id, 40, 1, embed_price);
+	std::thread::sleep(Duration::from_millis(1_200));
+	let before = rt.block_on(try_post(port, "/v1/embeddings", &body, &v));
+	assert!(matches!(&before, Ok((200, false, _))), "{before:?}");
 	// Kill while requests are in flight: after the first answers, mid-stream.
-	std::thread::sleep(Duration::from_millis(1_500));
 	worker.restart();
+	let after = rt.block_on(try_post(port, "/v1/embeddings", &body, &v));
+	assert!(matches!(&after, Ok((200, true, _))), "not kept across the kill: {after:?}");
+	assert_eq!(after.unwrap().2, before.unwrap().2, "the kept answer is the one sent");
 	let mut total = (0u128, 0u32, 0u32, 0u32);
 	for t in tasks {
 		let (p, s, r, l) = rt.block_on(t).unwrap();
 		total = (total.0 + p, total.1 + s, total.2 + r, total.3 + l);
 	}
+	total.0 += embed_price;
 	assert_eq!(u64::from(total.1), 6 * EMBEDDINGS + 2 * CHATS);
 	assert!(total.2 >= 6, "the kill met only {} lanes with a request in flight", total.2);
 	total

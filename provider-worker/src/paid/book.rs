@@ -12,6 +12,12 @@
 //! never answered is not claimed, and its client may retry the request with the
 //! same voucher), and the nonce and total last claimed on chain.
 //!
+//! Per lane it also keeps the latest answered request's answer, written in
+//! the transaction that records it as served: a client whose connection broke
+//! after the answer was made (the worker crashed, the network dropped) sends
+//! the same voucher again and gets the same answer, byte for byte, instead of
+//! paying for nothing.
+//!
 //! Once a claim is final on chain, the lane's vouchers up to the claimed
 //! nonce are settled there and are pruned from the book in the same
 //! transaction that records the claim: the book holds what is not yet paid,
@@ -32,6 +38,9 @@ type Voucher = SignedVoucher<u128>;
 const VOUCHERS: TableDefinition<(u64, u32, u64), &[u8]> = TableDefinition::new("vouchers");
 /// Each lane's [`Lane`]: (channel, lane) → SCALE(lane).
 const LANES: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("lanes");
+
+/// Each lane's latest answer: (channel, lane) → SCALE([`KeptAnswer`]).
+const ANSWERS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("answers");
 
 /// Most acceptances written in one transaction.
 const GROUP: usize = 1_024;
@@ -60,6 +69,37 @@ impl Lane {
 	}
 }
 
+/// An answer as it was sent, kept until the lane's next answer replaces it.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct KeptAnswer {
+	/// The voucher's nonce on its lane.
+	pub nonce: u64,
+	/// The request it answered ([`fingerprint`]): the same voucher with
+	/// another request gets nothing.
+	pub request: [u8; 32],
+	/// The served receipt (`x-agora-receipt`).
+	pub receipt: String,
+	pub body: Body,
+}
+
+/// What an answer's HTTP body was.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Body {
+	/// A JSON body.
+	Whole(Vec<u8>),
+	/// A server-sent event stream: each event's data, in order.
+	Stream(Vec<String>),
+}
+
+/// A request as a kept answer names it: the hash of its path and body bytes.
+pub fn fingerprint(path: &str, body: &[u8]) -> [u8; 32] {
+	let mut bytes = Vec::with_capacity(path.len() + 1 + body.len());
+	bytes.extend_from_slice(path.as_bytes());
+	bytes.push(0);
+	bytes.extend_from_slice(body);
+	agora_primitives::rules::content_hash(&bytes)
+}
+
 /// Why a voucher is refused (each maps to its own HTTP status and message).
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
@@ -73,7 +113,8 @@ pub enum Refusal {
 
 enum Write {
 	Accept(Voucher, u128, Lane),
-	Lane(ChannelId, LaneId, Lane),
+	/// A lane whose latest voucher was answered, with the answer.
+	Served(ChannelId, LaneId, Lane, KeptAnswer),
 	/// The lane after a final claim; its vouchers up to the claimed nonce go.
 	Claimed(ChannelId, LaneId, Lane),
 }
@@ -120,6 +161,7 @@ impl Book {
 			let w = db.begin_write()?;
 			w.open_table(VOUCHERS)?;
 			w.open_table(LANES)?;
+			w.open_table(ANSWERS)?;
 			w.commit()?;
 		}
 		{
@@ -169,14 +211,16 @@ impl Book {
 	/// lane stood at `chain_lane` (nonce, claimed) on chain: checks it against
 	/// the lane and the channel, and returns once it is durable. A voucher equal
 	/// to the lane's latest, whose request was never answered, is a retry and is
-	/// accepted again without a write. `Ok(Err(_))`: refused, nothing written.
+	/// accepted again without a write; one whose request was answered brings
+	/// back the kept answer (`Ok(Ok(Some(_)))`: serve it again, charge nothing
+	/// more). `Ok(Err(_))`: refused, nothing written.
 	pub async fn accept(
 		&self,
 		v: Voucher,
 		price: u128,
 		value: u128,
 		chain_lane: (u64, u128),
-	) -> anyhow::Result<Result<(), Refusal>> {
+	) -> anyhow::Result<Result<Option<KeptAnswer>, Refusal>> {
 		let key = (v.voucher.channel_id, v.voucher.lane);
 		let (before, after) = {
 			let mut st = self.state();
@@ -196,10 +240,17 @@ impl Book {
 					fresh
 				},
 			};
-			if lane.latest.as_ref().is_some_and(|(l, _)| *l == v) && !lane.latest_served {
-				return Ok(Ok(()));
-			}
 			let (nonce, total) = lane.accepted();
+			if lane.latest.as_ref().is_some_and(|(l, _)| *l == v) {
+				if !lane.latest_served {
+					return Ok(Ok(None));
+				}
+				drop(st);
+				return Ok(match self.kept(key)? {
+					Some(k) if k.nonce == v.voucher.nonce => Ok(Some(k)),
+					_ => Err(Refusal::Replayed { got: v.voucher.nonce, last: nonce }),
+				});
+			}
 			if v.voucher.nonce <= nonce {
 				return Ok(Err(Refusal::Replayed { got: v.voucher.nonce, last: nonce }));
 			}
@@ -235,11 +286,21 @@ impl Book {
 			}
 			return Err(e);
 		}
-		Ok(Ok(()))
+		Ok(Ok(None))
 	}
 
-	/// Records that `v`'s request was answered: from now on a claim takes it.
-	pub async fn served(&self, v: &Voucher) -> anyhow::Result<()> {
+	/// The lane's kept answer, from disk.
+	fn kept(&self, (channel, lane): (ChannelId, LaneId)) -> anyhow::Result<Option<KeptAnswer>> {
+		let r = self.inner.db.begin_read()?;
+		let t = r.open_table(ANSWERS)?;
+		let Some(row) = t.get((channel, lane))? else { return Ok(None) };
+		Ok(Some(KeptAnswer::decode(&mut row.value())?))
+	}
+
+	/// Records that `v`'s request was answered with `answer`: from now on a
+	/// claim takes it, and a retry of the same request with the same voucher
+	/// gets `answer` again. Returns once both are durable.
+	pub async fn served(&self, v: &Voucher, answer: KeptAnswer) -> anyhow::Result<()> {
 		let key = (v.voucher.channel_id, v.voucher.lane);
 		let lane = {
 			let mut st = self.state();
@@ -253,7 +314,7 @@ impl Book {
 			}
 			lane.clone()
 		};
-		self.write(vec![Write::Lane(key.0, key.1, lane)]).await
+		self.write(vec![Write::Served(key.0, key.1, lane, answer)]).await
 	}
 
 	/// The served vouchers not claimed yet: one per lane, its latest.
@@ -341,6 +402,7 @@ fn write_group(db: &Database, jobs: &[Job]) -> Result<(), redb::Error> {
 	{
 		let mut vouchers = w.open_table(VOUCHERS)?;
 		let mut lanes = w.open_table(LANES)?;
+		let mut answers = w.open_table(ANSWERS)?;
 		for (writes, _) in jobs {
 			for write in writes {
 				match write {
@@ -349,8 +411,9 @@ fn write_group(db: &Database, jobs: &[Job]) -> Result<(), redb::Error> {
 						vouchers.insert(k, (v, price).encode().as_slice())?;
 						lanes.insert((k.0, k.1), lane.encode().as_slice())?;
 					},
-					Write::Lane(c, l, lane) => {
+					Write::Served(c, l, lane, answer) => {
 						lanes.insert((*c, *l), lane.encode().as_slice())?;
+						answers.insert((*c, *l), answer.encode().as_slice())?;
 					},
 					Write::Claimed(c, l, lane) => {
 						lanes.insert((*c, *l), lane.encode().as_slice())?;
@@ -382,12 +445,21 @@ mod tests {
 		}
 	}
 
+	fn answer(nonce: u64, body: &[u8]) -> KeptAnswer {
+		KeptAnswer {
+			nonce,
+			request: fingerprint("/v1/embeddings", body),
+			receipt: format!("0x{nonce:02x}"),
+			body: Body::Whole(body.to_vec()),
+		}
+	}
+
 	#[tokio::test]
 	async fn accepts_in_order_refuses_replays_underpayment_and_over_value_and_survives_a_restart() {
 		let dir = tempfile::tempdir().unwrap();
 		let book = Book::open(dir.path()).unwrap();
-		assert_eq!(book.accept(v(1, 0, 1, 10), 10, 25, (0, 0)).await.unwrap(), Ok(()));
-		assert_eq!(book.accept(v(1, 1, 1, 10), 10, 25, (0, 0)).await.unwrap(), Ok(()));
+		assert_eq!(book.accept(v(1, 0, 1, 10), 10, 25, (0, 0)).await.unwrap(), Ok(None));
+		assert_eq!(book.accept(v(1, 1, 1, 10), 10, 25, (0, 0)).await.unwrap(), Ok(None));
 		assert_eq!(
 			book.accept(v(1, 0, 1, 20), 10, 25, (0, 0)).await.unwrap(),
 			Err(Refusal::Replayed { got: 1, last: 1 })
@@ -401,17 +473,28 @@ mod tests {
 			Err(Refusal::OverValue { total: 30, value: 25 })
 		);
 		// A retry of an unanswered request with the same voucher is accepted again.
-		assert_eq!(book.accept(v(1, 1, 1, 10), 10, 25, (0, 0)).await.unwrap(), Ok(()));
+		assert_eq!(book.accept(v(1, 1, 1, 10), 10, 25, (0, 0)).await.unwrap(), Ok(None));
 		assert!(book.claimable().is_empty(), "nothing served yet");
-		book.served(&v(1, 0, 1, 10)).await.unwrap();
+		book.served(&v(1, 0, 1, 10), answer(1, b"one")).await.unwrap();
 		assert_eq!(book.claimable(), vec![v(1, 0, 1, 10)]);
 		assert_eq!(book.unclaimed(), 10);
-		// Once served, the same voucher is a replay.
-		assert!(book.accept(v(1, 0, 1, 10), 10, 25, (0, 0)).await.unwrap().is_err());
+		// Once served, the same voucher brings back its answer, charging nothing more.
+		assert_eq!(book.accept(v(1, 0, 1, 10), 10, 25, (0, 0)).await.unwrap(), Ok(Some(answer(1, b"one"))));
+		assert_eq!(book.unclaimed(), 10);
+		// Another voucher with the same nonce is a replay.
+		assert_eq!(
+			book.accept(v(1, 0, 1, 15), 10, 25, (0, 0)).await.unwrap(),
+			Err(Refusal::Replayed { got: 1, last: 1 })
+		);
 		drop(book);
 
 		let book = Book::open(dir.path()).unwrap();
 		assert_eq!(book.claimable(), vec![v(1, 0, 1, 10)], "the served voucher survived");
+		assert_eq!(
+			book.accept(v(1, 0, 1, 10), 10, 25, (0, 0)).await.unwrap(),
+			Ok(Some(answer(1, b"one"))),
+			"and so did its answer"
+		);
 		assert_eq!(
 			book.accept(v(1, 0, 2, 20), 10, 25, (0, 0)).await.unwrap(),
 			Err(Refusal::OverValue { total: 30, value: 25 }),
@@ -428,10 +511,10 @@ mod tests {
 		let dir = tempfile::tempdir().unwrap();
 		let book = Book::open(dir.path()).unwrap();
 		for n in 1..=5u64 {
-			assert_eq!(book.accept(v(4, 0, n, u128::from(n) * 10), 10, 1_000, (0, 0)).await.unwrap(), Ok(()));
-			book.served(&v(4, 0, n, u128::from(n) * 10)).await.unwrap();
+			assert_eq!(book.accept(v(4, 0, n, u128::from(n) * 10), 10, 1_000, (0, 0)).await.unwrap(), Ok(None));
+			book.served(&v(4, 0, n, u128::from(n) * 10), answer(n, b"n")).await.unwrap();
 		}
-		assert_eq!(book.accept(v(4, 1, 1, 10), 10, 1_000, (0, 0)).await.unwrap(), Ok(()));
+		assert_eq!(book.accept(v(4, 1, 1, 10), 10, 1_000, (0, 0)).await.unwrap(), Ok(None));
 		assert_eq!(book.accepted().unwrap().len(), 6);
 		// A claim of nonce 3 (final on chain) settles 1..=3 of lane 0.
 		book.claimed(&[v(4, 0, 3, 30)]).await.unwrap();
@@ -449,9 +532,15 @@ mod tests {
 			book.accept(v(4, 0, 2, 60), 10, 1_000, (0, 0)).await.unwrap(),
 			Err(Refusal::Replayed { got: 2, last: 5 })
 		);
-		assert_eq!(book.accept(v(4, 0, 6, 60), 10, 1_000, (0, 0)).await.unwrap(), Ok(()));
+		assert_eq!(book.accept(v(4, 0, 6, 60), 10, 1_000, (0, 0)).await.unwrap(), Ok(None));
 		book.claimed(&[v(4, 0, 5, 50)]).await.unwrap();
 		assert_eq!(book.accepted().unwrap().len(), 2, "lane 0's 6 (unserved) and lane 1's 1 stay");
+		// Only the lane's latest answer is kept: nonce 5's voucher, no longer
+		// the latest, is a replay.
+		assert_eq!(
+			book.accept(v(4, 0, 5, 50), 10, 1_000, (0, 0)).await.unwrap(),
+			Err(Refusal::Replayed { got: 5, last: 6 })
+		);
 	}
 
 	#[tokio::test]
@@ -460,7 +549,7 @@ mod tests {
 		let book = Book::open(dir.path()).unwrap();
 		// The chain says lane 0 already paid 50 at nonce 7 (an earlier book was lost).
 		assert!(book.accept(v(2, 0, 7, 60), 10, 100, (7, 50)).await.unwrap().is_err());
-		assert_eq!(book.accept(v(2, 0, 8, 60), 10, 100, (7, 50)).await.unwrap(), Ok(()));
+		assert_eq!(book.accept(v(2, 0, 8, 60), 10, 100, (7, 50)).await.unwrap(), Ok(None));
 	}
 
 	#[tokio::test]

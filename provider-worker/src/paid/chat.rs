@@ -1,7 +1,7 @@
 //! `POST /v1/chat/completions`: a paid generation, answered whole or streamed
 //! as server-sent events token by token (OpenAI's `chat.completion.chunk`),
 //! the signed receipt in the last event before `[DONE]`.
-use super::{malformed, with_receipt, ApiError, Paid, Served};
+use super::{book, json_response, malformed, with_receipt, ApiError, Body, Paid, Payment, Served};
 use agora_engine::{EngineError, Request};
 use agora_primitives::{
 	channels::served_seed, jobs::GenerationOutput, jobs::MAX_TEMPERATURE_MILLI,
@@ -13,7 +13,6 @@ use axum::{
 		sse::{Event, Sse},
 		IntoResponse, Response,
 	},
-	Json,
 };
 use std::{convert::Infallible, sync::Arc};
 use tokio::sync::mpsc;
@@ -96,7 +95,11 @@ pub(super) async fn completions(
 		seed: req.seed.unwrap_or(0),
 	};
 	let price = agora_client::channel::completion_price(base, per_1k, max_tokens);
-	let voucher = s.pay(&headers, price).await?;
+	let request = book::fingerprint("/v1/chat/completions", &body);
+	let voucher = match s.pay(&headers, price, request).await? {
+		Payment::Fresh(v) => v,
+		Payment::Kept(answer) => return Ok(answer),
+	};
 	let v = voucher.voucher;
 	let run = Request {
 		input: input.clone(),
@@ -126,7 +129,7 @@ pub(super) async fn completions(
 			},
 			None => inf,
 		};
-		let receipt = s.receipt(&voucher, model_id, &input, params, price, &inf.output, inf.output_tokens).await?;
+		let receipt = s.receipt(&voucher, model_id, &input, params, price, &inf.output, inf.output_tokens);
 		let text = GenerationOutput::from_bytes(&inf.output).map(|o| o.text).unwrap_or_default();
 		let finish = if inf.output_tokens >= max_tokens { "length" } else { "stop" };
 		let body = serde_json::json!({
@@ -136,7 +139,11 @@ pub(super) async fn completions(
 				"total_tokens": inf.prompt_tokens.saturating_add(inf.output_tokens)},
 			"agora": {"receipt": receipt, "tokens": inf.tokens, "price": price.to_string()},
 		});
-		return Ok(with_receipt(Json(body).into_response(), &receipt));
+		let answer = serde_json::to_vec(&body).map_err(|e| {
+			ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "engine_failure", e.to_string())
+		})?;
+		s.served(&voucher, request, &receipt, Body::Whole(answer.clone())).await?;
+		return Ok(with_receipt(json_response(answer), &receipt));
 	}
 
 	// Streamed: the engine calls back with each token as it is decoded; each
@@ -157,10 +164,14 @@ pub(super) async fn completions(
 		})
 	};
 	tokio::spawn(async move {
-		let send = |v: serde_json::Value| Event::default().json_data(v).unwrap_or_default();
-		let _ = ev_tx
-			.send(Ok(send(chunk(serde_json::json!({"role": "assistant", "content": ""}), None))))
-			.await;
+		// Every event's data, as sent: the answer kept for a retry.
+		let mut sent: Vec<String> = vec![];
+		let mut send = |v: serde_json::Value| {
+			let data = v.to_string();
+			sent.push(data.clone());
+			Ok(Event::default().data(data))
+		};
+		let _ = ev_tx.send(send(chunk(serde_json::json!({"role": "assistant", "content": ""}), None))).await;
 		let mut ids = vec![];
 		let mut shown = String::new();
 		while let Some(t) = tok_rx.recv().await {
@@ -173,10 +184,7 @@ pub(super) async fn completions(
 			let delta = text[shown.len()..].to_string();
 			shown = text;
 			if !delta.is_empty()
-				&& ev_tx
-					.send(Ok(send(chunk(serde_json::json!({"content": delta}), None))))
-					.await
-					.is_err()
+				&& ev_tx.send(send(chunk(serde_json::json!({"content": delta}), None))).await.is_err()
 			{
 				return; // the client went away; the voucher stays unclaimed
 			}
@@ -187,23 +195,23 @@ pub(super) async fn completions(
 				let full =
 					GenerationOutput::from_bytes(&inf.output).map(|o| o.text).unwrap_or_default();
 				if let Some(rest) = full.strip_prefix(shown.as_str()).filter(|r| !r.is_empty()) {
-					let _ = ev_tx
-						.send(Ok(send(chunk(serde_json::json!({"content": rest}), None))))
-						.await;
+					let _ = ev_tx.send(send(chunk(serde_json::json!({"content": rest}), None))).await;
 				}
 				let finish = if inf.output_tokens >= max_tokens { "length" } else { "stop" };
-				let _ = ev_tx.send(Ok(send(chunk(serde_json::json!({}), Some(finish))))).await;
-				match s.receipt(&voucher, model_id, &input, params, price, &inf.output, inf.output_tokens).await {
-					Ok(receipt) => {
-						// Shaped as OpenAI's usage chunk (no choices), so stock clients take it.
-						let last = serde_json::json!({
-							"id": id2, "object": "chat.completion.chunk", "created": created, "model": model2,
-							"choices": [],
-							"usage": {"prompt_tokens": inf.prompt_tokens, "completion_tokens": inf.output_tokens,
-								"total_tokens": inf.prompt_tokens.saturating_add(inf.output_tokens)},
-							"agora": {"receipt": receipt, "tokens": inf.tokens, "price": price.to_string()},
-						});
-						let _ = ev_tx.send(Ok(send(last))).await;
+				let _ = ev_tx.send(send(chunk(serde_json::json!({}), Some(finish)))).await;
+				let receipt = s.receipt(&voucher, model_id, &input, params, price, &inf.output, inf.output_tokens);
+				// Shaped as OpenAI's usage chunk (no choices), so stock clients take it.
+				let last = send(serde_json::json!({
+					"id": id2, "object": "chat.completion.chunk", "created": created, "model": model2,
+					"choices": [],
+					"usage": {"prompt_tokens": inf.prompt_tokens, "completion_tokens": inf.output_tokens,
+						"total_tokens": inf.prompt_tokens.saturating_add(inf.output_tokens)},
+					"agora": {"receipt": receipt, "tokens": inf.tokens, "price": price.to_string()},
+				}));
+				// Durable (served, and kept for a retry) before the receipt goes out.
+				match s.served(&voucher, request, &receipt, Body::Stream(sent)).await {
+					Ok(()) => {
+						let _ = ev_tx.send(last).await;
 					},
 					Err(e) => {
 						tracing::error!(error = %e.message, "a streamed answer's receipt was not persisted")
@@ -212,7 +220,7 @@ pub(super) async fn completions(
 			},
 			Err(e) => {
 				let err = serde_json::json!({"error": {"message": e.to_string(), "type": "server_error", "code": "engine_failure"}});
-				let _ = ev_tx.send(Ok(send(err))).await;
+				let _ = ev_tx.send(Ok(Event::default().data(err.to_string()))).await;
 			},
 		}
 		let _ = ev_tx.send(Ok(Event::default().data("[DONE]"))).await;

@@ -24,8 +24,13 @@
 //! with their own status, and charge nothing: 400 malformed body, bad voucher
 //! encoding, lane out of range, prompt too long; 402 no voucher, underpaid,
 //! over the channel's value; 403 a channel to another provider, a bad
-//! signature; 404 unknown model or channel; 409 a replayed voucher; 410 a
-//! channel at or near its expiration; 503 the book could not persist.
+//! signature; 404 unknown model or channel; 409 a replayed voucher, or a
+//! spent one sent with another request; 410 a channel at or near its
+//! expiration; 503 the book could not persist.
+//!
+//! A request sent again with the voucher that already paid for it (the
+//! connection broke before the answer arrived) gets the kept answer again,
+//! byte for byte, marked `x-agora-kept: true`, and is not charged twice.
 pub mod batch;
 pub mod book;
 mod chat;
@@ -38,14 +43,18 @@ use agora_primitives::channels::{ChannelId, ServedReceipt, SignedVoucher};
 use axum::{
 	extract::{DefaultBodyLimit, State},
 	http::{HeaderMap, HeaderValue, StatusCode},
-	response::{IntoResponse, Response},
+	response::{
+		sse::{Event, Sse},
+		IntoResponse, Response,
+	},
 	routing::{get, post},
 	Json, Router,
 };
-use book::{Book, Refusal};
+use book::{Body, Book, KeptAnswer, Refusal};
 use codec::Encode;
 use std::{
 	collections::HashMap,
+	convert::Infallible,
 	sync::{
 		atomic::{AtomicU64, Ordering},
 		Arc,
@@ -215,12 +224,15 @@ impl Paid {
 		Ok(view)
 	}
 
-	/// Checks the request's voucher for `price` and makes it durable.
+	/// Checks the request's voucher for `price` and makes it durable. A
+	/// voucher that already paid for this very `request` ([`book::fingerprint`])
+	/// brings back the answer it got.
 	pub async fn pay(
 		&self,
 		headers: &HeaderMap,
 		price: u128,
-	) -> Result<SignedVoucher<u128>, ApiError> {
+		request: [u8; 32],
+	) -> Result<Payment, ApiError> {
 		let raw =
 			headers
 				.get(agora_client::channel::VOUCHER_HEADER)
@@ -269,13 +281,13 @@ impl Paid {
 		let persist = |e: anyhow::Error| {
 			ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_persisted", e.to_string())
 		};
-		match self
+		let kept = match self
 			.book
 			.accept(v, price, channel.value, lane(&channel))
 			.await
 			.map_err(persist)?
 		{
-			Ok(()) => Ok(v),
+			Ok(kept) => kept,
 			// Funds may have been added since the channel was read: read it again once.
 			Err(Refusal::OverValue { .. }) => {
 				channel = self.channel(id, true).await?;
@@ -283,19 +295,30 @@ impl Paid {
 					.accept(v, price, channel.value, lane(&channel))
 					.await
 					.map_err(persist)?
-					.map_err(ApiError::from)?;
-				Ok(v)
+					.map_err(ApiError::from)?
 			},
-			Err(r) => Err(r.into()),
+			Err(r) => return Err(r.into()),
+		};
+		match kept {
+			None => Ok(Payment::Fresh(v)),
+			Some(k) if k.request == request => Ok(Payment::Kept(kept_response(k))),
+			Some(_) => Err(ApiError::new(
+				StatusCode::CONFLICT,
+				"voucher_spent",
+				format!(
+					"voucher (channel {id}, lane {}, nonce {}) already paid for another request",
+					v.voucher.lane, v.voucher.nonce
+				),
+			)),
 		}
 	}
 
 	/// The signed receipt of an answer (`x-agora-receipt`: hex SCALE of the
-	/// receipt and the worker key's signature), recorded as served. It states
-	/// the request's parameters, its price and the finalized head, so the
-	/// client can dispute it on chain within the window.
+	/// receipt and the worker key's signature). It states the request's
+	/// parameters, its price and the finalized head, so the client can dispute
+	/// it on chain within the window. Nothing is recorded until [`Self::served`].
 	#[allow(clippy::too_many_arguments)]
-	pub async fn receipt(
+	pub fn receipt(
 		&self,
 		v: &SignedVoucher<u128>,
 		model_id: [u8; 32],
@@ -304,7 +327,7 @@ impl Paid {
 		price: u128,
 		output: &[u8],
 		output_tokens: u32,
-	) -> Result<String, ApiError> {
+	) -> String {
 		let r = ServedReceipt {
 			channel_id: v.voucher.channel_id,
 			lane: v.voucher.lane,
@@ -320,10 +343,22 @@ impl Paid {
 			worker_pubkey: self.worker_key.public_key().0,
 		};
 		let sig = self.worker_key.sign(&r.signing_payload());
-		self.book.served(v).await.map_err(|e| {
+		agora_client::hex0x(&(r, sig.0).encode())
+	}
+
+	/// Records `v`'s request as answered with `body` (a claim takes the voucher
+	/// from now on) and keeps the answer for a retry; returns once durable.
+	pub async fn served(
+		&self,
+		v: &SignedVoucher<u128>,
+		request: [u8; 32],
+		receipt: &str,
+		body: Body,
+	) -> Result<(), ApiError> {
+		let kept = KeptAnswer { nonce: v.voucher.nonce, request, receipt: receipt.to_string(), body };
+		self.book.served(v, kept).await.map_err(|e| {
 			ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_persisted", e.to_string())
-		})?;
-		Ok(agora_client::hex0x(&(r, sig.0).encode()))
+		})
 	}
 
 	/// Follows the finalized head (for the expiry margin).
@@ -340,12 +375,44 @@ impl Paid {
 
 /// The receipt header's name.
 pub use agora_client::channel::RECEIPT_HEADER;
+/// Marks an answer served again from the book to a retried request.
+pub const KEPT_HEADER: &str = "x-agora-kept";
+
+/// What a request's voucher bought.
+pub enum Payment {
+	/// A voucher accepted for this request (or a retry of one never
+	/// answered): serve it.
+	Fresh(SignedVoucher<u128>),
+	/// The answer this voucher already bought, to send again.
+	Kept(Response),
+}
+
+/// A kept answer, sent again as it was, marked [`KEPT_HEADER`].
+fn kept_response(k: KeptAnswer) -> Response {
+	let mut resp = match k.body {
+		Body::Whole(bytes) => json_response(bytes),
+		Body::Stream(events) => {
+			let events = events
+				.into_iter()
+				.map(|d| Ok::<_, Infallible>(Event::default().data(d)))
+				.chain(std::iter::once(Ok(Event::default().data("[DONE]"))));
+			Sse::new(futures::stream::iter(events)).into_response()
+		},
+	};
+	resp.headers_mut().insert(KEPT_HEADER, HeaderValue::from_static("true"));
+	with_receipt(resp, &k.receipt)
+}
 
 fn with_receipt(mut resp: Response, receipt: &str) -> Response {
 	if let Ok(v) = HeaderValue::from_str(receipt) {
 		resp.headers_mut().insert(RECEIPT_HEADER, v);
 	}
 	resp
+}
+
+/// A JSON body already encoded.
+fn json_response(bytes: Vec<u8>) -> Response {
+	([(axum::http::header::CONTENT_TYPE, "application/json")], bytes).into_response()
 }
 
 /// A request body that is not the JSON expected.
@@ -401,7 +468,11 @@ async fn embeddings(
 	let input = agora_client::channel::embeddings_input(&texts);
 	disputable(&input)?;
 	let price = agora_client::channel::embeddings_price(base, per_1k, texts.len());
-	let voucher = s.pay(&headers, price).await?;
+	let request = book::fingerprint("/v1/embeddings", &body);
+	let voucher = match s.pay(&headers, price, request).await? {
+		Payment::Fresh(v) => v,
+		Payment::Kept(answer) => return Ok(answer),
+	};
 	let vectors = batcher.embed(texts.clone()).await?;
 	let output: Vec<u8> =
 		vectors.iter().flat_map(|v| agora_engine::bert::Embedder::to_bytes(v)).collect();
@@ -420,9 +491,8 @@ async fn embeddings(
 		},
 		None => (output, vectors),
 	};
-	let receipt = s
-		.receipt(&voucher, model_id, &input, Default::default(), price, &output, texts.len() as u32)
-		.await?;
+	let receipt =
+		s.receipt(&voucher, model_id, &input, Default::default(), price, &output, texts.len() as u32);
 	let data: Vec<_> = vectors
 		.iter()
 		.enumerate()
@@ -437,14 +507,16 @@ async fn embeddings(
 			serde_json::json!({"object": "embedding", "index": i, "embedding": embedding})
 		})
 		.collect();
-	let body = serde_json::json!({
+	let answer = serde_json::to_vec(&serde_json::json!({
 		"object": "list",
 		"data": data,
 		"model": req.model,
 		"usage": {"prompt_tokens": 0, "total_tokens": 0},
 		"agora": {"receipt": receipt, "price": price.to_string()},
-	});
-	Ok(with_receipt(Json(body).into_response(), &receipt))
+	}))
+	.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "engine_failure", e.to_string()))?;
+	s.served(&voucher, request, &receipt, Body::Whole(answer.clone())).await?;
+	Ok(with_receipt(json_response(answer), &receipt))
 }
 
 async fn models(State(s): State<Arc<Paid>>) -> Json<serde_json::Value> {
