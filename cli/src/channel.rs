@@ -259,7 +259,7 @@ pub async fn run(client: &chain::Client, cmd: ChannelCmd, json: bool) -> anyhow:
 		ChannelCmd::Dispute { key, id, lane, nonce } => {
 			let store = crate::paid::LaneStore::open(&crate::paid::state_dir())?;
 			let k = store.answer(id, lane, nonce)?.ok_or_else(|| {
-				anyhow::anyhow!("no answer kept for channel {id} lane {lane} nonce {nonce} in {}", crate::paid::state_dir().display())
+				anyhow::anyhow!("no answer kept for channel {id} lane {lane} nonce {nonce} in {} (answers are forgotten once their dispute window has passed)", crate::paid::state_dir().display())
 			})?;
 			let (check, fee) = channel::dispute_receipt(
 				client,

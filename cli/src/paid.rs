@@ -12,19 +12,22 @@
 //! key, for this voucher, for this request's input, parameters and price,
 //! over the output bytes served. The store keeps each answer's receipt with
 //! its input and output, so `agora channel dispute` can put it before a
-//! committee later ([`LaneStore::answer`]).
+//! committee later ([`LaneStore::answer`]), until its dispute window
+//! (`DISPUTE_WINDOW` blocks from the receipt's `at`) has passed.
 use agora_client::{
 	chain::{self, Client, Keypair, ModelInfo, OfferInfo, View},
 	channel::{self, completion_price, embeddings_price, Channel, Signed},
 };
 use agora_primitives::channels::{ChannelId, LaneId, ServedReceipt};
-use redb::{Database, ReadableTable, TableDefinition};
+use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 use std::path::{Path, PathBuf};
 
 /// (channel, lane) → (last nonce signed, total signed).
 const LANES: TableDefinition<(u64, u32), (u64, u128)> = TableDefinition::new("lanes");
 /// (channel, lane, nonce) → a served answer's [`Kept`] (SCALE).
 const ANSWERS: TableDefinition<(u64, u32, u64), &[u8]> = TableDefinition::new("answers");
+/// (receipt's `at`, channel, lane, nonce) → (): the kept answers by age.
+const BY_AT: TableDefinition<(u32, u64, u32, u64), ()> = TableDefinition::new("answers_by_at");
 
 /// What a dispute of an answer needs: its checked receipt and signature, the
 /// offer that served it, the request's input and the output served.
@@ -73,7 +76,20 @@ impl LaneStore {
 		})?;
 		let tx = db.begin_write()?;
 		tx.open_table(LANES)?;
-		tx.open_table(ANSWERS)?;
+		{
+			// Answers kept before the age index existed join it.
+			let answers = tx.open_table(ANSWERS)?;
+			let mut by_at = tx.open_table(BY_AT)?;
+			if by_at.is_empty()? {
+				for row in answers.iter()? {
+					let (k, v) = row?;
+					let (channel, lane, nonce) = k.value();
+					if let Ok(kept) = <Kept as codec::Decode>::decode(&mut v.value()) {
+						by_at.insert((kept.receipt.at, channel, lane, nonce), ())?;
+					}
+				}
+			}
+		}
 		tx.commit()?;
 		Ok(Self { db })
 	}
@@ -81,13 +97,44 @@ impl LaneStore {
 	/// Keeps a served answer for a later dispute.
 	pub fn keep(&self, k: &Kept) -> anyhow::Result<()> {
 		use codec::Encode;
+		let r = &k.receipt;
 		let tx = self.db.begin_write()?;
 		{
 			let mut t = tx.open_table(ANSWERS)?;
-			t.insert((k.receipt.channel_id, k.receipt.lane, k.receipt.nonce), k.encode().as_slice())?;
+			t.insert((r.channel_id, r.lane, r.nonce), k.encode().as_slice())?;
+			tx.open_table(BY_AT)?.insert((r.at, r.channel_id, r.lane, r.nonce), ())?;
 		}
 		tx.commit()?;
 		Ok(())
+	}
+
+	/// The `at` of the oldest kept answer.
+	pub fn oldest_answer(&self) -> anyhow::Result<Option<u32>> {
+		let tx = self.db.begin_read()?;
+		let t = tx.open_table(BY_AT)?;
+		let oldest = t.first()?.map(|(k, _)| k.value().0);
+		Ok(oldest)
+	}
+
+	/// Forgets the kept answers dated before block `before` (their dispute
+	/// windows have passed); returns how many.
+	pub fn prune_answers(&self, before: u32) -> anyhow::Result<usize> {
+		let tx = self.db.begin_write()?;
+		let n = {
+			let mut by_at = tx.open_table(BY_AT)?;
+			let mut answers = tx.open_table(ANSWERS)?;
+			let old: Vec<(u32, u64, u32, u64)> = by_at
+				.range(..(before, 0, 0, 0))?
+				.map(|row| row.map(|(k, _)| k.value()))
+				.collect::<Result<_, _>>()?;
+			for k in &old {
+				by_at.remove(k)?;
+				answers.remove((k.1, k.2, k.3))?;
+			}
+			old.len()
+		};
+		tx.commit()?;
+		Ok(n)
 	}
 
 	/// The answer kept for voucher `(channel, lane, nonce)`.
@@ -236,12 +283,39 @@ pub async fn request(
 	let (receipt, signature) = channel::check_served_receipt(&receipt_hex, &voucher, offer.worker_key, &request, &bytes)?;
 	// Kept before any further check: an answer that bills wrongly is one to dispute.
 	store.keep(&Kept { receipt: receipt.clone(), signature, offer_id: offer.id, input, output: bytes })?;
+	forget_undisputable(client, store, head).await?;
 	anyhow::ensure!(
 		receipt.output_tokens == tokens,
 		"the receipt bills {} tokens; the answer has {tokens}: dispute it (agora channel dispute --id {} --lane {} --nonce {})",
 		receipt.output_tokens, ch.id, receipt.lane, receipt.nonce
 	);
 	Ok(Answer { body, voucher, price, receipt })
+}
+
+/// The shortest dispute window governance may set (`DISPUTE_WINDOW`'s lower
+/// bound): no kept answer younger than this is ever past its window.
+const MIN_DISPUTE_WINDOW: u32 = 5;
+
+/// Forgets the kept answers no dispute can take any more: dated more than
+/// `DISPUTE_WINDOW` (the value in force) before `head`. Reads the window only
+/// when some answer is old enough to be a candidate.
+async fn forget_undisputable(client: &Client, store: &LaneStore, head: u64) -> anyhow::Result<()> {
+	let head = u32::try_from(head).unwrap_or(u32::MAX);
+	let Some(oldest) = store.oldest_answer()? else { return Ok(()) };
+	if oldest.saturating_add(MIN_DISPUTE_WINDOW) >= head {
+		return Ok(());
+	}
+	let window = agora_client::gov::params(client)
+		.await?
+		.iter()
+		.find(|p| p.name.as_slice() == b"DISPUTE_WINDOW")
+		.map(|p| u32::try_from(p.value).unwrap_or(u32::MAX))
+		.ok_or_else(|| anyhow::anyhow!("the chain has no DISPUTE_WINDOW parameter"))?;
+	let n = store.prune_answers(head.saturating_sub(window))?;
+	if n > 0 {
+		tracing::debug!(n, window, "forgot answers past their dispute window");
+	}
+	Ok(())
 }
 
 /// What this client has signed on the channel, over every lane (on a lane,
@@ -402,6 +476,51 @@ mod tests {
 		assert_eq!((d.voucher.nonce, d.voucher.cumulative), (41, 4_010));
 		assert_eq!(s.lanes(5)?, vec![(0, 3, 151), (1, 41, 4_010)]);
 		assert!(s.lanes(6)?.is_empty(), "other channels' lanes are apart");
+		Ok(())
+	}
+
+	fn kept(channel: u64, nonce: u64, at: u32) -> Kept {
+		Kept {
+			receipt: ServedReceipt {
+				channel_id: channel,
+				lane: 0,
+				nonce,
+				model_id: [1; 32],
+				input_hash: [2; 32],
+				output_hash: [3; 32],
+				output_tokens: 1,
+				params: Default::default(),
+				price: 10,
+				at,
+				provider: [4; 32],
+				worker_pubkey: [5; 32],
+			},
+			signature: [6; 64],
+			offer_id: 0,
+			input: b"in".to_vec(),
+			output: b"out".to_vec(),
+		}
+	}
+
+	#[test]
+	fn answers_go_once_their_window_has_passed_and_not_before() -> anyhow::Result<()> {
+		let dir = tempfile::tempdir()?;
+		{
+			let s = LaneStore::open(dir.path())?;
+			s.keep(&kept(1, 1, 100))?;
+			s.keep(&kept(1, 2, 105))?;
+			s.keep(&kept(2, 1, 101))?;
+			assert_eq!(s.oldest_answer()?, Some(100));
+		}
+		let s = LaneStore::open(dir.path())?;
+		// Head 111 with a 10-block window: answers dated before 101 are past it.
+		assert_eq!(s.prune_answers(111 - 10)?, 1);
+		assert!(s.answer(1, 0, 1)?.is_none());
+		assert!(s.answer(2, 0, 1)?.is_some(), "dated 101: its window is still open");
+		assert!(s.answer(1, 0, 2)?.is_some());
+		assert_eq!(s.oldest_answer()?, Some(101));
+		assert_eq!(s.prune_answers(106)?, 2);
+		assert_eq!(s.oldest_answer()?, None);
 		Ok(())
 	}
 }
