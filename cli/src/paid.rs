@@ -279,11 +279,12 @@ pub async fn request(
 	let body: serde_json::Value = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{url}: not JSON: {e}"))?;
 	let receipt_hex = receipt_hex.ok_or_else(|| anyhow::anyhow!("{url} answered without a receipt ({})", channel::RECEIPT_HEADER))?;
 	let (bytes, tokens) = output(&body)?;
-	let request = channel::ServedRequest { input: &input, params, price, head };
+	let window = dispute_window(client).await?;
+	let request = channel::ServedRequest { input: &input, params, price, head, window: u64::from(window) };
 	let (receipt, signature) = channel::check_served_receipt(&receipt_hex, &voucher, offer.worker_key, &request, &bytes)?;
 	// Kept before any further check: an answer that bills wrongly is one to dispute.
 	store.keep(&Kept { receipt: receipt.clone(), signature, offer_id: offer.id, input, output: bytes })?;
-	forget_undisputable(client, store, head).await?;
+	forget_undisputable(store, head, window)?;
 	anyhow::ensure!(
 		receipt.output_tokens == tokens,
 		"the receipt bills {} tokens; the answer has {tokens}: dispute it (agora channel dispute --id {} --lane {} --nonce {})",
@@ -292,27 +293,22 @@ pub async fn request(
 	Ok(Answer { body, voucher, price, receipt })
 }
 
-/// The shortest dispute window governance may set (`DISPUTE_WINDOW`'s lower
-/// bound): no kept answer younger than this is ever past its window.
-const MIN_DISPUTE_WINDOW: u32 = 5;
-
-/// Forgets the kept answers no dispute can take any more: dated more than
-/// `DISPUTE_WINDOW` (the value in force) before `head`. Reads the window only
-/// when some answer is old enough to be a candidate.
-async fn forget_undisputable(client: &Client, store: &LaneStore, head: u64) -> anyhow::Result<()> {
-	let head = u32::try_from(head).unwrap_or(u32::MAX);
-	let Some(oldest) = store.oldest_answer()? else { return Ok(()) };
-	if oldest.saturating_add(MIN_DISPUTE_WINDOW) >= head {
-		return Ok(());
-	}
-	let window = agora_client::gov::params(client)
+/// `DISPUTE_WINDOW` in force (blocks a served receipt may be disputed in).
+pub async fn dispute_window(client: &Client) -> anyhow::Result<u32> {
+	agora_client::gov::params(client)
 		.await?
 		.iter()
 		.find(|p| p.name.as_slice() == b"DISPUTE_WINDOW")
 		.map(|p| u32::try_from(p.value).unwrap_or(u32::MAX))
-		.ok_or_else(|| anyhow::anyhow!("the chain has no DISPUTE_WINDOW parameter"))?;
-	let n = store.prune_answers(head.saturating_sub(window))?;
-	if n > 0 {
+		.ok_or_else(|| anyhow::anyhow!("the chain has no DISPUTE_WINDOW parameter"))
+}
+
+/// Forgets the kept answers no dispute can take any more: dated more than
+/// `window` blocks before `head`.
+fn forget_undisputable(store: &LaneStore, head: u64, window: u32) -> anyhow::Result<()> {
+	let head = u32::try_from(head).unwrap_or(u32::MAX);
+	if store.oldest_answer()?.is_some_and(|a| a.saturating_add(window) < head) {
+		let n = store.prune_answers(head.saturating_sub(window))?;
 		tracing::debug!(n, window, "forgot answers past their dispute window");
 	}
 	Ok(())

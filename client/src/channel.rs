@@ -60,15 +60,21 @@ pub struct ServedRequest<'a> {
 	pub params: agora_primitives::JobParams,
 	/// What the voucher added for this request.
 	pub price: u128,
-	/// The finalized block before the request left: the receipt's `at` must
-	/// not be older by more than [`SERVED_AT_SLACK`] (a backdated receipt
-	/// would run out of its dispute window early).
+	/// The finalized block before the request left.
 	pub head: u64,
+	/// `DISPUTE_WINDOW` in force: the receipt's `at` may trail `head` by
+	/// [`served_at_slack`] of it, so that a worker whose node lags a few
+	/// blocks is not refused, while a backdated receipt (one that would leave
+	/// its dispute window early) is.
+	pub window: u64,
 }
 
 /// Blocks a served receipt's `at` may trail the client's view of the
-/// finalized head (the worker refreshes its head every 2 s).
-pub const SERVED_AT_SLACK: u64 = 3;
+/// finalized head: half the dispute window, at least 3 (the worker refreshes
+/// its head every 2 s). At least half the window is always left to dispute.
+pub fn served_at_slack(window: u64) -> u64 {
+	(window / 2).max(3)
+}
 
 /// A served receipt and the worker key's signature over it.
 pub type SignedServed = (agora_primitives::channels::ServedReceipt<[u8; 32]>, [u8; 64]);
@@ -76,7 +82,7 @@ pub type SignedServed = (agora_primitives::channels::ServedReceipt<[u8; 32]>, [u
 /// Checks a paid answer's served receipt (the [`RECEIPT_HEADER`] value):
 /// signed by `worker_key`, for `voucher`'s channel, lane and nonce, for
 /// `request` (its input, parameters and price, served no earlier than the
-/// client's head less [`SERVED_AT_SLACK`]), over `output` (the bytes the
+/// client's head less [`served_at_slack`]), over `output` (the bytes the
 /// answer stands for). A receipt that passes can be disputed on chain
 /// (`verification.dispute_receipt`). Returns it with its signature.
 pub fn check_served_receipt(
@@ -111,10 +117,12 @@ pub fn check_served_receipt(
 	anyhow::ensure!(r.params == request.params, "the receipt states parameters {:?}, not the request's {:?}", r.params, request.params);
 	anyhow::ensure!(r.price == request.price, "the receipt states price {}, not the {} paid", r.price, request.price);
 	anyhow::ensure!(
-		u64::from(r.at).saturating_add(SERVED_AT_SLACK) >= request.head,
-		"the receipt is dated block {}, before the head {} the request left at: it would leave the dispute window early",
+		u64::from(r.at).saturating_add(served_at_slack(request.window)) >= request.head,
+		"the receipt is dated block {}, more than {} blocks before the head {} the request left at: less than half its dispute window ({} blocks) would be left",
 		r.at,
-		request.head
+		served_at_slack(request.window),
+		request.head,
+		request.window
 	);
 	Ok((r, sig))
 }
@@ -445,7 +453,7 @@ mod tests {
 		let v = Payer::new(alice(), 3).pay(0, 99).unwrap();
 		let input = chat_input([("user", "Hi")]);
 		let params = JobParams { max_tokens: 16, temperature_milli: 0, seed: 0 };
-		let req = ServedRequest { input: &input, params, price: 99, head: 10 };
+		let req = ServedRequest { input: &input, params, price: 99, head: 10, window: 10 };
 		let receipt = |nonce: u64, output: &[u8], by: &Keypair, edit: &dyn Fn(&mut ServedReceipt<[u8; 32]>)| {
 			let mut r = ServedReceipt {
 				channel_id: 3,
@@ -475,7 +483,13 @@ mod tests {
 		assert!(err(&receipt(1, b"out", &worker, &|r| r.input_hash = [0; 32]), b"out", key).contains("input hash"));
 		assert!(err(&receipt(1, b"out", &worker, &|r| r.params.max_tokens = 8), b"out", key).contains("parameters"));
 		assert!(err(&receipt(1, b"out", &worker, &|r| r.price = 98), b"out", key).contains("price"));
-		assert!(err(&receipt(1, b"out", &worker, &|r| r.at = 6), b"out", key).contains("dispute window"));
+		// A worker whose node lags by half the window (5 of 10 blocks) is fine; one more is not.
+		assert!(check_served_receipt(&receipt(1, b"out", &worker, &|r| r.at = 5), &v, key, &req, b"out").is_ok());
+		assert!(err(&receipt(1, b"out", &worker, &|r| r.at = 4), b"out", key).contains("dispute window"));
+		let long = ServedRequest { window: 100, head: 1_000, ..req };
+		assert!(check_served_receipt(&receipt(1, b"out", &worker, &|r| r.at = 950), &v, key, &long, b"out").is_ok());
+		assert!(check_served_receipt(&receipt(1, b"out", &worker, &|r| r.at = 949), &v, key, &long, b"out").is_err());
+		assert_eq!(served_at_slack(4), 3);
 		assert!(err("0x00", b"out", key).contains("SCALE"));
 	}
 
