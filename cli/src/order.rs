@@ -47,7 +47,7 @@ async fn terms(client: &Client, o: &Order) -> anyhow::Result<Terms> {
 		model: model.id,
 		params: JobParams {
 			max_tokens: o.max_tokens,
-			temperature_milli: (o.temperature * 1000.0).round() as u32,
+			temperature_milli: agora_client::temperature_milli(o.temperature),
 			seed: o.seed,
 		},
 		deadline: u32::try_from(now)?.saturating_add(o.deadline_blocks).saturating_add(2),

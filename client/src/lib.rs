@@ -21,6 +21,13 @@ pub mod gov;
 pub mod pass;
 pub mod stake;
 
+/// A temperature as the chain states it: thousandths, rounded (the grid the
+/// verifier checks). Negative or NaN gives 0; bounds are the caller's check
+/// (`MAX_TEMPERATURE_MILLI`).
+pub fn temperature_milli(t: f64) -> u32 {
+	(t * 1000.0).round() as u32
+}
+
 /// Hex with a `0x` prefix.
 pub fn hex0x(bytes: &[u8]) -> String {
 	format!("0x{}", hex::encode(bytes))

@@ -513,7 +513,7 @@ fn verify_cmd(a: VerifyArgs) -> anyhow::Result<()> {
 			let claim = engine::verify::GenClaim {
 				input: a.input.as_bytes(),
 				max_tokens: a.max_tokens,
-				temperature_milli: (a.sampling.temperature * 1000.0).round() as u32,
+				temperature_milli: agora_client::temperature_milli(a.sampling.temperature),
 				job_seed,
 				billed_tokens: billed,
 				output: &output,

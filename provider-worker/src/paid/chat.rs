@@ -76,7 +76,8 @@ pub(super) async fn completions(
 		)));
 	}
 	// Temperatures are thousandths on chain: the verifier checks that grid.
-	let temperature = (temperature * 1000.0).round() / 1000.0;
+	let milli = agora_client::temperature_milli(temperature);
+	let temperature = f64::from(milli) / 1000.0;
 	if req.messages.is_empty() || req.messages.iter().any(|m| m.role.is_empty()) {
 		return Err(malformed("`messages` needs at least one message, each with a `role`"));
 	}
@@ -91,7 +92,7 @@ pub(super) async fn completions(
 	super::disputable(&input)?;
 	let params = agora_primitives::JobParams {
 		max_tokens,
-		temperature_milli: (temperature * 1000.0).round() as u32,
+		temperature_milli: milli,
 		seed: req.seed.unwrap_or(0),
 	};
 	let price = agora_client::channel::completion_price(base, per_1k, max_tokens);
