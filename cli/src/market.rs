@@ -1,6 +1,6 @@
 //! `agora model …`, `agora provider …`, `agora quote`: what is on offer, and
 //! a provider's bond.
-use crate::util::{rpc, rpc_client, rpc_on, simple_tx};
+use crate::util::{provider_tx, rpc, rpc_client, rpc_on};
 use agora_client::{
 	chain::{self, runtime, Client, View},
 	cli::KeyArgs,
@@ -49,6 +49,17 @@ pub enum ProviderCmd {
 		#[command(flatten)]
 		key: KeyArgs,
 	},
+	/// Close one of the account's offers (`models.close_offer`): it takes no
+	/// more jobs and its `OfferDeposit` is released. Its worker key stays on
+	/// record `OfferRetention` blocks, so the answers it signed can still be
+	/// disputed.
+	CloseOffer {
+		#[command(flatten)]
+		key: KeyArgs,
+		/// The offer's id (`agora provider list`).
+		#[arg(long)]
+		id: u64,
+	},
 }
 
 /// Runs `agora provider …`.
@@ -61,17 +72,19 @@ pub async fn provider(client: &Client, url: &str, cmd: ProviderCmd, json: bool) 
 			let at = client.at_current_block().await?;
 			let bonded = at.storage().entry(runtime::storage().slashing().bonds())?.try_fetch((who,)).await?.is_some();
 			if bonded {
-				simple_tx(client, runtime::tx().slashing().bond_extra(v), &key, "slashing.bond_extra").await
+				provider_tx(client, url, runtime::tx().slashing().bond_extra(v), &key, "slashing.bond_extra").await
 			} else {
-				simple_tx(client, runtime::tx().slashing().bond(v), &key, "slashing.bond").await
+				provider_tx(client, url, runtime::tx().slashing().bond(v), &key, "slashing.bond").await
 			}
 		},
 		ProviderCmd::Unbond { key, amount } => {
 			let v = chain::parse_agr(&amount)?;
-			simple_tx(client, runtime::tx().slashing().unbond(v), &key, "slashing.unbond").await
+			provider_tx(client, url, runtime::tx().slashing().unbond(v), &key, "slashing.unbond").await
 		},
 		ProviderCmd::Withdraw { key } =>
-			simple_tx(client, runtime::tx().slashing().withdraw_unbonded(), &key, "slashing.withdraw_unbonded").await,
+			provider_tx(client, url, runtime::tx().slashing().withdraw_unbonded(), &key, "slashing.withdraw_unbonded").await,
+		ProviderCmd::CloseOffer { key, id } =>
+			provider_tx(client, url, runtime::tx().models().close_offer(id), &key, "models.close_offer").await,
 	}
 }
 

@@ -187,6 +187,8 @@ pub struct Answer {
 	pub voucher: Signed,
 	pub price: u128,
 	pub receipt: ServedReceipt<[u8; 32]>,
+	/// The offer that served it (a dispute names it).
+	pub offer_id: u64,
 }
 
 /// What a paid request sends and what its receipt must state.
@@ -290,7 +292,7 @@ pub async fn request(
 		"the receipt bills {} tokens; the answer has {tokens}: dispute it (agora channel dispute --id {} --lane {} --nonce {})",
 		receipt.output_tokens, ch.id, receipt.lane, receipt.nonce
 	);
-	Ok(Answer { body, voucher, price, receipt })
+	Ok(Answer { body, voucher, price, receipt, offer_id: offer.id })
 }
 
 /// `DISPUTE_WINDOW` in force (blocks a served receipt may be disputed in).
@@ -429,6 +431,7 @@ pub fn answer_value(store: &LaneStore, ch: &Channel, a: &Answer, output: serde_j
 	let signed = signed_total(store, ch)?;
 	Ok(serde_json::json!({
 		"channel_id": ch.id,
+		"offer_id": a.offer_id,
 		"output": output,
 		"price": a.price.to_string(),
 		"voucher": {"lane": a.voucher.voucher.lane, "nonce": a.voucher.voucher.nonce, "total": a.voucher.voucher.cumulative.to_string()},

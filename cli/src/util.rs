@@ -25,6 +25,21 @@ pub async fn simple_tx<C: subxt::transactions::Payload>(
 	Ok(())
 }
 
+/// [`simple_tx`] for a provider's account, whose worker may be submitting at
+/// the same time: the nonce comes after the node's pool (`url`'s
+/// `system_accountNextIndex`).
+pub async fn provider_tx<C: subxt::transactions::Payload>(
+	client: &Client,
+	url: &str,
+	call: C,
+	key: &KeyArgs,
+	what: &str,
+) -> anyhow::Result<()> {
+	chain::submit_final_after_pool(client, &rpc_client(url).await?, &call, &key.keypair()?, what).await?;
+	println!("{what}: done");
+	Ok(())
+}
+
 /// A JSON-RPC connection to the node at `url`, for several calls.
 pub async fn rpc_client(url: &str) -> anyhow::Result<subxt::rpcs::RpcClient> {
 	subxt::rpcs::RpcClient::from_insecure_url(url)

@@ -437,6 +437,51 @@ pub async fn submit_final<C: subxt::transactions::Payload>(
 		.map_err(|e| anyhow::anyhow!("{what} failed: {e}"))
 }
 
+/// [`submit_final`] with the nonce after every transaction of the signer
+/// already in the node's pool (`system_accountNextIndex` over `rpc`), so that
+/// it does not collide with another process signing for the same account: a
+/// provider's command while its worker submits receipts and claims. Should
+/// the other process still take the nonce first (the pool then refuses or
+/// drops this one), it is signed again with the next nonce, up to 5 times.
+pub async fn submit_final_after_pool<C: subxt::transactions::Payload>(
+	client: &Client,
+	rpc: &subxt::rpcs::RpcClient,
+	call: &C,
+	signer: &Keypair,
+	what: &str,
+) -> anyhow::Result<subxt::extrinsics::ExtrinsicEvents<Config>> {
+	let who = account(signer);
+	let legacy = subxt::rpcs::LegacyRpcMethods::<subxt::config::RpcConfigFor<Config>>::new(rpc.clone());
+	let mut tries = 0;
+	loop {
+		tries += 1;
+		let pooled = legacy.system_account_next_index(&who).await.map_err(|e| anyhow::anyhow!("{what}: the pool's nonce: {e}"))?;
+		let mut tx = client.tx().await?;
+		let nonce = tx.account_nonce(&who).await?.max(pooled);
+		let params = subxt::config::DefaultExtrinsicParamsBuilder::<Config>::new().nonce(nonce).build();
+		let result = match tx.sign_and_submit_then_watch(call, signer, params).await {
+			Ok(progress) => progress.wait_for_finalized_success().await.map_err(|e| e.to_string()),
+			Err(e) => Err(e.to_string()),
+		};
+		match result {
+			Ok(events) => return Ok(events),
+			Err(e) if tries < 5 && nonce_taken(&e) => {
+				tracing::warn!(nonce, error = %e, "{what}: another transaction of the account took the nonce; signing again");
+				tokio::time::sleep(Duration::from_secs(3)).await;
+			},
+			Err(e) => anyhow::bail!("{what} failed: {e}"),
+		}
+	}
+}
+
+/// Whether a submission failed because another transaction of the account
+/// took its nonce (the pool's words for it).
+fn nonce_taken(error: &str) -> bool {
+	["priority of the transaction is too low", "rendered invalid by another extrinsic", "Transaction is outdated"]
+		.iter()
+		.any(|m| error.contains(m))
+}
+
 /// The fee (and tip) a submitted transaction paid, from its events.
 pub fn fee_paid(events: &subxt::extrinsics::ExtrinsicEvents<Config>) -> anyhow::Result<u128> {
 	let ev = events

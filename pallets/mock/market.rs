@@ -463,6 +463,7 @@ pub fn run_to(n: u64) {
 	while System::block_number() < n {
 		let next = System::block_number() + 1;
 		System::set_block_number(next);
+		Models::on_initialize(next);
 		Verification::on_initialize(next);
 		Jobs::on_initialize(next);
 		Passes::on_initialize(next);

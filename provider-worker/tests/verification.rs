@@ -225,16 +225,24 @@ fn same_account(a: &str, b: &str) -> bool {
 	parse(a).is_some() && parse(a) == parse(b)
 }
 
+/// A provider's bond, as `agora provider list` shows it beside any of its
+/// offers (the generation model's, or the embedding model's once the other
+/// is closed).
 fn stake(who: &str) -> u128 {
-	let list = agora_json(&ws(0), &["provider", "list", "--model", GEN, "--sort", "stake"]);
-	let row = list[0]
-		.as_array()
-		.unwrap()
-		.iter()
-		.find(|r| same_account(r["provider"].as_str().unwrap_or_default(), who))
-		.cloned()
-		.unwrap_or_else(|| panic!("{who} has no offer for {GEN}: {}", list[0]));
-	planck(&row["stake"])
+	let mut seen = vec![];
+	for model in [GEN, EMB] {
+		let list = agora_json(&ws(0), &["provider", "list", "--model", model, "--sort", "stake"]);
+		if let Some(row) = list[0]
+			.as_array()
+			.unwrap()
+			.iter()
+			.find(|r| same_account(r["provider"].as_str().unwrap_or_default(), who))
+		{
+			return planck(&row["stake"]);
+		}
+		seen.push(list[0].clone());
+	}
+	panic!("{who} has no offer: {seen:?}")
 }
 
 /// `agora --json …` with the client's lane store in `state` (not the user's).
@@ -379,6 +387,12 @@ fn committees_catch_a_cheating_worker_and_uphold_an_honest_one() {
 	let price = planck(&answer["price"]);
 	let nonce = answer["voucher"]["nonce"].as_u64().unwrap().to_string();
 	assert!(answer["output"]["text"].as_str().unwrap().contains("Purple elephants"), "{answer}");
+	// The dodge: Ferdie closes the offer that signed the answer before //Two
+	// disputes it. The closed offer's signer is kept (OfferRetention), so the
+	// dispute still names it.
+	let offer = answer["offer_id"].as_u64().unwrap_or_else(|| panic!("no offer id in {answer}"));
+	let closed = agora(&ws(0), &["provider", "close-offer", "--id", &offer.to_string(), "--suri", "//Ferdie"]);
+	assert!(closed.0, "Ferdie closes offer {offer}: {} {}", closed.1, closed.2);
 	let (ferdie1, two1) = (stake(FERDIE), free(&two));
 	let d = agora_in(&state, &["channel", "dispute", "--id", &ch, "--nonce", &nonce, "--suri", "//Two"]);
 	let check = d["check_id"].as_u64().unwrap();

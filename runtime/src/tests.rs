@@ -340,6 +340,21 @@ fn non_voters_are_reported_as_offences() {
 	});
 }
 
+/// A closed offer's signer must outlive every dispute window governance may
+/// set, or a provider could close the offer that served a wrong paid answer
+/// and leave the answer undisputable.
+#[test]
+fn a_closed_offer_outlives_the_longest_dispute_window() {
+	build_preset("development").execute_with(|| {
+		let window = params::all()
+			.into_iter()
+			.find(|p| p.name == b"DISPUTE_WINDOW".to_vec())
+			.expect("DISPUTE_WINDOW is governed");
+		let retention = <Runtime as pallet_models::Config>::OfferRetention::get();
+		assert!(u128::from(retention) > window.max, "retention {retention} <= the longest window {}", window.max);
+	});
+}
+
 #[test]
 fn governed_parameters_reach_the_pallets() {
 	build_preset("development").execute_with(|| {

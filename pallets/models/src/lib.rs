@@ -19,6 +19,10 @@
 //! - A worker key may serve several offers of one provider but never two providers.
 //! - When a provider's bond falls below the minimum (`pallet-slashing` reports it
 //!   through [`agora_primitives::OnBondBelowMinimum`]), all its offers are paused.
+//! - A closed offer's provider, model and worker key are kept `OfferRetention`
+//!   blocks ([`ClosedOffers`]): a paid answer its key signed can still be
+//!   disputed (`OfferRegistry::offer_signer`), so closing the offer that served
+//!   a wrong answer does not dodge the dispute.
 //!
 //! ## Assumptions
 //! - Bonds are read only through [`agora_primitives::ProviderBonds`].
@@ -110,6 +114,8 @@ pub mod pallet {
 			type MaxHardwareLen = ConstU32<16>;
 			type MaxCapacity = ConstU32<16>;
 			type MaxTokensPerJob = ConstU32<4_096>;
+			type OfferRetention = frame_support::traits::ConstU64<20>;
+			type MaxClosuresPerBlock = ConstU32<4>;
 			type WeightInfo = ();
 		}
 	}
@@ -171,6 +177,17 @@ pub mod pallet {
 		/// tokens must not overflow.
 		#[pallet::constant]
 		type MaxTokensPerJob: Get<u32>;
+		/// Blocks a closed offer's provider, model and worker key are kept
+		/// ([`ClosedOffers`]): at least the longest dispute window governance may
+		/// set, so every receipt the offer's key signed while open stays
+		/// disputable.
+		#[pallet::no_default_bounds]
+		#[pallet::constant]
+		type OfferRetention: Get<BlockNumberFor<Self>>;
+		/// Most closed offers forgotten in one block's `on_initialize` (a close
+		/// whose expiry block is full takes one of the next 16).
+		#[pallet::constant]
+		type MaxClosuresPerBlock: Get<u32>;
 		/// Weights of the calls.
 		type WeightInfo: WeightInfo;
 		/// Benchmark set-up.
@@ -238,6 +255,22 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type WorkerKeys<T: Config> =
 		StorageMap<_, Blake2_128Concat, [u8; 32], (T::AccountId, u32), OptionQuery>;
+
+	/// Closed offers, kept `OfferRetention` blocks so that the receipts their
+	/// worker keys signed stay disputable.
+	#[pallet::storage]
+	pub type ClosedOffers<T: Config> =
+		StorageMap<_, Twox64Concat, OfferId, ClosedOffer<T::AccountId, BlockNumberFor<T>>>;
+
+	/// The closed offers each block's `on_initialize` forgets.
+	#[pallet::storage]
+	pub type ClosedExpiry<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<OfferId, T::MaxClosuresPerBlock>,
+		ValueQuery,
+	>;
 
 	/// Genesis: models and offers of the development chain.
 	#[pallet::genesis_config]
@@ -388,10 +421,17 @@ pub mod pallet {
 		NotPaused,
 		/// Offer ids are exhausted.
 		Overflow,
+		/// The closed-offer queues of the 16 blocks where this offer's record
+		/// would expire are full; close it in a later block.
+		ClosuresFull,
 	}
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(n: BlockNumberFor<T>) -> Weight {
+			Self::forget_closed(n)
+		}
+
 		fn integrity_test() {
 			assert!(T::MaxOffersPerProvider::get() > 0, "MaxOffersPerProvider must be positive");
 			assert!(T::MaxEndpointLen::get() >= 8, "MaxEndpointLen must fit `https://`");
@@ -563,11 +603,14 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Close an offer and remove it; its deposit is released.
+		/// Close an offer and remove it; its deposit is released. Its provider,
+		/// model and worker key are kept `OfferRetention` blocks
+		/// ([`ClosedOffers`]), so the paid answers it signed stay disputable.
 		///
 		/// - Origin: signed, the offer's provider.
 		/// - Emits [`Event::OfferClosed`].
-		/// - Errors: [`Error::UnknownOffer`], [`Error::NotOfferOwner`].
+		/// - Errors: [`Error::UnknownOffer`], [`Error::NotOfferOwner`],
+		///   [`Error::ClosuresFull`].
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::close_offer(T::MaxOffersPerProvider::get()))]
 		pub fn close_offer(origin: OriginFor<T>, offer_id: OfferId) -> DispatchResult {

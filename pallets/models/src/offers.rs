@@ -8,13 +8,15 @@ use agora_primitives::{
 	rules, ModelId, OfferId, OfferStatus, ProviderBonds,
 };
 use alloc::vec::Vec;
+use agora_pallet_support::BlockQueue;
 use frame_support::{
 	ensure,
 	traits::{fungible::MutateHold, tokens::Precision, Get},
 	BoundedVec,
 };
+use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::{
-	traits::{CheckedAdd, CheckedMul, Zero},
+	traits::{CheckedAdd, CheckedMul, Saturating, Zero},
 	DispatchError, DispatchResult,
 };
 
@@ -117,6 +119,9 @@ impl<T: Config> Pallet<T> {
 	/// Removes an offer and releases its deposit.
 	pub(crate) fn do_close_offer(who: &T::AccountId, offer_id: OfferId) -> DispatchResult {
 		let offer = Self::owned_offer(who, offer_id)?;
+		let now = frame_system::Pallet::<T>::block_number();
+		let expires_at = ClosedExpiry::<T>::free_slot(now.saturating_add(T::OfferRetention::get()))
+			.ok_or(Error::<T>::ClosuresFull)?;
 		if !offer.deposit.is_zero() {
 			T::Currency::release(&HoldReason::OfferDeposit.into(), who, offer.deposit, Precision::Exact)?;
 		}
@@ -131,6 +136,18 @@ impl<T: Config> Pallet<T> {
 			}
 		});
 		Offers::<T>::remove(offer_id);
+		ClosedExpiry::<T>::try_mutate(expires_at, |q| q.try_push(offer_id))
+			.map_err(|_| Error::<T>::ClosuresFull)?;
+		ClosedOffers::<T>::insert(
+			offer_id,
+			ClosedOffer {
+				provider: who.clone(),
+				model_id: offer.model_id,
+				worker_key: offer.worker_key,
+				closed_at: now,
+				expires_at,
+			},
+		);
 		Self::deposit_event(Event::OfferClosed {
 			offer_id,
 			provider: who.clone(),
@@ -187,6 +204,22 @@ impl<T: Config> agora_primitives::OfferRegistry<T::AccountId, BalanceOf<T>> for 
 		Offers::<T>::get(id).map(Self::terms)
 	}
 
+	fn offer_signer(id: OfferId) -> Option<agora_primitives::OfferSigner<T::AccountId>> {
+		Offers::<T>::get(id)
+			.map(|o| agora_primitives::OfferSigner {
+				provider: o.provider,
+				model_id: o.model_id,
+				worker_key: o.worker_key,
+			})
+			.or_else(|| {
+				ClosedOffers::<T>::get(id).map(|c| agora_primitives::OfferSigner {
+					provider: c.provider,
+					model_id: c.model_id,
+					worker_key: c.worker_key,
+				})
+			})
+	}
+
 	fn endpoint(id: OfferId) -> Option<Vec<u8>> {
 		Offers::<T>::get(id).map(|o| o.endpoint.into_inner())
 	}
@@ -204,6 +237,17 @@ impl<T: Config> agora_primitives::OfferRegistry<T::AccountId, BalanceOf<T>> for 
 }
 
 impl<T: Config> Pallet<T> {
+	/// Forgets the closed offers whose retention ends at `n` (from
+	/// `on_initialize`); the weight used.
+	pub(crate) fn forget_closed(n: BlockNumberFor<T>) -> frame_support::weights::Weight {
+		let q = ClosedExpiry::<T>::take(n);
+		let len = q.len() as u64;
+		for id in q {
+			ClosedOffers::<T>::remove(id);
+		}
+		T::DbWeight::get().reads_writes(1, len.saturating_add(1))
+	}
+
 	/// Up to `limit` ids of `model`'s offers: those in the index slots
 	/// [`rules::scan_slots`] picks from `start`. Reads the count and at most
 	/// `limit` index entries.

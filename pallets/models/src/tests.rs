@@ -318,6 +318,70 @@ fn offer_ids_overflow_is_refused() {
 	});
 }
 
+/// A provider that served a wrong paid answer closes the offer that signed it,
+/// to leave the challenger no offer to name: the offer's signer is kept
+/// `OfferRetention` blocks (20 in the mock), then forgotten by
+/// `on_initialize`.
+#[test]
+fn a_closed_offer_still_names_its_signer_until_its_retention_ends() {
+	use agora_primitives::OfferRegistry;
+	use frame_support::traits::Hooks;
+	build_and_execute(|| {
+		let model = register(ALICE, 1);
+		bond(BOB);
+		let id = open(BOB, model, KEY_A);
+		let signer = agora_primitives::OfferSigner { provider: BOB, model_id: model, worker_key: KEY_A };
+		assert_eq!(Models::offer_signer(id), Some(signer.clone()));
+		System::set_block_number(5);
+		assert_ok!(Models::close_offer(RuntimeOrigin::signed(BOB), id));
+		assert!(Models::offer(id).is_none(), "closed: no terms, no jobs");
+		assert_eq!(Models::offer_signer(id), Some(signer.clone()), "but its signer is kept");
+		let kept = crate::ClosedOffers::<Test>::get(id).unwrap();
+		assert_eq!((kept.closed_at, kept.expires_at), (5, 25));
+		Models::do_try_state().unwrap();
+		// Reopening with the same key is the provider's right; the old record stays.
+		let again = open(BOB, model, KEY_A);
+		assert_eq!(Models::offer_signer(again).map(|s| s.worker_key), Some(KEY_A));
+		for n in 6..25 {
+			System::set_block_number(n);
+			Models::on_initialize(n);
+		}
+		assert_eq!(Models::offer_signer(id), Some(signer));
+		System::set_block_number(25);
+		Models::on_initialize(25);
+		assert!(Models::offer_signer(id).is_none(), "forgotten once its retention ended");
+		assert!(crate::ClosedExpiry::<Test>::get(25).is_empty());
+		assert!(Models::offer_signer(99).is_none());
+	});
+}
+
+/// Closes whose records expire in the same block overflow into the next
+/// blocks' queues (at most `MaxClosuresPerBlock`, 4 in the mock, each); when
+/// 16 blocks are full the close is refused and nothing moves.
+#[test]
+fn closures_fill_one_expiry_block_then_the_next() {
+	build_and_execute(|| {
+		let model = register(ALICE, 1);
+		bond(BOB);
+		// Another party's closes fill every queue a close at block 1 could use.
+		for q in 21..37u64 {
+			let ids: Vec<u64> = (0..4).map(|i| 1_000 + q * 4 + i).collect();
+			crate::ClosedExpiry::<Test>::insert(q, frame_support::BoundedVec::truncate_from(ids));
+		}
+		let id = open(BOB, model, KEY_A);
+		assert_noop!(Models::close_offer(RuntimeOrigin::signed(BOB), id), Error::<Test>::ClosuresFull);
+		crate::ClosedExpiry::<Test>::mutate(30, |q| {
+			q.pop();
+		});
+		assert_ok!(Models::close_offer(RuntimeOrigin::signed(BOB), id));
+		assert_eq!(crate::ClosedOffers::<Test>::get(id).unwrap().expires_at, 30);
+		// Clear the fake entries so the invariants hold.
+		for q in 21..37u64 {
+			crate::ClosedExpiry::<Test>::mutate(q, |v| v.retain(|x| *x < 1_000));
+		}
+	});
+}
+
 #[test]
 fn update_pause_resume_close() {
 	build_and_execute(|| {

@@ -19,7 +19,9 @@ impl<T: Config> Pallet<T> {
 	/// - `PublisherModels` counts each publisher's models, none above
 	///   `MaxModelsPerPublisher`;
 	/// - each account holds exactly the deposits of its models
-	///   (`HoldReason::ModelDeposit`) and of its offers (`HoldReason::OfferDeposit`).
+	///   (`HoldReason::ModelDeposit`) and of its offers (`HoldReason::OfferDeposit`);
+	/// - every closed offer is in the `ClosedExpiry` queue of its `expires_at`,
+	///   which is in the future, and no longer open; the queues hold nothing else.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		let mut key_counts: BTreeMap<[u8; 32], (T::AccountId, u32)> = BTreeMap::new();
 		let mut offer_deposits: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
@@ -64,6 +66,17 @@ impl<T: Config> Pallet<T> {
 			let held = T::Currency::balance_on_hold(&HoldReason::OfferDeposit.into(), &who);
 			ensure!(held == sum, "offer deposits held differ from the offers' deposits");
 		}
+
+		let now = frame_system::Pallet::<T>::block_number();
+		let mut closed = 0usize;
+		for (id, c) in ClosedOffers::<T>::iter() {
+			closed = closed.saturating_add(1);
+			ensure!(!Offers::<T>::contains_key(id), "a closed offer is still open");
+			ensure!(c.expires_at > now, "a closed offer outlived its retention");
+			ensure!(ClosedExpiry::<T>::get(c.expires_at).contains(&id), "a closed offer missing from its expiry queue");
+		}
+		let queued = ClosedExpiry::<T>::iter_values().map(|q| q.len()).fold(0usize, |a, b| a.saturating_add(b));
+		ensure!(queued == closed, "ClosedExpiry lists offers that are not kept");
 
 		let mut per_publisher: BTreeMap<T::AccountId, (u32, BalanceOf<T>)> = BTreeMap::new();
 		for m in Models::<T>::iter_values() {

@@ -54,3 +54,17 @@ pub struct Offer<AccountId, Balance, MaxEndpoint: frame_support::traits::Get<u32
 	/// offer of the model may move it to a lower slot.
 	pub slot: u32,
 }
+
+/// A closed offer, kept `OfferRetention` blocks after it closed: receipts its
+/// worker key signed while it was open can still be disputed (a provider does
+/// not escape a dispute by closing the offer that served the answer).
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
+pub struct ClosedOffer<AccountId, BlockNumber> {
+	pub provider: AccountId,
+	pub model_id: ModelId,
+	pub worker_key: [u8; 32],
+	/// The block it closed in.
+	pub closed_at: BlockNumber,
+	/// The block whose `on_initialize` forgets it (its `ClosedExpiry` queue).
+	pub expires_at: BlockNumber,
+}

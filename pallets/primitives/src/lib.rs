@@ -36,7 +36,7 @@ pub use jobs::{AuditVote, JobId, JobParams, JobStatus, PaymentMode, Receipt, Ver
 pub use models::{DeterminismProfile, ModelId, OfferId, OfferStatus, TaskKind};
 pub use traits::{
 	AuditError, AuditInput, AuditJob, ChannelParties, DisputeBonds, JobEscrow, JobMarket, ModelTerms, NonVoterReport,
-	OfferRegistry, OfferTerms, OffchainAudit, OnBondBelowMinimum, OpenJobs, ProviderBonds, ReceiptChecks,
+	OfferRegistry, OfferSigner, OfferTerms, OffchainAudit, OnBondBelowMinimum, OpenJobs, ProviderBonds, ReceiptChecks,
 	ReceiptedJob, Reputation, ServicePasses, Settlement, SlashOutcome, SlashReason,
 };
 

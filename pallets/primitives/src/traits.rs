@@ -136,12 +136,23 @@ pub struct OfferTerms<AccountId, Balance> {
 	pub active: bool,
 }
 
+/// Who signs an offer's receipts: its provider, model and worker key.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct OfferSigner<AccountId> {
+	pub provider: AccountId,
+	pub model_id: crate::ModelId,
+	pub worker_key: [u8; 32],
+}
+
 /// The model registry and offers, read-only (implemented by `pallet-models`).
 pub trait OfferRegistry<AccountId, Balance> {
 	/// A model's terms.
 	fn model(id: &crate::ModelId) -> Option<ModelTerms<AccountId>>;
 	/// An offer's terms.
 	fn offer(id: crate::OfferId) -> Option<OfferTerms<AccountId, Balance>>;
+	/// Who signs an offer's receipts: an open offer's, or a closed one's
+	/// within its retention (a dispute of an answer it signed while open).
+	fn offer_signer(id: crate::OfferId) -> Option<OfferSigner<AccountId>>;
 	/// The HTTP endpoint an offer serves outputs from (committees fetch them there).
 	fn endpoint(id: crate::OfferId) -> Option<alloc::vec::Vec<u8>>;
 	/// Up to `limit` offers for a model: those in the slots of its offer index

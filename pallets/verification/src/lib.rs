@@ -422,7 +422,8 @@ pub mod pallet {
 		OutputMismatch,
 		/// The receipt is not signed by the worker key it names.
 		BadReceiptSignature,
-		/// No such offer.
+		/// No such offer: none open with this id, and none closed within its
+		/// retention (`pallet-models`' `OfferRetention`).
 		UnknownOffer,
 		/// The offer is not the receipt's provider's offer of its model with
 		/// its worker key.
@@ -523,7 +524,9 @@ pub mod pallet {
 
 		/// Dispute a channel-paid answer (docs/protocol.md §4.2): its served
 		/// receipt with the worker key's signature, the provider's offer the
-		/// key belongs to, the request's input and the served output. The chain
+		/// key belongs to (open, or closed since: a closed offer's signer is
+		/// kept `OfferRetention` blocks), the request's input and the served
+		/// output. The chain
 		/// checks that they are what the worker signed, then a committee (not
 		/// the provider, the channel's sender or the challenger) re-checks the
 		/// answer as it checks a job, under the receipt's parameters and

@@ -60,7 +60,9 @@ impl<T: Config> Pallet<T> {
 		ensure!(content_hash(&input) == receipt.input_hash, Error::<T>::InputMismatch);
 		ensure!(content_hash(&output) == receipt.output_hash, Error::<T>::OutputMismatch);
 		ensure!(receipt.verify(&signature), Error::<T>::BadReceiptSignature);
-		let offer = T::Offers::offer(offer_id).ok_or(Error::<T>::UnknownOffer)?;
+		// An offer closed since the answer still names its signer (kept
+		// `OfferRetention` blocks): closing it does not dodge the dispute.
+		let offer = T::Offers::offer_signer(offer_id).ok_or(Error::<T>::UnknownOffer)?;
 		ensure!(
 			offer.provider == receipt.provider
 				&& offer.model_id == receipt.model_id

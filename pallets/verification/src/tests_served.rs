@@ -266,3 +266,35 @@ fn a_bond_smaller_than_the_price_goes_to_the_sender_whole() {
 		assert!(events().iter().any(|e| matches!(e, Event::JobFraud { provider: P1, refunded: STAKE, .. })));
 	});
 }
+
+/// The dodge: a provider serves a wrong paid answer, then closes the offer
+/// that signed it, so that the challenger has no offer to name. The closed
+/// offer's signer is kept `OfferRetention` blocks (20 in the mock, at least
+/// the longest window in the runtime), so the dispute goes ahead; after that,
+/// the offer is unknown.
+#[test]
+fn closing_the_offer_that_served_an_answer_does_not_dodge_its_dispute() {
+	build_and_execute(|| {
+		let model = setup_market();
+		set_channel(CHANNEL, Some((CLIENT, P1)));
+		let offer = offer_of(P1);
+		let (r, sig) = served(model, 7);
+		let (r2, sig2) = served(model, 8);
+		assert_ok!(pallet_models::Pallet::<Test>::close_offer(RuntimeOrigin::signed(P1), offer));
+		assert!(pallet_models::Offers::<Test>::get(offer).is_none());
+		assert_ok!(Verification::dispute_receipt(
+			RuntimeOrigin::signed(CHALLENGER),
+			Box::new(r),
+			sig,
+			offer,
+			INPUT.to_vec(),
+			OUTPUT.to_vec()
+		));
+		assert!(ServedChecks::<Test>::contains_key(SERVED_CHECK_BASE));
+		run_to(System::block_number() + 21);
+		assert_noop!(
+			Verification::dispute_receipt(RuntimeOrigin::signed(CHALLENGER), Box::new(r2), sig2, offer, INPUT.to_vec(), OUTPUT.to_vec()),
+			Error::<Test>::UnknownOffer
+		);
+	});
+}

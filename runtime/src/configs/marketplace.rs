@@ -19,7 +19,7 @@ use codec::Encode;
 use crate::AccountId;
 
 use super::{
-	constants::{TreasuryAccount, ABUSE_WINDOW, MAX_INPUT_BOUND},
+	constants::{TreasuryAccount, ABUSE_WINDOW, MAX_DISPUTE_WINDOW, MAX_INPUT_BOUND},
 	params::market,
 };
 
@@ -55,6 +55,12 @@ parameter_types! {
 	pub const MaxModelsPerPublisher: u32 = 16;
 	/// A deprecated model stays a day, so jobs already on it settle and are checked.
 	pub const ModelRetention: BlockNumber = DAYS;
+	/// A closed offer's signer outlives the longest dispute window by an hour.
+	pub const OfferRetention: BlockNumber = MAX_DISPUTE_WINDOW + HOURS;
+	/// 64 closes per expiry block, searched over 16 blocks: 1,024 closes an
+	/// hour apart before one is refused (`ClosuresFull`), each an offer that
+	/// held `OfferDeposit` and a bonded provider.
+	pub const MaxClosuresPerBlock: u32 = 64;
 	pub const QueueSurcharge: Balance = 10 * MILLI_AGR;
 }
 
@@ -73,6 +79,8 @@ impl pallet_models::Config for Runtime {
 	type MaxHardwareLen = MaxHardwareLen;
 	type MaxCapacity = MaxCapacity;
 	type MaxTokensPerJob = MaxTokensPerJob;
+	type OfferRetention = OfferRetention;
+	type MaxClosuresPerBlock = MaxClosuresPerBlock;
 	type WeightInfo = pallet_models::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = BondHelper;

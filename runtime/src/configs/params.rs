@@ -20,7 +20,7 @@ use sp_runtime::Perbill;
 
 use crate::{Balance, BlockNumber, Runtime, AGR, DAYS, HOURS, MILLI_AGR};
 
-use super::constants::{ABUSE_WINDOW, MAX_COMMITTEE_BOUND, MAX_INPUT_BOUND};
+use super::constants::{ABUSE_WINDOW, MAX_COMMITTEE_BOUND, MAX_DISPUTE_WINDOW, MAX_INPUT_BOUND};
 
 /// Each parameter's default (in force until a referendum sets it).
 pub mod defaults {
@@ -219,7 +219,7 @@ macro_rules! params_table {
 }
 
 params_table! {
-	DisputeWindow, "DISPUTE_WINDOW", DISPUTE_WINDOW, 5, (DAYS as u128), Blocks, int;
+	DisputeWindow, "DISPUTE_WINDOW", DISPUTE_WINDOW, 5, (MAX_DISPUTE_WINDOW as u128), Blocks, int;
 	AuditRate, "AUDIT_RATE", AUDIT_RATE, MIN_AUDIT_RATE, 1_000_000, Ppm, int;
 	CommitteeSize, "COMMITTEE_SIZE", COMMITTEE_SIZE, 3, (MAX_COMMITTEE_BOUND as u128), Count, int;
 	VoteTimeout, "VOTE_TIMEOUT", VOTE_TIMEOUT, 5, (HOURS as u128), Blocks, int;
