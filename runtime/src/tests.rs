@@ -517,7 +517,7 @@ fn weights_sane() {
 		("verification.vote", Verif::vote()),
 		(
 			"verification.dispute_receipt",
-			pallet_verification::Pallet::<Runtime>::dispute_receipt_weight(
+			Verif::dispute_receipt(
 				agora_primitives::channels::MAX_SERVED_INPUT,
 				agora_primitives::channels::MAX_SERVED_OUTPUT,
 			),

@@ -628,10 +628,7 @@ pub mod pallet {
 		///   [`Error::NotDeprecated`], [`Error::ModelHasOffers`],
 		///   [`Error::RetentionNotOver`].
 		#[pallet::call_index(7)]
-		// Not benchmarked yet (`benchmarking.rs` has `remove_model`; the next
-		// `scripts/bench-weights.sh` run generates it): deprecation's measured
-		// weight plus the hold release, the offer-index probe and the counter.
-		#[pallet::weight(T::WeightInfo::deprecate_model().saturating_add(T::DbWeight::get().reads_writes(4, 4)))]
+		#[pallet::weight(T::WeightInfo::remove_model())]
 		pub fn remove_model(origin: OriginFor<T>, model_id: ModelId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_remove(&who, model_id)

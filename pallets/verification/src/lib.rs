@@ -549,7 +549,7 @@ pub mod pallet {
 		///   [`Error::InsufficientBond`], [`Error::NoCommittee`],
 		///   [`Error::AuditQueueFull`].
 		#[pallet::call_index(2)]
-		#[pallet::weight(Pallet::<T>::dispute_receipt_weight(input.len() as u32, output.len() as u32))]
+		#[pallet::weight(T::WeightInfo::dispute_receipt(input.len() as u32, output.len() as u32))]
 		pub fn dispute_receipt(
 			origin: OriginFor<T>,
 			receipt: Box<ServedReceipt<T::AccountId>>,

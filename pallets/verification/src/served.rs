@@ -119,23 +119,6 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// The weight of [`Pallet::dispute_receipt`] with `input` and `output`
-	/// bytes: a dispute's (the largest committee drawn, the bond held), plus
-	/// the served receipt's own reads and writes (offer, channel, marker,
-	/// counter, expiry queue, the stored check) and the proof of its bytes.
-	/// Not yet a benchmark of its own (`dispute_receipt` in
-	/// `benchmarking.rs` measures it; the generated weights do not have it yet).
-	pub fn dispute_receipt_weight(input: u32, output: u32) -> Weight {
-		use crate::weights::WeightInfo;
-		T::WeightInfo::dispute()
-			.saturating_add(T::DbWeight::get().reads_writes(5, 4))
-			.saturating_add(Weight::from_parts(
-				// sr25519 verification and hashing the bytes twice over.
-				60_000_000u64.saturating_add(u64::from(input.saturating_add(output)).saturating_mul(4_000)),
-				u64::from(input.saturating_add(output)).saturating_add(1_024),
-			))
-	}
-
 	/// Served-dispute markers whose windows passed at `n` (from `on_initialize`).
 	pub(crate) fn prune_served(n: BlockNumberFor<T>) -> Weight {
 		let q = ServedExpiry::<T>::take(n);
