@@ -35,12 +35,8 @@ impl<T: Config> Pallet<T> {
 		);
 		ensure!(receipt.worker_pubkey == job.worker_key, Error::<T>::WrongWorkerKey);
 		ensure!(receipt.output_tokens <= job.params.max_tokens, Error::<T>::TooManyTokens);
-		let public = sp_core::sr25519::Public::from_raw(job.worker_key);
-		let sig = sp_core::sr25519::Signature::from_raw(signature);
-		ensure!(
-			sp_io::crypto::sr25519_verify(&sig, &receipt.signing_payload(), &public),
-			Error::<T>::BadSignature
-		);
+		// The receipt names the job's worker key (checked above).
+		ensure!(receipt.verify(&signature), Error::<T>::BadSignature);
 		let target = now.checked_add(&T::DisputeWindow::get()).ok_or(Error::<T>::Overflow)?;
 		let finalize_at =
 			FinalizeQueue::<T>::free_slot(target).ok_or(Error::<T>::FinalizeQueueFull)?;

@@ -78,6 +78,14 @@ impl<AccountId: Encode> Receipt<AccountId> {
 		self.encode_to(&mut v);
 		v
 	}
+
+	/// Whether `signature` is the sr25519 signature of the worker key the
+	/// receipt names over [`Self::signing_payload`].
+	pub fn verify(&self, signature: &[u8; 64]) -> bool {
+		let sig = sp_core::sr25519::Signature::from_raw(*signature);
+		let public = sp_core::sr25519::Public::from_raw(self.worker_pubkey);
+		sp_io::crypto::sr25519_verify(&sig, &self.signing_payload(), &public)
+	}
 }
 
 /// How a job is paid for (docs/protocol.md §4; channel requests are served
@@ -368,6 +376,28 @@ mod tests {
 		assert!(!check(&pair.sign(b"agora/read/v1"), &r));
 		let eve = sr25519::Pair::from_seed(&[5; 32]);
 		assert!(!r.signed_by(|m| sr25519::Pair::verify(&bare, m, &eve.public())));
+	}
+
+	#[test]
+	fn a_receipt_verifies_under_its_own_worker_key_only() {
+		use sp_core::{sr25519, Pair};
+		let worker = sr25519::Pair::from_seed(&[6; 32]);
+		let r = Receipt {
+			job_id: 3,
+			model_id: [1; 32],
+			input_hash: [2; 32],
+			output_hash: [3; 32],
+			output_tokens: 7,
+			provider: 9u64,
+			worker_pubkey: worker.public().0,
+		};
+		let sig = worker.sign(&r.signing_payload()).0;
+		assert!(r.verify(&sig));
+		// Another billed count, another named key, or a foreign signer: refused.
+		assert!(!Receipt { output_tokens: 8, ..r.clone() }.verify(&sig));
+		let eve = sr25519::Pair::from_seed(&[7; 32]);
+		assert!(!Receipt { worker_pubkey: eve.public().0, ..r.clone() }.verify(&sig));
+		assert!(!r.verify(&eve.sign(&r.signing_payload()).0));
 	}
 
 	#[test]
