@@ -247,36 +247,15 @@ pub async fn request(
 	let voucher = store.pay(signer, ch.id, DEFAULT_LANE, price, floor)?;
 	let url = format!("{}{path}", offer.endpoint.trim_end_matches('/'));
 	let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(120)).build()?;
-	// A broken connection may have lost an answer the voucher already paid
-	// for: the same voucher and body again get that answer (the worker keeps
-	// it), or the request served if it never was. Never a second charge.
-	let mut tries = 0u32;
-	let (status, receipt_hex, text) = loop {
-		let sent = async {
-			let resp = http
-				.post(&url)
-				.header(channel::VOUCHER_HEADER, channel::to_header(&voucher))
-				.json(&body)
-				.send()
-				.await?;
-			let status = resp.status();
-			let receipt = resp.headers().get(channel::RECEIPT_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
-			Ok::<_, reqwest::Error>((status, receipt, resp.text().await?))
-		};
-		match sent.await {
-			Ok(answer) => break answer,
-			Err(e) if tries < RETRIES => {
-				tries += 1;
-				tracing::warn!(error = %e, tries, "{url}: no answer; sending the same voucher again");
-				tokio::time::sleep(std::time::Duration::from_secs(1 << tries)).await;
-			},
-			Err(e) => anyhow::bail!(
-				"{url}: {e} (sent {} times; the voucher for {} may have been accepted: the same request with it again is not charged twice)",
-				tries + 1,
-				chain::fmt_agr(price)
-			),
-		}
-	};
+	let (status, receipt_hex, text) =
+		send_paid(&http, &url, &channel::to_header(&voucher), &body, std::time::Duration::from_secs(1))
+			.await
+			.map_err(|(e, sent)| {
+				anyhow::anyhow!(
+					"{url}: {e} (sent {sent} times; the voucher for {} may have been accepted: the same request with it again is not charged twice)",
+					chain::fmt_agr(price)
+				)
+			})?;
 	anyhow::ensure!(status.is_success(), "{url}: {status}: {text}");
 	let body: serde_json::Value = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{url}: not JSON: {e}"))?;
 	let receipt_hex = receipt_hex.ok_or_else(|| anyhow::anyhow!("{url} answered without a receipt ({})", channel::RECEIPT_HEADER))?;
@@ -293,6 +272,41 @@ pub async fn request(
 		receipt.output_tokens, ch.id, receipt.lane, receipt.nonce
 	);
 	Ok(Answer { body, voucher, price, receipt, offer_id: offer.id })
+}
+
+/// Posts `body` to `url` with the voucher header, sending the very same
+/// request again up to [`RETRIES`] times (after `backoff` × 2, 4, 8, 16) while
+/// the connection breaks before a whole answer arrives. A broken connection
+/// may have lost an answer the voucher already paid for: the same voucher and
+/// body again get that answer (the worker keeps it, `x-agora-kept: true`), or
+/// the request served if it never was; never a second charge. An HTTP error
+/// status is an answer, not a broken connection: returned, not retried.
+/// The error is the last transport error and how many times it was sent.
+pub async fn send_paid(
+	http: &reqwest::Client,
+	url: &str,
+	voucher_header: &str,
+	body: &serde_json::Value,
+	backoff: std::time::Duration,
+) -> Result<(reqwest::StatusCode, Option<String>, String), (reqwest::Error, u32)> {
+	let mut tries = 0u32;
+	loop {
+		let sent = async {
+			let resp = http.post(url).header(channel::VOUCHER_HEADER, voucher_header).json(body).send().await?;
+			let status = resp.status();
+			let receipt = resp.headers().get(channel::RECEIPT_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
+			Ok::<_, reqwest::Error>((status, receipt, resp.text().await?))
+		};
+		match sent.await {
+			Ok(answer) => return Ok(answer),
+			Err(e) if tries < RETRIES => {
+				tries += 1;
+				tracing::warn!(error = %e, tries, "{url}: no answer; sending the same voucher again");
+				tokio::time::sleep(backoff.saturating_mul(1 << tries)).await;
+			},
+			Err(e) => return Err((e, tries + 1)),
+		}
+	}
 }
 
 /// `DISPUTE_WINDOW` in force (blocks a served receipt may be disputed in).
@@ -520,6 +534,106 @@ mod tests {
 		assert_eq!(s.oldest_answer()?, Some(101));
 		assert_eq!(s.prune_answers(106)?, 2);
 		assert_eq!(s.oldest_answer()?, None);
+		Ok(())
+	}
+
+	/// What a test server does with the n-th request it reads.
+	#[derive(Clone, Copy)]
+	enum Then {
+		/// Closes the connection without a word.
+		Drop,
+		/// Sends headers promising 100 bytes, then 10, then closes.
+		Cut,
+		/// Answers with `status`, a receipt header and `{"ok":n}`.
+		Answer(u16),
+	}
+
+	/// A one-purpose HTTP server on localhost: the n-th request (voucher header
+	/// and body, as read) is recorded and met with `plan[n]` (the last entry
+	/// once the plan runs out).
+	async fn server(plan: Vec<Then>) -> anyhow::Result<(String, std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>)> {
+		use tokio::io::{AsyncReadExt, AsyncWriteExt};
+		let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+		let url = format!("http://{}/v1/embeddings", listener.local_addr()?);
+		let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+		let log = seen.clone();
+		tokio::spawn(async move {
+			for n in 0usize.. {
+				let Ok((mut sock, _)) = listener.accept().await else { return };
+				let mut buf = Vec::new();
+				let mut chunk = [0u8; 4096];
+				// Headers, then as many body bytes as Content-Length says.
+				let (head, start, want) = loop {
+					let Ok(k) = sock.read(&mut chunk).await else { return };
+					if k == 0 {
+						return;
+					}
+					buf.extend_from_slice(&chunk[..k]);
+					if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+						let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+						let len = head
+							.lines()
+							.find_map(|l| l.strip_prefix("content-length:"))
+							.and_then(|v| v.trim().parse::<usize>().ok())
+							.unwrap_or(0);
+						break (String::from_utf8_lossy(&buf[..end]).to_string(), end + 4, end + 4 + len);
+					}
+				};
+				while buf.len() < want {
+					let Ok(k) = sock.read(&mut chunk).await else { return };
+					if k == 0 {
+						return;
+					}
+					buf.extend_from_slice(&chunk[..k]);
+				}
+				let voucher = head
+					.lines()
+					.find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(channel::VOUCHER_HEADER)))
+					.map(|(_, v)| v.trim().to_string())
+					.unwrap_or_default();
+				let body = String::from_utf8_lossy(&buf[start..want]).to_string();
+				log.lock().expect("log").push((voucher, body));
+				let reply = match plan.get(n).or(plan.last()).copied().unwrap_or(Then::Drop) {
+					Then::Drop => continue,
+					Then::Cut => "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789".to_string(),
+					Then::Answer(code) => {
+						let b = format!("{{\"ok\":{n}}}");
+						format!(
+							"HTTP/1.1 {code} X\r\n{}: r{n}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{b}",
+							channel::RECEIPT_HEADER,
+							b.len()
+						)
+					},
+				};
+				let _ = sock.write_all(reply.as_bytes()).await;
+				let _ = sock.shutdown().await;
+			}
+		});
+		Ok((url, seen))
+	}
+
+	#[tokio::test]
+	async fn a_broken_connection_is_retried_with_the_same_voucher_and_body() -> anyhow::Result<()> {
+		let http = reqwest::Client::new();
+		let body = serde_json::json!({"model": "m", "input": ["a"]});
+		let tick = std::time::Duration::from_millis(1);
+		// Dropped before any answer, then cut mid-body, then answered: the third
+		// answer is the one returned, and all three carried one voucher and body.
+		let (url, seen) = server(vec![Then::Drop, Then::Cut, Then::Answer(200)]).await?;
+		let (status, receipt, text) = send_paid(&http, &url, "v1", &body, tick).await.map_err(|(e, _)| e)?;
+		assert_eq!((status.as_u16(), receipt.as_deref(), text.as_str()), (200, Some("r2"), r#"{"ok":2}"#));
+		let seen = seen.lock().expect("log").clone();
+		assert_eq!(seen.len(), 3);
+		assert!(seen.iter().all(|s| s == &("v1".to_string(), body.to_string())), "{seen:?}");
+		// A refusal is an answer: returned as it is, never sent again.
+		let (url, seen) = server(vec![Then::Answer(409)]).await?;
+		let (status, _, _) = send_paid(&http, &url, "v2", &body, tick).await.map_err(|(e, _)| e)?;
+		assert_eq!((status.as_u16(), seen.lock().expect("log").len()), (409, 1));
+		// A worker that never answers: RETRIES more tries, then the error, counted.
+		let (url, seen) = server(vec![Then::Drop]).await?;
+		let sent = send_paid(&http, &url, "v3", &body, tick).await.err().map(|(_, n)| n);
+		assert_eq!(sent, Some(RETRIES + 1));
+		assert_eq!(seen.lock().expect("log").len() as u32, RETRIES + 1);
 		Ok(())
 	}
 }
