@@ -14,7 +14,8 @@
 //! Then, under load from 8 lanes at once (embeddings and streamed chats), the
 //! worker is killed with SIGKILL and restarted: no accepted voucher is lost,
 //! none is claimed twice, and the chain's total claimed is exactly the prices
-//! of the requests served.
+//! of the requests served. A short channel paid once is claimed, reclaimed
+//! after its expiration, and then forgotten by the worker.
 mod common;
 use agora_client::channel::{self, Payer};
 use common::*;
@@ -149,7 +150,7 @@ fn a_channel_pays_vouchers_in_one_claim_refuses_every_cheat_and_returns_the_rest
 		.contains("NotExpired"));
 	assert_eq!(status(&url, id), before, "a refused call changed the channel");
 
-	paid_serving(&url, &mut worker, id);
+	let short = paid_serving(&url, &mut worker, id);
 
 	// After the expiration Charlie can no longer claim, and Dave takes back the rest.
 	let t0 = Instant::now();
@@ -175,6 +176,20 @@ fn a_channel_pays_vouchers_in_one_claim_refuses_every_cheat_and_returns_the_rest
 	assert_eq!(free(&url, DAVE), dave0 - 100 * PRICE - open_fee - planck(&back[0]["fee"]));
 	let (ok, _, err) = agora(&url, &["channel", "status", "--id", &id.to_string()]);
 	assert!(!ok && err.contains("no open channel"), "{err}");
+
+	// Ferdie's short channel to Bob's worker, paid once, has expired too: the
+	// worker claimed its one request before the expiration, Ferdie takes back
+	// the rest, and the worker, finding it gone from the chain, forgets it
+	// whole (its lane and kept answer), so channels opened and dropped one
+	// after another cannot fill a worker's disk.
+	let (short_id, short_expiration, short_paid) = short;
+	while agora_json(&url, &["balance", DAVE])[0]["block"].as_u64().unwrap() < short_expiration {
+		assert!(t0.elapsed() < Duration::from_secs(480), "the chain stalled before block {short_expiration}");
+		std::thread::sleep(Duration::from_secs(2));
+	}
+	let back = agora_json(&url, &["channel", "reclaim", "--suri", "//Ferdie", "--id", &short_id.to_string()]);
+	assert_eq!(planck(&back[0]["reclaimed"]), AGR - short_paid, "the worker claimed its one request");
+	worker.wait_log(&format!("forgot channel {short_id}:"), Duration::from_secs(90));
 	assert_try_state(&url);
 }
 
@@ -231,7 +246,9 @@ fn error_code(body: &str) -> String {
 
 /// Ferdie pays Bob's worker per request through a channel; Bob claims exactly
 /// what he served. `other` is a channel opened to Charlie.
-fn paid_serving(url: &str, worker: &mut Worker, other: u64) {
+/// Returns Ferdie's short channel (open for 40 blocks), its expiration and
+/// what its one request paid.
+fn paid_serving(url: &str, worker: &mut Worker, other: u64) -> (u64, u64, u128) {
 	let rt = tokio::runtime::Runtime::new().unwrap();
 	let open = agora_json(
 		url,
@@ -264,6 +281,18 @@ fn paid_serving(url: &str, worker: &mut Worker, other: u64) {
 	let (cb, ck) = price_of("SmolLM2-135M-Instruct");
 	let chat_price = cb + ck * 16 / 1000;
 	let mut served = 0u128;
+
+	// A short channel, paid once: the test's end shows it forgotten once closed.
+	let open = agora_json(
+		url,
+		&["channel", "open", "--suri", "//Ferdie", "--to", BOB, "--value", "1", "--blocks", "40"],
+	);
+	let short_id = open[0]["id"].as_u64().unwrap();
+	let short_expiration = open[0]["expiration"].as_u64().unwrap();
+	let v = Payer::new(ferdie.clone(), short_id).pay(0, embed_price).unwrap();
+	let body = serde_json::json!({"model": "all-MiniLM-L6-v2", "input": "a short channel"});
+	let (code, _, text) = post(&rt, worker, "/v1/embeddings", &body, Some(&v));
+	assert_eq!(code, 200, "{text}");
 
 	// Embeddings, one and two texts, over two lanes.
 	for i in 0..6u32 {
@@ -447,6 +476,8 @@ fn paid_serving(url: &str, worker: &mut Worker, other: u64) {
 	served += lost.0;
 	wait_claimed(url, id, served, worker);
 	println!("SIGKILL under load: {} requests served over 8 lanes, {} retried after the kill ({} of them answered before it, their kept answers sent again), claimed exactly {served} planck in all", lost.1, lost.2, lost.3);
+	wait_claimed(url, short_id, embed_price, worker);
+	(short_id, short_expiration, embed_price)
 }
 
 /// Waits until channel `id` has `served` claimed in all, never more.

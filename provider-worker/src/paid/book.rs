@@ -21,7 +21,10 @@
 //! Once a claim is final on chain, the lane's vouchers up to the claimed
 //! nonce are settled there and are pruned from the book in the same
 //! transaction that records the claim: the book holds what is not yet paid,
-//! not every request ever served.
+//! not every request ever served. A channel gone from the chain (reclaimed
+//! after its expiration) with nothing left to claim is forgotten whole: its
+//! lanes and kept answers go ([`Book::forget_channel`]), so a client cannot
+//! fill the worker's disk by opening channel after channel.
 use agora_primitives::channels::{ChannelId, LaneId, SignedVoucher};
 use codec::{Decode, Encode};
 use redb::{Database, ReadableTable, TableDefinition};
@@ -117,6 +120,8 @@ enum Write {
 	Served(ChannelId, LaneId, Lane, KeptAnswer),
 	/// The lane after a final claim; its vouchers up to the claimed nonce go.
 	Claimed(ChannelId, LaneId, Lane),
+	/// A channel gone from the chain: every lane, answer and voucher of it go.
+	Forget(ChannelId),
 }
 
 type Job = (Vec<Write>, oneshot::Sender<Result<(), String>>);
@@ -363,6 +368,38 @@ impl Book {
 		self.write(writes).await
 	}
 
+	/// The channels this book holds lanes of with nothing served left to
+	/// claim: those to forget once the chain no longer has them.
+	pub fn settled_channels(&self) -> Vec<ChannelId> {
+		let st = self.state();
+		let mut open: Vec<ChannelId> = st
+			.lanes
+			.iter()
+			.filter(|(_, l)| l.served.is_some_and(|s| s.voucher.nonce > l.claimed_nonce))
+			.map(|((c, _), _)| *c)
+			.collect();
+		open.sort_unstable();
+		let mut out: Vec<ChannelId> =
+			st.lanes.keys().map(|(c, _)| *c).filter(|c| open.binary_search(c).is_err()).collect();
+		out.sort_unstable();
+		out.dedup();
+		out
+	}
+
+	/// Forgets channel `id` whole: its lanes, their kept answers and any
+	/// voucher left, in one transaction; returns how many lanes went. Only for
+	/// a channel the chain no longer has (its ids are never reused): no
+	/// voucher of it can be paid or disputed any more, so nothing payable is
+	/// lost, and one that comes later is refused as of an unknown channel.
+	pub async fn forget_channel(&self, id: ChannelId) -> anyhow::Result<usize> {
+		self.write(vec![Write::Forget(id)]).await?;
+		let mut st = self.state();
+		let before = st.lanes.len();
+		st.lanes.retain(|(c, _), _| *c != id);
+		st.channel_totals.remove(&id);
+		Ok(before - st.lanes.len())
+	}
+
 	/// Every accepted voucher not yet settled by a final claim, with its price,
 	/// as on disk (for audits and tests).
 	pub fn accepted(&self) -> anyhow::Result<Vec<(Voucher, u128)>> {
@@ -424,6 +461,11 @@ fn write_group(db: &Database, jobs: &[Job]) -> Result<(), redb::Error> {
 						for nonce in settled {
 							vouchers.remove((*c, *l, nonce))?;
 						}
+					},
+					Write::Forget(c) => {
+						vouchers.retain_in((*c, 0, 0)..=(*c, u32::MAX, u64::MAX), |_, _| false)?;
+						lanes.retain_in((*c, 0)..=(*c, u32::MAX), |_, _| false)?;
+						answers.retain_in((*c, 0)..=(*c, u32::MAX), |_, _| false)?;
 					},
 				}
 			}
@@ -541,6 +583,37 @@ mod tests {
 			book.accept(v(4, 0, 5, 50), 10, 1_000, (0, 0)).await.unwrap(),
 			Err(Refusal::Replayed { got: 5, last: 6 })
 		);
+	}
+
+	#[tokio::test]
+	async fn a_closed_channel_is_forgotten_whole_and_others_are_untouched() {
+		let dir = tempfile::tempdir().unwrap();
+		let book = Book::open(dir.path()).unwrap();
+		// Channel 4: served and not claimed. Channel 5: two lanes served and
+		// claimed. Channel 9: a voucher accepted, its request never answered.
+		assert_eq!(book.accept(v(4, 0, 1, 10), 10, 1_000, (0, 0)).await.unwrap(), Ok(None));
+		book.served(&v(4, 0, 1, 10), answer(1, b"four")).await.unwrap();
+		for lane in [0, 3] {
+			assert_eq!(book.accept(v(5, lane, 1, 10), 10, 1_000, (0, 0)).await.unwrap(), Ok(None));
+			book.served(&v(5, lane, 1, 10), answer(1, b"five")).await.unwrap();
+		}
+		book.claimed(&[v(5, 0, 1, 10), v(5, 3, 1, 10)]).await.unwrap();
+		assert_eq!(book.accept(v(9, 2, 1, 10), 10, 1_000, (0, 0)).await.unwrap(), Ok(None));
+		// Channel 4 still has a claim to make: it is never offered for forgetting.
+		assert_eq!(book.settled_channels(), vec![5, 9]);
+		assert_eq!(book.forget_channel(5).await.unwrap(), 2);
+		assert_eq!(book.forget_channel(9).await.unwrap(), 1);
+		assert!(book.settled_channels().is_empty());
+		drop(book);
+		// Gone from disk too, answers and vouchers with the lanes; channel 4 whole.
+		let book = Book::open(dir.path()).unwrap();
+		assert!(book.kept((5, 0)).unwrap().is_none() && book.kept((5, 3)).unwrap().is_none());
+		assert_eq!(book.kept((4, 0)).unwrap().map(|k| k.body), Some(Body::Whole(b"four".to_vec())));
+		let left: Vec<u64> = book.accepted().unwrap().iter().map(|(x, _)| x.voucher.channel_id).collect();
+		assert_eq!(left, vec![4]);
+		assert_eq!(book.claimable(), vec![v(4, 0, 1, 10)]);
+		assert_eq!(book.unclaimed(), 10);
+		assert!(book.state().lanes.keys().all(|(c, _)| *c == 4));
 	}
 
 	#[tokio::test]

@@ -11,6 +11,10 @@
 //! vouchers one by one: the good ones are paid, and one the chain will never
 //! pay (its channel expired or was closed, or the chain already has a later
 //! claim) is logged and set aside.
+//!
+//! Every [`FORGET_ROUNDS`] claim periods the worker also asks the chain about
+//! each channel it has nothing left to claim on, and forgets those the chain
+//! no longer has (reclaimed after expiration): their lanes and kept answers.
 use super::{book::Book, Paid};
 use agora_client::chain::Submitter;
 use std::{sync::Arc, time::Duration};
@@ -22,6 +26,9 @@ pub const BATCH: usize = 1_000;
 const FINAL: [&str; 5] =
 	["ChannelExpired", "UnknownChannel", "StaleVoucher", "NothingToClaim", "NotRecipient"];
 
+/// Closed channels are looked for once every this many claim periods.
+pub const FORGET_ROUNDS: u32 = 10;
+
 /// When to claim.
 #[derive(Clone, Copy, Debug)]
 pub struct Schedule {
@@ -32,8 +39,16 @@ pub struct Schedule {
 /// Claims until the process ends.
 pub async fn run(paid: Arc<Paid>, signer: Arc<Submitter>, schedule: Schedule) {
 	let mut last = tokio::time::Instant::now();
+	let mut last_forget = last;
 	loop {
 		tokio::time::sleep(Duration::from_millis(500)).await;
+		if last_forget.elapsed() >= schedule.every.saturating_mul(FORGET_ROUNDS) {
+			last_forget = tokio::time::Instant::now();
+			let client = paid.chain.read().await.clone();
+			if let Err(e) = forget_closed(&client, &paid).await {
+				tracing::warn!(error = %e, "looking for closed channels failed; retrying later");
+			}
+		}
 		let claimable = paid.book.claimable();
 		if claimable.is_empty() {
 			continue;
@@ -64,6 +79,22 @@ async fn expiring(
 	claimable
 		.iter()
 		.any(|v| channels.get(&v.voucher.channel_id).is_some_and(|c| c.expiring(head, paid.margin)))
+}
+
+/// Forgets each channel the book has nothing left to claim on and the chain
+/// (at its finalized head) no longer has; returns how many went.
+pub async fn forget_closed(client: &agora_client::chain::Client, paid: &Paid) -> anyhow::Result<usize> {
+	let mut gone = 0;
+	for id in paid.book.settled_channels() {
+		if agora_client::channel::channel(client, id).await?.is_some() {
+			continue;
+		}
+		let lanes = paid.book.forget_channel(id).await?;
+		paid.channels.write().await.remove(&id);
+		gone += 1;
+		tracing::info!(channel = id, lanes, "forgot channel {id}: closed on chain, nothing left to claim");
+	}
+	Ok(gone)
 }
 
 /// Claims every claimable voucher now; returns how many were paid.
