@@ -85,6 +85,9 @@ pub fn disputable(input: &[u8]) -> Result<(), ApiError> {
 }
 /// Longest a channel's state is trusted before it is read again.
 const CHANNEL_TTL: Duration = Duration::from_secs(30);
+/// How many times a channel's state is read from the chain before a failure
+/// counts.
+const CHAIN_TRIES: u32 = 3;
 
 /// A channel as the worker checks vouchers against it.
 #[derive(Clone, Debug)]
@@ -191,27 +194,51 @@ impl Paid {
 	}
 
 	/// A channel's state: cached, or read from the chain's finalized head.
+	///
+	/// When the chain cannot be read, a state read before is used however old
+	/// it is: a channel's terms only move the worker's way while it is open
+	/// (its value and expiration only grow, its signer and recipient never
+	/// change, and it closes only by a reclaim after its expiration, which the
+	/// expiry margin checks against the current head), so an old view never
+	/// accepts a voucher the chain would not pay. A failed read is tried
+	/// [`CHAIN_TRIES`] times (the head it asked for may have been finalized a
+	/// moment before its header could be read); only a channel never read is
+	/// then refused (503 `chain_unavailable`).
 	async fn channel(&self, id: ChannelId, fresh: bool) -> Result<ChannelView, ApiError> {
-		if !fresh {
-			if let Some(c) = self.channels.read().await.get(&id) {
-				if c.fetched.elapsed() < CHANNEL_TTL {
-					return Ok(c.clone());
-				}
-			}
+		let cached = self.channels.read().await.get(&id).cloned();
+		if let Some(c) = cached.as_ref().filter(|c| !fresh && c.fetched.elapsed() < CHANNEL_TTL) {
+			return Ok(c.clone());
 		}
-		let unavailable = |e: anyhow::Error| {
-			ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "chain_unavailable", e.to_string())
+		let mut tries = 1;
+		let read = loop {
+			match agora_client::channel::channel(&self.client().await, id).await {
+				Err(_) if tries < CHAIN_TRIES => {
+					tries += 1;
+					tokio::time::sleep(Duration::from_millis(250)).await;
+				},
+				r => break r,
+			}
 		};
-		let info = agora_client::channel::channel(&self.client().await, id)
-			.await
-			.map_err(unavailable)?
-			.ok_or_else(|| {
-				ApiError::new(
+		let info = match read {
+			Ok(info) => info,
+			Err(e) => {
+				tracing::warn!(channel = id, error = %e, stale = cached.is_some(), "reading a channel from the chain failed");
+				return cached.ok_or_else(|| {
+					ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "chain_unavailable", e.to_string())
+				});
+			},
+		};
+		let info = match info {
+			Some(info) => info,
+			None => {
+				self.channels.write().await.remove(&id);
+				return Err(ApiError::new(
 					StatusCode::NOT_FOUND,
 					"unknown_channel",
 					format!("no open channel {id}"),
-				)
-			})?;
+				));
+			},
+		};
 		let view = ChannelView {
 			recipient: info.recipient.to_string(),
 			signer: info.signer,
