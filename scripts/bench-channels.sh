@@ -12,6 +12,10 @@
 # crates at opt-level 3); run it on an otherwise idle machine.
 #
 #   scripts/bench-channels.sh            SECS=20
+#   WORKER_THREADS=1 scripts/bench-channels.sh   the worker's engine on 1 thread
+#                                        (the other core left to HTTP, vouchers
+#                                        and receipts); the engine-alone rows
+#                                        still use every core
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/features.sh
@@ -22,7 +26,7 @@ BIN=$CARGO_TARGET_DIR/debug
 RPC=${AGORA_RPC_PORT:-9955}
 API=${AGORA_API_PORT:-8755}
 work=$(mktemp -d)
-cleanup() { kill "${WORKER:-}" "${NODE:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { kill "${WORKER:-}" "${NODE:-}" 2>/dev/null || true; wait 2>/dev/null || true; cp "$work/worker.log" target/bench/channels-worker.log 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 "$BIN/agora-node" --dev --tmp --rpc-port "$RPC" --port 0 --no-prometheus >"$work/node.log" 2>&1 &
 NODE=$!
@@ -30,13 +34,15 @@ for _ in $(seq 120); do
   "$BIN/agora" --url "ws://127.0.0.1:$RPC" model list >/dev/null 2>&1 && break
   sleep 1
 done
-"$BIN/agora-worker" serve --url "ws://127.0.0.1:$RPC" --suri //Bob --no-progress \
+WORKER_ENV=()
+[ -n "${WORKER_THREADS:-}" ] && WORKER_ENV=(env RAYON_NUM_THREADS="$WORKER_THREADS" CANDLE_NUM_THREADS="$WORKER_THREADS")
+"${WORKER_ENV[@]}" "$BIN/agora-worker" serve --url "ws://127.0.0.1:$RPC" --suri //Bob --no-progress \
   --data-dir "$work/worker" --listen "127.0.0.1:$API" --endpoint "http://127.0.0.1:$API" \
   --claim-every-secs 30 >"$work/worker.log" 2>&1 &
 WORKER=$!
 for _ in $(seq 240); do grep -q serving "$work/worker.log" && break; sleep 1; done
 grep -q serving "$work/worker.log" || { tail -20 "$work/worker.log"; exit 1; }
-echo "commit $(git rev-parse --short HEAD), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+echo "commit $(git rev-parse --short HEAD), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2); worker engine threads: ${WORKER_THREADS:-all cores}"
 mkdir -p target/bench
 "$BIN/agora-worker" bench-channels --url "ws://127.0.0.1:$RPC" --worker "http://127.0.0.1:$API" --secs "$SECS" \
   >target/bench/channels.json

@@ -139,6 +139,8 @@ pub struct LoadReport {
 	pub secs: f64,
 	pub paid: usize,
 	pub refused: usize,
+	/// The refusals by HTTP status and error code (`"503 chain_unavailable"`).
+	pub refused_by: std::collections::BTreeMap<String, usize>,
 	pub per_sec: f64,
 	pub p50_ms: f64,
 	pub p99_ms: f64,
@@ -198,7 +200,7 @@ pub async fn run(node: &str, worker: &str, secs: u64) -> anyhow::Result<LoadRepo
 			(http.clone(), payers[c % 4].clone(), format!("{worker}/v1/embeddings"));
 		let lane = (c / 4) as u32;
 		tasks.push(tokio::spawn(async move {
-			let (mut lat, mut refused) = (vec![], 0usize);
+			let (mut lat, mut refused) = (vec![], std::collections::BTreeMap::<String, usize>::new());
 			let body = serde_json::json!({"model": "all-MiniLM-L6-v2", "input": SENTENCE});
 			while Instant::now() < deadline {
 				let v = payer.lock().await.pay(lane, price)?;
@@ -209,23 +211,30 @@ pub async fn run(node: &str, worker: &str, secs: u64) -> anyhow::Result<LoadRepo
 					.json(&body)
 					.send()
 					.await?;
-				let ok = resp.status().is_success();
-				let _ = resp.bytes().await?;
-				if ok {
+				let status = resp.status();
+				let bytes = resp.bytes().await?;
+				if status.is_success() {
 					lat.push(t.elapsed().as_secs_f64() * 1e3);
 				} else {
-					refused += 1;
+					let code = serde_json::from_slice::<serde_json::Value>(&bytes)
+						.ok()
+						.and_then(|e| e["error"]["code"].as_str().map(str::to_string))
+						.unwrap_or_default();
+					*refused.entry(format!("{} {code}", status.as_u16())).or_default() += 1;
 				}
 			}
 			anyhow::Ok((lat, refused))
 		}));
 	}
-	let (mut lat, mut refused) = (vec![], 0);
+	let (mut lat, mut refused_by) = (vec![], std::collections::BTreeMap::<String, usize>::new());
 	for t in tasks {
 		let (l, r) = t.await??;
 		lat.extend(l);
-		refused += r;
+		for (k, n) in r {
+			*refused_by.entry(k).or_default() += n;
+		}
 	}
+	let refused = refused_by.values().sum();
 	let secs = t0.elapsed().as_secs_f64();
 	let paid = lat.len();
 	Ok(LoadReport {
@@ -233,6 +242,7 @@ pub async fn run(node: &str, worker: &str, secs: u64) -> anyhow::Result<LoadRepo
 		secs,
 		paid,
 		refused,
+		refused_by,
 		per_sec: paid as f64 / secs,
 		p50_ms: percentile(&mut lat, 0.5),
 		p99_ms: percentile(&mut lat, 0.99),
