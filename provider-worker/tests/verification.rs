@@ -387,13 +387,18 @@ fn committees_catch_a_cheating_worker_and_uphold_an_honest_one() {
 	let price = planck(&answer["price"]);
 	let nonce = answer["voucher"]["nonce"].as_u64().unwrap().to_string();
 	assert!(answer["output"]["text"].as_str().unwrap().contains("Purple elephants"), "{answer}");
+	// Read now, not between the closing and the dispute: the served receipt's
+	// window (DISPUTE_WINDOW blocks from its `at`, the worker's finalized head)
+	// has no blocks to spare for them on a loaded machine. Nothing moves them
+	// until the dispute: chatting moves no funds on chain, and closing an
+	// offer returns its deposit, not the provider's stake.
+	let (ferdie1, two1) = (stake(FERDIE), free(&two));
 	// The dodge: Ferdie closes the offer that signed the answer before //Two
 	// disputes it. The closed offer's signer is kept (OfferRetention), so the
 	// dispute still names it.
 	let offer = answer["offer_id"].as_u64().unwrap_or_else(|| panic!("no offer id in {answer}"));
 	let closed = agora(&ws(0), &["provider", "close-offer", "--id", &offer.to_string(), "--suri", "//Ferdie"]);
 	assert!(closed.0, "Ferdie closes offer {offer}: {} {}", closed.1, closed.2);
-	let (ferdie1, two1) = (stake(FERDIE), free(&two));
 	let d = agora_in(&state, &["channel", "dispute", "--id", &ch, "--nonce", &nonce, "--suri", "//Two"]);
 	let check = d["check_id"].as_u64().unwrap();
 	assert!(check >= 1 << 63, "served checks have their own ids: {d}");
