@@ -311,12 +311,9 @@ pub async fn send_paid(
 
 /// `DISPUTE_WINDOW` in force (blocks a served receipt may be disputed in).
 pub async fn dispute_window(client: &Client) -> anyhow::Result<u32> {
-	agora_client::gov::params(client)
-		.await?
-		.iter()
-		.find(|p| p.name.as_slice() == b"DISPUTE_WINDOW")
-		.map(|p| u32::try_from(p.value).unwrap_or(u32::MAX))
-		.ok_or_else(|| anyhow::anyhow!("the chain has no DISPUTE_WINDOW parameter"))
+	let params = agora_client::gov::params(client).await?;
+	let (_, p) = agora_client::gov::find(&params, "DISPUTE_WINDOW")?;
+	Ok(u32::try_from(p.value).unwrap_or(u32::MAX))
 }
 
 /// Forgets the kept answers no dispute can take any more: dated more than

@@ -1,7 +1,7 @@
 //! `POST /v1/chat/completions`: a paid generation, answered whole or streamed
 //! as server-sent events token by token (OpenAI's `chat.completion.chunk`),
 //! the signed receipt in the last event before `[DONE]`.
-use super::{book, json_response, malformed, with_receipt, ApiError, Body, Paid, Payment, Served};
+use super::{book, malformed, ApiError, Body, Paid, Payment, Served};
 use agora_engine::{EngineError, Request};
 use agora_primitives::{
 	channels::served_seed, jobs::GenerationOutput, jobs::MAX_TEMPERATURE_MILLI,
@@ -140,11 +140,7 @@ pub(super) async fn completions(
 				"total_tokens": inf.prompt_tokens.saturating_add(inf.output_tokens)},
 			"agora": {"receipt": receipt, "tokens": inf.tokens, "price": price.to_string()},
 		});
-		let answer = serde_json::to_vec(&body).map_err(|e| {
-			ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "engine_failure", e.to_string())
-		})?;
-		s.served(&voucher, request, &receipt, Body::Whole(answer.clone())).await?;
-		return Ok(with_receipt(json_response(answer), &receipt));
+		return s.answer_whole(&voucher, request, &receipt, &body).await;
 	}
 
 	// Streamed: the engine calls back with each token as it is decoded; each

@@ -388,6 +388,22 @@ impl Paid {
 		})
 	}
 
+	/// A whole JSON answer: recorded as served and kept for a retry
+	/// ([`Self::served`]), then sent with its receipt header.
+	pub async fn answer_whole(
+		&self,
+		v: &SignedVoucher<u128>,
+		request: [u8; 32],
+		receipt: &str,
+		body: &serde_json::Value,
+	) -> Result<Response, ApiError> {
+		let bytes = serde_json::to_vec(body).map_err(|e| {
+			ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "engine_failure", e.to_string())
+		})?;
+		self.served(v, request, receipt, Body::Whole(bytes.clone())).await?;
+		Ok(with_receipt(json_response(bytes), receipt))
+	}
+
 	/// Follows the finalized head (for the expiry margin).
 	pub async fn follow_head(self: Arc<Self>) {
 		loop {
@@ -534,16 +550,14 @@ async fn embeddings(
 			serde_json::json!({"object": "embedding", "index": i, "embedding": embedding})
 		})
 		.collect();
-	let answer = serde_json::to_vec(&serde_json::json!({
+	let body = serde_json::json!({
 		"object": "list",
 		"data": data,
 		"model": req.model,
 		"usage": {"prompt_tokens": 0, "total_tokens": 0},
 		"agora": {"receipt": receipt, "price": price.to_string()},
-	}))
-	.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "engine_failure", e.to_string()))?;
-	s.served(&voucher, request, &receipt, Body::Whole(answer.clone())).await?;
-	Ok(with_receipt(json_response(answer), &receipt))
+	});
+	s.answer_whole(&voucher, request, &receipt, &body).await
 }
 
 async fn models(State(s): State<Arc<Paid>>) -> Json<serde_json::Value> {
