@@ -5,7 +5,7 @@ use crate::*;
 use agora_primitives::{
 	endpoint::EndpointError,
 	models::{OfferView, ProviderView},
-	rules, ModelId, OfferId, OfferStatus, ProviderBonds,
+	rules, ModelId, OfferId, OfferSigner, OfferStatus, ProviderBonds,
 };
 use alloc::vec::Vec;
 use agora_pallet_support::BlockQueue;
@@ -141,9 +141,7 @@ impl<T: Config> Pallet<T> {
 		ClosedOffers::<T>::insert(
 			offer_id,
 			ClosedOffer {
-				provider: who.clone(),
-				model_id: offer.model_id,
-				worker_key: offer.worker_key,
+				signer: OfferSigner { provider: who.clone(), model_id: offer.model_id, worker_key: offer.worker_key },
 				closed_at: now,
 				expires_at,
 			},
@@ -204,20 +202,14 @@ impl<T: Config> agora_primitives::OfferRegistry<T::AccountId, BalanceOf<T>> for 
 		Offers::<T>::get(id).map(Self::terms)
 	}
 
-	fn offer_signer(id: OfferId) -> Option<agora_primitives::OfferSigner<T::AccountId>> {
+	fn offer_signer(id: OfferId) -> Option<OfferSigner<T::AccountId>> {
 		Offers::<T>::get(id)
-			.map(|o| agora_primitives::OfferSigner {
+			.map(|o| OfferSigner {
 				provider: o.provider,
 				model_id: o.model_id,
 				worker_key: o.worker_key,
 			})
-			.or_else(|| {
-				ClosedOffers::<T>::get(id).map(|c| agora_primitives::OfferSigner {
-					provider: c.provider,
-					model_id: c.model_id,
-					worker_key: c.worker_key,
-				})
-			})
+			.or_else(|| ClosedOffers::<T>::get(id).map(|c| c.signer))
 	}
 
 	fn endpoint(id: OfferId) -> Option<Vec<u8>> {

@@ -2,7 +2,7 @@
 
 use agora_primitives::{
 	models::{ModelManifest, MAX_TEXT_LEN},
-	ModelId, OfferStatus,
+	ModelId, OfferSigner, OfferStatus,
 };
 use codec::{Decode, Encode, MaxEncodedLen};
 use frame_support::{traits::ConstU32, BoundedVec};
@@ -60,9 +60,8 @@ pub struct Offer<AccountId, Balance, MaxEndpoint: frame_support::traits::Get<u32
 /// not escape a dispute by closing the offer that served the answer).
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
 pub struct ClosedOffer<AccountId, BlockNumber> {
-	pub provider: AccountId,
-	pub model_id: ModelId,
-	pub worker_key: [u8; 32],
+	/// Who signed its receipts while it was open.
+	pub signer: OfferSigner<AccountId>,
 	/// The block it closed in.
 	pub closed_at: BlockNumber,
 	/// The block whose `on_initialize` forgets it (its `ClosedExpiry` queue).

@@ -63,9 +63,7 @@ impl<Balance: Encode> Voucher<Balance> {
 
 	/// Whether `signature` is the sr25519 signature of `signer` over this voucher.
 	pub fn verify(&self, signature: &[u8; 64], signer: &[u8; 32]) -> bool {
-		let sig = sp_core::sr25519::Signature::from_raw(*signature);
-		let public = sp_core::sr25519::Public::from_raw(*signer);
-		sp_io::crypto::sr25519_verify(&sig, &self.signing_payload(), &public)
+		crate::rules::sr25519_signed(signature, &self.signing_payload(), signer)
 	}
 }
 
@@ -100,7 +98,7 @@ pub const SERVED_RECEIPT_CONTEXT: &[u8] = b"agora/served/v1";
 /// [`crate::jobs::GenerationOutput`] JSON: text and token ids).
 ///
 /// A client disputes it with `verification.dispute_receipt` while
-/// `at + DISPUTE_WINDOW` is ahead (docs/protocol.md §4.2): everything the
+/// `at + SERVED_DISPUTE_WINDOW` is ahead (docs/protocol.md §4.2): everything the
 /// verifier reads (input, parameters, seed, billed count, output) is bound by
 /// the worker's signature here, so neither side can change the question.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
@@ -139,9 +137,7 @@ impl<AccountId: Encode> ServedReceipt<AccountId> {
 	/// Whether `signature` is the sr25519 signature of the worker key the
 	/// receipt names over [`Self::signing_payload`].
 	pub fn verify(&self, signature: &[u8; 64]) -> bool {
-		let sig = sp_core::sr25519::Signature::from_raw(*signature);
-		let public = sp_core::sr25519::Public::from_raw(self.worker_pubkey);
-		sp_io::crypto::sr25519_verify(&sig, &self.signing_payload(), &public)
+		crate::rules::sr25519_signed(signature, &self.signing_payload(), &self.worker_pubkey)
 	}
 }
 

@@ -82,9 +82,7 @@ impl<AccountId: Encode> Receipt<AccountId> {
 	/// Whether `signature` is the sr25519 signature of the worker key the
 	/// receipt names over [`Self::signing_payload`].
 	pub fn verify(&self, signature: &[u8; 64]) -> bool {
-		let sig = sp_core::sr25519::Signature::from_raw(*signature);
-		let public = sp_core::sr25519::Public::from_raw(self.worker_pubkey);
-		sp_io::crypto::sr25519_verify(&sig, &self.signing_payload(), &public)
+		crate::rules::sr25519_signed(signature, &self.signing_payload(), &self.worker_pubkey)
 	}
 }
 

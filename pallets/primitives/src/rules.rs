@@ -36,6 +36,15 @@ pub fn content_hash(bytes: &[u8]) -> [u8; 32] {
 	blake2_256(bytes)
 }
 
+/// Whether `signature` is `signer`'s sr25519 signature of `payload`: the one
+/// check behind every signed statement the chain accepts (vouchers, job and
+/// served receipts).
+pub fn sr25519_signed(signature: &[u8; 64], payload: &[u8], signer: &[u8; 32]) -> bool {
+	let sig = sp_core::sr25519::Signature::from_raw(*signature);
+	let public = sp_core::sr25519::Public::from_raw(*signer);
+	sp_io::crypto::sr25519_verify(&sig, payload, &public)
+}
+
 /// The first block in which a provider may report a by-hash job's input as
 /// never delivered (docs/protocol.md §6, "Inputs by hash"): `grace` blocks after
 /// the job was ordered, or halfway to its deadline if that comes sooner, so a

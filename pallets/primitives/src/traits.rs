@@ -137,7 +137,7 @@ pub struct OfferTerms<AccountId, Balance> {
 }
 
 /// Who signs an offer's receipts: its provider, model and worker key.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug, codec::Encode, codec::Decode, codec::MaxEncodedLen, scale_info::TypeInfo)]
 pub struct OfferSigner<AccountId> {
 	pub provider: AccountId,
 	pub model_id: crate::ModelId,
