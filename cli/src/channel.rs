@@ -103,7 +103,7 @@ pub enum ChannelCmd {
 	/// Dispute a paid answer (kept in the client's state directory by `embed`
 	/// and `chat`): its served receipt, input and output go on chain
 	/// (`verification.dispute_receipt`), bonding the larger of `DISPUTE_BOND`
-	/// and its price, and a committee re-checks it within `DISPUTE_WINDOW`
+	/// and its price, and a committee re-checks it within `SERVED_DISPUTE_WINDOW`
 	/// blocks of the block the receipt names. Fraud refunds the channel's
 	/// sender the price and slashes the provider.
 	Dispute {

@@ -450,7 +450,7 @@ impl AgoraMcp {
 		answer(self.channel_request_call(a).await)
 	}
 
-	#[tool(description = "Dispute an answer channel_request received, within DISPUTE_WINDOW blocks of it: its served receipt, the request's input and the output go on chain, bonding the larger of DISPUTE_BOND and its price (counted against the spend limit), and a committee of validators re-checks it with the model. Fraud refunds the price out of the provider's bond and pays you part of its slash; an upheld answer keeps your bond. Use when an answer looks wrong.")]
+	#[tool(description = "Dispute an answer channel_request received, within SERVED_DISPUTE_WINDOW blocks of it (30 min by default): its served receipt, the request's input and the output go on chain, bonding the larger of DISPUTE_BOND and its price (counted against the spend limit), and a committee of validators re-checks it with the model. Fraud refunds the price out of the provider's bond and pays you part of its slash; an upheld answer keeps your bond. Use when an answer looks wrong.")]
 	async fn channel_dispute(&self, Parameters(a): Parameters<ChannelDisputeArg>) -> ToolResult {
 		answer(self.channel_dispute_call(a).await)
 	}

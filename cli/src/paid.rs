@@ -13,7 +13,7 @@
 //! over the output bytes served. The store keeps each answer's receipt with
 //! its input and output, so `agora channel dispute` can put it before a
 //! committee later ([`LaneStore::answer`]), until its dispute window
-//! (`DISPUTE_WINDOW` blocks from the receipt's `at`) has passed.
+//! (`SERVED_DISPUTE_WINDOW` blocks from the receipt's `at`) has passed.
 use agora_client::{
 	chain::{self, Client, Keypair, ModelInfo, OfferInfo, View},
 	channel::{self, completion_price, embeddings_price, Channel, Signed},
@@ -260,7 +260,7 @@ pub async fn request(
 	let body: serde_json::Value = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{url}: not JSON: {e}"))?;
 	let receipt_hex = receipt_hex.ok_or_else(|| anyhow::anyhow!("{url} answered without a receipt ({})", channel::RECEIPT_HEADER))?;
 	let (bytes, tokens) = output(&body)?;
-	let window = dispute_window(client).await?;
+	let window = served_window(client).await?;
 	let request = channel::ServedRequest { input: &input, params, price, head, window: u64::from(window) };
 	let (receipt, signature) = channel::check_served_receipt(&receipt_hex, &voucher, offer.worker_key, &request, &bytes)?;
 	// Kept before any further check: an answer that bills wrongly is one to dispute.
@@ -309,10 +309,10 @@ pub async fn send_paid(
 	}
 }
 
-/// `DISPUTE_WINDOW` in force (blocks a served receipt may be disputed in).
-pub async fn dispute_window(client: &Client) -> anyhow::Result<u32> {
+/// `SERVED_DISPUTE_WINDOW` in force (blocks a served receipt may be disputed in).
+pub async fn served_window(client: &Client) -> anyhow::Result<u32> {
 	let params = agora_client::gov::params(client).await?;
-	let (_, p) = agora_client::gov::find(&params, "DISPUTE_WINDOW")?;
+	let (_, p) = agora_client::gov::find(&params, "SERVED_DISPUTE_WINDOW")?;
 	Ok(u32::try_from(p.value).unwrap_or(u32::MAX))
 }
 

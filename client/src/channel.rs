@@ -62,7 +62,7 @@ pub struct ServedRequest<'a> {
 	pub price: u128,
 	/// The finalized block before the request left.
 	pub head: u64,
-	/// `DISPUTE_WINDOW` in force: the receipt's `at` may trail `head` by
+	/// `SERVED_DISPUTE_WINDOW` in force: the receipt's `at` may trail `head` by
 	/// [`served_at_slack`] of it, so that a worker whose node lags a few
 	/// blocks is not refused, while a backdated receipt (one that would leave
 	/// its dispute window early) is.

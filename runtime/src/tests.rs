@@ -346,12 +346,14 @@ fn non_voters_are_reported_as_offences() {
 #[test]
 fn a_closed_offer_outlives_the_longest_dispute_window() {
 	build_preset("development").execute_with(|| {
-		let window = params::all()
-			.into_iter()
-			.find(|p| p.name == b"DISPUTE_WINDOW".to_vec())
-			.expect("DISPUTE_WINDOW is governed");
 		let retention = <Runtime as pallet_models::Config>::OfferRetention::get();
-		assert!(u128::from(retention) > window.max, "retention {retention} <= the longest window {}", window.max);
+		for name in ["DISPUTE_WINDOW", "SERVED_DISPUTE_WINDOW"] {
+			let window = params::all()
+				.into_iter()
+				.find(|p| p.name == name.as_bytes().to_vec())
+				.unwrap_or_else(|| panic!("{name} is governed"));
+			assert!(u128::from(retention) > window.max, "retention {retention} <= the longest {name} {}", window.max);
+		}
 	});
 }
 
@@ -362,6 +364,12 @@ fn governed_parameters_reach_the_pallets() {
 		let root = || RuntimeOrigin::root();
 		assert_eq!(<market::DisputeWindow as Get<BlockNumber>>::get(), 10);
 		assert!(MarketParams::set(root(), param("DISPUTE_WINDOW", 15)).is_ok());
+		assert_eq!(<Runtime as pallet_jobs::Config>::DisputeWindow::get(), 15);
+		// The served window is its own: a job window's change leaves it be.
+		assert_eq!(<Runtime as pallet_verification::Config>::ServedWindow::get(), 30 * crate::MINUTES);
+		assert!(MarketParams::set(root(), param("SERVED_DISPUTE_WINDOW", 9)).is_err(), "below its floor");
+		assert!(MarketParams::set(root(), param("SERVED_DISPUTE_WINDOW", 40)).is_ok());
+		assert_eq!(<Runtime as pallet_verification::Config>::ServedWindow::get(), 40);
 		assert_eq!(<Runtime as pallet_jobs::Config>::DisputeWindow::get(), 15);
 		assert!(MarketParams::set(root(), param("PROTOCOL_FEE", 30_000_000)).is_ok());
 		assert_eq!(

@@ -239,7 +239,7 @@ pub mod pallet {
 		#[pallet::no_default]
 		type Channels: ChannelParties<Self::AccountId>;
 		/// Blocks after the block a served receipt names in which it may be
-		/// disputed (the runtime uses `DISPUTE_WINDOW`).
+		/// disputed (the runtime uses `SERVED_DISPUTE_WINDOW`).
 		#[pallet::no_default_bounds]
 		type ServedWindow: Get<BlockNumberFor<Self>>;
 		/// The longest input a served receipt is disputed with.

@@ -29,9 +29,10 @@ pub const MAX_INPUT_BOUND: u32 = 16 * 1024;
 pub const MAX_COMMITTEE_BOUND: u32 = 15;
 /// `ABUSE_N`: a client's last 10 ratings are looked at (a storage bound).
 pub const ABUSE_WINDOW: u32 = 10;
-/// The longest `DISPUTE_WINDOW` governance may set (a day). A closed offer's
-/// signer is kept this long and an hour more (`OfferRetention`), so every
-/// paid answer it signed while open stays disputable.
+/// The longest `DISPUTE_WINDOW` or `SERVED_DISPUTE_WINDOW` governance may set
+/// (a day). A closed offer's signer is kept this long and an hour more
+/// (`OfferRetention`), so every paid answer it signed while open stays
+/// disputable.
 pub const MAX_DISPUTE_WINDOW: crate::BlockNumber = crate::DAYS;
 
 parameter_types! {

@@ -7,6 +7,7 @@
 //!
 //! Values are read when used: a new `DISPUTE_WINDOW` applies to receipts
 //! accepted after it (each receipt keeps the end of its window), a new
+//! `SERVED_DISPUTE_WINDOW` to served receipts disputed after it, a new
 //! `UNBONDING_PERIOD` to chunks unbonded after it.
 //!
 //! Storage bounds stay runtime constants (changed by a runtime upgrade):
@@ -48,6 +49,7 @@ pub mod defaults {
 	pub const PASS_COOLDOWN: BlockNumber = DAYS;
 	pub const INFLATION: Perbill = Perbill::from_percent(1);
 	pub const PASS_REWARD_CAP: Balance = MILLI_AGR;
+	pub const SERVED_DISPUTE_WINDOW: BlockNumber = 30 * crate::MINUTES;
 }
 
 #[dynamic_params(RuntimeParameters, pallet_parameters::Parameters::<Runtime>)]
@@ -138,6 +140,13 @@ pub mod dynamic_params {
 		/// (docs/economics.md).
 		#[codec(index = 22)]
 		pub static PassRewardCap: Balance = defaults::PASS_REWARD_CAP;
+		/// `SERVED_DISPUTE_WINDOW`: blocks a channel-paid answer's served
+		/// receipt may be disputed in, from the block it names (30 min). Longer
+		/// than `DISPUTE_WINDOW`: nothing waits on it (the provider is paid by
+		/// voucher, not at the window's end), and a client checks answers after
+		/// it has used them.
+		#[codec(index = 23)]
+		pub static ServedDisputeWindow: BlockNumber = defaults::SERVED_DISPUTE_WINDOW;
 	}
 }
 
@@ -242,6 +251,7 @@ params_table! {
 	PassCooldown, "PASS_COOLDOWN", PASS_COOLDOWN, (HOURS as u128), ((DAYS as u128).saturating_mul(28)), Blocks, int;
 	Inflation, "INFLATION", INFLATION, 0, PERBILL / 10, Perbill, perbill;
 	PassRewardCap, "PASS_REWARD_CAP", PASS_REWARD_CAP, 0, 1_000 * AGR, Planck, int;
+	ServedDisputeWindow, "SERVED_DISPUTE_WINDOW", SERVED_DISPUTE_WINDOW, 10, (MAX_DISPUTE_WINDOW as u128), Blocks, int;
 }
 
 /// The floor of `AUDIT_RATE` a referendum may set: 1 % of receipts. Checking

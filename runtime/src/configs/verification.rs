@@ -119,8 +119,9 @@ impl pallet_verification::Config for Runtime {
 	type OffchainAudit = agora_offchain_workers::HttpAudit;
 	type Offers = crate::Models;
 	type Channels = crate::Channels;
-	/// A served receipt is disputable for `DISPUTE_WINDOW` blocks, as a job's receipt.
-	type ServedWindow = market::DisputeWindow;
+	/// A served receipt is disputable for `SERVED_DISPUTE_WINDOW` blocks from
+	/// the block it names.
+	type ServedWindow = market::ServedDisputeWindow;
 	type MaxServedInput = ConstU32<{ agora_primitives::channels::MAX_SERVED_INPUT }>;
 	type MaxServedOutput = ConstU32<{ agora_primitives::channels::MAX_SERVED_OUTPUT }>;
 	type WeightInfo = pallet_verification::weights::SubstrateWeight<Runtime>;
