@@ -36,6 +36,7 @@ pub mod book;
 mod chat;
 pub mod claims;
 pub mod load;
+mod view;
 
 use agora_client::chain::{self, Client, Keypair};
 use agora_engine::Engine;
@@ -52,6 +53,8 @@ use axum::{
 };
 use book::{Body, Book, KeptAnswer, Refusal};
 use codec::Encode;
+pub use view::ChannelView;
+use view::Read;
 use std::{
 	collections::HashMap,
 	convert::Infallible,
@@ -83,33 +86,6 @@ pub fn disputable(input: &[u8]) -> Result<(), ApiError> {
 	}
 	Ok(())
 }
-/// Longest a channel's state is trusted before it is read again.
-const CHANNEL_TTL: Duration = Duration::from_secs(30);
-/// How many times a channel's state is read from the chain before a failure
-/// counts.
-const CHAIN_TRIES: u32 = 3;
-
-/// A channel as the worker checks vouchers against it.
-#[derive(Clone, Debug)]
-pub struct ChannelView {
-	pub recipient: String,
-	pub signer: [u8; 32],
-	pub value: u128,
-	pub expiration: u64,
-	/// Each lane's (nonce, claimed) on chain.
-	pub lanes: HashMap<u32, (u64, u128)>,
-	fetched: Instant,
-}
-
-impl ChannelView {
-	/// Whether the channel is within `margin` blocks of its expiration at
-	/// `head`: the worker takes no more of its vouchers, and claims what it
-	/// holds before the chain stops paying them.
-	pub fn expiring(&self, head: u64, margin: u64) -> bool {
-		self.expiration <= head.saturating_add(margin)
-	}
-}
-
 /// A model this worker serves paid requests for.
 #[derive(Clone)]
 pub struct Served {
@@ -144,6 +120,7 @@ pub struct Paid {
 }
 
 /// An OpenAI-style error.
+#[derive(Debug)]
 pub struct ApiError {
 	status: StatusCode,
 	code: &'static str,
@@ -193,40 +170,18 @@ impl Paid {
 		})
 	}
 
-	/// A channel's state: cached, or read from the chain's finalized head.
-	///
-	/// When the chain cannot be read, a state read before is used however old
-	/// it is: a channel's terms only move the worker's way while it is open
-	/// (its value and expiration only grow, its signer and recipient never
-	/// change, and it closes only by a reclaim after its expiration, which the
-	/// expiry margin checks against the current head), so an old view never
-	/// accepts a voucher the chain would not pay. A failed read is tried
-	/// [`CHAIN_TRIES`] times (the head it asked for may have been finalized a
-	/// moment before its header could be read); only a channel never read is
-	/// then refused (503 `chain_unavailable`).
+	/// A channel's state: cached, or read from the chain's finalized head
+	/// ([`view::read_or_stale`]: retried, then the last view however old; only
+	/// a channel never read is refused, 503 `chain_unavailable`).
 	async fn channel(&self, id: ChannelId, fresh: bool) -> Result<ChannelView, ApiError> {
 		let cached = self.channels.read().await.get(&id).cloned();
-		if let Some(c) = cached.as_ref().filter(|c| !fresh && c.fetched.elapsed() < CHANNEL_TTL) {
+		if let Some(c) = cached.as_ref().filter(|c| !fresh && c.fresh()) {
 			return Ok(c.clone());
 		}
-		let mut tries = 1;
-		let read = loop {
-			match agora_client::channel::channel(&self.client().await, id).await {
-				Err(_) if tries < CHAIN_TRIES => {
-					tries += 1;
-					tokio::time::sleep(Duration::from_millis(250)).await;
-				},
-				r => break r,
-			}
-		};
-		let info = match read {
-			Ok(info) => info,
-			Err(e) => {
-				tracing::warn!(channel = id, error = %e, stale = cached.is_some(), "reading a channel from the chain failed");
-				return cached.ok_or_else(|| {
-					ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "chain_unavailable", e.to_string())
-				});
-			},
+		let read = || async move { agora_client::channel::channel(&self.client().await, id).await };
+		let info = match view::read_or_stale(id, read, cached, view::CHAIN_PAUSE).await? {
+			Read::Fresh(info) => info,
+			Read::Stale(view) => return Ok(view),
 		};
 		let info = match info {
 			Some(info) => info,
