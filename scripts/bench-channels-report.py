@@ -13,5 +13,5 @@ print(f"| vouchers checked + durably persisted, 64 at once | {v64['per_sec']:,.0
 print(f"| the same, one at a time | {v1['per_sec']:,.0f}/s (latency {v1['latency_p50_us']:.0f} us, of it the signature check {v1['verify_us']:.0f} us) | |")
 print(f"| MiniLM alone, batch 1 / batch {e['batch']} | {e['batch1_per_sec']:,.0f} / {e['batched_per_sec']:,.0f} sentences/s | |")
 print(f"| voucher cost (64 at once) / a batch-1 inference | {v64['amortized_us'] / e['batch1_us']:.1%} | < 5% |")
-print(f"| paid embeddings end to end, {x['clients']} clients | {x['per_sec']:,.0f}/s (p50 {x['p50_ms']:.1f} ms, p99 {x['p99_ms']:.1f} ms; {x['refused']} refused{' (' + ', '.join(f'{n} {k}' for k, n in x.get('refused_by', {}).items()) + ')' if x['refused'] else ''}) | |")
+print(f"| paid embeddings end to end, {x['clients']} clients, {x.get('encoding', 'float')} vectors | {x['per_sec']:,.0f}/s (p50 {x['p50_ms']:.1f} ms, p99 {x['p99_ms']:.1f} ms; {x['refused']} refused{' (' + ', '.join(f'{n} {k}' for k, n in x.get('refused_by', {}).items()) + ')' if x['refused'] else ''}) | |")
 print(f"| end to end / the engine batched | {x['per_sec'] / e['batched_per_sec']:.2f}x | >= 0.9x |")

@@ -12,6 +12,11 @@
 # crates at opt-level 3); run it on an otherwise idle machine.
 #
 #   scripts/bench-channels.sh            SECS=20
+#   ENCODING=float scripts/bench-channels.sh     the clients ask for JSON
+#                                        numbers (default base64, what the
+#                                        official openai client asks for)
+#   EMBED_BATCH=32 scripts/bench-channels.sh     the worker's `--embed-batch`
+#                                        (most texts in one forward pass)
 #   WORKER_THREADS=1 scripts/bench-channels.sh   the worker's engine on 1 thread
 #                                        (the other core left to HTTP, vouchers
 #                                        and receipts); the engine-alone rows
@@ -38,12 +43,13 @@ WORKER_ENV=()
 [ -n "${WORKER_THREADS:-}" ] && WORKER_ENV=(env RAYON_NUM_THREADS="$WORKER_THREADS" CANDLE_NUM_THREADS="$WORKER_THREADS")
 "${WORKER_ENV[@]}" "$BIN/agora-worker" serve --url "ws://127.0.0.1:$RPC" --suri //Bob --no-progress \
   --data-dir "$work/worker" --listen "127.0.0.1:$API" --endpoint "http://127.0.0.1:$API" \
-  --claim-every-secs 30 >"$work/worker.log" 2>&1 &
+  --claim-every-secs 30 ${EMBED_BATCH:+--embed-batch "$EMBED_BATCH"} >"$work/worker.log" 2>&1 &
 WORKER=$!
 for _ in $(seq 240); do grep -q serving "$work/worker.log" && break; sleep 1; done
 grep -q serving "$work/worker.log" || { tail -20 "$work/worker.log"; exit 1; }
-echo "commit $(git rev-parse --short HEAD), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2); worker engine threads: ${WORKER_THREADS:-all cores}"
+echo "commit $(git rev-parse --short HEAD), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2); worker engine threads: ${WORKER_THREADS:-all cores}; embed batch: ${EMBED_BATCH:-default}"
 mkdir -p target/bench
 "$BIN/agora-worker" bench-channels --url "ws://127.0.0.1:$RPC" --worker "http://127.0.0.1:$API" --secs "$SECS" \
+  --encoding "${ENCODING:-base64}" \
   >target/bench/channels.json
 python3 scripts/bench-channels-report.py <target/bench/channels.json

@@ -79,6 +79,8 @@ pub struct ServeConfig {
 	/// blocks before a channel's expiration its vouchers are refused.
 	pub claims: crate::paid::claims::Schedule,
 	pub channel_margin: u64,
+	/// Paid embeddings: most texts in one forward pass ([`crate::paid::batch`]).
+	pub embed_batch: usize,
 	/// Test builds only: serve wrong outputs with valid receipts. Generation
 	/// jobs take these cheats in turn (the first job the first); embedding jobs
 	/// are negated whenever any cheat other than `overbill` is given.
@@ -266,7 +268,7 @@ async fn paid_state(
 		};
 		models.insert(e.name().to_string(), served);
 		if e.task() == TaskKind::Embedding {
-			batchers.insert(*id, crate::paid::batch::Batcher::start(e.clone()));
+			batchers.insert(*id, crate::paid::batch::Batcher::start(e.clone(), cfg.embed_batch));
 		}
 	}
 	let head = View::new(client).finalized_number().await?;

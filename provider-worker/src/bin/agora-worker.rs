@@ -69,6 +69,11 @@ struct BenchChannelsArgs {
 	/// Vouchers for the voucher-path measurement.
 	#[arg(long, default_value_t = 20_000)]
 	vouchers: usize,
+	/// How the clients ask for their vectors (`encoding_format`): `base64`,
+	/// what the official `openai` client asks for unless told otherwise, or
+	/// `float` (JSON numbers).
+	#[arg(long, default_value = "base64", value_parser = ["base64", "float"])]
+	encoding: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -169,6 +174,11 @@ struct ServeArgs {
 	/// vouchers are claimed as soon as it gets that close.
 	#[arg(long, default_value_t = 100)]
 	channel_margin: u64,
+	/// Paid embeddings: most texts in one forward pass. Below the number of
+	/// requests in flight, the next batch gathers while one runs, so the
+	/// engine never waits for clients between batches.
+	#[arg(long, default_value_t = agora_worker::paid::batch::MAX_BATCH as u64, value_parser = clap::value_parser!(u64).range(1..=1024))]
+	embed_batch: u64,
 	/// TEST BUILDS ONLY (feature `test-cheat`): sign receipts over wrong outputs,
 	/// for the verification tests; generation jobs take the cheats in turn
 	/// (`--cheat wrong,overbill`). A release build has no such flag.
@@ -269,7 +279,7 @@ async fn bench_channels(a: BenchChannelsArgs) -> anyhow::Result<()> {
 	let emb = Embedder::load(&verified("all-MiniLM-L6-v2", None)?, &engine::device(true)?, false)?;
 	let engine = load::engine_baseline(&emb, 64)?;
 	drop(emb);
-	let e2e = load::run(&a.url, &a.worker, a.secs).await?;
+	let e2e = load::run(&a.url, &a.worker, a.secs, &a.encoding).await?;
 	println!(
 		"{}",
 		serde_json::json!({
@@ -612,6 +622,7 @@ async fn serve_cmd(a: ServeArgs) -> anyhow::Result<()> {
 			threshold: chain::parse_agr(&a.claim_threshold)?,
 		},
 		channel_margin: a.channel_margin,
+		embed_batch: usize::try_from(a.embed_batch)?,
 		#[cfg(feature = "test-cheat")]
 		cheat: a.cheat,
 	})

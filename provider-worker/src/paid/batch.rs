@@ -1,6 +1,8 @@
 //! Embedding requests in flight batched into one forward pass: the first
-//! request waits up to [`WINDOW`] for others (or until [`MAX_BATCH`] texts),
-//! then the engine embeds them all at once and each request gets its vectors.
+//! request waits up to [`WINDOW`] for others (or until the batch's cap of
+//! texts, [`MAX_BATCH`] unless `serve --embed-batch` says otherwise), then the
+//! engine embeds them all at once and each request gets its vectors. Requests
+//! that arrive while a batch runs wait in the queue and make the next one.
 use super::ApiError;
 use agora_engine::Engine;
 use axum::http::StatusCode;
@@ -9,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 
 /// How long the first request of a batch waits for others.
 pub const WINDOW: Duration = Duration::from_millis(2);
-/// Most texts in one forward pass.
+/// Most texts in one forward pass, by default.
 pub const MAX_BATCH: usize = 64;
 
 type Job = (Vec<String>, oneshot::Sender<Result<Vec<Vec<f32>>, String>>);
@@ -21,10 +23,11 @@ pub struct Batcher {
 }
 
 impl Batcher {
-	/// Starts the batching task for `engine` (which must embed).
-	pub fn start(engine: Arc<dyn Engine>) -> Self {
+	/// Starts the batching task for `engine` (which must embed), at most
+	/// `max` texts a batch (a request with more is one batch of its own).
+	pub fn start(engine: Arc<dyn Engine>, max: usize) -> Self {
 		let (tx, rx) = mpsc::channel::<Job>(4_096);
-		tokio::spawn(run(engine, rx));
+		tokio::spawn(run(engine, rx, max.max(1)));
 		Self { tx }
 	}
 
@@ -45,13 +48,26 @@ impl Batcher {
 	}
 }
 
-async fn run(engine: Arc<dyn Engine>, mut rx: mpsc::Receiver<Job>) {
-	while let Some(first) = rx.recv().await {
+async fn run(engine: Arc<dyn Engine>, mut rx: mpsc::Receiver<Job>, max: usize) {
+	// A request that would have taken a batch past `max` starts the next one.
+	let mut carry: Option<Job> = None;
+	loop {
+		let first = match carry.take() {
+			Some(j) => j,
+			None => match rx.recv().await {
+				Some(j) => j,
+				None => return,
+			},
+		};
+		let mut n = first.0.len();
 		let mut jobs = vec![first];
-		let mut n = jobs[0].0.len();
 		let deadline = tokio::time::Instant::now() + WINDOW;
-		while n < MAX_BATCH {
+		while n < max {
 			match tokio::time::timeout_at(deadline, rx.recv()).await {
+				Ok(Some(j)) if n.saturating_add(j.0.len()) > max => {
+					carry = Some(j);
+					break;
+				},
 				Ok(Some(j)) => {
 					n += j.0.len();
 					jobs.push(j);
@@ -83,5 +99,61 @@ async fn run(engine: Arc<dyn Engine>, mut rx: mpsc::Receiver<Job>) {
 				}
 			},
 		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use agora_engine::{EngineError, Inference, Request};
+	use agora_primitives::models::TaskKind;
+	use std::sync::Mutex;
+
+	/// Embeds each text as `[its length]` and records each batch's size.
+	struct Lengths(Arc<Mutex<Vec<usize>>>);
+
+	impl Engine for Lengths {
+		fn task(&self) -> TaskKind {
+			TaskKind::Embedding
+		}
+		fn name(&self) -> &str {
+			"lengths"
+		}
+		fn run(&self, _: &Request) -> Result<Inference, EngineError> {
+			unreachable!("the batcher only embeds")
+		}
+		fn embed_many(&self, texts: &[&str]) -> Option<Result<Vec<Vec<f32>>, EngineError>> {
+			self.0.lock().unwrap().push(texts.len());
+			Some(Ok(texts.iter().map(|t| vec![t.len() as f32]).collect()))
+		}
+	}
+
+	/// Queues every request before the batcher runs (one-thread runtime), then
+	/// checks each got its own vectors; returns the batch sizes.
+	async fn batches(max: usize, requests: &[usize]) -> Vec<usize> {
+		let sizes = Arc::new(Mutex::new(Vec::new()));
+		let b = Batcher::start(Arc::new(Lengths(sizes.clone())), max);
+		let mut replies = Vec::new();
+		for (i, n) in requests.iter().enumerate() {
+			let texts: Vec<String> = (0..*n).map(|k| "x".repeat(i * 10 + k + 1)).collect();
+			let (tx, rx) = oneshot::channel();
+			b.tx.send((texts.clone(), tx)).await.unwrap();
+			replies.push((texts, rx));
+		}
+		for (texts, rx) in replies {
+			let got = rx.await.unwrap().unwrap();
+			let want: Vec<Vec<f32>> = texts.iter().map(|t| vec![t.len() as f32]).collect();
+			assert_eq!(got, want, "each request gets its own texts' vectors, in order");
+		}
+		let v = sizes.lock().unwrap().clone();
+		v
+	}
+
+	#[tokio::test]
+	async fn a_batch_stops_at_its_cap_and_the_request_that_would_pass_it_starts_the_next() {
+		assert_eq!(batches(4, &[1, 1, 1, 1, 1, 3]).await, vec![4, 4]);
+		assert_eq!(batches(4, &[3, 3, 3]).await, vec![3, 3, 3], "3 + 3 would pass 4");
+		assert_eq!(batches(4, &[2, 10, 1]).await, vec![2, 10, 1], "a request over the cap is a batch of its own");
+		assert_eq!(batches(64, &[1; 40]).await, vec![40], "under the cap, all in flight go at once");
 	}
 }

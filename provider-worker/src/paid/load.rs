@@ -136,6 +136,8 @@ pub fn engine_baseline(
 #[derive(Debug, serde::Serialize)]
 pub struct LoadReport {
 	pub clients: usize,
+	/// The requests' `encoding_format`.
+	pub encoding: String,
 	pub secs: f64,
 	pub paid: usize,
 	pub refused: usize,
@@ -158,8 +160,9 @@ fn percentile(v: &mut [f64], q: f64) -> f64 {
 }
 
 /// 64 clients (the dev accounts Dave, Eve, Ferdie and Charlie, a channel each
-/// to the worker's provider, 16 lanes each) send paid embeddings for `secs`.
-pub async fn run(node: &str, worker: &str, secs: u64) -> anyhow::Result<LoadReport> {
+/// to the worker's provider, 16 lanes each) send paid embeddings for `secs`,
+/// asking for `encoding` (`encoding_format`: `float` or `base64`).
+pub async fn run(node: &str, worker: &str, secs: u64, encoding: &str) -> anyhow::Result<LoadReport> {
 	let http = reqwest::Client::builder().pool_max_idle_per_host(128).build()?;
 	let health: serde_json::Value =
 		http.get(format!("{worker}/health")).send().await?.json().await?;
@@ -198,10 +201,11 @@ pub async fn run(node: &str, worker: &str, secs: u64) -> anyhow::Result<LoadRepo
 	for c in 0..64usize {
 		let (http, payer, url) =
 			(http.clone(), payers[c % 4].clone(), format!("{worker}/v1/embeddings"));
+		let encoding = encoding.to_string();
 		let lane = (c / 4) as u32;
 		tasks.push(tokio::spawn(async move {
 			let (mut lat, mut refused) = (vec![], std::collections::BTreeMap::<String, usize>::new());
-			let body = serde_json::json!({"model": "all-MiniLM-L6-v2", "input": SENTENCE});
+			let body = serde_json::json!({"model": "all-MiniLM-L6-v2", "input": SENTENCE, "encoding_format": encoding});
 			while Instant::now() < deadline {
 				let v = payer.lock().await.pay(lane, price)?;
 				let t = Instant::now();
@@ -239,6 +243,7 @@ pub async fn run(node: &str, worker: &str, secs: u64) -> anyhow::Result<LoadRepo
 	let paid = lat.len();
 	Ok(LoadReport {
 		clients: 64,
+		encoding: encoding.to_string(),
 		secs,
 		paid,
 		refused,
