@@ -4,7 +4,9 @@
 # on this machine:
 #   1. the voucher path alone: signature check + durable acceptance in a fresh
 #      voucher book (redb, group commit), one at a time and 64 at once;
-#   2. MiniLM alone (batch 1, batch 64), with nothing else running;
+#   2. MiniLM alone (batch 1, batch 64), with nothing else running, before
+#      and again after the load (the ratio is against their mean: this
+#      machine's speed drifts over minutes);
 #   3. 64 clients (4 channels x 16 lanes) paying embeddings end to end for SECS.
 # It prints the JSON and the ratios against the goals (>= 1,000 vouchers/s;
 # voucher cost < 5% of a batch-1 inference; end to end >= 0.9x the engine's
@@ -17,6 +19,9 @@
 #                                        official openai client asks for)
 #   EMBED_BATCH=32 scripts/bench-channels.sh     the worker's `--embed-batch`
 #                                        (most texts in one forward pass)
+#   WORKER_SPIN=1000 scripts/bench-channels.sh   the worker's engine threads spin
+#                                        this many times (candle's default
+#                                        25,000) before parking between kernels
 #   WORKER_THREADS=1 scripts/bench-channels.sh   the worker's engine on 1 thread
 #                                        (the other core left to HTTP, vouchers
 #                                        and receipts); the engine-alone rows
@@ -39,15 +44,16 @@ for _ in $(seq 120); do
   "$BIN/agora" --url "ws://127.0.0.1:$RPC" model list >/dev/null 2>&1 && break
   sleep 1
 done
-WORKER_ENV=()
-[ -n "${WORKER_THREADS:-}" ] && WORKER_ENV=(env RAYON_NUM_THREADS="$WORKER_THREADS" CANDLE_NUM_THREADS="$WORKER_THREADS")
+WORKER_ENV=(env)
+[ -n "${WORKER_THREADS:-}" ] && WORKER_ENV+=(RAYON_NUM_THREADS="$WORKER_THREADS" CANDLE_NUM_THREADS="$WORKER_THREADS")
+[ -n "${WORKER_SPIN:-}" ] && WORKER_ENV+=(CANDLE_BARRIER_POOL_SPIN_LIMIT="$WORKER_SPIN")
 "${WORKER_ENV[@]}" "$BIN/agora-worker" serve --url "ws://127.0.0.1:$RPC" --suri //Bob --no-progress \
   --data-dir "$work/worker" --listen "127.0.0.1:$API" --endpoint "http://127.0.0.1:$API" \
   --claim-every-secs 30 ${EMBED_BATCH:+--embed-batch "$EMBED_BATCH"} >"$work/worker.log" 2>&1 &
 WORKER=$!
 for _ in $(seq 240); do grep -q serving "$work/worker.log" && break; sleep 1; done
 grep -q serving "$work/worker.log" || { tail -20 "$work/worker.log"; exit 1; }
-echo "commit $(git rev-parse --short HEAD), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2); worker engine threads: ${WORKER_THREADS:-all cores}; embed batch: ${EMBED_BATCH:-default}"
+echo "commit $(git rev-parse --short HEAD), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2); worker engine threads: ${WORKER_THREADS:-all cores}; spin: ${WORKER_SPIN:-default}; embed batch: ${EMBED_BATCH:-default}; vectors: ${ENCODING:-base64}"
 mkdir -p target/bench
 "$BIN/agora-worker" bench-channels --url "ws://127.0.0.1:$RPC" --worker "http://127.0.0.1:$API" --secs "$SECS" \
   --encoding "${ENCODING:-base64}" \
