@@ -387,11 +387,9 @@ fn committees_catch_a_cheating_worker_and_uphold_an_honest_one() {
 	let price = planck(&answer["price"]);
 	let nonce = answer["voucher"]["nonce"].as_u64().unwrap().to_string();
 	assert!(answer["output"]["text"].as_str().unwrap().contains("Purple elephants"), "{answer}");
-	// Read now, not between the closing and the dispute: the served receipt's
-	// window (DISPUTE_WINDOW blocks from its `at`, the worker's finalized head)
-	// has no blocks to spare for them on a loaded machine. Nothing moves them
-	// until the dispute: chatting moves no funds on chain, and closing an
-	// offer returns its deposit, not the provider's stake.
+	// Read before the closing: nothing moves them until the dispute (chatting
+	// moves no funds on chain, and closing an offer returns its deposit, not
+	// the provider's stake).
 	let (ferdie1, two1) = (stake(FERDIE), free(&two));
 	// The dodge: Ferdie closes the offer that signed the answer before //Two
 	// disputes it. The closed offer's signer is kept (OfferRetention), so the

@@ -174,9 +174,8 @@ struct ServeArgs {
 	/// vouchers are claimed as soon as it gets that close.
 	#[arg(long, default_value_t = 100)]
 	channel_margin: u64,
-	/// Paid embeddings: most texts in one forward pass. Below the number of
-	/// requests in flight, the next batch gathers while one runs, so the
-	/// engine never waits for clients between batches.
+	/// Paid embeddings: most texts in one forward pass; requests that arrive
+	/// while a batch runs make the next one.
 	#[arg(long, default_value_t = agora_worker::paid::batch::MAX_BATCH as u64, value_parser = clap::value_parser!(u64).range(1..=1024))]
 	embed_batch: u64,
 	/// TEST BUILDS ONLY (feature `test-cheat`): sign receipts over wrong outputs,
@@ -276,16 +275,16 @@ async fn bench_channels(a: BenchChannelsArgs) -> anyhow::Result<()> {
 	use agora_worker::paid::load;
 	let serial = load::vouchers(a.vouchers / 10, 1).await?;
 	let concurrent = load::vouchers(a.vouchers, 64).await?;
-	let emb = Embedder::load(&verified("all-MiniLM-L6-v2", None)?, &engine::device(true)?, false)?;
-	let engine = load::engine_baseline(&emb, 64)?;
-	drop(emb);
+	// MiniLM alone, loaded for the measurement and dropped before the load.
+	let alone = || -> anyhow::Result<load::EngineReport> {
+		let emb = Embedder::load(&verified("all-MiniLM-L6-v2", None)?, &engine::device(true)?, false)?;
+		load::engine_baseline(&emb, 64)
+	};
+	let engine = alone()?;
 	let e2e = load::run(&a.url, &a.worker, a.secs, &a.encoding).await?;
-	// The engine alone again, right after the load: this machine's speed
-	// drifts by up to 15 % over minutes, so the ratio is taken against the
-	// mean of the measurements either side of the load.
-	let emb = Embedder::load(&verified("all-MiniLM-L6-v2", None)?, &engine::device(true)?, false)?;
-	let after = load::engine_baseline(&emb, 64)?;
-	drop(emb);
+	// Again right after the load: this machine's speed drifts by up to 15 %
+	// over minutes, so the ratio is taken against the mean of the two.
+	let after = alone()?;
 	let around = (engine.batched_per_sec + after.batched_per_sec) / 2.0;
 	println!(
 		"{}",
