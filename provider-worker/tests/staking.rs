@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{agora, agora_json, assert_try_state, node_bin, planck};
+use common::{agora, agora_json, assert_try_state, compressed_wasm, node_bin, planck, runtime_wasm};
 use serde_json::Value;
 use std::{
 	path::{Path, PathBuf},
@@ -127,8 +127,7 @@ fn upgraded_wasm(dir: &Path) -> (PathBuf, u32) {
 			shift += 7;
 		}
 	}
-	let wbuild = node_bin().parent().unwrap().join("wbuild/agora-runtime/agora_runtime.wasm");
-	let mut wasm = std::fs::read(&wbuild).unwrap_or_else(|e| panic!("{}: {e}", wbuild.display()));
+	let mut wasm = runtime_wasm();
 	let mut at = 8; // magic + version
 	while at < wasm.len() {
 		let id = wasm[at];
@@ -154,16 +153,12 @@ fn upgraded_wasm(dir: &Path) -> (PathBuf, u32) {
 				p += 4;
 				let v = u32::from_le_bytes(wasm[p..p + 4].try_into().unwrap()) + 1;
 				wasm[p..p + 4].copy_from_slice(&v.to_le_bytes());
-				// Compressed as the node ships its own (a 4 MB call would not fit in a block).
-				let blob = sp_maybe_compressed_blob::compress_strongly(&wasm, 64 << 20).unwrap();
-				let out = dir.join("upgrade.wasm");
-				std::fs::write(&out, &blob).unwrap();
-				return (out, v);
+				return (compressed_wasm(&wasm, dir), v);
 			}
 		}
 		at = end;
 	}
-	panic!("no runtime_version section in {}", wbuild.display());
+	panic!("no runtime_version section in the runtime wasm");
 }
 
 fn spec_version(i: u16) -> u64 {

@@ -29,6 +29,8 @@ pub mod genesis_config_presets;
 mod benchmarks;
 #[cfg(test)]
 mod tests;
+#[cfg(all(test, feature = "try-runtime"))]
+mod tests_upgrade;
 
 use alloc::vec::Vec;
 use sp_runtime::{
@@ -82,7 +84,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("agora"),
 	impl_name: alloc::borrow::Cow::Borrowed("agora"),
 	authoring_version: 1,
-	spec_version: 100,
+	spec_version: 101,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -265,8 +267,15 @@ where
 	}
 }
 
-/// Migrations to run on upgrade, besides the pallets' own.
-type Migrations = ();
+/// Migrations to run on upgrade, besides the pallets' own, each gated by its
+/// pallet's storage version (it runs once, on the upgrade that finds the old
+/// version). A migration stays listed until every chain has run it; an old
+/// chain spec that predates it (`provider-worker/tests/fixtures/`) shows the
+/// upgrade applying it.
+pub type Migrations = (
+	// spec_version 101: closed offers lose `closed_at`.
+	pallet_models::migrations::v1::MigrateV0ToV1<Runtime>,
+);
 /// Dispatches calls to the pallets.
 pub type Executive = frame_executive::Executive<
 	Runtime,

@@ -41,7 +41,10 @@ mod mock;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_migrations;
+#[cfg(test)]
 mod tests_spam;
+pub mod migrations;
 mod offers;
 mod registry;
 #[cfg(any(feature = "try-runtime", feature = "std", test))]
@@ -85,7 +88,12 @@ pub mod pallet {
 	pub type ModelRecordOf<T> =
 		ModelRecord<<T as frame_system::Config>::AccountId, BlockNumberFor<T>, BalanceOf<T>>;
 
+	/// The storage layout's version: 1 since `ClosedOffer` lost `closed_at`
+	/// ([`crate::migrations::v1`]).
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	/// Defaults for a test runtime's [`Config`] (`#[derive_impl(config_preludes::TestDefaultConfig)]`):

@@ -142,7 +142,6 @@ impl<T: Config> Pallet<T> {
 			offer_id,
 			ClosedOffer {
 				signer: OfferSigner { provider: who.clone(), model_id: offer.model_id, worker_key: offer.worker_key },
-				closed_at: now,
 				expires_at,
 			},
 		);

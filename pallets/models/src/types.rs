@@ -62,8 +62,6 @@ pub struct Offer<AccountId, Balance, MaxEndpoint: frame_support::traits::Get<u32
 pub struct ClosedOffer<AccountId, BlockNumber> {
 	/// Who signed its receipts while it was open.
 	pub signer: OfferSigner<AccountId>,
-	/// The block it closed in.
-	pub closed_at: BlockNumber,
 	/// The block whose `on_initialize` forgets it (its `ClosedExpiry` queue).
 	pub expires_at: BlockNumber,
 }

@@ -52,27 +52,70 @@ pub struct Node {
 	p2p_port: u16,
 	pub dir: tempfile::TempDir,
 	starts: u32,
+	/// A chain spec file instead of the node's built-in `dev` chain.
+	chain: Option<PathBuf>,
 }
 
 impl Node {
 	pub fn start() -> Node {
+		Self::start_on(None)
+	}
+
+	/// A single-validator node (Alice's keys, authoring alone, as `--dev`) on
+	/// the chain of `spec`: e.g. a dev chain spec of an earlier release, whose
+	/// genesis carries that release's runtime.
+	pub fn start_chain(spec: &Path) -> Node {
+		Self::start_on(Some(spec.to_path_buf()))
+	}
+
+	fn start_on(chain: Option<PathBuf>) -> Node {
 		let mut n = Node {
 			child: None,
 			rpc_port: free_port(),
 			p2p_port: free_port(),
 			dir: tempfile::tempdir().unwrap(),
 			starts: 0,
+			chain,
 		};
 		n.spawn();
 		n
+	}
+
+	/// A JSON-RPC call over HTTP (the node serves HTTP and WebSocket on one
+	/// port); returns `result`, panicking on an error.
+	pub fn rpc(&self, method: &str, params: Value) -> Value {
+		let body = serde_json::json!({"id": 1, "jsonrpc": "2.0", "method": method, "params": params});
+		let out = Command::new("curl")
+			.args(["-s", "-H", "Content-Type: application/json", "-d"])
+			.arg(body.to_string())
+			.arg(format!("http://127.0.0.1:{}", self.rpc_port))
+			.output()
+			.unwrap();
+		let v: Value = serde_json::from_slice(&out.stdout)
+			.unwrap_or_else(|e| panic!("{method}: {e}: {}", String::from_utf8_lossy(&out.stdout)));
+		assert!(v.get("error").is_none(), "{method}: {v}");
+		v["result"].clone()
 	}
 
 	fn spawn(&mut self) {
 		self.starts += 1;
 		let log = std::fs::File::create(self.dir.path().join(format!("node-{}.log", self.starts)))
 			.unwrap();
-		let child = Command::new(node_bin())
-			.args(["--dev", "--base-path"])
+		let mut cmd = Command::new(node_bin());
+		match &self.chain {
+			None => cmd.arg("--dev"),
+			// (The node key is generated in the base path on the first start and
+			// kept for restarts, as `--dev` does.)
+			Some(spec) => cmd.arg("--chain").arg(spec).args([
+				"--alice",
+				"--force-authoring",
+				"--rpc-cors",
+				"all",
+				"--unsafe-force-node-key-generation",
+			]),
+		};
+		let child = cmd
+			.arg("--base-path")
 			.arg(self.dir.path().join("chain"))
 			.args(["--rpc-port", &self.rpc_port.to_string(), "--port", &self.p2p_port.to_string()])
 			.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
@@ -220,6 +263,21 @@ impl Drop for Worker {
 	fn drop(&mut self) {
 		self.kill();
 	}
+}
+
+/// The runtime wasm this build made (the one the node's built-in chains run).
+pub fn runtime_wasm() -> Vec<u8> {
+	let wbuild = node_bin().parent().unwrap().join("wbuild/agora-runtime/agora_runtime.wasm");
+	std::fs::read(&wbuild).unwrap_or_else(|e| panic!("{}: {e}", wbuild.display()))
+}
+
+/// `wasm` compressed as the node ships its runtime (a 5 MB `set_code` call
+/// would not fit in a block), written to `dir/upgrade.wasm`.
+pub fn compressed_wasm(wasm: &[u8], dir: &Path) -> PathBuf {
+	let blob = sp_maybe_compressed_blob::compress_strongly(wasm, 64 << 20).unwrap();
+	let out = dir.join("upgrade.wasm");
+	std::fs::write(&out, &blob).unwrap();
+	out
 }
 
 /// Runs the `agora` client; returns (success, stdout, stderr).
