@@ -16,7 +16,7 @@
 
 mod common;
 
-use common::{agora_json, assert_try_state, node_bin, planck};
+use common::{agora_json, assert_try_state, net, planck};
 use serde_json::Value;
 use std::{
 	collections::HashMap,
@@ -40,16 +40,11 @@ fn ws(i: u16) -> String {
 /// allowed (the worker listens on loopback) and no audits (this test is about
 /// liveness; the verification test audits every receipt).
 fn spec(dir: &Path) -> PathBuf {
-	let out = Command::new(node_bin()).args(["build-spec", "--chain", "local"]).output().unwrap();
-	assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-	let mut s: Value = serde_json::from_slice(&out.stdout).unwrap();
-	let patch = &mut s["genesis"]["runtimeGenesis"]["patch"];
-	patch["marketParams"]["params"] = serde_json::json!([["AUDIT_RATE", 0]]);
-	patch["models"]["privateEndpoints"] = true.into();
-	patch["slashing"]["bonds"] = serde_json::json!([[EVE, 10_000 * AGR]]);
-	let path = dir.join("local-chaos.json");
-	std::fs::write(&path, serde_json::to_vec_pretty(&s).unwrap()).unwrap();
-	path
+	net::local_spec(dir, "local-chaos.json", |patch| {
+		patch["marketParams"]["params"] = serde_json::json!([["AUDIT_RATE", 0]]);
+		patch["models"]["privateEndpoints"] = true.into();
+		patch["slashing"]["bonds"] = serde_json::json!([[EVE, 10_000 * AGR]]);
+	})
 }
 
 struct Net {
@@ -62,16 +57,7 @@ struct Net {
 
 impl Net {
 	fn script(&self, args: &[&str]) -> std::process::Output {
-		let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/local-net.sh");
-		Command::new("bash")
-			.arg(script)
-			.args(args)
-			.env("AGORA_NODE", node_bin())
-			.env("AGORA_CHAIN", &self.chain)
-			.env("AGORA_NET_DIR", &self.dir)
-			.env("AGORA_NET_PORT_OFFSET", OFFSET.to_string())
-			.output()
-			.unwrap()
+		net::local_net(&self.dir, &self.chain, OFFSET, false, args)
 	}
 
 	fn worker_log(&self, run: u32) -> PathBuf {
@@ -79,15 +65,8 @@ impl Net {
 	}
 
 	fn logs(&self) -> String {
-		let mut files: Vec<PathBuf> = NAMES.iter().map(|n| self.dir.join(format!("{n}.log"))).collect();
-		files.extend((1..=self.worker_runs).map(|r| self.worker_log(r)));
-		let mut s = String::new();
-		for f in files {
-			let text = std::fs::read_to_string(&f).unwrap_or_default();
-			let lines: Vec<&str> = text.lines().collect();
-			s.push_str(&format!("--- {}\n{}\n", f.display(), lines[lines.len().saturating_sub(12)..].join("\n")));
-		}
-		s
+		let nodes = NAMES.iter().map(|n| self.dir.join(format!("{n}.log")));
+		net::tails(nodes.chain((1..=self.worker_runs).map(|r| self.worker_log(r))))
 	}
 
 	/// Eve's `agora-worker serve` on Alice's node, on the same data directory
@@ -226,7 +205,7 @@ fn jobs_survive_a_killed_validator_and_a_killed_worker_under_load() {
 	let stake0 = eve_stake();
 
 	// Load, and Dave's node killed while it runs.
-	let mut jobs = load(&net.dir, 1, 6);
+	let mut jobs = load(&net.dir, 1, 5);
 	let f0 = net.finalized(0).unwrap();
 	net.kill_node("dave");
 	// The worker is killed as soon as it has finished its first inference:
@@ -240,20 +219,30 @@ fn jobs_survive_a_killed_validator_and_a_killed_worker_under_load() {
 	let (computed, receipted) = (count("inference done"), count("receipt final"));
 	assert!(computed >= 1 && receipted < jobs.len(), "killed mid-work:\n{first_run}");
 	// More orders while the worker is down and Dave too.
-	jobs.extend(load(&net.dir, 2, 4));
+	jobs.extend(load(&net.dir, 2, 3));
 	net.wait("finality with Dave down", Duration::from_secs(120), |n| n.finalized(0).is_some_and(|f| f >= f0 + 6));
 
 	// The worker comes back on its data directory, then Dave on his database.
 	net.start_worker();
 	let out = net.script(&["start-node", "dave"]);
 	assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-	jobs.extend(load(&net.dir, 3, 4));
+	jobs.extend(load(&net.dir, 3, 3));
 
 	// Every job is answered and paid: none expires, nobody is slashed.
-	net.wait("every job to be paid out", Duration::from_secs(480), |_| {
-		jobs.iter().all(|id| !matches!(status(*id).as_str(), "Assigned" | "Acknowledged" | "Receipted"))
+	// (Each job is read until it ends, and not after.)
+	let mut ends: HashMap<u64, String> = HashMap::new();
+	net.wait("every job to end", Duration::from_secs(480), |_| {
+		for id in &jobs {
+			if !ends.contains_key(id) {
+				let s = status(*id);
+				if matches!(s.as_str(), "Assigned" | "Acknowledged" | "Receipted") {
+					return false;
+				}
+				ends.insert(*id, s);
+			}
+		}
+		true
 	});
-	let ends: HashMap<u64, String> = jobs.iter().map(|id| (*id, status(*id))).collect();
 	assert!(ends.values().all(|s| s == "Finalized"), "every job finalized: {ends:?}\n{}", net.logs());
 	assert_eq!(eve_stake(), stake0, "Eve was never slashed");
 

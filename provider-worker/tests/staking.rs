@@ -34,17 +34,10 @@ fn ws(i: u16) -> String {
 
 /// The `local` chain spec with fast epochs.
 fn spec(dir: &Path) -> PathBuf {
-	let out = Command::new(node_bin())
-		.args(["build-spec", "--chain", "local"])
-		.output()
-		.unwrap();
-	assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-	let mut s: Value = serde_json::from_slice(&out.stdout).unwrap();
-	s["genesis"]["runtimeGenesis"]["patch"]["origins"]["fastEpochs"] = true.into();
-	s["genesis"]["runtimeGenesis"]["patch"]["origins"]["fastTracks"] = true.into();
-	let path = dir.join("local-fast-epochs.json");
-	std::fs::write(&path, serde_json::to_vec_pretty(&s).unwrap()).unwrap();
-	path
+	common::net::local_spec(dir, "local-fast-epochs.json", |patch| {
+		patch["origins"]["fastEpochs"] = true.into();
+		patch["origins"]["fastTracks"] = true.into();
+	})
 }
 
 struct Net {
@@ -54,31 +47,11 @@ struct Net {
 
 impl Net {
 	fn script(&self, args: &[&str]) -> std::process::Output {
-		let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/local-net.sh");
-		Command::new("bash")
-			.arg(script)
-			.args(args)
-			.env("AGORA_NODE", node_bin())
-			.env("AGORA_CLIENT", common::client_bin())
-			.env("AGORA_CHAIN", &self.chain)
-			.env("AGORA_NET_DIR", &self.dir)
-			.env("AGORA_NET_PORT_OFFSET", OFFSET.to_string())
-			.output()
-			.unwrap()
+		common::net::local_net(&self.dir, &self.chain, OFFSET, false, args)
 	}
 
 	fn logs(&self) -> String {
-		let mut s = String::new();
-		for n in ["alice", "bob", "charlie", "dave", "eve"] {
-			let text =
-				std::fs::read_to_string(self.dir.join(format!("{n}.log"))).unwrap_or_default();
-			let lines: Vec<&str> = text.lines().collect();
-			s.push_str(&format!(
-				"--- {n}\n{}\n",
-				lines[lines.len().saturating_sub(12)..].join("\n")
-			));
-		}
-		s
+		common::net::tails(["alice", "bob", "charlie", "dave", "eve"].map(|n| self.dir.join(format!("{n}.log"))))
 	}
 
 	fn status(&self) -> Value {

@@ -86,18 +86,13 @@ fn staller() -> u16 {
 /// The `local` chain spec, with every receipt audited, Eve, Ferdie and //One
 /// bonded as providers, and loopback endpoints allowed.
 fn spec(dir: &Path) -> PathBuf {
-	let out = Command::new(node_bin()).args(["build-spec", "--chain", "local"]).output().unwrap();
-	assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-	let mut s: Value = serde_json::from_slice(&out.stdout).unwrap();
-	let patch = &mut s["genesis"]["runtimeGenesis"]["patch"];
-	patch["marketParams"]["params"] = serde_json::json!([["AUDIT_RATE", 1_000_000]]);
-	// The workers listen on loopback, which only a dev chain takes by default.
-	patch["models"]["privateEndpoints"] = true.into();
-	patch["slashing"]["bonds"] =
-		serde_json::json!([[EVE, 10_000 * AGR], [FERDIE, 10_000 * AGR], [one(), 10_000 * AGR]]);
-	let path = dir.join("local-audited.json");
-	std::fs::write(&path, serde_json::to_vec_pretty(&s).unwrap()).unwrap();
-	path
+	common::net::local_spec(dir, "local-audited.json", |patch| {
+		patch["marketParams"]["params"] = serde_json::json!([["AUDIT_RATE", 1_000_000]]);
+		// The workers listen on loopback, which only a dev chain takes by default.
+		patch["models"]["privateEndpoints"] = true.into();
+		patch["slashing"]["bonds"] =
+			serde_json::json!([[EVE, 10_000 * AGR], [FERDIE, 10_000 * AGR], [one(), 10_000 * AGR]]);
+	})
 }
 
 struct Net {
@@ -108,33 +103,16 @@ struct Net {
 
 impl Net {
 	fn script(&self, args: &[&str]) -> std::process::Output {
-		let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/local-net.sh");
-		Command::new("bash")
-			.arg(script)
-			.args(args)
-			.env("AGORA_NODE", node_bin())
-			.env("AGORA_WORKER", env!("CARGO_BIN_EXE_agora-worker"))
-			.env("AGORA_NET_VERIFIERS", "1")
-			.env("AGORA_CHAIN", &self.chain)
-			.env("AGORA_NET_DIR", &self.dir)
-			.env("AGORA_NET_PORT_OFFSET", OFFSET.to_string())
-			.output()
-			.unwrap()
+		common::net::local_net(&self.dir, &self.chain, OFFSET, true, args)
 	}
 
 	fn logs(&self) -> String {
-		let mut s = String::new();
 		let mut files: Vec<PathBuf> = NAMES
 			.iter()
 			.flat_map(|n| [self.dir.join(format!("{n}.log")), self.dir.join(format!("{n}-verifier.log"))])
 			.collect();
 		files.extend(self.workers.iter().map(|(_, l)| l.clone()));
-		for f in files {
-			let text = std::fs::read_to_string(&f).unwrap_or_default();
-			let lines: Vec<&str> = text.lines().collect();
-			s.push_str(&format!("--- {}\n{}\n", f.display(), lines[lines.len().saturating_sub(12)..].join("\n")));
-		}
-		s
+		common::net::tails(files)
 	}
 
 	/// `agora-worker serve` for `who`, on Alice's node; waits until it serves.

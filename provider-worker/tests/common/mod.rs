@@ -2,6 +2,8 @@
 //! `agora-worker` and the `agora` client, as processes.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod net;
+
 use serde_json::Value;
 use std::{
 	net::TcpListener,
