@@ -4,6 +4,7 @@
 //! Substrate JSON-RPC and Prometheus metrics.
 
 mod agora_rpc;
+mod authoring;
 mod babe_equivocation;
 mod chain_spec;
 mod cli;

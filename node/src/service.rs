@@ -309,6 +309,10 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::trait
 			prometheus_registry.as_ref(),
 			telemetry.as_ref().map(|x| x.handle()),
 		);
+		// Stands aside in slots whose author the runtime has disabled, instead
+		// of building a block `pallet-babe` refuses (crate::authoring).
+		let proposer_factory =
+			crate::authoring::SkipWhileDisabled { inner: proposer_factory, client: client.clone() };
 
 		let slot_duration = babe_link.config().slot_duration();
 		let babe = sc_consensus_babe::start_babe(sc_consensus_babe::BabeParams {

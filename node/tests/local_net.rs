@@ -5,7 +5,8 @@
 //! catch up and finality resumes. Then Bob's BABE key runs on a second node
 //! (`start-twin bob babe`), which authors in his slots. The other nodes report
 //! each equivocation, the runtime records each offence (`pallet-offences`) and
-//! staking a slash of each offender, and finality carries on.
+//! staking a slash of each offender, and finality carries on; the disabled
+//! validator's nodes stand aside in its slots (no block the runtime refuses).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -131,6 +132,32 @@ fn four_validators_finalize_tolerate_one_down_and_catch_up() {
 	wait_until(&dir, "finality to advance after the equivocation", Duration::from_secs(120), || {
 		rpc(0).finalized_number().map(|n| n >= f1 + 3).unwrap_or(false)
 	});
+
+	// A disabled validator's nodes (Bob's and his twin, both holding his BABE
+	// key) stand aside in his slots instead of building blocks `pallet-babe`
+	// refuses. From here on (his slash, so his disabling, is in the state every
+	// block builds on) no node runs into the runtime's "disabled" panic. (Before
+	// it, the block that carries the offence report may be the offender's own:
+	// its state only disables him while that block runs.)
+	let names = ["alice", "bob", "charlie", "dave", "bob-twin", "alice-twin"];
+	let read = |n: &str| std::fs::read_to_string(dir.join(format!("{n}.log"))).unwrap_or_default();
+	let marks: Vec<usize> = names.iter().map(|n| read(n).len()).collect();
+	let fresh = || -> String {
+		names.iter().zip(&marks).map(|(n, m)| read(n).get(*m..).unwrap_or_default().to_string()).collect()
+	};
+	wait_until(&dir, "the disabled validator to stand aside in its slot", Duration::from_secs(120), || {
+		fresh().contains("is disabled by the runtime")
+	});
+	assert!(
+		!fresh().contains("should not be attempting to author blocks"),
+		"a disabled validator's node built a block the runtime refused"
+	);
+	let all: String = names.iter().map(|n| read(n)).collect();
+	println!(
+		"stand-aside log lines (the node's and the slot worker's, per slot): {} since the mark; runtime 'disabled' panics: {} before it, none after",
+		fresh().matches("is disabled by the runtime").count(),
+		all.matches("should not be attempting to author blocks").count()
+	);
 
 	let out = net(&dir, &["stop"]);
 	assert!(out.status.success());
