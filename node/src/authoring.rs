@@ -1,8 +1,8 @@
 //! Block authoring that stands aside while the runtime has disabled this
 //! validator.
 //!
-//! A validator that committed an offence (an equivocation) is disabled by
-//! staking for the rest of the era, and `pallet-babe` refuses a block it
+//! A validator that committed an offence (an equivocation) may be disabled by
+//! staking's disabling strategy, and `pallet-babe` refuses a block it
 //! authors: its `on_finalize` panics ("Validator with index … is disabled and
 //! should not be attempting to author blocks"), after the node has spent the
 //! slot building the block. BABE's slot worker still claims the disabled
