@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{agora, agora_json, assert_try_state, compressed_wasm, node_bin, planck, runtime_wasm};
+use common::{agora, agora_json, assert_try_state, compressed_wasm, planck, runtime_wasm};
 use serde_json::Value;
 use std::{
 	path::{Path, PathBuf},

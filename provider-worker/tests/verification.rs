@@ -26,7 +26,7 @@
 
 mod common;
 
-use common::{agora, agora_json, assert_try_state, node_bin, planck};
+use common::{agora, agora_json, assert_try_state, planck};
 use serde_json::Value;
 use std::{
 	path::{Path, PathBuf},
