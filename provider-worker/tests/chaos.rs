@@ -16,8 +16,7 @@
 
 mod common;
 
-use common::{agora_json, assert_try_state, net, planck};
-use serde_json::Value;
+use common::{agora_json, assert_try_state, net};
 use std::{
 	collections::HashMap,
 	path::{Path, PathBuf},
@@ -116,18 +115,7 @@ impl Net {
 	}
 
 	fn finalized(&self, i: u16) -> Option<u64> {
-		let rpc = |method: &str, params: &str| -> Option<Value> {
-			let out = Command::new("curl")
-				.args(["-s", "-m", "5", "-H", "Content-Type: application/json", "-d"])
-				.arg(format!(r#"{{"id":1,"jsonrpc":"2.0","method":"{method}","params":{params}}}"#))
-				.arg(format!("http://127.0.0.1:{}", 9944 + i + OFFSET))
-				.output()
-				.ok()?;
-			serde_json::from_slice::<Value>(&out.stdout).ok().map(|v| v["result"].clone())
-		};
-		let head = rpc("chain_getFinalizedHead", "[]")?;
-		let header = rpc("chain_getHeader", &format!("[{head}]"))?;
-		u64::from_str_radix(header["number"].as_str()?.trim_start_matches("0x"), 16).ok()
+		common::finalized_number(9944 + i + OFFSET).ok()
 	}
 
 	fn wait(&self, what: &str, timeout: Duration, mut ok: impl FnMut(&Self) -> bool) {
@@ -173,16 +161,7 @@ fn load(dir: &Path, round: u32, n: usize) -> Vec<u64> {
 }
 
 fn eve_stake() -> u128 {
-	let list = agora_json(&ws(0), &["provider", "list", "--model", EMB, "--sort", "stake"]);
-	let parse = |s: &str| s.parse::<subxt::utils::AccountId32>().ok();
-	let row = list[0]
-		.as_array()
-		.unwrap()
-		.iter()
-		.find(|r| parse(r["provider"].as_str().unwrap_or_default()) == parse(EVE))
-		.cloned()
-		.unwrap_or_else(|| panic!("Eve has no offer: {list:?}"));
-	planck(&row["stake"])
+	common::provider_stake(&ws(0), EMB, EVE).unwrap_or_else(|| panic!("Eve has no offer of {EMB}"))
 }
 
 fn status(id: u64) -> String {

@@ -17,7 +17,6 @@ use common::{agora, agora_json, assert_try_state, compressed_wasm, planck, runti
 use serde_json::Value;
 use std::{
 	path::{Path, PathBuf},
-	process::Command,
 	time::{Duration, Instant},
 };
 
@@ -135,14 +134,9 @@ fn upgraded_wasm(dir: &Path) -> (PathBuf, u32) {
 }
 
 fn spec_version(i: u16) -> u64 {
-	let out = Command::new("curl")
-		.args(["-s", "-H", "Content-Type: application/json", "-d"])
-		.arg(r#"{"id":1,"jsonrpc":"2.0","method":"state_getRuntimeVersion","params":[]}"#)
-		.arg(format!("http://127.0.0.1:{}", 9944 + i + OFFSET))
-		.output()
-		.unwrap();
-	let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-	v["result"]["specVersion"].as_u64().unwrap()
+	common::rpc(9944 + i + OFFSET, "state_getRuntimeVersion", serde_json::json!([])).unwrap()["specVersion"]
+		.as_u64()
+		.unwrap()
 }
 
 fn has(v: &Value, key: &str, who: &str) -> bool {

@@ -37,9 +37,7 @@ fn block_hash(node: &Node, n: u64) -> String {
 }
 
 fn finalized(node: &Node) -> u64 {
-	let head = node.rpc("chain_getFinalizedHead", json!([]));
-	let header = node.rpc("chain_getHeader", json!([head]));
-	u64::from_str_radix(header["number"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+	finalized_number(node.rpc_port).unwrap()
 }
 
 /// The runtime's spec_version after block `at` (the best block if `None`).

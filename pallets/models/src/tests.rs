@@ -9,18 +9,18 @@ use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect};
 const KEY_A: [u8; 32] = [0xaa; 32];
 const KEY_B: [u8; 32] = [0xbb; 32];
 
-fn register(publisher: AccountId, tag: u8) -> [u8; 32] {
+pub(crate) fn register(publisher: AccountId, tag: u8) -> [u8; 32] {
 	let m = manifest(publisher, tag);
 	let id = m.id();
 	assert_ok!(Models::register_model(RuntimeOrigin::signed(publisher), m));
 	id
 }
 
-fn bond(who: AccountId) {
+pub(crate) fn bond(who: AccountId) {
 	assert_ok!(Slashing::bond(RuntimeOrigin::signed(who), MIN_STAKE * 2));
 }
 
-fn open(who: AccountId, model: [u8; 32], key: [u8; 32]) -> u64 {
+pub(crate) fn open(who: AccountId, model: [u8; 32], key: [u8; 32]) -> u64 {
 	let id = crate::NextOfferId::<Test>::get();
 	assert_ok!(Models::open_offer(
 		RuntimeOrigin::signed(who),

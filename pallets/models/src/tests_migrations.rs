@@ -5,6 +5,7 @@
 use crate::{
 	migrations::v1::{self, ClosedOfferV0},
 	mock::*,
+	tests::{bond, open, register},
 	ClosedOffer, ClosedOffers,
 };
 use codec::Encode;
@@ -17,24 +18,12 @@ use frame_support::{
 /// are rewritten as v0 stored them (closed at 5) and the version set back to 0.
 /// Returns the ids and the v1 records they must come back as.
 fn v0_state(n: u8) -> Vec<(u64, ClosedOffer<AccountId, u64>)> {
-	let m = manifest(ALICE, 1);
-	let model = m.id();
-	assert_ok!(Models::register_model(RuntimeOrigin::signed(ALICE), m));
-	assert_ok!(Slashing::bond(RuntimeOrigin::signed(BOB), MIN_STAKE * 2));
+	let model = register(ALICE, 1);
+	bond(BOB);
 	System::set_block_number(5);
 	let mut out = Vec::new();
 	for k in 0..n {
-		let id = crate::NextOfferId::<Test>::get();
-		assert_ok!(Models::open_offer(
-			RuntimeOrigin::signed(BOB),
-			model,
-			[k; 32],
-			10,
-			5,
-			b"http://93.184.216.34:8080".to_vec(),
-			4,
-			b"cpu".to_vec()
-		));
+		let id = open(BOB, model, [k; 32]);
 		assert_ok!(Models::close_offer(RuntimeOrigin::signed(BOB), id));
 		let new = ClosedOffers::<Test>::get(id).unwrap();
 		v1::ClosedOffers::<Test>::insert(

@@ -83,20 +83,9 @@ impl Node {
 		n
 	}
 
-	/// A JSON-RPC call over HTTP (the node serves HTTP and WebSocket on one
-	/// port); returns `result`, panicking on an error.
+	/// A JSON-RPC call to this node ([`rpc`]), panicking on an error.
 	pub fn rpc(&self, method: &str, params: Value) -> Value {
-		let body = serde_json::json!({"id": 1, "jsonrpc": "2.0", "method": method, "params": params});
-		let out = Command::new("curl")
-			.args(["-s", "-H", "Content-Type: application/json", "-d"])
-			.arg(body.to_string())
-			.arg(format!("http://127.0.0.1:{}", self.rpc_port))
-			.output()
-			.unwrap();
-		let v: Value = serde_json::from_slice(&out.stdout)
-			.unwrap_or_else(|e| panic!("{method}: {e}: {}", String::from_utf8_lossy(&out.stdout)));
-		assert!(v.get("error").is_none(), "{method}: {v}");
-		v["result"].clone()
+		rpc(self.rpc_port, method, params).unwrap_or_else(|e| panic!("{method}: {e}"))
 	}
 
 	fn spawn(&mut self) {
@@ -267,6 +256,33 @@ impl Drop for Worker {
 	}
 }
 
+/// A JSON-RPC call over HTTP to the node on `port` (a node serves HTTP and
+/// WebSocket on one port): its `result`, or why there is none (no answer, an
+/// error object).
+pub fn rpc(port: u16, method: &str, params: Value) -> Result<Value, String> {
+	let body = serde_json::json!({"id": 1, "jsonrpc": "2.0", "method": method, "params": params});
+	let out = Command::new("curl")
+		.args(["-s", "-m", "10", "-H", "Content-Type: application/json", "-d"])
+		.arg(body.to_string())
+		.arg(format!("http://127.0.0.1:{port}"))
+		.output()
+		.map_err(|e| e.to_string())?;
+	let v: Value = serde_json::from_slice(&out.stdout)
+		.map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&out.stdout)))?;
+	match v.get("error") {
+		Some(e) => Err(e.to_string()),
+		None => Ok(v["result"].clone()),
+	}
+}
+
+/// The last finalized block number of the node on `port`.
+pub fn finalized_number(port: u16) -> Result<u64, String> {
+	let head = rpc(port, "chain_getFinalizedHead", serde_json::json!([]))?;
+	let header = rpc(port, "chain_getHeader", serde_json::json!([head]))?;
+	let n = header["number"].as_str().ok_or("a header without a number")?;
+	u64::from_str_radix(n.trim_start_matches("0x"), 16).map_err(|e| e.to_string())
+}
+
 /// The runtime wasm this build made (the one the node's built-in chains run).
 pub fn runtime_wasm() -> Vec<u8> {
 	let wbuild = node_bin().parent().unwrap().join("wbuild/agora-runtime/agora_runtime.wasm");
@@ -348,16 +364,14 @@ pub fn assert_try_state(url: &str) {
 
 /// Bob's provider bond (active), as `agora provider list` shows it.
 pub fn bob_stake(url: &str) -> u128 {
-	let list = agora_json(url, &["provider", "list", "--model", "SmolLM2-135M-Instruct", "--sort", "stake"]);
-	let row = list[0]
-		.as_array()
-		.unwrap()
-		.iter()
-		.find(|r| {
-			let parse = |s: &str| s.parse::<subxt::utils::AccountId32>().ok();
-			parse(r["provider"].as_str().unwrap_or_default()) == parse(BOB)
-		})
-		.cloned()
-		.unwrap_or_else(|| panic!("Bob has no offer: {}", list[0]));
-	planck(&row["stake"])
+	provider_stake(url, "SmolLM2-135M-Instruct", BOB).unwrap_or_else(|| panic!("Bob has no offer"))
+}
+
+/// A provider's bond (active), as `agora provider list --model …` shows it
+/// beside its offer of `model`; `None` if it has no offer of that model.
+pub fn provider_stake(url: &str, model: &str, who: &str) -> Option<u128> {
+	let list = agora_json(url, &["provider", "list", "--model", model, "--sort", "stake"]);
+	let parse = |s: &str| s.parse::<subxt::utils::AccountId32>().ok();
+	let row = list[0].as_array()?.iter().find(|r| parse(r["provider"].as_str().unwrap_or_default()) == parse(who))?;
+	Some(planck(&row["stake"]))
 }
