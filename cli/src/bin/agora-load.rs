@@ -1,0 +1,579 @@
+//! `agora-load`: the load generator of `scripts/bench-throughput.sh`.
+//!
+//! Against a dev chain (`agora-node --dev`: Alice validates alone, Bob is the
+//! bonded provider of the shipped models' offers) it measures, in one run and
+//! from the same client accounts, how many of each thing the node finalizes
+//! per second:
+//! 1. **transfers**: every client sends `balances.transfer_keep_alive` to the
+//!    next client;
+//! 2. **job cycles**: every client orders jobs (`jobs.submit_job`, escrow,
+//!    assigned by the runtime's AVRF draw over the model's offers, here Bob's
+//!    only), a scripted provider holding Bob's worker key (no model: the
+//!    output hash is made up) signs and posts a receipt (`jobs.submit_receipt`)
+//!    for each job assigned to it as soon as it sees the job in a block, and
+//!    the chain pays each job out in `on_initialize` when its dispute window
+//!    ends (`JobFinalized`). One cycle = order + receipt + settlement.
+//!
+//! Load is closed-loop: on every new best block each client tops up to
+//! `--window` transactions the chain has not included yet (its nonce read at
+//! that block), and jobs stop being ordered while the offer's open jobs plus
+//! the ordered-but-not-included ones reach its capacity. Rates are counted in
+//! *finalized* blocks, by their on-chain timestamps, over the steady part of
+//! each phase; the report (JSON on stdout, and `--json FILE`) gives the counts,
+//! the window and every failed transaction's error by name.
+use agora_client::chain::{self, runtime, Client, Keypair, View};
+use agora_primitives::jobs::Receipt;
+use clap::Parser;
+use subxt::ext::futures::future::join_all;
+use runtime::runtime_types::{agora_primitives::jobs::JobParams, pallet_jobs::types::InputParam};
+use serde::Serialize;
+use std::{
+	collections::{BTreeMap, HashSet},
+	sync::{Arc, Mutex},
+	time::Duration,
+};
+use subxt::utils::AccountId32;
+
+/// A client at one block.
+type At = subxt::client::ClientAtBlock<chain::Config, subxt::client::OnlineClientAtBlockImpl<chain::Config>>;
+/// A block's events.
+type Events = subxt::events::Events<chain::Config>;
+
+#[derive(Parser, Debug)]
+#[command(name = "agora-load", about = "Drives transfers, then job cycles, into a dev node and reports finalized rates")]
+struct Args {
+	/// The node's WebSocket RPC.
+	#[arg(long, default_value = "ws://127.0.0.1:9944")]
+	url: String,
+	/// Client accounts (`//Alice//load//N`, funded by Alice at the start).
+	#[arg(long, default_value_t = 64)]
+	clients: u32,
+	/// Transactions each client may have in the pool, not yet in a block.
+	#[arg(long, default_value_t = 32)]
+	window: u64,
+	/// Seconds of load per phase (the job phase then waits for its receipted
+	/// jobs to be settled).
+	#[arg(long, default_value_t = 90)]
+	seconds: u64,
+	/// The model jobs are ordered for (its offer's provider must be Bob, as
+	/// on the dev chain).
+	#[arg(long, default_value = "SmolLM2-135M-Instruct")]
+	model: String,
+	/// Accounts that post the scripted provider's receipts (a receipt is
+	/// valid from any fee payer: it carries the worker's signature), each
+	/// with its own nonces, so that receipts are submitted in parallel.
+	#[arg(long, default_value_t = 8)]
+	relayers: u32,
+	/// Which phases to run.
+	#[arg(long, value_delimiter = ',', default_value = "transfers,jobs")]
+	phases: Vec<String>,
+	/// Also write the report here.
+	#[arg(long)]
+	json: Option<std::path::PathBuf>,
+}
+
+/// The tip on every receipt (0.001 AGR).
+const RECEIPT_TIP: u128 = agora_primitives::MILLI_AGR;
+
+/// One account's transactions, signed with locally counted nonces.
+struct Sender {
+	key: Keypair,
+	account: AccountId32,
+	/// The nonce the next transaction gets.
+	next: u64,
+	/// The account's nonce at the last best block seen (its included count).
+	chain: u64,
+}
+
+impl Sender {
+	fn new(key: Keypair) -> Self {
+		let account = chain::account(&key);
+		Self { key, account, next: 0, chain: 0 }
+	}
+	fn pending(&self) -> u64 {
+		self.next.saturating_sub(self.chain)
+	}
+}
+
+/// What a phase saw in finalized blocks: (block, timestamp ms, events counted).
+#[derive(Default)]
+struct Tally {
+	blocks: Vec<(u64, u64, u64)>,
+}
+
+#[derive(Serialize, Default, Debug)]
+struct PhaseReport {
+	/// Counted events per second over the steady window.
+	per_second: f64,
+	/// Events counted in the steady window, and its length.
+	in_window: u64,
+	window_secs: f64,
+	/// Every counted event in the phase.
+	total: u64,
+	/// Transactions submitted (transfers, or job orders), receipts submitted
+	/// (jobs), and those refused by the pool or failed in a block (by error).
+	submitted: u64,
+	receipts_submitted: u64,
+	/// Jobs that expired without a receipt (the provider slashed), in best blocks.
+	expired: u64,
+	failed: BTreeMap<String, u64>,
+	/// Finalized blocks seen in the phase, and the most events one held.
+	blocks: u64,
+	max_per_block: u64,
+}
+
+#[derive(Serialize, Debug)]
+struct Report {
+	node: String,
+	clients: u32,
+	window: u64,
+	seconds: u64,
+	transfers: Option<PhaseReport>,
+	job_cycles: Option<PhaseReport>,
+	/// Finalized transfers per finalized job cycle, per second.
+	transfers_per_job_cycle: Option<f64>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+	let args = Args::parse();
+	let client = chain::connect_with_backoff(&args.url, Duration::from_secs(60)).await?;
+	let alice = chain::keypair(Some("//Alice"), None)?;
+	let bob = chain::keypair(Some("//Bob"), None)?;
+	let mut clients = (0..args.clients)
+		.map(|i| chain::keypair(Some(&format!("//Alice//load//{i}")), None).map(Sender::new))
+		.collect::<anyhow::Result<Vec<_>>>()?;
+	let mut relayers = (0..args.relayers.max(1))
+		.map(|i| chain::keypair(Some(&format!("//Alice//load//relayer//{i}")), None).map(Sender::new))
+		.collect::<anyhow::Result<Vec<_>>>()?;
+	fund(&client, &alice, clients.iter().chain(&relayers)).await?;
+	let mut report = Report {
+		node: args.url.clone(),
+		clients: args.clients,
+		window: args.window,
+		seconds: args.seconds,
+		transfers: None,
+		job_cycles: None,
+		transfers_per_job_cycle: None,
+	};
+	for phase in &args.phases {
+		match phase.as_str() {
+			"transfers" => report.transfers = Some(transfers(&client, &args, &mut clients).await?),
+			"jobs" => report.job_cycles = Some(jobs(&client, &args, &mut clients, &mut relayers, &bob).await?),
+			other => anyhow::bail!("unknown phase {other:?} (transfers, jobs)"),
+		}
+	}
+	if let (Some(t), Some(j)) = (&report.transfers, &report.job_cycles) {
+		if j.per_second > 0.0 {
+			report.transfers_per_job_cycle = Some(t.per_second / j.per_second);
+		}
+	}
+	let text = serde_json::to_string_pretty(&report)?;
+	if let Some(path) = &args.json {
+		std::fs::write(path, &text)?;
+	}
+	println!("{text}");
+	Ok(())
+}
+
+/// Alice sends each client 1,000 AGR (enough for every job's escrow and fee),
+/// all in one go, and waits until the last transfer is final.
+async fn fund(client: &Client, alice: &Keypair, accounts: impl Iterator<Item = &Sender>) -> anyhow::Result<()> {
+	let amount = 1_000 * agora_primitives::AGR;
+	let submitter = chain::Submitter::new(alice.clone());
+	let mut progress = vec![];
+	for c in accounts {
+		let call = runtime::transactions().balances().transfer_keep_alive(c.account.into(), amount);
+		progress.push(submitter.submit(client, &call).await?);
+	}
+	let n = progress.len();
+	for p in progress {
+		p.wait_for_finalized_success().await.map_err(|e| anyhow::anyhow!("funding a client: {e}"))?;
+	}
+	eprintln!("funded {n} accounts with 1,000 AGR each");
+	Ok(())
+}
+
+/// Reads every sender's nonce at `at` into `chain` (and `next`, if behind).
+async fn sync_nonces(at: &At, senders: &mut [Sender]) -> anyhow::Result<()> {
+	let entry = at.storage().entry(runtime::storage().system().account())?;
+	let reads = senders.iter().map(|s| entry.try_fetch((s.account,)));
+	let got = join_all(reads).await;
+	for (s, r) in senders.iter_mut().zip(got) {
+		let nonce = match r? {
+			Some(v) => u64::from(v.decode()?.nonce),
+			None => 0,
+		};
+		s.chain = nonce;
+		s.next = s.next.max(nonce);
+	}
+	Ok(())
+}
+
+/// Signs `calls` for `s` with consecutive nonces and submits them in order;
+/// a refusal ends the run of submissions (the rest would have a gap) and
+/// resets the count to the chain's. Returns how many went in (a prefix of
+/// `calls`).
+async fn submit_run<C: subxt::transactions::Payload>(
+	at: &At,
+	s: &mut Sender,
+	calls: &[C],
+	tip: u128,
+	failed: &Mutex<BTreeMap<String, u64>>,
+) -> u64 {
+	let mut sent = 0;
+	for call in calls {
+		let params =
+			subxt::config::DefaultExtrinsicParamsBuilder::<chain::Config>::new().nonce(s.next).tip(tip).build();
+		let result = async {
+			let tx = at.tx().create_signable_offline(call, params)?.sign(&s.key)?;
+			tx.submit().await
+		}
+		.await;
+		match result {
+			Ok(_) => {
+				s.next = s.next.saturating_add(1);
+				sent += 1;
+			},
+			Err(e) => {
+				let key = format!("pool: {}", short(&e.to_string()));
+				*failed.lock().unwrap_or_else(|p| p.into_inner()).entry(key).or_default() += 1;
+				s.next = s.chain;
+				break;
+			},
+		}
+	}
+	sent
+}
+
+fn short(e: &str) -> String {
+	e.chars().take(120).collect()
+}
+
+/// Failed extrinsics of the block at `at`, by error name (every transaction
+/// on the bench chain is this generator's).
+fn count_failures(at: &At, events: &Events, failed: &Mutex<BTreeMap<String, u64>>) {
+	use runtime::runtime_types::sp_runtime::DispatchError;
+	let md = at.metadata_ref();
+	for ev in events.find::<runtime::system::events::ExtrinsicFailed>().flatten() {
+		let name = match &ev.dispatch_error {
+			DispatchError::Module(m) => md
+				.pallet_by_error_index(m.index)
+				.and_then(|p| p.error_variant_by_index(m.error[0]).map(|v| format!("{}::{}", p.name(), v.name)))
+				.unwrap_or_else(|| format!("module {} error {:?}", m.index, m.error)),
+			other => format!("{other:?}"),
+		};
+		*failed.lock().unwrap_or_else(|p| p.into_inner()).entry(name).or_default() += 1;
+	}
+}
+
+/// Follows finalized blocks from now on, counting `count(events)` per block
+/// with its timestamp, until `stop` is set.
+fn tally_finalized<F>(
+	client: Client,
+	count: F,
+	tally: Arc<Mutex<Tally>>,
+	stop: Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<anyhow::Result<()>>
+where
+	F: Fn(&Events) -> u64 + Send + 'static,
+{
+	tokio::spawn(async move {
+		let mut blocks = client.stream_blocks().await?;
+		while let Some(block) = blocks.next().await {
+			let block = block?;
+			let at = block.at().await?;
+			let events = at.events().fetch().await?;
+			let n = count(&events);
+			let ts = at.storage().entry(runtime::storage().timestamp().now())?.try_fetch(()).await?;
+			let ts = ts.map(|v| v.decode()).transpose()?.unwrap_or(0);
+			tally.lock().unwrap_or_else(|p| p.into_inner()).blocks.push((block.number(), ts, n));
+			if stop.load(std::sync::atomic::Ordering::Relaxed) {
+				break;
+			}
+		}
+		Ok(())
+	})
+}
+
+/// The rate over the blocks whose timestamps lie in `(from, to]` after the
+/// first of them with a counted event: events in those blocks after the
+/// first, over the time since the first.
+fn steady(tally: &Tally, from_ms: u64, to_ms: u64) -> (u64, f64) {
+	let window: Vec<_> = tally.blocks.iter().filter(|(_, ts, _)| *ts > from_ms && *ts <= to_ms).collect();
+	let Some(first) = window.iter().position(|(_, _, n)| *n > 0) else { return (0, 0.0) };
+	let counted = window.iter().skip(first + 1).map(|(_, _, n)| n).sum::<u64>();
+	let secs = match (window.get(first), window.last()) {
+		(Some(a), Some(b)) => b.1.saturating_sub(a.1) as f64 / 1000.0,
+		_ => 0.0,
+	};
+	(counted, secs)
+}
+
+fn now_ms() -> u64 {
+	std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+fn finish(tally: &Tally, from_ms: u64, to_ms: u64, submitted: u64, failed: BTreeMap<String, u64>) -> PhaseReport {
+	let (in_window, window_secs) = steady(tally, from_ms, to_ms);
+	let per_second = if window_secs > 0.0 { in_window as f64 / window_secs } else { 0.0 };
+	let counted: Vec<_> = tally.blocks.iter().filter(|(_, ts, _)| *ts > from_ms).collect();
+	PhaseReport {
+		per_second,
+		in_window,
+		window_secs,
+		total: counted.iter().map(|b| b.2).sum(),
+		submitted,
+		receipts_submitted: 0,
+		expired: 0,
+		failed,
+		blocks: counted.len() as u64,
+		max_per_block: counted.iter().map(|b| b.2).max().unwrap_or(0),
+	}
+}
+
+/// Phase 1: transfers between clients for `seconds`; counts `Transfer` events
+/// among clients in finalized blocks.
+async fn transfers(client: &Client, args: &Args, clients: &mut [Sender]) -> anyhow::Result<PhaseReport> {
+	let ours: HashSet<[u8; 32]> = clients.iter().map(|c| c.account.0).collect();
+	let tally = Arc::new(Mutex::new(Tally::default()));
+	let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+	let failed = Mutex::new(BTreeMap::new());
+	let count = move |events: &Events| {
+		events
+			.find::<runtime::balances::events::Transfer>()
+			.flatten()
+			.filter(|t| ours.contains(&t.from.0) && ours.contains(&t.to.0))
+			.count() as u64
+	};
+	let watcher = tally_finalized(client.clone(), count, tally.clone(), stop.clone());
+	let start = now_ms();
+	let end = start.saturating_add(args.seconds.saturating_mul(1000));
+	let n = clients.len();
+	let dests: Vec<AccountId32> = (0..n).map(|i| clients[(i + 1) % n].account).collect();
+	let mut submitted = 0u64;
+	let mut best = client.stream_best_blocks().await?;
+	eprintln!("transfers: {}s of load from {n} clients, {} in flight each", args.seconds, args.window);
+	while now_ms() < end {
+		let Some(block) = best.next().await else { anyhow::bail!("the best block stream ended") };
+		let at = block?.at().await?;
+		count_failures(&at, &at.events().fetch().await?, &failed);
+		sync_nonces(&at, clients).await?;
+		let runs = clients.iter_mut().zip(&dests).map(|(s, to)| {
+			let k = args.window.saturating_sub(s.pending());
+			let calls: Vec<_> = (0..k)
+				.map(|_| runtime::transactions().balances().transfer_keep_alive((*to).into(), agora_primitives::MILLI_AGR))
+				.collect();
+			let (at, failed) = (&at, &failed);
+			async move { submit_run(at, s, &calls, 0, failed).await }
+		});
+		submitted += join_all(runs).await.iter().sum::<u64>();
+	}
+	// Let what is in the pool drain and be finalized.
+	let stop_at = now_ms();
+	tokio::time::sleep(Duration::from_secs(12)).await;
+	stop.store(true, std::sync::atomic::Ordering::Relaxed);
+	watcher.await??;
+	let t = tally.lock().unwrap_or_else(|p| p.into_inner());
+	let r = finish(&t, start, stop_at, submitted, failed.into_inner().unwrap_or_default());
+	eprintln!("transfers: {:.1}/s finalized ({} in {:.1}s)", r.per_second, r.in_window, r.window_secs);
+	Ok(r)
+}
+
+/// Phase 2: job cycles for `seconds`, then until the receipted jobs are paid
+/// (or 3 dispute windows more); counts Bob's `JobFinalized` events.
+async fn jobs(
+	client: &Client,
+	args: &Args,
+	clients: &mut [Sender],
+	relayers: &mut [Sender],
+	bob: &Keypair,
+) -> anyhow::Result<PhaseReport> {
+	let view = View::new(client);
+	let model = view.find_model(&args.model).await?;
+	let bob_account = chain::account(bob);
+	let offer = view
+		.offers()
+		.await?
+		.into_iter()
+		.find(|o| o.model_id == model.id && o.provider == bob_account && o.active)
+		.ok_or_else(|| anyhow::anyhow!("Bob has no active offer for {} (is this a dev chain?)", args.model))?;
+	let at = client.at_current_block().await?;
+	let capacity = at.constants().entry(runtime::constants().models().max_capacity())?;
+	let window = at.constants().entry(runtime::constants().jobs().dispute_window())?;
+	if offer.capacity < capacity {
+		let call = runtime::transactions().models().update_offer(
+			offer.id,
+			offer.base_price,
+			offer.price_per_1k_tokens,
+			offer.endpoint.clone().into_bytes(),
+			capacity,
+			offer.hardware.clone().into_bytes(),
+		);
+		chain::submit_final(client, &call, bob, "models.update_offer").await?;
+		eprintln!("jobs: Bob's offer {} now takes {capacity} open jobs", offer.id);
+	}
+	let bob_for_count = bob_account;
+	let count = move |events: &Events| {
+		events
+			.find::<runtime::jobs::events::JobFinalized>()
+			.flatten()
+			.filter(|f| f.provider == bob_for_count)
+			.count() as u64
+	};
+	let tally = Arc::new(Mutex::new(Tally::default()));
+	let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+	let failed = Mutex::new(BTreeMap::new());
+	let watcher = tally_finalized(client.clone(), count, tally.clone(), stop.clone());
+	let mut receipted: HashSet<u64> = HashSet::new();
+	// The dev offers charge 0.001 AGR + 0.01 AGR per 1,000 tokens: a 1-token
+	// receipt is paid 0.00101 AGR of the 0.01 AGR held.
+	let max_price = 10 * agora_primitives::MILLI_AGR;
+	let start = now_ms();
+	let end = start.saturating_add(args.seconds.saturating_mul(1000));
+	let mut submitted = 0u64;
+	let mut seq = 0u64;
+	let mut best = client.stream_best_blocks().await?;
+	eprintln!("jobs: {}s of orders from {} clients on offer {}, receipts by Bob", args.seconds, clients.len(), offer.id);
+	let mut stopped_at: Option<u64> = None;
+	let mut receipts = vec![];
+	let mut receipts_sent = 0u64;
+	let mut expired = 0u64;
+	let mut last_seen: Option<u64> = None;
+	loop {
+		let Some(block) = best.next().await else { anyhow::bail!("the best block stream ended") };
+		let block = block?;
+		let number = block.number();
+		let at = block.at().await?;
+		// Every block since the last one seen (the stream skips blocks that
+		// came while this loop was busy).
+		let from = last_seen.map_or(number, |l| l.saturating_add(1)).min(number);
+		for n in from..=number {
+			let here;
+			let at_n = if n == number {
+				&at
+			} else {
+				here = client.at_block(n).await?;
+				&here
+			};
+			let events = at_n.events().fetch().await?;
+			count_failures(at_n, &events, &failed);
+			for ev in events.find::<runtime::jobs::events::JobExpired>().flatten() {
+				eprintln!("jobs: job {} expired at block {n}", ev.job_id);
+				expired += 1;
+			}
+			if std::env::var_os("AGORA_LOAD_TRACE").is_some() {
+				let orders = events.find::<runtime::jobs::events::JobAssigned>().count();
+				let receipted = events.find::<runtime::jobs::events::JobReceipted>().count();
+				eprintln!("jobs: block {n}: {orders} orders, {receipted} receipts");
+			}
+			// The scripted provider: a receipt for every job assigned to Bob.
+			for ev in events.find::<runtime::jobs::events::JobAssigned>().flatten() {
+				if ev.provider != bob_account || !receipted.insert(ev.job_id) {
+					continue;
+				}
+				let receipt = Receipt::<[u8; 32]> {
+					job_id: ev.job_id,
+					model_id: ev.model_id,
+					input_hash: ev.input_hash,
+					output_hash: agora_primitives::rules::content_hash(&ev.job_id.to_le_bytes()),
+					output_tokens: 1,
+					provider: bob_account.0,
+					worker_pubkey: ev.worker_key,
+				};
+				if std::env::var_os("AGORA_LOAD_TRACE").is_some() {
+					eprintln!("jobs: job {} assigned at block {n}, deadline {}", ev.job_id, ev.deadline);
+				}
+				let signature = bob.sign(&receipt.signing_payload()).0;
+				let call = runtime::transactions().jobs().submit_receipt(ev.job_id, chain::recode(&receipt)?, signature);
+				receipts.push(call);
+			}
+		}
+		last_seen = Some(number);
+		// Those the pool refused are sent again at the next block. A tip puts
+		// receipts before orders in the pool, as a provider racing its
+		// deadlines would.
+		// Each relayer takes an equal share, up to its window.
+		sync_nonces(&at, relayers).await?;
+		let share = receipts.len().div_ceil(relayers.len());
+		let mut plans = vec![];
+		let mut rest = receipts.into_iter();
+		for r in relayers.iter_mut() {
+			let k = usize::try_from(args.window.saturating_sub(r.pending())).unwrap_or(0).min(share);
+			plans.push((r, rest.by_ref().take(k).collect::<Vec<_>>()));
+		}
+		let mut left: Vec<_> = rest.collect();
+		let runs = plans.into_iter().map(|(r, calls)| {
+			let failed = &failed;
+			let at = &at;
+			async move {
+				let sent = submit_run(at, r, &calls, RECEIPT_TIP, failed).await;
+				(sent, calls.into_iter().skip(usize::try_from(sent).unwrap_or(usize::MAX)).collect::<Vec<_>>())
+			}
+		});
+		for (sent, unsent) in join_all(runs).await {
+			receipts_sent += sent;
+			left.extend(unsent);
+		}
+		receipts = left;
+		let open = offer_load(&at, offer.id).await?;
+		if let Some(stopped) = stopped_at {
+			if open == 0 || number >= stopped + 3 * u64::from(window) {
+				break;
+			}
+			continue;
+		}
+		if now_ms() >= end {
+			stopped_at = Some(number);
+			continue;
+		}
+		// Orders: up to the offer's capacity, counting those not yet in a block.
+		sync_nonces(&at, clients).await?;
+		let pending: u64 = clients.iter().map(Sender::pending).sum();
+		let mut room = u64::from(capacity).saturating_sub(u64::from(open)).saturating_sub(pending);
+		let mut plans = vec![];
+		for s in clients.iter_mut() {
+			let k = args.window.saturating_sub(s.pending()).min(room);
+			room = room.saturating_sub(k);
+			let calls: Vec<_> = (0..k)
+				.map(|_| {
+					seq += 1;
+					// Deadlines a minute or more ahead, spread over 64 blocks, so
+					// that no deadline block's queue gets half full (that
+					// charges a surcharge, which grows with queue pressure).
+					let deadline = u32::try_from(number).unwrap_or(u32::MAX).saturating_add(20 + (seq % 64) as u32);
+					runtime::transactions().jobs().submit_job(
+						model.id,
+						InputParam::Inline(format!("load {seq}").into_bytes()),
+						JobParams { max_tokens: 16, temperature_milli: 0, seed: 0 },
+						max_price,
+						deadline,
+						None,
+					)
+				})
+				.collect();
+			plans.push((s, calls));
+		}
+		let runs = plans.into_iter().map(|(s, calls)| {
+			let (at, failed) = (&at, &failed);
+			async move { submit_run(at, s, &calls, 0, failed).await }
+		});
+		submitted += join_all(runs).await.iter().sum::<u64>();
+	}
+	let stop_at = now_ms();
+	stop.store(true, std::sync::atomic::Ordering::Relaxed);
+	watcher.await??;
+	let t = tally.lock().unwrap_or_else(|p| p.into_inner());
+	// Steady state: after the pipeline filled (the first payout) until orders stopped.
+	let mut r = finish(&t, start, end.min(stop_at), submitted, failed.into_inner().unwrap_or_default());
+	r.receipts_submitted = receipts_sent;
+	r.expired = expired;
+	eprintln!("jobs: {:.1} cycles/s finalized ({} in {:.1}s)", r.per_second, r.in_window, r.window_secs);
+	Ok(r)
+}
+
+/// The offer's open jobs at `at`.
+async fn offer_load(at: &At, offer: u64) -> anyhow::Result<u32> {
+	let entry = at.storage().entry(runtime::storage().jobs().offer_load())?;
+	Ok(entry.try_fetch((offer,)).await?.map(|v| v.decode()).transpose()?.unwrap_or(0))
+}

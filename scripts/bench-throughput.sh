@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Finalized throughput of one node (docs/benchmarks.md, "Throughput"): starts a
+# release dev node and runs `agora-load` (cli/src/bin/agora-load.rs) against it,
+# which in one run, from the same funded client accounts, drives
+#   1. balances.transfer_keep_alive between the clients (the peer), then
+#   2. whole job cycles: clients order jobs, a scripted provider with Bob's
+#      worker key (no model) posts a signed receipt for each as soon as it sees
+#      it in a block, and the chain settles each after its dispute window,
+# closed-loop (every client keeps WINDOW transactions in flight; orders stop at
+# the offer's capacity), and counts Transfer / JobFinalized events in
+# finalized blocks by their timestamps. Prints the JSON report, the ratio, and
+# why the node ended each block it authored.
+#
+#   scripts/bench-throughput.sh                      SECS=90 CLIENTS=64 WINDOW=64
+#   PHASES=jobs SECS=120 scripts/bench-throughput.sh one phase only
+#
+# Builds `cargo build --release -p agora-node -p agora-cli` first (~50 min cold
+# on 2 cores, its own target/release; no test features). Run it on an
+# otherwise idle machine: the node and the load generator share the cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/agora-target}
+SECS=${SECS:-90}
+CLIENTS=${CLIENTS:-64}
+WINDOW=${WINDOW:-64}
+PHASES=${PHASES:-transfers,jobs}
+RPC=${AGORA_RPC_PORT:-9966}
+cargo build --locked --release -p agora-node -p agora-cli
+BIN=$CARGO_TARGET_DIR/release
+work=$(mktemp -d)
+mkdir -p target/bench
+cleanup() { kill "${NODE:-}" 2>/dev/null || true; wait 2>/dev/null || true; cp "$work/node.log" target/bench/throughput-node.log 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+"$BIN/agora-node" --dev --base-path "$work/node" --rpc-port "$RPC" --port 0 --no-prometheus \
+  --rpc-max-connections 1000 >"$work/node.log" 2>&1 &
+NODE=$!
+for _ in $(seq 60); do
+  "$BIN/agora" --url "ws://127.0.0.1:$RPC" model list >/dev/null 2>&1 && break
+  sleep 1
+done
+echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo +changes), $(nproc) CPUs:$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2); release node --dev (3 s blocks); $CLIENTS clients x $WINDOW in flight; $SECS s per phase"
+"$BIN/agora-load" --url "ws://127.0.0.1:$RPC" --clients "$CLIENTS" --window "$WINDOW" --seconds "$SECS" \
+  --phases "$PHASES" --json target/bench/throughput.json >/dev/null
+python3 - target/bench/throughput.json "$work/node.log" <<'EOF'
+import json, re, sys, collections
+r = json.load(open(sys.argv[1]))
+print(json.dumps(r, indent=2))
+t, j = r.get("transfers"), r.get("job_cycles")
+if t:
+    print(f"finalized transfer_keep_alive/s: {t['per_second']:.1f} ({t['in_window']} in {t['window_secs']:.1f} s, at most {t['max_per_block']} a block)")
+if j:
+    print(f"finalized job cycles/s:          {j['per_second']:.1f} ({j['in_window']} in {j['window_secs']:.1f} s, at most {j['max_per_block']} a block); goal >= 1000")
+if t and j and j["per_second"] > 0:
+    print(f"transfers per job cycle: {t['per_second'] / j['per_second']:.1f}")
+ends = collections.Counter(m.group(1) for m in re.finditer(r"Prepared block for proposing .* end: (\w+)", open(sys.argv[2]).read()))
+print("why the node ended its blocks:", dict(ends))
+EOF
