@@ -17,10 +17,13 @@
 //! Load is closed-loop: on every new best block each client tops up to
 //! `--window` transactions the chain has not included yet (its nonce read at
 //! that block), and jobs stop being ordered while the offer's open jobs plus
-//! the ordered-but-not-included ones reach its capacity. Rates are counted in
-//! *finalized* blocks, by their on-chain timestamps, over the steady part of
-//! each phase; the report (JSON on stdout, and `--json FILE`) gives the counts,
-//! the window and every failed transaction's error by name.
+//! the ordered-but-not-included ones reach its capacity. Receipts are posted
+//! by `--relayers` fee payers in parallel, with a tip. Rates are counted in
+//! *finalized* blocks, by their on-chain timestamps: transfers from the first
+//! block with one to the last while the load went on; job cycles from the
+//! first payout to the last (the backlog drained). The report (JSON on
+//! stdout, and `--json FILE`) gives the counts, the window, expired and
+//! still-open jobs, and every failed transaction's error by name.
 use agora_client::chain::{self, runtime, Client, Keypair, View};
 use agora_primitives::jobs::Receipt;
 use clap::Parser;
@@ -29,7 +32,10 @@ use runtime::runtime_types::{agora_primitives::jobs::JobParams, pallet_jobs::typ
 use serde::Serialize;
 use std::{
 	collections::{BTreeMap, HashSet},
-	sync::{Arc, Mutex},
+	sync::{
+		atomic::{AtomicU64, Ordering},
+		Arc, Mutex,
+	},
 	time::Duration,
 };
 use subxt::utils::AccountId32;
@@ -114,8 +120,11 @@ struct PhaseReport {
 	/// (jobs), and those refused by the pool or failed in a block (by error).
 	submitted: u64,
 	receipts_submitted: u64,
-	/// Jobs that expired without a receipt (the provider slashed), in best blocks.
+	/// Jobs that expired without a receipt (the provider slashed), in best
+	/// blocks, and the offer's jobs still open when the phase gave up
+	/// waiting (3 dispute windows after the last order).
 	expired: u64,
+	open_at_end: u32,
 	failed: BTreeMap<String, u64>,
 	/// Finalized blocks seen in the phase, and the most events one held.
 	blocks: u64,
@@ -268,12 +277,13 @@ fn count_failures(at: &At, events: &Events, failed: &Mutex<BTreeMap<String, u64>
 }
 
 /// Follows finalized blocks from now on, counting `count(events)` per block
-/// with its timestamp, until `stop` is set.
+/// with its timestamp, until it has counted block `stop` (set by the phase
+/// once it knows its last block).
 fn tally_finalized<F>(
 	client: Client,
 	count: F,
 	tally: Arc<Mutex<Tally>>,
-	stop: Arc<std::sync::atomic::AtomicBool>,
+	stop: Arc<AtomicU64>,
 ) -> tokio::task::JoinHandle<anyhow::Result<()>>
 where
 	F: Fn(&Events) -> u64 + Send + 'static,
@@ -288,7 +298,7 @@ where
 			let ts = at.storage().entry(runtime::storage().timestamp().now())?.try_fetch(()).await?;
 			let ts = ts.map(|v| v.decode()).transpose()?.unwrap_or(0);
 			tally.lock().unwrap_or_else(|p| p.into_inner()).blocks.push((block.number(), ts, n));
-			if stop.load(std::sync::atomic::Ordering::Relaxed) {
+			if block.number() >= stop.load(Ordering::Relaxed) {
 				break;
 			}
 		}
@@ -296,14 +306,18 @@ where
 	})
 }
 
-/// The rate over the blocks whose timestamps lie in `(from, to]` after the
-/// first of them with a counted event: events in those blocks after the
-/// first, over the time since the first.
+/// The rate over the blocks whose timestamps lie in `(from, to]`, from the
+/// first of them with a counted event to the last: the events in the blocks
+/// after the first, over the time between the two.
 fn steady(tally: &Tally, from_ms: u64, to_ms: u64) -> (u64, f64) {
 	let window: Vec<_> = tally.blocks.iter().filter(|(_, ts, _)| *ts > from_ms && *ts <= to_ms).collect();
-	let Some(first) = window.iter().position(|(_, _, n)| *n > 0) else { return (0, 0.0) };
-	let counted = window.iter().skip(first + 1).map(|(_, _, n)| n).sum::<u64>();
-	let secs = match (window.get(first), window.last()) {
+	let (Some(first), Some(last)) =
+		(window.iter().position(|b| b.2 > 0), window.iter().rposition(|b| b.2 > 0))
+	else {
+		return (0, 0.0);
+	};
+	let counted = window.iter().take(last + 1).skip(first + 1).map(|b| b.2).sum::<u64>();
+	let secs = match (window.get(first), window.get(last)) {
 		(Some(a), Some(b)) => b.1.saturating_sub(a.1) as f64 / 1000.0,
 		_ => 0.0,
 	};
@@ -326,6 +340,7 @@ fn finish(tally: &Tally, from_ms: u64, to_ms: u64, submitted: u64, failed: BTree
 		submitted,
 		receipts_submitted: 0,
 		expired: 0,
+		open_at_end: 0,
 		failed,
 		blocks: counted.len() as u64,
 		max_per_block: counted.iter().map(|b| b.2).max().unwrap_or(0),
@@ -337,7 +352,7 @@ fn finish(tally: &Tally, from_ms: u64, to_ms: u64, submitted: u64, failed: BTree
 async fn transfers(client: &Client, args: &Args, clients: &mut [Sender]) -> anyhow::Result<PhaseReport> {
 	let ours: HashSet<[u8; 32]> = clients.iter().map(|c| c.account.0).collect();
 	let tally = Arc::new(Mutex::new(Tally::default()));
-	let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+	let stop = Arc::new(AtomicU64::new(u64::MAX));
 	let failed = Mutex::new(BTreeMap::new());
 	let count = move |events: &Events| {
 		events
@@ -369,10 +384,23 @@ async fn transfers(client: &Client, args: &Args, clients: &mut [Sender]) -> anyh
 		});
 		submitted += join_all(runs).await.iter().sum::<u64>();
 	}
-	// Let what is in the pool drain and be finalized.
+	// Let what is in the pool drain (every client's transactions in a best
+	// block, or 20 blocks), then count until that block is final.
 	let stop_at = now_ms();
-	tokio::time::sleep(Duration::from_secs(12)).await;
-	stop.store(true, std::sync::atomic::Ordering::Relaxed);
+	for _ in 0..20 {
+		let Some(block) = best.next().await else { anyhow::bail!("the best block stream ended") };
+		let block = block?;
+		let at = block.at().await?;
+		count_failures(&at, &at.events().fetch().await?, &failed);
+		sync_nonces(&at, clients).await?;
+		if clients.iter().all(|c| c.pending() == 0) {
+			stop.store(block.number(), Ordering::Relaxed);
+			break;
+		}
+	}
+	if stop.load(Ordering::Relaxed) == u64::MAX {
+		anyhow::bail!("transfers still pending 20 blocks after the load stopped");
+	}
 	watcher.await??;
 	let t = tally.lock().unwrap_or_else(|p| p.into_inner());
 	let r = finish(&t, start, stop_at, submitted, failed.into_inner().unwrap_or_default());
@@ -422,7 +450,7 @@ async fn jobs(
 			.count() as u64
 	};
 	let tally = Arc::new(Mutex::new(Tally::default()));
-	let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+	let stop = Arc::new(AtomicU64::new(u64::MAX));
 	let failed = Mutex::new(BTreeMap::new());
 	let watcher = tally_finalized(client.clone(), count, tally.clone(), stop.clone());
 	let mut receipted: HashSet<u64> = HashSet::new();
@@ -440,6 +468,7 @@ async fn jobs(
 	let mut receipts_sent = 0u64;
 	let mut expired = 0u64;
 	let mut last_seen: Option<u64> = None;
+	let mut open;
 	loop {
 		let Some(block) = best.next().await else { anyhow::bail!("the best block stream ended") };
 		let block = block?;
@@ -516,7 +545,7 @@ async fn jobs(
 			left.extend(unsent);
 		}
 		receipts = left;
-		let open = offer_load(&at, offer.id).await?;
+		open = offer_load(&at, offer.id).await?;
 		if let Some(stopped) = stopped_at {
 			if open == 0 || number >= stopped + 3 * u64::from(window) {
 				break;
@@ -560,14 +589,16 @@ async fn jobs(
 		});
 		submitted += join_all(runs).await.iter().sum::<u64>();
 	}
-	let stop_at = now_ms();
-	stop.store(true, std::sync::atomic::Ordering::Relaxed);
+	stop.store(last_seen.unwrap_or(0), Ordering::Relaxed);
 	watcher.await??;
 	let t = tally.lock().unwrap_or_else(|p| p.into_inner());
-	// Steady state: after the pipeline filled (the first payout) until orders stopped.
-	let mut r = finish(&t, start, end.min(stop_at), submitted, failed.into_inner().unwrap_or_default());
+	// From the first payout (the pipeline full) to the last (the backlog
+	// drained): while orders go on the chain settles as fast as it can, and
+	// after they stop it works off what is queued.
+	let mut r = finish(&t, start, u64::MAX, submitted, failed.into_inner().unwrap_or_default());
 	r.receipts_submitted = receipts_sent;
 	r.expired = expired;
+	r.open_at_end = open;
 	eprintln!("jobs: {:.1} cycles/s finalized ({} in {:.1}s)", r.per_second, r.in_window, r.window_secs);
 	Ok(r)
 }

@@ -36,6 +36,12 @@ pub fn client_bin() -> PathBuf {
 	bin
 }
 
+/// The throughput benchmark's load generator (`agora-load`, crate
+/// `agora-cli`), built beside these tests like `agora`.
+pub fn load_bin() -> PathBuf {
+	client_bin().with_file_name("agora-load")
+}
+
 pub fn free_port() -> u16 {
 	TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

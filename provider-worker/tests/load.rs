@@ -1,0 +1,50 @@
+//! The throughput benchmark's load generator (`agora-load`,
+//! `scripts/bench-throughput.sh`) against a dev node, small: 4 clients with 4
+//! transactions in flight each, 9 s per phase. Shown: every transfer it sent
+//! and every job it ordered is counted in a finalized block (each job paid out
+//! after a receipt from the scripted provider), no transaction failed or was
+//! refused, no job expired and none is left open. Rates are printed, never
+//! asserted (a benchmark, not a timed test); `docs/benchmarks.md` has the
+//! release-build numbers.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use common::{load_bin, Node};
+use serde_json::Value;
+use std::process::Command;
+
+#[test]
+fn load_generator_counts_every_transfer_and_job_cycle_it_drives() {
+	let node = Node::start();
+	let dir = tempfile::tempdir().unwrap();
+	let report = dir.path().join("throughput.json");
+	let out = Command::new(load_bin())
+		.args(["--url", &node.url(), "--clients", "4", "--window", "4", "--relayers", "2", "--seconds", "9"])
+		.arg("--json")
+		.arg(&report)
+		.output()
+		.expect("agora-load runs");
+	let stderr = String::from_utf8_lossy(&out.stderr);
+	assert!(out.status.success(), "agora-load failed:\n{stderr}");
+	eprintln!("{stderr}");
+	let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+
+	let t = &r["transfers"];
+	let sent = t["submitted"].as_u64().unwrap();
+	assert!(sent >= 16, "at least one window of transfers per client: {t}");
+	assert_eq!(t["total"].as_u64(), Some(sent), "every transfer sent is counted final: {t}");
+	assert_eq!(t["failed"], serde_json::json!({}), "{t}");
+	assert!(t["per_second"].as_f64().unwrap() > 0.0, "{t}");
+
+	let j = &r["job_cycles"];
+	let ordered = j["submitted"].as_u64().unwrap();
+	assert!(ordered >= 16, "at least one window of orders per client: {j}");
+	assert_eq!(j["receipts_submitted"].as_u64(), Some(ordered), "one receipt per order: {j}");
+	assert_eq!(j["total"].as_u64(), Some(ordered), "every ordered job is paid out in a finalized block: {j}");
+	assert_eq!(j["expired"].as_u64(), Some(0), "{j}");
+	assert_eq!(j["open_at_end"].as_u64(), Some(0), "{j}");
+	assert_eq!(j["failed"], serde_json::json!({}), "{j}");
+	assert!(j["per_second"].as_f64().unwrap() > 0.0, "{j}");
+	assert!(r["transfers_per_job_cycle"].as_f64().unwrap() > 0.0, "{r}");
+}
