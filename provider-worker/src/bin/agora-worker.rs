@@ -112,6 +112,12 @@ struct VerifierArgs {
 	/// Run on the CPU even in a CUDA build.
 	#[arg(long)]
 	cpu: bool,
+	/// How long to keep trying the node at start, in seconds. A verifier
+	/// started beside its node (by a service manager, `scripts/local-net.sh`)
+	/// waits while the node opens its RPC, which on a busy machine can take
+	/// minutes.
+	#[arg(long, default_value_t = 600)]
+	wait_for_node_secs: u64,
 }
 
 #[derive(clap::Args, Debug)]
@@ -578,7 +584,7 @@ fn parse_models(list: &[String]) -> anyhow::Result<Vec<(String, PathBuf)>> {
 
 async fn verifier_cmd(a: VerifierArgs) -> anyhow::Result<()> {
 	use agora_worker::verifier::{Checker, Verifier};
-	let client = chain::connect_with_backoff(&a.url, std::time::Duration::from_secs(60)).await?;
+	let client = chain::connect_with_backoff(&a.url, std::time::Duration::from_secs(a.wait_for_node_secs)).await?;
 	let device = engine::device(a.cpu)?;
 	let mut held = vec![];
 	for (which, dir) in parse_models(&a.models)? {
