@@ -76,6 +76,10 @@ struct Args {
 	/// Also write the report here.
 	#[arg(long)]
 	json: Option<std::path::PathBuf>,
+	/// Print each block's orders and receipts and each job's assignment
+	/// (stderr), to see where a job cycle waits.
+	#[arg(long)]
+	trace: bool,
 }
 
 /// The tip on every receipt (0.001 AGR).
@@ -185,8 +189,8 @@ async fn main() -> anyhow::Result<()> {
 	Ok(())
 }
 
-/// Alice sends each client 1,000 AGR (enough for every job's escrow and fee),
-/// all in one go, and waits until the last transfer is final.
+/// Alice sends each account (clients, relayers) 1,000 AGR (enough for every
+/// job's escrow and fee), all in one go, and waits until each transfer is final.
 async fn fund(client: &Client, alice: &Keypair, accounts: impl Iterator<Item = &Sender>) -> anyhow::Result<()> {
 	let amount = 1_000 * agora_primitives::AGR;
 	let submitter = chain::Submitter::new(alice.clone());
@@ -259,8 +263,27 @@ fn short(e: &str) -> String {
 	e.chars().take(120).collect()
 }
 
-/// Failed extrinsics of the block at `at`, by error name (every transaction
-/// on the bench chain is this generator's).
+/// The events of every best block after `last_seen` up to the one at `at`
+/// (numbered `number`), oldest first: the best-block stream skips blocks that
+/// came while the caller was busy submitting. Moves `last_seen` to `number`.
+async fn events_since(
+	client: &Client,
+	at: &At,
+	number: u64,
+	last_seen: &mut Option<u64>,
+) -> anyhow::Result<Vec<(u64, Events)>> {
+	let from = last_seen.map_or(number, |l| l.saturating_add(1)).min(number);
+	let mut out = vec![];
+	for n in from..number {
+		out.push((n, client.at_block(n).await?.events().fetch().await?));
+	}
+	out.push((number, at.events().fetch().await?));
+	*last_seen = Some(number);
+	Ok(out)
+}
+
+/// Failed extrinsics in `events`, by error name (every transaction on the
+/// bench chain is this generator's; `at` gives the metadata).
 fn count_failures(at: &At, events: &Events, failed: &Mutex<BTreeMap<String, u64>>) {
 	use runtime::runtime_types::sp_runtime::DispatchError;
 	let md = at.metadata_ref();
@@ -368,11 +391,15 @@ async fn transfers(client: &Client, args: &Args, clients: &mut [Sender]) -> anyh
 	let dests: Vec<AccountId32> = (0..n).map(|i| clients[(i + 1) % n].account).collect();
 	let mut submitted = 0u64;
 	let mut best = client.stream_best_blocks().await?;
+	let mut last_seen = None;
 	eprintln!("transfers: {}s of load from {n} clients, {} in flight each", args.seconds, args.window);
 	while now_ms() < end {
 		let Some(block) = best.next().await else { anyhow::bail!("the best block stream ended") };
-		let at = block?.at().await?;
-		count_failures(&at, &at.events().fetch().await?, &failed);
+		let block = block?;
+		let at = block.at().await?;
+		for (_, events) in events_since(client, &at, block.number(), &mut last_seen).await? {
+			count_failures(&at, &events, &failed);
+		}
 		sync_nonces(&at, clients).await?;
 		let runs = clients.iter_mut().zip(&dests).map(|(s, to)| {
 			let k = args.window.saturating_sub(s.pending());
@@ -391,7 +418,9 @@ async fn transfers(client: &Client, args: &Args, clients: &mut [Sender]) -> anyh
 		let Some(block) = best.next().await else { anyhow::bail!("the best block stream ended") };
 		let block = block?;
 		let at = block.at().await?;
-		count_failures(&at, &at.events().fetch().await?, &failed);
+		for (_, events) in events_since(client, &at, block.number(), &mut last_seen).await? {
+			count_failures(&at, &events, &failed);
+		}
 		sync_nonces(&at, clients).await?;
 		if clients.iter().all(|c| c.pending() == 0) {
 			stop.store(block.number(), Ordering::Relaxed);
@@ -441,12 +470,11 @@ async fn jobs(
 		chain::submit_final(client, &call, bob, "models.update_offer").await?;
 		eprintln!("jobs: Bob's offer {} now takes {capacity} open jobs", offer.id);
 	}
-	let bob_for_count = bob_account;
 	let count = move |events: &Events| {
 		events
 			.find::<runtime::jobs::events::JobFinalized>()
 			.flatten()
-			.filter(|f| f.provider == bob_for_count)
+			.filter(|f| f.provider == bob_account)
 			.count() as u64
 	};
 	let tally = Arc::new(Mutex::new(Tally::default()));
@@ -474,24 +502,13 @@ async fn jobs(
 		let block = block?;
 		let number = block.number();
 		let at = block.at().await?;
-		// Every block since the last one seen (the stream skips blocks that
-		// came while this loop was busy).
-		let from = last_seen.map_or(number, |l| l.saturating_add(1)).min(number);
-		for n in from..=number {
-			let here;
-			let at_n = if n == number {
-				&at
-			} else {
-				here = client.at_block(n).await?;
-				&here
-			};
-			let events = at_n.events().fetch().await?;
-			count_failures(at_n, &events, &failed);
+		for (n, events) in events_since(client, &at, number, &mut last_seen).await? {
+			count_failures(&at, &events, &failed);
 			for ev in events.find::<runtime::jobs::events::JobExpired>().flatten() {
 				eprintln!("jobs: job {} expired at block {n}", ev.job_id);
 				expired += 1;
 			}
-			if std::env::var_os("AGORA_LOAD_TRACE").is_some() {
+			if args.trace {
 				let orders = events.find::<runtime::jobs::events::JobAssigned>().count();
 				let receipted = events.find::<runtime::jobs::events::JobReceipted>().count();
 				eprintln!("jobs: block {n}: {orders} orders, {receipted} receipts");
@@ -510,7 +527,7 @@ async fn jobs(
 					provider: bob_account.0,
 					worker_pubkey: ev.worker_key,
 				};
-				if std::env::var_os("AGORA_LOAD_TRACE").is_some() {
+				if args.trace {
 					eprintln!("jobs: job {} assigned at block {n}, deadline {}", ev.job_id, ev.deadline);
 				}
 				let signature = bob.sign(&receipt.signing_payload()).0;
@@ -518,11 +535,10 @@ async fn jobs(
 				receipts.push(call);
 			}
 		}
-		last_seen = Some(number);
-		// Those the pool refused are sent again at the next block. A tip puts
+		// Each relayer takes an equal share, up to its window; what the pool
+		// refused or no relayer had room for goes at the next block. A tip puts
 		// receipts before orders in the pool, as a provider racing its
 		// deadlines would.
-		// Each relayer takes an equal share, up to its window.
 		sync_nonces(&at, relayers).await?;
 		let share = receipts.len().div_ceil(relayers.len());
 		let mut plans = vec![];
