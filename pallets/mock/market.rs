@@ -169,6 +169,9 @@ parameter_types! {
 	pub static MaxOfferScan: u32 = 64;
 	/// 0 unless a test sets it: most tests count every planck.
 	pub static QueueSurchargeBase: Balance = 0;
+	/// No limit unless a test sets one (the queue tests make the hooks lag).
+	pub static QueueWeightBudget: frame_support::weights::Weight = frame_support::weights::Weight::MAX;
+	pub static DrawWeightBudget: frame_support::weights::Weight = frame_support::weights::Weight::MAX;
 }
 
 pub const VALIDATORS: [AccountId; 4] = [20, 21, 22, 23];
@@ -241,6 +244,7 @@ impl pallet_verification::Config for Test {
 	type Offers = Models;
 	type Channels = TestChannels;
 	type ServedWindow = DisputeWindow;
+	type DrawWeight = DrawWeightBudget;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = Helper;
 }
@@ -321,6 +325,7 @@ impl pallet_jobs::Config for Test {
 	type MaxCandidates = MaxCandidatesBound;
 	type MaxOfferScan = MaxOfferScan;
 	type QueueSurcharge = QueueSurchargeBase;
+	type QueueWeight = QueueWeightBudget;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = Helper;
 }
@@ -368,6 +373,10 @@ impl pallet_jobs::BenchmarkHelper<AccountId, Balance> for Helper {
 	}
 	fn set_input_limit(bytes: u32) {
 		InputLimit::set(bytes);
+	}
+	fn finish_draws() {
+		let _ = pallet_verification::AuditDraws::<Test>::clear(u32::MAX, None);
+		pallet_verification::AuditDrawCursor::<Test>::put(u64::MAX);
 	}
 }
 #[cfg(feature = "runtime-benchmarks")]

@@ -1,7 +1,8 @@
 //! The throughput benchmark's load generator (`agora-load`,
 //! `scripts/bench-throughput.sh`) against a dev node, small: 4 clients with 4
-//! transactions in flight each, 9 s per phase. Shown: every transfer it sent
-//! and every job it ordered is counted in a finalized block (each job paid out
+//! transactions in flight each, 9 s per phase, Bob and one load provider (bonded
+//! and given an offer by the generator). Shown: every transfer it sent and
+//! every job it ordered is counted in a finalized block (each job paid out
 //! after a receipt from the scripted provider), no transaction failed or was
 //! refused, no job expired and none is left open. Rates are printed, never
 //! asserted (a benchmark, not a timed test); `docs/benchmarks.md` has the
@@ -10,17 +11,21 @@
 
 mod common;
 
-use common::{load_bin, Node};
+use common::{load_bin, wait_ready, Node};
 use serde_json::Value;
 use std::process::Command;
 
 #[test]
 fn load_generator_counts_every_transfer_and_job_cycle_it_drives() {
 	let node = Node::start();
+	// A loaded machine can take a minute or more to open the node's RPC:
+	// agora-load's own patience is for a node that is already up.
+	wait_ready(&node);
 	let dir = tempfile::tempdir().unwrap();
 	let report = dir.path().join("throughput.json");
 	let out = Command::new(load_bin())
 		.args(["--url", &node.url(), "--clients", "4", "--window", "4", "--relayers", "2", "--seconds", "9"])
+		.args(["--providers", "2"])
 		.arg("--json")
 		.arg(&report)
 		.output()

@@ -5,8 +5,10 @@
 //! for a job, Bob closes an offer (a closed-offer record in the v0 layout) and
 //! Dave opens a payment channel to Bob. A root referendum driven from the
 //! `agora` CLI (fast tracks: dev genesis) enacts `system.set_code` with this
-//! build's runtime (spec_version 101), which lists `pallet-models`' v0 → v1
-//! migration (closed offers lose `closed_at`).
+//! build's runtime (spec_version 102), which lists `pallet-models`' v0 → v1
+//! migration (closed offers lose `closed_at`) and those of `pallet-jobs` and
+//! `pallet-verification` (their per-block queues become sets drained by
+//! cursors; the job receipted across the upgrade rides through them).
 //!
 //! Shown: the migration ran in the first block executed by the new runtime and
 //! in no other (the storage version and the record at that block and its
@@ -57,12 +59,20 @@ fn prefix(pallet: &str, item: &str) -> Vec<u8> {
 	[sp_crypto_hashing::twox_128(pallet.as_bytes()), sp_crypto_hashing::twox_128(item.as_bytes())].concat()
 }
 
-/// `pallet-models`' on-chain storage version (absent reads as 0).
-fn models_version(node: &Node, at: Option<&str>) -> u16 {
-	raw(node, &prefix("Models", ":__STORAGE_VERSION__:"), at)
+/// A pallet's on-chain storage version (absent reads as 0).
+fn version_of(node: &Node, pallet: &str, at: Option<&str>) -> u16 {
+	raw(node, &prefix(pallet, ":__STORAGE_VERSION__:"), at)
 		.map(|b| u16::from_le_bytes([b[0], b[1]]))
 		.unwrap_or(0)
 }
+
+/// `pallet-models`' on-chain storage version.
+fn models_version(node: &Node, at: Option<&str>) -> u16 {
+	version_of(node, "Models", at)
+}
+
+/// This build's spec_version (`runtime/src/lib.rs`).
+const NEW_SPEC: u64 = 102;
 
 /// The key of `Models::ClosedOffers[id]` (Twox64Concat).
 fn closed_offer_key(id: u64) -> Vec<u8> {
@@ -171,18 +181,18 @@ fn a_referendum_upgrades_a_running_chain_its_migration_runs_once_and_nothing_is_
 	let w = agora_json(&url, &["gov", "status", &referendum, "--wait"]);
 	assert_eq!(w[0]["referendum"]["state"], "Approved", "{}", w[0]);
 	assert_eq!(w[0]["enacted"], true, "{}", w[0]);
-	assert_eq!(spec_version(&node, None), 101, "the chain runs this build's runtime");
+	assert_eq!(spec_version(&node, None), NEW_SPEC, "the chain runs this build's runtime");
 
 	// The first block executed by the new runtime: the one after the block
-	// that set the code (the first whose state has spec_version 101).
+	// that set the code (the first whose state has the new spec_version).
 	let mut set_code = finalized(&node);
 	let t0 = Instant::now();
-	while spec_version(&node, Some(&block_hash(&node, set_code))) != 101 {
+	while spec_version(&node, Some(&block_hash(&node, set_code))) != NEW_SPEC {
 		assert!(t0.elapsed() < Duration::from_secs(120), "the upgrade never finalized:\n{}", node.log_tail());
 		std::thread::sleep(Duration::from_secs(1));
 		set_code = finalized(&node);
 	}
-	while spec_version(&node, Some(&block_hash(&node, set_code - 1))) == 101 {
+	while spec_version(&node, Some(&block_hash(&node, set_code - 1))) == NEW_SPEC {
 		set_code -= 1;
 	}
 	let migrated = set_code + 1;
@@ -195,6 +205,10 @@ fn a_referendum_upgrades_a_running_chain_its_migration_runs_once_and_nothing_is_
 	assert_eq!(models_version(&node, Some(&before)), 0, "not migrated when the code was set");
 	assert_eq!(raw(&node, &closed_offer_key(offer), Some(&before)).as_ref(), Some(&v0_record));
 	assert_eq!(models_version(&node, Some(&at)), 1, "migrated in block {migrated}");
+	for pallet in ["Jobs", "Verification"] {
+		assert_eq!(version_of(&node, pallet, Some(&before)), 0, "{pallet}: not migrated when the code was set");
+		assert_eq!(version_of(&node, pallet, Some(&at)), 1, "{pallet}: migrated in block {migrated}");
+	}
 	let v1_record = [&v0_record[..96], &v0_record[100..]].concat();
 	assert_eq!(raw(&node, &closed_offer_key(offer), Some(&at)), Some(v1_record.clone()), "closed_at dropped");
 	// Re-executing the migration block on its parent's state, then every

@@ -84,7 +84,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("agora"),
 	impl_name: alloc::borrow::Cow::Borrowed("agora"),
 	authoring_version: 1,
-	spec_version: 101,
+	spec_version: 102,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -275,6 +275,10 @@ where
 pub type Migrations = (
 	// spec_version 101: closed offers lose `closed_at`.
 	pallet_models::migrations::v1::MigrateV0ToV1<Runtime>,
+	// spec_version 102: the job queues and audit draws become sets per block,
+	// drained by cursors within a share of the block's weight.
+	pallet_jobs::migrations::v1::MigrateV0ToV1<Runtime>,
+	pallet_verification::migrations::v1::MigrateV0ToV1<Runtime>,
 );
 /// Dispatches calls to the pallets.
 pub type Executive = frame_executive::Executive<

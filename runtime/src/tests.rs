@@ -514,10 +514,14 @@ fn weights_sane() {
 	let normal = block.get(DispatchClass::Normal);
 	let max_ext = normal.max_extrinsic.expect("normal extrinsics are limited");
 	let room = Weight::from_parts(max_ext.ref_time() / 2, max_ext.proof_size() / 2);
-	let calls: [(&str, Weight); 20] = [
+	let calls: [(&str, Weight); 21] = [
 		("jobs.submit_job", Jobs::submit_job(m::MaxOfferScan::get(), m::MaxInputLen::get())),
 		("jobs.acknowledge", Jobs::acknowledge()),
 		("jobs.submit_receipt", Jobs::submit_receipt()),
+		(
+			"jobs.submit_receipts",
+			Jobs::submit_receipt().saturating_mul(u64::from(<<Runtime as pallet_jobs::Config>::MaxReceiptBatch as Get<u32>>::get())),
+		),
 		("jobs.finalize", Jobs::finalize()),
 		("jobs.cancel_job", Jobs::cancel_job()),
 		("jobs.rate", Jobs::rate().saturating_add(Rep::on_rating())),
@@ -546,10 +550,14 @@ fn weights_sane() {
 		assert!(w.all_lte(room), "{name} weighs {w:?}, over half of a normal extrinsic's limit {max_ext:?}");
 		assert!(w.ref_time() > 0, "{name} has no weight: its weights.rs is not generated");
 	}
-	let q = m::MaxJobsPerBlock::get();
+	// The queue budgets, a read per block set each queue's drain reads (at
+	// most `agora_pallet_support::MAX_DUE_BLOCKS` = 64 each), and
+	// the fullest vote-deadline queue.
 	let c = u64::from(configs::verification::MaxChecksPerBlock::get());
-	let hook = Jobs::on_initialize(q, q, q)
-		.saturating_add(Verif::audit_draw().saturating_mul(c))
+	let sets = <Runtime as frame_system::Config>::DbWeight::get().reads(4 * 64);
+	let hook = m::QueueWeight::get()
+		.saturating_add(configs::verification::DrawWeight::get())
+		.saturating_add(sets)
 		.saturating_add(Verif::audit_timeout().saturating_mul(c));
 	assert!(
 		hook.all_lte(Weight::from_parts(block.max_block.ref_time() / 2, block.max_block.proof_size() / 2)),

@@ -7,17 +7,21 @@
 //! 1. **transfers**: every client sends `balances.transfer_keep_alive` to the
 //!    next client;
 //! 2. **job cycles**: every client orders jobs (`jobs.submit_job`, escrow,
-//!    assigned by the runtime's AVRF draw over the model's offers, here Bob's
-//!    only), a scripted provider holding Bob's worker key (no model: the
-//!    output hash is made up) signs and posts a receipt (`jobs.submit_receipt`)
-//!    for each job assigned to it as soon as it sees the job in a block, and
-//!    the chain pays each job out in `on_initialize` when its dispute window
-//!    ends (`JobFinalized`). One cycle = order + receipt + settlement.
+//!    assigned by the runtime's AVRF draw over the model's offers: Bob's and
+//!    those of `--providers` − 1 load providers `//Alice//load//provider//N`,
+//!    bonded and given an offer on Bob's terms at the start, each signing with
+//!    its own key), a scripted provider holding every one of those worker keys
+//!    (no model: the output hash is made up) signs and posts a receipt
+//!    (`jobs.submit_receipt`) for each job assigned to them as soon as it sees
+//!    the job in a block, and the chain pays each job out in `on_initialize`
+//!    when its dispute window ends (`JobFinalized`). One cycle = order +
+//!    receipt + settlement.
 //!
 //! Load is closed-loop: on every new best block each client tops up to
 //! `--window` transactions the chain has not included yet (its nonce read at
-//! that block), and jobs stop being ordered while the offer's open jobs plus
-//! the ordered-but-not-included ones reach its capacity. Receipts are posted
+//! that block), and jobs stop being ordered while the offers' open jobs plus
+//! the ordered-but-not-included ones reach their capacity (`MaxCapacity`
+//! each). Receipts are posted
 //! by `--relayers` fee payers in parallel, with a tip. Rates are counted in
 //! *finalized* blocks, by their on-chain timestamps: transfers from the first
 //! block with one to the last while the load went on; job cycles from the
@@ -28,7 +32,9 @@ use agora_client::chain::{self, runtime, Client, Keypair, View};
 use agora_primitives::jobs::Receipt;
 use clap::Parser;
 use subxt::ext::futures::future::join_all;
-use runtime::runtime_types::{agora_primitives::jobs::JobParams, pallet_jobs::types::InputParam};
+use runtime::runtime_types::{
+	agora_primitives::jobs::JobParams, bounded_collections::bounded_vec::BoundedVec, pallet_jobs::types::InputParam,
+};
 use serde::Serialize;
 use std::{
 	collections::{BTreeMap, HashSet},
@@ -42,6 +48,8 @@ use subxt::utils::AccountId32;
 
 /// A client at one block.
 type At = subxt::client::ClientAtBlock<chain::Config, subxt::client::OnlineClientAtBlockImpl<chain::Config>>;
+/// A receipt as the chain's types encode it.
+type ChainReceipt = runtime::runtime_types::agora_primitives::jobs::Receipt<AccountId32>;
 /// A block's events.
 type Events = subxt::events::Events<chain::Config>;
 
@@ -61,15 +69,23 @@ struct Args {
 	/// jobs to be settled).
 	#[arg(long, default_value_t = 90)]
 	seconds: u64,
-	/// The model jobs are ordered for (its offer's provider must be Bob, as
-	/// on the dev chain).
+	/// The model jobs are ordered for (Bob must offer it, as on the dev chain).
 	#[arg(long, default_value = "SmolLM2-135M-Instruct")]
 	model: String,
+	/// Providers whose offers take the jobs: Bob and this many − 1 load
+	/// providers (bonded, each with an offer on Bob's terms), so that the
+	/// offers' capacity does not cap the rate.
+	#[arg(long, default_value_t = 8)]
+	providers: u32,
 	/// Accounts that post the scripted provider's receipts (a receipt is
 	/// valid from any fee payer: it carries the worker's signature), each
 	/// with its own nonces, so that receipts are submitted in parallel.
 	#[arg(long, default_value_t = 8)]
 	relayers: u32,
+	/// Receipts per `jobs.submit_receipts` extrinsic (1: one
+	/// `jobs.submit_receipt` each).
+	#[arg(long, default_value_t = 64)]
+	receipt_batch: usize,
 	/// Which phases to run.
 	#[arg(long, value_delimiter = ',', default_value = "transfers,jobs")]
 	phases: Vec<String>,
@@ -128,7 +144,7 @@ struct PhaseReport {
 	/// blocks, and the offer's jobs still open when the phase gave up
 	/// waiting (3 dispute windows after the last order).
 	expired: u64,
-	open_at_end: u32,
+	open_at_end: u64,
 	failed: BTreeMap<String, u64>,
 	/// Finalized blocks seen in the phase, and the most events one held.
 	blocks: u64,
@@ -153,13 +169,19 @@ async fn main() -> anyhow::Result<()> {
 	let client = chain::connect_with_backoff(&args.url, Duration::from_secs(60)).await?;
 	let alice = chain::keypair(Some("//Alice"), None)?;
 	let bob = chain::keypair(Some("//Bob"), None)?;
+	let providers = (1..args.providers.max(1))
+		.map(|i| chain::keypair(Some(&format!("//Alice//load//provider//{i}")), None).map(Sender::new))
+		.collect::<anyhow::Result<Vec<_>>>()?;
 	let mut clients = (0..args.clients)
 		.map(|i| chain::keypair(Some(&format!("//Alice//load//{i}")), None).map(Sender::new))
 		.collect::<anyhow::Result<Vec<_>>>()?;
 	let mut relayers = (0..args.relayers.max(1))
 		.map(|i| chain::keypair(Some(&format!("//Alice//load//relayer//{i}")), None).map(Sender::new))
 		.collect::<anyhow::Result<Vec<_>>>()?;
-	fund(&client, &alice, clients.iter().chain(&relayers)).await?;
+	// Providers need the minimum stake (1,000 AGR on the dev chain) and an
+	// offer deposit on top.
+	fund(&client, &alice, clients.iter().chain(&relayers).map(|s| (s, 1_000)).chain(providers.iter().map(|s| (s, 2_000))))
+		.await?;
 	let mut report = Report {
 		node: args.url.clone(),
 		clients: args.clients,
@@ -172,7 +194,11 @@ async fn main() -> anyhow::Result<()> {
 	for phase in &args.phases {
 		match phase.as_str() {
 			"transfers" => report.transfers = Some(transfers(&client, &args, &mut clients).await?),
-			"jobs" => report.job_cycles = Some(jobs(&client, &args, &mut clients, &mut relayers, &bob).await?),
+			"jobs" => {
+				let mut keys = vec![bob.clone()];
+				keys.extend(providers.iter().map(|p| p.key.clone()));
+				report.job_cycles = Some(jobs(&client, &args, &mut clients, &mut relayers, &keys).await?)
+			},
 			other => anyhow::bail!("unknown phase {other:?} (transfers, jobs)"),
 		}
 	}
@@ -189,13 +215,18 @@ async fn main() -> anyhow::Result<()> {
 	Ok(())
 }
 
-/// Alice sends each account (clients, relayers) 1,000 AGR (enough for every
-/// job's escrow and fee), all in one go, and waits until each transfer is final.
-async fn fund(client: &Client, alice: &Keypair, accounts: impl Iterator<Item = &Sender>) -> anyhow::Result<()> {
-	let amount = 1_000 * agora_primitives::AGR;
+/// Alice sends each account its amount in AGR (clients and relayers 1,000:
+/// enough for every job's escrow and fee), all in one go, and waits until each
+/// transfer is final.
+async fn fund<'a>(
+	client: &Client,
+	alice: &Keypair,
+	accounts: impl Iterator<Item = (&'a Sender, u128)>,
+) -> anyhow::Result<()> {
 	let submitter = chain::Submitter::new(alice.clone());
 	let mut progress = vec![];
-	for c in accounts {
+	for (c, agr) in accounts {
+		let amount = agr.saturating_mul(agora_primitives::AGR);
 		let call = runtime::transactions().balances().transfer_keep_alive(c.account.into(), amount);
 		progress.push(submitter.submit(client, &call).await?);
 	}
@@ -203,7 +234,7 @@ async fn fund(client: &Client, alice: &Keypair, accounts: impl Iterator<Item = &
 	for p in progress {
 		p.wait_for_finalized_success().await.map_err(|e| anyhow::anyhow!("funding a client: {e}"))?;
 	}
-	eprintln!("funded {n} accounts with 1,000 AGR each");
+	eprintln!("funded {n} accounts");
 	Ok(())
 }
 
@@ -282,26 +313,28 @@ async fn events_since(
 	Ok(out)
 }
 
-/// Failed extrinsics in `events`, by error name (every transaction on the
-/// bench chain is this generator's; `at` gives the metadata).
+/// Failed extrinsics in `events`, and receipts a `jobs.submit_receipts` batch
+/// refused, by error name (every transaction on the bench chain is this
+/// generator's; `at` gives the metadata).
 fn count_failures(at: &At, events: &Events, failed: &Mutex<BTreeMap<String, u64>>) {
 	use runtime::runtime_types::sp_runtime::DispatchError;
 	let md = at.metadata_ref();
+	let name = |e: &DispatchError| match e {
+		DispatchError::Module(m) => md
+			.pallet_by_error_index(m.index)
+			.and_then(|p| p.error_variant_by_index(m.error[0]).map(|v| format!("{}::{}", p.name(), v.name)))
+			.unwrap_or_else(|| format!("module {} error {:?}", m.index, m.error)),
+		other => format!("{other:?}"),
+	};
+	let mut failed = failed.lock().unwrap_or_else(|p| p.into_inner());
 	for ev in events.find::<runtime::system::events::ExtrinsicFailed>().flatten() {
-		let name = match &ev.dispatch_error {
-			DispatchError::Module(m) => md
-				.pallet_by_error_index(m.index)
-				.and_then(|p| p.error_variant_by_index(m.error[0]).map(|v| format!("{}::{}", p.name(), v.name)))
-				.unwrap_or_else(|| format!("module {} error {:?}", m.index, m.error)),
-			other => format!("{other:?}"),
-		};
-		*failed.lock().unwrap_or_else(|p| p.into_inner()).entry(name).or_default() += 1;
+		*failed.entry(name(&ev.dispatch_error)).or_default() += 1;
+	}
+	for ev in events.find::<runtime::jobs::events::ReceiptRefused>().flatten() {
+		*failed.entry(format!("receipt refused: {}", name(&ev.error))).or_default() += 1;
 	}
 }
 
-/// Follows finalized blocks from now on, counting `count(events)` per block
-/// with its timestamp, until it has counted block `stop` (set by the phase
-/// once it knows its last block).
 fn tally_finalized<F>(
 	client: Client,
 	count: F,
@@ -437,44 +470,102 @@ async fn transfers(client: &Client, args: &Args, clients: &mut [Sender]) -> anyh
 	Ok(r)
 }
 
+/// Gives every provider in `keys` (Bob first) an active offer for `model` on
+/// the terms of Bob's, taking `capacity` open jobs: bonds a load provider
+/// that is not bonded, opens its offer (its own key signs receipts) or raises
+/// the capacity of one it has. Returns the offers' ids, in `keys` order.
+async fn provider_offers(
+	client: &Client,
+	model: [u8; 32],
+	keys: &[Keypair],
+	capacity: u32,
+) -> anyhow::Result<Vec<u64>> {
+	let view = View::new(client);
+	let offers = view.offers().await?;
+	let mine = |who: &AccountId32| offers.iter().find(|o| o.model_id == model && &o.provider == who && o.active);
+	let bob = keys.first().ok_or_else(|| anyhow::anyhow!("no provider"))?;
+	let terms = mine(&chain::account(bob))
+		.ok_or_else(|| anyhow::anyhow!("Bob has no active offer for this model (is this a dev chain?)"))?
+		.clone();
+	let at = client.at_current_block().await?;
+	let stake = at.constants().entry(runtime::constants().slashing().min_provider_stake())?;
+	let setups = keys.iter().enumerate().map(|(i, key)| {
+		let who = chain::account(key);
+		let existing = mine(&who).cloned();
+		let terms = &terms;
+		async move {
+			let offer = match existing {
+				Some(o) if o.capacity >= capacity => return Ok::<_, anyhow::Error>(o.id),
+				Some(o) => {
+					let call = runtime::transactions().models().update_offer(
+						o.id,
+						o.base_price,
+						o.price_per_1k_tokens,
+						o.endpoint.clone().into_bytes(),
+						capacity,
+						o.hardware.clone().into_bytes(),
+					);
+					chain::submit_final(client, &call, key, "models.update_offer").await?;
+					o.id
+				},
+				None => {
+					if i > 0 && !bonded(client, &who).await? {
+						let call = runtime::transactions().slashing().bond(stake);
+						chain::submit_final(client, &call, key, "slashing.bond").await?;
+					}
+					let call = runtime::transactions().models().open_offer(
+						model,
+						who.0,
+						terms.base_price,
+						terms.price_per_1k_tokens,
+						terms.endpoint.clone().into_bytes(),
+						capacity,
+						terms.hardware.clone().into_bytes(),
+					);
+					let events = chain::submit_final(client, &call, key, "models.open_offer").await?;
+					events
+						.find_first::<runtime::models::events::OfferOpened>()
+						.ok_or_else(|| anyhow::anyhow!("no OfferOpened event"))??
+						.offer_id
+				},
+			};
+			Ok(offer)
+		}
+	});
+	join_all(setups).await.into_iter().collect()
+}
+
+/// Whether `who` has a provider bond.
+async fn bonded(client: &Client, who: &AccountId32) -> anyhow::Result<bool> {
+	let at = client.at_current_block().await?;
+	let entry = at.storage().entry(runtime::storage().slashing().bonds())?;
+	Ok(entry.try_fetch((who.clone(),)).await?.is_some())
+}
+
 /// Phase 2: job cycles for `seconds`, then until the receipted jobs are paid
-/// (or 3 dispute windows more); counts Bob's `JobFinalized` events.
+/// (or 3 dispute windows more); counts the providers' `JobFinalized` events.
 async fn jobs(
 	client: &Client,
 	args: &Args,
 	clients: &mut [Sender],
 	relayers: &mut [Sender],
-	bob: &Keypair,
+	keys: &[Keypair],
 ) -> anyhow::Result<PhaseReport> {
 	let view = View::new(client);
 	let model = view.find_model(&args.model).await?;
-	let bob_account = chain::account(bob);
-	let offer = view
-		.offers()
-		.await?
-		.into_iter()
-		.find(|o| o.model_id == model.id && o.provider == bob_account && o.active)
-		.ok_or_else(|| anyhow::anyhow!("Bob has no active offer for {} (is this a dev chain?)", args.model))?;
 	let at = client.at_current_block().await?;
 	let capacity = at.constants().entry(runtime::constants().models().max_capacity())?;
 	let window = at.constants().entry(runtime::constants().jobs().dispute_window())?;
-	if offer.capacity < capacity {
-		let call = runtime::transactions().models().update_offer(
-			offer.id,
-			offer.base_price,
-			offer.price_per_1k_tokens,
-			offer.endpoint.clone().into_bytes(),
-			capacity,
-			offer.hardware.clone().into_bytes(),
-		);
-		chain::submit_final(client, &call, bob, "models.update_offer").await?;
-		eprintln!("jobs: Bob's offer {} now takes {capacity} open jobs", offer.id);
-	}
+	let offers = provider_offers(client, model.id, keys, capacity).await?;
+	eprintln!("jobs: {} offers of {} open jobs each: {offers:?}", offers.len(), capacity);
+	let capacity = u64::from(capacity).saturating_mul(offers.len() as u64);
+	let signers: BTreeMap<[u8; 32], Keypair> = keys.iter().map(|k| (chain::account(k).0, k.clone())).collect();
+	let ours: HashSet<[u8; 32]> = signers.keys().copied().collect();
 	let count = move |events: &Events| {
 		events
 			.find::<runtime::jobs::events::JobFinalized>()
 			.flatten()
-			.filter(|f| f.provider == bob_account)
+			.filter(|f| ours.contains(&f.provider.0))
 			.count() as u64
 	};
 	let tally = Arc::new(Mutex::new(Tally::default()));
@@ -490,9 +581,9 @@ async fn jobs(
 	let mut submitted = 0u64;
 	let mut seq = 0u64;
 	let mut best = client.stream_best_blocks().await?;
-	eprintln!("jobs: {}s of orders from {} clients on offer {}, receipts by Bob", args.seconds, clients.len(), offer.id);
+	eprintln!("jobs: {}s of orders from {} clients", args.seconds, clients.len());
 	let mut stopped_at: Option<u64> = None;
-	let mut receipts = vec![];
+	let mut receipts: Vec<(u64, ChainReceipt, [u8; 64])> = vec![];
 	let mut receipts_sent = 0u64;
 	let mut expired = 0u64;
 	let mut last_seen: Option<u64> = None;
@@ -513,9 +604,11 @@ async fn jobs(
 				let receipted = events.find::<runtime::jobs::events::JobReceipted>().count();
 				eprintln!("jobs: block {n}: {orders} orders, {receipted} receipts");
 			}
-			// The scripted provider: a receipt for every job assigned to Bob.
+			// The scripted provider: a receipt for every job assigned to one
+			// of the load's providers.
 			for ev in events.find::<runtime::jobs::events::JobAssigned>().flatten() {
-				if ev.provider != bob_account || !receipted.insert(ev.job_id) {
+				let Some(signer) = signers.get(&ev.provider.0) else { continue };
+				if !receipted.insert(ev.job_id) {
 					continue;
 				}
 				let receipt = Receipt::<[u8; 32]> {
@@ -524,36 +617,52 @@ async fn jobs(
 					input_hash: ev.input_hash,
 					output_hash: agora_primitives::rules::content_hash(&ev.job_id.to_le_bytes()),
 					output_tokens: 1,
-					provider: bob_account.0,
+					provider: ev.provider.0,
 					worker_pubkey: ev.worker_key,
 				};
 				if args.trace {
 					eprintln!("jobs: job {} assigned at block {n}, deadline {}", ev.job_id, ev.deadline);
 				}
-				let signature = bob.sign(&receipt.signing_payload()).0;
-				let call = runtime::transactions().jobs().submit_receipt(ev.job_id, chain::recode(&receipt)?, signature);
-				receipts.push(call);
+				let signature = signer.sign(&receipt.signing_payload()).0;
+				receipts.push((ev.job_id, chain::recode(&receipt)?, signature));
 			}
 		}
-		// Each relayer takes an equal share, up to its window; what the pool
-		// refused or no relayer had room for goes at the next block. A tip puts
-		// receipts before orders in the pool, as a provider racing its
-		// deadlines would.
+		// Each relayer takes an equal share, in batches, up to its window of
+		// transactions; what the pool refused or no relayer had room for goes
+		// at the next block. A tip puts receipts before orders in the pool, as
+		// a provider racing its deadlines would.
 		sync_nonces(&at, relayers).await?;
+		let batch = args.receipt_batch.max(1);
 		let share = receipts.len().div_ceil(relayers.len());
 		let mut plans = vec![];
 		let mut rest = receipts.into_iter();
 		for r in relayers.iter_mut() {
-			let k = usize::try_from(args.window.saturating_sub(r.pending())).unwrap_or(0).min(share);
-			plans.push((r, rest.by_ref().take(k).collect::<Vec<_>>()));
+			let slots = usize::try_from(args.window.saturating_sub(r.pending())).unwrap_or(0);
+			let mine: Vec<_> = rest.by_ref().take(share.min(slots.saturating_mul(batch))).collect();
+			plans.push((r, mine));
 		}
 		let mut left: Vec<_> = rest.collect();
-		let runs = plans.into_iter().map(|(r, calls)| {
+		let runs = plans.into_iter().map(|(r, mine)| {
 			let failed = &failed;
 			let at = &at;
 			async move {
-				let sent = submit_run(at, r, &calls, RECEIPT_TIP, failed).await;
-				(sent, calls.into_iter().skip(usize::try_from(sent).unwrap_or(usize::MAX)).collect::<Vec<_>>())
+				let chunks: Vec<Vec<_>> = mine.chunks(batch).map(<[_]>::to_vec).collect();
+				let sent = if batch == 1 {
+					let calls: Vec<_> = mine
+						.iter()
+						.map(|(id, r, sig)| runtime::transactions().jobs().submit_receipt(*id, r.clone(), *sig))
+						.collect();
+					submit_run(at, r, &calls, RECEIPT_TIP, failed).await
+				} else {
+					let calls: Vec<_> = chunks
+						.iter()
+						.map(|c| runtime::transactions().jobs().submit_receipts(BoundedVec(c.clone())))
+						.collect();
+					submit_run(at, r, &calls, RECEIPT_TIP, failed).await
+				};
+				let sent_items: usize = chunks.iter().take(usize::try_from(sent).unwrap_or(usize::MAX)).map(Vec::len).sum();
+				let sent_items = if batch == 1 { usize::try_from(sent).unwrap_or(usize::MAX) } else { sent_items };
+				(sent_items as u64, mine.into_iter().skip(sent_items).collect::<Vec<_>>())
 			}
 		});
 		for (sent, unsent) in join_all(runs).await {
@@ -561,7 +670,7 @@ async fn jobs(
 			left.extend(unsent);
 		}
 		receipts = left;
-		open = offer_load(&at, offer.id).await?;
+		open = offers_load(&at, &offers).await?;
 		if let Some(stopped) = stopped_at {
 			if open == 0 || number >= stopped + 3 * u64::from(window) {
 				break;
@@ -572,10 +681,10 @@ async fn jobs(
 			stopped_at = Some(number);
 			continue;
 		}
-		// Orders: up to the offer's capacity, counting those not yet in a block.
+		// Orders: up to the offers' capacity, counting those not yet in a block.
 		sync_nonces(&at, clients).await?;
 		let pending: u64 = clients.iter().map(Sender::pending).sum();
-		let mut room = u64::from(capacity).saturating_sub(u64::from(open)).saturating_sub(pending);
+		let mut room = capacity.saturating_sub(open).saturating_sub(pending);
 		let mut plans = vec![];
 		for s in clients.iter_mut() {
 			let k = args.window.saturating_sub(s.pending()).min(room);
@@ -619,8 +728,13 @@ async fn jobs(
 	Ok(r)
 }
 
-/// The offer's open jobs at `at`.
-async fn offer_load(at: &At, offer: u64) -> anyhow::Result<u32> {
+/// The offers' open jobs at `at`, together.
+async fn offers_load(at: &At, offers: &[u64]) -> anyhow::Result<u64> {
 	let entry = at.storage().entry(runtime::storage().jobs().offer_load())?;
-	Ok(entry.try_fetch((offer,)).await?.map(|v| v.decode()).transpose()?.unwrap_or(0))
+	let reads = offers.iter().map(|o| entry.try_fetch((*o,)));
+	let mut open = 0u64;
+	for r in join_all(reads).await {
+		open = open.saturating_add(u64::from(r?.map(|v| v.decode()).transpose()?.unwrap_or(0)));
+	}
+	Ok(open)
 }

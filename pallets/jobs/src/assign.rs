@@ -1,5 +1,6 @@
 //! Provider assignment: prices, the AVRF candidates and draw (the rules
 //! themselves are `agora_primitives::rules`).
+use agora_pallet_support::DueSet;
 use crate::{pallet::*, types::*, weights::WeightInfo};
 use agora_primitives::{
 	jobs::MAX_TEMPERATURE_MILLI, rules, JobEscrow, JobId, JobParams, JobStatus, ModelId, OfferId,
@@ -99,7 +100,7 @@ impl<T: Config> Pallet<T> {
 		let latest = now.checked_add(&T::MaxDeadline::get()).ok_or(Error::<T>::Overflow)?;
 		ensure!(deadline <= latest, Error::<T>::DeadlineTooFar);
 		let expire_at = deadline.checked_add(&One::one()).ok_or(Error::<T>::Overflow)?;
-		let fill = ExpiryQueue::<T>::decode_len(expire_at).unwrap_or(0) as u32;
+		let fill = ExpiryFill::<T>::get(expire_at);
 		ensure!(fill < T::MaxJobsPerBlock::get(), Error::<T>::DeadlineBusy);
 		if payment == PaymentMode::Pass {
 			// Before the offers are read, so a refusal is charged for the checks
@@ -177,8 +178,10 @@ impl<T: Config> Pallet<T> {
 		}
 		OfferLoad::<T>::mutate(offer_id, |n| n.saturating_inc());
 		ProviderOpenJobs::<T>::mutate(&terms.provider, |n| n.saturating_inc());
-		// Checked above that there is room.
-		let _ = ExpiryQueue::<T>::try_mutate(expire_at, |q| q.try_push(job_id));
+		// Checked above that there is room; `expire_at` is at least two blocks
+		// ahead, past the expiry cursor.
+		ExpiryQueue::<T>::schedule(expire_at, job_id);
+		ExpiryFill::<T>::insert(expire_at, fill.saturating_add(1));
 		if let Some(p) = pressure {
 			QueuePressure::<T>::put((now, p.saturating_add(1)));
 		}

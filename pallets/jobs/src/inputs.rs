@@ -13,7 +13,6 @@
 //! the price), and costs the client no more than the base price it agreed to
 //! (doubled only for its own repeated misses).
 use crate::{pallet::*, types::*};
-use agora_pallet_support::BlockQueue;
 use agora_primitives::{rules, JobEscrow, JobId, JobStatus};
 use frame_support::pallet_prelude::*;
 use sp_runtime::SaturatedConversion;
@@ -47,7 +46,7 @@ impl<T: Config> Pallet<T> {
 		// Nobody in the job earns it: the model never ran, and the provider's
 		// claim is its own.
 		let refunded = T::Escrow::forfeit(job_id, charge)?;
-		ExpiryQueue::<T>::unqueue(Self::expiry_block(&job), &job_id);
+		Self::unqueue_expiry(&job, job_id);
 		Self::release_load(&job);
 		InputMisses::<T>::insert(&job.client, misses.saturating_add(1));
 		job.status = JobStatus::InputMissing;

@@ -30,9 +30,14 @@
 //! `agora_primitives::rules`.
 //!
 //! ## Assumptions
-//! - Every per-block queue is bounded (`MaxJobsPerBlock`); a job whose deadline
-//!   block is full is refused (`DeadlineBusy`), a receipt whose finalization
-//!   blocks are full is refused (`FinalizeQueueFull`).
+//! - Work due at a block (finalizations, expiries, prunes) is kept in a set
+//!   per block and drained in block order by a cursor within `QueueWeight`
+//!   per block: what is left over waits for the next block, so a hook's work
+//!   stays bounded while the queues' capacity follows the block weight. Only a
+//!   deadline block is bounded (`MaxJobsPerBlock` orders, since clients pick
+//!   it: a job whose deadline block is full is refused, `DeadlineBusy`).
+//! - A job is finalized only once its audit draw is done
+//!   ([`agora_primitives::ReceiptChecks::draws_pending_from`]).
 //! - A receipt is checked by `pallet-verification`: told of every accepted
 //!   receipt ([`agora_primitives::ReceiptChecks`]), it may hold the job
 //!   `Disputed` and close it with a verdict through [`agora_primitives::JobMarket`].
@@ -58,6 +63,9 @@ mod tests_assign;
 mod tests_inputs;
 #[cfg(test)]
 mod tests_passes;
+#[cfg(test)]
+mod tests_queues;
+pub mod migrations;
 mod queues;
 mod settle;
 #[cfg(any(feature = "try-runtime", feature = "std", test))]
@@ -80,6 +88,9 @@ pub trait BenchmarkHelper<AccountId, Balance> {
 	/// Sets `MAX_INPUT_LEN` where the runtime keeps it (the benchmarks measure
 	/// inputs up to the storage bound `MaxInputLen`).
 	fn set_input_limit(bytes: u32);
+	/// Does (skips) every queued audit draw where the receipt checker keeps
+	/// them, so the queued finalizations may run (`ReceiptChecks::draws_pending_from`).
+	fn finish_draws();
 }
 
 // FRAME's pallet macros expand to `expect` calls attributed to this module;
@@ -88,7 +99,7 @@ pub trait BenchmarkHelper<AccountId, Balance> {
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
-	use agora_pallet_support::BlockQueue;
+	use agora_pallet_support::DueSet;
 	use agora_primitives::{
 		JobEscrow, JobId, JobParams, JobStatus, ModelId, OfferId, OfferRegistry,
 		ProviderBonds, ReceiptChecks, Receipt, Reputation, ServicePasses,
@@ -108,7 +119,12 @@ pub mod pallet {
 		<T as Config>::MaxInputLen,
 	>;
 
+	/// v1: the queues are sets per block drained by cursors
+	/// ([`crate::migrations::v1`]).
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	/// Defaults for a test runtime's [`Config`] (`#[derive_impl(config_preludes::TestDefaultConfig)]`):
@@ -125,6 +141,7 @@ pub mod pallet {
 
 		frame_support::parameter_types! {
 			pub const MissedDeadlineSlash: Perbill = Perbill::from_percent(10);
+			pub const QueueWeight: Weight = Weight::MAX;
 		}
 
 		#[frame_support::register_default_impl(TestDefaultConfig)]
@@ -138,6 +155,8 @@ pub mod pallet {
 			type DisputeWindow = frame_support::traits::ConstU64<5>;
 			type Retention = frame_support::traits::ConstU64<20>;
 			type MaxJobsPerBlock = ConstU32<3>;
+			type QueueWeight = QueueWeight;
+			type MaxReceiptBatch = ConstU32<8>;
 			type MaxCandidates = ConstU32<8>;
 			type MaxOfferScan = ConstU32<64>;
 			type MissedDeadlineSlash = MissedDeadlineSlash;
@@ -195,9 +214,20 @@ pub mod pallet {
 		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type Retention: Get<BlockNumberFor<Self>>;
-		/// Most jobs in one block's finalize, expiry or prune queue.
+		/// Most jobs whose deadline is one block (their expiry is due the block
+		/// after): clients pick deadlines, so this bounds what a squatter can
+		/// pile on one block. Finalizations and prunes have no such bound: they
+		/// fall due a fixed number of blocks after a paid call.
 		#[pallet::constant]
 		type MaxJobsPerBlock: Get<u32>;
+		/// The most weight one block's `on_initialize` spends on finalizations,
+		/// expiries and prunes (in that order); the rest waits for the next
+		/// block.
+		#[pallet::constant]
+		type QueueWeight: Get<Weight>;
+		/// Most receipts one [`Pallet::submit_receipts`] call carries.
+		#[pallet::constant]
+		type MaxReceiptBatch: Get<u32>;
 		/// Most offers one AVRF draw weighs (and `Assignments` keeps): when more
 		/// fit, a seeded sample of this many ([`agora_primitives::rules::sample_candidates`]).
 		#[pallet::constant]
@@ -275,20 +305,30 @@ pub mod pallet {
 	pub type ProviderOpenJobs<T: Config> =
 		StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
 
-	/// Jobs to finalize at a block.
+	/// Receipted jobs due for finalization at a block (a set per block,
+	/// drained from `DueCursors::finalize` on).
 	#[pallet::storage]
 	pub type FinalizeQueue<T: Config> =
-		StorageMap<_, Twox64Concat, BlockNumberFor<T>, Queue<T::MaxJobsPerBlock>, ValueQuery>;
+		StorageDoubleMap<_, Twox64Concat, BlockNumberFor<T>, Twox64Concat, JobId, (), OptionQuery>;
 
-	/// Jobs that expire at a block (the block after their deadline).
+	/// Jobs due to expire at a block (the block after their deadline), drained
+	/// from `DueCursors::expiry` on.
 	#[pallet::storage]
 	pub type ExpiryQueue<T: Config> =
-		StorageMap<_, Twox64Concat, BlockNumberFor<T>, Queue<T::MaxJobsPerBlock>, ValueQuery>;
+		StorageDoubleMap<_, Twox64Concat, BlockNumberFor<T>, Twox64Concat, JobId, (), OptionQuery>;
 
-	/// Finished jobs to prune at a block.
+	/// How many jobs [`ExpiryQueue`] holds at a block (at most `MaxJobsPerBlock`).
+	#[pallet::storage]
+	pub type ExpiryFill<T: Config> = StorageMap<_, Twox64Concat, BlockNumberFor<T>, u32, ValueQuery>;
+
+	/// Finished jobs due to be pruned at a block, drained from `DueCursors::prune` on.
 	#[pallet::storage]
 	pub type PruneQueue<T: Config> =
-		StorageMap<_, Twox64Concat, BlockNumberFor<T>, Queue<T::MaxJobsPerBlock>, ValueQuery>;
+		StorageDoubleMap<_, Twox64Concat, BlockNumberFor<T>, Twox64Concat, JobId, (), OptionQuery>;
+
+	/// Each queue's first block with work possibly left.
+	#[pallet::storage]
+	pub type DueCursors<T: Config> = StorageValue<_, Cursors<BlockNumberFor<T>>, ValueQuery>;
 
 	/// Each client's by-hash inputs reported missing and not yet worked off
 	/// (one comes off per job of its that finalizes); each doubles the next
@@ -362,6 +402,9 @@ pub mod pallet {
 		JobRated { job_id: JobId, client: T::AccountId, provider: T::AccountId, rating: i8 },
 		/// A finished job was removed from storage.
 		JobPruned { job_id: JobId },
+		/// A receipt of a [`Pallet::submit_receipts`] batch was refused, for
+		/// `error` (the others stand).
+		ReceiptRefused { job_id: JobId, error: DispatchError },
 	}
 
 	#[pallet::error]
@@ -411,8 +454,6 @@ pub mod pallet {
 		BadSignature,
 		/// The receipt claims more tokens than `max_tokens`.
 		TooManyTokens,
-		/// The finalize queues of the next blocks are full; retry next block.
-		FinalizeQueueFull,
 		/// The dispute window is still open.
 		TooEarly,
 		/// The job is not finalized.
@@ -428,6 +469,8 @@ pub mod pallet {
 		/// Only a job ordered by hash can have a missing input (an inline input
 		/// is on chain).
 		InputInline,
+		/// A receipt batch is empty.
+		NoReceipts,
 		/// The client still has time to upload the input
 		/// (`rules::input_report_from`).
 		InputGraceNotOver,
@@ -435,8 +478,8 @@ pub mod pallet {
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
-		/// Finalizes, expires and prunes the jobs queued for this block: bounded
-		/// by `MaxJobsPerBlock` each.
+		/// Finalizes, expires and prunes the jobs due up to this block, in block
+		/// order, within `QueueWeight`.
 		fn on_initialize(n: BlockNumberFor<T>) -> Weight {
 			Self::do_on_initialize(n)
 		}
@@ -510,9 +553,7 @@ pub mod pallet {
 		///   [`Error::InvalidState`], [`Error::DeadlinePassed`],
 		///   [`Error::ReceiptMismatch`], [`Error::WrongWorkerKey`],
 		///   [`Error::TooManyTokens`], [`Error::BadSignature`],
-		///   [`Error::FinalizeQueueFull`], [`Error::Overflow`], or the checker's
-		///   error (`pallet-verification`'s `AuditDrawBusy`: its audit-draw queues
-		///   up to the finalization are full).
+		///   [`Error::Overflow`], or the checker's error.
 		///
 		/// `T::Checks` is told of the receipt (`pallet-verification` queues its
 		/// audit draw).
@@ -528,12 +569,14 @@ pub mod pallet {
 			Self::do_submit_receipt(job_id, receipt, signature)
 		}
 
-		/// Finalize a receipted job whose dispute window has passed (`on_initialize`
-		/// does this too; this lets anyone do it early in the block).
+		/// Finalize a receipted job whose dispute window has passed and whose
+		/// audit draw is done (`on_initialize` does this too; this lets anyone
+		/// do it early, or when the queues run behind).
 		///
 		/// - Origin: signed, anyone.
 		/// - Emits [`Event::JobFinalized`].
-		/// - Errors: [`Error::UnknownJob`], [`Error::InvalidState`], [`Error::TooEarly`].
+		/// - Errors: [`Error::UnknownJob`], [`Error::InvalidState`], [`Error::TooEarly`]
+		///   (the window is open, or the receipt's audit draw is still to come).
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::finalize())]
 		pub fn finalize(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
@@ -543,7 +586,8 @@ pub mod pallet {
 			let receipt = job.receipt.as_ref().ok_or(Error::<T>::InvalidState)?;
 			let now = frame_system::Pallet::<T>::block_number();
 			ensure!(now >= receipt.window_end, Error::<T>::TooEarly);
-			FinalizeQueue::<T>::unqueue(receipt.finalize_at, &job_id);
+			ensure!(Self::drawn_through(receipt.finalize_at), Error::<T>::TooEarly);
+			FinalizeQueue::<T>::unschedule(receipt.finalize_at, &job_id);
 			Self::do_finalize(job_id)
 		}
 
@@ -560,7 +604,7 @@ pub mod pallet {
 			ensure!(job.client == who, Error::<T>::NotClient);
 			ensure!(job.status == JobStatus::Assigned, Error::<T>::CannotCancel);
 			let refunded = T::Escrow::refund(job_id)?;
-			ExpiryQueue::<T>::unqueue(Self::expiry_block(&job), &job_id);
+			Self::unqueue_expiry(&job, job_id);
 			Self::release_load(&job);
 			Self::end_pass(&job, false);
 			job.status = JobStatus::Cancelled;
@@ -645,6 +689,39 @@ pub mod pallet {
 			let client = ensure_signed(origin)?;
 			let post = Self::do_submit_job(client, model_id, input, params, deadline, PayBy::Pass)?;
 			Ok(post.actual_weight.map(|w| w.saturating_add(T::DbWeight::get().reads_writes(1, 1))).into())
+		}
+
+		/// Post many workers' signed receipts in one extrinsic (a relayer or a
+		/// busy provider saves each receipt's transaction overhead). Each is
+		/// checked and applied as [`Pallet::submit_receipt`] would, on its own:
+		/// a refused one changes nothing and is reported by an event, the
+		/// others stand.
+		///
+		/// - Origin: signed.
+		/// - Emits [`Event::JobReceipted`] for each accepted receipt and
+		///   [`Event::ReceiptRefused`] (with `submit_receipt`'s error) for each
+		///   refused one.
+		/// - Errors: [`Error::NoReceipts`] (an empty batch).
+		#[pallet::call_index(10)]
+		// Each receipt weighs what `submit_receipt` measured (the same checks
+		// and writes): the batch saves the transaction's overhead, not the work.
+		#[pallet::weight(T::WeightInfo::submit_receipt().saturating_mul(u64::from(T::MaxReceiptBatch::get())))]
+		pub fn submit_receipts(
+			origin: OriginFor<T>,
+			receipts: BoundedVec<(JobId, Receipt<T::AccountId>, [u8; 64]), T::MaxReceiptBatch>,
+		) -> DispatchResultWithPostInfo {
+			ensure_signed(origin)?;
+			ensure!(!receipts.is_empty(), Error::<T>::NoReceipts);
+			let n = receipts.len() as u64;
+			for (job_id, receipt, signature) in receipts {
+				let r = frame_support::storage::with_storage_layer(|| {
+					Self::do_submit_receipt(job_id, receipt, signature)
+				});
+				if let Err(error) = r {
+					Self::deposit_event(Event::ReceiptRefused { job_id, error });
+				}
+			}
+			Ok(Some(T::WeightInfo::submit_receipt().saturating_mul(n)).into())
 		}
 	}
 }

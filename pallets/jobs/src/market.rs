@@ -2,7 +2,7 @@
 //! `pallet-verification` (read a receipted job, hold it for a check, close it
 //! with the verdict) and [`agora_primitives::OpenJobs`] for `pallet-slashing`.
 use crate::{pallet::*, types::*};
-use agora_pallet_support::BlockQueue;
+use agora_pallet_support::DueSet;
 use agora_primitives::{
 	AuditInput, AuditJob, JobEscrow, JobId, JobMarket, JobStatus, OfferRegistry, ReceiptedJob,
 };
@@ -64,7 +64,7 @@ impl<T: Config> JobMarket<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 		let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
 		ensure!(job.status == JobStatus::Receipted, Error::<T>::InvalidState);
 		let finalize_at = job.receipt.as_ref().ok_or(Error::<T>::InvalidState)?.finalize_at;
-		FinalizeQueue::<T>::unqueue(finalize_at, &job_id);
+		FinalizeQueue::<T>::unschedule(finalize_at, &job_id);
 		job.status = JobStatus::Disputed;
 		Jobs::<T>::insert(job_id, job);
 		Ok(())

@@ -1,60 +1,106 @@
-//! Per-block queues: deadlines, finalizations and prunes are bucketed by
-//! block, each bucket bounded by `MaxJobsPerBlock`.
+//! Work due at a block: finalizations, expiries and prunes, each a set per
+//! block drained in block order by its cursor (`DueCursors`) within the
+//! block's `QueueWeight`.
 use crate::{pallet::*, weights::WeightInfo};
-use agora_pallet_support::BlockQueue;
-use agora_primitives::JobId;
+use agora_pallet_support::{drain_due, fits, DueSet, MAX_DUE_BLOCKS};
+use agora_primitives::{JobId, ReceiptChecks};
 use frame_support::pallet_prelude::*;
 use frame_system::pallet_prelude::*;
 use sp_runtime::traits::{One, Saturating};
 
 impl<T: Config> Pallet<T> {
-	/// The block's queued work, in order: finalizations, expiries and prunes,
-	/// each bounded by `MaxJobsPerBlock`. Every step runs in its own storage
-	/// layer: a step that fails leaves no partial effect, and is retried in a
-	/// later block (finalizations) or dropped when there is nothing left to
-	/// do (expiries).
+	/// The queued work due up to block `n`, in order: finalizations (only of
+	/// blocks whose audit draws are done), expiries and prunes, as much as
+	/// `QueueWeight` allows; the rest waits for the next block. Every step
+	/// runs in its own storage layer: a step that fails leaves no partial
+	/// effect, and a finalization is tried again in the next block, an
+	/// expiry dropped (it only fails when the job no longer awaits a receipt).
 	pub(crate) fn do_on_initialize(n: BlockNumberFor<T>) -> Weight {
 		use frame_support::storage::with_storage_layer;
-		let fin = FinalizeQueue::<T>::take(n);
-		let exp = ExpiryQueue::<T>::take(n);
-		let prune = PruneQueue::<T>::take(n);
-		let (f, e, p) = (fin.len() as u32, exp.len() as u32, prune.len() as u32);
-		for id in fin {
-			if with_storage_layer(|| Self::do_finalize(id)).is_err() {
-				// Keep the job: try again in a later block (it stays Receipted,
-				// and anyone may still call `finalize`).
-				let next = n.saturating_add(One::one());
-				if let Some(b) = FinalizeQueue::<T>::push_first_free(next, id) {
-					Jobs::<T>::mutate(id, |j| {
-						if let Some(r) = j.as_mut().and_then(|j| j.receipt.as_mut()) {
-							r.finalize_at = b;
-						}
-					});
+		let base = T::WeightInfo::on_initialize(0, 0, 0);
+		let per = |f, e, p| T::WeightInfo::on_initialize(f, e, p).saturating_sub(base);
+		let (per_fin, per_exp, per_prune) = (per(1, 0, 0), per(0, 1, 0), per(0, 0, 1));
+		let per_block = T::DbWeight::get().reads(1);
+		let mut left = T::QueueWeight::get().saturating_sub(base);
+		let mut used = base;
+		let mut spend = |d: agora_pallet_support::Drained, per: Weight, left: &mut Weight| {
+			let w = per.saturating_mul(d.ids.into()).saturating_add(per_block.saturating_mul(d.blocks.into()));
+			*left = left.saturating_sub(w);
+			used = used.saturating_add(w);
+		};
+		let mut cursors = DueCursors::<T>::get();
+		let next = n.saturating_add(One::one());
+		// A receipt's audit draw is due no later than its finalization.
+		let fin_end = T::Checks::draws_pending_from().map_or(next, |c| c.min(next));
+		let d = drain_due::<FinalizeQueue<T>, _, _>(
+			&mut cursors.finalize,
+			fin_end,
+			fits(left, per_fin),
+			MAX_DUE_BLOCKS,
+			|_, ids| {
+				for id in ids {
+					if with_storage_layer(|| Self::do_finalize(id)).is_err() {
+						// Keep the job: try again next block (it stays
+						// Receipted, and anyone may still call `finalize`).
+						FinalizeQueue::<T>::schedule(next, id);
+						Jobs::<T>::mutate(id, |j| {
+							if let Some(r) = j.as_mut().and_then(|j| j.receipt.as_mut()) {
+								r.finalize_at = next;
+							}
+						});
+					}
 				}
+			},
+		);
+		spend(d, per_fin, &mut left);
+		let d = drain_due::<ExpiryQueue<T>, _, _>(&mut cursors.expiry, next, fits(left, per_exp), MAX_DUE_BLOCKS, |b, ids| {
+			ExpiryFill::<T>::mutate_exists(b, |f| {
+				let v = f.unwrap_or(0).saturating_sub(ids.len() as u32);
+				*f = (v > 0).then_some(v);
+			});
+			for id in ids {
+				// Only fails if the job no longer awaits a receipt (then there
+				// is nothing to expire).
+				let _ = with_storage_layer(|| Self::do_expire(id));
 			}
-		}
-		for id in exp {
-			// Only fails if the job is no longer awaiting a receipt (then there is
-			// nothing to expire).
-			let _ = with_storage_layer(|| Self::do_expire(id));
-		}
-		for id in prune {
-			Jobs::<T>::remove(id);
-			Assignments::<T>::remove(id);
-			Self::deposit_event(Event::JobPruned { job_id: id });
-		}
-		T::WeightInfo::on_initialize(f, e, p)
+		});
+		spend(d, per_exp, &mut left);
+		let d = drain_due::<PruneQueue<T>, _, _>(&mut cursors.prune, next, fits(left, per_prune), MAX_DUE_BLOCKS, |_, ids| {
+			for id in ids {
+				Jobs::<T>::remove(id);
+				Assignments::<T>::remove(id);
+				Self::deposit_event(Event::JobPruned { job_id: id });
+			}
+		});
+		spend(d, per_prune, &mut left);
+		DueCursors::<T>::put(cursors);
+		used
+	}
+
+	/// Whether every audit draw due up to block `b` is done (a job finalizing
+	/// at `b` has been drawn or passed over).
+	pub(crate) fn drawn_through(b: BlockNumberFor<T>) -> bool {
+		T::Checks::draws_pending_from().is_none_or(|c| b < c)
 	}
 
 	pub(crate) fn expiry_block(job: &JobOf<T>) -> BlockNumberFor<T> {
 		job.deadline.saturating_add(One::one())
 	}
 
+	/// Takes a job that no longer awaits a receipt out of its expiry block.
+	pub(crate) fn unqueue_expiry(job: &JobOf<T>, job_id: JobId) {
+		let b = Self::expiry_block(job);
+		if ExpiryQueue::<T>::unschedule(b, &job_id) {
+			ExpiryFill::<T>::mutate_exists(b, |f| {
+				let v = f.unwrap_or(0).saturating_sub(1);
+				*f = (v > 0).then_some(v);
+			});
+		}
+	}
+
 	pub(crate) fn schedule_prune(job_id: JobId) {
 		let now = frame_system::Pallet::<T>::block_number();
-		let at = now.saturating_add(T::Retention::get());
-		// If every slot is full the job simply stays: pruning is housekeeping.
-		let _ = PruneQueue::<T>::push_first_free(at, job_id);
+		PruneQueue::<T>::schedule(now.saturating_add(T::Retention::get()), job_id);
 	}
 
 	pub(crate) fn release_load(job: &JobOf<T>) {

@@ -1,7 +1,7 @@
 //! Receipts and settlement: accepting a signed receipt, paying a receipted job
 //! out, refunding an expired one.
 use crate::{pallet::*, types::*};
-use agora_pallet_support::BlockQueue;
+use agora_pallet_support::DueSet;
 use agora_primitives::{
 	JobEscrow, JobId, JobStatus, OfferRegistry, ProviderBonds, ReceiptChecks, Receipt, Reputation,
 	SlashReason,
@@ -38,12 +38,13 @@ impl<T: Config> Pallet<T> {
 		// The receipt names the job's worker key (checked above).
 		ensure!(receipt.verify(&signature), Error::<T>::BadSignature);
 		let target = now.checked_add(&T::DisputeWindow::get()).ok_or(Error::<T>::Overflow)?;
-		let finalize_at =
-			FinalizeQueue::<T>::free_slot(target).ok_or(Error::<T>::FinalizeQueueFull)?;
+		// The window is positive (`integrity_test`), so the target is ahead of
+		// the finalize cursor (at most the next block).
+		let finalize_at = target;
 		// Told first (it may refuse the receipt, changing nothing: a call's
 		// storage changes are undone when it fails).
 		T::Checks::on_receipt(job_id, now, finalize_at)?;
-		ExpiryQueue::<T>::unqueue(Self::expiry_block(&job), &job_id);
+		Self::unqueue_expiry(&job, job_id);
 		job.receipt = Some(ReceiptInfo {
 			output_hash: receipt.output_hash,
 			output_tokens: receipt.output_tokens,
@@ -52,8 +53,7 @@ impl<T: Config> Pallet<T> {
 			finalize_at,
 		});
 		let provider = job.provider.clone();
-		FinalizeQueue::<T>::try_mutate(finalize_at, |q| q.try_push(job_id))
-			.map_err(|_| Error::<T>::FinalizeQueueFull)?;
+		FinalizeQueue::<T>::schedule(finalize_at, job_id);
 		job.status = JobStatus::Receipted;
 		Jobs::<T>::insert(job_id, job);
 		Self::deposit_event(Event::JobReceipted {
@@ -127,7 +127,8 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Puts a checked job back on the normal path: `Receipted`, in the finalize
-	/// queue at the end of its dispute window or at `from`, whichever is later.
+	/// queue at the end of its dispute window or at `from`, whichever is later
+	/// (and never behind the finalize cursor).
 	pub(crate) fn requeue_finalize(
 		job_id: JobId,
 		job: &mut JobOf<T>,
@@ -135,8 +136,8 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		let receipt = job.receipt.as_mut().ok_or(Error::<T>::InvalidState)?;
 		let window_end = receipt.window_end;
-		let at = FinalizeQueue::<T>::push_first_free(window_end.max(from), job_id)
-			.ok_or(Error::<T>::FinalizeQueueFull)?;
+		let at = window_end.max(from).max(DueCursors::<T>::get().finalize);
+		FinalizeQueue::<T>::schedule(at, job_id);
 		receipt.finalize_at = at;
 		job.status = JobStatus::Receipted;
 		Ok(())

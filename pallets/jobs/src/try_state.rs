@@ -2,6 +2,7 @@
 use crate::pallet::*;
 use agora_primitives::{JobEscrow, JobStatus, OfferId, ReceiptChecks};
 use frame_support::pallet_prelude::*;
+use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::traits::{Saturating, Zero};
 
 impl<T: Config> Pallet<T> {
@@ -9,7 +10,9 @@ impl<T: Config> Pallet<T> {
 	/// - every open job holds exactly its `max_price` in escrow, finished jobs
 	///   hold nothing, and the escrow total equals the sum of open `max_price`s;
 	/// - every queued job exists and is in the matching state (finalize:
-	///   receipted; expiry: assigned or acknowledged; prune: finished);
+	///   receipted, in the block its record names; expiry: assigned or
+///   acknowledged, counted in `ExpiryFill`; prune: finished), and none
+///   behind its queue's cursor;
 	/// - `OfferLoad` and `ProviderOpenJobs` equal the open jobs per offer and provider;
 	/// - every `Disputed` job is under a check;
 	/// - the queue pressure was last raised in a past or the current block.
@@ -45,40 +48,46 @@ impl<T: Config> Pallet<T> {
 			"ProviderOpenJobs is off"
 		);
 		ensure!(ProviderOpenJobs::<T>::iter().all(|(_, n)| n > 0), "zero ProviderOpenJobs entry");
-		for (b, q) in FinalizeQueue::<T>::iter() {
-			for id in q {
-				let j = Jobs::<T>::get(id);
-				ensure!(
-					j.as_ref().map(|j| j.status) == Some(JobStatus::Receipted),
-					"finalize queue holds a non-receipted job"
-				);
-				ensure!(
-					j.and_then(|j| j.receipt).map(|r| r.finalize_at) == Some(b),
-					"a job sits in another block's finalize queue than its record names"
-				);
-			}
+		let cursors = DueCursors::<T>::get();
+		for (b, id, ()) in FinalizeQueue::<T>::iter() {
+			ensure!(b >= cursors.finalize, "a finalization is queued behind the finalize cursor");
+			let j = Jobs::<T>::get(id);
+			ensure!(
+				j.as_ref().map(|j| j.status) == Some(JobStatus::Receipted),
+				"finalize queue holds a non-receipted job"
+			);
+			ensure!(
+				j.and_then(|j| j.receipt).map(|r| r.finalize_at) == Some(b),
+				"a job sits in another block's finalize queue than its record names"
+			);
 		}
 		for (id, job) in Jobs::<T>::iter().filter(|(_, j)| j.status == JobStatus::Receipted) {
 			let at = job.receipt.map(|r| r.finalize_at);
 			ensure!(
-				at.is_some_and(|b| FinalizeQueue::<T>::get(b).contains(&id)),
+				at.is_some_and(|b| FinalizeQueue::<T>::contains_key(b, id)),
 				"a receipted job is in no finalize queue"
 			);
 		}
-		for (_, q) in ExpiryQueue::<T>::iter() {
-			for id in q {
-				let s = Jobs::<T>::get(id).map(|j| j.status);
-				ensure!(
-					matches!(s, Some(JobStatus::Assigned | JobStatus::Acknowledged)),
-					"expiry queue holds a job that is not awaiting a receipt"
-				);
-			}
+		let mut fill: BTreeMap<BlockNumberFor<T>, u32> = BTreeMap::new();
+		for (b, id, ()) in ExpiryQueue::<T>::iter() {
+			ensure!(b >= cursors.expiry, "an expiry is queued behind the expiry cursor");
+			let s = Jobs::<T>::get(id).map(|j| j.status);
+			ensure!(
+				matches!(s, Some(JobStatus::Assigned | JobStatus::Acknowledged)),
+				"expiry queue holds a job that is not awaiting a receipt"
+			);
+			let f = fill.entry(b).or_default();
+			*f = f.saturating_add(1);
 		}
-		for (_, q) in PruneQueue::<T>::iter() {
-			for id in q {
-				if let Some(j) = Jobs::<T>::get(id) {
-					ensure!(!j.status.is_open(), "prune queue holds an open job");
-				}
+		ensure!(
+			ExpiryFill::<T>::iter().count() == fill.len()
+				&& fill.iter().all(|(b, n)| ExpiryFill::<T>::get(b) == *n && *n <= T::MaxJobsPerBlock::get()),
+			"ExpiryFill differs from the expiry queue"
+		);
+		for (b, id, ()) in PruneQueue::<T>::iter() {
+			ensure!(b >= cursors.prune, "a prune is queued behind the prune cursor");
+			if let Some(j) = Jobs::<T>::get(id) {
+				ensure!(!j.status.is_open(), "prune queue holds an open job");
 			}
 		}
 		// Every `Disputed` job is under a check (`T::Checks`), and has a receipt.

@@ -94,3 +94,13 @@ pub struct Assignment<AccountId> {
 
 /// A queue of job ids for one block.
 pub type Queue<Max> = BoundedVec<agora_primitives::JobId, Max>;
+
+/// Where each queue's drain stands: the first block with work possibly left
+/// (every block before it is done). Work is only ever scheduled at or after
+/// its cursor.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Encode, Decode, MaxEncodedLen, TypeInfo)]
+pub struct Cursors<BlockNumber> {
+	pub finalize: BlockNumber,
+	pub expiry: BlockNumber,
+	pub prune: BlockNumber,
+}

@@ -384,6 +384,14 @@ pub trait ReceiptChecks<BlockNumber> {
 	fn on_receipt(job: crate::JobId, now: BlockNumber, finalize_at: BlockNumber) -> Result<(), DispatchError>;
 	/// Whether a committee check of `job` is running (for invariant checks).
 	fn under_check(job: crate::JobId) -> bool;
+	/// The first block whose audit draws are not all done yet (`None`: the
+	/// checker draws nothing). A receipt's draw is due at or before its
+	/// finalization block, so the market finalizes only blocks before this one:
+	/// a draw that waits (its queue is drained within a budget) is never
+	/// dodged by a finalization that does not.
+	fn draws_pending_from() -> Option<BlockNumber> {
+		None
+	}
 }
 
 impl<BlockNumber> ReceiptChecks<BlockNumber> for () {

@@ -1,7 +1,7 @@
 //! Audit draws, committees, disputes and vote counting (docs/protocol.md §6).
 //! The consensus rules applied here live in `agora_primitives::rules`.
 use crate::pallet::*;
-use agora_pallet_support::BlockQueue;
+use agora_pallet_support::{BlockQueue, DueSet};
 use agora_primitives::{
 	rules, AuditVote, DisputeBonds, JobId, JobMarket, JobStatus, ReceiptedJob, SlashReason, VotePayload,
 };
@@ -70,22 +70,15 @@ impl<T: Config> Pallet<T> {
 	/// Queues the audit draw of a receipt accepted at `now` that finalizes at
 	/// `finalize_at`: `AuditDelay` blocks later (its VRF output is revealed
 	/// only after the receipt is on chain, by whoever authors that block), at
-	/// most at the finalization, whose block draws first. Nothing when
-	/// `AuditRate` is 0.
-	pub(crate) fn queue_draw(
-		job_id: JobId,
-		now: BlockNumberFor<T>,
-		finalize_at: BlockNumberFor<T>,
-	) -> DispatchResult {
+	/// most at the finalization, and never behind the draw cursor (a block
+	/// whose draws are done). The market finalizes no block at or after the
+	/// cursor, so the draw always comes first. Nothing when `AuditRate` is 0.
+	pub(crate) fn queue_draw(job_id: JobId, now: BlockNumberFor<T>, finalize_at: BlockNumberFor<T>) {
 		if T::AuditRate::get() == 0 {
-			return Ok(());
+			return;
 		}
-		let from = now.saturating_add(T::AuditDelay::get()).min(finalize_at);
-		let b = AuditDraws::<T>::free_slot(from)
-			.filter(|b| *b <= finalize_at)
-			.ok_or(Error::<T>::AuditDrawBusy)?;
-		AuditDraws::<T>::try_mutate(b, |q| q.try_push(job_id)).map_err(|_| Error::<T>::AuditDrawBusy)?;
-		Ok(())
+		let at = now.saturating_add(T::AuditDelay::get()).min(finalize_at).max(AuditDrawCursor::<T>::get());
+		AuditDraws::<T>::schedule(at, job_id);
 	}
 
 	/// A receipt's audit draw: drawn by this block's VRF output
@@ -213,18 +206,32 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// The block's queued work: audit draws, then checks at their vote
-	/// deadline. Every step runs in its own storage layer: a failed draw
-	/// changes nothing (it only fails if the job is gone); a failed timeout
-	/// step waits for the next block with room.
+	/// The block's queued work: audit draws due up to this block, in block
+	/// order and within `DrawWeight` (the rest waits for the next block), then
+	/// checks at their vote deadline. Every step runs in its own storage
+	/// layer: a failed draw changes nothing (it only fails if the job is
+	/// gone); a failed timeout step waits for the next block with room.
 	pub(crate) fn do_on_initialize(n: BlockNumberFor<T>) -> Weight {
 		use crate::weights::WeightInfo;
 		use frame_support::storage::with_storage_layer;
-		let draws = AuditDraws::<T>::take(n);
-		let d = draws.len() as u32;
-		for id in draws {
-			let _ = with_storage_layer(|| Self::do_audit_draw(id, n));
-		}
+		let per_draw = T::WeightInfo::audit_draw().saturating_add(T::DbWeight::get().writes(1));
+		let per_block = T::DbWeight::get().reads(1);
+		let budget = T::DrawWeight::get();
+		let max_draws = agora_pallet_support::fits(budget, per_draw);
+		let mut cursor = AuditDrawCursor::<T>::get();
+		let drained = agora_pallet_support::drain_due::<AuditDraws<T>, _, _>(
+			&mut cursor,
+			n.saturating_add(One::one()),
+			max_draws,
+			agora_pallet_support::MAX_DUE_BLOCKS,
+			|_, ids| {
+				for id in ids {
+					let _ = with_storage_layer(|| Self::do_audit_draw(id, n));
+				}
+			},
+		);
+		AuditDrawCursor::<T>::put(cursor);
+		let d = drained.ids;
 		let pruned = Self::prune_served(n);
 		let timeouts = AuditTimeouts::<T>::take(n);
 		let t = timeouts.len() as u32;
@@ -233,8 +240,9 @@ impl<T: Config> Pallet<T> {
 				Self::park_audit_timeout(id, n);
 			}
 		}
-		T::WeightInfo::audit_draw()
+		per_draw
 			.saturating_mul(u64::from(d))
+			.saturating_add(per_block.saturating_mul(u64::from(drained.blocks)))
 			.saturating_add(T::WeightInfo::audit_timeout().saturating_mul(u64::from(t)))
 			.saturating_add(T::DbWeight::get().reads_writes(2, 2))
 			.saturating_add(pruned)
@@ -252,7 +260,12 @@ impl<T: Config> Pallet<T> {
 
 impl<T: Config> agora_primitives::ReceiptChecks<BlockNumberFor<T>> for Pallet<T> {
 	fn on_receipt(job: JobId, now: BlockNumberFor<T>, finalize_at: BlockNumberFor<T>) -> DispatchResult {
-		Self::queue_draw(job, now, finalize_at)
+		Self::queue_draw(job, now, finalize_at);
+		Ok(())
+	}
+
+	fn draws_pending_from() -> Option<BlockNumberFor<T>> {
+		Some(AuditDrawCursor::<T>::get())
 	}
 
 	fn under_check(job: JobId) -> bool {

@@ -5,9 +5,12 @@
 //! sample of them, and every disputed one (docs/protocol.md §6):
 //! - When a receipt is accepted, the job market calls
 //!   [`agora_primitives::ReceiptChecks::on_receipt`]: the receipt's audit draw is
-//!   queued `AuditDelay` blocks later (no later than its finalization). There,
-//!   in `on_initialize`, that block's VRF output draws it with probability
-//!   `AuditRate` ([`agora_primitives::rules::drawn_for_audit`]).
+//!   queued `AuditDelay` blocks later (no later than its finalization) in
+//!   that block's set of draws, of any size. `on_initialize` drains the sets
+//!   in block order within `DrawWeight` (a draw left over waits for the next
+//!   block, and the market finalizes no block whose draws are not all done);
+//!   the VRF output of the block that makes the draw selects the receipt with
+//!   probability `AuditRate` ([`agora_primitives::rules::drawn_for_audit`]).
 //! - [`Pallet::dispute`]: anyone disputes a receipt within its window, bonding
 //!   the larger of `DisputeBond` and the job's `max_price` (held by
 //!   `pallet-escrow` through [`agora_primitives::DisputeBonds`]).
@@ -49,6 +52,7 @@ pub use pallet::*;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod committee;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 mod offchain;
@@ -117,7 +121,12 @@ pub mod pallet {
 	/// A check as stored.
 	pub type AuditOf<T> = Audit<T>;
 
+	/// v1: audit draws are sets per block drained by a cursor
+	/// ([`crate::migrations::v1`]).
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	/// Defaults for a test runtime's [`Config`] (`#[derive_impl(config_preludes::TestDefaultConfig)]`):
@@ -136,6 +145,7 @@ pub mod pallet {
 			pub const FraudSlash: Perbill = Perbill::from_percent(50);
 			pub const ChallengerReward: Perbill = Perbill::from_percent(20);
 			pub const LostBondToProvider: Perbill = Perbill::from_percent(50);
+			pub const DrawWeight: Weight = Weight::MAX;
 		}
 
 		#[frame_support::register_default_impl(TestDefaultConfig)]
@@ -148,6 +158,7 @@ pub mod pallet {
 			type VoteTimeout = frame_support::traits::ConstU64<8>;
 			type AuditDelay = frame_support::traits::ConstU64<2>;
 			type MaxChecksPerBlock = ConstU32<3>;
+			type DrawWeight = DrawWeight;
 			type MaxRedraws = ConstU32<2>;
 			type StrikeThreshold = ConstU32<3>;
 			type NonVoterReport = ();
@@ -206,9 +217,13 @@ pub mod pallet {
 		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type AuditDelay: Get<BlockNumberFor<Self>>;
-		/// The most checks queued per block (audit draws, vote deadlines).
+		/// The most checks queued per block at their vote deadline.
 		#[pallet::constant]
 		type MaxChecksPerBlock: Get<u32>;
+		/// The most weight one block's `on_initialize` spends on audit draws;
+		/// the draws left over wait for the next block.
+		#[pallet::constant]
+		type DrawWeight: Get<Weight>;
 		/// How often a check's non-voters are replaced before it ends `Unverified`.
 		#[pallet::constant]
 		type MaxRedraws: Get<u32>;
@@ -267,9 +282,15 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Audits<T: Config> = StorageMap<_, Twox64Concat, JobId, AuditOf<T>>;
 
-	/// Receipts whose audit draw happens in this block.
+	/// Receipts whose audit draw is due at a block: a set per block, drained
+	/// from [`AuditDrawCursor`] on.
 	#[pallet::storage]
-	pub type AuditDraws<T: Config> = StorageMap<_, Twox64Concat, BlockNumberFor<T>, QueueOf<T>, ValueQuery>;
+	pub type AuditDraws<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, BlockNumberFor<T>, Twox64Concat, JobId, (), OptionQuery>;
+
+	/// The first block whose audit draws are not all done.
+	#[pallet::storage]
+	pub type AuditDrawCursor<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
 
 	/// Checks whose vote deadline is this block.
 	#[pallet::storage]
@@ -409,9 +430,6 @@ pub mod pallet {
 		/// A member of the receipt's running check cannot also dispute it (it
 		/// votes instead).
 		ChallengerInCommittee,
-		/// The audit-draw queues up to the receipt's finalization block are
-		/// full; retry next block.
-		AuditDrawBusy,
 		/// The disputed input is longer than `MaxServedInput`.
 		ServedInputTooLong,
 		/// The disputed output is longer than `MaxServedOutput`.

@@ -48,15 +48,16 @@ impl<T: Config> Pallet<T> {
 				);
 			}
 		}
-		// A receipt's audit draw comes no later than its finalization.
-		for (b, q) in AuditDraws::<T>::iter() {
-			for id in q {
-				let j = T::Jobs::receipted(id).ok_or("an audit draw names no receipted job")?;
-				ensure!(
-					j.status != JobStatus::Receipted || b <= j.finalize_at,
-					"an audit draw is queued after its receipt's finalization"
-				);
-			}
+		// A receipt's audit draw comes no later than its finalization, and is
+		// not behind the cursor (where it would never be drawn).
+		let cursor = AuditDrawCursor::<T>::get();
+		for (b, id, ()) in AuditDraws::<T>::iter() {
+			ensure!(b >= cursor, "an audit draw is queued behind the draw cursor");
+			let j = T::Jobs::receipted(id).ok_or("an audit draw names no receipted job")?;
+			ensure!(
+				j.status != JobStatus::Receipted || b <= j.finalize_at,
+				"an audit draw is queued after its receipt's finalization"
+			);
 		}
 		Self::served_try_state()
 	}

@@ -194,13 +194,18 @@ impl frame_support::traits::Randomness<Option<Hash>, BlockNumber> for CurrentBlo
 	}
 }
 
-/// Jobs finalized, expired or pruned per block (each queue's bound).
-pub const MAX_JOBS_PER_BLOCK: u32 = 64;
+/// Most jobs with one deadline block (what a squatter can pile on one block;
+/// an order finds it half full before it pays a surcharge).
+pub const MAX_JOBS_PER_BLOCK: u32 = 4_096;
 
 parameter_types! {
 	/// Storage bound of inline job input (`MAX_INPUT_LEN` is at most this).
 	pub const MaxInputLen: u32 = MAX_INPUT_BOUND;
 	pub const MaxJobsPerBlock: u32 = MAX_JOBS_PER_BLOCK;
+	/// 15% of a block's weight for finalizations, expiries and prunes (about
+	/// 470 finalizations); what is left waits for the next block.
+	pub QueueWeight: frame_support::weights::Weight =
+		sp_runtime::Perbill::from_percent(15) * super::system::RuntimeBlockWeights::get().max_block;
 	/// Most fitting offers one AVRF draw weighs (a seeded sample when more fit).
 	pub const MaxCandidates: u32 = 32;
 	/// Most of a model's offers read per job: consecutive slots of the model's
@@ -226,18 +231,21 @@ impl pallet_jobs::Config for Runtime {
 	type DisputeWindow = market::DisputeWindow;
 	type Retention = market::Retention;
 	type MaxJobsPerBlock = MaxJobsPerBlock;
+	type QueueWeight = QueueWeight;
+	/// A relayer posts up to 256 receipts in one extrinsic (85 ms of weight).
+	type MaxReceiptBatch = ConstU32<256>;
 	type MaxCandidates = MaxCandidates;
 	type MaxOfferScan = MaxOfferScan;
 	type MissedDeadlineSlash = market::MissedDeadlineSlash;
 	/// A minute (20 blocks) to upload a by-hash input after ordering the job.
 	type InputGrace = ConstU32<20>;
 	/// 0.01 AGR once a deadline block's queue is half full, doubling every
-	/// eighth: squatting the last 32 slots of one block costs 10.2 AGR, kept by
+	/// eighth: squatting the last 2,048 slots of one block costs 652.8 AGR, kept by
 	/// the treasury even when the squatter cancels (more under queue pressure).
 	type QueueSurcharge = QueueSurcharge;
 	/// The queue pressure halves every minute (20 blocks): squatting the upper
 	/// halves of block after block doubles each next block's cost, up to ×128
-	/// (1,306 AGR a block) while it lasts.
+	/// (83,558 AGR a block) while it lasts.
 	type QueuePressureHalfLife = ConstU32<20>;
 	/// Receipts are told to `pallet-verification`, which queues their audit draws.
 	type Checks = crate::Verification;
@@ -312,5 +320,9 @@ impl pallet_jobs::BenchmarkHelper<AccountId, Balance> for JobsHelper {
 
 	fn set_input_limit(bytes: u32) {
 		super::params::set_for_benchmark("MAX_INPUT_LEN", u128::from(bytes));
+	}
+	fn finish_draws() {
+		let _ = pallet_verification::AuditDraws::<Runtime>::clear(u32::MAX, None);
+		pallet_verification::AuditDrawCursor::<Runtime>::put(BlockNumber::MAX);
 	}
 }

@@ -9,7 +9,7 @@ use crate::{Balance, Escrow, Jobs, Runtime, RuntimeEvent};
 
 use super::{
 	constants::{MAX_AUTHORITIES, MAX_COMMITTEE_BOUND},
-	marketplace::{CurrentBlockVrf, MAX_JOBS_PER_BLOCK},
+	marketplace::CurrentBlockVrf,
 	params::market,
 };
 
@@ -76,9 +76,12 @@ impl agora_primitives::NonVoterReport<crate::AccountId> for NonVoterOffences {
 }
 
 parameter_types! {
-	/// As many checks queue per block (audit draws, vote deadlines) as jobs
-	/// finalize per block.
-	pub const MaxChecksPerBlock: u32 = MAX_JOBS_PER_BLOCK;
+	/// Checks reaching their vote deadline in one block.
+	pub const MaxChecksPerBlock: u32 = 64;
+	/// 5% of a block's weight for audit draws; what is left waits for the
+	/// next block, and so do the finalizations behind it.
+	pub DrawWeight: frame_support::weights::Weight =
+		sp_runtime::Perbill::from_percent(5) * super::system::RuntimeBlockWeights::get().max_block;
 	/// Storage bound of a committee (`COMMITTEE_SIZE` is at most this).
 	pub const MaxCommitteeSize: u32 = MAX_COMMITTEE_BOUND;
 	/// Committee votes go ahead of ordinary transactions.
@@ -103,6 +106,7 @@ impl pallet_verification::Config for Runtime {
 	/// The audit draw uses the VRF output of the block two after the receipt's.
 	type AuditDelay = ConstU32<2>;
 	type MaxChecksPerBlock = MaxChecksPerBlock;
+	type DrawWeight = DrawWeight;
 	/// A check without a majority gets new members (for those who did not
 	/// vote) twice, then ends `Unverified`.
 	type MaxRedraws = ConstU32<2>;
