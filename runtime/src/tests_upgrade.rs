@@ -53,3 +53,39 @@ fn the_upgrade_migrates_closed_offers_and_passes_every_check_once() {
 	ext.commit_all().unwrap();
 	assert_eq!(*ext.backend.root(), root, "a second run leaves the state as it was");
 }
+
+/// spec_version 102: the job queues and audit draws of a chain at v0 (bounded
+/// lists per block) move into sets per block, the cursors start at the
+/// upgrade's block, every pre/post check and `try_state` passes, and a second
+/// run changes nothing.
+#[test]
+fn the_upgrade_moves_the_job_queues_into_sets_once() {
+	use pallet_jobs::migrations::v1 as jobs_v0;
+	use pallet_verification::migrations::v1 as verification_v0;
+	let mut ext: sp_io::TestExternalities =
+		genesis_config_presets::preset_storage("development").expect("preset builds").into();
+	ext.execute_with(|| {
+		assert_eq!((Jobs::on_chain_storage_version(), Verification::on_chain_storage_version()), (StorageVersion::new(1), StorageVersion::new(1)));
+		System::set_block_number(40);
+		// A finished job's prune, queued as v0 did (the job itself is gone:
+		// pruning finds nothing, which the invariants allow).
+		jobs_v0::PruneQueue::<Runtime>::insert(60, frame_support::BoundedVec::truncate_from(vec![7, 9]));
+		StorageVersion::new(0).put::<Jobs>();
+		StorageVersion::new(0).put::<Verification>();
+		Executive::try_runtime_upgrade(UpgradeCheckSelect::All).expect("the upgrade's checks pass");
+		assert_eq!((Jobs::on_chain_storage_version(), Verification::on_chain_storage_version()), (StorageVersion::new(1), StorageVersion::new(1)));
+		assert!(pallet_jobs::PruneQueue::<Runtime>::contains_key(60, 7));
+		assert!(pallet_jobs::PruneQueue::<Runtime>::contains_key(60, 9));
+		assert!(!jobs_v0::PruneQueue::<Runtime>::contains_key(60), "the v0 list is gone");
+		assert_eq!(pallet_jobs::DueCursors::<Runtime>::get().prune, 40);
+		assert_eq!(pallet_verification::AuditDrawCursor::<Runtime>::get(), 40);
+		assert!(verification_v0::AuditDraws::<Runtime>::iter_keys().next().is_none());
+	});
+	ext.commit_all().unwrap();
+	let root = *ext.backend.root();
+	ext.execute_with(|| {
+		Executive::try_runtime_upgrade(UpgradeCheckSelect::All).expect("the checks pass again");
+	});
+	ext.commit_all().unwrap();
+	assert_eq!(*ext.backend.root(), root, "a second run leaves the state as it was");
+}

@@ -109,12 +109,14 @@ struct Sender {
 	next: u64,
 	/// The account's nonce at the last best block seen (its included count).
 	chain: u64,
+	/// Transactions the pool dropped without a word (signed again).
+	dropped: u64,
 }
 
 impl Sender {
 	fn new(key: Keypair) -> Self {
 		let account = chain::account(&key);
-		Self { key, account, next: 0, chain: 0 }
+		Self { key, account, next: 0, chain: 0, dropped: 0 }
 	}
 	fn pending(&self) -> u64 {
 		self.next.saturating_sub(self.chain)
@@ -146,6 +148,8 @@ struct PhaseReport {
 	expired: u64,
 	open_at_end: u64,
 	failed: BTreeMap<String, u64>,
+	/// Transactions the pool accepted and later dropped (signed again).
+	dropped_by_pool: u64,
 	/// Finalized blocks seen in the phase, and the most events one held.
 	blocks: u64,
 	max_per_block: u64,
@@ -238,18 +242,39 @@ async fn fund<'a>(
 	Ok(())
 }
 
+/// Best blocks in a row in which none of a group's pending transactions was
+/// included before they count as dropped by the pool (under heavy load it has
+/// been seen to stop offering transactions it accepted, with nothing said)
+/// and are signed again. A group whose transactions wait in a backlog sees
+/// some of them included in every full block, so it never trips this.
+const STALL_BLOCKS: u32 = 5;
+
 /// Reads every sender's nonce at `at` into `chain` (and `next`, if behind).
-async fn sync_nonces(at: &At, senders: &mut [Sender]) -> anyhow::Result<()> {
+/// `stall` counts the best blocks in a row in which the group had
+/// transactions pending and none was included; at [`STALL_BLOCKS`] every
+/// sender with pending transactions starts again from the chain's nonce.
+async fn sync_nonces(at: &At, senders: &mut [Sender], stall: &mut u32) -> anyhow::Result<()> {
 	let entry = at.storage().entry(runtime::storage().system().account())?;
 	let reads = senders.iter().map(|s| entry.try_fetch((s.account,)));
 	let got = join_all(reads).await;
+	let (mut progressed, mut waiting) = (false, false);
 	for (s, r) in senders.iter_mut().zip(got) {
 		let nonce = match r? {
 			Some(v) => u64::from(v.decode()?.nonce),
 			None => 0,
 		};
+		progressed |= nonce > s.chain;
+		waiting |= s.next > nonce;
 		s.chain = nonce;
 		s.next = s.next.max(nonce);
+	}
+	*stall = if waiting && !progressed { stall.saturating_add(1) } else { 0 };
+	if *stall >= STALL_BLOCKS {
+		for s in senders.iter_mut() {
+			s.dropped = s.dropped.saturating_add(s.pending());
+			s.next = s.chain;
+		}
+		*stall = 0;
 	}
 	Ok(())
 }
@@ -398,6 +423,7 @@ fn finish(tally: &Tally, from_ms: u64, to_ms: u64, submitted: u64, failed: BTree
 		expired: 0,
 		open_at_end: 0,
 		failed,
+		dropped_by_pool: 0,
 		blocks: counted.len() as u64,
 		max_per_block: counted.iter().map(|b| b.2).max().unwrap_or(0),
 	}
@@ -425,6 +451,7 @@ async fn transfers(client: &Client, args: &Args, clients: &mut [Sender]) -> anyh
 	let mut submitted = 0u64;
 	let mut best = client.stream_best_blocks().await?;
 	let mut last_seen = None;
+	let mut stall = 0;
 	eprintln!("transfers: {}s of load from {n} clients, {} in flight each", args.seconds, args.window);
 	while now_ms() < end {
 		let Some(block) = best.next().await else { anyhow::bail!("the best block stream ended") };
@@ -433,7 +460,7 @@ async fn transfers(client: &Client, args: &Args, clients: &mut [Sender]) -> anyh
 		for (_, events) in events_since(client, &at, block.number(), &mut last_seen).await? {
 			count_failures(&at, &events, &failed);
 		}
-		sync_nonces(&at, clients).await?;
+		sync_nonces(&at, clients, &mut stall).await?;
 		let runs = clients.iter_mut().zip(&dests).map(|(s, to)| {
 			let k = args.window.saturating_sub(s.pending());
 			let calls: Vec<_> = (0..k)
@@ -454,7 +481,7 @@ async fn transfers(client: &Client, args: &Args, clients: &mut [Sender]) -> anyh
 		for (_, events) in events_since(client, &at, block.number(), &mut last_seen).await? {
 			count_failures(&at, &events, &failed);
 		}
-		sync_nonces(&at, clients).await?;
+		sync_nonces(&at, clients, &mut stall).await?;
 		if clients.iter().all(|c| c.pending() == 0) {
 			stop.store(block.number(), Ordering::Relaxed);
 			break;
@@ -465,7 +492,8 @@ async fn transfers(client: &Client, args: &Args, clients: &mut [Sender]) -> anyh
 	}
 	watcher.await??;
 	let t = tally.lock().unwrap_or_else(|p| p.into_inner());
-	let r = finish(&t, start, stop_at, submitted, failed.into_inner().unwrap_or_default());
+	let mut r = finish(&t, start, stop_at, submitted, failed.into_inner().unwrap_or_default());
+	r.dropped_by_pool = clients.iter().map(|c| c.dropped).sum();
 	eprintln!("transfers: {:.1}/s finalized ({} in {:.1}s)", r.per_second, r.in_window, r.window_secs);
 	Ok(r)
 }
@@ -587,6 +615,7 @@ async fn jobs(
 	let mut receipts_sent = 0u64;
 	let mut expired = 0u64;
 	let mut last_seen: Option<u64> = None;
+	let (mut stall, mut relayer_stall) = (0, 0);
 	let mut open;
 	loop {
 		let Some(block) = best.next().await else { anyhow::bail!("the best block stream ended") };
@@ -631,7 +660,7 @@ async fn jobs(
 		// transactions; what the pool refused or no relayer had room for goes
 		// at the next block. A tip puts receipts before orders in the pool, as
 		// a provider racing its deadlines would.
-		sync_nonces(&at, relayers).await?;
+		sync_nonces(&at, relayers, &mut relayer_stall).await?;
 		let batch = args.receipt_batch.max(1);
 		let share = receipts.len().div_ceil(relayers.len());
 		let mut plans = vec![];
@@ -682,7 +711,7 @@ async fn jobs(
 			continue;
 		}
 		// Orders: up to the offers' capacity, counting those not yet in a block.
-		sync_nonces(&at, clients).await?;
+		sync_nonces(&at, clients, &mut stall).await?;
 		let pending: u64 = clients.iter().map(Sender::pending).sum();
 		let mut room = capacity.saturating_sub(open).saturating_sub(pending);
 		let mut plans = vec![];
@@ -722,6 +751,7 @@ async fn jobs(
 	// after they stop it works off what is queued.
 	let mut r = finish(&t, start, u64::MAX, submitted, failed.into_inner().unwrap_or_default());
 	r.receipts_submitted = receipts_sent;
+	r.dropped_by_pool = clients.iter().chain(relayers.iter()).map(|c| c.dropped).sum();
 	r.expired = expired;
 	r.open_at_end = open;
 	eprintln!("jobs: {:.1} cycles/s finalized ({} in {:.1}s)", r.per_second, r.in_window, r.window_secs);

@@ -578,7 +578,8 @@ pub mod pallet {
 		/// - Errors: [`Error::UnknownJob`], [`Error::InvalidState`], [`Error::TooEarly`]
 		///   (the window is open, or the receipt's audit draw is still to come).
 		#[pallet::call_index(3)]
-		#[pallet::weight(T::WeightInfo::finalize())]
+		// Plus the checker's draw cursor, read (not in the last measurement).
+		#[pallet::weight(T::WeightInfo::finalize().saturating_add(T::DbWeight::get().reads(1)))]
 		pub fn finalize(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
 			ensure_signed(origin)?;
 			let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
