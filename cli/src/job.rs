@@ -14,6 +14,10 @@ use clap::Subcommand;
 use std::{path::PathBuf, time::Duration};
 use subxt::utils::AccountId32;
 
+/// Blocks after a receipt's `finalize_at` searched for its payout (the
+/// market's queues pay later when a block's share of weight for them runs out).
+const PAYOUT_SCAN: u64 = 32;
+
 #[derive(Subcommand, Debug)]
 pub enum JobCmd {
 	/// Order a job; prints its id. With --wait, waits for the receipt, fetches the
@@ -498,13 +502,21 @@ pub async fn status_value(client: &Client, id: u64, wait_finalized: bool) -> any
 		anyhow::bail!("job {id} is not on chain (unknown, or pruned after it ended)")
 	};
 	if finalized_event.is_none() && matches!(job.status, JobStatus::Finalized) {
-		// Paid out before we watched: on_initialize pays at the receipt's `finalize_at`.
+		// Paid out before we watched: on_initialize pays at the receipt's
+		// `finalize_at`, or a few blocks later when its queue ran behind.
 		if let Some(r) = &job.receipt {
-			let at = client.at_block(r.finalize_at).await?;
-			for ev in at.events().fetch().await?.find::<runtime::jobs::events::JobFinalized>() {
-				let ev = ev?;
-				if ev.job_id == id {
-					finalized_event = Some((u64::from(r.finalize_at), ev));
+			let head = client.at_current_block().await?.block_number();
+			let from = u64::from(r.finalize_at);
+			for b in from..=head.min(from.saturating_add(PAYOUT_SCAN)) {
+				let at = client.at_block(b).await?;
+				for ev in at.events().fetch().await?.find::<runtime::jobs::events::JobFinalized>() {
+					let ev = ev?;
+					if ev.job_id == id {
+						finalized_event = Some((b, ev));
+					}
+				}
+				if finalized_event.is_some() {
+					break;
 				}
 			}
 		}

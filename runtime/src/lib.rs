@@ -180,8 +180,9 @@ mod runtime {
 	#[runtime::pallet_index(14)]
 	// per-job payment holds, settlement and dispute bonds (configs/marketplace.rs)
 	pub type Escrow = pallet_escrow;
-	// Declared before Jobs so its hooks run first: a receipt's audit draw in
-	// its finalization block comes before the finalization.
+	// Hooks run in pallet-index order, so Jobs' (15) run before these (26):
+	// Jobs asks for the draws due first (`ReceiptChecks::run_draws`), so a
+	// receipt's audit draw in its finalization block comes before it.
 	#[runtime::pallet_index(26)]
 	// audit draws, committees, votes, disputes, verdicts (configs/verification.rs)
 	pub type Verification = pallet_verification;

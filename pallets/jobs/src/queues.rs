@@ -9,7 +9,8 @@ use frame_system::pallet_prelude::*;
 use sp_runtime::traits::{One, Saturating};
 
 impl<T: Config> Pallet<T> {
-	/// The queued work due up to block `n`, in order: finalizations (only of
+	/// The queued work due up to block `n`, in order: the checker's audit
+	/// draws due by then (`ReceiptChecks::run_draws`), finalizations (only of
 	/// blocks whose audit draws are done), expiries and prunes, as much as
 	/// `QueueWeight` allows; the rest waits for the next block. Every step
 	/// runs in its own storage layer: a step that fails leaves no partial
@@ -28,8 +29,11 @@ impl<T: Config> Pallet<T> {
 		};
 		let (per_fin, per_exp, per_prune) = (per(1, 0, 0), per(0, 1, 0), per(0, 0, 1));
 		let per_block = T::DbWeight::get().reads(1);
+		// The checker's draws due up to now first (its own budget), whatever
+		// the runtime's hook order: a receipt finalizing now is drawn before.
+		let draws = T::Checks::run_draws(n);
 		let mut left = T::QueueWeight::get().saturating_sub(base);
-		let mut used = base;
+		let mut used = base.saturating_add(draws);
 		let mut spend = |d: agora_pallet_support::Drained, per: Weight, left: &mut Weight| {
 			let w = per.saturating_mul(d.ids.into()).saturating_add(per_block.saturating_mul(d.blocks.into()));
 			*left = left.saturating_sub(w);

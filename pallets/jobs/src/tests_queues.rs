@@ -193,3 +193,23 @@ fn a_receipt_batch_applies_each_receipt_on_its_own() {
 		assert_eq!((status(jobs[0]), status(jobs[2])), (JobStatus::Finalized, JobStatus::Finalized));
 	});
 }
+
+#[test]
+fn a_job_finalizes_at_its_block_whichever_hook_runs_first() {
+	build_and_execute(|| {
+		// Draws are queued (a rate above 0; 1 ppm selects none).
+		AuditRate::set(1);
+		let jobs = receipted_together(3);
+		let at = System::block_number() + WINDOW;
+		run_to(at - 1);
+		// The runtime runs the market's hook before the checker's (pallet
+		// index order): the market has the draws due done first.
+		System::set_block_number(at);
+		Jobs::on_initialize(at);
+		assert!(jobs.iter().all(|j| status(*j) == JobStatus::Finalized));
+		assert_eq!(pallet_verification::AuditDrawCursor::<Test>::get(), at + 1);
+		Verification::on_initialize(at);
+		assert_eq!(pallet_verification::AuditDrawCursor::<Test>::get(), at + 1, "nothing left to draw");
+		AuditRate::set(0);
+	});
+}

@@ -214,6 +214,29 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_on_initialize(n: BlockNumberFor<T>) -> Weight {
 		use crate::weights::WeightInfo;
 		use frame_support::storage::with_storage_layer;
+		let draws = Self::drain_draws(n);
+		let pruned = Self::prune_served(n);
+		let timeouts = AuditTimeouts::<T>::take(n);
+		let t = timeouts.len() as u32;
+		for id in timeouts {
+			if with_storage_layer(|| Self::do_audit_timeout(id, n)).is_err() {
+				Self::park_audit_timeout(id, n);
+			}
+		}
+		draws
+			.saturating_add(T::WeightInfo::audit_timeout().saturating_mul(u64::from(t)))
+			.saturating_add(T::DbWeight::get().reads_writes(1, 1))
+			.saturating_add(pruned)
+	}
+
+	/// The audit draws due up to block `n`, in block order, within
+	/// `DrawWeight` (the rest waits for the next block): run by this pallet's
+	/// `on_initialize` and, before it finalizes, by the market's
+	/// ([`agora_primitives::ReceiptChecks::run_draws`]), whichever comes
+	/// first; the second finds nothing left and reads one value.
+	pub(crate) fn drain_draws(n: BlockNumberFor<T>) -> Weight {
+		use crate::weights::WeightInfo;
+		use frame_support::storage::with_storage_layer;
 		let per_draw = T::WeightInfo::audit_draw().saturating_add(T::DbWeight::get().writes(1));
 		let per_block = T::DbWeight::get().reads(1);
 		let budget = T::DrawWeight::get();
@@ -231,21 +254,10 @@ impl<T: Config> Pallet<T> {
 			},
 		);
 		AuditDrawCursor::<T>::put(cursor);
-		let d = drained.ids;
-		let pruned = Self::prune_served(n);
-		let timeouts = AuditTimeouts::<T>::take(n);
-		let t = timeouts.len() as u32;
-		for id in timeouts {
-			if with_storage_layer(|| Self::do_audit_timeout(id, n)).is_err() {
-				Self::park_audit_timeout(id, n);
-			}
-		}
 		per_draw
-			.saturating_mul(u64::from(d))
+			.saturating_mul(u64::from(drained.ids))
 			.saturating_add(per_block.saturating_mul(u64::from(drained.blocks)))
-			.saturating_add(T::WeightInfo::audit_timeout().saturating_mul(u64::from(t)))
-			.saturating_add(T::DbWeight::get().reads_writes(2, 2))
-			.saturating_add(pruned)
+			.saturating_add(T::DbWeight::get().reads_writes(1, 1))
 	}
 
 	/// A check whose timeout step failed (its storage changes were undone)
@@ -266,6 +278,10 @@ impl<T: Config> agora_primitives::ReceiptChecks<BlockNumberFor<T>> for Pallet<T>
 
 	fn draws_pending_from() -> Option<BlockNumberFor<T>> {
 		Some(AuditDrawCursor::<T>::get())
+	}
+
+	fn run_draws(now: BlockNumberFor<T>) -> Weight {
+		Self::drain_draws(now)
 	}
 
 	fn under_check(job: JobId) -> bool {
