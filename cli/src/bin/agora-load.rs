@@ -689,8 +689,8 @@ async fn jobs(
 						.collect();
 					submit_run(at, r, &calls, RECEIPT_TIP, failed).await
 				};
+				// One chunk per call (chunks of one when receipts go singly).
 				let sent_items: usize = chunks.iter().take(usize::try_from(sent).unwrap_or(usize::MAX)).map(Vec::len).sum();
-				let sent_items = if batch == 1 { usize::try_from(sent).unwrap_or(usize::MAX) } else { sent_items };
 				(sent_items as u64, mine.into_iter().skip(sent_items).collect::<Vec<_>>())
 			}
 		});
