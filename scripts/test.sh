@@ -22,6 +22,10 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 # path, so they would pile up (~20 GB) in the shared target dir without ever
 # being reused.
 export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
+# Every node the tests start (dozens, 4-5 at once in the network tests) shares
+# one wasmtime cache: the runtime is compiled by cranelift once per runtime
+# version, not again at every node start (agora-node --wasm-cache).
+export AGORA_WASM_CACHE=${AGORA_WASM_CACHE:-$CARGO_TARGET_DIR/wasm-cache}
 
 step() { printf '\n==> %s\n' "$*"; }
 t0=$SECONDS

@@ -1,7 +1,11 @@
 //! The node service: BABE block production, GRANDPA finality, ParityDB, off-chain
 //! workers, JSON-RPC and Prometheus (both from `sc-service`).
 
-use std::{sync::Arc, time::Duration};
+use std::{
+	path::{Path, PathBuf},
+	sync::Arc,
+	time::Duration,
+};
 
 use agora_runtime::{apis::RuntimeApi, opaque::Block};
 use futures::FutureExt;
@@ -12,9 +16,10 @@ use sc_service::{error::Error as ServiceError, Configuration, TaskManager, WarpS
 use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::OffchainTransactionPoolFactory;
 
-/// The full client: the runtime runs in wasm only.
-pub type FullClient =
-	sc_service::TFullClient<Block, RuntimeApi, sc_executor::WasmExecutor<sp_io::SubstrateHostFunctions>>;
+/// The runtime's executor: wasm only.
+type FullExecutor = sc_executor::WasmExecutor<sp_io::SubstrateHostFunctions>;
+/// The full client.
+pub type FullClient = sc_service::TFullClient<Block, RuntimeApi, FullExecutor>;
 type FullBackend = sc_service::TFullBackend<Block>;
 type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
 type FullGrandpaBlockImport =
@@ -62,8 +67,37 @@ pub type Service = sc_service::PartialComponents<
 	),
 >;
 
+/// The executor of `sc_service::new_wasm_executor`, with wasmtime's compilation
+/// cache on disk: without it every start compiles the runtime with cranelift
+/// again (~7 of the ~25 CPU-seconds a debug dev node spends starting; a test
+/// suite starts dozens of nodes).
+fn wasm_executor(config: &Configuration, wasm_cache: Option<&Path>) -> FullExecutor {
+	let cache =
+		wasm_cache.map(Path::to_path_buf).unwrap_or_else(|| config.data_path.join("wasm-cache"));
+	let strategy = config
+		.executor
+		.default_heap_pages
+		.map_or(sc_executor::DEFAULT_HEAP_ALLOC_STRATEGY, |p| {
+			sc_executor::HeapAllocStrategy::Static { extra_pages: p as _ }
+		});
+	FullExecutor::builder()
+		.with_execution_method(config.executor.wasm_method)
+		.with_onchain_heap_alloc_strategy(strategy)
+		.with_offchain_heap_alloc_strategy(strategy)
+		.with_max_runtime_instances(config.executor.max_runtime_instances)
+		.with_runtime_cache_size(config.executor.runtime_cache_size)
+		.with_cache_path(cache)
+		.build()
+}
+
 /// Builds the client, database, import queue and transaction pool.
-pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
+///
+/// `wasm_cache`: the directory for the runtime compiled to machine code
+/// (`--wasm-cache`); `None` keeps it in the chain's data directory.
+pub fn new_partial(
+	config: &Configuration,
+	wasm_cache: Option<&Path>,
+) -> Result<Service, ServiceError> {
 	let telemetry = config
 		.telemetry_endpoints
 		.clone()
@@ -75,7 +109,7 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 		})
 		.transpose()?;
 
-	let executor = sc_service::new_wasm_executor::<sp_io::SubstrateHostFunctions>(&config.executor);
+	let executor = wasm_executor(config, wasm_cache);
 	let (client, backend, keystore_container, task_manager) =
 		sc_service::new_full_parts::<Block, RuntimeApi, _>(
 			config,
@@ -165,6 +199,7 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>>(
 	config: Configuration,
 	agora_verifier: Option<String>,
+	wasm_cache: Option<PathBuf>,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -175,7 +210,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::trait
 		select_chain,
 		transaction_pool,
 		other: (block_import, babe_link, babe_worker_handle, grandpa_link, mut telemetry),
-	} = new_partial(&config)?;
+	} = new_partial(&config, wasm_cache.as_deref())?;
 
 	let mut net_config = sc_network::config::FullNetworkConfiguration::<
 		Block,
