@@ -61,7 +61,36 @@ impl Node {
 			.stderr(out)
 			.spawn()
 			.expect("agora-node starts");
-		Node { child, rpc_port, prometheus_port, log, _dir: dir }
+		let mut node = Node { child, rpc_port, prometheus_port, log, _dir: dir };
+		node.rpc_port = node.listening_rpc_port();
+		node
+	}
+
+	/// The port the JSON-RPC server took, from the log: the one asked for
+	/// unless another process held it when the node bound it (a connection can
+	/// take a port between `free_port` and the bind); the node then takes a
+	/// random one (`sc-cli` retries a random port) and says so only in its log.
+	fn listening_rpc_port(&mut self) -> u16 {
+		const LINE: &str = "Running JSON-RPC server: addr=";
+		let start = Instant::now();
+		loop {
+			let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+			if let Some(at) = text.find(LINE) {
+				let addr = text[at + LINE.len()..].split([',', ' ', '\n']).next().unwrap_or("");
+				if let Some(port) = addr.rsplit(':').next().and_then(|p| p.parse().ok()) {
+					return port;
+				}
+			}
+			if let Ok(Some(status)) = self.child.try_wait() {
+				panic!("agora-node exited ({status}) before serving RPC:\n{}", self.log_tail());
+			}
+			assert!(
+				start.elapsed() < Duration::from_secs(240),
+				"agora-node never opened its RPC server:\n{}",
+				self.log_tail()
+			);
+			std::thread::sleep(Duration::from_millis(200));
+		}
 	}
 
 	pub fn rpc(&self) -> Rpc {

@@ -121,6 +121,37 @@ impl Node {
 			.spawn()
 			.expect("agora-node starts");
 		self.child = Some(child);
+		self.rpc_port = self.listening_rpc_port();
+	}
+
+	/// The port the node's JSON-RPC server took, from its log. It is the one
+	/// asked for unless that was taken when the node bound it (another test's
+	/// connection can hold a port between `free_port` and the bind): the node
+	/// then takes a random one (`sc-cli` retries a random port) and says so only
+	/// in its log. Reading the log spares the test a client talking to another
+	/// process for minutes ("node never came up" in a cold CI run).
+	fn listening_rpc_port(&mut self) -> u16 {
+		const LINE: &str = "Running JSON-RPC server: addr=";
+		let log = self.dir.path().join(format!("node-{}.log", self.starts));
+		let t0 = Instant::now();
+		loop {
+			let text = std::fs::read_to_string(&log).unwrap_or_default();
+			if let Some(at) = text.find(LINE) {
+				let addr = text[at + LINE.len()..].split([',', ' ', '\n']).next().unwrap_or("");
+				if let Some(port) = addr.rsplit(':').next().and_then(|p| p.parse().ok()) {
+					return port;
+				}
+			}
+			if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+				panic!("agora-node exited ({status}) before serving RPC:\n{}", self.log_tail());
+			}
+			assert!(
+				t0.elapsed() < Duration::from_secs(240),
+				"agora-node never opened its RPC server:\n{}",
+				self.log_tail()
+			);
+			std::thread::sleep(Duration::from_millis(200));
+		}
 	}
 
 	pub fn url(&self) -> String {
