@@ -44,7 +44,8 @@ step "build (every crate, test and binary, dev profile)"
 # cheating switch the verification end-to-end test needs to this test build of
 # the worker, and the TryRuntime API to its runtime (never to a release build:
 # `cargo build --release -p agora-worker` / `-p agora-node`).
-cargo test --locked --workspace --features "$TEST_FEATURES" --no-run
+# --timings: cargo-timing.html in the target dir shows what the build waited on.
+cargo test --locked --workspace --features "$TEST_FEATURES" --no-run --timings
 
 step "tests: cargo nextest run --workspace, the runtime-benchmarks check beside it"
 # Every test of every test binary (unit, runtime, node, worker end-to-end), each
