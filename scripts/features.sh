@@ -11,3 +11,8 @@ TEST_FEATURES="agora-worker/test-cheat,agora-node/try-runtime"
 # sets it for CI, whose clones never reuse incremental caches); a script run
 # with incremental on would rebuild the workspace under it.
 export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
+# - OPENSSL_NO_VENDOR: litep2p (sc-network) turns on str0m's `vendored`
+#   feature, which builds OpenSSL from source (~4 CPU-minutes of a cold build,
+#   measured with `--timings`). The test build links Debian's libssl instead
+#   (libssl-dev, from scripts/setup.sh); release builds keep the vendored one.
+export OPENSSL_NO_VENDOR=${OPENSSL_NO_VENDOR:-1}
