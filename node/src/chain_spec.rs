@@ -3,7 +3,7 @@
 //! The checked-in files in `chain-specs/` are exported from these by
 //! `scripts/gen-chain-specs.sh`.
 
-use agora_runtime::WASM_BINARY;
+use agora_runtime_wasm::WASM_BINARY;
 use sc_service::ChainType;
 
 /// Agora's chain spec (no extensions).
