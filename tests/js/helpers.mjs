@@ -31,6 +31,14 @@ function freePort() {
   });
 }
 
+/** The port the node's RPC server listens on, read from its log (null until it
+ * says): when the free port asked for was taken in the meantime, the node
+ * quietly listens on another one. */
+function listeningRpcPort(log) {
+  const m = readFileSync(log, 'utf8').match(/Running JSON-RPC server: addr=127\.0\.0\.1:(\d+)/);
+  return m ? Number(m[1]) : null;
+}
+
 /** Spawns `agora-node --dev --tmp` and returns { api, url, stop, logTail }. */
 export async function startDevNode() {
   const dir = mkdtempSync(join(tmpdir(), 'agora-js-'));
@@ -45,11 +53,17 @@ export async function startDevNode() {
 
   const deadline = Date.now() + 120_000;
   let api;
+  let port = null;
   while (!api) {
     if (child.exitCode !== null) throw new Error(`agora-node exited early:\n${logTail()}`);
     if (Date.now() > deadline) throw new Error(`agora-node RPC not up:\n${logTail()}`);
+    port = port ?? listeningRpcPort(log);
+    if (port === null) {
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
     try {
-      const provider = new WsProvider(`ws://127.0.0.1:${rpc}`, false);
+      const provider = new WsProvider(`ws://127.0.0.1:${port}`, false);
       await provider.connect();
       await new Promise((resolve, reject) => {
         const t = setTimeout(() => reject(new Error('connect timeout')), 2000);
@@ -66,7 +80,7 @@ export async function startDevNode() {
     child.kill('SIGTERM');
     await new Promise((r) => { if (child.exitCode !== null) r(); else child.on('exit', r); });
   };
-  return { api, url: `ws://127.0.0.1:${rpc}`, stop, logTail };
+  return { api, url: `ws://127.0.0.1:${port}`, stop, logTail };
 }
 
 /** Signs and sends `tx`, resolving with its events once in a block; rejects with

@@ -66,7 +66,10 @@ export default async function setup() {
     const node = start('node', nodeArgs);
     writeFileSync(nodeFile(dir), JSON.stringify({ pid: node.child.pid ?? 0, args: nodeArgs } satisfies NodeRun));
     await waitFor('agora-node', node.log, node.child, /Imported #1\b/, 180);
-    const url = `ws://127.0.0.1:${rpc}`;
+    // The port the node took, from its log: when the free port asked for was
+    // taken in the meantime, the node quietly listens on another one.
+    const listening = /Running JSON-RPC server: addr=127\.0\.0\.1:(\d+)/.exec(readFileSync(node.log, 'utf8'));
+    const url = `ws://127.0.0.1:${listening ? listening[1] : rpc}`;
     const worker = start('worker', ['serve', '--url', url, '--suri', '//Bob', '--data-dir', join(dir, 'worker'), '--no-progress']);
     const verifier = start('verifier', ['verifier', '--url', url, '--listen', '127.0.0.1:8800']);
     await waitFor('agora-worker serve', worker.log, worker.child, /serving/, 300);
