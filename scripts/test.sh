@@ -48,7 +48,7 @@ cargo test --locked --workspace --features "$TEST_FEATURES" --no-run --timings
 
 step "tests: cargo nextest run --workspace, the runtime-benchmarks check beside it"
 # Every test of every test binary (unit, runtime, node, worker end-to-end), each
-# in its own process, four at once: the end-to-end tests mostly wait for
+# in its own process, three at once: the end-to-end tests mostly wait for
 # blocks, so they overlap (.config/nextest.toml keeps the multi-node networks
 # one at a time, and the model-heavy tests and the 4-validator equivocation
 # race one at a time). nextest runs the binaries built above from their

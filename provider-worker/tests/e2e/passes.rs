@@ -100,7 +100,8 @@ pub fn two_workers_serve_pass_clients_in_proportion_to_stake_and_are_paid_by_con
 			.map(|(suri, stake, n)| {
 				let url = url.clone();
 				s.spawn(move || {
-					assert!(agora(&url, &["pass", "lock", "--suri", suri, "--amount", stake]).0);
+					let (ok, out, err) = agora(&url, &["pass", "lock", "--suri", suri, "--amount", stake]);
+					assert!(ok, "{suri}'s pass lock failed:\n{err}\n{out}");
 					let file = tempfile::NamedTempFile::new().unwrap();
 					let lines: Vec<String> = (0..*n).map(|i| format!("{suri} asks for sentence {i}.")).collect();
 					std::fs::write(file.path(), lines.join("\n")).unwrap();
