@@ -266,3 +266,21 @@ fn the_http_verifier_answers_with_a_verdict_header() {
 		assert!(v["error"].as_str().unwrap().contains("holds no model"), "{v}");
 	});
 }
+
+/// The f32 reference sends only the checked positions through the output
+/// layer: their rows are the rows a pass over every position gives.
+#[test]
+fn f32_rows_from_a_start_are_the_full_pass_rows() {
+	let (gen, full) = smollm();
+	let FullLogits::F32(f) = &full else { panic!("the reference is not f32: {}", full.kind()) };
+	let ids = gen.encode(&gen.prompt("Name three rivers.").unwrap()).unwrap();
+	let all = f.logits(&ids, 0).unwrap();
+	for start in [1, ids.len() / 2, ids.len() - 1] {
+		let part = f.logits(&ids, start).unwrap();
+		assert_eq!(part.dims(), &[ids.len() - start, all.dim(1).unwrap()]);
+		let want = all.narrow(0, start, ids.len() - start).unwrap();
+		let diff = (part - want).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+		assert!(diff <= 1e-4, "start {start}: rows differ by {diff}");
+	}
+	assert!(f.logits(&ids, ids.len()).is_err(), "a start past the last position");
+}

@@ -12,25 +12,26 @@
 //!
 //! [`FullLogits::load_quantized`] is Agora's quantized llama
 //! (`agora_kernels::qllama`) run as one prefill: the very arithmetic this
-//! worker decodes with, ~2× cheaper on a CPU, but not a neutral reference: an
+//! worker decodes with (on an AVX-512 CPU about as costly as the f32 pass,
+//! 1.6–1.9× cheaper where `gemm` runs its AVX2 kernels, docs/benchmarks.md),
+//! but not a neutral reference: an
 //! engine that rounds its activations elsewhere (candle on CUDA) sits up to
 //! twice as far from it (an H200's honest samples were up to 1.94 logits off,
 //! docs/verification.md). Tests and benchmarks use it; the verifier does not.
 use agora_kernels::{qllama::QLlama, Threads};
 use agora_primitives::rules;
-use candle_core::{quantized::gguf_file, DType, Device, IndexOp, Tensor};
-use candle_transformers::utils::repeat_kv;
+use candle_core::{quantized::gguf_file, DType, Device, Tensor};
 
+/// One block's weights, transposed for `x · W` (rows = positions); the
+/// projections that read the same input are side by side in one matrix
+/// (query|key|value, gate|up), so each is one matrix product.
 struct Layer {
 	attn_norm: Tensor,
-	wq: Tensor,
-	wk: Tensor,
-	wv: Tensor,
+	wqkv: Tensor,
 	wo: Tensor,
 	ffn_norm: Tensor,
-	w1: Tensor,
+	w13: Tensor,
 	w2: Tensor,
-	w3: Tensor,
 }
 
 /// A llama GGUF loaded to return logits for every position.
@@ -50,6 +51,7 @@ pub struct F32Logits {
 	n_head: usize,
 	n_kv_head: usize,
 	head_dim: usize,
+	ffn: usize,
 	eps: f32,
 	cos: Tensor,
 	sin: Tensor,
@@ -189,21 +191,24 @@ impl F32Logits {
 			Err(_) => embed.clone(),
 		};
 		let output_t = output.t()?.contiguous()?;
-		let tr = |w: Tensor| -> anyhow::Result<Tensor> { Ok(w.t()?.contiguous()?) };
+		let ffn = get("llama.feed_forward_length")?;
+		// GGUF stores (out, in): rows of the stacked matrix are outputs, so
+		// stacking along dim 0 then transposing puts them side by side.
+		let stack = |ws: &[Tensor]| -> anyhow::Result<Tensor> { Ok(Tensor::cat(ws, 0)?.t()?.contiguous()?) };
 		let mut layers = Vec::with_capacity(blocks);
 		for i in 0..blocks {
 			let p = format!("blk.{i}");
-			layers.push(Layer {
-				attn_norm: t(&format!("{p}.attn_norm.weight"))?,
-				wq: tr(t(&format!("{p}.attn_q.weight"))?)?,
-				wk: tr(t(&format!("{p}.attn_k.weight"))?)?,
-				wv: tr(t(&format!("{p}.attn_v.weight"))?)?,
-				wo: tr(t(&format!("{p}.attn_output.weight"))?)?,
-				ffn_norm: t(&format!("{p}.ffn_norm.weight"))?,
-				w1: tr(t(&format!("{p}.ffn_gate.weight"))?)?,
-				w2: tr(t(&format!("{p}.ffn_down.weight"))?)?,
-				w3: tr(t(&format!("{p}.ffn_up.weight"))?)?,
-			});
+			let mut w = |name: &str| t(&format!("{p}.{name}.weight"));
+			let layer = Layer {
+				attn_norm: w("attn_norm")?,
+				wqkv: stack(&[w("attn_q")?, w("attn_k")?, w("attn_v")?])?,
+				wo: stack(&[w("attn_output")?])?,
+				ffn_norm: w("ffn_norm")?,
+				w13: stack(&[w("ffn_gate")?, w("ffn_up")?])?,
+				w2: stack(&[w("ffn_down")?])?,
+			};
+			anyhow::ensure!(layer.w13.dim(1)? == 2 * ffn, "{p}: feed-forward width is not {ffn}");
+			layers.push(layer);
 		}
 		let head_dim = embedding / n_head;
 		let theta: Vec<f32> = (0..rope_dim)
@@ -223,6 +228,7 @@ impl F32Logits {
 			n_head,
 			n_kv_head,
 			head_dim,
+			ffn,
 			eps,
 			cos: idx_theta.cos()?,
 			sin: idx_theta.sin()?,
@@ -230,49 +236,59 @@ impl F32Logits {
 		})
 	}
 
-	/// Logits (positions × vocabulary) for every position of `ids`.
-	pub fn logits(&self, ids: &[u32]) -> anyhow::Result<Tensor> {
+	/// Logits (positions × vocabulary) of the positions of `ids` from `start`
+	/// on. Every position passes through the blocks (the later ones attend to
+	/// it); only those from `start` pass through the output layer, the
+	/// 49,152-wide product that is a fifth of a position's work.
+	pub fn logits(&self, ids: &[u32], start: usize) -> anyhow::Result<Tensor> {
 		let s = ids.len();
 		anyhow::ensure!(s > 0 && s <= super::llama::CONTEXT, "{s} positions do not fit the context");
+		anyhow::ensure!(start < s, "start {start} is past the {s} positions");
+		let (hd, nq, nkv) = (self.head_dim, self.n_head, self.n_kv_head);
+		let rep = nq / nkv;
 		let ids_t = Tensor::new(ids, &self.device)?;
-		let mut x = self.embed.index_select(&ids_t, 0)?.unsqueeze(0)?; // (1, s, d)
-		let d = x.dim(2)?;
-		let mask: Vec<u8> = (0..s).flat_map(|i| (0..s).map(move |j| u8::from(j > i))).collect();
-		let mask = Tensor::from_slice(&mask, (s, s), &self.device)?;
+		let mut x = self.embed.index_select(&ids_t, 0)?; // (s, d)
+		let d = x.dim(1)?;
+		// Grouped-query attention without copying keys and values per query
+		// head: the `rep` query heads of a key head are stacked as `rep × s`
+		// rows (row r is position r mod s), masked causally.
+		let mask: Vec<u8> = (0..rep * s).flat_map(|r| (0..s).map(move |j| u8::from(j > r % s))).collect();
+		let mask = Tensor::from_slice(&mask, (rep * s, s), &self.device)?.reshape((1, 1, rep * s, s))?;
 		let neg_inf = Tensor::new(f32::NEG_INFINITY, &self.device)?;
 		let cos = self.cos.narrow(0, 0, s)?;
 		let sin = self.sin.narrow(0, 0, s)?;
-		let scale = 1.0 / (self.head_dim as f64).sqrt();
+		let scale = 1.0 / (hd as f64).sqrt();
+		let heads = |t: Tensor, n: usize| -> anyhow::Result<Tensor> {
+			Ok(t.reshape((1, s, n, hd))?.transpose(1, 2)?.contiguous()?)
+		};
 		for l in &self.layers {
 			let h = candle_nn::ops::rms_norm(&x, &l.attn_norm, self.eps)?;
-			let q = h.broadcast_matmul(&l.wq)?.reshape((1, s, self.n_head, self.head_dim))?.transpose(1, 2)?.contiguous()?;
-			let k = h.broadcast_matmul(&l.wk)?.reshape((1, s, self.n_kv_head, self.head_dim))?.transpose(1, 2)?.contiguous()?;
-			let v = h.broadcast_matmul(&l.wv)?.reshape((1, s, self.n_kv_head, self.head_dim))?.transpose(1, 2)?.contiguous()?;
-			let q = candle_nn::rotary_emb::rope_i(&q, &cos, &sin)?;
+			let qkv = h.matmul(&l.wqkv)?;
+			let q = heads(qkv.narrow(1, 0, nq * hd)?, nq)?;
+			let k = heads(qkv.narrow(1, nq * hd, nkv * hd)?, nkv)?;
+			let v = heads(qkv.narrow(1, (nq + nkv) * hd, nkv * hd)?, nkv)?;
+			let q = candle_nn::rotary_emb::rope_i(&q, &cos, &sin)?.reshape((1, nkv, rep * s, hd))?;
 			let k = candle_nn::rotary_emb::rope_i(&k, &cos, &sin)?;
-			let rep = self.n_head / self.n_kv_head;
-			let k = repeat_kv(k, rep)?.contiguous()?;
-			let v = repeat_kv(v, rep)?.contiguous()?;
 			let att = (q.matmul(&k.t()?)? * scale)?;
-			let m = mask.broadcast_as(att.shape())?;
-			let att = m.where_cond(&neg_inf.broadcast_as(att.shape())?, &att)?;
+			let att = mask.broadcast_as(att.shape())?.where_cond(&neg_inf.broadcast_as(att.shape())?, &att)?;
 			let att = candle_nn::ops::softmax_last_dim(&att)?;
-			let y = att.matmul(&v)?.transpose(1, 2)?.reshape((1, s, d))?;
-			x = (x + y.broadcast_matmul(&l.wo)?)?;
+			let y = att.matmul(&v)?.reshape((1, nq, s, hd))?.transpose(1, 2)?.reshape((s, d))?;
+			x = (x + y.matmul(&l.wo)?)?;
 			let h = candle_nn::ops::rms_norm(&x, &l.ffn_norm, self.eps)?;
-			let g = candle_nn::ops::silu(&h.broadcast_matmul(&l.w1)?)?;
-			let u = h.broadcast_matmul(&l.w3)?;
-			x = (x + (g * u)?.broadcast_matmul(&l.w2)?)?;
+			let gu = h.matmul(&l.w13)?;
+			let g = candle_nn::ops::silu(&gu.narrow(1, 0, self.ffn)?)?;
+			let u = gu.narrow(1, self.ffn, self.ffn)?;
+			x = (x + (g * u)?.matmul(&l.w2)?)?;
 		}
-		let x = candle_nn::ops::rms_norm(&x, &self.norm, self.eps)?;
-		Ok(x.broadcast_matmul(&self.output_t)?.squeeze(0)?)
+		let x = candle_nn::ops::rms_norm(&x.narrow(0, start, s - start)?, &self.norm, self.eps)?;
+		Ok(x.matmul(&self.output_t)?)
 	}
 
 	/// The logits of `n` positions of `ids` from `start`, row after row, and the
 	/// vocabulary size.
 	fn rows(&self, ids: &[u32], start: usize, n: usize) -> anyhow::Result<(Vec<f32>, usize)> {
-		let logits = self.logits(ids)?;
-		let rows = logits.i(start..start + n)?.to_dtype(DType::F32)?;
+		anyhow::ensure!(start + n == ids.len(), "{n} rows from {start} do not end at the last of {} positions", ids.len());
+		let rows = self.logits(ids, start)?.to_dtype(DType::F32)?;
 		let vocab = rows.dim(1)?;
 		Ok((rows.flatten_all()?.to_vec1::<f32>()?, vocab))
 	}
