@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Inference benchmark: Agora's engine against stock candle 0.11 and the peers a
-# provider would run instead — llama.cpp (llama-cpp-python) for SmolLM2 and
-# sentence-transformers (PyTorch CPU) for MiniLM — in one run, on this machine,
-# with the same model files, at each thread count in THREADS (default "1 2").
-# Prints every ratio (Agora / peer and Agora / candle-stock; above 1.0 means
-# Agora is faster), writes the numbers to $CARGO_TARGET_DIR/bench/inference.json
-# and a bar chart to $CHART (default docs/img/inference-bench.svg).
+# provider would run instead, each in its strongest configuration on this CPU —
+# llama.cpp (llama-cpp-python) for SmolLM2 on the shipped Q4_1 file and on Q4_0
+# and IQ4_NL files made from it by llama.cpp's quantizer, each with and without
+# flash attention; ONNX Runtime fp32 and int8 (exported, fused and quantized from
+# the same safetensors) and sentence-transformers (PyTorch CPU) for MiniLM — in
+# one run, on this machine, at each thread count in THREADS (default "1 2").
+# Prints every configuration and the ratio against the best (Agora / best peer;
+# above 1.0 means Agora is faster), writes the numbers to
+# $CARGO_TARGET_DIR/bench/inference.json and a bar chart to $CHART (default
+# docs/img/inference-bench.svg).
 #
 #   scripts/bench-inference.sh
 #   THREADS=2 RUNS=5 scripts/bench-inference.sh
@@ -13,7 +17,9 @@
 #
 # The peers live in a dedicated venv ($AGORA_BENCH_VENV, default
 # ~/.cache/agora-bench-venv): torch brings ~5 GB of wheels, and llama-cpp-python
-# builds from source (~10 min on 2 cores) the first time.
+# builds from source (~10 min on 2 cores) the first time. The peers' derived model
+# files (GGUF, ONNX) are made once into $AGORA_BENCH_PEERS (default
+# ~/.cache/agora-bench-peers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/agora-target}
@@ -22,6 +28,7 @@ CHART=${CHART:-docs/img/inference-bench.svg}
 PROFILE=${PROFILE:-release}
 VENV=${AGORA_BENCH_VENV:-$HOME/.cache/agora-bench-venv}
 RUNS=${RUNS:-3}
+PEER_CACHE=${AGORA_BENCH_PEERS:-$HOME/.cache/agora-bench-peers}
 DECODE=${DECODE_TOKENS:-128}
 
 bash scripts/fetch-models.sh >/dev/null
@@ -47,13 +54,15 @@ sep=""
 for T in $THREADS; do
   echo "[bench] $T thread(s): Agora's engine" >&2
   AGORA=$(RAYON_NUM_THREADS=$T CANDLE_NUM_THREADS=$T "$BIN" bench --backend agora --runs "$RUNS" --decode-tokens "$DECODE")
+  echo "[bench] $T thread(s): Agora's engine, opt-in int8 embeddings (AGORA_KERNELS=int8)" >&2
+  INT8=$(AGORA_KERNELS=int8 RAYON_NUM_THREADS=$T CANDLE_NUM_THREADS=$T "$BIN" bench --backend agora --only embedding --runs "$RUNS")
   echo "[bench] $T thread(s): stock candle" >&2
   STOCK=$(RAYON_NUM_THREADS=$T CANDLE_NUM_THREADS=$T "$BIN" bench --backend candle-stock --skip-verify --runs "$RUNS" --decode-tokens "$DECODE")
-  echo "[bench] $T thread(s): llama.cpp and sentence-transformers" >&2
+  echo "[bench] $T thread(s): llama.cpp, ONNX Runtime and sentence-transformers" >&2
   PEERS=$(OMP_NUM_THREADS=$T "$VENV/bin/python" scripts/bench-inference.py --threads "$T" \
     --gguf "$MODELS/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf" --minilm "$MINILM_ST" \
-    --runs "$RUNS" --decode-tokens "$DECODE")
-  printf '%s{"threads": %s, "agora": %s, "stock": %s, "peers": %s}\n' "$sep" "$T" "$AGORA" "$STOCK" "$PEERS" >> "$OUT.tmp"
+    --cache "$PEER_CACHE" --runs "$RUNS" --decode-tokens "$DECODE")
+  printf '%s{"threads": %s, "agora": %s, "agora_int8": %s, "stock": %s, "peers": %s}\n' "$sep" "$T" "$AGORA" "$INT8" "$STOCK" "$PEERS" >> "$OUT.tmp"
   sep=","
 done
 echo "]" >> "$OUT.tmp"

@@ -107,10 +107,13 @@ fn embedding_matches_sentence_transformers() {
 
 /// Eight sentences (1 to 256 tokens, English, German, digits) against
 /// sentence-transformers' vectors (tests/fixtures/minilm-set.json, made by
-/// scripts/make-embedding-fixture.py --set): cosine ≥ 0.999 each, in one
-/// padded batch and one at a time.
+/// scripts/make-embedding-fixture.py --set), in one padded batch and one at a
+/// time: cosine ≥ 0.999 each on the f32 and bfloat16 paths (the default);
+/// with `AGORA_KERNELS=int8` (opt-in), ≥ the shipped profile's 0.99 (measured
+/// worst 0.9967, the one-token sentence, on the 2-vCPU Xeon, 2026-12-06).
 #[test]
-fn embeddings_keep_cosine_0_999_with_sentence_transformers() {
+fn embeddings_keep_cosine_with_sentence_transformers() {
+	let min = if agora_kernels::gemm::int8_available() { 0.99 } else { 0.999 };
 	let fixture: serde_json::Value =
 		serde_json::from_str(include_str!("fixtures/minilm-set.json")).unwrap();
 	let sentences: Vec<&str> = fixture["sentences"]
@@ -132,13 +135,14 @@ fn embeddings_keep_cosine_0_999_with_sentence_transformers() {
 		let one = m.embed_batch(&[s]).unwrap().pop().unwrap();
 		for (how, v) in [("batched", &batch[i]), ("alone", &one)] {
 			let cos = bert::cosine(v, r);
-			assert!(cos >= 0.999, "sentence {i} ({how}): cosine {cos} < 0.999");
+			assert!(cos >= min, "sentence {i} ({how}): cosine {cos} < {min}");
 			worst = worst.min(cos);
 		}
 	}
 	println!(
-		"worst cosine with sentence-transformers over {} sentences: {worst:.6}",
-		sentences.len()
+		"worst cosine with sentence-transformers over {} sentences: {worst:.6} (int8 path: {})",
+		sentences.len(),
+		agora_kernels::gemm::int8_available()
 	);
 }
 
