@@ -51,7 +51,6 @@ pub struct F32Logits {
 	n_head: usize,
 	n_kv_head: usize,
 	head_dim: usize,
-	ffn: usize,
 	eps: f32,
 	cos: Tensor,
 	sin: Tensor,
@@ -153,7 +152,7 @@ impl FullLogits {
 		ids.extend_from_slice(&claimed[..claimed.len() - 1]);
 		let start = prompt.len() - 1;
 		let (rows, vocab) = match self {
-			Self::F32(f) => f.rows(&ids, start, claimed.len())?,
+			Self::F32(f) => f.rows(&ids, start)?,
 			Self::Quantized(q) => {
 				anyhow::ensure!(
 					ids.len() <= super::llama::CONTEXT,
@@ -192,9 +191,10 @@ impl F32Logits {
 		};
 		let output_t = output.t()?.contiguous()?;
 		let ffn = get("llama.feed_forward_length")?;
-		// GGUF stores (out, in): rows of the stacked matrix are outputs, so
-		// stacking along dim 0 then transposing puts them side by side.
-		let stack = |ws: &[Tensor]| -> anyhow::Result<Tensor> { Ok(Tensor::cat(ws, 0)?.t()?.contiguous()?) };
+		// GGUF stores (out, in): transposed, a weight's outputs are its
+		// columns; stacked along dim 0 first, several sit side by side.
+		let tr = |w: &Tensor| -> anyhow::Result<Tensor> { Ok(w.t()?.contiguous()?) };
+		let stack = |ws: &[Tensor]| -> anyhow::Result<Tensor> { tr(&Tensor::cat(ws, 0)?) };
 		let mut layers = Vec::with_capacity(blocks);
 		for i in 0..blocks {
 			let p = format!("blk.{i}");
@@ -202,10 +202,10 @@ impl F32Logits {
 			let layer = Layer {
 				attn_norm: w("attn_norm")?,
 				wqkv: stack(&[w("attn_q")?, w("attn_k")?, w("attn_v")?])?,
-				wo: stack(&[w("attn_output")?])?,
+				wo: tr(&w("attn_output")?)?,
 				ffn_norm: w("ffn_norm")?,
 				w13: stack(&[w("ffn_gate")?, w("ffn_up")?])?,
-				w2: stack(&[w("ffn_down")?])?,
+				w2: tr(&w("ffn_down")?)?,
 			};
 			anyhow::ensure!(layer.w13.dim(1)? == 2 * ffn, "{p}: feed-forward width is not {ffn}");
 			layers.push(layer);
@@ -228,7 +228,6 @@ impl F32Logits {
 			n_head,
 			n_kv_head,
 			head_dim,
-			ffn,
 			eps,
 			cos: idx_theta.cos()?,
 			sin: idx_theta.sin()?,
@@ -276,18 +275,18 @@ impl F32Logits {
 			x = (x + y.matmul(&l.wo)?)?;
 			let h = candle_nn::ops::rms_norm(&x, &l.ffn_norm, self.eps)?;
 			let gu = h.matmul(&l.w13)?;
-			let g = candle_nn::ops::silu(&gu.narrow(1, 0, self.ffn)?)?;
-			let u = gu.narrow(1, self.ffn, self.ffn)?;
+			let ffn = l.w13.dim(1)? / 2;
+			let g = candle_nn::ops::silu(&gu.narrow(1, 0, ffn)?)?;
+			let u = gu.narrow(1, ffn, ffn)?;
 			x = (x + (g * u)?.matmul(&l.w2)?)?;
 		}
 		let x = candle_nn::ops::rms_norm(&x.narrow(0, start, s - start)?, &self.norm, self.eps)?;
 		Ok(x.matmul(&self.output_t)?)
 	}
 
-	/// The logits of `n` positions of `ids` from `start`, row after row, and the
-	/// vocabulary size.
-	fn rows(&self, ids: &[u32], start: usize, n: usize) -> anyhow::Result<(Vec<f32>, usize)> {
-		anyhow::ensure!(start + n == ids.len(), "{n} rows from {start} do not end at the last of {} positions", ids.len());
+	/// The logits of the positions of `ids` from `start` on, row after row,
+	/// and the vocabulary size.
+	fn rows(&self, ids: &[u32], start: usize) -> anyhow::Result<(Vec<f32>, usize)> {
 		let rows = self.logits(ids, start)?.to_dtype(DType::F32)?;
 		let vocab = rows.dim(1)?;
 		Ok((rows.flatten_all()?.to_vec1::<f32>()?, vocab))
