@@ -82,13 +82,11 @@ impl Packed {
 	/// Packs a row-major `n × k` weight and its `n` biases (with int8 panels
 	/// when [`int8_available`], else bfloat16 panels when [`bf16_available`]).
 	pub fn new(weight: &[f32], bias: &[f32], n: usize, k: usize) -> anyhow::Result<Self> {
-		let mut p = Self::new_f32(weight, bias, n, k)?;
 		if int8_available() {
-			p.int8 = Some(pack_int8(weight, n, k));
-		} else if bf16_available() {
-			p.bf16 = Some(pack_bf16(weight, n, k));
+			Self::new_int8(weight, bias, n, k)
+		} else {
+			Self::new_bf16(weight, bias, n, k)
 		}
-		Ok(p)
 	}
 
 	/// Packs for the bfloat16 path (where the CPU has it) and not the int8 one.

@@ -221,6 +221,7 @@ mod x86 {
 	/// the last group's spare bytes as they were (the weights there are zero).
 	#[target_feature(enable = "avx512f,avx512bw")]
 	pub(super) unsafe fn quantize_row(src: &[f32], dst: &mut [u32]) -> (f32, i32) {
+		debug_assert!(dst.len() * 4 >= src.len(), "quantize_row: {} groups for {} values", dst.len(), src.len());
 		let (s, inv, z) = super::u8_params(src);
 		let vinv = _mm512_set1_ps(inv);
 		let (lo, hi, off) = (_mm512_set1_epi32(0), _mm512_set1_epi32(255), _mm512_set1_epi32(z));
