@@ -353,6 +353,14 @@ impl<'a> View<'a> {
 		})
 	}
 
+	/// Whether the chain takes offers with private endpoints (`dev` chains:
+	/// genesis `models.privateEndpoints`).
+	pub async fn private_endpoints(&self) -> anyhow::Result<bool> {
+		let at = self.client.at_current_block().await?;
+		let entry = at.storage().entry(runtime::storage().models().private_endpoints())?;
+		Ok(entry.try_fetch(()).await?.map(|v| v.decode()).transpose()?.unwrap_or(false))
+	}
+
 	/// Free balance of an account, and the finalized block it was read at.
 	pub async fn free_balance(&self, who: &AccountId32) -> anyhow::Result<(u128, u64)> {
 		let at = self.client.at_current_block().await?;

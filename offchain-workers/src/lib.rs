@@ -4,10 +4,16 @@
 //! member (docs/protocol.md §6). The runtime plugs [`HttpAudit`] into the jobs
 //! pallet's `OffchainAudit` config type; no pallet depends on this crate, and
 //! it depends only on `agora-primitives` among Agora's crates.
-//! - [`audit`]: fetch the output (and a by-hash input) from the provider's
-//!   endpoint, check it against the receipt's hash, and ask the validator's local
-//!   verifier (`agora-worker verifier`) to re-check it against the model; the
-//!   answer is the vote to sign.
+//! - [`audit`]: have the validator's local verifier (`agora-worker verifier`)
+//!   fetch the output (and a by-hash input) from the provider's endpoint, check
+//!   it against the receipt's hash, and ask the verifier to re-check it against
+//!   the model; the answer is the vote to sign.
+//!
+//! The off-chain worker never connects to a provider itself: the host's HTTP
+//! client resolves names on its own, so an endpoint whose DNS record points
+//! into the validator's network (rebinding) would reach it. The verifier's
+//! `POST /v1/fetch` connects only to public addresses, checked after
+//! resolution (`agora_worker::fetch`).
 //!
 //! The sampling rule that decides which receipts are audited is a consensus
 //! rule: it lives in `agora_primitives::rules`.
@@ -16,7 +22,9 @@
 extern crate alloc;
 
 use agora_primitives::{
-	rules::content_hash, AuditError, AuditInput as Input, AuditJob, AuditVote, OffchainAudit, VerifyRequest,
+	jobs::{FETCH_HEADER, FETCH_TIMEOUT_MS},
+	rules::content_hash,
+	AuditError, AuditInput as Input, AuditJob, AuditVote, FetchRequest, OffchainAudit, VerifyRequest,
 };
 use alloc::{format, vec::Vec};
 use codec::Encode;
@@ -25,11 +33,11 @@ use sp_runtime::offchain::{http, Duration};
 /// Largest output or input a committee member downloads (bytes).
 pub const MAX_FETCH: usize = 4 * 1024 * 1024;
 
-/// How long the provider gets to serve an output or an input: one deadline for
-/// the whole request (connect, headers and every byte of the body). A provider
-/// that sends headers and then stalls costs its own check this long, nothing
-/// more.
-pub const FETCH_TIMEOUT_MS: u64 = 10_000;
+/// How long the off-chain worker waits for its verifier's fetch: the
+/// provider's whole deadline ([`FETCH_TIMEOUT_MS`], connect, headers and every
+/// byte of the body) and a margin. A provider that sends headers and then
+/// stalls costs its own check this long, nothing more.
+pub const FETCH_WAIT_MS: u64 = FETCH_TIMEOUT_MS + 5_000;
 
 /// Largest output a job may have: the `{"text", "tokens"}` object of
 /// `max_tokens` tokens, at most [`BYTES_PER_TOKEN`] each, plus
@@ -63,81 +71,87 @@ fn deadline(ms: u64) -> sp_core::offchain::Timestamp {
 	sp_io::offchain::timestamp().add(Duration::from_millis(ms))
 }
 
-/// `GET url` (with `read_auth` as the [`agora_primitives::jobs::READ_HEADER`]
-/// when not empty): the body of a 200 answer of at most `cap` bytes, all of it
-/// within [`FETCH_TIMEOUT_MS`] of the request. `None` when the provider does
-/// not answer, answers otherwise, announces or sends more than `cap`, or
-/// stalls before the body's last byte.
-pub fn get(url: &str, cap: usize, read_auth: &str) -> Option<Vec<u8>> {
-	let d = deadline(FETCH_TIMEOUT_MS);
-	let mut req = http::Request::get(url).deadline(d);
-	if !read_auth.is_empty() {
-		req = req.add_header(agora_primitives::jobs::READ_HEADER, read_auth);
-	}
-	let pending = req.send().ok()?;
-	let mut response = pending.try_wait(d).ok()?.ok()?;
+/// Has the verifier at `verifier` `GET url` (with `read_auth` as the
+/// [`agora_primitives::jobs::READ_HEADER`] when not empty): `Ok(Some(body))`
+/// for a 200 answer of at most `cap` bytes within [`FETCH_TIMEOUT_MS`];
+/// `Ok(None)` when the provider did not serve it (no answer, another status,
+/// more than `cap`, a stall, or no public address); `Err` when the verifier
+/// itself failed (the member then casts no vote).
+pub fn get(verifier: &str, url: &str, cap: usize, read_auth: &str) -> Result<Option<Vec<u8>>, AuditError> {
+	let req = FetchRequest {
+		url: url.as_bytes().to_vec(),
+		cap: u32::try_from(cap).unwrap_or(u32::MAX),
+		read_auth: read_auth.as_bytes().to_vec(),
+	};
+	let at = format!("{}/v1/fetch", verifier.trim_end_matches('/'));
+	let d = deadline(FETCH_WAIT_MS);
+	let pending = http::Request::post(&at, alloc::vec![req.encode()])
+		.add_header("Content-Type", "application/scale")
+		.deadline(d)
+		.send()
+		.map_err(|e| AuditError::Verifier(format!("{at}: {e:?}")))?;
+	let mut response = pending
+		.try_wait(d)
+		.map_err(|_| AuditError::Verifier(format!("{at}: no answer in time")))?
+		.map_err(|e| AuditError::Verifier(format!("{at}: {e:?}")))?;
 	if response.code != 200 {
-		return None;
+		return Err(AuditError::Verifier(format!("{at}: HTTP {}", response.code)));
 	}
-	let mut headers = response.headers().into_iter();
-	let mut announced = None;
-	while headers.next() {
-		if let Some((k, v)) = headers.current() {
-			if k.eq_ignore_ascii_case("content-length") {
-				announced = v.trim().parse::<usize>().ok();
-			}
-		}
-	}
-	if announced.is_some_and(|n| n > cap) {
-		return None;
+	match response.headers().find(FETCH_HEADER) {
+		Some("served") => {},
+		Some("failed") => return Ok(None),
+		other => return Err(AuditError::Verifier(format!("{at}: fetch header {other:?}"))),
 	}
 	let mut reader = response.body();
-	// Without a deadline the host waits for the body forever.
 	reader.deadline(d);
 	let mut body = Vec::new();
 	for byte in reader.by_ref() {
 		body.push(byte);
 		if body.len() > cap {
-			return None;
+			// The verifier enforces the cap: a longer answer is its fault.
+			return Err(AuditError::Verifier(format!("{at}: more than {cap} bytes")));
 		}
 	}
-	if reader.error().is_some() {
-		return None;
+	if let Some(e) = reader.error() {
+		return Err(AuditError::Verifier(format!("{at}: {e:?}")));
 	}
-	Some(body)
+	Ok(Some(body))
 }
 
-/// Fetches what the provider must serve for `job`: the output, and a by-hash
-/// input. `Err(vote)` when the audit is decided without the verifier: the
-/// provider withheld something, or served an output whose hash is not the
-/// receipt's.
-pub fn fetch(job: &AuditJob) -> Result<(Vec<u8>, Vec<u8>), AuditVote> {
+/// Fetches what the provider must serve for `job`, through the verifier at
+/// `verifier`: the output, and a by-hash input. `Ok(Err(vote))` when the
+/// audit is decided without the model: the provider withheld something, or
+/// served an output whose hash is not the receipt's. A disputed served
+/// receipt's bytes are on chain and need no fetch.
+pub fn fetch(verifier: &str, job: &AuditJob) -> Result<Result<(Vec<u8>, Vec<u8>), AuditVote>, AuditError> {
 	// A disputed served receipt: input and output are on chain, checked
 	// against the receipt's hashes when the dispute was accepted.
 	if let (Some(output), Input::Inline(input)) = (&job.output, &job.input) {
 		if content_hash(output) != job.output_hash {
-			return Err(AuditVote::Invalid);
+			return Ok(Err(AuditVote::Invalid));
 		}
-		return Ok((input.clone(), output.clone()));
+		return Ok(Ok((input.clone(), output.clone())));
 	}
-	let base = core::str::from_utf8(&job.endpoint).map_err(|_| AuditVote::Withheld)?;
+	let Ok(base) = core::str::from_utf8(&job.endpoint) else { return Ok(Err(AuditVote::Withheld)) };
 	let base = base.trim_end_matches('/');
-	let output = get(&format!("{base}/v1/jobs/{}/output", job.job_id), output_cap(job.params.max_tokens), &job.read_auth)
-		.ok_or(AuditVote::Withheld)?;
+	let url = format!("{base}/v1/jobs/{}/output", job.job_id);
+	let Some(output) = get(verifier, &url, output_cap(job.params.max_tokens), &job.read_auth)? else {
+		return Ok(Err(AuditVote::Withheld));
+	};
 	if content_hash(&output) != job.output_hash {
-		return Err(AuditVote::Invalid);
+		return Ok(Err(AuditVote::Invalid));
 	}
 	let input = match &job.input {
 		Input::Inline(b) => b.clone(),
 		Input::Hash(h) => {
-			let b = get(&format!("{base}/v1/inputs/{}", agora_primitives::jobs::hex_lower(h)), MAX_FETCH, "").ok_or(AuditVote::Withheld)?;
-			if content_hash(&b) != *h {
-				return Err(AuditVote::Withheld);
+			let url = format!("{base}/v1/inputs/{}", agora_primitives::jobs::hex_lower(h));
+			match get(verifier, &url, MAX_FETCH, "")? {
+				Some(b) if content_hash(&b) == *h => b,
+				_ => return Ok(Err(AuditVote::Withheld)),
 			}
-			b
 		},
 	};
-	Ok((input, output))
+	Ok(Ok((input, output)))
 }
 
 /// Asks the verifier at `verifier` (e.g. `http://127.0.0.1:8800`) whether
@@ -174,10 +188,11 @@ pub fn ask_verifier(verifier: &str, job: &AuditJob, input: Vec<u8>, output: Vec<
 	}
 }
 
-/// The whole check a committee member runs: fetch, hash check, verifier.
+/// The whole check a committee member runs: fetch (by the verifier), hash
+/// check, verifier.
 pub fn audit(verifier: Option<&str>, job: &AuditJob) -> Result<AuditVote, AuditError> {
 	let verifier = verifier.ok_or(AuditError::NoVerifier)?;
-	match fetch(job) {
+	match fetch(verifier, job)? {
 		Err(vote) => Ok(vote),
 		Ok((input, output)) => ask_verifier(verifier, job, input, output),
 	}

@@ -11,13 +11,15 @@
 //!   payment channels: vouchers checked and made durable, receipts, claims.
 //! - [`serve`]: the worker loop that ties them together.
 //! - [`verifier`]: the local verifier validators' off-chain workers ask
-//!   (docs/protocol.md §6).
+//!   (docs/protocol.md §6); [`fetch`]: its guarded fetch of providers'
+//!   endpoints for them (public addresses only, checked after resolution).
 //! - [`adversarial`]: the verifier's error rates on honest and cheating claims
 //!   (docs/verification.md); [`cross_device`]: the same across hardware (a
 //!   GPU's honest outputs judged on a CPU and the other way round).
 pub mod adversarial;
 pub mod api;
 pub mod cross_device;
+pub mod fetch;
 pub mod metrics;
 pub mod paid;
 pub mod serve;

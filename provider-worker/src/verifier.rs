@@ -10,6 +10,9 @@
 //!   (`Cosine`), or both hashes (`Exact`). `400` for
 //!   a body that does not decode, `404` for a model this verifier does not hold
 //!   (the validator then does not vote).
+//! - `POST /v1/fetch`: body a SCALE `FetchRequest`; fetches a provider's
+//!   output or input for the off-chain worker, public addresses only
+//!   ([`crate::fetch`]).
 //! - `GET /health`: the models held.
 //!
 //! Models are named like `serve`'s (`NAME=DIR`), checked against the manifest
@@ -172,11 +175,14 @@ async fn health(State(v): State<Arc<Verifier>>) -> Response {
 	Json(serde_json::json!({ "models": models })).into_response()
 }
 
-/// The verifier's HTTP API.
-pub fn router(v: Arc<Verifier>) -> Router {
+/// The verifier's HTTP API: `/v1/verify` and `/health` answered by `v`,
+/// `/v1/fetch` by `f` ([`crate::fetch`]).
+pub fn router(v: Arc<Verifier>, f: Arc<crate::fetch::Fetcher>) -> Router {
+	let fetch = Router::new().route("/v1/fetch", post(crate::fetch::fetch)).with_state(f);
 	Router::new()
 		.route("/v1/verify", post(verify))
 		.route("/health", get(health))
 		.layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
 		.with_state(v)
+		.merge(fetch)
 }

@@ -12,11 +12,24 @@
 //! classified exactly (IPv4, IPv6, IPv4-mapped and NAT64 forms), and names that
 //! only resolve inside a site (`localhost`, `*.local`, `*.internal`, `*.lan`,
 //! `*.home.arpa`, names without a dot) are refused. A public name whose DNS
-//! record points at a private address cannot be seen from the chain; validators
-//! keep their off-chain worker's egress away from internal networks
-//! (docs/operators.md).
+//! record points at a private address cannot be seen from the chain: the
+//! committee member's fetch checks every address a name resolves to with
+//! [`public_ip`] and connects only to those (DNS rebinding; the verifier's
+//! `POST /v1/fetch`, docs/protocol.md §6).
 
-use core::net::{Ipv4Addr, Ipv6Addr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Whether `a` is a public address: not loopback, private, link-local, shared,
+/// multicast, reserved or documentation (IPv4-mapped and NAT64 IPv6 forms are
+/// judged by the IPv4 address they reach). The rule offers' literal hosts
+/// are held to, and the one a committee member's fetch applies to every
+/// address a host name resolves to.
+pub fn public_ip(a: IpAddr) -> bool {
+	match a {
+		IpAddr::V4(a) => public_v4(a),
+		IpAddr::V6(a) => public_v6(a),
+	}
+}
 
 /// Why an endpoint is refused.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

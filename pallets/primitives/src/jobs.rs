@@ -294,6 +294,35 @@ pub struct VerifyRequest {
 	pub output: alloc::vec::Vec<u8>,
 }
 
+/// What a validator's off-chain worker posts (SCALE) to its local verifier's
+/// `POST /v1/fetch`: one `GET` of a provider's endpoint for it. The verifier
+/// connects only to public addresses (on chains that take only public
+/// endpoints), checked after name resolution, follows no redirect, and gives
+/// the whole request [`FETCH_TIMEOUT_MS`]; it answers 200 with the outcome in
+/// [`FETCH_HEADER`].
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode)]
+pub struct FetchRequest {
+	/// The URL, under the offer's endpoint.
+	pub url: alloc::vec::Vec<u8>,
+	/// The most body bytes to take: a longer body is a failed fetch.
+	pub cap: u32,
+	/// The [`READ_HEADER`] value to send (empty: none).
+	pub read_auth: alloc::vec::Vec<u8>,
+}
+
+/// How long a provider gets to serve an output or an input to a committee
+/// member: one deadline for the whole request (connect, headers and every
+/// byte of the body). A provider that sends headers and then stalls costs its
+/// own check this long, nothing more.
+pub const FETCH_TIMEOUT_MS: u64 = 10_000;
+
+/// The header in which a verifier's `POST /v1/fetch` says how the fetch went:
+/// `served` (the body is the provider's) or `failed` (the provider did not
+/// serve: no answer, not 200, too long, too slow, or no address the chain
+/// allows; the body says why). An answer other than 200 with this header is
+/// the verifier's own failure, and the member casts no vote.
+pub const FETCH_HEADER: &str = "x-agora-fetch";
+
 /// The off-chain database key (PERSISTENT kind) under which a validator node
 /// keeps its `--agora-verifier` URL (SCALE `Vec<u8>`) for the off-chain worker.
 pub const VERIFIER_STORAGE_KEY: &[u8] = b"agora::verifier";

@@ -36,6 +36,33 @@ fn read_header(job: u64, member: u64) -> (String, String) {
 	(agora_primitives::jobs::READ_HEADER.into(), req.header(&key.to_raw_vec(), &codec::Encode::encode(&sig)))
 }
 
+/// The verifier's fetch of `url` for member `member` (with its read header
+/// when `member` is given), answered with the `x-agora-fetch` header `outcome`
+/// (none if empty) and `body`.
+fn fetch_request(url: String, cap: usize, read_auth: Option<(u64, u64)>, outcome: &str, body: &[u8]) -> PendingRequest {
+	let read_auth = read_auth.map(|(job, member)| read_header(job, member).1.into_bytes()).unwrap_or_default();
+	let req = agora_primitives::FetchRequest { url: url.into_bytes(), cap: cap as u32, read_auth };
+	PendingRequest {
+		method: "POST".into(),
+		uri: "http://127.0.0.1:8800/v1/fetch".into(),
+		headers: vec![("Content-Type".into(), "application/scale".into())],
+		body: codec::Encode::encode(&req),
+		response: Some(body.to_vec()),
+		response_headers: if outcome.is_empty() {
+			vec![]
+		} else {
+			vec![(agora_primitives::jobs::FETCH_HEADER.into(), outcome.into())]
+		},
+		sent: true,
+		..Default::default()
+	}
+}
+
+fn output_fetch(job: u64, member: u64, outcome: &str, body: &[u8]) -> PendingRequest {
+	let cap = agora_offchain_workers::output_cap(params(1_000).max_tokens);
+	fetch_request(format!("http://127.0.0.1:8700/v1/jobs/{job}/output"), cap, Some((job, member)), outcome, body)
+}
+
 fn submitted_votes(pool: &parking_lot::RwLock<sp_core::offchain::testing::PoolState>) -> Vec<agora_primitives::VotePayload> {
 	pool.read()
 		.transactions
@@ -71,14 +98,9 @@ fn a_member_fetches_the_output_asks_its_verifier_and_votes() {
 		};
 		{
 			let mut s = state.write();
-			s.expect_request(PendingRequest {
-				method: "GET".into(),
-				uri: format!("http://127.0.0.1:8700/v1/jobs/{job}/output"),
-				headers: vec![read_header(job, me)],
-				response: Some(b"output".to_vec()),
-				sent: true,
-				..Default::default()
-			});
+			// The provider's endpoint is fetched by the verifier, never by the
+			// off-chain worker itself (DNS rebinding: agora_worker::fetch).
+			s.expect_request(output_fetch(job, me, "served", b"output"));
 			s.expect_request(PendingRequest {
 				method: "POST".into(),
 				uri: "http://127.0.0.1:8800/v1/verify".into(),
@@ -108,14 +130,7 @@ fn an_output_that_does_not_match_the_receipt_is_invalid_without_the_verifier() {
 		let a = Audits::<Test>::get(job).unwrap();
 		UintAuthorityId::set_all_keys(vec![a.committee[0].0]);
 		StorageValueRef::persistent(crate::VERIFIER_STORAGE_KEY).set(&b"http://127.0.0.1:8800".to_vec());
-		state.write().expect_request(PendingRequest {
-			method: "GET".into(),
-			uri: format!("http://127.0.0.1:8700/v1/jobs/{job}/output"),
-			headers: vec![read_header(job, a.committee[0].0)],
-			response: Some(b"something else".to_vec()),
-			sent: true,
-			..Default::default()
-		});
+		state.write().expect_request(output_fetch(job, a.committee[0].0, "served", b"something else"));
 		Verification::offchain_worker(System::block_number());
 		assert_eq!(
 			submitted_votes(pool),
@@ -136,16 +151,9 @@ fn withholding_is_judged_over_the_window_not_on_one_fetch() {
 		let a = Audits::<Test>::get(job).unwrap();
 		UintAuthorityId::set_all_keys(vec![a.committee[0].0]);
 		StorageValueRef::persistent(crate::VERIFIER_STORAGE_KEY).set(&b"http://127.0.0.1:8800".to_vec());
-		// An answer that announces more than the output cap is not read.
-		let too_big = || PendingRequest {
-			method: "GET".into(),
-			uri: format!("http://127.0.0.1:8700/v1/jobs/{job}/output"),
-			headers: vec![read_header(job, a.committee[0].0)],
-			response: Some(b"x".to_vec()),
-			response_headers: vec![("Content-Length".into(), "99999999".into())],
-			sent: true,
-			..Default::default()
-		};
+		// The verifier reports every try failed (the provider did not serve).
+		let member = a.committee[0].0;
+		let failed = || output_fetch(job, member, "failed", b"no answer: over 10000 ms");
 		let start = System::block_number();
 		let mut tries = 0;
 		for n in start..a.vote_deadline {
@@ -153,7 +161,7 @@ fn withholding_is_judged_over_the_window_not_on_one_fetch() {
 				break;
 			}
 			if (n - start).is_multiple_of(u64::from(crate::VOTE_RETRY)) {
-				state.write().expect_request(too_big());
+				state.write().expect_request(failed());
 				tries += 1;
 			}
 			Verification::offchain_worker(n);
@@ -174,5 +182,28 @@ fn a_node_without_committee_keys_does_nothing() {
 		UintAuthorityId::set_all_keys(vec![99u64]);
 		Verification::offchain_worker(System::block_number());
 		assert!(pool.read().transactions.is_empty());
+	});
+}
+
+/// A verifier that answers a fetch without its outcome (an older or broken
+/// verifier) is not the provider's fault: the member casts no vote and
+/// tries again.
+#[test]
+fn a_failing_verifier_is_no_vote_against_the_provider() {
+	with_offchain(|state, pool| {
+		let job = audited_job();
+		let a = Audits::<Test>::get(job).unwrap();
+		let member = a.committee[0].0;
+		UintAuthorityId::set_all_keys(vec![member]);
+		StorageValueRef::persistent(crate::VERIFIER_STORAGE_KEY).set(&b"http://127.0.0.1:8800".to_vec());
+		state.write().expect_request(output_fetch(job, member, "", b"oops"));
+		let start = System::block_number();
+		Verification::offchain_worker(start);
+		assert!(pool.read().transactions.is_empty(), "no vote on the verifier's failure");
+		// Its next try, once the verifier fetches again, votes on the output.
+		let t = start + u64::from(crate::VOTE_RETRY);
+		state.write().expect_request(output_fetch(job, member, "served", b"something else"));
+		Verification::offchain_worker(t);
+		assert_eq!(submitted_votes(pool), vec![agora_primitives::VotePayload { job_id: job, member: 0, vote: AuditVote::Invalid }]);
 	});
 }

@@ -224,9 +224,10 @@ fn a_served_check_is_judged_from_the_bytes_on_chain_and_its_marker_goes_after_th
 		assert_eq!(job.job_seed, served_seed(CHANNEL, 0, 5, 5));
 		assert!(job.endpoint.is_empty(), "nothing is fetched from the provider");
 		// The committee's fetch takes the on-chain bytes (no HTTP request is made).
-		assert_eq!(agora_offchain_workers::fetch(&job), Ok((INPUT.to_vec(), OUTPUT.to_vec())));
+		let verifier = "http://127.0.0.1:8800";
+		assert_eq!(agora_offchain_workers::fetch(verifier, &job), Ok(Ok((INPUT.to_vec(), OUTPUT.to_vec()))));
 		let forged = agora_primitives::AuditJob { output: Some(b"forged".to_vec()), ..job };
-		assert_eq!(agora_offchain_workers::fetch(&forged), Err(AuditVote::Invalid));
+		assert_eq!(agora_offchain_workers::fetch(verifier, &forged), Ok(Err(AuditVote::Invalid)));
 		// No votes: re-drawn, then unverified: nothing refunded, nobody slashed,
 		// the bond returned. The marker stays until the window has passed.
 		let stake = bond(P1);

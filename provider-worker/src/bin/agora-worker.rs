@@ -599,11 +599,16 @@ async fn verifier_cmd(a: VerifierArgs) -> anyhow::Result<()> {
 		held.push((id, model.name(), checker));
 	}
 	let verifier = std::sync::Arc::new(Verifier::new(held));
+	// Providers' endpoints are fetched at public addresses only, unless the
+	// chain takes private ones (dev chains).
+	let private = chain::View::new(&client).private_endpoints().await?;
+	tracing::info!(private_endpoints = private, "fetching providers' endpoints for the off-chain worker");
+	let fetcher = std::sync::Arc::new(agora_worker::fetch::Fetcher::new(private)?);
 	let listener = tokio::net::TcpListener::bind(a.listen)
 		.await
 		.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", a.listen))?;
 	tracing::info!(listen = %a.listen, "verifier up");
-	axum::serve(listener, agora_worker::verifier::router(verifier)).await?;
+	axum::serve(listener, agora_worker::verifier::router(verifier, fetcher)).await?;
 	Ok(())
 }
 
