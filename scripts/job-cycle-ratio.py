@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Prints the weight of one full job cycle (submit_job + submit_receipt + finalize),
-and of one voucher in a channels.claim_batch, each as a ratio of one
-balances.transfer_keep_alive, from one `benchmark pallet` run's JSON files
-(scripts/bench-weights.sh writes them).
+"""Prints the weight of one full job cycle, each step and the whole as a ratio of
+one balances.transfer_keep_alive, from one `benchmark pallet` run's JSON files
+(scripts/bench-weights.sh writes them): one call each (submit_job +
+submit_receipt + finalize), and as the market runs at load (submit_job, one
+receipt's share of a full submit_receipts batch, one payout's share of
+on_initialize); and one voucher in a channels.claim_batch.
 
 Weight = median extrinsic time + database reads x 8 us + writes x 50 us
 (ParityDB's weights), as the runtime charges it."""
@@ -31,6 +33,27 @@ def weight(bench, pick):
     return t_ns * 1000 + reads * READ_PS + writes * WRITE_PS, target
 
 
+def slope(bench, k):
+    """Weight per unit of component k: between its lowest and highest value
+    on the line where it varies (the benchmark holds the others fixed there)."""
+    times = bench["time_results"]
+    comps = lambda r: [v for _, v in r["components"]]
+    others = lambda r: tuple(v for i, v in enumerate(comps(r)) if i != k)
+    lines = {}
+    for r in times:
+        lines.setdefault(others(r), set()).add(comps(r)[k])
+    fixed = max(lines, key=lambda o: len(lines[o]))
+    line = [r for r in times if others(r) == fixed]
+    lo = min(line, key=lambda r: comps(r)[k])
+    hi = max(line, key=lambda r: comps(r)[k])
+    def w(r):
+        c = comps(r)
+        t = statistics.median(x["extrinsic_time"] for x in line if comps(x) == c)
+        db = [d for d in bench["db_results"] if [v for _, v in d["components"]] == c] or bench["db_results"]
+        return t * 1000 + db[0]["reads"] * READ_PS + db[0]["writes"] * WRITE_PS
+    return (w(hi) - w(lo)) / (comps(hi)[k] - comps(lo)[k])
+
+
 def main(out):
     transfer = load(Path(out) / "pallet_balances.json")["transfer_keep_alive"]
     t_w, _ = weight(transfer, min)
@@ -45,6 +68,16 @@ def main(out):
             total += w
             print(f"  {name}{at if at else ''}: {w / 1e6:.1f} us")
         print(f"job cycle, {label}: {total / 1e6:.1f} us = {total / t_w:.2f} x transfer_keep_alive")
+    if jobs and "submit_receipts" in jobs:
+        order, _ = weight(jobs["submit_job"], min)
+        receipt = slope(jobs["submit_receipts"], 0)
+        payout = slope(jobs["on_initialize"], 0)
+        total = order + receipt + payout
+        print(f"  submit_job (1 candidate): {order / 1e6:.1f} us = {order / t_w:.2f} x")
+        print(f"  one receipt in a submit_receipts batch: {receipt / 1e6:.1f} us = {receipt / t_w:.2f} x")
+        print(f"  one payout in on_initialize: {payout / 1e6:.1f} us = {payout / t_w:.2f} x")
+        print(f"job cycle at load (order, batched receipt, hook payout): {total / 1e6:.1f} us"
+              f" = {total / t_w:.2f} x transfer_keep_alive")
 
     channels = Path(out) / "pallet_channels.json"
     if channels.exists():

@@ -378,6 +378,12 @@ impl pallet_jobs::BenchmarkHelper<AccountId, Balance> for Helper {
 		let _ = pallet_verification::AuditDraws::<Test>::clear(u32::MAX, None);
 		pallet_verification::AuditDrawCursor::<Test>::put(u64::MAX);
 	}
+	fn give_pass(who: &AccountId) {
+		use frame_support::traits::fungible::Mutate;
+		let stake = PassStake::get() * 10;
+		Balances::set_balance(who, Balances::free_balance(who) + stake * 2);
+		assert_ok!(Passes::lock(RuntimeOrigin::signed(*who), stake));
+	}
 }
 #[cfg(feature = "runtime-benchmarks")]
 impl pallet_verification::BenchmarkHelper<AccountId, Balance> for Helper {

@@ -514,14 +514,16 @@ fn weights_sane() {
 	let normal = block.get(DispatchClass::Normal);
 	let max_ext = normal.max_extrinsic.expect("normal extrinsics are limited");
 	let room = Weight::from_parts(max_ext.ref_time() / 2, max_ext.proof_size() / 2);
-	let calls: [(&str, Weight); 21] = [
+	let calls: [(&str, Weight); 23] = [
 		("jobs.submit_job", Jobs::submit_job(m::MaxOfferScan::get(), m::MaxInputLen::get())),
 		("jobs.acknowledge", Jobs::acknowledge()),
 		("jobs.submit_receipt", Jobs::submit_receipt()),
 		(
 			"jobs.submit_receipts",
-			Jobs::submit_receipt().saturating_mul(u64::from(<<Runtime as pallet_jobs::Config>::MaxReceiptBatch as Get<u32>>::get())),
+			Jobs::submit_receipts(<<Runtime as pallet_jobs::Config>::MaxReceiptBatch as Get<u32>>::get()),
 		),
+		("jobs.submit_pass_job", Jobs::submit_pass_job(m::MaxOfferScan::get(), m::MaxInputLen::get())),
+		("jobs.report_input_missing", Jobs::report_input_missing()),
 		("jobs.finalize", Jobs::finalize()),
 		("jobs.cancel_job", Jobs::cancel_job()),
 		("jobs.rate", Jobs::rate().saturating_add(Rep::on_rating())),

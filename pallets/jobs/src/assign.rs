@@ -42,6 +42,7 @@ impl<T: Config> Pallet<T> {
 		deadline: BlockNumberFor<T>,
 		pay: PayBy<T>,
 	) -> DispatchResultWithPostInfo {
+		let pass = matches!(pay, PayBy::Pass);
 		let len = match &input {
 			InputParam::Inline(b) => u32::try_from(b.len()).unwrap_or(u32::MAX).min(T::MaxInputLen::get()),
 			InputParam::Hash(_) => 0,
@@ -49,16 +50,16 @@ impl<T: Config> Pallet<T> {
 		match Self::assign_job(client, model_id, input, params, deadline, pay) {
 			// Charged for the offers read and the input bytes carried (0 for an
 			// input by hash), not the bounds the call was admitted with.
-			Ok(read) => Ok(Some(Self::submit_weight(read, len)).into()),
+			Ok(read) => Ok(Some(Self::submit_weight(read, len, pass)).into()),
 			Err(error) => {
 				// Only the last two refusals come after the offers are read; the
 				// others are charged for the checks alone, not the scan.
 				let scanned = error == Error::<T>::NoFittingOffer.into()
 					|| error == Error::<T>::InsufficientBalance.into();
 				let weight = if scanned {
-					Self::submit_weight(T::MaxOfferScan::get(), len)
+					Self::submit_weight(T::MaxOfferScan::get(), len, pass)
 				} else {
-					Self::submit_weight(1, len)
+					Self::submit_weight(1, len, pass)
 				};
 				Err(sp_runtime::DispatchErrorWithPostInfo { post_info: Some(weight).into(), error })
 			},
@@ -258,13 +259,15 @@ impl<T: Config> Pallet<T> {
 		(fitting, scanned)
 	}
 
-	/// `submit_job`'s weight after reading `read` offers with `len` input
-	/// bytes: the benchmarked weight plus one read of the provider's bond per
-	/// offer read (the stake check in [`Pallet::candidates`], added after the
-	/// last `scripts/bench-weights.sh` run; that run's successor measures it
-	/// inside `submit_job`, and this term goes).
-	pub fn submit_weight(read: u32, len: u32) -> Weight {
-		T::WeightInfo::submit_job(read, len).saturating_add(T::DbWeight::get().reads(read.into()))
+	/// An order's benchmarked weight after reading `read` offers with `len`
+	/// input bytes: `submit_pass_job`'s when paid by a pass, else
+	/// `submit_job`'s.
+	pub fn submit_weight(read: u32, len: u32, pass: bool) -> Weight {
+		if pass {
+			T::WeightInfo::submit_pass_job(read, len)
+		} else {
+			T::WeightInfo::submit_job(read, len)
+		}
 	}
 
 	/// The AVRF seed of a job ([`rules::avrf_seed`] over this block's randomness).

@@ -9,7 +9,7 @@ use agora_pallet_support::DueSet;
 use agora_primitives::{JobParams, JobStatus, Receipt};
 use alloc::vec;
 use frame_benchmarking::v2::*;
-use frame_support::traits::{Get, Hooks};
+use frame_support::{traits::Get, weights::Weight};
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use sp_core::crypto::KeyTypeId;
 use sp_runtime::{
@@ -116,6 +116,47 @@ mod benchmarks {
 		assert_eq!(QueuePressure::<T>::get().1, 7 * T::MaxJobsPerBlock::get() + 1);
 	}
 
+	/// `submit_job`'s worst case paid by a service pass: the pass read and
+	/// written instead of the escrow hold.
+	#[benchmark]
+	fn submit_pass_job(c: Linear<1, { T::MaxOfferScan::get() }>, i: Linear<1, { T::MaxInputLen::get() }>) {
+		T::BenchmarkHelper::set_input_limit(T::MaxInputLen::get());
+		let (model, _) = T::BenchmarkHelper::setup_offers(c, worker().0);
+		let who = client::<T>(0);
+		T::BenchmarkHelper::give_pass(&who);
+		let d = deadline::<T>();
+		let expire_at = d.saturating_add(One::one());
+		ExpiryFill::<T>::insert(expire_at, T::MaxJobsPerBlock::get().saturating_sub(1));
+		QueuePressure::<T>::put((frame_system::Pallet::<T>::block_number(), 7 * T::MaxJobsPerBlock::get()));
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), model, InputParam::Inline(vec![b'a'; i as usize]), params(), d);
+		let job = NextJobId::<T>::get() - 1;
+		assert!(Jobs_::<T>::get(job).is_some());
+	}
+
+	/// `n` receipts of one provider's jobs in one extrinsic, each with its
+	/// audit draw queued.
+	#[benchmark]
+	fn submit_receipts(n: Linear<1, { T::MaxReceiptBatch::get() }>) {
+		let key = worker();
+		let (model, provider) = T::BenchmarkHelper::setup_offers(1, key.0);
+		let c = client::<T>(0);
+		let d = deadline::<T>();
+		let mut batch = vec![];
+		for k in 0..n {
+			let job = submit::<T>(&c, model, Some(provider.clone()), d.saturating_sub(k.into()));
+			let (r, sig) = sign::<T>(job, &key);
+			batch.push((job, r, sig));
+		}
+		let first = batch[0].0;
+		let receipts: frame_support::BoundedVec<_, T::MaxReceiptBatch> = batch.try_into().unwrap();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(provider), receipts);
+		for job in first..first + u64::from(n) {
+			assert_eq!(Jobs_::<T>::get(job).unwrap().status, JobStatus::Receipted);
+		}
+	}
+
 	#[benchmark]
 	fn acknowledge() {
 		let (model, provider) = T::BenchmarkHelper::setup_offers(1, worker().0);
@@ -202,14 +243,17 @@ mod benchmarks {
 		assert_eq!(Jobs_::<T>::get(job).unwrap().rating, Some(1));
 	}
 
-	/// `f` jobs to finalize, `e` to expire and `p` to prune in one block (the
-	/// hook takes as many as `QueueWeight` allows, by these weights; the range
-	/// fixes the slope).
+	/// `f` jobs to finalize, `e` to expire and `p` to prune in one block: the
+	/// hook's drain with no budget limit (the hook takes as many as
+	/// `QueueWeight` allows by these weights; measured with the weights
+	/// compiled in, a hook cut short would bend the slopes), every set
+	/// emptied (asserted), the expiries, all due at one deadline, within its
+	/// `MaxJobsPerBlock`; the per-job slopes bound any larger block's work.
 	#[benchmark]
 	fn on_initialize(
-		f: Linear<0, { T::MaxJobsPerBlock::get().min(256) }>,
-		e: Linear<0, { T::MaxJobsPerBlock::get().min(256) }>,
-		p: Linear<0, { T::MaxJobsPerBlock::get().min(256) }>,
+		f: Linear<0, { T::MaxJobsPerBlock::get().min(64) }>,
+		e: Linear<0, { T::MaxJobsPerBlock::get().min(64) }>,
+		p: Linear<0, { T::MaxJobsPerBlock::get().min(64) }>,
 	) {
 		let key = worker();
 		// Enough capacity: one offer per job kind, each of a distinct provider.
@@ -244,9 +288,11 @@ mod benchmarks {
 		DueCursors::<T>::put(Cursors { finalize: at, expiry: at, prune: at });
 		#[block]
 		{
-			Jobs::<T>::on_initialize(at);
+			Jobs::<T>::drain_within(at, Weight::MAX);
 		}
 		assert_eq!(FinalizeQueue::<T>::iter_prefix(at).count(), 0);
+		assert_eq!(ExpiryQueue::<T>::iter_prefix(at).count(), 0);
+		assert_eq!(PruneQueue::<T>::iter_prefix(at).count(), 0);
 	}
 
 	impl_benchmark_test_suite!(Jobs, crate::mock::new_bench_ext(), crate::mock::Test);

@@ -91,6 +91,8 @@ pub trait BenchmarkHelper<AccountId, Balance> {
 	/// Does (skips) every queued audit draw where the receipt checker keeps
 	/// them, so the queued finalizations may run (`ReceiptChecks::draws_pending_from`).
 	fn finish_draws();
+	/// Gives `who` a service pass with requests to spare this epoch.
+	fn give_pass(who: &AccountId);
 }
 
 // FRAME's pallet macros expand to `expect` calls attributed to this module;
@@ -511,7 +513,7 @@ pub mod pallet {
 		///   [`Error::DeadlineBusy`], [`Error::NoFittingOffer`],
 		///   [`Error::InsufficientBalance`], [`Error::Overflow`].
 		#[pallet::call_index(0)]
-		#[pallet::weight(Pallet::<T>::submit_weight(T::MaxOfferScan::get(), T::MaxInputLen::get()))]
+		#[pallet::weight(T::WeightInfo::submit_job(T::MaxOfferScan::get(), T::MaxInputLen::get()))]
 		pub fn submit_job(
 			origin: OriginFor<T>,
 			model_id: ModelId,
@@ -578,8 +580,7 @@ pub mod pallet {
 		/// - Errors: [`Error::UnknownJob`], [`Error::InvalidState`], [`Error::TooEarly`]
 		///   (the window is open, or the receipt's audit draw is still to come).
 		#[pallet::call_index(3)]
-		// Plus the checker's draw cursor, read (not in the last measurement).
-		#[pallet::weight(T::WeightInfo::finalize().saturating_add(T::DbWeight::get().reads(1)))]
+		#[pallet::weight(T::WeightInfo::finalize())]
 		pub fn finalize(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
 			ensure_signed(origin)?;
 			let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
@@ -652,10 +653,7 @@ pub mod pallet {
 		///   [`Error::InvalidState`] (receipted or ended), [`Error::InputInline`],
 		///   [`Error::InputGraceNotOver`], [`Error::DeadlinePassed`].
 		#[pallet::call_index(8)]
-		// Not benchmarked yet (the next `scripts/bench-weights.sh` run adds
-		// `report_input_missing`): cancellation's measured weight (the same
-		// escrow release, queue removal and prune) plus the miss counter.
-		#[pallet::weight(T::WeightInfo::cancel_job().saturating_add(T::DbWeight::get().reads_writes(2, 2)))]
+		#[pallet::weight(T::WeightInfo::report_input_missing())]
 		pub fn report_input_missing(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_report_input_missing(who, job_id)
@@ -676,10 +674,7 @@ pub mod pallet {
 		/// - Errors: those of [`Pallet::submit_job`] but the price's, and the
 		///   pass's: `Passes::NoPass`, `Passes::QuotaExhausted`.
 		#[pallet::call_index(9)]
-		// `submit_job`'s measured weight plus the pass read and written (not
-		// benchmarked on its own yet: the next `scripts/bench-weights.sh` run).
-		#[pallet::weight(Pallet::<T>::submit_weight(T::MaxOfferScan::get(), T::MaxInputLen::get())
-			.saturating_add(T::DbWeight::get().reads_writes(1, 1)))]
+		#[pallet::weight(T::WeightInfo::submit_pass_job(T::MaxOfferScan::get(), T::MaxInputLen::get()))]
 		pub fn submit_pass_job(
 			origin: OriginFor<T>,
 			model_id: ModelId,
@@ -688,8 +683,7 @@ pub mod pallet {
 			deadline: BlockNumberFor<T>,
 		) -> DispatchResultWithPostInfo {
 			let client = ensure_signed(origin)?;
-			let post = Self::do_submit_job(client, model_id, input, params, deadline, PayBy::Pass)?;
-			Ok(post.actual_weight.map(|w| w.saturating_add(T::DbWeight::get().reads_writes(1, 1))).into())
+			Self::do_submit_job(client, model_id, input, params, deadline, PayBy::Pass)
 		}
 
 		/// Post many workers' signed receipts in one extrinsic (a relayer or a
@@ -704,16 +698,14 @@ pub mod pallet {
 		///   refused one.
 		/// - Errors: [`Error::NoReceipts`] (an empty batch).
 		#[pallet::call_index(10)]
-		// Each receipt weighs what `submit_receipt` measured (the same checks
-		// and writes): the batch saves the transaction's overhead, not the work.
-		#[pallet::weight(T::WeightInfo::submit_receipt().saturating_mul(u64::from(T::MaxReceiptBatch::get())))]
+		#[pallet::weight(T::WeightInfo::submit_receipts(T::MaxReceiptBatch::get()))]
 		pub fn submit_receipts(
 			origin: OriginFor<T>,
 			receipts: BoundedVec<(JobId, Receipt<T::AccountId>, [u8; 64]), T::MaxReceiptBatch>,
 		) -> DispatchResultWithPostInfo {
 			ensure_signed(origin)?;
 			ensure!(!receipts.is_empty(), Error::<T>::NoReceipts);
-			let n = receipts.len() as u64;
+			let n = receipts.len() as u32;
 			for (job_id, receipt, signature) in receipts {
 				let r = frame_support::storage::with_storage_layer(|| {
 					Self::do_submit_receipt(job_id, receipt, signature)
@@ -722,7 +714,7 @@ pub mod pallet {
 					Self::deposit_event(Event::ReceiptRefused { job_id, error });
 				}
 			}
-			Ok(Some(T::WeightInfo::submit_receipt().saturating_mul(n)).into())
+			Ok(Some(T::WeightInfo::submit_receipts(n)).into())
 		}
 	}
 }

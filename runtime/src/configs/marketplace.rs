@@ -325,4 +325,11 @@ impl pallet_jobs::BenchmarkHelper<AccountId, Balance> for JobsHelper {
 		let _ = pallet_verification::AuditDraws::<Runtime>::clear(u32::MAX, None);
 		pallet_verification::AuditDrawCursor::<Runtime>::put(BlockNumber::MAX);
 	}
+	fn give_pass(who: &AccountId) {
+		use frame_support::traits::{fungible::Mutate, Get};
+		let stake = <market::StakePerRequest as Get<Balance>>::get().saturating_mul(10);
+		let free = Balances::free_balance(who);
+		let _ = Balances::set_balance(who, free.saturating_add(stake.saturating_mul(2)));
+		let _ = crate::Passes::lock(frame_system::RawOrigin::Signed(who.clone()).into(), stake);
+	}
 }
