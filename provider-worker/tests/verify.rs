@@ -238,7 +238,8 @@ fn the_http_verifier_answers_with_a_verdict_header() {
 	rt.block_on(async move {
 		let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 		let url = format!("http://{}/v1/verify", listener.local_addr().unwrap());
-		tokio::spawn(async move { axum::serve(listener, router(std::sync::Arc::new(verifier))).await });
+		let fetcher = std::sync::Arc::new(agora_worker::fetch::Fetcher::new(true).unwrap());
+		tokio::spawn(async move { axum::serve(listener, router(std::sync::Arc::new(verifier), fetcher)).await });
 		let client = reqwest::Client::new();
 		let post = |body: Vec<u8>| client.post(&url).body(body).send();
 

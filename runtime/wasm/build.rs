@@ -4,7 +4,11 @@ fn main() {
 	// runtime/wasm → runtime (the crate to build) → the workspace. Plain parent
 	// paths, not `..`: the wasm builder finds the crate in `cargo metadata` by
 	// comparing manifest paths.
-	let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+	// Read when the script runs, not baked in when it is compiled: clones that
+	// share one target directory reuse one compiled script, and a baked path
+	// would build another clone's runtime (or a deleted one's).
+	let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+	let here = Path::new(&dir);
 	let runtime = here.parent().unwrap_or(here);
 	let workspace = runtime.parent().unwrap_or(runtime);
 	// The target dir lives outside the clone (CARGO_TARGET_DIR), so the wasm
