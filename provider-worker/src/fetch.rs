@@ -31,7 +31,7 @@ use codec::Decode;
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 /// Why a provider's endpoint did not serve.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FetchError {
 	/// Not an `http://` or `https://` URL with a host.
 	#[error("not an http(s) URL with a host")]
@@ -130,20 +130,11 @@ fn no_answer(e: &reqwest::Error) -> FetchError {
 	let mut source: Option<&dyn std::error::Error> = Some(e);
 	while let Some(s) = source {
 		if let Some(f) = s.downcast_ref::<FetchError>() {
-			return f.clone_refusal();
+			return f.clone();
 		}
 		source = s.source();
 	}
 	FetchError::NoAnswer(if e.is_timeout() { format!("over {FETCH_TIMEOUT_MS} ms") } else { format!("{e}") })
-}
-
-impl FetchError {
-	fn clone_refusal(&self) -> FetchError {
-		match self {
-			FetchError::NotPublic(h) => FetchError::NotPublic(h.clone()),
-			other => FetchError::NoAnswer(other.to_string()),
-		}
-	}
 }
 
 /// `POST /v1/fetch`.
