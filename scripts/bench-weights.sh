@@ -7,6 +7,8 @@
 #
 #   scripts/bench-weights.sh            steps 50, repeat 20 (what is committed)
 #   STEPS=10 REPEAT=5 scripts/bench-weights.sh   a quicker run
+#   PALLETS="jobs" scripts/bench-weights.sh       only these pallets (the
+#                                                 others' weights.rs stay)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/agora-target}
@@ -16,7 +18,7 @@ cargo build --locked --release -p agora-node --features runtime-benchmarks
 NODE="$CARGO_TARGET_DIR/release/agora-node"
 OUT=${BENCH_OUT:-target/bench}
 mkdir -p "$OUT"
-for p in slashing models jobs verification reputation channels passes; do
+for p in ${PALLETS:-slashing models jobs verification reputation channels passes}; do
   "$NODE" benchmark pallet --runtime-log=error --chain dev --wasm-execution compiled \
     --pallet "pallet_$p" --extrinsic '*' --steps "$STEPS" --repeat "$REPEAT" \
     --template scripts/weight-template.hbs --output "pallets/$p/src/weights.rs" \

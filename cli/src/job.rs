@@ -53,6 +53,19 @@ pub enum JobCmd {
 		key: KeyArgs,
 		id: u64,
 	},
+	/// Contest a provider's report that a by-hash input never came, with the
+	/// upload receipt its worker signed when it took the input (printed by
+	/// `submit --by-hash`): the report was false, so your charge comes back out
+	/// of the provider's bond and the provider is slashed. Possible while the
+	/// chain keeps the job (`jobs.Retention` after the report).
+	ContestInput {
+		#[command(flatten)]
+		key: KeyArgs,
+		id: u64,
+		/// The worker's signature (hex) from `PUT /v1/inputs`.
+		#[arg(long)]
+		upload_receipt: String,
+	},
 	/// Dispute a receipt within its window, bonding DISPUTE_BOND: a committee
 	/// of validators re-checks the output against the model. Fraud refunds the
 	/// client and pays the challenger a share of the slash; an upheld receipt
@@ -140,6 +153,9 @@ pub async fn run(client: &Client, cmd: JobCmd, json: bool) -> anyhow::Result<()>
 			simple_tx(client, runtime::transactions().jobs().cancel_job(id), &key, "cancel").await
 		},
 		JobCmd::Dispute { key, id, wait } => dispute(client, &key, id, wait, json).await,
+		JobCmd::ContestInput { key, id, upload_receipt } => {
+			contest_input(client, &key.keypair()?, id, agora_client::parse_sig(&upload_receipt)?, json).await
+		},
 	}
 }
 
@@ -170,7 +186,16 @@ async fn wait_job<F: Fn(&chain::Job) -> bool>(
 	loop {
 		match view.job(id).await? {
 			Some(j) if done(&j) => return Ok(j),
-			Some(j) if matches!(j.status, JobStatus::Expired | JobStatus::Cancelled | JobStatus::Unverified) => {
+			Some(j)
+				if matches!(
+					j.status,
+					JobStatus::Expired |
+						JobStatus::Cancelled |
+						JobStatus::Unverified |
+						JobStatus::InputMissing |
+						JobStatus::Fraud
+				) =>
+			{
 				anyhow::bail!("job {id} ended {} before {what}", status_name(&j.status))
 			},
 			Some(_) => {},
@@ -185,17 +210,22 @@ async fn wait_job<F: Fn(&chain::Job) -> bool>(
 	}
 }
 
-/// Fetches a job's output from its offer's endpoint, asking as `reader` (the
-/// job's client: outputs are private), and checks it against the receipt's hash.
 /// Uploads job `job`'s by-hash input to the worker of `offer_id`
-/// (`PUT /v1/inputs?job={job}`). The worker takes it only once it sees the job
-/// (assigned to it, open, with this hash) on chain, so a refusal (409) is
-/// retried for a while.
-async fn upload_input(view: &View<'_>, job: u64, offer_id: u64, input: &[u8]) -> anyhow::Result<()> {
+/// (`PUT /v1/inputs?job={job}`) and returns the worker's upload receipt,
+/// checked: its job key's signature of `UploadReceipt` for this job and input.
+/// The worker takes the input only once it sees the job (assigned to it,
+/// open, with this hash) on chain, so a refusal (409) is retried for a while.
+async fn upload_input(view: &View<'_>, job: u64, offer_id: u64, input: &[u8]) -> anyhow::Result<[u8; 64]> {
 	let offer = view
 		.offer(offer_id)
 		.await?
 		.ok_or_else(|| anyhow::anyhow!("offer {offer_id} is gone; its endpoint is unknown"))?;
+	let worker_key = view
+		.job(job)
+		.await?
+		.ok_or_else(|| anyhow::anyhow!("job {job} is not on chain"))?
+		.worker_key;
+	let upload = agora_primitives::UploadReceipt { job_id: job, input_hash: content_hash(input) };
 	let url = format!("{}/v1/inputs?job={job}", offer.endpoint.trim_end_matches('/'));
 	let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
 	let mut last = String::new();
@@ -204,7 +234,18 @@ async fn upload_input(view: &View<'_>, job: u64, offer_id: u64, input: &[u8]) ->
 			tokio::time::sleep(Duration::from_secs(2)).await;
 		}
 		match http.put(&url).body(input.to_vec()).send().await {
-			Ok(r) if r.status().is_success() => return Ok(()),
+			Ok(r) if r.status().is_success() => {
+				let body: serde_json::Value = r.json().await?;
+				let sig = body["upload_receipt"]
+					.as_str()
+					.ok_or_else(|| anyhow::anyhow!("{url} took the input but signed no upload receipt"))
+					.and_then(agora_client::parse_sig)?;
+				anyhow::ensure!(
+					upload.verify(&sig, &worker_key),
+					"{url} took the input, but its upload receipt is not signed by the job's worker key"
+				);
+				return Ok(sig);
+			},
 			Ok(r) if r.status().as_u16() == 409 => last = format!("409 {}", r.text().await.unwrap_or_default()),
 			Ok(r) => {
 				let status = r.status();
@@ -385,16 +426,31 @@ async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()
 	let ev = order(client, &signer, &o).await?;
 	let id = ev.job_id;
 	print_assigned(&ev, o.pass, json);
+	let mut upload = None;
 	if a.by_hash && !a.skip_upload {
-		upload_input(&View::new(client), id, ev.offer_id, &o.input).await?;
-		if !json {
+		let sig = upload_input(&View::new(client), id, ev.offer_id, &o.input).await?;
+		if json {
+			println!("{}", serde_json::json!({"event": "uploaded", "job_id": id, "bytes": o.input.len(), "upload_receipt": hex0x(&sig)}));
+		} else {
 			println!("input uploaded to the provider ({} bytes, blake2_256 {})", o.input.len(), hex0x(&content_hash(&o.input)));
+			println!("upload receipt {} (keep it: `agora job contest-input {id} --upload-receipt …` if the provider reports the input missing)", hex0x(&sig));
 		}
+		upload = Some(sig);
 	}
 	if !a.wait {
 		return Ok(());
 	}
-	let job = wait_job(client, id, |j| j.receipt.is_some(), "a receipt").await?;
+	let job = wait_job(
+		client,
+		id,
+		|j| j.receipt.is_some() || (upload.is_some() && matches!(j.status, JobStatus::InputMissing)),
+		"a receipt",
+	)
+	.await?;
+	if let (JobStatus::InputMissing, Some(sig)) = (&job.status, upload) {
+		contest_input(client, &signer, id, sig, json).await?;
+		anyhow::bail!("job {id}: the provider reported the input missing after its worker signed for it; contested");
+	}
 	if !json {
 		if let Some(r) = &job.receipt {
 			println!(
@@ -440,7 +496,12 @@ async fn submit_each_line(client: &Client, signer: &chain::Keypair, o: &Order, j
 			Ok(ev) => {
 				print_assigned(&ev, o.pass, json);
 				if o.by_hash {
-					upload_input(&View::new(client), ev.job_id, ev.offer_id, input).await?;
+					let sig = upload_input(&View::new(client), ev.job_id, ev.offer_id, input).await?;
+					if json {
+						println!("{}", serde_json::json!({"event": "uploaded", "job_id": ev.job_id, "upload_receipt": hex0x(&sig)}));
+					} else {
+						println!("job {}: input uploaded, upload receipt {}", ev.job_id, hex0x(&sig));
+					}
 				}
 			},
 			Err(e) => {
@@ -593,6 +654,31 @@ async fn status(client: &Client, id: u64, wait_finalized: bool, json: bool) -> a
 		);
 	} else if let Some(c) = job.charge {
 		println!("  charged {}", chain::fmt_agr(c));
+	}
+	Ok(())
+}
+
+/// Contests job `id`'s `InputMissing` report with the worker's upload receipt
+/// `sig` and prints what it moved.
+async fn contest_input(client: &Client, signer: &chain::Keypair, id: u64, sig: [u8; 64], json: bool) -> anyhow::Result<()> {
+	let call = runtime::transactions().jobs().contest_input_missing(id, sig);
+	let events = chain::submit_final(client, &call, signer, "contest-input").await?;
+	let e = events
+		.find_first::<runtime::jobs::events::InputReportContested>()
+		.transpose()?
+		.ok_or_else(|| anyhow::anyhow!("contest-input: no InputReportContested event"))?;
+	if json {
+		println!(
+			"{}",
+			serde_json::json!({"event": "input_report_contested", "job_id": id, "provider": e.provider.to_string(), "compensated": e.compensated.to_string(), "slashed": e.slashed.to_string()})
+		);
+	} else {
+		println!(
+			"job {id}: the report that the input never came was false — {} back to you out of {}'s bond, {} slashed; the job ends Fraud",
+			chain::fmt_agr(e.compensated),
+			e.provider,
+			chain::fmt_agr(e.slashed)
+		);
 	}
 	Ok(())
 }

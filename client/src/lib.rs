@@ -40,6 +40,13 @@ pub fn parse_h256(s: &str) -> anyhow::Result<[u8; 32]> {
 	raw.try_into().map_err(|_| anyhow::anyhow!("`{s}` is not 32 bytes of hex"))
 }
 
+/// Parses a 64-byte signature in hex, with or without `0x`.
+pub fn parse_sig(s: &str) -> anyhow::Result<[u8; 64]> {
+	let raw = hex::decode(s.trim_start_matches("0x"))
+		.map_err(|e| anyhow::anyhow!("`{s}` is not hex: {e}"))?;
+	raw.try_into().map_err(|_| anyhow::anyhow!("`{s}` is not 64 bytes of hex"))
+}
+
 #[cfg(test)]
 mod tests {
 	#[test]

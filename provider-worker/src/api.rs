@@ -10,10 +10,13 @@
 //!   404 (this worker has no output for the job, or the chain no longer has it).
 //! - `GET /v1/jobs/{id}`: the worker's record of the job (JSON).
 //! - `PUT /v1/inputs?job={id}`: deliver the input of by-hash job `id`; answers
-//!   its `blake2_256`. Taken only if job `id` is open, assigned to this worker,
-//!   not yet receipted, and its input hash matches, within `MAX_INPUT_BYTES`;
-//!   409 otherwise, so nobody can fill the worker's disk with inputs no job
-//!   needs. 400 without `job`: naming the job makes the check one storage read,
+//!   `{"hash", "upload_receipt"}`: its `blake2_256` and the worker key's
+//!   signature of `agora_primitives::UploadReceipt` (made once the bytes are
+//!   durable), with which the client contests a false `InputMissing` report.
+//!   Taken only if job `id` is open, assigned to this worker, not yet
+//!   receipted, its input hash matches, within `MAX_INPUT_BYTES`, and the
+//!   worker has not begun reporting it missing; 409 otherwise, so nobody can
+//!   fill the worker's disk with inputs no job needs. 400 without `job`: naming the job makes the check one storage read,
 //!   so a flood of uploads cannot make the worker scan the chain.
 //! - `GET /v1/inputs/{hash}`: a delivered input (audit committees re-check by-hash
 //!   jobs with it).
@@ -32,7 +35,7 @@ use axum::{
 };
 use agora_client::chain::{self, Client, View};
 use agora_primitives::jobs::{
-	ReadRequest, OUTPUT_HASH_HEADER, OUTPUT_KIND_HEADER, OUTPUT_TOKENS_HEADER, READ_HEADER, READ_SKEW_MS,
+	ReadRequest, UploadReceipt, OUTPUT_HASH_HEADER, OUTPUT_KIND_HEADER, OUTPUT_TOKENS_HEADER, READ_HEADER, READ_SKEW_MS,
 };
 use axum::http::HeaderMap;
 use std::sync::Arc;
@@ -50,8 +53,9 @@ pub struct ApiState {
 	/// The node connection (shared with the job loop, which reconnects it):
 	/// who may read an output is the chain's to say.
 	pub chain: Arc<RwLock<Client>>,
-	/// This worker's receipt key: jobs assigned to it carry it.
-	pub worker_key: [u8; 32],
+	/// This worker's receipt key: jobs assigned to it carry its public half;
+	/// it signs upload receipts.
+	pub worker_key: chain::Keypair,
 }
 
 /// Whether job `id` is open, unreceipted, assigned to `worker_key` and waits
@@ -177,7 +181,7 @@ async fn put_input(State(s): State<Arc<ApiState>>, Query(q): Query<InputFor>, bo
 	}
 	let hash = agora_primitives::rules::content_hash(&body);
 	let chain = s.chain.read().await.clone();
-	match awaited(&chain, job, s.worker_key, &hash).await {
+	match awaited(&chain, job, s.worker_key.public_key().0, &hash).await {
 		Ok(true) => {},
 		Ok(false) =>
 			return refuse(
@@ -189,8 +193,22 @@ async fn put_input(State(s): State<Arc<ApiState>>, Query(q): Query<InputFor>, bo
 			),
 		Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, &format!("cannot read the chain: {e}")),
 	}
-	match s.store.put_input(&body) {
-		Ok(h) => Json(serde_json::json!({ "hash": agora_client::hex0x(&h) })).into_response(),
+	match s.store.put_input_for(job, &body) {
+		// Durable now: sign for it, so that a report that it never came can
+		// be contested on chain.
+		Ok(Some(h)) => {
+			let upload = UploadReceipt { job_id: job, input_hash: h };
+			let signature = s.worker_key.sign(&upload.signing_payload()).0;
+			Json(serde_json::json!({
+				"hash": agora_client::hex0x(&h),
+				"upload_receipt": agora_client::hex0x(&signature),
+			}))
+			.into_response()
+		},
+		Ok(None) => refuse(
+			StatusCode::CONFLICT,
+			&format!("job {job}'s input came too late: this worker is reporting it missing"),
+		),
 		Err(e) => internal(e),
 	}
 }

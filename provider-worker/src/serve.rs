@@ -82,8 +82,10 @@ pub struct ServeConfig {
 	/// Paid embeddings: most texts in one forward pass ([`crate::paid::batch`]).
 	pub embed_batch: usize,
 	/// Test builds only: serve wrong outputs with valid receipts. Generation
-	/// jobs take these cheats in turn (the first job the first); embedding jobs
-	/// are negated whenever any cheat other than `overbill` is given.
+	/// jobs take the output cheats in turn (the first job the first); embedding
+	/// jobs are negated whenever an output cheat other than `overbill` is
+	/// given; `input-missing` reports every by-hash input missing, delivered
+	/// or not.
 	#[cfg(feature = "test-cheat")]
 	pub cheat: Vec<Cheat>,
 }
@@ -177,7 +179,7 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 		metrics: metrics.clone(),
 		health,
 		chain: chain.clone(),
-		worker_key: worker_pub,
+		worker_key: cfg.worker_key.clone(),
 	});
 	let listener = tokio::net::TcpListener::bind(cfg.listen)
 		.await

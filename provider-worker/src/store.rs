@@ -75,6 +75,10 @@ pub struct JobRecord {
 #[derive(Clone, Debug)]
 pub struct Store {
 	root: PathBuf,
+	/// Makes "take an upload" and "give an input up" one step each, so that a
+	/// worker never signs an upload receipt for an input it is reporting
+	/// missing (`put_input_for`, `give_up_input`).
+	inputs: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -98,11 +102,11 @@ impl Store {
 	/// Opens (creating) a store under `root`.
 	pub fn open(root: impl Into<PathBuf>) -> anyhow::Result<Self> {
 		let root = root.into();
-		for sub in ["outputs", "inputs", "jobs"] {
+		for sub in ["outputs", "inputs", "jobs", "given-up"] {
 			std::fs::create_dir_all(root.join(sub))
 				.map_err(|e| anyhow::anyhow!("data directory {}: {e}", root.display()))?;
 		}
-		Ok(Self { root })
+		Ok(Self { root, inputs: Default::default() })
 	}
 
 	/// The data directory.
@@ -148,6 +152,43 @@ impl Store {
 	/// Stores an input delivered off-chain; returns its `blake2_256`.
 	pub fn put_input(&self, bytes: &[u8]) -> anyhow::Result<[u8; 32]> {
 		self.blob("inputs", bytes)
+	}
+
+	/// Stores job `job`'s uploaded input unless the worker gave it up
+	/// ([`Self::give_up_input`]): `Some(hash)` once the bytes are durable (the
+	/// worker may then sign for them), `None` if it was given up.
+	pub fn put_input_for(&self, job: u64, bytes: &[u8]) -> anyhow::Result<Option<[u8; 32]>> {
+		let _one_step = self.inputs.lock().map_err(|_| anyhow::anyhow!("input lock poisoned"))?;
+		if self.given_up(job).exists() {
+			return Ok(None);
+		}
+		self.put_input(bytes).map(Some)
+	}
+
+	/// Gives job `job`'s input `hash` up (the worker is about to report it
+	/// missing) unless it was delivered: `Some(bytes)` if it was, else `None`,
+	/// and from then on [`Self::put_input_for`] refuses it, also after a
+	/// restart, until [`Self::resume_input`].
+	pub fn give_up_input(&self, job: u64, hash: &[u8; 32]) -> anyhow::Result<Option<Vec<u8>>> {
+		let _one_step = self.inputs.lock().map_err(|_| anyhow::anyhow!("input lock poisoned"))?;
+		if let Some(b) = self.input(hash)? {
+			return Ok(Some(b));
+		}
+		write_atomic(&self.given_up(job), b"")?;
+		Ok(None)
+	}
+
+	/// Takes uploads for job `job` again (its report was refused as early).
+	pub fn resume_input(&self, job: u64) -> anyhow::Result<()> {
+		let _one_step = self.inputs.lock().map_err(|_| anyhow::anyhow!("input lock poisoned"))?;
+		match std::fs::remove_file(self.given_up(job)) {
+			Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+			_ => Ok(()),
+		}
+	}
+
+	fn given_up(&self, job: u64) -> PathBuf {
+		self.root.join("given-up").join(job.to_string())
 	}
 
 	/// An input delivered off-chain, by hash.
@@ -218,6 +259,26 @@ mod tests {
 		assert_eq!(s2.records().unwrap().len(), 1);
 		assert!(s2.record(8).unwrap().is_none());
 		assert!(s2.output(&[0; 32]).unwrap().is_none());
+	}
+
+	#[test]
+	fn an_input_given_up_is_refused_until_resumed_and_one_delivered_is_not_given_up() {
+		let dir = tempfile::tempdir().unwrap();
+		let s = Store::open(dir.path()).unwrap();
+		let h = agora_primitives::rules::content_hash(b"input");
+		assert_eq!(s.give_up_input(7, &h).unwrap(), None);
+		// Refused, also by a store reopened after a restart.
+		assert_eq!(s.put_input_for(7, b"input").unwrap(), None);
+		assert_eq!(Store::open(dir.path()).unwrap().put_input_for(7, b"input").unwrap(), None);
+		assert!(s.input(&h).unwrap().is_none());
+		// Another job's upload is taken.
+		assert_eq!(s.put_input_for(8, b"other").unwrap(), Some(agora_primitives::rules::content_hash(b"other")));
+		s.resume_input(7).unwrap();
+		s.resume_input(7).unwrap();
+		assert_eq!(s.put_input_for(7, b"input").unwrap(), Some(h));
+		// Delivered now: giving it up hands the bytes over instead.
+		assert_eq!(s.give_up_input(7, &h).unwrap().as_deref(), Some(&b"input"[..]));
+		assert_eq!(s.put_input_for(7, b"input").unwrap(), Some(h));
 	}
 
 	#[test]

@@ -114,9 +114,13 @@ fn generation_and_embedding_jobs_are_answered_finalized_and_paid() {
 	// Inputs by hash: only the hash goes on chain; the client uploads the bytes
 	// to the assigned worker, which runs the job on them.
 	let hashed = submit(&node, "all-MiniLM-L6-v2", &["--input", "The cat sits on the mat.", "--by-hash"], "1", true);
-	assert_eq!(hashed[1]["kind"], "embedding");
+	// The worker signed for the bytes it took (an upload receipt the client
+	// checked against the job's worker key before printing it).
+	assert_eq!(hashed[1]["event"], "uploaded", "{hashed:?}");
+	assert_eq!(hashed[1]["upload_receipt"].as_str().map(str::len), Some(130), "{hashed:?}");
+	assert_eq!(hashed[2]["kind"], "embedding");
 	let hv: Vec<f32> =
-		hashed[1]["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+		hashed[2]["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
 	assert!(agora_engine::bert::cosine(&hv, &reference) >= 0.99, "the worker ran the uploaded bytes");
 	// The worker stores no bytes that none of its jobs waits for, and an
 	// upload names its job (one storage read, never a scan of the chain).

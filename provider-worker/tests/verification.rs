@@ -2,12 +2,14 @@
 //! validators, each with its own verifier (`agora-worker verifier`, started by
 //! `scripts/local-net.sh` with `AGORA_NET_VERIFIERS=1`), audits every receipt
 //! (`AUDIT_RATE` = 100 % in this test's chain spec). Two workers serve: Eve
-//! honestly, Ferdie with the test-only cheating switch (`--cheat wrong,overbill`,
-//! compiled only with the `test-cheat` feature: a wrong text, a negated
-//! embedding, then an honest answer billed at `max_tokens`). Every cheating
-//! receipt is caught before payout and slashed, its client refunded; the honest
-//! worker is never slashed, its sampled (T = 0.8) answer upheld; a dispute
-//! against an honest receipt costs the challenger its bond.
+//! honestly, Ferdie with the test-only cheating switch
+//! (`--cheat wrong,overbill,input-missing`, compiled only with the `test-cheat`
+//! feature: a wrong text, a negated embedding, then an honest answer billed at
+//! `max_tokens`; and every by-hash input reported missing, delivered or not).
+//! Every cheating receipt is caught before payout and slashed, its client
+//! refunded; the honest worker is never slashed, its sampled (T = 0.8) answer
+//! upheld; a dispute against an honest receipt costs the challenger its bond; a
+//! false "input missing" is contested with the worker's own upload receipt.
 //!
 //! A channel-paid answer is checked the same way: //Two opens a channel to
 //! Ferdie, buys one chat completion off-chain (Ferdie's worker answers it
@@ -256,7 +258,7 @@ fn committees_catch_a_cheating_worker_and_uphold_an_honest_one() {
 		})
 	});
 	net.worker("Eve", None, None);
-	net.worker("Ferdie", Some("wrong,overbill"), None);
+	net.worker("Ferdie", Some("wrong,overbill,input-missing"), None);
 	net.worker("One", None, Some(format!("http://127.0.0.1:{}", staller())));
 	let one = one();
 	let (eve0, ferdie0, one0) = (stake(EVE), stake(FERDIE), stake(&one));
@@ -354,6 +356,36 @@ fn committees_catch_a_cheating_worker_and_uphold_an_honest_one() {
 	// Slashed FRAUD_SLASH (50 %) per fraud: 10,000 → 5,000 → 2,500 → 1,250 AGR. Eve never.
 	assert_eq!(stake(FERDIE), ferdie0 / 8, "{}", net.logs());
 	assert_eq!(stake(EVE), eve0);
+
+	// A by-hash input Ferdie's worker takes (and signs for), then reports
+	// missing all the same. //Two's client, waiting on the job, contests the
+	// report with the worker's upload receipt: the charge comes back out of
+	// Ferdie's bond, Ferdie is slashed MISSED_DEADLINE_SLASH (1 %) of the rest.
+	let (ferdie1, two_before) = (stake(FERDIE), free(&two));
+	let (ok, out, err) = agora(
+		&ws(0),
+		&[
+			"--json", "job", "submit", "--suri", "//Two", "--model", EMB, "--input", "The cat sits on the mat.",
+			"--by-hash", "--max-price", "1", "--provider", FERDIE, "--deadline-blocks", "16", "--wait",
+		],
+	);
+	assert!(!ok && err.contains("contested"), "the client contests and says so:\n{err}\n{out}\n{}", net.logs());
+	let lines: Vec<Value> = out.lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).unwrap()).collect();
+	let job = lines[0]["job_id"].as_u64().unwrap();
+	assert!(lines.iter().any(|l| l["event"] == "uploaded" && l["upload_receipt"].as_str().is_some_and(|h| h.len() == 130)), "{out}");
+	let contested = lines.iter().find(|l| l["event"] == "input_report_contested").unwrap_or_else(|| panic!("{out}"));
+	let compensated = planck(&contested["compensated"]);
+	let slashed = planck(&contested["slashed"]);
+	let s = status(job);
+	assert_eq!(s["status"], "Fraud", "{s}");
+	assert!(compensated > 0 && compensated == planck(&s["charge"]), "the charge for the miss comes back: {contested} {s}");
+	assert_eq!(slashed, (ferdie1 - compensated) / 100, "{contested}");
+	net.wait("Ferdie's bond to show the slash", Duration::from_secs(30), || stake(FERDIE) == ferdie1 - compensated - slashed);
+	// //Two paid nothing but the two calls' fees: escrow back, charge back.
+	let paid = two_before as i128 - free(&two) as i128;
+	assert!((0..AGR as i128 / 10).contains(&paid), "//Two paid {paid}");
+	let ferdie_log = std::fs::read_to_string(dir.join("worker-Ferdie.log")).unwrap_or_default();
+	assert!(ferdie_log.contains("reporting a delivered input missing"), "{}", net.logs());
 
 	// Off-chain, paid through a channel: Ferdie's worker answers //Two's chat
 	// wrongly (test builds apply `--cheat`'s first to paid answers) with a

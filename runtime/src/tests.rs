@@ -514,7 +514,7 @@ fn weights_sane() {
 	let normal = block.get(DispatchClass::Normal);
 	let max_ext = normal.max_extrinsic.expect("normal extrinsics are limited");
 	let room = Weight::from_parts(max_ext.ref_time() / 2, max_ext.proof_size() / 2);
-	let calls: [(&str, Weight); 23] = [
+	let calls: [(&str, Weight); 24] = [
 		("jobs.submit_job", Jobs::submit_job(m::MaxOfferScan::get(), m::MaxInputLen::get())),
 		("jobs.acknowledge", Jobs::acknowledge()),
 		("jobs.submit_receipt", Jobs::submit_receipt()),
@@ -524,6 +524,7 @@ fn weights_sane() {
 		),
 		("jobs.submit_pass_job", Jobs::submit_pass_job(m::MaxOfferScan::get(), m::MaxInputLen::get())),
 		("jobs.report_input_missing", Jobs::report_input_missing()),
+		("jobs.contest_input_missing", Jobs::contest_input_missing()),
 		("jobs.finalize", Jobs::finalize()),
 		("jobs.cancel_job", Jobs::cancel_job()),
 		("jobs.rate", Jobs::rate().saturating_add(Rep::on_rating())),

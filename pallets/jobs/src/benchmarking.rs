@@ -38,6 +38,32 @@ fn max_price<T: Config>() -> BalanceOf<T> {
 }
 
 /// Submits a job named for `provider` and returns its id.
+/// The input hash of [`by_hash_past_grace`]'s job.
+const BY_HASH_INPUT: [u8; 32] = [7; 32];
+
+/// `c` orders a job of `provider`'s by hash ([`BY_HASH_INPUT`]) and the
+/// client's grace passes without the input: the provider may report it.
+fn by_hash_past_grace<T: Config>(
+	c: &T::AccountId,
+	model: agora_primitives::ModelId,
+	provider: &T::AccountId,
+) -> u64 {
+	let id = NextJobId::<T>::get();
+	Jobs::<T>::submit_job(
+		RawOrigin::Signed(c.clone()).into(),
+		model,
+		InputParam::Hash(BY_HASH_INPUT),
+		params(),
+		max_price::<T>(),
+		deadline::<T>(),
+		Some(provider.clone()),
+	)
+	.unwrap();
+	let now = frame_system::Pallet::<T>::block_number();
+	frame_system::Pallet::<T>::set_block_number(now.saturating_add(T::InputGrace::get()));
+	id
+}
+
 fn submit<T: Config>(
 	c: &T::AccountId,
 	model: agora_primitives::ModelId,
@@ -207,23 +233,24 @@ mod benchmarks {
 	#[benchmark]
 	fn report_input_missing() {
 		let (model, provider) = T::BenchmarkHelper::setup_offers(1, worker().0);
-		let c = client::<T>(0);
-		let job = NextJobId::<T>::get();
-		Jobs::<T>::submit_job(
-			RawOrigin::Signed(c).into(),
-			model,
-			InputParam::Hash([7; 32]),
-			params(),
-			max_price::<T>(),
-			deadline::<T>(),
-			Some(provider.clone()),
-		)
-		.unwrap();
-		let now = frame_system::Pallet::<T>::block_number();
-		frame_system::Pallet::<T>::set_block_number(now.saturating_add(T::InputGrace::get()));
+		let job = by_hash_past_grace::<T>(&client::<T>(0), model, &provider);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(provider), job);
 		assert_eq!(Jobs_::<T>::get(job).unwrap().status, JobStatus::InputMissing);
+	}
+
+	#[benchmark]
+	fn contest_input_missing() {
+		let key = worker();
+		let (model, provider) = T::BenchmarkHelper::setup_offers(1, key.0);
+		let c = client::<T>(0);
+		let job = by_hash_past_grace::<T>(&c, model, &provider);
+		Jobs::<T>::report_input_missing(RawOrigin::Signed(provider).into(), job).unwrap();
+		let upload = agora_primitives::UploadReceipt { job_id: job, input_hash: BY_HASH_INPUT };
+		let sig = sp_io::crypto::sr25519_sign(KEY, &key, &upload.signing_payload()).unwrap().0;
+		#[extrinsic_call]
+		_(RawOrigin::Signed(c), job, sig);
+		assert_eq!(Jobs_::<T>::get(job).unwrap().status, JobStatus::Fraud);
 	}
 
 	#[benchmark]

@@ -12,10 +12,20 @@
 //! not running the job. Now the lie earns it nothing (running the job earns
 //! the price), and costs the client no more than the base price it agreed to
 //! (doubled only for its own repeated misses).
+//!
+//! A provider could still lie out of spite, costing the client the base
+//! price. The worker therefore signs an upload receipt
+//! ([`agora_primitives::UploadReceipt`]) when it takes the bytes; a client
+//! holding one contests the report ([`Pallet::contest_input_missing`]) while
+//! the job is kept: the provider's bond pays the charge back, the provider is
+//! slashed as for a job it held and never ran, and the client's miss is
+//! undone.
 use crate::{pallet::*, types::*};
-use agora_primitives::{rules, JobEscrow, JobId, JobStatus};
+use agora_primitives::{
+	rules, JobEscrow, JobId, JobStatus, ProviderBonds, Reputation, SlashReason, UploadReceipt,
+};
 use frame_support::pallet_prelude::*;
-use sp_runtime::SaturatedConversion;
+use sp_runtime::{Perbill, SaturatedConversion};
 
 impl<T: Config> Pallet<T> {
 	/// [`Pallet::report_input_missing`] after the origin check.
@@ -61,6 +71,51 @@ impl<T: Config> Pallet<T> {
 			charge,
 			refunded,
 			misses,
+		});
+		Ok(())
+	}
+
+	/// [`Pallet::contest_input_missing`] after the origin check.
+	pub(crate) fn do_contest_input_missing(
+		who: T::AccountId,
+		job_id: JobId,
+		signature: [u8; 64],
+	) -> DispatchResult {
+		let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+		ensure!(job.client == who, Error::<T>::NotClient);
+		ensure!(job.status == JobStatus::InputMissing, Error::<T>::NotInputMissing);
+		let upload = UploadReceipt { job_id, input_hash: job.input.hash() };
+		ensure!(upload.verify(&signature, &job.worker_key), Error::<T>::BadUploadSignature);
+
+		// The client gets its charge back out of the provider's bond (the
+		// whole bond if it is smaller), then the provider is slashed as for
+		// a job it held and never ran.
+		let charge = job.charge.unwrap_or_default();
+		let to_client = Some((who.clone(), Perbill::one()));
+		let compensated = T::Bonds::slash_exact(&job.provider, SlashReason::FalseInputReport, charge, to_client.clone())
+			.or_else(|_| T::Bonds::slash(&job.provider, SlashReason::FalseInputReport, Perbill::one(), to_client))
+			.map(|o| o.to_challenger)
+			.unwrap_or_default();
+		let slashed = T::Bonds::slash(
+			&job.provider,
+			SlashReason::FalseInputReport,
+			T::MissedDeadlineSlash::get(),
+			None,
+		)
+		.map(|o| o.slashed)
+		.unwrap_or_default();
+		T::Reputation::on_fraud(&job.provider);
+		Self::work_off_miss(&who);
+		job.status = JobStatus::Fraud;
+		let provider = job.provider.clone();
+		// Still in the prune queue, where the report put it.
+		Jobs::<T>::insert(job_id, job);
+		Self::deposit_event(Event::InputReportContested {
+			job_id,
+			client: who,
+			provider,
+			compensated,
+			slashed,
 		});
 		Ok(())
 	}

@@ -398,6 +398,17 @@ pub mod pallet {
 			refunded: BalanceOf<T>,
 			misses: u32,
 		},
+		/// The client contested an `InputMissing` report with its worker's
+		/// signed upload receipt: the report was false. The client got
+		/// `compensated` (its charge) back out of the provider's bond, the
+		/// provider was slashed `slashed` more, and the job ends `Fraud`.
+		InputReportContested {
+			job_id: JobId,
+			client: T::AccountId,
+			provider: T::AccountId,
+			compensated: BalanceOf<T>,
+			slashed: BalanceOf<T>,
+		},
 		/// The client cancelled the job and was refunded.
 		JobCancelled { job_id: JobId, refunded: BalanceOf<T> },
 		/// The client rated the job's provider.
@@ -476,6 +487,12 @@ pub mod pallet {
 		/// The client still has time to upload the input
 		/// (`rules::input_report_from`).
 		InputGraceNotOver,
+		/// Only a job its provider reported `InputMissing` (and not yet
+		/// contested) can be contested.
+		NotInputMissing,
+		/// The signature is not the job's worker key's upload receipt
+		/// (`agora_primitives::UploadReceipt`) for the job and its input hash.
+		BadUploadSignature,
 	}
 
 	#[pallet::hooks]
@@ -657,6 +674,32 @@ pub mod pallet {
 		pub fn report_input_missing(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_report_input_missing(who, job_id)
+		}
+
+		/// The client contests its provider's `InputMissing` report with the
+		/// upload receipt the worker signed when it took the input
+		/// ([`agora_primitives::UploadReceipt`], answered by
+		/// `PUT /v1/inputs`): the worker had the input, so the report was
+		/// false. The client gets its charge back out of the provider's bond,
+		/// the provider is slashed `MissedDeadlineSlash` of its bond (as for a
+		/// job it held and never ran) and counted a fraud, the client's miss is
+		/// undone, and the job ends `Fraud`. Possible while the job is kept
+		/// (`Retention` after the report).
+		///
+		/// - Origin: signed, the job's client.
+		/// - Emits [`Event::InputReportContested`].
+		/// - Errors: [`Error::UnknownJob`] (or already pruned),
+		///   [`Error::NotClient`], [`Error::NotInputMissing`],
+		///   [`Error::BadUploadSignature`].
+		#[pallet::call_index(11)]
+		#[pallet::weight(T::WeightInfo::contest_input_missing())]
+		pub fn contest_input_missing(
+			origin: OriginFor<T>,
+			job_id: JobId,
+			signature: [u8; 64],
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_contest_input_missing(who, job_id, signature)
 		}
 
 		/// Order a job paid by the caller's service pass (docs/protocol.md

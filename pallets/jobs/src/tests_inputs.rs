@@ -5,7 +5,7 @@
 
 use crate::{mock::*, tests::events, Error, Event, InputMisses, InputParam, Jobs as JobsStore};
 use agora_primitives::{JobStatus, ProviderBonds};
-use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect};
+use frame_support::{assert_noop, assert_ok, traits::{fungible::Inspect, Get}};
 
 fn by_hash(client: AccountId, model: [u8; 32], deadline_in: u64) -> u64 {
 	let id = crate::NextJobId::<Test>::get();
@@ -234,5 +234,96 @@ fn squatting_block_after_block_costs_more_for_each_block() {
 		// Five quiet half-lives later it is gone.
 		run_to(start + 6 * half_life);
 		assert_eq!(squat(start + 6 * half_life + 10), 40);
+	});
+}
+
+/// The worker's upload receipt for `job`'s input ([7; 32], as `by_hash` orders).
+fn upload_receipt(job: u64, worker: &sp_core::sr25519::Pair) -> [u8; 64] {
+	use sp_core::Pair;
+	worker.sign(&agora_primitives::UploadReceipt { job_id: job, input_hash: [7; 32] }.signing_payload()).0
+}
+
+fn contest(who: AccountId, job: u64, sig: [u8; 64]) -> sp_runtime::DispatchResult {
+	Jobs::contest_input_missing(RuntimeOrigin::signed(who), job, sig)
+}
+
+#[test]
+fn a_false_report_contested_with_the_upload_receipt_costs_the_provider_and_refunds_the_client() {
+	build_and_execute(|| {
+		let model = setup_market();
+		let issuance = Balances::total_issuance();
+		let (bond, client, treasury) =
+			(Slashing::active_bond(&P2), Balances::balance(&CLIENT), Balances::balance(&TREASURY));
+		let start = System::block_number();
+		let job = by_hash(CLIENT, model, 10);
+		// The worker took the input and signed for it, then its provider
+		// reported the input missing all the same.
+		let sig = upload_receipt(job, &worker_of(P2));
+		run_to(start + INPUT_GRACE);
+		assert_ok!(report(P2, job));
+		assert_eq!(Balances::balance(&CLIENT), client - BASE);
+
+		assert_ok!(contest(CLIENT, job, sig));
+		let j = JobsStore::<Test>::get(job).unwrap();
+		assert_eq!(j.status, JobStatus::Fraud);
+		// The client has its charge back, out of the provider's bond; the
+		// provider lost the charge and MissedDeadlineSlash of the rest.
+		assert_eq!(Balances::balance(&CLIENT), client);
+		let slashed = <Test as crate::Config>::MissedDeadlineSlash::get().mul_floor(bond - BASE);
+		assert!(slashed > 0);
+		assert!(events().contains(&Event::InputReportContested {
+			job_id: job,
+			client: CLIENT,
+			provider: P2,
+			compensated: BASE,
+			slashed,
+		}));
+		assert_eq!(Slashing::active_bond(&P2), bond - BASE - slashed);
+		// The treasury keeps the forfeited charge and the slash.
+		assert_eq!(Balances::balance(&TREASURY), treasury + BASE + slashed);
+		assert_eq!(frauds(), vec![P2]);
+		// The miss was never the client's.
+		assert_eq!(InputMisses::<Test>::get(CLIENT), 0);
+		// Once only.
+		assert_noop!(contest(CLIENT, job, sig), Error::<Test>::NotInputMissing);
+		// Slashing burns nothing and mints nothing.
+		assert_eq!(Balances::total_issuance(), issuance);
+	});
+}
+
+#[test]
+fn every_bad_contest_is_refused_with_its_own_error_and_moves_nothing() {
+	build_and_execute(|| {
+		let model = setup_market();
+		let start = System::block_number();
+		let job = by_hash(CLIENT, model, 10);
+		let other = by_hash(CLIENT, model, 10);
+		let good = upload_receipt(job, &worker_of(P2));
+		assert_noop!(contest(CLIENT, 99, good), Error::<Test>::UnknownJob);
+		// Not reported (yet): nothing to contest.
+		assert_noop!(contest(CLIENT, job, good), Error::<Test>::NotInputMissing);
+		run_to(start + INPUT_GRACE);
+		assert_ok!(report(P2, job));
+		assert_ok!(report(P2, other));
+		let (bond, client) = (Slashing::active_bond(&P2), Balances::balance(&CLIENT));
+		// Only the client contests.
+		assert_noop!(contest(CLIENT2, job, good), Error::<Test>::NotClient);
+		assert_noop!(contest(P2, job, good), Error::<Test>::NotClient);
+		// The receipt must be the job's worker's, for this job and this input.
+		assert_noop!(contest(CLIENT, job, upload_receipt(job, &worker_of(P1))), Error::<Test>::BadUploadSignature);
+		assert_noop!(contest(CLIENT, other, good), Error::<Test>::BadUploadSignature);
+		let wrong_hash = {
+			use sp_core::Pair;
+			worker_of(P2).sign(&agora_primitives::UploadReceipt { job_id: job, input_hash: [8; 32] }.signing_payload()).0
+		};
+		assert_noop!(contest(CLIENT, job, wrong_hash), Error::<Test>::BadUploadSignature);
+		// A job receipt signature by the same worker is no upload receipt.
+		let (_, receipt_sig) = signed_receipt(job, &worker_of(P2), b"out", 3);
+		assert_noop!(contest(CLIENT, job, receipt_sig), Error::<Test>::BadUploadSignature);
+		assert_eq!((Slashing::active_bond(&P2), Balances::balance(&CLIENT)), (bond, client));
+		// Once pruned (Retention after the report), the job is gone.
+		let retention: u64 = <Test as crate::Config>::Retention::get();
+		run_to(System::block_number() + retention + 1);
+		assert_noop!(contest(CLIENT, job, good), Error::<Test>::UnknownJob);
 	});
 }

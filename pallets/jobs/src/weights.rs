@@ -44,6 +44,7 @@ pub trait WeightInfo {
 	fn finalize() -> Weight;
 	fn cancel_job() -> Weight;
 	fn report_input_missing() -> Weight;
+	fn contest_input_missing() -> Weight;
 	fn rate() -> Weight;
 	fn on_initialize(f: u32, e: u32, p: u32, ) -> Weight;
 }
@@ -53,11 +54,10 @@ pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `c` ranges over `[1, 256]`.
 	/// `i` ranges over `[1, 16384]`.
-	fn submit_job(c: u32, i: u32, ) -> Weight {
-		// Minimum execution time: 467_152_000 ps; proof size 11034 bytes.
-		Weight::from_parts(533_889_000, 11034)
-			.saturating_add(Weight::from_parts(37_254_435, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(11_988, 0).saturating_mul(i.into()))
+	fn submit_job(c: u32, _i: u32, ) -> Weight {
+		// Minimum execution time: 652_411_000 ps; proof size 11034 bytes.
+		Weight::from_parts(2_907_400_304, 11034)
+			.saturating_add(Weight::from_parts(35_085_432, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(16_u64))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
@@ -65,10 +65,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// `c` ranges over `[1, 256]`.
 	/// `i` ranges over `[1, 16384]`.
-	fn submit_pass_job(c: u32, _i: u32, ) -> Weight {
-		// Minimum execution time: 395_235_000 ps; proof size 16056 bytes.
-		Weight::from_parts(403_872_000, 16056)
-			.saturating_add(Weight::from_parts(43_222_773, 0).saturating_mul(c.into()))
+	fn submit_pass_job(c: u32, i: u32, ) -> Weight {
+		// Minimum execution time: 435_571_000 ps; proof size 16056 bytes.
+		Weight::from_parts(456_925_000, 16056)
+			.saturating_add(Weight::from_parts(44_096_242, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(7_663, 0).saturating_mul(i.into()))
 			.saturating_add(T::DbWeight::get().reads(20_u64))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
@@ -76,9 +77,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// `n` ranges over `[1, 256]`.
 	fn submit_receipts(n: u32, ) -> Weight {
-		// Minimum execution time: 200_645_000 ps; proof size 6012 bytes.
-		Weight::from_parts(202_236_000, 6012)
-			.saturating_add(Weight::from_parts(123_490_485, 0).saturating_mul(n.into()))
+		// Minimum execution time: 227_417_000 ps; proof size 6012 bytes.
+		Weight::from_parts(204_266_501, 6012)
+			.saturating_add(Weight::from_parts(126_153_400, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(0_u64))
@@ -86,38 +87,44 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 19223).saturating_mul(n.into()))
 	}
 	fn acknowledge() -> Weight {
-		// Minimum execution time: 24_134_000 ps; proof size 20213 bytes.
-		Weight::from_parts(33_397_000, 20213)
+		// Minimum execution time: 35_543_000 ps; proof size 20213 bytes.
+		Weight::from_parts(65_275_000, 20213)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn submit_receipt() -> Weight {
-		// Minimum execution time: 112_465_000 ps; proof size 20213 bytes.
-		Weight::from_parts(153_496_000, 20213)
+		// Minimum execution time: 146_216_000 ps; proof size 20213 bytes.
+		Weight::from_parts(239_740_000, 20213)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	fn finalize() -> Weight {
-		// Minimum execution time: 327_423_000 ps; proof size 20213 bytes.
-		Weight::from_parts(431_028_000, 20213)
+		// Minimum execution time: 384_917_000 ps; proof size 20213 bytes.
+		Weight::from_parts(649_715_000, 20213)
 			.saturating_add(T::DbWeight::get().reads(17_u64))
 			.saturating_add(T::DbWeight::get().writes(14_u64))
 	}
 	fn cancel_job() -> Weight {
-		// Minimum execution time: 125_655_000 ps; proof size 20213 bytes.
-		Weight::from_parts(164_692_000, 20213)
+		// Minimum execution time: 148_780_000 ps; proof size 20213 bytes.
+		Weight::from_parts(257_248_000, 20213)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
 	fn report_input_missing() -> Weight {
-		// Minimum execution time: 182_785_000 ps; proof size 20213 bytes.
-		Weight::from_parts(211_383_000, 20213)
+		// Minimum execution time: 220_911_000 ps; proof size 20213 bytes.
+		Weight::from_parts(257_423_000, 20213)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(11_u64))
 	}
+	fn contest_input_missing() -> Weight {
+		// Minimum execution time: 407_528_000 ps; proof size 20213 bytes.
+		Weight::from_parts(581_768_000, 20213)
+			.saturating_add(T::DbWeight::get().reads(12_u64))
+			.saturating_add(T::DbWeight::get().writes(9_u64))
+	}
 	fn rate() -> Weight {
-		// Minimum execution time: 68_428_000 ps; proof size 20213 bytes.
-		Weight::from_parts(79_225_000, 20213)
+		// Minimum execution time: 81_026_000 ps; proof size 20213 bytes.
+		Weight::from_parts(161_358_000, 20213)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -125,11 +132,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `e` ranges over `[0, 64]`.
 	/// `p` ranges over `[0, 64]`.
 	fn on_initialize(f: u32, e: u32, p: u32, ) -> Weight {
-		// Minimum execution time: 9_947_807_000 ps; proof size 11142 bytes.
-		Weight::from_parts(9_987_406_000, 11142)
-			.saturating_add(Weight::from_parts(282_815_986, 0).saturating_mul(f.into()))
-			.saturating_add(Weight::from_parts(72_937_858, 0).saturating_mul(e.into()))
-			.saturating_add(Weight::from_parts(7_758_894, 0).saturating_mul(p.into()))
+		// Minimum execution time: 12_487_962_000 ps; proof size 11142 bytes.
+		Weight::from_parts(4_644_355_031, 11142)
+			.saturating_add(Weight::from_parts(327_051_174, 0).saturating_mul(f.into()))
+			.saturating_add(Weight::from_parts(233_096_127, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(23_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(f.into())))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(e.into())))
@@ -146,26 +152,26 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 /// The same weights with ParityDB's database weights, for tests and mocks.
 impl WeightInfo for () {
-	fn submit_job(c: u32, i: u32, ) -> Weight {
-		Weight::from_parts(533_889_000, 11034)
-			.saturating_add(Weight::from_parts(37_254_435, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(11_988, 0).saturating_mul(i.into()))
+	fn submit_job(c: u32, _i: u32, ) -> Weight {
+		Weight::from_parts(2_907_400_304, 11034)
+			.saturating_add(Weight::from_parts(35_085_432, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(16_u64))
 			.saturating_add(ParityDbWeight::get().reads((5_u64).saturating_mul(c.into())))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
 			.saturating_add(Weight::from_parts(0, 2968).saturating_mul(c.into()))
 	}
-	fn submit_pass_job(c: u32, _i: u32, ) -> Weight {
-		Weight::from_parts(403_872_000, 16056)
-			.saturating_add(Weight::from_parts(43_222_773, 0).saturating_mul(c.into()))
+	fn submit_pass_job(c: u32, i: u32, ) -> Weight {
+		Weight::from_parts(456_925_000, 16056)
+			.saturating_add(Weight::from_parts(44_096_242, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(7_663, 0).saturating_mul(i.into()))
 			.saturating_add(ParityDbWeight::get().reads(20_u64))
 			.saturating_add(ParityDbWeight::get().reads((5_u64).saturating_mul(c.into())))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
 			.saturating_add(Weight::from_parts(0, 2968).saturating_mul(c.into()))
 	}
 	fn submit_receipts(n: u32, ) -> Weight {
-		Weight::from_parts(202_236_000, 6012)
-			.saturating_add(Weight::from_parts(123_490_485, 0).saturating_mul(n.into()))
+		Weight::from_parts(204_266_501, 6012)
+			.saturating_add(Weight::from_parts(126_153_400, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(0_u64))
@@ -173,40 +179,44 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 19223).saturating_mul(n.into()))
 	}
 	fn acknowledge() -> Weight {
-		Weight::from_parts(33_397_000, 20213)
+		Weight::from_parts(65_275_000, 20213)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn submit_receipt() -> Weight {
-		Weight::from_parts(153_496_000, 20213)
+		Weight::from_parts(239_740_000, 20213)
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn finalize() -> Weight {
-		Weight::from_parts(431_028_000, 20213)
+		Weight::from_parts(649_715_000, 20213)
 			.saturating_add(ParityDbWeight::get().reads(17_u64))
 			.saturating_add(ParityDbWeight::get().writes(14_u64))
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(164_692_000, 20213)
+		Weight::from_parts(257_248_000, 20213)
 			.saturating_add(ParityDbWeight::get().reads(9_u64))
 			.saturating_add(ParityDbWeight::get().writes(9_u64))
 	}
 	fn report_input_missing() -> Weight {
-		Weight::from_parts(211_383_000, 20213)
+		Weight::from_parts(257_423_000, 20213)
 			.saturating_add(ParityDbWeight::get().reads(11_u64))
 			.saturating_add(ParityDbWeight::get().writes(11_u64))
 	}
+	fn contest_input_missing() -> Weight {
+		Weight::from_parts(581_768_000, 20213)
+			.saturating_add(ParityDbWeight::get().reads(12_u64))
+			.saturating_add(ParityDbWeight::get().writes(9_u64))
+	}
 	fn rate() -> Weight {
-		Weight::from_parts(79_225_000, 20213)
+		Weight::from_parts(161_358_000, 20213)
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn on_initialize(f: u32, e: u32, p: u32, ) -> Weight {
-		Weight::from_parts(9_987_406_000, 11142)
-			.saturating_add(Weight::from_parts(282_815_986, 0).saturating_mul(f.into()))
-			.saturating_add(Weight::from_parts(72_937_858, 0).saturating_mul(e.into()))
-			.saturating_add(Weight::from_parts(7_758_894, 0).saturating_mul(p.into()))
+		Weight::from_parts(4_644_355_031, 11142)
+			.saturating_add(Weight::from_parts(327_051_174, 0).saturating_mul(f.into()))
+			.saturating_add(Weight::from_parts(233_096_127, 0).saturating_mul(e.into()))
 			.saturating_add(ParityDbWeight::get().reads(23_u64))
 			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(f.into())))
 			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(e.into())))

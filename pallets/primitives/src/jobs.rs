@@ -86,6 +86,37 @@ impl<AccountId: Encode> Receipt<AccountId> {
 	}
 }
 
+/// The domain tag a worker signs upload receipts under.
+pub const UPLOAD_CONTEXT: &[u8] = b"agora/upload/v1";
+
+/// A worker's acknowledgement that it holds the by-hash input of job
+/// `job_id` (docs/protocol.md §6, "Inputs by hash"). The worker signs it with
+/// the job's worker key, over `b"agora/upload/v1" ++ SCALE(receipt)`, once the
+/// uploaded bytes (whose `blake2_256` is `input_hash`) are durably stored; it
+/// answers `PUT /v1/inputs` with the signature. A client whose job the
+/// provider then reports `InputMissing` puts the signature on chain
+/// (`Jobs::contest_input_missing`): the report was false.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode)]
+pub struct UploadReceipt {
+	pub job_id: JobId,
+	pub input_hash: [u8; 32],
+}
+
+impl UploadReceipt {
+	/// The signed bytes.
+	pub fn signing_payload(&self) -> alloc::vec::Vec<u8> {
+		let mut v = UPLOAD_CONTEXT.to_vec();
+		self.encode_to(&mut v);
+		v
+	}
+
+	/// Whether `signature` is worker key `worker`'s sr25519 signature of this
+	/// receipt.
+	pub fn verify(&self, signature: &[u8; 64], worker: &[u8; 32]) -> bool {
+		crate::rules::sr25519_signed(signature, &self.signing_payload(), worker)
+	}
+}
+
 /// How a job is paid for (docs/protocol.md §4; channel requests are served
 /// off-chain and are not jobs).
 #[derive(
@@ -364,6 +395,25 @@ mod tests {
 		for bad in [&b"Paris."[..], br#"{"text":"Paris."}"#, br#"{"text":"a","tokens":[1],"x":1}"#, br#"{"text":"a","tokens":[-1]}"#] {
 			assert_eq!(GenerationOutput::from_bytes(bad), None, "{}", String::from_utf8_lossy(bad));
 		}
+	}
+
+	#[test]
+	fn an_upload_receipt_is_the_documented_bytes_signed_by_the_worker_only() {
+		use sp_core::{sr25519, Pair};
+		let u = UploadReceipt { job_id: 7, input_hash: [9; 32] };
+		let mut payload = b"agora/upload/v1".to_vec();
+		payload.extend_from_slice(&7u64.to_le_bytes());
+		payload.extend_from_slice(&[9; 32]);
+		assert_eq!(u.signing_payload(), payload);
+		let (worker, other) = (sr25519::Pair::from_seed(&[1; 32]), sr25519::Pair::from_seed(&[2; 32]));
+		let sig = worker.sign(&payload).0;
+		assert!(u.verify(&sig, &worker.public().0));
+		assert!(!u.verify(&sig, &other.public().0));
+		assert!(!UploadReceipt { job_id: 8, ..u }.verify(&sig, &worker.public().0));
+		assert!(!UploadReceipt { input_hash: [8; 32], ..u }.verify(&sig, &worker.public().0));
+		// A receipt signature over the same worker key is no upload receipt.
+		let read = ReadRequest { job_id: 7, at_ms: 0 };
+		assert!(!u.verify(&worker.sign(&read.signing_payload()).0, &worker.public().0));
 	}
 
 	#[test]

@@ -32,7 +32,7 @@ pub mod passes;
 pub mod rules;
 pub mod traits;
 
-pub use jobs::{AuditVote, FetchRequest, JobId, JobParams, JobStatus, PaymentMode, Receipt, VerifyRequest, VotePayload};
+pub use jobs::{AuditVote, FetchRequest, JobId, JobParams, JobStatus, PaymentMode, Receipt, UploadReceipt, VerifyRequest, VotePayload};
 pub use models::{DeterminismProfile, ModelId, OfferId, OfferStatus, TaskKind};
 pub use traits::{
 	AuditError, AuditInput, AuditJob, ChannelParties, DisputeBonds, JobEscrow, JobMarket, ModelTerms, NonVoterReport,

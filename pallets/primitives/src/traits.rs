@@ -23,6 +23,9 @@ pub enum SlashReason {
 	Fraud,
 	/// The provider did not serve an output to the committee.
 	Withholding,
+	/// The provider reported a by-hash input missing that its worker had
+	/// acknowledged receiving (a signed upload receipt).
+	FalseInputReport,
 }
 
 /// How much of a slash went where.

@@ -12,14 +12,22 @@ pub enum Cheat {
 	/// Serve the honest output but bill `max_tokens` for it (a generation that
 	/// stopped early).
 	Overbill,
+	/// Take a by-hash job's uploaded input (and sign for it), then report it
+	/// missing all the same: a provider lying out of spite. Changes no output.
+	InputMissing,
 }
 
 impl Cheat {
+	/// Whether the cheat is on the served output (not on the input).
+	pub(crate) fn on_output(self) -> bool {
+		self != Cheat::InputMissing
+	}
+
 	pub(crate) fn apply(self, output: Vec<u8>, tokens: u32, kind: OutputKind, max_tokens: u32) -> (Vec<u8>, u32) {
 		use agora_primitives::jobs::GenerationOutput;
 		let gen = GenerationOutput::from_bytes(&output);
 		match (self, kind, gen) {
-			(_, OutputKind::Error, _) => (output, tokens),
+			(_, OutputKind::Error, _) | (Cheat::InputMissing, _, _) => (output, tokens),
 			(Cheat::Truncate, OutputKind::Text, Some(g)) => {
 				let half: String = g.text.chars().take(g.text.chars().count() / 2).collect();
 				let ids = g.tokens[..g.tokens.len() / 2].to_vec();
