@@ -72,7 +72,8 @@ const FERDIE: &str = "5CiPPseXPECbkjWCa6MnjNokrgYjMqmKndv2rSnekmSK2DjL";
 /// chain draws a provider for every job; each worker serves its waiting pass
 /// jobs by smooth weighted round-robin, which the workers' logs show as the
 /// order they take jobs in: over the ≥ 70 jobs taken while all three clients
-/// were waiting, the counts follow 1:2:4 within ±10 %. Every job is
+/// were waiting, the counts follow 1:2:4 within ±10 % or one job per
+/// uninterrupted run of such picks, whichever is more. Every job is
 /// finalized, and each epoch's payout pays each provider
 /// `reward_share(C_k, ΣC, R)` of `R = min(epoch_reward, cap × ΣC)`, mints
 /// exactly `R`, and counts exactly the jobs each provider served.
@@ -150,25 +151,37 @@ pub fn two_workers_serve_pass_clients_in_proportion_to_stake_and_are_paid_by_con
 	}
 
 	// The order each worker took the jobs in: while all three clients were
-	// waiting, their counts follow their stakes.
+	// waiting, their counts follow their stakes. Smooth weighted round-robin
+	// keeps each client within one job of its share over a run of picks with
+	// the same clients waiting (its credit stays below the total weight), and
+	// a client that stops waiting rejoins with no credit: so besides ±10 %,
+	// each such run (`runs`, over both workers) may put a client one job off.
 	let mut served = [0usize; 3];
+	let mut runs = 0usize;
 	for log in [bob.log(), ferdie.log()] {
+		let mut in_run = false;
 		for line in log.lines().filter(|l| l.contains("next job")) {
 			let (Some(id), Some(waiting)) = (field(line, "job"), field(line, "pass_clients")) else { continue };
-			if waiting == 3 {
-				if let Some(c) = client_of.get(&id) {
-					served[*c] += 1;
-				}
+			let all = waiting == 3 && client_of.contains_key(&id);
+			runs += usize::from(all && !in_run);
+			in_run = all;
+			if let (true, Some(c)) = (all, client_of.get(&id)) {
+				served[*c] += 1;
 			}
 		}
 	}
 	let total: usize = served.iter().sum();
-	eprintln!("passes: taken while all three clients waited, Dave:Eve:One = {served:?} of {total}");
+	eprintln!("passes: taken while all three clients waited, Dave:Eve:One = {served:?} of {total}, in {runs} runs");
 	assert!(total >= 70, "only {total} jobs were taken with all three clients waiting: {served:?}");
 	for (c, share) in [1.0, 2.0, 4.0].iter().enumerate() {
 		let want = total as f64 * share / 7.0;
 		let got = served[c] as f64;
-		assert!((got - want).abs() <= want * 0.10, "client {}: {got} served, {want:.1} expected: {served:?}", CLIENTS[c].0);
+		let slack = (want * 0.10).max(runs as f64);
+		assert!(
+			(got - want).abs() <= slack,
+			"client {}: {got} served, {want:.1} expected (± {slack:.1}): {served:?} in {runs} runs",
+			CLIENTS[c].0
+		);
 	}
 
 	// Each epoch's payout, once the last job is finalized.
