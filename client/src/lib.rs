@@ -33,18 +33,21 @@ pub fn hex0x(bytes: &[u8]) -> String {
 	format!("0x{}", hex::encode(bytes))
 }
 
-/// Parses 32 bytes of hex, with or without `0x`.
-pub fn parse_h256(s: &str) -> anyhow::Result<[u8; 32]> {
+/// Parses exactly `N` bytes of hex, with or without `0x`.
+fn parse_bytes<const N: usize>(s: &str) -> anyhow::Result<[u8; N]> {
 	let raw = hex::decode(s.trim_start_matches("0x"))
 		.map_err(|e| anyhow::anyhow!("`{s}` is not hex: {e}"))?;
-	raw.try_into().map_err(|_| anyhow::anyhow!("`{s}` is not 32 bytes of hex"))
+	raw.try_into().map_err(|_| anyhow::anyhow!("`{s}` is not {N} bytes of hex"))
+}
+
+/// Parses 32 bytes of hex, with or without `0x`.
+pub fn parse_h256(s: &str) -> anyhow::Result<[u8; 32]> {
+	parse_bytes(s)
 }
 
 /// Parses a 64-byte signature in hex, with or without `0x`.
 pub fn parse_sig(s: &str) -> anyhow::Result<[u8; 64]> {
-	let raw = hex::decode(s.trim_start_matches("0x"))
-		.map_err(|e| anyhow::anyhow!("`{s}` is not hex: {e}"))?;
-	raw.try_into().map_err(|_| anyhow::anyhow!("`{s}` is not 64 bytes of hex"))
+	parse_bytes(s)
 }
 
 #[cfg(test)]

@@ -16,8 +16,9 @@
 //!   Taken only if job `id` is open, assigned to this worker, not yet
 //!   receipted, its input hash matches, within `MAX_INPUT_BYTES`, and the
 //!   worker has not begun reporting it missing; 409 otherwise, so nobody can
-//!   fill the worker's disk with inputs no job needs. 400 without `job`: naming the job makes the check one storage read,
-//!   so a flood of uploads cannot make the worker scan the chain.
+//!   fill the worker's disk with inputs no job needs. 400 without `job`:
+//!   naming the job makes the check one storage read, so a flood of uploads
+//!   cannot make the worker scan the chain.
 //! - `GET /v1/inputs/{hash}`: a delivered input (audit committees re-check by-hash
 //!   jobs with it).
 //! - `GET /metrics`: Prometheus.
