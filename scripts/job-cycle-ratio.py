@@ -88,6 +88,16 @@ def main(out):
         print(f"channels.claim_batch: {lo / 1e6:.1f} us at n={n_lo[0]}, {hi / 1e6:.1f} us at n={n_hi[0]}"
               f" ({hi / 1e12:.3f} s of the block's 2 s)")
         print(f"one claim in a batch: {per / 1e6:.1f} us = {per / t_w:.2f} x transfer_keep_alive")
+        runs = load(channels)
+        if "withdraw" in runs:
+            wlo, wn_lo = weight(runs["withdraw"], min)
+            whi, wn_hi = weight(runs["withdraw"], max)
+            wper = (whi - wlo) / (wn_hi[0] - wn_lo[0])
+            print(f"channels.withdraw: {wlo / 1e6:.1f} us at n={wn_lo[0]}, {whi / 1e6:.1f} us at n={wn_hi[0]};"
+                  f" one channel's payout in a batch: {wper / 1e6:.1f} us = {wper / t_w:.2f} x")
+        if "reclaim" in runs:
+            rec, _ = weight(runs["reclaim"], min)
+            print(f"channels.reclaim (pays the recipient, releases the rest): {rec / 1e6:.1f} us = {rec / t_w:.2f} x")
 
 
 if __name__ == "__main__":

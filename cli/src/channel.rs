@@ -1,6 +1,6 @@
 //! `agora channel …`: payment channels (docs/protocol.md §4.2). A client opens,
 //! funds, extends, inspects and reclaims its channels and signs vouchers; a
-//! provider claims vouchers in one batch.
+//! provider claims vouchers in one batch and withdraws what it claimed.
 use crate::util::{hex_arg, ss58};
 use agora_client::{chain, channel, cli::KeyArgs};
 use clap::Subcommand;
@@ -51,7 +51,8 @@ pub enum ChannelCmd {
 		#[command(flatten)]
 		key: KeyArgs,
 	},
-	/// Close an expired channel: what was never claimed goes back to its sender.
+	/// Close an expired channel: what was never claimed goes back to its
+	/// sender, and what was claimed and not yet withdrawn to its provider.
 	Reclaim {
 		#[command(flatten)]
 		key: KeyArgs,
@@ -121,6 +122,16 @@ pub enum ChannelCmd {
 		#[command(flatten)]
 		key: KeyArgs,
 		vouchers: Vec<String>,
+	},
+	/// Pay out to this account what it has claimed from channels it
+	/// receives (a claim secures the vouchers; the funds stay held on the
+	/// sender's account until a withdraw, or the channel's close, pays them).
+	Withdraw {
+		#[command(flatten)]
+		key: KeyArgs,
+		/// The channels, each once (`--id 3 --id 7`).
+		#[arg(long = "id", required = true)]
+		ids: Vec<u64>,
 	},
 }
 
@@ -197,13 +208,15 @@ pub async fn run(client: &chain::Client, cmd: ChannelCmd, json: bool) -> anyhow:
 				for c in list {
 					let value: u128 = c.value.parse().unwrap_or(0);
 					let claimed: u128 = c.claimed.parse().unwrap_or(0);
+					let paid: u128 = c.paid.parse().unwrap_or(0);
 					println!(
-						"channel {}: {} → {}, {} of {} claimed, {} lanes, until block {}",
+						"channel {}: {} → {}, {} of {} claimed ({} paid out), {} lanes, until block {}",
 						c.id,
 						c.sender,
 						c.recipient,
 						chain::fmt_agr(claimed),
 						chain::fmt_agr(value),
+						chain::fmt_agr(paid),
 						c.lanes.len(),
 						c.expiration
 					);
@@ -212,14 +225,18 @@ pub async fn run(client: &chain::Client, cmd: ChannelCmd, json: bool) -> anyhow:
 			Ok(())
 		},
 		ChannelCmd::Reclaim { key, id } => {
-			let (amount, fee) = channel::reclaim(client, &key.keypair()?, id).await?;
+			let r = channel::reclaim(client, &key.keypair()?, id).await?;
 			if json {
 				println!(
 					"{}",
-					serde_json::json!({"id": id, "reclaimed": amount.to_string(), "fee": fee.to_string()})
+					serde_json::json!({"id": id, "reclaimed": r.reclaimed.to_string(), "paid": r.paid.to_string(), "fee": r.fee.to_string()})
 				);
 			} else {
-				println!("channel {id} closed: {} back to its sender", chain::fmt_agr(amount));
+				println!(
+					"channel {id} closed: {} back to its sender, {} paid out to its provider",
+					chain::fmt_agr(r.reclaimed),
+					chain::fmt_agr(r.paid)
+				);
 			}
 			Ok(())
 		},
@@ -287,8 +304,28 @@ pub async fn run(client: &chain::Client, cmd: ChannelCmd, json: bool) -> anyhow:
 			if json {
 				println!("{}", serde_json::json!({"claimed": claimed, "fee": fee.to_string()}));
 			} else {
-				let total: u128 = claimed.iter().map(|c| c.paid.parse::<u128>().unwrap_or(0)).sum();
-				println!("claimed {} from {} vouchers", chain::fmt_agr(total), claimed.len());
+				let total: u128 = claimed.iter().map(|c| c.amount.parse::<u128>().unwrap_or(0)).sum();
+				println!(
+					"claimed {} from {} vouchers (yours; `agora channel withdraw` pays it out, or the channel's close does)",
+					chain::fmt_agr(total),
+					claimed.len()
+				);
+			}
+			Ok(())
+		},
+		ChannelCmd::Withdraw { key, ids } => {
+			let (paid, fee) =
+				channel::withdraw(client, &chain::Submitter::new(key.keypair()?), ids).await?;
+			if json {
+				let list: Vec<_> = paid
+					.iter()
+					.map(|(id, amount)| serde_json::json!({"id": id, "amount": amount.to_string()}))
+					.collect();
+				println!("{}", serde_json::json!({"withdrawn": list, "fee": fee.to_string()}));
+			} else {
+				for (id, amount) in paid {
+					println!("channel {id}: {} paid out", chain::fmt_agr(amount));
+				}
 			}
 			Ok(())
 		},

@@ -455,11 +455,11 @@ impl AgoraMcp {
 		answer(self.channel_dispute_call(a).await)
 	}
 
-	#[tool(description = "Close an expired payment channel of this account's: what the provider never claimed comes back to the account. Fails before the expiration block (channel_status shows it).")]
+	#[tool(description = "Close an expired payment channel of this account's: what the provider never claimed comes back to the account (reclaimed), and what it claimed and was not yet paid goes to the provider (paid_provider). Fails before the expiration block (channel_status shows it).")]
 	async fn channel_reclaim(&self, Parameters(a): Parameters<ChannelArg>) -> ToolResult {
 		answer(async {
-			let (amount, fee) = agora_client::channel::reclaim(&self.client, &self.signer, a.channel_id).await?;
-			Ok(serde_json::json!({"channel_id": a.channel_id, "reclaimed": planck_str(amount), "fee": planck_str(fee)}))
+			let r = agora_client::channel::reclaim(&self.client, &self.signer, a.channel_id).await?;
+			Ok(serde_json::json!({"channel_id": a.channel_id, "reclaimed": planck_str(r.reclaimed), "paid_provider": planck_str(r.paid), "fee": planck_str(r.fee)}))
 		}
 		.await)
 	}

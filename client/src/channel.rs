@@ -1,6 +1,6 @@
 //! Payment channels from the client (`agora channel …`, docs/protocol.md §4.2):
 //! open, fund, extend, reclaim and read channels; make vouchers ([`Payer`]);
-//! and, for a provider, claim them in batches.
+//! and, for a provider, claim them in batches and withdraw what it claimed.
 //!
 //! A voucher travels to the worker in the [`VOUCHER_HEADER`] header as the hex
 //! of its SCALE encoding ([`to_header`], [`from_header`]).
@@ -230,9 +230,19 @@ pub struct Channel {
 	/// Planck.
 	pub value: u128,
 	pub claimed: u128,
+	/// Of `claimed`, what has been paid out to the recipient; the rest is
+	/// still held on the sender's account, the recipient's to withdraw.
+	pub paid: u128,
 	pub expiration: u32,
 	/// (lane, last claimed nonce, claimed from the lane).
 	pub lanes: Vec<(LaneId, u64, u128)>,
+}
+
+impl Channel {
+	/// What the recipient has claimed and not yet been paid.
+	pub fn owed(&self) -> u128 {
+		self.claimed.saturating_sub(self.paid)
+	}
 }
 
 /// A [`Channel`] for people and JSON: accounts in SS58, the signer in hex,
@@ -245,6 +255,7 @@ pub struct ChannelInfo {
 	pub signer: String,
 	pub value: String,
 	pub claimed: String,
+	pub paid: String,
 	pub expiration: u32,
 	pub lanes: Vec<(LaneId, u64, String)>,
 }
@@ -258,6 +269,7 @@ impl From<&Channel> for ChannelInfo {
 			signer: crate::hex0x(&c.signer),
 			value: c.value.to_string(),
 			claimed: c.claimed.to_string(),
+			paid: c.paid.to_string(),
 			expiration: c.expiration,
 			lanes: c.lanes.iter().map(|(l, n, claimed)| (*l, *n, claimed.to_string())).collect(),
 		}
@@ -274,6 +286,7 @@ fn channel_of(id: ChannelId, c: Stored) -> Channel {
 		signer: c.signer,
 		value: c.value,
 		claimed: c.claimed,
+		paid: c.paid,
 		expiration: c.expiration,
 		lanes: c.lanes.0.into_iter().map(|(l, s)| (l, s.nonce, s.claimed)).collect(),
 	}
@@ -360,12 +373,19 @@ pub async fn extend(
 	chain::fee_paid(&chain::submit_final(client, &tx, sender, "channels.extend").await?)
 }
 
-/// Closes expired channel `id`; returns what went back to its sender, and the fee paid.
-pub async fn reclaim(
-	client: &Client,
-	who: &Keypair,
-	id: ChannelId,
-) -> anyhow::Result<(u128, u128)> {
+/// What closing a channel moved.
+#[derive(Clone, Copy, Debug)]
+pub struct Reclaimed {
+	/// Released back to the sender: what no voucher claimed.
+	pub reclaimed: u128,
+	/// Paid out to the recipient: what it claimed and had not withdrawn.
+	pub paid: u128,
+	/// The fee of the call.
+	pub fee: u128,
+}
+
+/// Closes expired channel `id`.
+pub async fn reclaim(client: &Client, who: &Keypair, id: ChannelId) -> anyhow::Result<Reclaimed> {
 	let events =
 		chain::submit_final(client, &runtime::tx().channels().reclaim(id), who, "channels.reclaim")
 			.await?;
@@ -373,21 +393,41 @@ pub async fn reclaim(
 		.find_first::<runtime::channels::events::Reclaimed>()
 		.transpose()?
 		.ok_or_else(|| anyhow::anyhow!("channels.reclaim: no Reclaimed event"))?;
-	Ok((ev.amount, chain::fee_paid(&events)?))
+	Ok(Reclaimed { reclaimed: ev.amount, paid: ev.paid, fee: chain::fee_paid(&events)? })
 }
 
-/// What one claimed voucher paid.
+/// Pays out to `recipient` what it has claimed from channels `ids` and not
+/// yet been paid; returns (channel, amount) per channel, and the fee.
+pub async fn withdraw(
+	client: &Client,
+	recipient: &chain::Submitter,
+	ids: Vec<ChannelId>,
+) -> anyhow::Result<(Vec<(ChannelId, u128)>, u128)> {
+	let tx = runtime::tx()
+		.channels()
+		.withdraw(runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(ids));
+	let events = recipient.submit_final(client, &tx, "channels.withdraw").await?;
+	let mut out = vec![];
+	for ev in events.find::<runtime::channels::events::Withdrawn>() {
+		let ev = ev?;
+		out.push((ev.id, ev.amount));
+	}
+	Ok((out, chain::fee_paid(&events)?))
+}
+
+/// What one claimed voucher secured for the recipient (paid out by
+/// [`withdraw`] or when the channel is reclaimed).
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Claimed {
 	pub id: ChannelId,
 	pub lane: LaneId,
 	pub nonce: u64,
-	pub paid: String,
+	pub amount: String,
 	pub lane_total: String,
 }
 
 /// Claims `vouchers` (all of channels `recipient` receives) in one batch;
-/// returns what each paid, and the fee.
+/// returns what each secured, and the fee.
 pub async fn claim(
 	client: &Client,
 	recipient: &chain::Submitter,
@@ -405,7 +445,7 @@ pub async fn claim(
 			id: ev.id,
 			lane: ev.lane,
 			nonce: ev.nonce,
-			paid: ev.paid.to_string(),
+			amount: ev.amount.to_string(),
 			lane_total: ev.lane_total.to_string(),
 		});
 	}

@@ -1,9 +1,10 @@
 //! Payment channels end to end on a real dev node, through the `agora` client as
 //! a user runs it: open → 100 paid requests' vouchers over 4 lanes → one batch
-//! claim → reclaim the rest after expiry, every balance exact to the planck;
-//! and the attacks on a channel (replay, forgery, over-claiming, claiming
-//! someone else's channel, reclaiming early), each refused with its own error
-//! and moving nothing.
+//! claim (secured, still held on the sender) → one withdraw (paid out) →
+//! reclaim the rest after expiry, every balance exact to the planck; and the
+//! attacks on a channel (replay, forgery, over-claiming, claiming someone
+//! else's channel, withdrawing twice or from someone else's channel,
+//! reclaiming early), each refused with its own error and moving nothing.
 //!
 //! While that channel runs to its expiration, the same chain serves the paid
 //! API: a real `agora-worker` (Bob) answers embeddings and chat completions
@@ -14,8 +15,9 @@
 //! Then, under load from 8 lanes at once (embeddings and streamed chats), the
 //! worker is killed with SIGKILL and restarted: no accepted voucher is lost,
 //! none is claimed twice, and the chain's total claimed is exactly the prices
-//! of the requests served. A short channel paid once is claimed, reclaimed
-//! after its expiration, and then forgotten by the worker.
+//! of the requests served. A short channel paid once is claimed, paid out to
+//! the worker exactly once (its own withdraw near the expiration, or the
+//! close), reclaimed after its expiration, and then forgotten by the worker.
 mod common;
 use agora_client::channel::{self, Payer};
 use common::*;
@@ -98,23 +100,32 @@ fn a_channel_pays_vouchers_in_one_claim_refuses_every_cheat_and_returns_the_rest
 	assert!(ok, "{err}");
 	assert_eq!(channel::from_header(cli_voucher.trim()).unwrap().voucher, v0);
 
-	// Charlie claims the 4 lanes' latest vouchers in one batch: exactly the 100 prices.
+	// Charlie claims the 4 lanes' latest vouchers in one batch: exactly the 100
+	// prices are his from now on, still held on Dave's account.
 	let charlie0 = free(&url, CHARLIE);
 	let mut args = vec!["channel", "claim", "--suri", "//Charlie"];
 	args.extend(latest.iter().map(|s| s.as_str()));
 	let claimed = agora_json(&url, &args);
-	let paid: u128 = claimed[0]["claimed"]
+	let secured: u128 = claimed[0]["claimed"]
 		.as_array()
 		.unwrap()
 		.iter()
-		.map(|c| planck(&c["paid"]))
+		.map(|c| planck(&c["amount"]))
 		.sum();
-	assert_eq!(paid, 100 * PRICE);
+	assert_eq!(secured, 100 * PRICE);
 	let claim_fee = planck(&claimed[0]["fee"]);
-	assert_eq!(free(&url, CHARLIE), charlie0 + 100 * PRICE - claim_fee);
+	assert_eq!(free(&url, CHARLIE), charlie0 - claim_fee);
+	assert_eq!(free(&url, DAVE), dave0 - 10 * AGR - open_fee, "claimed funds stay held until paid out");
 	let c = status(&url, id);
-	assert_eq!(planck(&c["claimed"]), 100 * PRICE);
+	assert_eq!((planck(&c["claimed"]), planck(&c["paid"])), (100 * PRICE, 0));
 	assert_eq!(c["lanes"].as_array().unwrap().len(), 4);
+	// One withdraw pays them out, to the planck.
+	let out = agora_json(&url, &["channel", "withdraw", "--suri", "//Charlie", "--id", &id.to_string()]);
+	assert_eq!(out[0]["withdrawn"][0]["id"].as_u64(), Some(id));
+	assert_eq!(planck(&out[0]["withdrawn"][0]["amount"]), 100 * PRICE);
+	let withdraw_fee = planck(&out[0]["fee"]);
+	assert_eq!(free(&url, CHARLIE), charlie0 + 100 * PRICE - claim_fee - withdraw_fee);
+	assert_eq!(planck(&status(&url, id)["paid"]), 100 * PRICE);
 
 	// The attacks. Each is refused with its own error, and the channel is as it was.
 	let before = status(&url, id);
@@ -139,6 +150,11 @@ fn a_channel_pays_vouchers_in_one_claim_refuses_every_cheat_and_returns_the_rest
 	// Eve claims a real, unclaimed voucher of a channel that is not hers.
 	let good = channel::to_header(&payer.pay(3, PRICE).unwrap());
 	assert!(refused(&url, &["channel", "claim", "--suri", "//Eve", &good]).contains("NotRecipient"));
+	// Eve takes Charlie's claims out; Charlie takes his out twice.
+	let sid = id.to_string();
+	assert!(refused(&url, &["channel", "withdraw", "--suri", "//Eve", "--id", &sid]).contains("NotRecipient"));
+	assert!(refused(&url, &["channel", "withdraw", "--suri", "//Charlie", "--id", &sid])
+		.contains("NothingToWithdraw"));
 	// Nobody closes the channel before it expires.
 	let now = agora_json(&url, &["balance", DAVE])[0]["block"].as_u64().unwrap();
 	assert!(
@@ -171,6 +187,7 @@ fn a_channel_pays_vouchers_in_one_claim_refuses_every_cheat_and_returns_the_rest
 	let back =
 		agora_json(&url, &["channel", "reclaim", "--suri", "//Dave", "--id", &id.to_string()]);
 	assert_eq!(planck(&back[0]["reclaimed"]), 10 * AGR - 100 * PRICE);
+	assert_eq!(planck(&back[0]["paid"]), 0, "Charlie withdrew everything he claimed");
 	assert_eq!(free(&url, DAVE), dave1 + 10 * AGR - 100 * PRICE - planck(&back[0]["fee"]));
 	// Over the channel's life Dave paid exactly the 100 prices and two fees.
 	assert_eq!(free(&url, DAVE), dave0 - 100 * PRICE - open_fee - planck(&back[0]["fee"]));
@@ -179,7 +196,9 @@ fn a_channel_pays_vouchers_in_one_claim_refuses_every_cheat_and_returns_the_rest
 
 	// Ferdie's short channel to Bob's worker, paid once, has expired too: the
 	// worker claimed its one request before the expiration, Ferdie takes back
-	// the rest, and the worker, finding it gone from the chain, forgets it
+	// the rest, Bob is paid his one request exactly once (by his worker's
+	// withdraw within its margin of the expiration, else by Ferdie's close),
+	// and the worker, finding the channel gone from the chain, forgets it
 	// whole (its lane and kept answer), so channels opened and dropped one
 	// after another cannot fill a worker's disk.
 	let (short_id, short_expiration, short_paid) = short;
@@ -189,6 +208,14 @@ fn a_channel_pays_vouchers_in_one_claim_refuses_every_cheat_and_returns_the_rest
 	}
 	let back = agora_json(&url, &["channel", "reclaim", "--suri", "//Ferdie", "--id", &short_id.to_string()]);
 	assert_eq!(planck(&back[0]["reclaimed"]), AGR - short_paid, "the worker claimed its one request");
+	let withdrew = format!("withdrew {short_paid} planck from channel {short_id}");
+	match planck(&back[0]["paid"]) {
+		0 => worker.wait_log(&withdrew, Duration::from_secs(30)),
+		at_close => {
+			assert_eq!(at_close, short_paid, "the close pays Bob what he claimed");
+			assert!(!worker.log().contains(&withdrew), "paid twice:\n{}", worker.log());
+		},
+	}
 	worker.wait_log(&format!("forgot channel {short_id}:"), Duration::from_secs(90));
 	assert_try_state(&url);
 }

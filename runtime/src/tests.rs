@@ -504,6 +504,8 @@ fn weights_sane() {
 	type Slashing = pallet_slashing::weights::SubstrateWeight<Runtime>;
 	type Rep = pallet_reputation::weights::SubstrateWeight<Runtime>;
 	type Verif = pallet_verification::weights::SubstrateWeight<Runtime>;
+	type Chan = pallet_channels::weights::SubstrateWeight<Runtime>;
+	use pallet_channels::WeightInfo as _;
 	use pallet_jobs::WeightInfo as _;
 	use pallet_verification::WeightInfo as _;
 	use pallet_models::WeightInfo as _;
@@ -514,7 +516,8 @@ fn weights_sane() {
 	let normal = block.get(DispatchClass::Normal);
 	let max_ext = normal.max_extrinsic.expect("normal extrinsics are limited");
 	let room = Weight::from_parts(max_ext.ref_time() / 2, max_ext.proof_size() / 2);
-	let calls: [(&str, Weight); 24] = [
+	let batch = m::MaxClaimBatch::get();
+	let calls: [(&str, Weight); 30] = [
 		("jobs.submit_job", Jobs::submit_job(m::MaxOfferScan::get(), m::MaxInputLen::get())),
 		("jobs.acknowledge", Jobs::acknowledge()),
 		("jobs.submit_receipt", Jobs::submit_receipt()),
@@ -548,6 +551,12 @@ fn weights_sane() {
 		("slashing.bond_extra", Slashing::bond_extra()),
 		("slashing.unbond", Slashing::unbond()),
 		("slashing.withdraw_unbonded", Slashing::withdraw_unbonded(m::MaxUnlockingChunks::get())),
+		("channels.open_channel", Chan::open_channel()),
+		("channels.add_funds", Chan::add_funds()),
+		("channels.extend", Chan::extend()),
+		("channels.claim_batch", Chan::claim_batch(batch)),
+		("channels.withdraw", Chan::withdraw(batch)),
+		("channels.reclaim", Chan::reclaim()),
 	];
 	for (name, w) in calls {
 		assert!(w.all_lte(room), "{name} weighs {w:?}, over half of a normal extrinsic's limit {max_ext:?}");

@@ -1,5 +1,6 @@
 //! Benchmarks of `pallet-channels`, each in its worst case: every channel's
-//! lanes full, so each claim decodes and encodes the largest record.
+//! lanes full, so each claim decodes and encodes the largest record, and
+//! every payout moves funds off another sender's hold.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 
 use super::*;
@@ -7,7 +8,7 @@ use crate::Pallet as Channels;
 use agora_primitives::channels::{LaneState, SignedVoucher, Voucher};
 use frame_benchmarking::v2::*;
 use frame_support::{
-	traits::{fungible::Mutate, Get},
+	traits::{fungible::{Inspect, Mutate}, Get},
 	BoundedVec,
 };
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
@@ -64,6 +65,16 @@ where
 	id
 }
 
+/// Marks `amount` of channel `id` claimed and not paid out (as a claim of
+/// lane 0 would leave it).
+fn owe<T: Config>(id: u64, amount: BalanceOf<T>) {
+	Channels_::<T>::mutate(id, |c| {
+		let c = c.as_mut().unwrap();
+		c.lanes.try_insert(0, LaneState { nonce: 1, claimed: amount }).unwrap();
+		c.claimed = amount;
+	});
+}
+
 fn sign<T: Config>(
 	key: &sp_core::sr25519::Public,
 	channel_id: u64,
@@ -115,8 +126,8 @@ mod benchmarks {
 		assert_eq!(Channels_::<T>::get(id).unwrap().expiration, later);
 	}
 
-	/// `n`: vouchers in the batch, each of a different sender's channel (each
-	/// moves funds off another account's hold) on the channel's last free lane.
+	/// `n`: vouchers in the batch, each of a different sender's channel, on
+	/// the channel's last free lane.
 	#[benchmark]
 	fn claim_batch(n: Linear<1, { T::MaxClaimBatch::get() }>) {
 		let recipient = funded::<T>("recipient", 0);
@@ -136,15 +147,42 @@ mod benchmarks {
 		assert_eq!(c.lanes.len() as u32, T::MaxLanes::get());
 	}
 
+	/// `n`: channels paid out, each of a different sender (each moves funds
+	/// off another account's hold).
+	#[benchmark]
+	fn withdraw(n: Linear<1, { T::MaxClaimBatch::get() }>) {
+		let recipient = funded::<T>("recipient", 0);
+		let key = signer();
+		let owed: BalanceOf<T> = T::MinChannelValue::get();
+		let ids: alloc::vec::Vec<u64> = (0..n)
+			.map(|i| {
+				let id = open_full::<T>(i, &recipient, &key);
+				owe::<T>(id, owed);
+				id
+			})
+			.collect();
+		let ids: ChannelIdsOf<T> = BoundedVec::try_from(ids).unwrap();
+		let before = T::Currency::balance(&recipient);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(recipient.clone()), ids);
+		assert_eq!(T::Currency::balance(&recipient), before.saturating_add(owed.saturating_mul(n.into())));
+		assert_eq!(Channels_::<T>::get(0).unwrap().paid, owed);
+	}
+
+	/// The worst case: the recipient is owed part of the value, and the rest
+	/// goes back to the sender.
 	#[benchmark]
 	fn reclaim() {
 		let recipient = funded::<T>("recipient", 0);
 		let id = open_full::<T>(0, &recipient, &signer());
+		owe::<T>(id, T::MinChannelValue::get());
 		let c = Channels_::<T>::get(id).unwrap();
 		frame_system::Pallet::<T>::set_block_number(c.expiration);
+		let before = T::Currency::balance(&recipient);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(recipient), id);
+		_(RawOrigin::Signed(recipient.clone()), id);
 		assert!(!Channels_::<T>::contains_key(id));
+		assert_eq!(T::Currency::balance(&recipient), before.saturating_add(T::MinChannelValue::get()));
 	}
 
 	impl_benchmark_test_suite!(Channels, crate::mock::new_test_ext(), crate::mock::Test);

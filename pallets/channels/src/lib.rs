@@ -16,14 +16,23 @@
 //! ([`Error::OverValue`]).
 //!
 //! Funds stay on the sender's account, held under [`HoldReason::ChannelFunds`],
-//! until claimed (moved on hold to the recipient, free) or reclaimed (released).
+//! until they are paid out to the recipient or released to the sender. A claim
+//! only records the voucher in the channel (`claimed`): from then on that
+//! amount is the recipient's, and no call of the sender's can take it back. It
+//! is paid out (moved on hold to the recipient, free) when the recipient
+//! calls [`Pallet::withdraw`], or when the channel is closed by
+//! [`Pallet::reclaim`]. So a claim writes the channel record alone, and the
+//! sender's account (its holds and balance) is written once per payout rather
+//! than once per voucher: that is what keeps a claim near a transfer's weight.
 //! Invariant ([`Pallet::do_try_state`]): each account's held channel funds equal
-//! the sum of `value - claimed` over the channels it opened.
+//! the sum of `value - paid` over the channels it opened.
 //!
 //! ## Calls
 //! - [`Pallet::open_channel`], [`Pallet::add_funds`], [`Pallet::extend`]: the sender's.
 //! - [`Pallet::claim_batch`]: the recipient's, up to `MaxClaimBatch` vouchers.
-//! - [`Pallet::reclaim`]: anyone's, from `expiration` on; the funds go to the sender.
+//! - [`Pallet::withdraw`]: the recipient's, pays out what it has claimed, any time.
+//! - [`Pallet::reclaim`]: anyone's, from `expiration` on; pays the recipient what
+//!   it claimed and was not yet paid, and releases the rest to the sender.
 //!
 //! ## Assumptions
 //! - Claims are refused from `expiration` on, so the sender's reclaim never
@@ -105,9 +114,12 @@ pub mod pallet {
 	/// Why this pallet holds funds.
 	#[pallet::composite_enum]
 	pub enum HoldReason {
-		/// A channel's unclaimed value, until claimed or reclaimed.
+		/// A channel's value, until paid out to its recipient or reclaimed.
 		ChannelFunds,
 	}
+
+	/// The channels one `withdraw` pays out.
+	pub type ChannelIdsOf<T> = BoundedVec<ChannelId, <T as Config>::MaxClaimBatch>;
 
 	/// The next channel's id.
 	#[pallet::storage]
@@ -134,18 +146,28 @@ pub mod pallet {
 		FundsAdded { id: ChannelId, amount: BalanceOf<T>, value: BalanceOf<T> },
 		/// Channel `id` is now claimable until `expiration`.
 		Extended { id: ChannelId, expiration: BlockNumberFor<T> },
-		/// A voucher of channel `id` was claimed: `paid` moved to the recipient,
-		/// the lane now stands at `nonce` with `lane_total` claimed.
+		/// A voucher of channel `id` was claimed: `amount` more is the
+		/// recipient's (paid out by `withdraw` or `reclaim`), the lane now
+		/// stands at `nonce` with `lane_total` claimed.
 		Claimed {
 			id: ChannelId,
 			lane: u32,
 			nonce: u64,
-			paid: BalanceOf<T>,
+			amount: BalanceOf<T>,
 			lane_total: BalanceOf<T>,
 		},
+		/// `amount` claimed from channel `id` was paid out to `recipient`.
+		Withdrawn { id: ChannelId, recipient: T::AccountId, amount: BalanceOf<T> },
 		/// Channel `id` was closed after its expiration: `amount` (what was never
-		/// claimed) released back to `sender`.
-		Reclaimed { id: ChannelId, sender: T::AccountId, amount: BalanceOf<T> },
+		/// claimed) released back to `sender`, and `paid` (claimed, not yet
+		/// withdrawn) paid out to `recipient`.
+		Reclaimed {
+			id: ChannelId,
+			sender: T::AccountId,
+			amount: BalanceOf<T>,
+			recipient: T::AccountId,
+			paid: BalanceOf<T>,
+		},
 	}
 
 	#[pallet::error]
@@ -187,8 +209,11 @@ pub mod pallet {
 		NothingToClaim,
 		/// Paying the voucher would take the channel's claims above its value.
 		OverValue,
-		/// A claim batch with no vouchers.
+		/// A claim or withdraw batch with nothing in it.
 		EmptyBatch,
+		/// Everything claimed from the channel has been paid out already (or it
+		/// comes twice in one `withdraw`).
+		NothingToWithdraw,
 		/// An amount does not fit the balance type.
 		Overflow,
 	}
@@ -246,6 +271,7 @@ pub mod pallet {
 					signer,
 					value,
 					claimed: Zero::zero(),
+					paid: Zero::zero(),
 					expiration,
 					lanes: Default::default(),
 				},
@@ -318,9 +344,11 @@ pub mod pallet {
 		}
 
 		/// Claims a batch of vouchers, each from a channel whose recipient is the
-		/// caller: pays each voucher's lane total minus what its lane already
-		/// paid, moving it from the sender's hold to the caller. All or nothing:
-		/// one refused voucher refuses the batch, and nothing moves.
+		/// caller: each voucher's lane total minus what its lane has already
+		/// claimed becomes the caller's. The funds stay held on the sender's
+		/// account until [`Pallet::withdraw`] or [`Pallet::reclaim`] pays them
+		/// out, and the sender can no longer get them back. All or nothing: one
+		/// refused voucher refuses the batch, and nothing is recorded.
 		///
 		/// - Origin: signed, the recipient of every channel in the batch.
 		/// - Emits [`Event::Claimed`] per voucher.
@@ -369,37 +397,55 @@ pub mod pallet {
 				paid.push((id, voucher.lane, lane, pay));
 			}
 
-			for (id, lane_id, lane, pay) in paid {
-				let LaneState { nonce, claimed: lane_total } = lane;
-				if let Some(channel) = touched.get(&id) {
-					T::Currency::transfer_on_hold(
-						&HoldReason::ChannelFunds.into(),
-						&channel.sender,
-						&who,
-						pay,
-						Precision::Exact,
-						Restriction::Free,
-						Fortitude::Polite,
-					)?;
-				}
-				Self::deposit_event(Event::Claimed {
-					id,
-					lane: lane_id,
-					nonce,
-					paid: pay,
-					lane_total,
-				});
-			}
 			for (id, channel) in touched {
 				Channels::<T>::insert(id, channel);
+			}
+			for (id, lane_id, lane, amount) in paid {
+				let LaneState { nonce, claimed: lane_total } = lane;
+				Self::deposit_event(Event::Claimed { id, lane: lane_id, nonce, amount, lane_total });
 			}
 			Ok(())
 		}
 
-		/// Closes channel `id` from its expiration on: releases what was never
-		/// claimed to its sender and removes the channel.
+		/// Pays out to the caller what it has claimed and not yet been paid from
+		/// each channel in `ids`: moves it from the sender's hold to the
+		/// caller's free balance. Allowed before and after the expiration (until
+		/// the channel is reclaimed, which pays it out too). All or nothing.
 		///
-		/// - Origin: signed, anyone (the funds only ever go to the sender).
+		/// - Origin: signed, the recipient of every channel in `ids`.
+		/// - Emits [`Event::Withdrawn`] per channel.
+		/// - Errors: [`Error::EmptyBatch`], [`Error::UnknownChannel`],
+		///   [`Error::NotRecipient`], [`Error::NothingToWithdraw`] (nothing owed,
+		///   or the channel named twice).
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::withdraw(ids.len() as u32))]
+		pub fn withdraw(origin: OriginFor<T>, ids: ChannelIdsOf<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(!ids.is_empty(), Error::<T>::EmptyBatch);
+			let mut payouts: BTreeMap<ChannelId, (Channel<T>, BalanceOf<T>)> = BTreeMap::new();
+			for id in ids.iter().copied() {
+				ensure!(!payouts.contains_key(&id), Error::<T>::NothingToWithdraw);
+				let channel = Channels::<T>::get(id).ok_or(Error::<T>::UnknownChannel)?;
+				ensure!(channel.recipient == who, Error::<T>::NotRecipient);
+				let owed = channel.owed();
+				ensure!(!owed.is_zero(), Error::<T>::NothingToWithdraw);
+				payouts.insert(id, (channel, owed));
+			}
+
+			for (id, (mut channel, amount)) in payouts {
+				Self::pay_out(&channel, amount)?;
+				channel.paid = channel.claimed;
+				Channels::<T>::insert(id, channel);
+				Self::deposit_event(Event::Withdrawn { id, recipient: who.clone(), amount });
+			}
+			Ok(())
+		}
+
+		/// Closes channel `id` from its expiration on: pays its recipient what
+		/// it claimed and was not yet paid, releases what was never claimed to
+		/// its sender, and removes the channel.
+		///
+		/// - Origin: signed, anyone (the funds only ever go to the channel's parties).
 		/// - Emits [`Event::Reclaimed`].
 		/// - Errors: [`Error::UnknownChannel`], [`Error::NotExpired`].
 		#[pallet::call_index(4)]
@@ -409,6 +455,10 @@ pub mod pallet {
 			let channel = Channels::<T>::get(id).ok_or(Error::<T>::UnknownChannel)?;
 			ensure!(Self::now() >= channel.expiration, Error::<T>::NotExpired);
 
+			let paid = channel.owed();
+			if !paid.is_zero() {
+				Self::pay_out(&channel, paid)?;
+			}
 			let amount = channel.unclaimed();
 			T::Currency::release(
 				&HoldReason::ChannelFunds.into(),
@@ -417,7 +467,8 @@ pub mod pallet {
 				Precision::Exact,
 			)?;
 			Channels::<T>::remove(id);
-			Self::deposit_event(Event::Reclaimed { id, sender: channel.sender, amount });
+			let Channel { sender, recipient, .. } = channel;
+			Self::deposit_event(Event::Reclaimed { id, sender, amount, recipient, paid });
 			Ok(())
 		}
 	}
@@ -437,6 +488,21 @@ pub mod pallet {
 			Ok(())
 		}
 
+		/// Moves `amount` of `channel`'s held funds from its sender to its
+		/// recipient, free.
+		fn pay_out(channel: &Channel<T>, amount: BalanceOf<T>) -> DispatchResult {
+			T::Currency::transfer_on_hold(
+				&HoldReason::ChannelFunds.into(),
+				&channel.sender,
+				&channel.recipient,
+				amount,
+				Precision::Exact,
+				Restriction::Free,
+				Fortitude::Polite,
+			)?;
+			Ok(())
+		}
+
 		/// Whether `who` can hold `amount` more (keeping its account alive).
 		fn can_hold(who: &T::AccountId, amount: BalanceOf<T>) -> bool {
 			use frame_support::traits::tokens::Preservation;
@@ -449,15 +515,16 @@ pub mod pallet {
 		}
 
 		/// The invariants: every account's held channel funds are the sum of
-		/// `value - claimed` over the channels it opened; each channel's claims
-		/// are the sum of its lanes' and never above its value; ids are below
-		/// [`NextChannelId`].
+		/// `value - paid` over the channels it opened; each channel's claims
+		/// are the sum of its lanes' and never above its value, and its payouts
+		/// never above its claims; ids are below [`NextChannelId`].
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			let next = NextChannelId::<T>::get();
 			let mut held: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 			for (id, c) in Channels::<T>::iter() {
 				ensure!(id < next, "a channel id at or above NextChannelId");
 				ensure!(c.claimed <= c.value, "a channel claimed above its value");
+				ensure!(c.paid <= c.claimed, "a channel paid out more than was claimed");
 				let lanes = c
 					.lanes
 					.values()
@@ -468,12 +535,12 @@ pub mod pallet {
 					"a lane at or above MaxLanes"
 				);
 				let e = held.entry(c.sender.clone()).or_insert_with(Zero::zero);
-				*e = e.saturating_add(c.unclaimed());
+				*e = e.saturating_add(c.held());
 			}
 			for (who, sum) in held {
 				ensure!(
 					T::Currency::balance_on_hold(&HoldReason::ChannelFunds.into(), &who) == sum,
-					"an account's held channel funds are not its channels' unclaimed value"
+					"an account's held channel funds are not its channels' value less payouts"
 				);
 			}
 			Ok(())

@@ -1,7 +1,8 @@
 //! Tests of `pallet-channels`: every call, every error (with `assert_noop!`, so a
 //! refused call moves no funds and writes nothing), and the attacks a sender or
 //! a recipient would try: replaying, lowering, over-claiming, claiming another
-//! provider's channel, claiming after expiry, reclaiming early.
+//! provider's channel, claiming after expiry, reclaiming early, withdrawing
+//! twice or from another provider's channel.
 #![allow(
 	clippy::unwrap_used,
 	clippy::expect_used,
@@ -64,6 +65,10 @@ fn batch(v: Vec<SignedVoucher<Balance>>) -> BoundedVec<SignedVoucher<Balance>, M
 
 fn claim(v: Vec<SignedVoucher<Balance>>) -> frame_support::dispatch::DispatchResult {
 	Channels::claim_batch(RuntimeOrigin::signed(PROVIDER), batch(v))
+}
+
+fn withdraw(who: AccountId, ids: Vec<u64>) -> frame_support::dispatch::DispatchResult {
+	Channels::withdraw(RuntimeOrigin::signed(who), BoundedVec::try_from(ids).unwrap())
 }
 
 #[test]
@@ -182,29 +187,62 @@ fn add_funds_and_extend_are_the_senders_and_checked() {
 }
 
 #[test]
-fn a_claim_pays_each_lanes_difference_from_the_hold() {
+fn a_claim_secures_each_lanes_difference_and_a_withdraw_pays_it_out() {
 	build_and_execute(|| {
 		let id = open(1_000);
 		// Two lanes in flight at once, then a later voucher on lane 0.
 		assert_ok!(claim(vec![voucher(id, 0, 3, 30), voucher(id, 1, 1, 20)]));
-		assert_eq!(Balances::balance(&PROVIDER), 10 + 50);
-		assert_eq!(held(ALICE), 950);
 		assert_eq!(
 			last_event(),
-			Event::Claimed { id, lane: 1, nonce: 1, paid: 20, lane_total: 20 }.into()
+			Event::Claimed { id, lane: 1, nonce: 1, amount: 20, lane_total: 20 }.into()
 		);
 		assert_ok!(claim(vec![voucher(id, 0, 7, 100)]));
 		assert_eq!(
 			last_event(),
-			Event::Claimed { id, lane: 0, nonce: 7, paid: 70, lane_total: 100 }.into()
+			Event::Claimed { id, lane: 0, nonce: 7, amount: 70, lane_total: 100 }.into()
 		);
+		// Claimed, not yet paid: still held on the sender, the provider's now.
+		assert_eq!(Balances::balance(&PROVIDER), 10);
+		assert_eq!(held(ALICE), 1_000);
+		let c = ChannelsStore::<Test>::get(id).unwrap();
+		assert_eq!((c.claimed, c.paid, c.owed(), c.unclaimed()), (120, 0, 120, 880));
+		assert_eq!(c.lanes.get(&0), Some(&LaneState { nonce: 7, claimed: 100 }));
+
+		assert_ok!(withdraw(PROVIDER, vec![id]));
+		assert_eq!(last_event(), Event::Withdrawn { id, recipient: PROVIDER, amount: 120 }.into());
 		assert_eq!(Balances::balance(&PROVIDER), 10 + 120);
 		assert_eq!(held(ALICE), 880);
-		let c = ChannelsStore::<Test>::get(id).unwrap();
-		assert_eq!(c.claimed, 120);
-		assert_eq!(c.lanes.get(&0), Some(&LaneState { nonce: 7, claimed: 100 }));
+		assert_eq!(ChannelsStore::<Test>::get(id).unwrap().paid, 120);
 		// Tokens are conserved: the sender lost exactly what the provider got.
 		assert_eq!(Balances::total_balance(&ALICE), 10_000 - 120);
+		// A later claim is owed again, and only that is paid out.
+		assert_ok!(claim(vec![voucher(id, 1, 2, 50)]));
+		assert_ok!(withdraw(PROVIDER, vec![id]));
+		assert_eq!(last_event(), Event::Withdrawn { id, recipient: PROVIDER, amount: 30 }.into());
+		assert_eq!(Balances::balance(&PROVIDER), 10 + 150);
+		assert_eq!(held(ALICE), 850);
+	});
+}
+
+#[test]
+fn withdraw_refusals_move_nothing() {
+	build_and_execute(|| {
+		let a = open(1_000);
+		let b = open(500);
+		assert_ok!(claim(vec![voucher(a, 0, 1, 100)]));
+		// Nothing claimed from b, an unknown channel, an empty list.
+		assert_noop!(withdraw(PROVIDER, vec![b]), Error::<Test>::NothingToWithdraw);
+		assert_noop!(withdraw(PROVIDER, vec![a, b]), Error::<Test>::NothingToWithdraw);
+		assert_noop!(withdraw(PROVIDER, vec![a, 9]), Error::<Test>::UnknownChannel);
+		assert_noop!(withdraw(PROVIDER, vec![]), Error::<Test>::EmptyBatch);
+		// Naming a channel twice pays it once, or rather not at all: refused.
+		assert_noop!(withdraw(PROVIDER, vec![a, a]), Error::<Test>::NothingToWithdraw);
+		// Only the recipient takes the claims out, not the sender or another provider.
+		assert_noop!(withdraw(ALICE, vec![a]), Error::<Test>::NotRecipient);
+		assert_noop!(withdraw(OTHER_PROVIDER, vec![a]), Error::<Test>::NotRecipient);
+		assert_ok!(withdraw(PROVIDER, vec![a]));
+		assert_noop!(withdraw(PROVIDER, vec![a]), Error::<Test>::NothingToWithdraw);
+		assert_eq!(Balances::balance(&PROVIDER), 10 + 100);
 	});
 }
 
@@ -224,6 +262,10 @@ fn one_batch_claims_many_channels_and_several_vouchers_of_a_lane_in_order() {
 			id
 		};
 		assert_ok!(claim(vec![voucher(a, 0, 1, 10), voucher(b, 2, 1, 400), voucher(a, 0, 2, 25)]));
+		assert_eq!(ChannelsStore::<Test>::get(a).unwrap().claimed, 25);
+		assert_eq!(ChannelsStore::<Test>::get(b).unwrap().claimed, 400);
+		// One withdraw pays out both channels, from both senders' holds.
+		assert_ok!(withdraw(PROVIDER, vec![b, a]));
 		assert_eq!(held(ALICE), 975);
 		assert_eq!(held(BOB), 0);
 		assert_eq!(Balances::balance(&PROVIDER), 10 + 425);
@@ -267,6 +309,7 @@ fn replayed_lower_forged_and_over_value_vouchers_are_refused_and_move_nothing() 
 		assert_noop!(claim(vec![voucher(9, 0, 1, 10)]), Error::<Test>::UnknownChannel);
 		// The whole value can be claimed, to the planck.
 		assert_ok!(claim(vec![voucher(id, 1, 1, 700)]));
+		assert_ok!(withdraw(PROVIDER, vec![id]));
 		assert_eq!(held(ALICE), 0);
 		assert_eq!(Balances::balance(&PROVIDER), 10 + 1_000);
 	});
@@ -304,9 +347,13 @@ fn reclaim_returns_exactly_the_unclaimed_value_after_expiry() {
 			Error::<Test>::NotExpired
 		);
 		System::set_block_number(100);
-		// Anyone may close it; the funds go to the sender.
+		// Anyone may close it; the claims go to the recipient, the rest to the sender.
 		assert_ok!(Channels::reclaim(RuntimeOrigin::signed(BOB), id));
-		assert_eq!(last_event(), Event::Reclaimed { id, sender: ALICE, amount: 750 }.into());
+		assert_eq!(
+			last_event(),
+			Event::Reclaimed { id, sender: ALICE, amount: 750, recipient: PROVIDER, paid: 250 }
+				.into()
+		);
 		assert_eq!(held(ALICE), 0);
 		assert_eq!(Balances::balance(&ALICE), 10_000 - 250);
 		assert_eq!(Balances::balance(&PROVIDER), 10 + 250);
@@ -317,7 +364,50 @@ fn reclaim_returns_exactly_the_unclaimed_value_after_expiry() {
 		);
 		// A voucher of the closed channel pays nothing.
 		assert_noop!(claim(vec![voucher(id, 0, 2, 500)]), Error::<Test>::UnknownChannel);
+		assert_noop!(withdraw(PROVIDER, vec![id]), Error::<Test>::UnknownChannel);
 	});
+}
+
+#[test]
+fn reclaim_pays_only_what_was_not_withdrawn_and_a_withdraw_after_expiry_still_pays() {
+	build_and_execute(|| {
+		let a = open(1_000);
+		let b = open(1_000);
+		assert_ok!(claim(vec![voucher(a, 0, 1, 100), voucher(b, 0, 1, 300)]));
+		assert_ok!(withdraw(PROVIDER, vec![a]));
+		assert_ok!(claim(vec![voucher(a, 0, 2, 160)]));
+		System::set_block_number(100);
+		// Expired: no more claims, but what was claimed can still be taken out.
+		assert_noop!(claim(vec![voucher(b, 0, 2, 400)]), Error::<Test>::ChannelExpired);
+		assert_ok!(withdraw(PROVIDER, vec![b]));
+		assert_eq!(Balances::balance(&PROVIDER), 10 + 100 + 300);
+		assert_ok!(Channels::reclaim(RuntimeOrigin::signed(ALICE), a));
+		assert_eq!(
+			last_event(),
+			Event::Reclaimed { id: a, sender: ALICE, amount: 840, recipient: PROVIDER, paid: 60 }
+				.into()
+		);
+		assert_ok!(Channels::reclaim(RuntimeOrigin::signed(PROVIDER), b));
+		assert_eq!(
+			last_event(),
+			Event::Reclaimed { id: b, sender: ALICE, amount: 700, recipient: PROVIDER, paid: 0 }
+				.into()
+		);
+		assert_eq!(held(ALICE), 0);
+		assert_eq!(Balances::balance(&PROVIDER), 10 + 160 + 300);
+		assert_eq!(Balances::total_balance(&ALICE), 10_000 - 460);
+	});
+}
+
+/// Alice tries to transfer 9,500 of her 10,000: more than is free beside the
+/// channel's hold.
+fn move_held_away() -> Result<Balance, sp_runtime::DispatchError> {
+	<Balances as frame_support::traits::fungible::Mutate<_>>::transfer(
+		&ALICE,
+		&BOB,
+		9_500,
+		frame_support::traits::tokens::Preservation::Expendable,
+	)
 }
 
 #[test]
@@ -335,16 +425,14 @@ fn a_sender_cannot_pull_funds_out_from_under_accepted_vouchers() {
 			Error::<Test>::ExpirationNotLater
 		);
 		// The held funds cannot be transferred away either.
-		assert_noop!(
-			<Balances as frame_support::traits::fungible::Mutate<_>>::transfer(
-				&ALICE,
-				&BOB,
-				9_500,
-				frame_support::traits::tokens::Preservation::Expendable
-			),
-			sp_runtime::TokenError::FundsUnavailable
-		);
+		assert_noop!(move_held_away(), sp_runtime::TokenError::FundsUnavailable);
 		System::set_block_number(99);
 		assert_ok!(claim(vec![voucher(id, 0, 1, 1_000)]));
+		// Claimed but not yet paid out: still held, and still not the sender's.
+		assert_noop!(move_held_away(), sp_runtime::TokenError::FundsUnavailable);
+		System::set_block_number(100);
+		assert_ok!(Channels::reclaim(RuntimeOrigin::signed(ALICE), id));
+		assert_eq!(Balances::balance(&PROVIDER), 10 + 1_000);
+		assert_eq!(Balances::total_balance(&ALICE), 9_000);
 	});
 }

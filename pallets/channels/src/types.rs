@@ -37,6 +37,11 @@ pub struct Channel<T: Config> {
 	pub value: BalanceOf<T>,
 	/// Everything claimed so far (the sum over the lanes); never above `value`.
 	pub claimed: BalanceOf<T>,
+	/// Of `claimed`, what has been paid out to the recipient (by `withdraw` or
+	/// `reclaim`); never above `claimed`. The rest of `claimed` is the
+	/// recipient's but still held on the sender's account, so a claim writes
+	/// this record alone and the sender's account is touched once per payout.
+	pub paid: BalanceOf<T>,
 	/// The first block in which the recipient may no longer claim and the
 	/// sender may reclaim.
 	pub expiration: BlockNumberFor<T>,
@@ -45,8 +50,19 @@ pub struct Channel<T: Config> {
 }
 
 impl<T: Config> Channel<T> {
-	/// The funds still held for this channel.
+	/// What no voucher has claimed: the sender's again at `expiration`.
 	pub fn unclaimed(&self) -> BalanceOf<T> {
 		sp_runtime::traits::Saturating::saturating_sub(self.value, self.claimed)
+	}
+
+	/// What the recipient has claimed and not yet been paid.
+	pub fn owed(&self) -> BalanceOf<T> {
+		sp_runtime::traits::Saturating::saturating_sub(self.claimed, self.paid)
+	}
+
+	/// The funds held on the sender's account for this channel: the unclaimed
+	/// value and what is owed to the recipient.
+	pub fn held(&self) -> BalanceOf<T> {
+		sp_runtime::traits::Saturating::saturating_sub(self.value, self.paid)
 	}
 }

@@ -40,6 +40,7 @@ pub trait WeightInfo {
 	fn add_funds() -> Weight;
 	fn extend() -> Weight;
 	fn claim_batch(n: u32, ) -> Weight;
+	fn withdraw(n: u32, ) -> Weight;
 	fn reclaim() -> Weight;
 }
 
@@ -47,71 +48,91 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn open_channel() -> Weight {
-		// Minimum execution time: 84_966_000 ps; proof size 3694 bytes.
-		Weight::from_parts(149_188_000, 3694)
+		// Minimum execution time: 83_208_000 ps; proof size 3694 bytes.
+		Weight::from_parts(150_256_000, 3694)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	fn add_funds() -> Weight {
-		// Minimum execution time: 95_716_000 ps; proof size 5407 bytes.
-		Weight::from_parts(109_120_000, 5407)
+		// Minimum execution time: 87_108_000 ps; proof size 5423 bytes.
+		Weight::from_parts(101_791_000, 5423)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	fn extend() -> Weight {
-		// Minimum execution time: 29_880_000 ps; proof size 5407 bytes.
-		Weight::from_parts(35_833_000, 5407)
+		// Minimum execution time: 26_504_000 ps; proof size 5423 bytes.
+		Weight::from_parts(34_466_000, 5423)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// `n` ranges over `[1, 1000]`.
 	fn claim_batch(n: u32, ) -> Weight {
-		// Minimum execution time: 166_704_000 ps; proof size 3593 bytes.
-		Weight::from_parts(168_692_000, 3593)
-			.saturating_add(Weight::from_parts(174_646_675, 0).saturating_mul(n.into()))
+		// Minimum execution time: 120_630_000 ps; proof size 990 bytes.
+		Weight::from_parts(1_302_953_225, 990)
+			.saturating_add(Weight::from_parts(79_960_289, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(0_u64))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(0_u64))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 4433).saturating_mul(n.into()))
+	}
+	/// `n` ranges over `[1, 1000]`.
+	fn withdraw(n: u32, ) -> Weight {
+		// Minimum execution time: 93_340_000 ps; proof size 3593 bytes.
+		Weight::from_parts(96_075_000, 3593)
+			.saturating_add(Weight::from_parts(109_081_238, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 4417).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 4433).saturating_mul(n.into()))
 	}
 	fn reclaim() -> Weight {
-		// Minimum execution time: 79_227_000 ps; proof size 5407 bytes.
-		Weight::from_parts(94_457_000, 5407)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		// Minimum execution time: 185_760_000 ps; proof size 6196 bytes.
+		Weight::from_parts(224_922_000, 6196)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 }
 
 /// The same weights with ParityDB's database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn open_channel() -> Weight {
-		Weight::from_parts(149_188_000, 3694)
+		Weight::from_parts(150_256_000, 3694)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn add_funds() -> Weight {
-		Weight::from_parts(109_120_000, 5407)
+		Weight::from_parts(101_791_000, 5423)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn extend() -> Weight {
-		Weight::from_parts(35_833_000, 5407)
+		Weight::from_parts(34_466_000, 5423)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn claim_batch(n: u32, ) -> Weight {
-		Weight::from_parts(168_692_000, 3593)
-			.saturating_add(Weight::from_parts(174_646_675, 0).saturating_mul(n.into()))
+		Weight::from_parts(1_302_953_225, 990)
+			.saturating_add(Weight::from_parts(79_960_289, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(0_u64))
+			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(n.into())))
+			.saturating_add(ParityDbWeight::get().writes(0_u64))
+			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 4433).saturating_mul(n.into()))
+	}
+	fn withdraw(n: u32, ) -> Weight {
+		Weight::from_parts(96_075_000, 3593)
+			.saturating_add(Weight::from_parts(109_081_238, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 			.saturating_add(ParityDbWeight::get().writes((3_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 4417).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 4433).saturating_mul(n.into()))
 	}
 	fn reclaim() -> Weight {
-		Weight::from_parts(94_457_000, 5407)
-			.saturating_add(ParityDbWeight::get().reads(3_u64))
-			.saturating_add(ParityDbWeight::get().writes(3_u64))
+		Weight::from_parts(224_922_000, 6196)
+			.saturating_add(ParityDbWeight::get().reads(4_u64))
+			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 }

@@ -12,9 +12,13 @@
 //! pay (its channel expired or was closed, or the chain already has a later
 //! claim) is logged and set aside.
 //!
-//! Every [`FORGET_ROUNDS`] claim periods the worker also asks the chain about
-//! each channel it has nothing left to claim on, and forgets those the chain
-//! no longer has (reclaimed after expiration): their lanes and kept answers.
+//! A claim secures the vouchers: the funds stay held on the sender's account
+//! until a `withdraw` or the channel's close pays them out. Every
+//! [`FORGET_ROUNDS`] claim periods the worker asks the chain about each
+//! channel it has nothing left to claim on: it withdraws, in one call, what it
+//! is owed on those within its margin of their expiration (it takes no more of
+//! their vouchers, so this is their one payout), and forgets those the chain no
+//! longer has (reclaimed after expiration): their lanes and kept answers.
 use super::{book::Book, Paid};
 use agora_client::chain::Submitter;
 use std::{sync::Arc, time::Duration};
@@ -45,8 +49,8 @@ pub async fn run(paid: Arc<Paid>, signer: Arc<Submitter>, schedule: Schedule) {
 		if last_forget.elapsed() >= schedule.every.saturating_mul(FORGET_ROUNDS) {
 			last_forget = tokio::time::Instant::now();
 			let client = paid.chain.read().await.clone();
-			if let Err(e) = forget_closed(&client, &paid).await {
-				tracing::warn!(error = %e, "looking for closed channels failed; retrying later");
+			if let Err(e) = settle_closing(&client, &signer, &paid).await {
+				tracing::warn!(error = %e, "paying out or forgetting closing channels failed; retrying later");
 			}
 		}
 		let claimable = paid.book.claimable();
@@ -81,20 +85,42 @@ async fn expiring(
 		.any(|v| channels.get(&v.voucher.channel_id).is_some_and(|c| c.expiring(head, paid.margin)))
 }
 
-/// Forgets each channel the book has nothing left to claim on and the chain
-/// (at its finalized head) no longer has; returns how many went.
-pub async fn forget_closed(client: &agora_client::chain::Client, paid: &Paid) -> anyhow::Result<usize> {
+/// Of the channels the book has nothing left to claim on: withdraws what the
+/// worker is owed on those within its margin of their expiration, and forgets
+/// those the chain (at its finalized head) no longer has; returns (channels
+/// paid out, channels forgotten).
+pub async fn settle_closing(
+	client: &agora_client::chain::Client,
+	signer: &Submitter,
+	paid: &Paid,
+) -> anyhow::Result<(usize, usize)> {
+	let head = paid.head.load(std::sync::atomic::Ordering::Relaxed);
 	let mut gone = 0;
+	let mut owed = vec![];
 	for id in paid.book.settled_channels() {
-		if agora_client::channel::channel(client, id).await?.is_some() {
-			continue;
+		match agora_client::channel::channel(client, id).await? {
+			Some(c) => {
+				if c.owed() > 0 && u64::from(c.expiration) <= head.saturating_add(paid.margin) {
+					owed.push(id);
+				}
+			},
+			None => {
+				let lanes = paid.book.forget_channel(id).await?;
+				paid.channels.write().await.remove(&id);
+				gone += 1;
+				tracing::info!(channel = id, lanes, "forgot channel {id}: closed on chain, nothing left to claim");
+			},
 		}
-		let lanes = paid.book.forget_channel(id).await?;
-		paid.channels.write().await.remove(&id);
-		gone += 1;
-		tracing::info!(channel = id, lanes, "forgot channel {id}: closed on chain, nothing left to claim");
 	}
-	Ok(gone)
+	let mut withdrawn = 0;
+	for chunk in owed.chunks(BATCH) {
+		let (out, _fee) = agora_client::channel::withdraw(client, signer, chunk.to_vec()).await?;
+		for (id, amount) in &out {
+			tracing::info!(channel = id, planck = amount, "withdrew {amount} planck from channel {id}: closing, claimed, paid out");
+		}
+		withdrawn += out.len();
+	}
+	Ok((withdrawn, gone))
 }
 
 /// Claims every claimable voucher now; returns how many were paid.

@@ -163,9 +163,11 @@ fn expiration(rng: &mut Rng) -> BlockNumber {
 	}
 }
 
-/// A payment-channel call: open, fund, extend, reclaim, or a batch of vouchers
-/// signed by the channel's signer (sometimes by another key, replayed, lowered
-/// or over the value), claimed by the recipient or someone else.
+/// A payment-channel call: open, fund, extend, reclaim, a withdraw of the
+/// claims (by the recipient or someone else, sometimes naming a channel twice
+/// or an unknown one), or a batch of vouchers signed by the channel's signer
+/// (sometimes by another key, replayed, lowered or over the value), claimed by
+/// the recipient or someone else.
 fn channel_call(rng: &mut Rng, who: Sr25519Keyring) -> Drawn {
 	use agora_primitives::channels::{SignedVoucher, Voucher};
 	let signed = |call, label| Drawn { call: RuntimeCall::Channels(call), origin: Origin::Signed(who.to_account_id()), label };
@@ -178,7 +180,7 @@ fn channel_call(rng: &mut Rng, who: Sr25519Keyring) -> Drawn {
 	};
 	let as_sender = |call, label| Drawn { call: RuntimeCall::Channels(call), origin: Origin::Signed(sender.clone()), label };
 	// With no open channel to act on, mostly open one.
-	let pick = if channel.is_none() && rng.below(5) != 0 { 0 } else { rng.below(6) };
+	let pick = if channel.is_none() && rng.below(5) != 0 { 0 } else { rng.below(7) };
 	match pick {
 		0 => {
 			let recipient = rng.pick(&KEYS).to_account_id();
@@ -194,6 +196,19 @@ fn channel_call(rng: &mut Rng, who: Sr25519Keyring) -> Drawn {
 		1 => as_sender(pallet_channels::Call::add_funds { id, amount: amount(rng, who) }, "channels.add_funds"),
 		2 => as_sender(pallet_channels::Call::extend { id, expiration: expiration(rng) }, "channels.extend"),
 		3 => signed(pallet_channels::Call::reclaim { id }, "channels.reclaim"),
+		4 => {
+			let mut ids = vec![id];
+			if rng.below(3) == 0 {
+				ids.push(if rng.below(2) == 0 { id } else { channel_id(rng) });
+			}
+			let origin = match &channel {
+				Some(c) if rng.below(6) != 0 => c.recipient.clone(),
+				_ => who.to_account_id(),
+			};
+			let ids = ids.try_into().unwrap_or_default();
+			let call = RuntimeCall::Channels(pallet_channels::Call::withdraw { ids });
+			Drawn { call, origin: Origin::Signed(origin), label: "channels.withdraw" }
+		},
 		_ => {
 			let Some(c) = channel else {
 				let claims = Default::default();
