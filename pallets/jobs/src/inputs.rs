@@ -25,7 +25,7 @@ use agora_primitives::{
 	rules, JobEscrow, JobId, JobStatus, ProviderBonds, Reputation, SlashReason, UploadReceipt,
 };
 use frame_support::pallet_prelude::*;
-use sp_runtime::{Perbill, SaturatedConversion};
+use sp_runtime::SaturatedConversion;
 
 impl<T: Config> Pallet<T> {
 	/// [`Pallet::report_input_missing`] after the origin check.
@@ -91,11 +91,8 @@ impl<T: Config> Pallet<T> {
 		// whole bond if it is smaller), then the provider is slashed as for
 		// a job it held and never ran.
 		let charge = job.charge.unwrap_or_default();
-		let to_client = Some((who.clone(), Perbill::one()));
-		let compensated = T::Bonds::slash_exact(&job.provider, SlashReason::FalseInputReport, charge, to_client.clone())
-			.or_else(|_| T::Bonds::slash(&job.provider, SlashReason::FalseInputReport, Perbill::one(), to_client))
-			.map(|o| o.to_challenger)
-			.unwrap_or_default();
+		let compensated =
+			T::Bonds::refund_from_bond(&job.provider, SlashReason::FalseInputReport, charge, who.clone());
 		let slashed = T::Bonds::slash(
 			&job.provider,
 			SlashReason::FalseInputReport,

@@ -68,6 +68,23 @@ pub trait ProviderBonds<AccountId> {
 		amount: Self::Balance,
 		challenger: Option<(AccountId, Perbill)>,
 	) -> Result<SlashOutcome<Self::Balance>, DispatchError>;
+
+	/// Pays `to` back `amount` out of the provider's bond (active and
+	/// unbonding): exactly `amount`, or the whole bond when that is smaller.
+	/// Returns what `to` got: zero when there is no bond to take from. The one
+	/// rule for a refund a provider owes (a served answer shown to be fraud, a
+	/// false "input never came").
+	fn refund_from_bond(who: &AccountId, reason: SlashReason, amount: Self::Balance, to: AccountId) -> Self::Balance
+	where
+		AccountId: Clone,
+		Self::Balance: Default,
+	{
+		let to = Some((to, Perbill::one()));
+		Self::slash_exact(who, reason, amount, to.clone())
+			.or_else(|_| Self::slash(who, reason, Perbill::one(), to))
+			.map(|o| o.to_challenger)
+			.unwrap_or_default()
+	}
 }
 
 /// Where validators that keep not voting on the checks they are drawn for are

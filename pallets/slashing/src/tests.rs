@@ -265,6 +265,30 @@ fn slashing_more_than_the_bond_moves_nothing() {
 }
 
 #[test]
+fn a_refund_from_the_bond_is_exact_or_the_whole_bond_or_nothing() {
+	build_and_execute(|| {
+		let refund = |amount| {
+			<Slashing as ProviderBonds<_>>::refund_from_bond(&ALICE, SlashReason::Fraud, amount, CHALLENGER)
+		};
+		let refunded = || Balances::balance(&CHALLENGER);
+		let c0 = refunded();
+		// No bond: nothing to take, and nothing moves.
+		assert_eq!(refund(500), 0);
+		assert_eq!(refunded(), c0);
+		assert_ok!(Slashing::bond(RuntimeOrigin::signed(ALICE), 2_000));
+		// Enough bond: exactly the amount, all of it to the refunded account.
+		assert_eq!(refund(500), 500);
+		assert_eq!(refunded(), c0 + 500);
+		assert_eq!(Bonds::<Test>::get(ALICE).unwrap().active, 1_500);
+		// Less bond than owed: the whole bond, and the record goes.
+		assert_eq!(refund(5_000), 1_500);
+		assert_eq!(refunded(), c0 + 2_000);
+		assert!(Bonds::<Test>::get(ALICE).is_none());
+		assert_eq!(held(ALICE), 0);
+	});
+}
+
+#[test]
 fn integrity_test_passes() {
 	use frame_support::traits::Hooks;
 	new_test_ext().execute_with(|| {

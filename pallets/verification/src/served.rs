@@ -24,7 +24,7 @@ use frame_support::{pallet_prelude::*, weights::Weight};
 use frame_system::pallet_prelude::*;
 use sp_runtime::{
 	traits::{Saturating, Zero},
-	Perbill, SaturatedConversion,
+	SaturatedConversion,
 };
 
 impl<T: Config> ServedCheck<T> {
@@ -169,13 +169,7 @@ impl<T: Config> Pallet<T> {
 		if c.price.is_zero() {
 			return Ok(Zero::zero());
 		}
-		let to_sender = Some((c.sender.clone(), Perbill::one()));
-		let refund = T::Bonds::slash_exact(&c.provider, SlashReason::Fraud, c.price, to_sender.clone())
-			// A bond (active and unbonding) smaller than the price: the sender gets all of it.
-			.or_else(|_| T::Bonds::slash(&c.provider, SlashReason::Fraud, Perbill::one(), to_sender))
-			.map(|o| o.to_challenger)
-			.unwrap_or_default();
-		Ok(refund)
+		Ok(T::Bonds::refund_from_bond(&c.provider, SlashReason::Fraud, c.price, c.sender.clone()))
 	}
 
 	/// Upheld: a job finalizes as normal; a served check just ends (the
