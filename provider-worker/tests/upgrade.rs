@@ -5,10 +5,12 @@
 //! for a job, Bob closes an offer (a closed-offer record in the v0 layout) and
 //! Dave opens a payment channel to Bob. A root referendum driven from the
 //! `agora` CLI (fast tracks: dev genesis) enacts `system.set_code` with this
-//! build's runtime (spec_version 102), which lists `pallet-models`' v0 → v1
-//! migration (closed offers lose `closed_at`) and those of `pallet-jobs` and
+//! build's runtime (spec_version 103), which lists `pallet-models`' v0 → v1
+//! migration (closed offers lose `closed_at`), those of `pallet-jobs` and
 //! `pallet-verification` (their per-block queues become sets drained by
-//! cursors; the job receipted across the upgrade rides through them).
+//! cursors; the job receipted across the upgrade rides through them) and that
+//! of `pallet-channels` (a channel records what was paid out of its claims:
+//! the open channel's record gains `paid`, 16 bytes, equal to its claims).
 //!
 //! Shown: the migration ran in the first block executed by the new runtime and
 //! in no other (the storage version and the record at that block and its
@@ -71,8 +73,16 @@ fn models_version(node: &Node, at: Option<&str>) -> u16 {
 	version_of(node, "Models", at)
 }
 
+const DAVE: &str = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy";
+
 /// This build's spec_version (`runtime/src/lib.rs`).
-const NEW_SPEC: u64 = 102;
+const NEW_SPEC: u64 = 103;
+
+/// The key of `Channels::Channels[id]` (Twox64Concat).
+fn channel_key(id: u64) -> Vec<u8> {
+	let e = id.encode();
+	[prefix("Channels", "Channels"), sp_crypto_hashing::twox_64(&e).to_vec(), e].concat()
+}
 
 /// The key of `Models::ClosedOffers[id]` (Twox64Concat).
 fn closed_offer_key(id: u64) -> Vec<u8> {
@@ -146,8 +156,15 @@ fn a_referendum_upgrades_a_running_chain_its_migration_runs_once_and_nothing_is_
 		&url,
 		&["channel", "open", "--suri", "//Dave", "--to", BOB, "--value", "10", "--blocks", "2000"],
 	);
-	let channel = open[0]["id"].as_u64().unwrap().to_string();
-	let channel_before = agora_json(&url, &["channel", "status", "--id", &channel]);
+	let channel_id = open[0]["id"].as_u64().unwrap();
+	let channel = channel_id.to_string();
+	let expiration = open[0]["expiration"].as_u64().unwrap();
+	// This build's client reads channels in the v1 layout; the record is read
+	// raw here, in the v0 layout: sender, recipient, signer (32 bytes each),
+	// value, claimed (u128 each), expiration (u32), no lanes (one byte).
+	let channel_v0 = raw(&node, &channel_key(channel_id), None).expect("the channel is on chain");
+	assert_eq!(channel_v0.len(), 3 * 32 + 2 * 16 + 4 + 1);
+	assert_eq!(u128::from_le_bytes(channel_v0[96..112].try_into().unwrap()), 10 * 1_000_000_000_000);
 	let bond_before = node.rpc("agora_provider", json!([BOB]))["bond"].clone();
 
 	// A root referendum: the new runtime's preimage is noted and proposed; nine
@@ -205,10 +222,14 @@ fn a_referendum_upgrades_a_running_chain_its_migration_runs_once_and_nothing_is_
 	assert_eq!(models_version(&node, Some(&before)), 0, "not migrated when the code was set");
 	assert_eq!(raw(&node, &closed_offer_key(offer), Some(&before)).as_ref(), Some(&v0_record));
 	assert_eq!(models_version(&node, Some(&at)), 1, "migrated in block {migrated}");
-	for pallet in ["Jobs", "Verification"] {
+	assert_eq!(raw(&node, &channel_key(channel_id), Some(&before)).as_ref(), Some(&channel_v0));
+	for pallet in ["Jobs", "Verification", "Channels"] {
 		assert_eq!(version_of(&node, pallet, Some(&before)), 0, "{pallet}: not migrated when the code was set");
 		assert_eq!(version_of(&node, pallet, Some(&at)), 1, "{pallet}: migrated in block {migrated}");
 	}
+	// `paid` (= claimed, nothing) after `claimed`; the rest as it was.
+	let channel_v1 = [&channel_v0[..128], &[0u8; 16][..], &channel_v0[128..]].concat();
+	assert_eq!(raw(&node, &channel_key(channel_id), Some(&at)), Some(channel_v1), "paid added");
 	let v1_record = [&v0_record[..96], &v0_record[100..]].concat();
 	assert_eq!(raw(&node, &closed_offer_key(offer), Some(&at)), Some(v1_record.clone()), "closed_at dropped");
 	// Re-executing the migration block on its parent's state, then every
@@ -220,9 +241,13 @@ fn a_referendum_upgrades_a_running_chain_its_migration_runs_once_and_nothing_is_
 	let again = agora_json(&url, &["job", "status", &first, "--wait-finalized"]);
 	assert_eq!(again[0], first_done, "the finished job reads the same");
 	assert_eq!(node.rpc("agora_provider", json!([BOB]))["bond"], bond_before);
-	assert_eq!(agora_json(&url, &["channel", "status", "--id", &channel]), channel_before);
+	let c = &agora_json(&url, &["channel", "status", "--id", &channel])[0][0];
+	assert_eq!((c["sender"].as_str(), c["recipient"].as_str()), (Some(DAVE), Some(BOB)), "{c}");
+	assert_eq!((planck(&c["value"]), planck(&c["claimed"]), planck(&c["paid"])), (10_000_000_000_000, 0, 0), "{c}");
+	assert_eq!(c["expiration"].as_u64(), Some(expiration), "{c}");
 	// (Its 10 AGR are still held on Dave's account: the channels pallet's
-	// try_state, run above and below, checks held = Σ open channels' value.)
+	// try_state, run above and below, checks held = Σ open channels' value
+	// less what was paid out.)
 	// The job receipted before the upgrade is paid.
 	let c = finalized_job(&url, &crossing);
 	eprintln!(

@@ -81,7 +81,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("agora"),
 	impl_name: alloc::borrow::Cow::Borrowed("agora"),
 	authoring_version: 1,
-	spec_version: 102,
+	spec_version: 103,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -277,6 +277,9 @@ pub type Migrations = (
 	// drained by cursors within a share of the block's weight.
 	pallet_jobs::migrations::v1::MigrateV0ToV1<Runtime>,
 	pallet_verification::migrations::v1::MigrateV0ToV1<Runtime>,
+	// spec_version 103: a channel records what was paid out of its claims
+	// (`paid`; claims no longer move funds), `paid = claimed` for the old ones.
+	pallet_channels::migrations::v1::MigrateV0ToV1<Runtime>,
 );
 /// Dispatches calls to the pallets.
 pub type Executive = frame_executive::Executive<

@@ -77,6 +77,42 @@ fn the_upgrade_moves_the_job_queues_into_sets_once() {
 	upgrading_again_changes_nothing(ext);
 }
 
+/// spec_version 103: an open channel written in the v0 layout (no `paid`; its
+/// claims were paid at once) comes out with `paid = claimed`, every check and
+/// `try_state` passes (held = value − paid), and a second run changes nothing.
+#[test]
+fn the_upgrade_adds_paid_to_every_channel_once() {
+	use pallet_channels::migrations::v1::{ChannelV0, Channels as V0};
+	let mut ext: sp_io::TestExternalities =
+		genesis_config_presets::preset_storage("development").expect("preset builds").into();
+	ext.execute_with(|| {
+		assert_eq!(pallet_channels::Pallet::<Runtime>::on_chain_storage_version(), 1, "a new chain starts at v1");
+		let dave = sp_keyring::Sr25519Keyring::Dave.to_account_id();
+		let bob = sp_keyring::Sr25519Keyring::Bob.to_account_id();
+		System::set_block_number(3);
+		Channels::open_channel(RuntimeOrigin::signed(dave.clone()), bob.clone(), [7; 32], 10 * AGR, 100).unwrap();
+		let c = pallet_channels::Channels::<Runtime>::get(0).unwrap();
+		V0::<Runtime>::insert(
+			0,
+			ChannelV0 {
+				sender: c.sender,
+				recipient: c.recipient,
+				signer: c.signer,
+				value: c.value,
+				claimed: 0,
+				expiration: c.expiration,
+				lanes: c.lanes,
+			},
+		);
+		StorageVersion::new(0).put::<Channels>();
+		Executive::try_runtime_upgrade(UpgradeCheckSelect::All).expect("the upgrade's checks pass");
+		assert_eq!(pallet_channels::Pallet::<Runtime>::on_chain_storage_version(), 1);
+		let c = pallet_channels::Channels::<Runtime>::get(0).unwrap();
+		assert_eq!((c.value, c.claimed, c.paid, c.sender, c.recipient), (10 * AGR, 0, 0, dave, bob));
+	});
+	upgrading_again_changes_nothing(ext);
+}
+
 /// The migrations applied again (a later upgrade that still lists them) pass
 /// every check and leave the state root as it was.
 fn upgrading_again_changes_nothing(mut ext: sp_io::TestExternalities) {

@@ -44,6 +44,7 @@ extern crate alloc;
 
 pub use pallet::*;
 
+pub mod migrations;
 pub mod types;
 pub mod weights;
 pub use types::Channel;
@@ -55,6 +56,8 @@ mod benchmarking;
 mod mock;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_migrations;
 
 // FRAME's pallet macros expand to `expect` calls attributed to this module;
 // hand-written code here uses none (the before-stop check greps for them).
@@ -81,7 +84,11 @@ pub mod pallet {
 	/// The vouchers one `claim_batch` carries.
 	pub type ClaimsOf<T> = BoundedVec<SignedVoucher<BalanceOf<T>>, <T as Config>::MaxClaimBatch>;
 
+	/// v1: a channel records what was paid out of its claims (`paid`).
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	#[pallet::config]
