@@ -215,7 +215,7 @@ async fn wait_job<F: Fn(&chain::Job) -> bool>(
 /// checked: its job key's signature of `UploadReceipt` for this job and input.
 /// The worker takes the input only once it sees the job (assigned to it,
 /// open, with this hash) on chain, so a refusal (409) is retried for a while.
-async fn upload_input(view: &View<'_>, job: u64, offer_id: u64, input: &[u8]) -> anyhow::Result<[u8; 64]> {
+pub(crate) async fn upload_input(view: &View<'_>, job: u64, offer_id: u64, input: &[u8]) -> anyhow::Result<[u8; 64]> {
 	let offer = view
 		.offer(offer_id)
 		.await?
@@ -383,14 +383,47 @@ fn show_output(
 }
 
 /// Waits for job `id`'s receipt, then fetches its output as its client and
-/// checks it against the receipt's hash.
+/// checks it against the receipt's hash. For a job whose input went by hash,
+/// `upload` is the worker's upload receipt: a report that the input never
+/// came is contested on the spot (`jobs.contest_input_missing`), and the
+/// error says what that moved.
 pub async fn receipted_output(
 	client: &Client,
 	id: u64,
 	signer: &chain::Keypair,
+	upload: Option<[u8; 64]>,
 ) -> anyhow::Result<(Vec<u8>, String, chain::Job)> {
-	wait_job(client, id, |j| j.receipt.is_some(), "a receipt").await?;
+	if let Err(e) = receipt_or_contest(client, id, signer, upload).await? {
+		anyhow::bail!(
+			"job {id}: the provider reported the input missing after its worker signed for it; contested: {} back out of {}'s bond, {} slashed, the job ends Fraud",
+			chain::fmt_agr(e.compensated),
+			e.provider,
+			chain::fmt_agr(e.slashed)
+		);
+	}
 	fetch_output(client, id, signer).await
+}
+
+/// Waits for job `id`'s receipt (`Ok`), or, with the upload receipt of its
+/// by-hash input, for a report that the input never came, which it contests
+/// at once (`Err`: what the contest moved).
+async fn receipt_or_contest(
+	client: &Client,
+	id: u64,
+	signer: &chain::Keypair,
+	upload: Option<[u8; 64]>,
+) -> anyhow::Result<Result<chain::Job, runtime::jobs::events::InputReportContested>> {
+	let job = wait_job(
+		client,
+		id,
+		|j| j.receipt.is_some() || (upload.is_some() && matches!(j.status, JobStatus::InputMissing)),
+		"a receipt",
+	)
+	.await?;
+	match (&job.status, upload) {
+		(JobStatus::InputMissing, Some(sig)) => Ok(Err(contest(client, signer, id, sig).await?)),
+		_ => Ok(Ok(job)),
+	}
 }
 
 async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()> {
@@ -440,17 +473,13 @@ async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()
 	if !a.wait {
 		return Ok(());
 	}
-	let job = wait_job(
-		client,
-		id,
-		|j| j.receipt.is_some() || (upload.is_some() && matches!(j.status, JobStatus::InputMissing)),
-		"a receipt",
-	)
-	.await?;
-	if let (JobStatus::InputMissing, Some(sig)) = (&job.status, upload) {
-		contest_input(client, &signer, id, sig, json).await?;
-		anyhow::bail!("job {id}: the provider reported the input missing after its worker signed for it; contested");
-	}
+	let job = match receipt_or_contest(client, id, &signer, upload).await? {
+		Ok(job) => job,
+		Err(e) => {
+			print_contested(id, &e, json);
+			anyhow::bail!("job {id}: the provider reported the input missing after its worker signed for it; contested");
+		},
+	};
 	if !json {
 		if let Some(r) = &job.receipt {
 			println!(
@@ -659,14 +688,29 @@ async fn status(client: &Client, id: u64, wait_finalized: bool, json: bool) -> a
 }
 
 /// Contests job `id`'s `InputMissing` report with the worker's upload receipt
-/// `sig` and prints what it moved.
-async fn contest_input(client: &Client, signer: &chain::Keypair, id: u64, sig: [u8; 64], json: bool) -> anyhow::Result<()> {
+/// `sig`; returns what it moved.
+async fn contest(
+	client: &Client,
+	signer: &chain::Keypair,
+	id: u64,
+	sig: [u8; 64],
+) -> anyhow::Result<runtime::jobs::events::InputReportContested> {
 	let call = runtime::transactions().jobs().contest_input_missing(id, sig);
 	let events = chain::submit_final(client, &call, signer, "contest-input").await?;
-	let e = events
+	events
 		.find_first::<runtime::jobs::events::InputReportContested>()
 		.transpose()?
-		.ok_or_else(|| anyhow::anyhow!("contest-input: no InputReportContested event"))?;
+		.ok_or_else(|| anyhow::anyhow!("contest-input: no InputReportContested event"))
+}
+
+/// [`contest`], printing what it moved.
+async fn contest_input(client: &Client, signer: &chain::Keypair, id: u64, sig: [u8; 64], json: bool) -> anyhow::Result<()> {
+	print_contested(id, &contest(client, signer, id, sig).await?, json);
+	Ok(())
+}
+
+/// What a contest of a false input report moved, as a JSON line or in words.
+fn print_contested(id: u64, e: &runtime::jobs::events::InputReportContested, json: bool) {
 	if json {
 		println!(
 			"{}",
@@ -680,7 +724,6 @@ async fn contest_input(client: &Client, signer: &chain::Keypair, id: u64, sig: [
 			chain::fmt_agr(e.slashed)
 		);
 	}
-	Ok(())
 }
 
 async fn dispute(

@@ -109,6 +109,9 @@ pub struct SubmitArg {
 	/// Pay with this account's service pass (stake locked with `agora pass lock`): one request of this epoch's quota, nothing held, no max_price; the chain draws the provider. Default false (escrow).
 	#[serde(default)]
 	pub pay_with_pass: Option<bool>,
+	/// Send the input off-chain: only its blake2_256 hash goes on chain (cheaper for long inputs), and the input is uploaded to the assigned provider's worker, which returns a signed upload receipt. If the provider then reports the input missing, the receipt is used at once to contest (the charge comes back out of its bond). Default false (the input goes on chain).
+	#[serde(default)]
+	pub by_hash: Option<bool>,
 }
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
@@ -223,7 +226,7 @@ impl AgoraMcp {
 		let order = crate::order::Order {
 			model: a.model.clone(),
 			input: a.input.into_bytes(),
-			by_hash: false,
+			by_hash: a.by_hash.unwrap_or(false),
 			max_price,
 			pass,
 			max_tokens,
@@ -251,11 +254,27 @@ impl AgoraMcp {
 			"max_price": planck_str(ev.max_price),
 			"session_committed": planck_str(self.committed()),
 		});
+		let upload = if order.by_hash {
+			let sig = job::upload_input(&View::new(&self.client), id, ev.offer_id, &order.input)
+				.await
+				.map_err(|e| {
+					e.context(format!(
+						"job {id} was ordered (max price held), but its input could not be uploaded; unless it arrives, the provider reports it missing after the grace period and the base price is charged"
+					))
+				})?;
+			v["input_hash"] = agora_client::hex0x(&agora_primitives::rules::content_hash(&order.input)).into();
+			v["upload_receipt"] = agora_client::hex0x(&sig).into();
+			Some(sig)
+		} else {
+			None
+		};
 		if !a.wait.unwrap_or(true) {
 			v["status"] = "Assigned".into();
 			return Ok(v);
 		}
-		match tokio::time::timeout(self.wait, job::receipted_output(&self.client, id, &self.signer)).await {
+		match tokio::time::timeout(self.wait, job::receipted_output(&self.client, id, &self.signer, upload))
+			.await
+		{
 			Ok(Ok((bytes, kind, j))) => {
 				v["status"] = "Receipted".into();
 				v["result"] = job::output_value(id, &bytes, &kind, &j);

@@ -211,9 +211,10 @@ fn generation_and_embedding_jobs_are_answered_finalized_and_paid() {
 /// `agora mcp` (docs/mcp.md), on the same chain, driven by the official `mcp`
 /// Python SDK over stdio as an MCP host would (tests/mcp/client.py asserts
 /// each step): every tool listed with a schema, models, providers and a quote,
-/// a generation and an embedding ordered and their outputs hash-checked, each
-/// error path a tool error in words with nothing spent, and a rating once the
-/// generation is finalized.
+/// a generation and an embedding ordered and their outputs hash-checked, a job
+/// whose input goes by hash (uploaded to the worker, its upload receipt
+/// checked), each error path a tool error in words with nothing spent, and a
+/// rating once the generation is finalized.
 fn an_mcp_host_orders_verified_jobs_within_its_spend_limit(url: &str) {
 	let python = std::env::var("AGORA_TOOLS")
 		.map(std::path::PathBuf::from)
@@ -240,6 +241,8 @@ fn an_mcp_host_orders_verified_jobs_within_its_spend_limit(url: &str) {
 	assert!(r["channels"]["signed_planck"].as_u64().is_some_and(|p| p > 0), "{r}");
 	assert!(!r["channels"]["generation"].as_str().unwrap().is_empty(), "{r}");
 	assert_eq!(r["channels"]["errors"].as_object().unwrap().len(), 7, "{r}");
+	// A job ordered by hash: the input uploaded, the upload receipt checked.
+	assert!(r["channels"]["by_hash_job"].as_u64().is_some(), "{r}");
 	eprintln!("MCP: {r}");
 }
 

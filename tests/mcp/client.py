@@ -9,6 +9,7 @@ It asserts as it goes and prints one JSON object of what it saw on stdout.
 """
 
 import asyncio
+import hashlib
 import json
 import os
 import socket
@@ -228,6 +229,16 @@ async def channels(agora, url):
         assert g["voucher"]["nonce"] == 2, g
         assert int(g["voucher"]["total"]) == int(e["price"]) + int(g["price"]), g
         seen["generation"] = g["output"]["text"]
+        # A job whose input goes to the provider off-chain: only its hash is on
+        # chain; the worker's upload receipt is checked and returned, and the
+        # output is verified as for any job.
+        text = "Sent by hash, never on chain."
+        h = await ok(c, "submit_job", {"model": EMB, "input": text, "max_price": "0.05", "by_hash": True})
+        assert h["status"] == "Receipted" and h["result"]["verified"] is True, h
+        assert h["input_hash"] == "0x" + hashlib.blake2b(text.encode(), digest_size=32).hexdigest(), h
+        assert len(h["upload_receipt"]) == 2 + 128, h
+        assert len(h["result"]["embedding"]) == 384, h
+        seen["by_hash_job"] = h["job_id"]
         # Every error in words, nothing signed: a channel that is not open, an
         # amount over the limit, a reclaim before the expiration.
         seen["errors"] = {
