@@ -6,7 +6,8 @@
 #   2. whole job cycles: clients order jobs from PROVIDERS offers (Bob's and
 #      those of load providers it bonds and opens on Bob's terms), a scripted
 #      provider with their worker keys (no model) signs a receipt for each as
-#      soon as it sees it in a block, relayers post them in batches
+#      soon as it sees it in a block (orders go ORDER_BATCH a call: 1 is
+#      jobs.submit_job each, more is jobs.submit_jobs), relayers post them in batches
 #      (jobs.submit_receipts, RECEIPT_BATCH a call), and the chain settles each
 #      after its dispute window,
 # closed-loop (every client keeps WINDOW transactions in flight; orders stop at
@@ -14,7 +15,7 @@
 # finalized blocks by their timestamps. Prints the JSON report, the ratio, and
 # why the node ended each block it authored.
 #
-#   scripts/bench-throughput.sh                      SECS=90 CLIENTS=64 WINDOW=64 PROVIDERS=8 RECEIPT_BATCH=64
+#   scripts/bench-throughput.sh                      SECS=90 CLIENTS=64 WINDOW=64 PROVIDERS=8 RECEIPT_BATCH=64 ORDER_BATCH=1
 #   PHASES=jobs SECS=120 scripts/bench-throughput.sh one phase only
 #
 # Builds `cargo build --release -p agora-node -p agora-cli` first (~50 min cold
@@ -29,6 +30,7 @@ WINDOW=${WINDOW:-64}
 PHASES=${PHASES:-transfers,jobs}
 PROVIDERS=${PROVIDERS:-8}
 RECEIPT_BATCH=${RECEIPT_BATCH:-64}
+ORDER_BATCH=${ORDER_BATCH:-1}
 RPC=${AGORA_RPC_PORT:-9966}
 cargo build --locked --release -p agora-node -p agora-cli
 BIN=$CARGO_TARGET_DIR/release
@@ -43,9 +45,9 @@ for _ in $(seq 60); do
   "$BIN/agora" --url "ws://127.0.0.1:$RPC" model list >/dev/null 2>&1 && break
   sleep 1
 done
-echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo +changes), $(nproc) CPUs:$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2); release node --dev (3 s blocks); $CLIENTS clients x $WINDOW in flight; $SECS s per phase; $PROVIDERS providers, receipts $RECEIPT_BATCH a call"
+echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo +changes), $(nproc) CPUs:$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2); release node --dev (3 s blocks); $CLIENTS clients x $WINDOW in flight; $SECS s per phase; $PROVIDERS providers, receipts $RECEIPT_BATCH a call, orders $ORDER_BATCH a call"
 "$BIN/agora-load" --url "ws://127.0.0.1:$RPC" --clients "$CLIENTS" --window "$WINDOW" --seconds "$SECS" \
-  --phases "$PHASES" --providers "$PROVIDERS" --receipt-batch "$RECEIPT_BATCH" --json target/bench/throughput.json >/dev/null
+  --phases "$PHASES" --providers "$PROVIDERS" --receipt-batch "$RECEIPT_BATCH" --order-batch "$ORDER_BATCH" --json target/bench/throughput.json >/dev/null
 python3 - target/bench/throughput.json "$work/node.log" <<'EOF'
 import json, re, sys, collections
 r = json.load(open(sys.argv[1]))

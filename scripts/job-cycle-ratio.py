@@ -4,7 +4,8 @@ one balances.transfer_keep_alive, from one `benchmark pallet` run's JSON files
 (scripts/bench-weights.sh writes them): one call each (submit_job +
 submit_receipt + finalize), and as the market runs at load (submit_job, one
 receipt's share of a full submit_receipts batch, one payout's share of
-on_initialize); and one voucher in a channels.claim_batch.
+on_initialize), and the same with one order's share of a submit_jobs batch;
+and one voucher in a channels.claim_batch.
 
 Weight = median extrinsic time + database reads x 8 us + writes x 50 us
 (ParityDB's weights), as the runtime charges it."""
@@ -78,6 +79,18 @@ def main(out):
         print(f"  one payout in on_initialize: {payout / 1e6:.1f} us = {payout / t_w:.2f} x")
         print(f"job cycle at load (order, batched receipt, hook payout): {total / 1e6:.1f} us"
               f" = {total / t_w:.2f} x transfer_keep_alive")
+        if "submit_jobs" in jobs and "weigh_offers" in jobs:
+            per_order = slope(jobs["submit_jobs"], 0)
+            one, _ = weight(jobs["submit_jobs"], min)
+            weigh_lo, c_lo = weight(jobs["weigh_offers"], min)
+            weigh_hi, c_hi = weight(jobs["weigh_offers"], max)
+            total = per_order + receipt + payout
+            print(f"  submit_jobs(1): {one / 1e6:.1f} us; one more order in the batch: {per_order / 1e6:.1f} us"
+                  f" = {per_order / t_w:.2f} x (one offer weighed)")
+            print(f"  weighing the window per order: {weigh_lo / 1e6:.1f} us at c={c_lo[0]},"
+                  f" {weigh_hi / 1e6:.1f} us at c={c_hi[0]}")
+            print(f"job cycle at load with batched orders (batched order, batched receipt, hook payout):"
+                  f" {total / 1e6:.1f} us = {total / t_w:.2f} x transfer_keep_alive")
 
     channels = Path(out) / "pallet_channels.json"
     if channels.exists():

@@ -517,13 +517,21 @@ fn weights_sane() {
 	let max_ext = normal.max_extrinsic.expect("normal extrinsics are limited");
 	let room = Weight::from_parts(max_ext.ref_time() / 2, max_ext.proof_size() / 2);
 	let batch = m::MaxClaimBatch::get();
-	let calls: [(&str, Weight); 30] = [
+	let calls: [(&str, Weight); 31] = [
 		("jobs.submit_job", Jobs::submit_job(m::MaxOfferScan::get(), m::MaxInputLen::get())),
 		("jobs.acknowledge", Jobs::acknowledge()),
 		("jobs.submit_receipt", Jobs::submit_receipt()),
 		(
 			"jobs.submit_receipts",
 			Jobs::submit_receipts(<<Runtime as pallet_jobs::Config>::MaxReceiptBatch as Get<u32>>::get()),
+		),
+		(
+			"jobs.submit_jobs",
+			pallet_jobs::Pallet::<Runtime>::submit_jobs_weight(
+				<<Runtime as pallet_jobs::Config>::MaxOrderBatch as Get<u32>>::get(),
+				m::MaxOfferScan::get(),
+				core::iter::repeat_n(m::MaxInputLen::get(), 256),
+			),
 		),
 		("jobs.submit_pass_job", Jobs::submit_pass_job(m::MaxOfferScan::get(), m::MaxInputLen::get())),
 		("jobs.report_input_missing", Jobs::report_input_missing()),

@@ -6,7 +6,8 @@
 //! per second:
 //! 1. **transfers**: every client sends `balances.transfer_keep_alive` to the
 //!    next client;
-//! 2. **job cycles**: every client orders jobs (`jobs.submit_job`, escrow,
+//! 2. **job cycles**: every client orders jobs (`jobs.submit_job`, or
+//!    `--order-batch` orders a `jobs.submit_jobs` call; escrow,
 //!    assigned by the runtime's AVRF draw over the model's offers: Bob's and
 //!    those of `--providers` − 1 load providers `//Alice//load//provider//N`,
 //!    bonded and given an offer on Bob's terms at the start, each signing with
@@ -33,7 +34,9 @@ use agora_primitives::jobs::Receipt;
 use clap::Parser;
 use subxt::ext::futures::future::join_all;
 use runtime::runtime_types::{
-	agora_primitives::jobs::JobParams, bounded_collections::bounded_vec::BoundedVec, pallet_jobs::types::InputParam,
+	agora_primitives::jobs::JobParams,
+	bounded_collections::bounded_vec::BoundedVec,
+	pallet_jobs::types::{InputParam, Order},
 };
 use serde::Serialize;
 use std::{
@@ -86,6 +89,10 @@ struct Args {
 	/// `jobs.submit_receipt` each).
 	#[arg(long, default_value_t = 64)]
 	receipt_batch: usize,
+	/// Orders per `jobs.submit_jobs` extrinsic (1: one `jobs.submit_job`
+	/// each).
+	#[arg(long, default_value_t = 1)]
+	order_batch: usize,
 	/// Which phases to run.
 	#[arg(long, value_delimiter = ',', default_value = "transfers,jobs")]
 	phases: Vec<String>,
@@ -339,7 +346,7 @@ async fn events_since(
 }
 
 /// Failed extrinsics in `events`, and receipts a `jobs.submit_receipts` batch
-/// refused, by error name (every transaction on the bench chain is this
+/// or orders a `jobs.submit_jobs` batch refused, by error name (every transaction on the bench chain is this
 /// generator's; `at` gives the metadata).
 fn count_failures(at: &At, events: &Events, failed: &Mutex<BTreeMap<String, u64>>) {
 	use runtime::runtime_types::sp_runtime::DispatchError;
@@ -357,6 +364,9 @@ fn count_failures(at: &At, events: &Events, failed: &Mutex<BTreeMap<String, u64>
 	}
 	for ev in events.find::<runtime::jobs::events::ReceiptRefused>().flatten() {
 		*failed.entry(format!("receipt refused: {}", name(&ev.error))).or_default() += 1;
+	}
+	for ev in events.find::<runtime::jobs::events::OrderRefused>().flatten() {
+		*failed.entry(format!("order refused: {}", name(&ev.error))).or_default() += 1;
 	}
 }
 
@@ -710,36 +720,60 @@ async fn jobs(
 			stopped_at = Some(number);
 			continue;
 		}
-		// Orders: up to the offers' capacity, counting those not yet in a block.
+		// Orders: up to the offers' capacity, counting those not yet in a
+		// block (a pending transaction carries up to `per_tx` orders).
 		sync_nonces(&at, clients, &mut stall).await?;
-		let pending: u64 = clients.iter().map(Sender::pending).sum();
+		let per_tx = args.order_batch.max(1);
+		let pending: u64 = clients.iter().map(Sender::pending).sum::<u64>().saturating_mul(per_tx as u64);
 		let mut room = capacity.saturating_sub(open).saturating_sub(pending);
 		let mut plans = vec![];
 		for s in clients.iter_mut() {
-			let k = args.window.saturating_sub(s.pending()).min(room);
+			let k = args.window.saturating_sub(s.pending()).saturating_mul(per_tx as u64).min(room);
 			room = room.saturating_sub(k);
-			let calls: Vec<_> = (0..k)
+			let orders: Vec<_> = (0..k)
 				.map(|_| {
 					seq += 1;
 					// Deadlines a minute or more ahead, spread over 64 blocks, so
 					// that no deadline block's queue gets half full (that
 					// charges a surcharge, which grows with queue pressure).
 					let deadline = u32::try_from(number).unwrap_or(u32::MAX).saturating_add(20 + (seq % 64) as u32);
-					runtime::transactions().jobs().submit_job(
-						model.id,
-						InputParam::Inline(format!("load {seq}").into_bytes()),
-						JobParams { max_tokens: 16, temperature_milli: 0, seed: 0 },
-						max_price,
-						deadline,
-						None,
-					)
+					(InputParam::Inline(format!("load {seq}").into_bytes()), deadline)
 				})
 				.collect();
-			plans.push((s, calls));
+			plans.push((s, orders));
 		}
-		let runs = plans.into_iter().map(|(s, calls)| {
+		let params = || JobParams { max_tokens: 16, temperature_milli: 0, seed: 0 };
+		let runs = plans.into_iter().map(|(s, orders)| {
 			let (at, failed) = (&at, &failed);
-			async move { submit_run(at, s, &calls, 0, failed).await }
+			async move {
+				if per_tx == 1 {
+					let calls: Vec<_> = orders
+						.into_iter()
+						.map(|(input, deadline)| {
+							runtime::transactions().jobs().submit_job(model.id, input, params(), max_price, deadline, None)
+						})
+						.collect();
+					return submit_run(at, s, &calls, 0, failed).await;
+				}
+				let chunks: Vec<_> = orders.chunks(per_tx).collect();
+				let calls: Vec<_> = chunks
+					.iter()
+					.map(|c| {
+						let batch = c
+							.iter()
+							.map(|(input, deadline)| Order {
+								input: input.clone(),
+								params: params(),
+								max_price,
+								deadline: *deadline,
+							})
+							.collect();
+						runtime::transactions().jobs().submit_jobs(model.id, BoundedVec(batch), None)
+					})
+					.collect();
+				let sent = submit_run(at, s, &calls, 0, failed).await;
+				chunks.iter().take(usize::try_from(sent).unwrap_or(usize::MAX)).map(|c| c.len() as u64).sum::<u64>()
+			}
 		});
 		submitted += join_all(runs).await.iter().sum::<u64>();
 	}

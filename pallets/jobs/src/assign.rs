@@ -14,6 +14,82 @@ use sp_runtime::{
 	SaturatedConversion,
 };
 
+/// A model's offers one order's draw reads, or a batch's
+/// ([`Pallet::submit_jobs`]): `MaxOfferScan` consecutive slots of the model's
+/// offer index from a start the reading order's AVRF seed draws
+/// ([`rules::scan_start`], [`rules::scan_slots`]), each offer's open jobs,
+/// bond and reputation read at most once, when an order first weighs it.
+pub(crate) struct OfferWindow<T: Config> {
+	offers: Vec<WindowOffer<T>>,
+}
+
+/// An offer of an [`OfferWindow`], with what was read of it so far.
+struct WindowOffer<T: Config> {
+	id: OfferId,
+	terms: OfferTerms<T::AccountId, BalanceOf<T>>,
+	load: Option<u32>,
+	bonded: Option<bool>,
+	score: Option<u32>,
+}
+
+impl<T: Config> OfferWindow<T> {
+	/// Reads the window of `model_id`'s offers that `avrf_seed` draws.
+	pub(crate) fn read(model_id: &ModelId, avrf_seed: &[u8; 32]) -> Self {
+		let offers = T::Offers::offers_for(model_id, T::MaxOfferScan::get(), rules::scan_start(avrf_seed));
+		let offers = offers
+			.into_iter()
+			.map(|(id, terms)| WindowOffer { id, terms, load: None, bonded: None, score: None })
+			.collect();
+		Self { offers }
+	}
+
+	/// How many offers were read.
+	pub(crate) fn len(&self) -> u32 {
+		u32::try_from(self.offers.len()).unwrap_or(u32::MAX)
+	}
+
+	/// The offers an order can go to, with their AVRF weights: those active,
+	/// priced within `max_price` for `max_tokens` (any price when `None`: a
+	/// pass job), with free capacity and (if named) of `provider`. The caller
+	/// bounds them to `MaxCandidates` ([`rules::sample_candidates`]).
+	#[allow(clippy::type_complexity)]
+	pub(crate) fn fitting(
+		&mut self,
+		params: &JobParams,
+		max_price: Option<BalanceOf<T>>,
+		provider: Option<&T::AccountId>,
+	) -> Vec<(OfferId, OfferTerms<T::AccountId, BalanceOf<T>>, u32)> {
+		let mut out = Vec::new();
+		for o in self.offers.iter_mut() {
+			let t = &o.terms;
+			let fits = t.active
+				&& provider.is_none_or(|p| &t.provider == p)
+				&& max_price.is_none_or(|cap| {
+					Pallet::<T>::price(t.base_price, t.price_per_1k_tokens, params.max_tokens)
+						.is_some_and(|p| p <= cap)
+				})
+				&& *o.load.get_or_insert_with(|| OfferLoad::<T>::get(o.id)) < t.capacity
+				// Last, as it reads the bond: a provider under the minimum
+				// stake in force gets no new job, also when governance has
+				// raised the minimum since its offers opened (its offers are
+				// paused only when its own bond changes).
+				&& *o.bonded.get_or_insert_with(|| T::Bonds::is_bonded(&t.provider));
+			if fits {
+				let w = *o.score.get_or_insert_with(|| T::Reputation::score(&t.provider).min(100));
+				out.push((o.id, t.clone(), w));
+			}
+		}
+		out
+	}
+
+	/// One more open job on offer `id` (as `OfferLoad` now holds).
+	pub(crate) fn assigned(&mut self, id: OfferId) {
+		if let Some(o) = self.offers.iter_mut().find(|o| o.id == id) {
+			o.load = Some(o.load.unwrap_or_default().saturating_add(1));
+		}
+	}
+}
+
 /// How an order pays: held escrow (and perhaps a named provider), or a
 /// request of the client's service pass.
 pub(crate) enum PayBy<T: Config> {
@@ -43,11 +119,9 @@ impl<T: Config> Pallet<T> {
 		pay: PayBy<T>,
 	) -> DispatchResultWithPostInfo {
 		let pass = matches!(pay, PayBy::Pass);
-		let len = match &input {
-			InputParam::Inline(b) => u32::try_from(b.len()).unwrap_or(u32::MAX).min(T::MaxInputLen::get()),
-			InputParam::Hash(_) => 0,
-		};
-		match Self::assign_job(client, model_id, input, params, deadline, pay) {
+		let len = input.inline_len().min(T::MaxInputLen::get());
+		let mut window = None;
+		match Self::assign_job(client, model_id, input, params, deadline, pay, &mut window) {
 			// Charged for the offers read and the input bytes carried (0 for an
 			// input by hash), not the bounds the call was admitted with.
 			Ok(read) => Ok(Some(Self::submit_weight(read, len, pass)).into()),
@@ -66,15 +140,63 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
+	/// [`Pallet::submit_jobs`] after the origin and emptiness checks: each
+	/// order in its own storage layer, the offers' window read once; returns
+	/// the weight of what was done.
+	pub(crate) fn do_submit_jobs(
+		client: T::AccountId,
+		model_id: ModelId,
+		orders: Vec<Order<BalanceOf<T>, BlockNumberFor<T>>>,
+		provider: Option<T::AccountId>,
+	) -> Weight {
+		let n = u32::try_from(orders.len()).unwrap_or(u32::MAX);
+		let lens: Vec<u32> = orders.iter().map(|o| o.inline_len().min(T::MaxInputLen::get())).collect();
+		let mut window = None;
+		let mut scanned = false;
+		for (index, order) in orders.into_iter().enumerate() {
+			let pay = PayBy::Escrow { max_price: order.max_price, provider: provider.clone() };
+			let r = frame_support::storage::with_storage_layer(|| {
+				Self::assign_job(client.clone(), model_id, order.input, order.params, order.deadline, pay, &mut window)
+			});
+			if let Err(error) = r {
+				scanned |= error == Error::<T>::NoFittingOffer.into()
+					|| error == Error::<T>::InsufficientBalance.into();
+				let index = u32::try_from(index).unwrap_or(u32::MAX);
+				Self::deposit_event(Event::OrderRefused { index, error });
+			}
+		}
+		// Charged for the offers read once, whoever read them.
+		let read = window.as_ref().map_or(if scanned { T::MaxOfferScan::get() } else { 1 }, |w| w.len());
+		Self::submit_jobs_weight(n, read.max(1), lens.into_iter())
+	}
+
+	/// A batch's benchmarked weight: `n` orders (`submit_jobs`, measured with
+	/// one offer and one-byte inputs), the window of `read` offers read once
+	/// (what reading them adds to a lone `submit_job`), each order's weighing
+	/// of them (`weigh_offers`), and each order's inline bytes at
+	/// `submit_job`'s cost per byte.
+	pub fn submit_jobs_weight(n: u32, read: u32, lens: impl Iterator<Item = u32>) -> Weight {
+		let per_bytes = |len: u32| {
+			T::WeightInfo::submit_job(1, len).saturating_sub(T::WeightInfo::submit_job(1, 1))
+		};
+		let window = T::WeightInfo::submit_job(read, 1).saturating_sub(T::WeightInfo::submit_job(1, 1));
+		let weighing = T::WeightInfo::weigh_offers(read).saturating_mul(u64::from(n));
+		let base = T::WeightInfo::submit_jobs(n).saturating_add(window).saturating_add(weighing);
+		lens.fold(base, |w, len| w.saturating_add(per_bytes(len)))
+	}
+
 	/// Checks an order, holds its escrow and assigns it; the number of the
-	/// model's offers read.
-	fn assign_job(
+	/// model's offers read. The draw is over `window`, read first (from this
+	/// job's AVRF seed) when it is `None`: the orders of one batch share the
+	/// window of the first of them to reach the draw.
+	pub(crate) fn assign_job(
 		client: T::AccountId,
 		model_id: ModelId,
 		input: InputParam,
 		params: JobParams,
 		deadline: BlockNumberFor<T>,
 		pay: PayBy<T>,
+		window: &mut Option<OfferWindow<T>>,
 	) -> Result<u32, DispatchError> {
 		let (payment, max_price, provider) = pay.split();
 		let now = frame_system::Pallet::<T>::block_number();
@@ -129,8 +251,10 @@ impl<T: Config> Pallet<T> {
 		let seed = Self::avrf_seed(job_id);
 		// A pass job fits any price: its provider is paid from issuance.
 		let price_cap = (payment == PaymentMode::Escrow).then_some(max_price);
-		let (candidates, considered) =
-			Self::candidates(&model_id, &params, price_cap, provider.as_ref(), &seed);
+		let window = window.get_or_insert_with(|| OfferWindow::read(&model_id, &seed));
+		let considered = window.len();
+		let mut candidates = window.fitting(&params, price_cap, provider.as_ref());
+		rules::sample_candidates(&mut candidates, &seed, T::MaxCandidates::get());
 		let (offer_id, terms, avrf) = if provider.is_some() {
 			let (id, t, _) = candidates.into_iter().next().ok_or(Error::<T>::NoFittingOffer)?;
 			(id, t, None)
@@ -178,6 +302,7 @@ impl<T: Config> Pallet<T> {
 			Assignments::<T>::insert(job_id, (seed, list, offer_id));
 		}
 		OfferLoad::<T>::mutate(offer_id, |n| n.saturating_inc());
+		window.assigned(offer_id);
 		ProviderOpenJobs::<T>::mutate(&terms.provider, |n| n.saturating_inc());
 		// Checked above that there is room; `expire_at` is at least two blocks
 		// ahead, past the expiry cursor.
@@ -213,50 +338,6 @@ impl<T: Config> Pallet<T> {
 			.checked_mul(&BalanceOf::<T>::from(tokens))?
 			.checked_div(&BalanceOf::<T>::from(1_000u32))?
 			.checked_add(&terms_base)
-	}
-
-	/// The offers a job can go to, with their AVRF weights, and how many of
-	/// the model's offers were read: of `MaxOfferScan` offers of the model
-	/// (consecutive index slots from a start the job's AVRF seed draws,
-	/// [`rules::scan_start`], [`rules::scan_slots`]),
-	/// those active, priced within `max_price` for `max_tokens` (any price
-	/// when `None`: a pass job), with
-	/// free capacity and (if named) of `provider`; when more than
-	/// `MaxCandidates` fit, a sample of that many seeded by the job's AVRF seed
-	/// ([`rules::sample_candidates`]).
-	#[allow(clippy::type_complexity)]
-	pub fn candidates(
-		model_id: &ModelId,
-		params: &JobParams,
-		max_price: Option<BalanceOf<T>>,
-		provider: Option<&T::AccountId>,
-		avrf_seed: &[u8; 32],
-	) -> (Vec<(OfferId, OfferTerms<T::AccountId, BalanceOf<T>>, u32)>, u32) {
-		let offers = T::Offers::offers_for(model_id, T::MaxOfferScan::get(), rules::scan_start(avrf_seed));
-		let scanned = offers.len() as u32;
-		let mut fitting: Vec<_> = offers
-			.into_iter()
-			.filter(|(id, t)| {
-				t.active
-					&& provider.is_none_or(|p| &t.provider == p)
-					&& max_price.is_none_or(|cap| {
-						Self::price(t.base_price, t.price_per_1k_tokens, params.max_tokens)
-							.is_some_and(|p| p <= cap)
-					})
-					&& OfferLoad::<T>::get(id) < t.capacity
-					// Last, as it reads the bond: a provider under the minimum
-					// stake in force gets no new job, also when governance has
-					// raised the minimum since its offers opened (its offers
-					// are paused only when its own bond changes).
-					&& T::Bonds::is_bonded(&t.provider)
-			})
-			.map(|(id, t)| {
-				let w = T::Reputation::score(&t.provider).min(100);
-				(id, t, w)
-			})
-			.collect();
-		rules::sample_candidates(&mut fitting, avrf_seed, T::MaxCandidates::get());
-		(fitting, scanned)
 	}
 
 	/// An order's benchmarked weight after reading `read` offers with `len`

@@ -7,7 +7,7 @@ use super::*;
 use crate::Pallet as Jobs;
 use agora_pallet_support::DueSet;
 use agora_primitives::{JobParams, JobStatus, Receipt};
-use alloc::vec;
+use alloc::{vec, vec::Vec};
 use frame_benchmarking::v2::*;
 use frame_support::{traits::Get, weights::Weight};
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
@@ -158,6 +158,59 @@ mod benchmarks {
 		_(RawOrigin::Signed(who), model, InputParam::Inline(vec![b'a'; i as usize]), params(), d);
 		let job = NextJobId::<T>::get() - 1;
 		assert!(Jobs_::<T>::get(job).is_some());
+	}
+
+	/// `n` orders of one client in one extrinsic for a model with one offer,
+	/// one-byte inputs: what each order costs beyond the window's read
+	/// (`submit_jobs_weight` adds reading `c` offers once, at `submit_job`'s
+	/// cost per offer read, and each order's weighing of them,
+	/// [`weigh_offers`]). All due at one deadline block, under pressure and
+	/// in its upper half (each pays the surcharge), where its
+	/// `MaxJobsPerBlock` allows.
+	#[benchmark]
+	fn submit_jobs(n: Linear<1, { T::MaxOrderBatch::get() }>) {
+		let (model, _) = T::BenchmarkHelper::setup_offers(1, worker().0);
+		let who = client::<T>(0);
+		let d = deadline::<T>();
+		let per_block = T::MaxJobsPerBlock::get();
+		if n <= per_block {
+			ExpiryFill::<T>::insert(d.saturating_add(One::one()), per_block - n);
+		}
+		QueuePressure::<T>::put((frame_system::Pallet::<T>::block_number(), 7 * per_block));
+		let orders: Vec<_> = (0..n)
+			.map(|k| Order {
+				input: InputParam::Inline(vec![b'a']),
+				params: params(),
+				max_price: max_price::<T>(),
+				deadline: if n <= per_block { d } else { d.saturating_sub((k / per_block).into()) },
+			})
+			.collect();
+		let orders: frame_support::BoundedVec<_, T::MaxOrderBatch> = orders.try_into().unwrap();
+		let first = NextJobId::<T>::get();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), model, orders, None);
+		assert_eq!(NextJobId::<T>::get(), first + u64::from(n));
+	}
+
+	/// One order's draw over a read window of `c` offers, all fitting (what
+	/// was read of them already cached, as for every order of a batch after
+	/// the first): the filter, a sample of `MaxCandidates` when more fit,
+	/// and the roulette pick.
+	#[benchmark]
+	fn weigh_offers(c: Linear<1, { T::MaxOfferScan::get() }>) {
+		let (model, _) = T::BenchmarkHelper::setup_offers(c, worker().0);
+		let seed = Jobs::<T>::avrf_seed(0);
+		let mut window = crate::assign::OfferWindow::<T>::read(&model, &seed);
+		assert_eq!(window.fitting(&params(), Some(max_price::<T>()), None).len(), c as usize);
+		let picked;
+		#[block]
+		{
+			let mut candidates = window.fitting(&params(), Some(max_price::<T>()), None);
+			agora_primitives::rules::sample_candidates(&mut candidates, &seed, T::MaxCandidates::get());
+			let weights: Vec<_> = candidates.iter().map(|(id, t, w)| (*id, t.provider.clone(), *w)).collect();
+			picked = Jobs::<T>::avrf_pick(&seed, &weights);
+		}
+		assert!(picked.is_some());
 	}
 
 	/// `n` receipts of one provider's jobs in one extrinsic, each with its

@@ -62,6 +62,8 @@ mod tests_assign;
 #[cfg(test)]
 mod tests_inputs;
 #[cfg(test)]
+mod tests_orders;
+#[cfg(test)]
 mod tests_passes;
 #[cfg(test)]
 mod tests_queues;
@@ -159,6 +161,7 @@ pub mod pallet {
 			type MaxJobsPerBlock = ConstU32<3>;
 			type QueueWeight = QueueWeight;
 			type MaxReceiptBatch = ConstU32<8>;
+			type MaxOrderBatch = ConstU32<8>;
 			type MaxCandidates = ConstU32<8>;
 			type MaxOfferScan = ConstU32<64>;
 			type MissedDeadlineSlash = MissedDeadlineSlash;
@@ -230,6 +233,9 @@ pub mod pallet {
 		/// Most receipts one [`Pallet::submit_receipts`] call carries.
 		#[pallet::constant]
 		type MaxReceiptBatch: Get<u32>;
+		/// Most orders one [`Pallet::submit_jobs`] call carries.
+		#[pallet::constant]
+		type MaxOrderBatch: Get<u32>;
 		/// Most offers one AVRF draw weighs (and `Assignments` keeps): when more
 		/// fit, a seeded sample of this many ([`agora_primitives::rules::sample_candidates`]).
 		#[pallet::constant]
@@ -418,6 +424,9 @@ pub mod pallet {
 		/// A receipt of a [`Pallet::submit_receipts`] batch was refused, for
 		/// `error` (the others stand).
 		ReceiptRefused { job_id: JobId, error: DispatchError },
+		/// The order at `index` of a [`Pallet::submit_jobs`] batch was refused,
+		/// for `error`; nothing of it was kept (the others stand).
+		OrderRefused { index: u32, error: DispatchError },
 	}
 
 	#[pallet::error]
@@ -484,6 +493,8 @@ pub mod pallet {
 		InputInline,
 		/// A receipt batch is empty.
 		NoReceipts,
+		/// An order batch is empty.
+		NoOrders,
 		/// The client still has time to upload the input
 		/// (`rules::input_report_from`).
 		InputGraceNotOver,
@@ -758,6 +769,39 @@ pub mod pallet {
 				}
 			}
 			Ok(Some(T::WeightInfo::submit_receipts(n)).into())
+		}
+
+		/// Order many jobs of one model in one extrinsic, each holding its own
+		/// `max_price` in escrow and assigned on its own: to `provider` if
+		/// named, else by AVRF. A client with many requests saves each order's
+		/// transaction overhead, and the batch reads the model's offers once:
+		/// every order draws from the window of offers read for the first of
+		/// them to reach the draw (its AVRF seed picks the window's start, as a
+		/// lone order's does; each order's candidates and pick use its own
+		/// seed). Each order is checked and applied as [`Pallet::submit_job`]
+		/// would: a refused one changes nothing and is reported by an event,
+		/// the others stand.
+		///
+		/// - Origin: signed, the client.
+		/// - Emits [`Event::JobAssigned`] for each order taken and
+		///   [`Event::OrderRefused`] (with `submit_job`'s error and the order's
+		///   index) for each refused one.
+		/// - Errors: [`Error::NoOrders`] (an empty batch).
+		#[pallet::call_index(12)]
+		#[pallet::weight(Pallet::<T>::submit_jobs_weight(
+			orders.len() as u32,
+			T::MaxOfferScan::get(),
+			orders.iter().map(Order::inline_len),
+		))]
+		pub fn submit_jobs(
+			origin: OriginFor<T>,
+			model_id: ModelId,
+			orders: BoundedVec<Order<BalanceOf<T>, BlockNumberFor<T>>, T::MaxOrderBatch>,
+			provider: Option<T::AccountId>,
+		) -> DispatchResultWithPostInfo {
+			let client = ensure_signed(origin)?;
+			ensure!(!orders.is_empty(), Error::<T>::NoOrders);
+			Ok(Some(Self::do_submit_jobs(client, model_id, orders.into_inner(), provider)).into())
 		}
 	}
 }

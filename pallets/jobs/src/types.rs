@@ -14,6 +14,35 @@ pub enum InputParam {
 	Hash([u8; 32]),
 }
 
+/// One order of a [`crate::Pallet::submit_jobs`] batch: what
+/// [`crate::Pallet::submit_job`] takes but the model and the provider, which
+/// the batch names once.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub struct Order<Balance, BlockNumber> {
+	pub input: InputParam,
+	pub params: JobParams,
+	/// Held in escrow for this job.
+	pub max_price: Balance,
+	pub deadline: BlockNumber,
+}
+
+impl<Balance, BlockNumber> Order<Balance, BlockNumber> {
+	/// The inline input's length (0 for an input by hash).
+	pub fn inline_len(&self) -> u32 {
+		self.input.inline_len()
+	}
+}
+
+impl InputParam {
+	/// The inline input's length (0 for an input by hash).
+	pub fn inline_len(&self) -> u32 {
+		match self {
+			Self::Inline(b) => u32::try_from(b.len()).unwrap_or(u32::MAX),
+			Self::Hash(_) => 0,
+		}
+	}
+}
+
 /// A job's input as stored.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
 #[scale_info(skip_type_params(MaxLen))]

@@ -57,7 +57,8 @@ pub fn draw(rng: &mut Rng) -> Drawn {
 	let who = *rng.pick(&KEYS);
 	let signed = |call: RuntimeCall, label| Drawn { call, origin: Origin::Signed(who.to_account_id()), label };
 	match rng.below(100) {
-		0..=14 => signed(submit_job(rng, who), "jobs.submit_job"),
+		0..=11 => signed(submit_job(rng, who), "jobs.submit_job"),
+		12..=14 => signed(submit_jobs(rng, who), "jobs.submit_jobs"),
 		15..=24 => receipt(rng),
 		25..=29 => {
 			let id = job_in(rng, &[JobStatus::Assigned]);
@@ -368,6 +369,28 @@ fn submit_job(rng: &mut Rng, who: Sr25519Keyring) -> RuntimeCall {
 		params,
 		max_price,
 		deadline,
+		provider,
+	})
+}
+
+/// A batch of orders: up to 8 drawn as [`submit_job`] draws them (the first
+/// one's model and provider for the batch), sometimes none.
+fn submit_jobs(rng: &mut Rng, who: Sr25519Keyring) -> RuntimeCall {
+	let n = rng.below(9) as usize;
+	let mut head = None;
+	let mut orders = Vec::with_capacity(n);
+	for _ in 0..n {
+		if let RuntimeCall::Jobs(pallet_jobs::Call::submit_job { model_id, input, params, max_price, deadline, provider }) =
+			submit_job(rng, who)
+		{
+			head.get_or_insert((model_id, provider));
+			orders.push(pallet_jobs::Order { input, params, max_price, deadline });
+		}
+	}
+	let (model_id, provider) = head.unwrap_or_else(|| (models(rng), None));
+	RuntimeCall::Jobs(pallet_jobs::Call::submit_jobs {
+		model_id,
+		orders: frame_support::BoundedVec::truncate_from(orders),
 		provider,
 	})
 }

@@ -234,6 +234,8 @@ impl pallet_jobs::Config for Runtime {
 	type QueueWeight = QueueWeight;
 	/// A relayer posts up to 256 receipts in one extrinsic (85 ms of weight).
 	type MaxReceiptBatch = ConstU32<256>;
+	/// A client orders up to 256 jobs of one model in one extrinsic.
+	type MaxOrderBatch = ConstU32<256>;
 	type MaxCandidates = MaxCandidates;
 	type MaxOfferScan = MaxOfferScan;
 	type MissedDeadlineSlash = market::MissedDeadlineSlash;
