@@ -531,7 +531,7 @@ async fn provider_offers(
 		let who = chain::account(key);
 		let existing = mine(&who).cloned();
 		let terms = &terms;
-		async move {
+		retry_unseen_head(move || { let existing = existing.clone(); let who = who.clone(); async move {
 			let offer = match existing {
 				Some(o) if o.capacity >= capacity => return Ok::<_, anyhow::Error>(o.id),
 				Some(o) => {
@@ -568,9 +568,33 @@ async fn provider_offers(
 				},
 			};
 			Ok(offer)
-		}
+		}})
 	});
 	join_all(setups).await.into_iter().collect()
+}
+
+/// Runs `f` again, up to 5 times a second apart, while the client library
+/// fails to build its view of the chain with "cannot find the block header":
+/// on a busy dev node the head it was told of is not yet served (seen with 32
+/// load providers set up at once). The failure comes before a transaction is
+/// signed; a setup that fails after its bond went through finds the bond on
+/// the next try and does not bond again.
+async fn retry_unseen_head<T, F, Fut>(mut f: F) -> anyhow::Result<T>
+where
+	F: FnMut() -> Fut,
+	Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+	let mut tries = 0;
+	loop {
+		match f().await {
+			Err(e) if tries < 5 && format!("{e:#}").contains("cannot find the block header") => {
+				tries += 1;
+				eprintln!("retrying after: {e:#}");
+				tokio::time::sleep(Duration::from_secs(1)).await;
+			},
+			r => return r,
+		}
+	}
 }
 
 /// Whether `who` has a provider bond.
