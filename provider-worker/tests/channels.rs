@@ -210,10 +210,14 @@ fn a_channel_pays_vouchers_in_one_claim_refuses_every_cheat_and_returns_the_rest
 	assert_eq!(planck(&back[0]["reclaimed"]), AGR - short_paid, "the worker claimed its one request");
 	let withdrew = format!("withdrew {short_paid} planck from channel {short_id}");
 	match planck(&back[0]["paid"]) {
-		0 => worker.wait_log(&withdrew, Duration::from_secs(30)),
+		0 => {
+			worker.wait_log(&withdrew, Duration::from_secs(30));
+			eprintln!("short channel {short_id}: Bob's worker withdrew its {short_paid} planck before the close");
+		},
 		at_close => {
 			assert_eq!(at_close, short_paid, "the close pays Bob what he claimed");
 			assert!(!worker.log().contains(&withdrew), "paid twice:\n{}", worker.log());
+			eprintln!("short channel {short_id}: the close paid Bob's {short_paid} planck (his worker had not withdrawn)");
 		},
 	}
 	worker.wait_log(&format!("forgot channel {short_id}:"), Duration::from_secs(90));
