@@ -128,8 +128,7 @@ impl<T: Config> Pallet<T> {
 			Err(error) => {
 				// Only the last two refusals come after the offers are read; the
 				// others are charged for the checks alone, not the scan.
-				let scanned = error == Error::<T>::NoFittingOffer.into()
-					|| error == Error::<T>::InsufficientBalance.into();
+				let scanned = Self::refused_after_scan(&error);
 				let weight = if scanned {
 					Self::submit_weight(T::MaxOfferScan::get(), len, pass)
 				} else {
@@ -159,8 +158,7 @@ impl<T: Config> Pallet<T> {
 				Self::assign_job(client.clone(), model_id, order.input, order.params, order.deadline, pay, &mut window)
 			});
 			if let Err(error) = r {
-				scanned |= error == Error::<T>::NoFittingOffer.into()
-					|| error == Error::<T>::InsufficientBalance.into();
+				scanned |= Self::refused_after_scan(&error);
 				let index = u32::try_from(index).unwrap_or(u32::MAX);
 				Self::deposit_event(Event::OrderRefused { index, error });
 			}
@@ -168,6 +166,13 @@ impl<T: Config> Pallet<T> {
 		// Charged for the offers read once, whoever read them.
 		let read = window.as_ref().map_or(if scanned { T::MaxOfferScan::get() } else { 1 }, |w| w.len());
 		Self::submit_jobs_weight(n, read.max(1), lens.into_iter())
+	}
+
+	/// Whether an order's refusal came after the model's offers were read
+	/// (the last two checks of [`Pallet::assign_job`]): it is charged the
+	/// scan, the others only the checks.
+	fn refused_after_scan(error: &DispatchError) -> bool {
+		*error == Error::<T>::NoFittingOffer.into() || *error == Error::<T>::InsufficientBalance.into()
 	}
 
 	/// A batch's benchmarked weight: `n` orders (`submit_jobs`, measured with
