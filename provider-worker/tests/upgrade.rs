@@ -5,7 +5,7 @@
 //! for a job, Bob closes an offer (a closed-offer record in the v0 layout) and
 //! Dave opens a payment channel to Bob. A root referendum driven from the
 //! `agora` CLI (fast tracks: dev genesis) enacts `system.set_code` with this
-//! build's runtime (spec_version 104), which lists `pallet-models`' v0 → v1
+//! build's runtime (spec_version 105), which lists `pallet-models`' v0 → v1
 //! migration (closed offers lose `closed_at`), those of `pallet-jobs` and
 //! `pallet-verification` (their per-block queues become sets drained by
 //! cursors; the job receipted across the upgrade rides through them) and that
@@ -76,7 +76,7 @@ fn models_version(node: &Node, at: Option<&str>) -> u16 {
 const DAVE: &str = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy";
 
 /// This build's spec_version (`runtime/src/lib.rs`).
-const NEW_SPEC: u64 = 104;
+const NEW_SPEC: u64 = 105;
 
 /// The key of `Channels::Channels[id]` (Twox64Concat).
 fn channel_key(id: u64) -> Vec<u8> {

@@ -760,7 +760,12 @@ async fn jobs(
 					// Deadlines a minute or more ahead, spread over 64 blocks, so
 					// that no deadline block's queue gets half full (that
 					// charges a surcharge, which grows with queue pressure).
-					let deadline = u32::try_from(number).unwrap_or(u32::MAX).saturating_add(20 + (seq % 64) as u32);
+					// Batches of orders wait longer in the pool (a full
+					// block takes a few of them), so theirs are 6 minutes
+					// ahead: an order is not refused `DeadlineInPast` for
+					// the load generator's own backlog.
+					let ahead = if per_tx > 1 { 120 } else { 20 };
+					let deadline = u32::try_from(number).unwrap_or(u32::MAX).saturating_add(ahead + (seq % 64) as u32);
 					(InputParam::Inline(format!("load {seq}").into_bytes()), deadline)
 				})
 				.collect();

@@ -368,7 +368,7 @@ mod benchmarks {
 		DueCursors::<T>::put(Cursors { finalize: at, expiry: at, prune: at });
 		#[block]
 		{
-			Jobs::<T>::drain_within(at, Weight::MAX);
+			Jobs::<T>::drain_within(at, Weight::MAX, None);
 		}
 		assert_eq!(FinalizeQueue::<T>::iter_prefix(at).count(), 0);
 		assert_eq!(ExpiryQueue::<T>::iter_prefix(at).count(), 0);

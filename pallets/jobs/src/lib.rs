@@ -24,7 +24,7 @@
 //! `lib.rs` holds the calls, storage, events and errors; the logic behind them
 //! is split by topic: `assign.rs` (ordering, AVRF assignment), `settle.rs`
 //! (receipts, payout, expiry), `queues.rs` (per-block queues and the
-//! `on_initialize` work), `inputs.rs` (inputs delivered by hash), `market.rs`
+//! `on_initialize` and `on_idle` work), `inputs.rs` (inputs delivered by hash), `market.rs`
 //! (the [`agora_primitives::JobMarket`] side that `pallet-verification` checks
 //! receipts through), `try_state.rs` (invariants). The consensus rules they apply (seeds, draws, hashes) are
 //! `agora_primitives::rules`.
@@ -32,8 +32,9 @@
 //! ## Assumptions
 //! - Work due at a block (finalizations, expiries, prunes) is kept in a set
 //!   per block and drained in block order by a cursor within `QueueWeight`
-//!   per block: what is left over waits for the next block, so a hook's work
-//!   stays bounded while the queues' capacity follows the block weight. Only a
+//!   per block, then in `on_idle` within what the block's extrinsics left:
+//!   what is left over waits for the next block, so a hook's work stays
+//!   bounded while the queues' capacity follows the block weight. Only a
 //!   deadline block is bounded (`MaxJobsPerBlock` orders, since clients pick
 //!   it: a job whose deadline block is full is refused, `DeadlineBusy`).
 //! - A job is finalized only once its audit draw is done
@@ -512,6 +513,12 @@ pub mod pallet {
 		/// order, within `QueueWeight`.
 		fn on_initialize(n: BlockNumberFor<T>) -> Weight {
 			Self::do_on_initialize(n)
+		}
+
+		/// What `on_initialize` left due (its `QueueWeight` was used up),
+		/// within the weight the block's extrinsics left.
+		fn on_idle(n: BlockNumberFor<T>, remaining: Weight) -> Weight {
+			Self::do_on_idle(n, remaining)
 		}
 
 		fn integrity_test() {

@@ -17,13 +17,43 @@ impl<T: Config> Pallet<T> {
 	/// effect, and a finalization is tried again in the next block, an
 	/// expiry dropped (it only fails when the job no longer awaits a receipt).
 	pub(crate) fn do_on_initialize(n: BlockNumberFor<T>) -> Weight {
-		Self::drain_within(n, T::QueueWeight::get())
+		Self::drain_within(n, T::QueueWeight::get(), None)
 	}
 
-	/// [`Pallet::do_on_initialize`] within `budget` (its benchmark gives it
-	/// all it needs, so that what it measures does not depend on the weights
-	/// compiled into the benchmarked runtime).
-	pub(crate) fn drain_within(n: BlockNumberFor<T>, budget: Weight) -> Weight {
+	/// What `on_initialize` left due up to block `n` (its share was used up),
+	/// drained with the weight the block has left after its extrinsics: half
+	/// of it at most for the audit draws, the rest for finalizations,
+	/// expiries and prunes, exactly as `on_initialize` drains them. So the
+	/// queues' capacity follows the block's weight: `QueueWeight` is what they
+	/// get in a full block, and a block its extrinsics leave room in pays out
+	/// more. Nothing due (every cursor past `n`): two reads. Never uses more
+	/// than `remaining`.
+	pub(crate) fn do_on_idle(n: BlockNumberFor<T>, remaining: Weight) -> Weight {
+		let db = T::DbWeight::get();
+		let check = db.reads(2);
+		// A read for each block set each queue's drain may scan, set aside.
+		let scans = db.reads(3u64.saturating_mul(u64::from(MAX_DUE_BLOCKS)));
+		let step = T::WeightInfo::on_initialize(1, 0, 0);
+		if remaining.any_lt(check.saturating_add(scans).saturating_add(step)) {
+			return Weight::zero();
+		}
+		let c = DueCursors::<T>::get();
+		let behind = c.finalize <= n ||
+			c.expiry <= n || c.prune <= n ||
+			T::Checks::draws_pending_from().is_some_and(|d| d <= n);
+		if !behind {
+			return check;
+		}
+		let budget = remaining.saturating_sub(check).saturating_sub(scans);
+		let draws = budget.saturating_sub(step) / 2;
+		check.saturating_add(Self::drain_within(n, budget, Some(draws)))
+	}
+
+	/// [`Pallet::do_on_initialize`] within `budget`, the audit draws within
+	/// `draws` (`None`: the checker's own budget); its benchmark gives it all
+	/// it needs, so that what it measures does not depend on the weights
+	/// compiled into the benchmarked runtime.
+	pub(crate) fn drain_within(n: BlockNumberFor<T>, budget: Weight, draws: Option<Weight>) -> Weight {
 		use frame_support::storage::with_storage_layer;
 		let base = T::WeightInfo::on_initialize(0, 0, 0);
 		// Each measured step (its id's removal from the set included); a
@@ -33,7 +63,7 @@ impl<T: Config> Pallet<T> {
 		let per_block = T::DbWeight::get().reads(1);
 		// The checker's draws due up to now first (its own budget), whatever
 		// the runtime's hook order: a receipt finalizing now is drawn before.
-		let draws = T::Checks::run_draws(n);
+		let draws = T::Checks::run_draws(n, draws);
 		let mut left = budget.saturating_sub(base);
 		let mut used = base.saturating_add(draws);
 		let mut spend = |d: agora_pallet_support::Drained, per: Weight, left: &mut Weight| {

@@ -213,3 +213,58 @@ fn a_job_finalizes_at_its_block_whichever_hook_runs_first() {
 		AuditRate::set(0);
 	});
 }
+
+#[test]
+fn on_idle_pays_out_what_on_initialize_left_within_the_blocks_leftover() {
+	build_and_execute(|| {
+		let jobs = receipted_together(9);
+		let at = System::block_number() + WINDOW;
+		let w = <() as WeightInfo>::on_initialize;
+		let db = <<Test as frame_system::Config>::DbWeight as Get<frame_support::weights::RuntimeDbWeight>>::get();
+		// `on_initialize` has room for two finalizations a block.
+		QueueWeightBudget::set(w(2, 0, 0));
+		run_to(at);
+		let done = |jobs: &[u64]| jobs.iter().filter(|j| status(**j) == JobStatus::Finalized).count();
+		assert_eq!(done(&jobs), 2);
+		// Too little left in the block for one more: nothing read, nothing done.
+		let scans = db.reads(3 * agora_pallet_support::MAX_DUE_BLOCKS as u64);
+		let least = db.reads(2).saturating_add(scans).saturating_add(w(1, 0, 0));
+		assert_eq!(Jobs::on_idle(at, least.saturating_sub(Weight::from_parts(1, 0))), Weight::zero());
+		assert_eq!(done(&jobs), 2);
+		// Room for three more (the draws, with nothing to do, leave their
+		// half to the finalizations): three more, within what was left.
+		let room = db.reads(2).saturating_add(scans).saturating_add(w(3, 0, 0));
+		let used = Jobs::on_idle(at, room);
+		assert!(used.all_lte(room), "{used:?} over {room:?}");
+		assert_eq!(done(&jobs), 5, "on_idle paid out three more");
+		// A block with room for all: the rest is paid, each once.
+		let used = Jobs::on_idle(at, Weight::from_parts(u64::MAX / 2, u64::MAX / 2));
+		assert!(used.ref_time() > 0);
+		assert_eq!(done(&jobs), 9);
+		assert_eq!(DueCursors::<Test>::get().finalize, at + 1, "caught up");
+		assert_eq!(events().iter().filter(|e| matches!(e, crate::Event::JobFinalized { .. })).count(), 9);
+		// Nothing due: the cursors' two reads, nothing else.
+		assert_eq!(Jobs::on_idle(at, Weight::from_parts(u64::MAX / 2, u64::MAX / 2)), db.reads(2));
+		QueueWeightBudget::set(Weight::MAX);
+	});
+}
+
+#[test]
+fn on_idle_does_the_audit_draws_first_and_finalizes_only_what_they_passed() {
+	build_and_execute(|| {
+		// Draws are queued but `on_initialize` does none (its budget is 0).
+		AuditRate::set(1);
+		DrawWeightBudget::set(Weight::zero());
+		let jobs = receipted_together(3);
+		let at = System::block_number() + WINDOW;
+		run_to(at);
+		assert!(jobs.iter().all(|j| status(*j) == JobStatus::Receipted), "held behind the draws");
+		// The block's leftover does the draws (1 ppm selects none), then the
+		// finalizations they passed.
+		let used = Jobs::on_idle(at, Weight::from_parts(u64::MAX / 2, u64::MAX / 2));
+		assert!(used.ref_time() > 0);
+		assert!(jobs.iter().all(|j| status(*j) == JobStatus::Finalized));
+		DrawWeightBudget::set(Weight::MAX);
+		AuditRate::set(0);
+	});
+}

@@ -412,11 +412,13 @@ pub trait ReceiptChecks<BlockNumber> {
 	fn draws_pending_from() -> Option<BlockNumber> {
 		None
 	}
-	/// Does the audit draws due up to block `now` (within the checker's
-	/// budget), whichever pallet's hook runs first; the weight used. The
-	/// market calls it before it finalizes, so that a receipt's draw in its
-	/// finalization block comes first whatever the runtime's hook order.
-	fn run_draws(_now: BlockNumber) -> sp_runtime::Weight {
+	/// Does the audit draws due up to block `now` within `budget` (`None`:
+	/// the checker's own per-block budget), whichever pallet's hook runs
+	/// first; the weight used, never more than `budget`. The market calls it
+	/// before it finalizes, so that a receipt's draw in its finalization block
+	/// comes first whatever the runtime's hook order, and again from
+	/// `on_idle` with part of what the block has left.
+	fn run_draws(_now: BlockNumber, _budget: Option<sp_runtime::Weight>) -> sp_runtime::Weight {
 		sp_runtime::Weight::zero()
 	}
 }

@@ -214,7 +214,7 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_on_initialize(n: BlockNumberFor<T>) -> Weight {
 		use crate::weights::WeightInfo;
 		use frame_support::storage::with_storage_layer;
-		let draws = Self::drain_draws(n);
+		let draws = Self::drain_draws(n, T::DrawWeight::get());
 		let pruned = Self::prune_served(n);
 		let timeouts = AuditTimeouts::<T>::take(n);
 		let t = timeouts.len() as u32;
@@ -229,18 +229,24 @@ impl<T: Config> Pallet<T> {
 			.saturating_add(pruned)
 	}
 
-	/// The audit draws due up to block `n`, in block order, within
-	/// `DrawWeight` (the rest waits for the next block): run by this pallet's
-	/// `on_initialize` and, before it finalizes, by the market's
-	/// ([`agora_primitives::ReceiptChecks::run_draws`]), whichever comes
-	/// first; the second finds nothing left and reads one value.
-	pub(crate) fn drain_draws(n: BlockNumberFor<T>) -> Weight {
+	/// The audit draws due up to block `n`, in block order, within `budget`
+	/// (`DrawWeight` from the hooks; the rest waits for the next block): run
+	/// by this pallet's `on_initialize` and, before it finalizes, by the
+	/// market's ([`agora_primitives::ReceiptChecks::run_draws`], also from its
+	/// `on_idle` with part of the block's leftover weight), whichever comes
+	/// first; a later one finds nothing left and reads one value. The weight
+	/// used is within `budget` (the cursor's read and write and a read for
+	/// each block set scanned are set aside first) unless `budget` is below
+	/// those alone.
+	pub(crate) fn drain_draws(n: BlockNumberFor<T>, budget: Weight) -> Weight {
 		use crate::weights::WeightInfo;
 		use frame_support::storage::with_storage_layer;
 		let per_draw = T::WeightInfo::audit_draw().saturating_add(T::DbWeight::get().writes(1));
 		let per_block = T::DbWeight::get().reads(1);
-		let budget = T::DrawWeight::get();
-		let max_draws = agora_pallet_support::fits(budget, per_draw);
+		let fixed = T::DbWeight::get()
+			.reads_writes(1, 1)
+			.saturating_add(per_block.saturating_mul(u64::from(agora_pallet_support::MAX_DUE_BLOCKS)));
+		let max_draws = agora_pallet_support::fits(budget.saturating_sub(fixed), per_draw);
 		let mut cursor = AuditDrawCursor::<T>::get();
 		let drained = agora_pallet_support::drain_due::<AuditDraws<T>, _, _>(
 			&mut cursor,
@@ -280,8 +286,8 @@ impl<T: Config> agora_primitives::ReceiptChecks<BlockNumberFor<T>> for Pallet<T>
 		Some(AuditDrawCursor::<T>::get())
 	}
 
-	fn run_draws(now: BlockNumberFor<T>) -> Weight {
-		Self::drain_draws(now)
+	fn run_draws(now: BlockNumberFor<T>, budget: Option<Weight>) -> Weight {
+		Self::drain_draws(now, budget.unwrap_or_else(T::DrawWeight::get))
 	}
 
 	fn under_check(job: JobId) -> bool {

@@ -203,7 +203,9 @@ parameter_types! {
 	pub const MaxInputLen: u32 = MAX_INPUT_BOUND;
 	pub const MaxJobsPerBlock: u32 = MAX_JOBS_PER_BLOCK;
 	/// 15% of a block's weight for finalizations, expiries and prunes (about
-	/// 470 finalizations); what is left waits for the next block.
+	/// 370 finalizations) in `on_initialize`; what is left over is drained in
+	/// `on_idle` within the weight the block's extrinsics left, and the rest
+	/// waits for the next block.
 	pub QueueWeight: frame_support::weights::Weight =
 		sp_runtime::Perbill::from_percent(15) * super::system::RuntimeBlockWeights::get().max_block;
 	/// Most fitting offers one AVRF draw weighs (a seeded sample when more fit).
