@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Finalized throughput of one node (docs/benchmarks.md, "Throughput"): starts a
-# release dev node and runs `agora-load` (cli/src/bin/agora-load.rs) against it,
+# release dev node and runs `agora-load` (cli/src/bin/agora-load/) against it,
 # which in one run, from the same funded client accounts, drives
 #   1. balances.transfer_keep_alive between the clients (the peer), then
 #   2. whole job cycles: clients order jobs from PROVIDERS offers (Bob's and
@@ -57,6 +57,7 @@ if t:
     print(f"finalized transfer_keep_alive/s: {t['per_second']:.1f} ({t['in_window']} in {t['window_secs']:.1f} s, at most {t['max_per_block']} a block)")
 if j:
     print(f"finalized job cycles/s:          {j['per_second']:.1f} ({j['in_window']} in {j['window_secs']:.1f} s, at most {j['max_per_block']} a block); goal >= 1000")
+    print(f"  of which while orders went in:  {j['under_load_per_second']:.1f} ({j['under_load']} in {j['under_load_secs']:.1f} s)")
 if t and j and j["per_second"] > 0:
     print(f"transfers per job cycle: {t['per_second'] / j['per_second']:.1f}")
 ends = collections.Counter(m.group(1) for m in re.finditer(r"Prepared block for proposing .* end: (\w+)", open(sys.argv[2]).read()))

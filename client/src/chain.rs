@@ -490,6 +490,44 @@ fn nonce_taken(error: &str) -> bool {
 		.any(|m| error.contains(m))
 }
 
+/// Runs `f` again, up to 5 times a second apart, while it fails because this
+/// library cannot yet build its view of the head the node told it of
+/// ("cannot find the block header": on a busy node the new head is announced
+/// before it is served). Any other outcome is returned as it is. Only for
+/// steps that are safe to repeat: one that fails after a transaction went
+/// through must find that transaction's effect on the next try.
+pub async fn retry_unseen_head<T, F, Fut>(f: F) -> anyhow::Result<T>
+where
+	F: FnMut() -> Fut,
+	Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+	retry_unseen_head_every(Duration::from_secs(1), f).await
+}
+
+async fn retry_unseen_head_every<T, F, Fut>(wait: Duration, mut f: F) -> anyhow::Result<T>
+where
+	F: FnMut() -> Fut,
+	Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+	let mut tries = 0;
+	loop {
+		match f().await {
+			Err(e) if tries < 5 && head_unseen(&e) => {
+				tries += 1;
+				tracing::warn!(error = %format!("{e:#}"), "the node's head is not served yet; trying again");
+				tokio::time::sleep(wait).await;
+			},
+			r => return r,
+		}
+	}
+}
+
+/// Whether `e` is this library not finding the header of a block the node
+/// announced.
+fn head_unseen(e: &anyhow::Error) -> bool {
+	format!("{e:#}").contains("cannot find the block header")
+}
+
 /// The fee (and tip) a submitted transaction paid, from its events.
 pub fn fee_paid(events: &subxt::extrinsics::ExtrinsicEvents<Config>) -> anyhow::Result<u128> {
 	let ev = events
@@ -497,4 +535,47 @@ pub fn fee_paid(events: &subxt::extrinsics::ExtrinsicEvents<Config>) -> anyhow::
 		.transpose()?
 		.ok_or_else(|| anyhow::anyhow!("no TransactionFeePaid event"))?;
 	Ok(ev.actual_fee.saturating_add(ev.tip))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use std::sync::atomic::{AtomicU32, Ordering};
+
+	#[tokio::test]
+	async fn an_unseen_head_is_tried_again_and_nothing_else_is() {
+		let calls = AtomicU32::new(0);
+		let wait = Duration::from_millis(1);
+		// Twice unseen, then served: the third try's answer.
+		let r = retry_unseen_head_every(wait, || {
+			let k = calls.fetch_add(1, Ordering::SeqCst);
+			async move {
+				if k < 2 {
+					anyhow::bail!("at the current block: cannot find the block header 0xabcd")
+				}
+				Ok(k)
+			}
+		})
+		.await;
+		assert_eq!(r.unwrap(), 2);
+		assert_eq!(calls.load(Ordering::SeqCst), 3);
+		// Any other error comes back at once.
+		calls.store(0, Ordering::SeqCst);
+		let r: anyhow::Result<()> = retry_unseen_head_every(wait, || {
+			calls.fetch_add(1, Ordering::SeqCst);
+			async { anyhow::bail!("models.open_offer failed: Models::TooManyOffers") }
+		})
+		.await;
+		assert!(r.unwrap_err().to_string().contains("TooManyOffers"));
+		assert_eq!(calls.load(Ordering::SeqCst), 1);
+		// A head that never shows: given up after 5 more tries, with its error.
+		calls.store(0, Ordering::SeqCst);
+		let r: anyhow::Result<()> = retry_unseen_head_every(wait, || {
+			calls.fetch_add(1, Ordering::SeqCst);
+			async { anyhow::bail!("cannot find the block header") }
+		})
+		.await;
+		assert!(r.is_err());
+		assert_eq!(calls.load(Ordering::SeqCst), 6);
+	}
 }

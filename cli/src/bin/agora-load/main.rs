@@ -15,8 +15,8 @@
 //!    (no model: the output hash is made up) signs and posts a receipt
 //!    (`jobs.submit_receipt`) for each job assigned to them as soon as it sees
 //!    the job in a block, and the chain pays each job out in `on_initialize`
-//!    when its dispute window ends (`JobFinalized`). One cycle = order +
-//!    receipt + settlement.
+//!    (or `on_idle`, with what the block's extrinsics left) when its dispute
+//!    window ends (`JobFinalized`). One cycle = order + receipt + settlement.
 //!
 //! Load is closed-loop: on every new best block each client tops up to
 //! `--window` transactions the chain has not included yet (its nonce read at
@@ -26,7 +26,8 @@
 //! by `--relayers` fee payers in parallel, with a tip. Rates are counted in
 //! *finalized* blocks, by their on-chain timestamps: transfers from the first
 //! block with one to the last while the load went on; job cycles from the
-//! first payout to the last (the backlog drained). The report (JSON on
+//! first payout to the last (the backlog drained), and apart from the first
+//! payout to the last while orders still went in. The report (JSON on
 //! stdout, and `--json FILE`) gives the counts, the window, expired and
 //! still-open jobs, and every failed transaction's error by name.
 use agora_client::chain::{self, runtime, Client, Keypair, View};
@@ -38,7 +39,6 @@ use runtime::runtime_types::{
 	bounded_collections::bounded_vec::BoundedVec,
 	pallet_jobs::types::{InputParam, Order},
 };
-use serde::Serialize;
 use std::{
 	collections::{BTreeMap, HashSet},
 	sync::{
@@ -55,6 +55,11 @@ type At = subxt::client::ClientAtBlock<chain::Config, subxt::client::OnlineClien
 type ChainReceipt = runtime::runtime_types::agora_primitives::jobs::Receipt<AccountId32>;
 /// A block's events.
 type Events = subxt::events::Events<chain::Config>;
+
+mod providers;
+mod report;
+use providers::{offers_load, provider_offers};
+use report::{count_failures, finish, now_ms, short, steady, tally_finalized, PhaseReport, Report, Tally};
 
 #[derive(Parser, Debug)]
 #[command(name = "agora-load", about = "Drives transfers, then job cycles, into a dev node and reports finalized rates")]
@@ -128,50 +133,6 @@ impl Sender {
 	fn pending(&self) -> u64 {
 		self.next.saturating_sub(self.chain)
 	}
-}
-
-/// What a phase saw in finalized blocks: (block, timestamp ms, events counted).
-#[derive(Default)]
-struct Tally {
-	blocks: Vec<(u64, u64, u64)>,
-}
-
-#[derive(Serialize, Default, Debug)]
-struct PhaseReport {
-	/// Counted events per second over the steady window.
-	per_second: f64,
-	/// Events counted in the steady window, and its length.
-	in_window: u64,
-	window_secs: f64,
-	/// Every counted event in the phase.
-	total: u64,
-	/// Transactions submitted (transfers, or job orders), receipts submitted
-	/// (jobs), and those refused by the pool or failed in a block (by error).
-	submitted: u64,
-	receipts_submitted: u64,
-	/// Jobs that expired without a receipt (the provider slashed), in best
-	/// blocks, and the offer's jobs still open when the phase gave up
-	/// waiting (3 dispute windows after the last order).
-	expired: u64,
-	open_at_end: u64,
-	failed: BTreeMap<String, u64>,
-	/// Transactions the pool accepted and later dropped (signed again).
-	dropped_by_pool: u64,
-	/// Finalized blocks seen in the phase, and the most events one held.
-	blocks: u64,
-	max_per_block: u64,
-}
-
-#[derive(Serialize, Debug)]
-struct Report {
-	node: String,
-	clients: u32,
-	window: u64,
-	seconds: u64,
-	transfers: Option<PhaseReport>,
-	job_cycles: Option<PhaseReport>,
-	/// Finalized transfers per finalized job cycle, per second.
-	transfers_per_job_cycle: Option<f64>,
 }
 
 #[tokio::main]
@@ -322,10 +283,6 @@ async fn submit_run<C: subxt::transactions::Payload>(
 	sent
 }
 
-fn short(e: &str) -> String {
-	e.chars().take(120).collect()
-}
-
 /// The events of every best block after `last_seen` up to the one at `at`
 /// (numbered `number`), oldest first: the best-block stream skips blocks that
 /// came while the caller was busy submitting. Moves `last_seen` to `number`.
@@ -343,100 +300,6 @@ async fn events_since(
 	out.push((number, at.events().fetch().await?));
 	*last_seen = Some(number);
 	Ok(out)
-}
-
-/// Failed extrinsics in `events`, and receipts a `jobs.submit_receipts` batch
-/// or orders a `jobs.submit_jobs` batch refused, by error name (every transaction on the bench chain is this
-/// generator's; `at` gives the metadata).
-fn count_failures(at: &At, events: &Events, failed: &Mutex<BTreeMap<String, u64>>) {
-	use runtime::runtime_types::sp_runtime::DispatchError;
-	let md = at.metadata_ref();
-	let name = |e: &DispatchError| match e {
-		DispatchError::Module(m) => md
-			.pallet_by_error_index(m.index)
-			.and_then(|p| p.error_variant_by_index(m.error[0]).map(|v| format!("{}::{}", p.name(), v.name)))
-			.unwrap_or_else(|| format!("module {} error {:?}", m.index, m.error)),
-		other => format!("{other:?}"),
-	};
-	let mut failed = failed.lock().unwrap_or_else(|p| p.into_inner());
-	for ev in events.find::<runtime::system::events::ExtrinsicFailed>().flatten() {
-		*failed.entry(name(&ev.dispatch_error)).or_default() += 1;
-	}
-	for ev in events.find::<runtime::jobs::events::ReceiptRefused>().flatten() {
-		*failed.entry(format!("receipt refused: {}", name(&ev.error))).or_default() += 1;
-	}
-	for ev in events.find::<runtime::jobs::events::OrderRefused>().flatten() {
-		*failed.entry(format!("order refused: {}", name(&ev.error))).or_default() += 1;
-	}
-}
-
-fn tally_finalized<F>(
-	client: Client,
-	count: F,
-	tally: Arc<Mutex<Tally>>,
-	stop: Arc<AtomicU64>,
-) -> tokio::task::JoinHandle<anyhow::Result<()>>
-where
-	F: Fn(&Events) -> u64 + Send + 'static,
-{
-	tokio::spawn(async move {
-		let mut blocks = client.stream_blocks().await?;
-		while let Some(block) = blocks.next().await {
-			let block = block?;
-			let at = block.at().await?;
-			let events = at.events().fetch().await?;
-			let n = count(&events);
-			let ts = at.storage().entry(runtime::storage().timestamp().now())?.try_fetch(()).await?;
-			let ts = ts.map(|v| v.decode()).transpose()?.unwrap_or(0);
-			tally.lock().unwrap_or_else(|p| p.into_inner()).blocks.push((block.number(), ts, n));
-			if block.number() >= stop.load(Ordering::Relaxed) {
-				break;
-			}
-		}
-		Ok(())
-	})
-}
-
-/// The rate over the blocks whose timestamps lie in `(from, to]`, from the
-/// first of them with a counted event to the last: the events in the blocks
-/// after the first, over the time between the two.
-fn steady(tally: &Tally, from_ms: u64, to_ms: u64) -> (u64, f64) {
-	let window: Vec<_> = tally.blocks.iter().filter(|(_, ts, _)| *ts > from_ms && *ts <= to_ms).collect();
-	let (Some(first), Some(last)) =
-		(window.iter().position(|b| b.2 > 0), window.iter().rposition(|b| b.2 > 0))
-	else {
-		return (0, 0.0);
-	};
-	let counted = window.iter().take(last + 1).skip(first + 1).map(|b| b.2).sum::<u64>();
-	let secs = match (window.get(first), window.get(last)) {
-		(Some(a), Some(b)) => b.1.saturating_sub(a.1) as f64 / 1000.0,
-		_ => 0.0,
-	};
-	(counted, secs)
-}
-
-fn now_ms() -> u64 {
-	std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
-
-fn finish(tally: &Tally, from_ms: u64, to_ms: u64, submitted: u64, failed: BTreeMap<String, u64>) -> PhaseReport {
-	let (in_window, window_secs) = steady(tally, from_ms, to_ms);
-	let per_second = if window_secs > 0.0 { in_window as f64 / window_secs } else { 0.0 };
-	let counted: Vec<_> = tally.blocks.iter().filter(|(_, ts, _)| *ts > from_ms).collect();
-	PhaseReport {
-		per_second,
-		in_window,
-		window_secs,
-		total: counted.iter().map(|b| b.2).sum(),
-		submitted,
-		receipts_submitted: 0,
-		expired: 0,
-		open_at_end: 0,
-		failed,
-		dropped_by_pool: 0,
-		blocks: counted.len() as u64,
-		max_per_block: counted.iter().map(|b| b.2).max().unwrap_or(0),
-	}
 }
 
 /// Phase 1: transfers between clients for `seconds`; counts `Transfer` events
@@ -506,102 +369,6 @@ async fn transfers(client: &Client, args: &Args, clients: &mut [Sender]) -> anyh
 	r.dropped_by_pool = clients.iter().map(|c| c.dropped).sum();
 	eprintln!("transfers: {:.1}/s finalized ({} in {:.1}s)", r.per_second, r.in_window, r.window_secs);
 	Ok(r)
-}
-
-/// Gives every provider in `keys` (Bob first) an active offer for `model` on
-/// the terms of Bob's, taking `capacity` open jobs: bonds a load provider
-/// that is not bonded, opens its offer (its own key signs receipts) or raises
-/// the capacity of one it has. Returns the offers' ids, in `keys` order.
-async fn provider_offers(
-	client: &Client,
-	model: [u8; 32],
-	keys: &[Keypair],
-	capacity: u32,
-) -> anyhow::Result<Vec<u64>> {
-	let view = View::new(client);
-	let offers = view.offers().await?;
-	let mine = |who: &AccountId32| offers.iter().find(|o| o.model_id == model && &o.provider == who && o.active);
-	let bob = keys.first().ok_or_else(|| anyhow::anyhow!("no provider"))?;
-	let terms = mine(&chain::account(bob))
-		.ok_or_else(|| anyhow::anyhow!("Bob has no active offer for this model (is this a dev chain?)"))?
-		.clone();
-	let at = client.at_current_block().await?;
-	let stake = at.constants().entry(runtime::constants().slashing().min_provider_stake())?;
-	let setups = keys.iter().enumerate().map(|(i, key)| {
-		let who = chain::account(key);
-		let existing = mine(&who).cloned();
-		let terms = &terms;
-		retry_unseen_head(move || { let existing = existing.clone(); let who = who.clone(); async move {
-			let offer = match existing {
-				Some(o) if o.capacity >= capacity => return Ok::<_, anyhow::Error>(o.id),
-				Some(o) => {
-					let call = runtime::transactions().models().update_offer(
-						o.id,
-						o.base_price,
-						o.price_per_1k_tokens,
-						o.endpoint.clone().into_bytes(),
-						capacity,
-						o.hardware.clone().into_bytes(),
-					);
-					chain::submit_final(client, &call, key, "models.update_offer").await?;
-					o.id
-				},
-				None => {
-					if i > 0 && !bonded(client, &who).await? {
-						let call = runtime::transactions().slashing().bond(stake);
-						chain::submit_final(client, &call, key, "slashing.bond").await?;
-					}
-					let call = runtime::transactions().models().open_offer(
-						model,
-						who.0,
-						terms.base_price,
-						terms.price_per_1k_tokens,
-						terms.endpoint.clone().into_bytes(),
-						capacity,
-						terms.hardware.clone().into_bytes(),
-					);
-					let events = chain::submit_final(client, &call, key, "models.open_offer").await?;
-					events
-						.find_first::<runtime::models::events::OfferOpened>()
-						.ok_or_else(|| anyhow::anyhow!("no OfferOpened event"))??
-						.offer_id
-				},
-			};
-			Ok(offer)
-		}})
-	});
-	join_all(setups).await.into_iter().collect()
-}
-
-/// Runs `f` again, up to 5 times a second apart, while the client library
-/// fails to build its view of the chain with "cannot find the block header":
-/// on a busy dev node the head it was told of is not yet served (seen with 32
-/// load providers set up at once). The failure comes before a transaction is
-/// signed; a setup that fails after its bond went through finds the bond on
-/// the next try and does not bond again.
-async fn retry_unseen_head<T, F, Fut>(mut f: F) -> anyhow::Result<T>
-where
-	F: FnMut() -> Fut,
-	Fut: std::future::Future<Output = anyhow::Result<T>>,
-{
-	let mut tries = 0;
-	loop {
-		match f().await {
-			Err(e) if tries < 5 && format!("{e:#}").contains("cannot find the block header") => {
-				tries += 1;
-				eprintln!("retrying after: {e:#}");
-				tokio::time::sleep(Duration::from_secs(1)).await;
-			},
-			r => return r,
-		}
-	}
-}
-
-/// Whether `who` has a provider bond.
-async fn bonded(client: &Client, who: &AccountId32) -> anyhow::Result<bool> {
-	let at = client.at_current_block().await?;
-	let entry = at.storage().entry(runtime::storage().slashing().bonds())?;
-	Ok(entry.try_fetch((who.clone(),)).await?.is_some())
 }
 
 /// Phase 2: job cycles for `seconds`, then until the receipted jobs are paid
@@ -813,21 +580,18 @@ async fn jobs(
 	// drained): while orders go on the chain settles as fast as it can, and
 	// after they stop it works off what is queued.
 	let mut r = finish(&t, start, u64::MAX, submitted, failed.into_inner().unwrap_or_default());
+	let (under_load, under_load_secs) = steady(&t, start, end);
+	r.under_load = under_load;
+	r.under_load_secs = under_load_secs;
+	r.under_load_per_second = if under_load_secs > 0.0 { under_load as f64 / under_load_secs } else { 0.0 };
 	r.receipts_submitted = receipts_sent;
 	r.dropped_by_pool = clients.iter().chain(relayers.iter()).map(|c| c.dropped).sum();
 	r.expired = expired;
 	r.open_at_end = open;
-	eprintln!("jobs: {:.1} cycles/s finalized ({} in {:.1}s)", r.per_second, r.in_window, r.window_secs);
+	eprintln!(
+		"jobs: {:.1} cycles/s finalized ({} in {:.1}s); {:.1}/s while orders went in ({} in {:.1}s)",
+		r.per_second, r.in_window, r.window_secs, r.under_load_per_second, r.under_load, r.under_load_secs
+	);
 	Ok(r)
 }
 
-/// The offers' open jobs at `at`, together.
-async fn offers_load(at: &At, offers: &[u64]) -> anyhow::Result<u64> {
-	let entry = at.storage().entry(runtime::storage().jobs().offer_load())?;
-	let reads = offers.iter().map(|o| entry.try_fetch((*o,)));
-	let mut open = 0u64;
-	for r in join_all(reads).await {
-		open = open.saturating_add(u64::from(r?.map(|v| v.decode()).transpose()?.unwrap_or(0)));
-	}
-	Ok(open)
-}
