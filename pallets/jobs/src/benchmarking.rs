@@ -17,6 +17,24 @@ use sp_runtime::{
 	SaturatedConversion,
 };
 
+/// Sets up what the benchmarks need from other pallets.
+pub trait BenchmarkHelper<AccountId, Balance> {
+	/// Registers a model and opens `offers` offers for it by bonded providers,
+	/// every one signing with the key of `worker_seed`; returns the model id and
+	/// the first offer's provider.
+	fn setup_offers(offers: u32, worker: [u8; 32]) -> (agora_primitives::ModelId, AccountId);
+	/// Funds `who`.
+	fn fund(who: &AccountId, amount: Balance);
+	/// Sets `MAX_INPUT_LEN` where the runtime keeps it (the benchmarks measure
+	/// inputs up to the storage bound `MaxInputLen`).
+	fn set_input_limit(bytes: u32);
+	/// Does (skips) every queued audit draw where the receipt checker keeps
+	/// them, so the queued finalizations may run (`ReceiptChecks::draws_pending_from`).
+	fn finish_draws();
+	/// Gives `who` a service pass with requests to spare this epoch.
+	fn give_pass(who: &AccountId);
+}
+
 const KEY: KeyTypeId = KeyTypeId(*b"bnch");
 
 fn worker() -> sp_core::sr25519::Public {

@@ -22,7 +22,8 @@
 //!
 //! ## Code layout
 //! `lib.rs` holds the calls, storage, events and errors; the logic behind them
-//! is split by topic: `assign.rs` (ordering, AVRF assignment), `settle.rs`
+//! is split by topic: `assign.rs` (ordering, AVRF assignment), `lifecycle.rs` (acknowledge,
+//! cancel, rate, an early finalize), `settle.rs`
 //! (receipts, payout, expiry), `queues.rs` (per-block queues and the
 //! `on_initialize` and `on_idle` work), `inputs.rs` (inputs delivered by hash), `market.rs`
 //! (the [`agora_primitives::JobMarket`] side that `pallet-verification` checks
@@ -51,6 +52,7 @@ pub use pallet::*;
 mod assign;
 use assign::PayBy;
 mod inputs;
+mod lifecycle;
 mod market;
 #[cfg(feature = "runtime-benchmarks")]
 pub mod benchmarking;
@@ -79,24 +81,8 @@ pub mod weights;
 pub use types::*;
 pub use weights::WeightInfo;
 
-/// Sets up what the benchmarks need from other pallets.
 #[cfg(feature = "runtime-benchmarks")]
-pub trait BenchmarkHelper<AccountId, Balance> {
-	/// Registers a model and opens `offers` offers for it by bonded providers,
-	/// every one signing with the key of `worker_seed`; returns the model id and
-	/// the first offer's provider.
-	fn setup_offers(offers: u32, worker: [u8; 32]) -> (agora_primitives::ModelId, AccountId);
-	/// Funds `who`.
-	fn fund(who: &AccountId, amount: Balance);
-	/// Sets `MAX_INPUT_LEN` where the runtime keeps it (the benchmarks measure
-	/// inputs up to the storage bound `MaxInputLen`).
-	fn set_input_limit(bytes: u32);
-	/// Does (skips) every queued audit draw where the receipt checker keeps
-	/// them, so the queued finalizations may run (`ReceiptChecks::draws_pending_from`).
-	fn finish_draws();
-	/// Gives `who` a service pass with requests to spare this epoch.
-	fn give_pass(who: &AccountId);
-}
+pub use benchmarking::BenchmarkHelper;
 
 // FRAME's pallet macros expand to `expect` calls attributed to this module;
 // hand-written code here uses none (the before-stop check greps for them).
@@ -104,9 +90,8 @@ pub trait BenchmarkHelper<AccountId, Balance> {
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
-	use agora_pallet_support::DueSet;
 	use agora_primitives::{
-		JobEscrow, JobId, JobParams, JobStatus, ModelId, OfferId, OfferRegistry,
+		JobEscrow, JobId, JobParams, ModelId, OfferId, OfferRegistry,
 		ProviderBonds, ReceiptChecks, Receipt, Reputation, ServicePasses,
 	};
 	use frame_support::{pallet_prelude::*, traits::Randomness};
@@ -571,13 +556,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::acknowledge())]
 		pub fn acknowledge(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
-			ensure!(job.provider == who, Error::<T>::NotProvider);
-			ensure!(job.status == JobStatus::Assigned, Error::<T>::InvalidState);
-			job.status = JobStatus::Acknowledged;
-			Jobs::<T>::insert(job_id, job);
-			Self::deposit_event(Event::JobAcknowledged { job_id, provider: who });
-			Ok(())
+			Self::do_acknowledge(who, job_id)
 		}
 
 		/// Post the worker's signed receipt. Anyone may submit it (a worker's
@@ -618,14 +597,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::finalize())]
 		pub fn finalize(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
 			ensure_signed(origin)?;
-			let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
-			ensure!(job.status == JobStatus::Receipted, Error::<T>::InvalidState);
-			let receipt = job.receipt.as_ref().ok_or(Error::<T>::InvalidState)?;
-			let now = frame_system::Pallet::<T>::block_number();
-			ensure!(now >= receipt.window_end, Error::<T>::TooEarly);
-			ensure!(Self::drawn_through(receipt.finalize_at), Error::<T>::TooEarly);
-			FinalizeQueue::<T>::unschedule(receipt.finalize_at, &job_id);
-			Self::do_finalize(job_id)
+			Self::do_finalize_due(job_id)
 		}
 
 		/// Cancel a job the provider has not acknowledged, for a full refund.
@@ -637,18 +609,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::cancel_job())]
 		pub fn cancel_job(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
-			ensure!(job.client == who, Error::<T>::NotClient);
-			ensure!(job.status == JobStatus::Assigned, Error::<T>::CannotCancel);
-			let refunded = T::Escrow::refund(job_id)?;
-			Self::unqueue_expiry(&job, job_id);
-			Self::release_load(&job);
-			Self::end_pass(&job, false);
-			job.status = JobStatus::Cancelled;
-			Self::schedule_prune(job_id);
-			Jobs::<T>::insert(job_id, job);
-			Self::deposit_event(Event::JobCancelled { job_id, refunded });
-			Ok(())
+			Self::do_cancel(who, job_id)
 		}
 
 		/// Rate the job's provider −1, 0 or +1, once, after finalization.
@@ -662,18 +623,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::rate().saturating_add(T::Reputation::rating_weight()))]
 		pub fn rate(origin: OriginFor<T>, job_id: JobId, rating: i8) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
-			ensure!(job.client == who, Error::<T>::NotClient);
-			ensure!(job.status == JobStatus::Finalized, Error::<T>::NotFinalized);
-			ensure!((-1..=1).contains(&rating), Error::<T>::InvalidRating);
-			ensure!(job.rating.is_none(), Error::<T>::AlreadyRated);
-			let provider = job.provider.clone();
-			// Refuses (changing nothing) a client restricted for review abuse.
-			T::Reputation::on_rating(&who, &provider, rating)?;
-			job.rating = Some(rating);
-			Jobs::<T>::insert(job_id, job);
-			Self::deposit_event(Event::JobRated { job_id, client: who, provider, rating });
-			Ok(())
+			Self::do_rate(who, job_id, rating)
 		}
 
 		/// The provider reports that the client never delivered the by-hash input
@@ -766,16 +716,7 @@ pub mod pallet {
 		) -> DispatchResultWithPostInfo {
 			ensure_signed(origin)?;
 			ensure!(!receipts.is_empty(), Error::<T>::NoReceipts);
-			let n = receipts.len() as u32;
-			for (job_id, receipt, signature) in receipts {
-				let r = frame_support::storage::with_storage_layer(|| {
-					Self::do_submit_receipt(job_id, receipt, signature)
-				});
-				if let Err(error) = r {
-					Self::deposit_event(Event::ReceiptRefused { job_id, error });
-				}
-			}
-			Ok(Some(T::WeightInfo::submit_receipts(n)).into())
+			Ok(Some(Self::do_submit_receipts(receipts.into_inner())).into())
 		}
 
 		/// Order many jobs of one model in one extrinsic, each holding its own

@@ -6,6 +6,7 @@ use agora_primitives::{
 	JobEscrow, JobId, JobStatus, OfferRegistry, ProviderBonds, ReceiptChecks, Receipt, Reputation,
 	SlashReason,
 };
+use alloc::vec::Vec;
 use frame_support::pallet_prelude::*;
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::traits::CheckedAdd;
@@ -64,6 +65,21 @@ impl<T: Config> Pallet<T> {
 			finalize_at,
 		});
 		Ok(())
+	}
+
+	/// [`Pallet::submit_receipts`] after its checks: each receipt on its own
+	/// storage layer (a refused one changes nothing and emits
+	/// `ReceiptRefused`); the weight of the batch.
+	pub(crate) fn do_submit_receipts(receipts: Vec<(JobId, Receipt<T::AccountId>, [u8; 64])>) -> Weight {
+		use crate::weights::WeightInfo;
+		let n = receipts.len() as u32;
+		for (job_id, receipt, signature) in receipts {
+			let r = frame_support::storage::with_storage_layer(|| Self::do_submit_receipt(job_id, receipt, signature));
+			if let Err(error) = r {
+				Self::deposit_event(Event::ReceiptRefused { job_id, error });
+			}
+		}
+		T::WeightInfo::submit_receipts(n)
 	}
 
 	/// Pays a receipted job out and closes it.
