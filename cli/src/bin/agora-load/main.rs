@@ -59,7 +59,7 @@ type Events = subxt::events::Events<chain::Config>;
 mod providers;
 mod report;
 use providers::{offers_load, provider_offers};
-use report::{count_failures, finish, now_ms, short, steady, tally_finalized, PhaseReport, Report, Tally};
+use report::{count_failures, finish, now_ms, rate, short, tally_finalized, PhaseReport, Report, Tally};
 
 #[derive(Parser, Debug)]
 #[command(name = "agora-load", about = "Drives transfers, then job cycles, into a dev node and reports finalized rates")]
@@ -580,10 +580,7 @@ async fn jobs(
 	// drained): while orders go on the chain settles as fast as it can, and
 	// after they stop it works off what is queued.
 	let mut r = finish(&t, start, u64::MAX, submitted, failed.into_inner().unwrap_or_default());
-	let (under_load, under_load_secs) = steady(&t, start, end);
-	r.under_load = under_load;
-	r.under_load_secs = under_load_secs;
-	r.under_load_per_second = if under_load_secs > 0.0 { under_load as f64 / under_load_secs } else { 0.0 };
+	(r.under_load, r.under_load_secs, r.under_load_per_second) = rate(&t, start, end);
 	r.receipts_submitted = receipts_sent;
 	r.dropped_by_pool = clients.iter().chain(relayers.iter()).map(|c| c.dropped).sum();
 	r.expired = expired;

@@ -119,7 +119,7 @@ where
 /// The rate over the blocks whose timestamps lie in `(from, to]`, from the
 /// first of them with a counted event to the last: the events in the blocks
 /// after the first, over the time between the two.
-pub(crate) fn steady(tally: &Tally, from_ms: u64, to_ms: u64) -> (u64, f64) {
+fn steady(tally: &Tally, from_ms: u64, to_ms: u64) -> (u64, f64) {
 	let window: Vec<_> = tally.blocks.iter().filter(|(_, ts, _)| *ts > from_ms && *ts <= to_ms).collect();
 	let (Some(first), Some(last)) =
 		(window.iter().position(|b| b.2 > 0), window.iter().rposition(|b| b.2 > 0))
@@ -134,13 +134,18 @@ pub(crate) fn steady(tally: &Tally, from_ms: u64, to_ms: u64) -> (u64, f64) {
 	(counted, secs)
 }
 
+/// [`steady`] and its events per second (0 for a window of no length).
+pub(crate) fn rate(tally: &Tally, from_ms: u64, to_ms: u64) -> (u64, f64, f64) {
+	let (n, secs) = steady(tally, from_ms, to_ms);
+	(n, secs, if secs > 0.0 { n as f64 / secs } else { 0.0 })
+}
+
 pub(crate) fn now_ms() -> u64 {
 	std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 pub(crate) fn finish(tally: &Tally, from_ms: u64, to_ms: u64, submitted: u64, failed: BTreeMap<String, u64>) -> PhaseReport {
-	let (in_window, window_secs) = steady(tally, from_ms, to_ms);
-	let per_second = if window_secs > 0.0 { in_window as f64 / window_secs } else { 0.0 };
+	let (in_window, window_secs, per_second) = rate(tally, from_ms, to_ms);
 	let counted: Vec<_> = tally.blocks.iter().filter(|(_, ts, _)| *ts > from_ms).collect();
 	PhaseReport {
 		per_second,
