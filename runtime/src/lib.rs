@@ -81,7 +81,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("agora"),
 	impl_name: alloc::borrow::Cow::Borrowed("agora"),
 	authoring_version: 1,
-	spec_version: 105,
+	spec_version: 106,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -281,8 +281,8 @@ pub type Migrations = (
 	// (`paid`; claims no longer move funds), `paid = claimed` for the old ones.
 	pallet_channels::migrations::v1::MigrateV0ToV1<Runtime>,
 	// spec_version 104 adds `jobs.submit_jobs` (batched orders); 105 pays
-	// out what `on_initialize` left due from `on_idle`. No storage changes,
-	// so no migration.
+	// out what `on_initialize` left due from `on_idle`; 106 charges each
+	// audit draw by its outcome. No storage changes, so no migration.
 );
 /// Dispatches calls to the pallets.
 pub type Executive = frame_executive::Executive<

@@ -112,9 +112,26 @@ mod benchmarks {
 		let now = frame_system::Pallet::<T>::block_number();
 		#[block]
 		{
-			Verification::<T>::do_audit_draw(job, now).unwrap();
+			assert!(Verification::<T>::do_audit_draw(job, now).unwrap());
 		}
 		assert_eq!(status::<T>(job), JobStatus::Disputed);
+	}
+
+	/// A receipt's audit draw that passes it (not drawn, as most are: the
+	/// rate at its governed floor, 1 %): the receipt, the rate and the block's
+	/// randomness read, the seed hashed; nothing written.
+	#[benchmark]
+	fn audit_draw_passed() {
+		let (job, _, _) = T::BenchmarkHelper::receipted_job();
+		T::BenchmarkHelper::set_audit_rate(10_000);
+		let now = frame_system::Pallet::<T>::block_number();
+		let drew;
+		#[block]
+		{
+			drew = Verification::<T>::do_audit_draw(job, now).unwrap();
+		}
+		assert!(!drew);
+		assert_eq!(status::<T>(job), JobStatus::Receipted);
 	}
 
 	/// A served receipt disputed with `i` input and `o` output bytes: both

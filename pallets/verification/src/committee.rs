@@ -84,18 +84,21 @@ impl<T: Config> Pallet<T> {
 	/// A receipt's audit draw: drawn by this block's VRF output
 	/// ([`Self::drawn_for_audit`]), it goes to a committee instead of its
 	/// finalization. A receipt already under a check, or with no committee to
-	/// be had, is not drawn.
-	pub(crate) fn do_audit_draw(job_id: JobId, now: BlockNumberFor<T>) -> DispatchResult {
+	/// be had, is not drawn. `Ok(false)` when the draw passed the receipt
+	/// without drawing it (or it is no longer receipted): what
+	/// `WeightInfo::audit_draw_passed` weighs; every other outcome is within
+	/// `WeightInfo::audit_draw`.
+	pub(crate) fn do_audit_draw(job_id: JobId, now: BlockNumberFor<T>) -> Result<bool, DispatchError> {
 		let job = T::Jobs::receipted(job_id).ok_or(Error::<T>::UnknownJob)?;
 		if job.status != JobStatus::Receipted || !Self::drawn_for_audit(job_id) {
-			return Ok(());
+			return Ok(false);
 		}
 		let Ok(audit) = Self::new_audit(&job, job_id, None, now) else {
-			return Ok(());
+			return Ok(true);
 		};
 		T::Jobs::begin_check(job_id)?;
 		Self::start_audit(job_id, &job.provider, audit);
-		Ok(())
+		Ok(true)
 	}
 
 	/// Who may not judge `job`: its provider, its client and a challenger.
@@ -234,36 +237,59 @@ impl<T: Config> Pallet<T> {
 	/// by this pallet's `on_initialize` and, before it finalizes, by the
 	/// market's ([`agora_primitives::ReceiptChecks::run_draws`], also from its
 	/// `on_idle` with part of the block's leftover weight), whichever comes
-	/// first; a later one finds nothing left and reads one value. The weight
-	/// used is within `budget` (the cursor's read and write and a read for
-	/// each block set scanned are set aside first) unless `budget` is below
-	/// those alone.
+	/// first; a later one finds nothing left and reads one value.
+	///
+	/// Each draw is charged by its outcome: a receipt the draw passes (most of
+	/// them: `AUDIT_RATE` is a few percent) costs `audit_draw_passed`, one it
+	/// draws costs `audit_draw`. Since the outcome is known only afterwards,
+	/// the drain takes as many due receipts as would fit if every one were
+	/// drawn, charges what they cost, and takes more from what is left, until
+	/// not one more worst-case draw fits, the due receipts are all done, or it
+	/// has read `MAX_DUE_BLOCKS` block sets. The weight used is within
+	/// `budget` (the cursor's read and write and the block sets it may still
+	/// read are set aside first) unless `budget` is below the cursor's read and
+	/// write alone.
 	pub(crate) fn drain_draws(n: BlockNumberFor<T>, budget: Weight) -> Weight {
 		use crate::weights::WeightInfo;
 		use frame_support::storage::with_storage_layer;
-		let per_draw = T::WeightInfo::audit_draw().saturating_add(T::DbWeight::get().writes(1));
-		let per_block = T::DbWeight::get().reads(1);
-		let fixed = T::DbWeight::get()
-			.reads_writes(1, 1)
-			.saturating_add(per_block.saturating_mul(u64::from(agora_pallet_support::MAX_DUE_BLOCKS)));
-		let max_draws = agora_pallet_support::fits(budget.saturating_sub(fixed), per_draw);
+		let db = T::DbWeight::get();
+		// Each id also leaves its block set: one write.
+		let per_draw = T::WeightInfo::audit_draw().saturating_add(db.writes(1));
+		let per_pass = T::WeightInfo::audit_draw_passed().saturating_add(db.writes(1)).min(per_draw);
+		let per_block = db.reads(1);
+		let end = n.saturating_add(One::one());
+		let mut used = db.reads_writes(1, 1);
+		let mut blocks_left = agora_pallet_support::MAX_DUE_BLOCKS;
 		let mut cursor = AuditDrawCursor::<T>::get();
-		let drained = agora_pallet_support::drain_due::<AuditDraws<T>, _, _>(
-			&mut cursor,
-			n.saturating_add(One::one()),
-			max_draws,
-			agora_pallet_support::MAX_DUE_BLOCKS,
-			|_, ids| {
-				for id in ids {
-					let _ = with_storage_layer(|| Self::do_audit_draw(id, n));
-				}
-			},
-		);
+		while cursor < end && blocks_left > 0 {
+			let scans = per_block.saturating_mul(u64::from(blocks_left));
+			let room = agora_pallet_support::fits(budget.saturating_sub(used).saturating_sub(scans), per_draw);
+			if room == 0 {
+				break;
+			}
+			let mut spent = Weight::zero();
+			let drained = agora_pallet_support::drain_due::<AuditDraws<T>, _, _>(
+				&mut cursor,
+				end,
+				room,
+				blocks_left,
+				|_, ids| {
+					for id in ids {
+						// A failed draw changed nothing; it is charged in full.
+						let drew = with_storage_layer(|| Self::do_audit_draw(id, n)).unwrap_or(true);
+						spent = spent.saturating_add(if drew { per_draw } else { per_pass });
+					}
+				},
+			);
+			used = used.saturating_add(spent).saturating_add(per_block.saturating_mul(u64::from(drained.blocks)));
+			blocks_left = blocks_left.saturating_sub(drained.blocks);
+			if drained.ids < room {
+				// Caught up with `n`, or out of block sets to read.
+				break;
+			}
+		}
 		AuditDrawCursor::<T>::put(cursor);
-		per_draw
-			.saturating_mul(u64::from(drained.ids))
-			.saturating_add(per_block.saturating_mul(u64::from(drained.blocks)))
-			.saturating_add(T::DbWeight::get().reads_writes(1, 1))
+		used
 	}
 
 	/// A check whose timeout step failed (its storage changes were undone)

@@ -23,6 +23,11 @@ use sp_runtime::{
 };
 
 fn submit(model: [u8; 32], provider: AccountId) -> u64 {
+	submit_due(model, provider, System::block_number() + 10)
+}
+
+/// The client's order of `model` from `provider`, due by `deadline`.
+fn submit_due(model: [u8; 32], provider: AccountId, deadline: u64) -> u64 {
 	let id = pallet_jobs::NextJobId::<Test>::get();
 	assert_ok!(Jobs::submit_job(
 		RuntimeOrigin::signed(CLIENT),
@@ -30,7 +35,7 @@ fn submit(model: [u8; 32], provider: AccountId) -> u64 {
 		InputParam::Inline(b"Hello".to_vec()),
 		params(1_000),
 		5_000,
-		System::block_number() + 10,
+		deadline,
 		Some(provider)
 	));
 	id
@@ -603,5 +608,69 @@ fn a_new_dispute_window_applies_to_receipts_accepted_after_it() {
 		assert_noop!(Jobs::finalize(RuntimeOrigin::signed(CLIENT), new), JobsError::<Test>::TooEarly);
 		// Still open to dispute under the window it was accepted with.
 		assert_ok!(Verification::dispute(RuntimeOrigin::signed(CHALLENGER), new));
+	});
+}
+
+/// The draw drain charges each draw by its outcome: a receipt it passes costs
+/// `audit_draw_passed`, one it draws `audit_draw`; within the same budget it
+/// gets through more receipts the fewer it draws, never spends more than the
+/// budget, and draws no more than fit at the drawn weight.
+#[test]
+fn the_draw_drain_charges_each_draw_by_its_outcome() {
+	use crate::weights::WeightInfo;
+	use frame_support::{
+		traits::Get,
+		weights::{RuntimeDbWeight, Weight},
+	};
+	type W = <Test as crate::Config>::WeightInfo;
+	build_and_execute(|| {
+		let model = setup_market();
+		AuditRate::set(1);
+		set_vrf(7);
+		let now = System::block_number();
+		let jobs: Vec<u64> = (0..9u64)
+			.map(|i| {
+				// Three providers' offers, three deadline blocks: no queue is full.
+				let id = submit_due(model, [P1, P2, P3][(i % 3) as usize], now + 10 + i / 3);
+				receipt(id, b"output");
+				id
+			})
+			.collect();
+		let due = now + AUDIT_DELAY;
+		assert_eq!(crate::AuditDraws::<Test>::iter_prefix(due).count(), 9);
+		System::set_block_number(due);
+		let db: RuntimeDbWeight = <<Test as frame_system::Config>::DbWeight as Get<RuntimeDbWeight>>::get();
+		let per_draw = W::audit_draw() + db.writes(1);
+		let per_pass = W::audit_draw_passed() + db.writes(1);
+		assert!(per_pass.ref_time() < per_draw.ref_time(), "a passed draw takes less time than a drawn one");
+		// Time for two drawn draws; proof size unbounded, as on this solo
+		// chain (the benchmarks give both outcomes the same proof size).
+		let time = db.reads_writes(1, 1)
+			+ db.reads(u64::from(agora_pallet_support::MAX_DUE_BLOCKS))
+			+ per_draw.saturating_mul(2);
+		let budget = Weight::from_parts(time.ref_time(), u64::MAX);
+		let left = || crate::AuditDraws::<Test>::iter_prefix(due).count();
+		// At 1 ppm none is drawn: more than the two a drawn-weight count allows.
+		let used = Verification::drain_draws(due, budget);
+		assert!(used.all_lte(budget), "{used:?} within {budget:?}");
+		let passed = 9 - left();
+		println!("passed {passed} of 9 receipts within the time of two drawn draws");
+		assert!(passed > 2 && passed < 9, "passed {passed} of 9 within a budget of two drawn draws");
+		assert!(jobs.iter().all(|j| JobsStore::<Test>::get(j).unwrap().status == JobStatus::Receipted));
+		assert_eq!(crate::AuditDrawCursor::<Test>::get(), due, "the rest waits");
+		// Every one drawn: exactly the two that fit, the rest still waiting.
+		AuditRate::set(1_000_000);
+		let used = Verification::drain_draws(due, budget);
+		assert!(used.all_lte(budget));
+		assert_eq!(9 - passed - left(), 2);
+		let disputed = jobs.iter().filter(|j| JobsStore::<Test>::get(*j).unwrap().status == JobStatus::Disputed);
+		assert_eq!(disputed.count(), 2);
+		// Under the cursor's own read and write: nothing read, nothing done.
+		assert_eq!(Verification::drain_draws(due, Weight::zero()), db.reads_writes(1, 1));
+		assert_eq!(9 - passed - left(), 2);
+		// An ample budget: all done, the cursor past `due`.
+		Verification::drain_draws(due, Weight::MAX);
+		assert_eq!(left(), 0);
+		assert_eq!(crate::AuditDrawCursor::<Test>::get(), due + 1);
 	});
 }
