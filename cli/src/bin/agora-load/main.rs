@@ -30,7 +30,10 @@
 //! payout to the last while orders still went in. The report (JSON on
 //! stdout, and `--json FILE`) gives the counts, the window, expired and
 //! still-open jobs, and every failed transaction's error by name.
-use agora_client::chain::{self, runtime, Client, Keypair, View};
+use agora_client::{
+	chain::{self, runtime, Client, Keypair, View},
+	gov,
+};
 use agora_primitives::jobs::Receipt;
 use clap::Parser;
 use subxt::ext::futures::future::join_all;
@@ -101,6 +104,15 @@ struct Args {
 	/// Which phases to run.
 	#[arg(long, value_delimiter = ',', default_value = "transfers,jobs")]
 	phases: Vec<String>,
+	/// Set the market's `AUDIT_RATE` (parts per million of receipts drawn
+	/// for an audit, at least 10,000) before the phases, with Alice's sudo key
+	/// (the dev chain has `AUDIT_RATE` 0: its one validator would audit
+	/// itself), so that every receipt goes through an audit draw as on a
+	/// public chain (default 50,000, 5 %). Drawn receipts wait for a
+	/// committee that no verifier serves here, and are not finalized in the
+	/// run.
+	#[arg(long)]
+	audit_rate: Option<u32>,
 	/// Also write the report here.
 	#[arg(long)]
 	json: Option<std::path::PathBuf>,
@@ -154,8 +166,12 @@ async fn main() -> anyhow::Result<()> {
 	// offer deposit on top.
 	fund(&client, &alice, clients.iter().chain(&relayers).map(|s| (s, 1_000)).chain(providers.iter().map(|s| (s, 2_000))))
 		.await?;
+	if let Some(ppm) = args.audit_rate {
+		set_audit_rate(&client, &alice, ppm).await?;
+	}
 	let mut report = Report {
 		node: args.url.clone(),
+		audit_rate: args.audit_rate,
 		clients: args.clients,
 		window: args.window,
 		seconds: args.seconds,
@@ -184,6 +200,28 @@ async fn main() -> anyhow::Result<()> {
 		std::fs::write(path, &text)?;
 	}
 	println!("{text}");
+	Ok(())
+}
+
+/// `--audit-rate`: Alice, the dev chain's sudo key, sets `AUDIT_RATE` (a
+/// `market_params` value, so `sudo` applies the same bounds a referendum's
+/// enactment would), and the value in force is read back.
+async fn set_audit_rate(client: &Client, alice: &Keypair, ppm: u32) -> anyhow::Result<()> {
+	use runtime::runtime_types::agora_runtime::{configs::params::pallet_market_params, RuntimeCall};
+	let all = gov::params(client).await?;
+	let (index, info) = gov::find(&all, "AUDIT_RATE")?;
+	let param = gov::param_call(index, info, u128::from(ppm))?;
+	let call = runtime::transactions().sudo().sudo(RuntimeCall::MarketParams(pallet_market_params::Call::set { param }));
+	let events = chain::submit_final(client, &call, alice, "sudo(marketParams.set(AUDIT_RATE))").await?;
+	for e in events.find::<runtime::sudo::events::Sudid>() {
+		if let Err(err) = e?.sudo_result {
+			anyhow::bail!("AUDIT_RATE {ppm} refused: {err:?}");
+		}
+	}
+	let now = gov::params(client).await?;
+	let (_, info) = gov::find(&now, "AUDIT_RATE")?;
+	anyhow::ensure!(info.value == u128::from(ppm), "AUDIT_RATE is {} after setting {ppm}", info.value);
+	eprintln!("AUDIT_RATE set to {ppm} ppm");
 	Ok(())
 }
 
@@ -415,6 +453,7 @@ async fn jobs(
 	let mut receipts: Vec<(u64, ChainReceipt, [u8; 64])> = vec![];
 	let mut receipts_sent = 0u64;
 	let mut expired = 0u64;
+	let mut audits = 0u64;
 	let mut last_seen: Option<u64> = None;
 	let (mut stall, mut relayer_stall) = (0, 0);
 	let mut open;
@@ -425,6 +464,7 @@ async fn jobs(
 		let at = block.at().await?;
 		for (n, events) in events_since(client, &at, number, &mut last_seen).await? {
 			count_failures(&at, &events, &failed);
+			audits += events.find::<runtime::verification::events::AuditStarted>().count() as u64;
 			for ev in events.find::<runtime::jobs::events::JobExpired>().flatten() {
 				eprintln!("jobs: job {} expired at block {n}", ev.job_id);
 				expired += 1;
@@ -584,6 +624,7 @@ async fn jobs(
 	r.receipts_submitted = receipts_sent;
 	r.dropped_by_pool = clients.iter().chain(relayers.iter()).map(|c| c.dropped).sum();
 	r.expired = expired;
+	r.audits_started = audits;
 	r.open_at_end = open;
 	eprintln!(
 		"jobs: {:.1} cycles/s finalized ({} in {:.1}s); {:.1}/s while orders went in ({} in {:.1}s)",

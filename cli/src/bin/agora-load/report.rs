@@ -34,6 +34,10 @@ pub(crate) struct PhaseReport {
 	/// waiting (3 dispute windows after the last order).
 	pub(crate) expired: u64,
 	pub(crate) open_at_end: u64,
+	/// Jobs only: receipts drawn for an audit (`AuditStarted`, in best
+	/// blocks; with `--audit-rate`), which wait for a committee instead of
+	/// being finalized.
+	pub(crate) audits_started: u64,
 	pub(crate) failed: BTreeMap<String, u64>,
 	/// Transactions the pool accepted and later dropped (signed again).
 	pub(crate) dropped_by_pool: u64,
@@ -54,6 +58,8 @@ pub(crate) struct Report {
 	pub(crate) clients: u32,
 	pub(crate) window: u64,
 	pub(crate) seconds: u64,
+	/// `AUDIT_RATE` set for the run (ppm), if `--audit-rate` was given.
+	pub(crate) audit_rate: Option<u32>,
 	pub(crate) transfers: Option<PhaseReport>,
 	pub(crate) job_cycles: Option<PhaseReport>,
 	/// Finalized transfers per finalized job cycle, per second.
@@ -156,6 +162,7 @@ pub(crate) fn finish(tally: &Tally, from_ms: u64, to_ms: u64, submitted: u64, fa
 		receipts_submitted: 0,
 		expired: 0,
 		open_at_end: 0,
+		audits_started: 0,
 		failed,
 		dropped_by_pool: 0,
 		blocks: counted.len() as u64,
