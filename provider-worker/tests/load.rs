@@ -52,4 +52,27 @@ fn load_generator_counts_every_transfer_and_job_cycle_it_drives() {
 	assert_eq!(j["failed"], serde_json::json!({}), "{j}");
 	assert!(j["per_second"].as_f64().unwrap() > 0.0, "{j}");
 	assert!(r["transfers_per_job_cycle"].as_f64().unwrap() > 0.0, "{r}");
+	assert_eq!(j["audits_started"].as_u64(), Some(0), "the dev chain audits nothing: {j}");
+
+	// `--audit-rate` (bench-throughput.sh's AUDIT_RATE): a rate under the
+	// governed floor (1 %) is refused by the chain and the run stops with its
+	// error; a valid one is set, read back and reported.
+	let run = |ppm: &str| {
+		Command::new(load_bin())
+			.args(["--url", &node.url(), "--clients", "2", "--window", "2", "--relayers", "1", "--seconds", "3"])
+			.args(["--phases", "transfers", "--audit-rate", ppm, "--json"])
+			.arg(&report)
+			.output()
+			.expect("agora-load runs")
+	};
+	let out = run("5000");
+	let stderr = String::from_utf8_lossy(&out.stderr);
+	assert!(!out.status.success(), "{stderr}");
+	assert!(stderr.contains("AUDIT_RATE 5000 refused: MarketParams::BelowMinimum"), "{stderr}");
+	let out = run("20000");
+	let stderr = String::from_utf8_lossy(&out.stderr);
+	assert!(out.status.success(), "{stderr}");
+	assert!(stderr.contains("AUDIT_RATE set to 20000 ppm"), "{stderr}");
+	let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+	assert_eq!(r["audit_rate"].as_u64(), Some(20_000), "{r}");
 }

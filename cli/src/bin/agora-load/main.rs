@@ -213,9 +213,10 @@ async fn set_audit_rate(client: &Client, alice: &Keypair, ppm: u32) -> anyhow::R
 	let param = gov::param_call(index, info, u128::from(ppm))?;
 	let call = runtime::transactions().sudo().sudo(RuntimeCall::MarketParams(pallet_market_params::Call::set { param }));
 	let events = chain::submit_final(client, &call, alice, "sudo(marketParams.set(AUDIT_RATE))").await?;
+	let at = client.at_current_block().await?;
 	for e in events.find::<runtime::sudo::events::Sudid>() {
 		if let Err(err) = e?.sudo_result {
-			anyhow::bail!("AUDIT_RATE {ppm} refused: {err:?}");
+			anyhow::bail!("AUDIT_RATE {ppm} refused: {}", report::error_name(&at, &err));
 		}
 	}
 	let now = gov::params(client).await?;

@@ -73,25 +73,29 @@ pub(crate) fn short(e: &str) -> String {
 /// Failed extrinsics in `events`, and receipts a `jobs.submit_receipts` batch
 /// or orders a `jobs.submit_jobs` batch refused, by error name (every transaction on the bench chain is this
 /// generator's; `at` gives the metadata).
-pub(crate) fn count_failures(at: &At, events: &Events, failed: &Mutex<BTreeMap<String, u64>>) {
+/// A dispatch error by name (`Pallet::Variant`), as of the runtime at `at`.
+pub(crate) fn error_name(at: &At, e: &runtime::runtime_types::sp_runtime::DispatchError) -> String {
 	use runtime::runtime_types::sp_runtime::DispatchError;
-	let md = at.metadata_ref();
-	let name = |e: &DispatchError| match e {
-		DispatchError::Module(m) => md
+	match e {
+		DispatchError::Module(m) => at
+			.metadata_ref()
 			.pallet_by_error_index(m.index)
 			.and_then(|p| p.error_variant_by_index(m.error[0]).map(|v| format!("{}::{}", p.name(), v.name)))
 			.unwrap_or_else(|| format!("module {} error {:?}", m.index, m.error)),
 		other => format!("{other:?}"),
-	};
+	}
+}
+
+pub(crate) fn count_failures(at: &At, events: &Events, failed: &Mutex<BTreeMap<String, u64>>) {
 	let mut failed = failed.lock().unwrap_or_else(|p| p.into_inner());
 	for ev in events.find::<runtime::system::events::ExtrinsicFailed>().flatten() {
-		*failed.entry(name(&ev.dispatch_error)).or_default() += 1;
+		*failed.entry(error_name(at, &ev.dispatch_error)).or_default() += 1;
 	}
 	for ev in events.find::<runtime::jobs::events::ReceiptRefused>().flatten() {
-		*failed.entry(format!("receipt refused: {}", name(&ev.error))).or_default() += 1;
+		*failed.entry(format!("receipt refused: {}", error_name(at, &ev.error))).or_default() += 1;
 	}
 	for ev in events.find::<runtime::jobs::events::OrderRefused>().flatten() {
-		*failed.entry(format!("order refused: {}", name(&ev.error))).or_default() += 1;
+		*failed.entry(format!("order refused: {}", error_name(at, &ev.error))).or_default() += 1;
 	}
 }
 
