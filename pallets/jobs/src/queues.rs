@@ -45,7 +45,7 @@ impl<T: Config> Pallet<T> {
 			return check;
 		}
 		let budget = remaining.saturating_sub(check).saturating_sub(scans);
-		let draws = budget.saturating_sub(step) / 2;
+		let draws = budget.saturating_sub(step).checked_div(2).unwrap_or_default();
 		check.saturating_add(Self::drain_within(n, budget, Some(draws)))
 	}
 

@@ -133,7 +133,7 @@ pub const MAX_DUE_BLOCKS: u32 = 64;
 /// How many steps of weight `per` fit in `budget` (in both time and proof
 /// size; a zero component never limits).
 pub fn fits(budget: Weight, per: Weight) -> u32 {
-	let ratio = |b: u64, p: u64| if p == 0 { u64::MAX } else { b / p };
+	let ratio = |b: u64, p: u64| b.checked_div(p).unwrap_or(u64::MAX);
 	let n = ratio(budget.ref_time(), per.ref_time()).min(ratio(budget.proof_size(), per.proof_size()));
 	u32::try_from(n).unwrap_or(u32::MAX)
 }
