@@ -128,7 +128,8 @@ pub struct SubmitArgs {
 	/// Name the provider (SS58) instead of the AVRF draw.
 	#[arg(long)]
 	provider: Option<String>,
-	/// One job per non-empty line of the input, all submitted at once (signed
+	/// One job per non-empty line of the input, up to 256 a `jobs.submit_jobs`
+	/// extrinsic (pass jobs: one extrinsic each), all submitted at once (signed
 	/// with consecutive nonces); prints each assignment, or why it failed.
 	#[arg(long, conflicts_with_all = ["wait", "out", "skip_upload"])]
 	each_line: bool,

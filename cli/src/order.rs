@@ -1,10 +1,15 @@
 //! Ordering jobs: one (`agora job submit`, the MCP server's `submit_job`), or
-//! a batch of one job per input line (`agora job submit --each-line`), signed
-//! with consecutive nonces and submitted together, so that a client queues
-//! many requests within a block or two instead of one per finalized block.
+//! a batch of one job per input line (`agora job submit --each-line`), up to
+//! 256 orders a `jobs.submit_jobs` extrinsic, the extrinsics signed with
+//! consecutive nonces and submitted together, so that a client queues many
+//! requests within a block or two instead of one per finalized block.
 use agora_client::chain::{self, runtime, Client, View};
 use agora_primitives::rules::content_hash;
-use runtime::runtime_types::{agora_primitives::jobs::JobParams, pallet_jobs::types::InputParam};
+use runtime::runtime_types::{
+	agora_primitives::jobs::JobParams,
+	bounded_collections::bounded_vec::BoundedVec,
+	pallet_jobs::types::{InputParam, Order as BatchOrder},
+};
 use subxt::utils::AccountId32;
 
 /// A job to order: what `agora job submit` and the MCP server's `submit_job` take.
@@ -91,11 +96,14 @@ pub async fn order(client: &Client, signer: &chain::Keypair, o: &Order) -> anyho
 }
 
 /// Orders one job per input of `inputs` on `o`'s terms (its own `input` is
-/// not used): every transaction is signed with the next nonce and submitted
-/// before any is waited for. Deadlines are spread over blocks, a quarter of
-/// the chain's `MaxJobsPerBlock` per block, so that a batch leaves room in
-/// each block's deadline queue for other clients. Returns each job's
-/// `JobAssigned` event or the reason it failed, in input order.
+/// not used). Escrowed orders go `MaxOrderBatch` (256) a `jobs.submit_jobs`
+/// extrinsic, each judged on its own (a refused one is named by its error,
+/// the others stand); pass jobs go one `submit_pass_job` each. Every
+/// transaction is signed with the next nonce and submitted before any is
+/// waited for. Deadlines are spread over blocks, a quarter of the chain's
+/// `MaxJobsPerBlock` per block, so that a batch leaves room in each block's
+/// deadline queue for other clients. Returns each job's `JobAssigned` event or
+/// the reason it failed, in input order.
 pub async fn order_each(
 	client: &Client,
 	signer: &chain::Keypair,
@@ -113,30 +121,78 @@ pub async fn order_each(
 		let calls = inputs.iter().enumerate().map(|(i, input)| {
 			runtime::transactions().jobs().submit_pass_job(t.model, input_param(o, input), t.params.clone(), deadline(i))
 		});
-		submit_each(client, signer, calls.collect(), "submit_pass_job").await
-	} else {
-		let calls = inputs.iter().enumerate().map(|(i, input)| {
-			runtime::transactions().jobs().submit_job(
-				t.model,
-				input_param(o, input),
-				t.params.clone(),
-				o.max_price,
-				deadline(i),
-				o.provider,
-			)
-		});
-		submit_each(client, signer, calls.collect(), "submit_job").await
+		let sent = submit_each(client, signer, calls.collect(), "submit_pass_job").await?;
+		return Ok(sent.into_iter().map(|r| r.and_then(|events| assigned(&events))).collect());
 	}
+	let batch = usize::try_from(at.constants().entry(runtime::constants().jobs().max_order_batch())?)?.max(1);
+	let orders: Vec<BatchOrder<u128, u32>> = inputs
+		.iter()
+		.enumerate()
+		.map(|(i, input)| BatchOrder {
+			input: input_param(o, input),
+			params: t.params.clone(),
+			max_price: o.max_price,
+			deadline: deadline(i),
+		})
+		.collect();
+	let chunks: Vec<Vec<_>> = orders.chunks(batch).map(<[_]>::to_vec).collect();
+	let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
+	let calls = chunks
+		.into_iter()
+		.map(|c| runtime::transactions().jobs().submit_jobs(t.model, BoundedVec(c), o.provider))
+		.collect();
+	let sent = submit_each(client, signer, calls, "submit_jobs").await?;
+	let md = client.at_current_block().await?;
+	let mut out = Vec::with_capacity(inputs.len());
+	for (r, n) in sent.into_iter().zip(sizes) {
+		match r {
+			Ok(events) => out.extend(batch_results(md.metadata_ref(), &events, n)?),
+			Err(e) => {
+				let e = e.to_string();
+				out.extend((0..n).map(|_| Err(anyhow::anyhow!("{e}"))));
+			},
+		}
+	}
+	Ok(out)
+}
+
+/// Each of a `submit_jobs` batch's `n` orders, in order: its `JobAssigned`
+/// event, or its `OrderRefused` error by name.
+fn batch_results(
+	md: &subxt::Metadata,
+	events: &subxt::extrinsics::ExtrinsicEvents<chain::Config>,
+	n: usize,
+) -> anyhow::Result<Vec<anyhow::Result<Assigned>>> {
+	let mut refused = std::collections::BTreeMap::new();
+	for ev in events.find::<runtime::jobs::events::OrderRefused>() {
+		let ev = ev?;
+		let why = match chain::module_error(md, &ev.error) {
+			Some((pallet, name, docs)) => format!("{pallet}.{name}: {docs}"),
+			None => format!("{:?}", ev.error),
+		};
+		refused.insert(usize::try_from(ev.index)?, why);
+	}
+	let mut assigned = events.find::<Assigned>();
+	(0..n)
+		.map(|i| match refused.remove(&i) {
+			Some(why) => Ok(Err(anyhow::anyhow!("order refused: {why}"))),
+			None => match assigned.next() {
+				Some(ev) => Ok(Ok(ev?)),
+				None => anyhow::bail!("submit_jobs: order {i} neither assigned nor refused"),
+			},
+		})
+		.collect()
 }
 
 /// Submits `calls` one after another with the account's next nonces
-/// ([`chain::Submitter`]), then waits for each to be final.
+/// ([`chain::Submitter`]), then waits for each to be final; each one's events
+/// or why it failed.
 async fn submit_each<C: subxt::transactions::Payload>(
 	client: &Client,
 	signer: &chain::Keypair,
 	calls: Vec<C>,
 	what: &str,
-) -> anyhow::Result<Vec<anyhow::Result<Assigned>>> {
+) -> anyhow::Result<Vec<anyhow::Result<subxt::extrinsics::ExtrinsicEvents<chain::Config>>>> {
 	let submitter = chain::Submitter::new(signer.clone());
 	let mut sent = Vec::with_capacity(calls.len());
 	for call in &calls {
@@ -146,10 +202,7 @@ async fn submit_each<C: subxt::transactions::Payload>(
 	let mut out = Vec::with_capacity(sent.len());
 	for progress in sent {
 		out.push(match progress {
-			Ok(p) => match p.wait_for_finalized_success().await {
-				Ok(events) => assigned(&events),
-				Err(e) => Err(anyhow::anyhow!("{what} failed: {e}")),
-			},
+			Ok(p) => p.wait_for_finalized_success().await.map_err(|e| anyhow::anyhow!("{what} failed: {e}")),
 			Err(e) => Err(e),
 		});
 	}

@@ -425,6 +425,20 @@ impl Submitter {
 	}
 }
 
+/// A module error of the runtime described by `md` by name: `(pallet,
+/// variant, docs)`; `None` for an error of another kind, or one the metadata
+/// does not know.
+pub fn module_error(
+	md: &subxt::Metadata,
+	e: &runtime::runtime_types::sp_runtime::DispatchError,
+) -> Option<(String, String, String)> {
+	use runtime::runtime_types::sp_runtime::DispatchError;
+	let DispatchError::Module(m) = e else { return None };
+	let p = md.pallet_by_error_index(m.index)?;
+	let v = p.error_variant_by_index(m.error[0])?;
+	Some((p.name().to_string(), v.name.clone(), v.docs.join(" ").trim().to_string()))
+}
+
 /// Signs and submits `call`, waits until it is in a finalized block and succeeded;
 /// returns its events. `what` names the call in the error (which carries the
 /// pallet's error, e.g. `Jobs::InsufficientBalance`).

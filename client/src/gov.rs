@@ -348,15 +348,9 @@ async fn describe_error(
 	client: &Client,
 	e: &runtime::runtime_types::sp_runtime::DispatchError,
 ) -> String {
-	use runtime::runtime_types::sp_runtime::DispatchError;
-	if let DispatchError::Module(m) = e {
-		if let Ok(at) = client.at_current_block().await {
-			let md = at.metadata();
-			if let Some(p) = md.pallet_by_error_index(m.index) {
-				if let Some(v) = p.error_variant_by_index(m.error[0]) {
-					return format!("{}.{}: {}", p.name(), v.name, v.docs.join(" ").trim());
-				}
-			}
+	if let Ok(at) = client.at_current_block().await {
+		if let Some((pallet, name, docs)) = chain::module_error(at.metadata_ref(), e) {
+			return format!("{pallet}.{name}: {docs}");
 		}
 	}
 	format!("{e:?}")

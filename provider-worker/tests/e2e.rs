@@ -203,9 +203,49 @@ fn generation_and_embedding_jobs_are_answered_finalized_and_paid() {
 
 	passes::pass_jobs_are_served_free_and_paid_from_the_epochs_issuance(&url);
 	an_mcp_host_orders_verified_jobs_within_its_spend_limit(&url);
+	a_client_orders_one_job_per_line_in_one_batch(&url);
 	passes::two_workers_serve_pass_clients_in_proportion_to_stake_and_are_paid_by_contribution(&node, &mut worker);
 	// Every pallet's invariants hold on the chain the jobs ran on.
 	assert_try_state(&url);
+}
+
+/// `agora job submit --each-line` on the same chain: the lines go as one
+/// `jobs.submit_jobs` batch; a line over the inline limit is refused by name
+/// and the others stand, each served and receipted by the worker.
+fn a_client_orders_one_job_per_line_in_one_batch(url: &str) {
+	let dir = tempfile::tempdir().unwrap();
+	let file = dir.path().join("lines.txt");
+	let long = "x".repeat(20_000);
+	std::fs::write(&file, format!("A red apple.\n\n{long}\nA blue sky.\nA green leaf.\n")).unwrap();
+	let args = [
+		"--json", "job", "submit", "--suri", "//Alice", "--model", "all-MiniLM-L6-v2", "--input-file",
+		file.to_str().unwrap(), "--each-line", "--max-price", "0.05", "--max-tokens", "1",
+	];
+	let (ok, out, err) = agora(url, &args);
+	assert!(!ok && err.contains("1 of 4 jobs were not ordered"), "{err}\n{out}");
+	let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+	assert_eq!(lines.len(), 4, "{out}");
+	assert_eq!(lines[1]["event"], "failed", "{out}");
+	assert_eq!(lines[1]["line"], 2);
+	assert!(lines[1]["error"].as_str().unwrap().contains("Jobs.InputTooLong"), "{out}");
+	let ids: Vec<u64> = [0, 2, 3].iter().map(|&i| {
+		assert_eq!(lines[i]["event"], "assigned", "{out}");
+		lines[i]["job_id"].as_u64().unwrap()
+	}).collect();
+	assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "one batch takes consecutive ids: {ids:?}");
+	// Served like any job: receipted by the worker within a few blocks (their
+	// payout is the same as a lone order's, checked above).
+	for id in ids {
+		let receipted = (0..40).any(|_| {
+			let s = agora_json(url, &["job", "status", &id.to_string()]);
+			let done = matches!(s[0]["status"].as_str(), Some("Receipted" | "Finalized"));
+			if !done {
+				std::thread::sleep(Duration::from_secs(1));
+			}
+			done
+		});
+		assert!(receipted, "job {id} was not receipted within 40 s");
+	}
 }
 
 /// `agora mcp` (docs/mcp.md), on the same chain, driven by the official `mcp`

@@ -1,6 +1,6 @@
 //! What a phase saw in finalized blocks, and the report made of it.
 use crate::{At, Events};
-use agora_client::chain::{runtime, Client};
+use agora_client::chain::{self, runtime, Client};
 use serde::Serialize;
 use std::{
 	collections::BTreeMap,
@@ -75,14 +75,9 @@ pub(crate) fn short(e: &str) -> String {
 /// generator's; `at` gives the metadata).
 /// A dispatch error by name (`Pallet::Variant`), as of the runtime at `at`.
 pub(crate) fn error_name(at: &At, e: &runtime::runtime_types::sp_runtime::DispatchError) -> String {
-	use runtime::runtime_types::sp_runtime::DispatchError;
-	match e {
-		DispatchError::Module(m) => at
-			.metadata_ref()
-			.pallet_by_error_index(m.index)
-			.and_then(|p| p.error_variant_by_index(m.error[0]).map(|v| format!("{}::{}", p.name(), v.name)))
-			.unwrap_or_else(|| format!("module {} error {:?}", m.index, m.error)),
-		other => format!("{other:?}"),
+	match chain::module_error(at.metadata_ref(), e) {
+		Some((pallet, name, _)) => format!("{pallet}::{name}"),
+		None => format!("{e:?}"),
 	}
 }
 
