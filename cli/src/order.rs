@@ -142,11 +142,10 @@ pub async fn order_each(
 		.map(|c| runtime::transactions().jobs().submit_jobs(t.model, BoundedVec(c), o.provider))
 		.collect();
 	let sent = submit_each(client, signer, calls, "submit_jobs").await?;
-	let md = client.at_current_block().await?;
 	let mut out = Vec::with_capacity(inputs.len());
 	for (r, n) in sent.into_iter().zip(sizes) {
 		match r {
-			Ok(events) => out.extend(batch_results(md.metadata_ref(), &events, n)?),
+			Ok(events) => out.extend(batch_results(at.metadata_ref(), &events, n)?),
 			Err(e) => {
 				let e = e.to_string();
 				out.extend((0..n).map(|_| Err(anyhow::anyhow!("{e}"))));
@@ -166,11 +165,7 @@ fn batch_results(
 	let mut refused = std::collections::BTreeMap::new();
 	for ev in events.find::<runtime::jobs::events::OrderRefused>() {
 		let ev = ev?;
-		let why = match chain::module_error(md, &ev.error) {
-			Some((pallet, name, docs)) => format!("{pallet}.{name}: {docs}"),
-			None => format!("{:?}", ev.error),
-		};
-		refused.insert(usize::try_from(ev.index)?, why);
+		refused.insert(usize::try_from(ev.index)?, chain::error_text(md, &ev.error));
 	}
 	let mut assigned = events.find::<Assigned>();
 	(0..n)

@@ -439,6 +439,15 @@ pub fn module_error(
 	Some((p.name().to_string(), v.name.clone(), v.docs.join(" ").trim().to_string()))
 }
 
+/// A dispatch error in words: `Pallet.Variant: docs` for a module error the
+/// metadata knows, its debug form otherwise.
+pub fn error_text(md: &subxt::Metadata, e: &runtime::runtime_types::sp_runtime::DispatchError) -> String {
+	match module_error(md, e) {
+		Some((pallet, name, docs)) => format!("{pallet}.{name}: {docs}"),
+		None => format!("{e:?}"),
+	}
+}
+
 /// Signs and submits `call`, waits until it is in a finalized block and succeeded;
 /// returns its events. `what` names the call in the error (which carries the
 /// pallet's error, e.g. `Jobs::InsufficientBalance`).

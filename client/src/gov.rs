@@ -348,10 +348,8 @@ async fn describe_error(
 	client: &Client,
 	e: &runtime::runtime_types::sp_runtime::DispatchError,
 ) -> String {
-	if let Ok(at) = client.at_current_block().await {
-		if let Some((pallet, name, docs)) = chain::module_error(at.metadata_ref(), e) {
-			return format!("{pallet}.{name}: {docs}");
-		}
+	match client.at_current_block().await {
+		Ok(at) => chain::error_text(at.metadata_ref(), e),
+		Err(_) => format!("{e:?}"),
 	}
-	format!("{e:?}")
 }

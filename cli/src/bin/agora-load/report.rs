@@ -70,9 +70,6 @@ pub(crate) fn short(e: &str) -> String {
 	e.chars().take(120).collect()
 }
 
-/// Failed extrinsics in `events`, and receipts a `jobs.submit_receipts` batch
-/// or orders a `jobs.submit_jobs` batch refused, by error name (every transaction on the bench chain is this
-/// generator's; `at` gives the metadata).
 /// A dispatch error by name (`Pallet::Variant`), as of the runtime at `at`.
 pub(crate) fn error_name(at: &At, e: &runtime::runtime_types::sp_runtime::DispatchError) -> String {
 	match chain::module_error(at.metadata_ref(), e) {
@@ -81,6 +78,9 @@ pub(crate) fn error_name(at: &At, e: &runtime::runtime_types::sp_runtime::Dispat
 	}
 }
 
+/// Failed extrinsics in `events`, and receipts a `jobs.submit_receipts` batch
+/// or orders a `jobs.submit_jobs` batch refused, by error name (every transaction on the bench chain is this
+/// generator's; `at` gives the metadata).
 pub(crate) fn count_failures(at: &At, events: &Events, failed: &Mutex<BTreeMap<String, u64>>) {
 	let mut failed = failed.lock().unwrap_or_else(|p| p.into_inner());
 	for ev in events.find::<runtime::system::events::ExtrinsicFailed>().flatten() {
