@@ -449,6 +449,8 @@ fn committees_catch_a_cheating_worker_and_uphold_an_honest_one() {
 	let (ok, out, err) = agora(&ws(0), &["job", "dispute", &cheat_gen.to_string(), "--suri", "//Dave"]);
 	assert!(!ok, "a dispute on a judged job is refused: {out}");
 	assert!(err.contains("InvalidState"), "{err}");
+	silent_members(&net, &dir, eve0);
+
 	// What each validator's verifier did (for docs/benchmarks.md).
 	for n in NAMES {
 		let log = std::fs::read_to_string(dir.join(format!("{n}-verifier.log"))).unwrap_or_default();
@@ -459,4 +461,141 @@ fn committees_catch_a_cheating_worker_and_uphold_an_honest_one() {
 	// Every pallet's invariants hold after the frauds, slashes and disputes.
 	assert_try_state(&ws(0));
 	println!("verification e2e: passed");
+}
+
+/// The events of `pallet-verification` (and the offence and slash reports
+/// beside them) a check of `job` left in finalized blocks `from..=to`.
+#[derive(Default, Debug)]
+struct CheckEvents {
+	committee: Vec<String>,
+	/// Each re-draw's struck members and replacements.
+	redraws: Vec<(Vec<String>, Vec<String>)>,
+	/// Every `MemberStruck` in the blocks of this check's timeouts.
+	struck: Vec<(String, u32)>,
+	reported: Vec<String>,
+	/// `(kind, time slot)` of each offence `pallet-offences` recorded.
+	offences: Vec<(Vec<u8>, Vec<u8>)>,
+	/// Validators staking reported a slash of.
+	slashes: Vec<String>,
+	/// `(non_voters, refunded)` of the check's end without a verdict.
+	timed_out: Option<(Vec<String>, u128)>,
+}
+
+fn check_events(job: u64, from: u64, to: u64) -> CheckEvents {
+	use agora_client::chain::runtime::{offences, staking, verification::events as v};
+	let rt = tokio::runtime::Runtime::new().unwrap();
+	rt.block_on(async {
+		let client = agora_client::chain::connect(&ws(0)).await.unwrap();
+		let mut out = CheckEvents::default();
+		for b in from..=to {
+			let events = client.at_block(b).await.unwrap().events().fetch().await.unwrap();
+			let mut ours = false;
+			for e in events.find::<v::AuditStarted>() {
+				let e = e.unwrap();
+				if e.job_id == job {
+					out.committee = e.committee.iter().map(|a| a.to_string()).collect();
+				}
+			}
+			for e in events.find::<v::AuditRedrawn>() {
+				let e = e.unwrap();
+				if e.job_id == job {
+					ours = true;
+					let s = |v: &Vec<subxt::utils::AccountId32>| v.iter().map(|a| a.to_string()).collect();
+					out.redraws.push((s(&e.struck), s(&e.replacements)));
+				}
+			}
+			for e in events.find::<v::AuditTimedOut>() {
+				let e = e.unwrap();
+				if e.job_id == job {
+					ours = true;
+					out.timed_out = Some((e.non_voters.iter().map(|a| a.to_string()).collect(), e.refunded));
+				}
+			}
+			for e in events.find::<v::NonVotersReported>() {
+				let e = e.unwrap();
+				if e.job_id == job {
+					out.reported.extend(e.validators.iter().map(|a| a.to_string()));
+				}
+			}
+			if ours {
+				for e in events.find::<v::MemberStruck>() {
+					let e = e.unwrap();
+					out.struck.push((e.validator.to_string(), e.strikes));
+				}
+			}
+			for e in events.find::<offences::events::Offence>() {
+				let e = e.unwrap();
+				out.offences.push((e.kind.to_vec(), e.slot.clone()));
+			}
+			for e in events.find::<staking::events::SlashReported>() {
+				out.slashes.push(e.unwrap().validator.to_string());
+			}
+		}
+		out
+	})
+}
+
+/// Silent members (issue 21): a validator whose verifier is gone cannot vote.
+/// Bob's, Charlie's and Dave's verifiers stop (their nodes say so in their
+/// logs); a job //Alice orders from Eve (so Alice, the one validator still
+/// voting, is not eligible for its check) draws all three. No majority by the
+/// vote deadline: each is struck and the check re-drawn (nobody is left to
+/// replace them), twice, and then it ends `Unverified`: Alice refunded in
+/// full, Eve neither paid nor slashed. A third strike reports a member to
+/// `pallet-offences` (`agora:non-voter!`, the job's id its time slot), and
+/// staking reports a slash of each of the three.
+fn silent_members(net: &Net, dir: &Path, eve0: u128) {
+	let t0 = Instant::now();
+	let silent = ["bob", "charlie", "dave"];
+	for n in silent {
+		let pid = std::fs::read_to_string(dir.join(format!("{n}-verifier.pid"))).unwrap();
+		assert!(Command::new("kill").arg(pid.trim()).status().unwrap().success(), "{n}'s verifier");
+	}
+	net.wait("the silent validators' nodes to warn", Duration::from_secs(90), || {
+		silent.iter().all(|n| {
+			std::fs::read_to_string(dir.join(format!("{n}.log"))).unwrap_or_default().contains("does not answer")
+		})
+	});
+	let job = submit("//Alice", GEN, "Name a river.", EVE);
+	net.wait(&format!("job {job} to end without a verdict"), Duration::from_secs(420), || {
+		matches!(status(job)["status"].as_str(), Some("Unverified" | "Fraud" | "Finalized"))
+	});
+	let s = status(job);
+	assert_eq!(s["status"], "Unverified", "job {job}: {s}\n{}", net.logs());
+	assert!(s["charge"].is_null(), "nobody paid: {s}");
+	let from = s["receipt"]["at"].as_u64().unwrap();
+	let accounts: Vec<String> = ["//Bob", "//Charlie", "//Dave"].iter().map(|u| addr(u)).collect();
+	let same_set = |got: &[String]| {
+		got.len() == accounts.len() && accounts.iter().all(|a| got.iter().any(|g| same_account(g, a)))
+	};
+	// Staking's slash report follows the offence within a block or two.
+	let mut ev = CheckEvents::default();
+	net.wait("staking to report the non-voters' slashes", Duration::from_secs(60), || {
+		ev = check_events(job, from, best_block());
+		same_set(&ev.slashes)
+	});
+	assert!(same_set(&ev.committee), "drawn: the three silent validators: {ev:?}");
+	assert_eq!(ev.redraws.len(), 2, "re-drawn MaxRedraws times: {ev:?}");
+	for (struck, replacements) in &ev.redraws {
+		assert!(same_set(struck) && replacements.is_empty(), "all three struck, nobody to replace them: {ev:?}");
+	}
+	for a in &accounts {
+		let strikes: Vec<u32> = ev.struck.iter().filter(|(v, _)| same_account(v, a)).map(|(_, n)| *n).collect();
+		assert_eq!(strikes.len(), 3, "{a} struck at each of the three deadlines: {ev:?}");
+	}
+	assert!(same_set(&ev.reported), "each reported once: {ev:?}");
+	use codec::Encode as _;
+	assert!(
+		ev.offences.iter().any(|(kind, slot)| kind == b"agora:non-voter!" && *slot == job.encode()),
+		"pallet-offences recorded the non-voting offence for job {job}: {ev:?}"
+	);
+	let (non_voters, refunded) = ev.timed_out.clone().unwrap();
+	assert!(same_set(&non_voters), "{ev:?}");
+	assert!(refunded > 0, "Alice's escrow back: {ev:?}");
+	assert_eq!(stake(EVE), eve0, "Eve is never slashed for the committee's silence");
+	println!(
+		"silent members: job {job} (receipt at block {from}) struck 3 × 3, re-drawn twice, Unverified, \
+		 3 offenders reported and slashed, in {:?} from the verifiers' stop",
+		t0.elapsed()
+	);
 }
