@@ -150,12 +150,12 @@ pub async fn run(client: &chain::Client, cmd: ChannelCmd, json: bool) -> anyhow:
 				channel::open(client, &key.keypair()?, ss58(&to)?, voucher_key, value, blocks)
 					.await?;
 			if json {
-				println!(
+				outln!(
 					"{}",
 					serde_json::json!({"id": id, "expiration": expiration, "value": value.to_string(), "fee": fee.to_string()})
 				);
 			} else {
-				println!(
+				outln!(
 					"channel {id} open: {} to {to}, claimable until block {expiration}",
 					chain::fmt_agr(value)
 				);
@@ -166,12 +166,12 @@ pub async fn run(client: &chain::Client, cmd: ChannelCmd, json: bool) -> anyhow:
 			let (v, fee) =
 				channel::add_funds(client, &key.keypair()?, id, chain::parse_agr(&amount)?).await?;
 			if json {
-				println!(
+				outln!(
 					"{}",
 					serde_json::json!({"id": id, "value": v.to_string(), "fee": fee.to_string()})
 				);
 			} else {
-				println!("channel {id} now holds {} in all", chain::fmt_agr(v));
+				outln!("channel {id} now holds {} in all", chain::fmt_agr(v));
 			}
 			Ok(())
 		},
@@ -182,12 +182,12 @@ pub async fn run(client: &chain::Client, cmd: ChannelCmd, json: bool) -> anyhow:
 				.ok_or_else(|| anyhow::anyhow!("--blocks is too large"))?;
 			let fee = channel::extend(client, &key.keypair()?, id, expiration).await?;
 			if json {
-				println!(
+				outln!(
 					"{}",
 					serde_json::json!({"id": id, "expiration": expiration, "fee": fee.to_string()})
 				);
 			} else {
-				println!("channel {id} claimable until block {expiration}");
+				outln!("channel {id} claimable until block {expiration}");
 			}
 			Ok(())
 		},
@@ -200,16 +200,16 @@ pub async fn run(client: &chain::Client, cmd: ChannelCmd, json: bool) -> anyhow:
 			};
 			let list: Vec<channel::ChannelInfo> = list.iter().map(channel::ChannelInfo::from).collect();
 			if json {
-				println!("{}", serde_json::json!(list));
+				outln!("{}", serde_json::json!(list));
 			} else {
 				if list.is_empty() {
-					println!("no open channels");
+					outln!("no open channels");
 				}
 				for c in list {
 					let value: u128 = c.value.parse().unwrap_or(0);
 					let claimed: u128 = c.claimed.parse().unwrap_or(0);
 					let paid: u128 = c.paid.parse().unwrap_or(0);
-					println!(
+					outln!(
 						"channel {}: {} → {}, {} of {} claimed ({} paid out), {} lanes, until block {}",
 						c.id,
 						c.sender,
@@ -227,12 +227,12 @@ pub async fn run(client: &chain::Client, cmd: ChannelCmd, json: bool) -> anyhow:
 		ChannelCmd::Reclaim { key, id } => {
 			let r = channel::reclaim(client, &key.keypair()?, id).await?;
 			if json {
-				println!(
+				outln!(
 					"{}",
 					serde_json::json!({"id": id, "reclaimed": r.reclaimed.to_string(), "paid": r.paid.to_string(), "fee": r.fee.to_string()})
 				);
 			} else {
-				println!(
+				outln!(
 					"channel {id} closed: {} back to its sender, {} paid out to its provider",
 					chain::fmt_agr(r.reclaimed),
 					chain::fmt_agr(r.paid)
@@ -242,7 +242,7 @@ pub async fn run(client: &chain::Client, cmd: ChannelCmd, json: bool) -> anyhow:
 		},
 		ChannelCmd::Voucher { key, id, lane, nonce, total } => {
 			let v = channel::sign(&key.keypair()?, id, lane, nonce, chain::parse_agr(&total)?);
-			println!("{}", channel::to_header(&v));
+			outln!("{}", channel::to_header(&v));
 			Ok(())
 		},
 		ChannelCmd::Embed { key, id, model, texts } => {
@@ -251,12 +251,12 @@ pub async fn run(client: &chain::Client, cmd: ChannelCmd, json: bool) -> anyhow:
 			let (a, vectors) = crate::paid::embed(client, &store, &signer, &ch, &model, &texts).await?;
 			let v = crate::paid::answer_value(&store, &ch, &a, serde_json::json!({"embeddings": vectors}))?;
 			if json {
-				println!("{v}");
+				outln!("{v}");
 			} else {
 				for (t, vec) in texts.iter().zip(&vectors) {
-					println!("{t}: {} dims, [{:.4}, {:.4}, …]", vec.len(), vec.first().unwrap_or(&0.0), vec.get(1).unwrap_or(&0.0));
+					outln!("{t}: {} dims, [{:.4}, {:.4}, …]", vec.len(), vec.first().unwrap_or(&0.0), vec.get(1).unwrap_or(&0.0));
 				}
-				println!("paid {} (voucher nonce {}); served receipt checked", chain::fmt_agr(a.price), a.voucher.voucher.nonce);
+				outln!("paid {} (voucher nonce {}); served receipt checked", chain::fmt_agr(a.price), a.voucher.voucher.nonce);
 			}
 			Ok(())
 		},
@@ -266,10 +266,10 @@ pub async fn run(client: &chain::Client, cmd: ChannelCmd, json: bool) -> anyhow:
 			let (a, text) = crate::paid::chat(client, &store, &signer, &ch, &model, &prompt, max_tokens).await?;
 			let v = crate::paid::answer_value(&store, &ch, &a, serde_json::json!({"text": text}))?;
 			if json {
-				println!("{v}");
+				outln!("{v}");
 			} else {
-				println!("{text}");
-				println!("paid {} (voucher nonce {}); served receipt checked", chain::fmt_agr(a.price), a.voucher.voucher.nonce);
+				outln!("{text}");
+				outln!("paid {} (voucher nonce {}); served receipt checked", chain::fmt_agr(a.price), a.voucher.voucher.nonce);
 			}
 			Ok(())
 		},
@@ -288,9 +288,9 @@ pub async fn run(client: &chain::Client, cmd: ChannelCmd, json: bool) -> anyhow:
 			)
 			.await?;
 			if json {
-				println!("{}", serde_json::json!({"check_id": check, "fee": fee.to_string(), "at": k.receipt.at}));
+				outln!("{}", serde_json::json!({"check_id": check, "fee": fee.to_string(), "at": k.receipt.at}));
 			} else {
-				println!("disputed: committee check {check}; its verdict comes as a JobFraud or AuditPassed event with job_id {check}");
+				outln!("disputed: committee check {check}; its verdict comes as a JobFraud or AuditPassed event with job_id {check}");
 			}
 			Ok(())
 		},
@@ -302,10 +302,10 @@ pub async fn run(client: &chain::Client, cmd: ChannelCmd, json: bool) -> anyhow:
 				.collect::<anyhow::Result<Vec<_>>>()?;
 			let (claimed, fee) = channel::claim(client, &chain::Submitter::new(key.keypair()?), v).await?;
 			if json {
-				println!("{}", serde_json::json!({"claimed": claimed, "fee": fee.to_string()}));
+				outln!("{}", serde_json::json!({"claimed": claimed, "fee": fee.to_string()}));
 			} else {
 				let total: u128 = claimed.iter().map(|c| c.amount.parse::<u128>().unwrap_or(0)).sum();
-				println!(
+				outln!(
 					"claimed {} from {} vouchers (yours; `agora channel withdraw` pays it out, or the channel's close does)",
 					chain::fmt_agr(total),
 					claimed.len()
@@ -321,10 +321,10 @@ pub async fn run(client: &chain::Client, cmd: ChannelCmd, json: bool) -> anyhow:
 					.iter()
 					.map(|(id, amount)| serde_json::json!({"id": id, "amount": amount.to_string()}))
 					.collect();
-				println!("{}", serde_json::json!({"withdrawn": list, "fee": fee.to_string()}));
+				outln!("{}", serde_json::json!({"withdrawn": list, "fee": fee.to_string()}));
 			} else {
 				for (id, amount) in paid {
-					println!("channel {id}: {} paid out", chain::fmt_agr(amount));
+					outln!("channel {id}: {} paid out", chain::fmt_agr(amount));
 				}
 			}
 			Ok(())

@@ -67,7 +67,7 @@ pub enum GovCmd {
 
 fn show_ref(s: &gov::RefStatus, json: bool) {
 	if json {
-		println!("{}", serde_json::json!(s));
+		outln!("{}", serde_json::json!(s));
 		return;
 	}
 	let planck = |v: &Option<String>| {
@@ -77,8 +77,8 @@ fn show_ref(s: &gov::RefStatus, json: bool) {
 			.unwrap_or_default()
 	};
 	match s.ended {
-		Some(b) => println!("referendum {}: {} at block {b}", s.index, s.state),
-		None => println!(
+		Some(b) => outln!("referendum {}: {} at block {b}", s.index, s.state),
+		None => outln!(
 			"referendum {}: {} on track {}  ayes {}  nays {}  support {}{}",
 			s.index,
 			s.state,
@@ -106,10 +106,10 @@ pub async fn run(client: &chain::Client, cmd: GovCmd, json: bool) -> anyhow::Res
 						})
 					})
 					.collect();
-				println!("{}", serde_json::Value::Array(rows));
+				outln!("{}", serde_json::Value::Array(rows));
 			} else {
 				for p in all {
-					println!(
+					outln!(
 						"{:<22} {:<26} default {:<24} bounds [{}, {}]",
 						String::from_utf8_lossy(&p.name),
 						gov::fmt_value(p.value, p.unit),
@@ -138,12 +138,12 @@ pub async fn run(client: &chain::Client, cmd: GovCmd, json: bool) -> anyhow::Res
 			}
 			let p = gov::propose(client, &signer, index, info, v, deposit).await?;
 			if json {
-				println!(
+				outln!(
 					"{}",
 					serde_json::json!({"referendum": p.index, "param": pname, "value": v.to_string(), "call": hex0x(&p.call), "decision_deposit": p.deposit_placed})
 				);
 			} else {
-				println!(
+				outln!(
 					"referendum {} submitted on market_params: set {pname} to {}{}",
 					p.index,
 					gov::fmt_value(v, info.unit),
@@ -157,12 +157,12 @@ pub async fn run(client: &chain::Client, cmd: GovCmd, json: bool) -> anyhow::Res
 				std::fs::read(&wasm).map_err(|e| anyhow::anyhow!("{}: {e}", wasm.display()))?;
 			let p = gov::propose_upgrade(client, &key.keypair()?, code, deposit).await?;
 			if json {
-				println!(
+				outln!(
 					"{}",
 					serde_json::json!({"referendum": p.index, "call_hash": hex0x(&p.call), "decision_deposit": p.deposit_placed})
 				);
 			} else {
-				println!(
+				outln!(
 					"referendum {} submitted on root: system.set_code (call hash {})",
 					p.index,
 					hex0x(&p.call)
@@ -172,7 +172,7 @@ pub async fn run(client: &chain::Client, cmd: GovCmd, json: bool) -> anyhow::Res
 		},
 		GovCmd::Deposit { key, index } => {
 			gov::place_deposit(client, &key.keypair()?, index).await?;
-			println!("referendum {index}: decision deposit placed");
+			outln!("referendum {index}: decision deposit placed");
 			Ok(())
 		},
 		GovCmd::Vote { key, index, choice, conviction, amount } => {
@@ -183,7 +183,7 @@ pub async fn run(client: &chain::Client, cmd: GovCmd, json: bool) -> anyhow::Res
 			};
 			let balance = chain::parse_agr(&amount)?;
 			gov::vote(client, &key.keypair()?, index, aye, conviction, balance).await?;
-			println!(
+			outln!(
 				"referendum {index}: voted {choice} with {} at conviction {conviction}",
 				chain::fmt_agr(balance)
 			);
@@ -204,12 +204,12 @@ pub async fn run(client: &chain::Client, cmd: GovCmd, json: bool) -> anyhow::Res
 			})
 			.await?;
 			match (&enacted, json) {
-				(_, true) => println!(
+				(_, true) => outln!(
 					"{}",
 					serde_json::json!({"referendum": s, "enacted": enacted.as_ref().map(|r| r.is_ok()), "error": enacted.as_ref().and_then(|r| r.clone().err())})
 				),
-				(Some(Ok(())), false) => println!("referendum {i}: enacted"),
-				(Some(Err(e)), false) => println!("referendum {i}: enactment failed: {e}"),
+				(Some(Ok(())), false) => outln!("referendum {i}: enacted"),
+				(Some(Err(e)), false) => outln!("referendum {i}: enactment failed: {e}"),
 				(None, false) => {},
 			}
 			Ok(())
@@ -217,7 +217,7 @@ pub async fn run(client: &chain::Client, cmd: GovCmd, json: bool) -> anyhow::Res
 		GovCmd::Status { index: None, .. } => {
 			let n = gov::count(client).await?;
 			if n == 0 && !json {
-				println!("no referenda yet");
+				outln!("no referenda yet");
 			}
 			for i in 0..n {
 				if let Some(s) = gov::status(client, i).await? {

@@ -17,6 +17,7 @@ use std::{path::PathBuf, time::Duration};
 use subxt::utils::AccountId32;
 
 mod by_hash;
+mod dispute;
 
 /// Blocks after a receipt's `finalize_at` searched for its payout (the
 /// market's queues pay later when a block's share of weight for them runs out).
@@ -157,7 +158,7 @@ pub async fn run(client: &Client, cmd: JobCmd, json: bool) -> anyhow::Result<()>
 		JobCmd::Cancel { key, id } => {
 			simple_tx(client, runtime::transactions().jobs().cancel_job(id), &key, "cancel").await
 		},
-		JobCmd::Dispute { key, id, wait } => dispute(client, &key, id, wait, json).await,
+		JobCmd::Dispute { key, id, wait } => dispute::dispute(client, &key, id, wait, json).await,
 		JobCmd::ContestInput { key, id, upload_receipt } => {
 			contest_input(client, &key.keypair()?, id, agora_client::parse_sig(&upload_receipt)?, json).await
 		},
@@ -324,19 +325,19 @@ fn show_output(
 		eprintln!("warning: the output is not a {{\"text\", \"tokens\"}} object: dispute it (`agora job dispute {id}`)");
 	}
 	if json {
-		println!("{v}");
+		outln!("{v}");
 		return Ok(());
 	}
 	match kind {
 		"embedding" => {
 			let e = v["embedding"].as_array().cloned().unwrap_or_default();
 			let head: Vec<String> = e.iter().take(6).map(|x| format!("{:.4}", x.as_f64().unwrap_or(0.0))).collect();
-			println!("embedding ({} dims): [{}, …]", e.len(), head.join(", "));
+			outln!("embedding ({} dims): [{}, …]", e.len(), head.join(", "));
 		},
-		"error" => println!("the provider refused the input: {}", v["output"].as_str().unwrap_or_default()),
-		_ => println!("{}", v["output"].as_str().unwrap_or_default()),
+		"error" => outln!("the provider refused the input: {}", v["output"].as_str().unwrap_or_default()),
+		_ => outln!("{}", v["output"].as_str().unwrap_or_default()),
 	}
-	println!("output verified: blake2_256 {} matches the receipt ({tokens} tokens)", v["output_hash"].as_str().unwrap_or_default());
+	outln!("output verified: blake2_256 {} matches the receipt ({tokens} tokens)", v["output_hash"].as_str().unwrap_or_default());
 	Ok(())
 }
 
@@ -399,10 +400,10 @@ async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()
 	if a.by_hash && !a.skip_upload {
 		let sig = upload_input(&View::new(client), id, ev.offer_id, &o.input).await?;
 		if json {
-			println!("{}", serde_json::json!({"event": "uploaded", "job_id": id, "bytes": o.input.len(), "upload_receipt": hex0x(&sig)}));
+			outln!("{}", serde_json::json!({"event": "uploaded", "job_id": id, "bytes": o.input.len(), "upload_receipt": hex0x(&sig)}));
 		} else {
-			println!("input uploaded to the provider ({} bytes, blake2_256 {})", o.input.len(), hex0x(&content_hash(&o.input)));
-			println!("upload receipt {} (keep it: `agora job contest-input {id} --upload-receipt …` if the provider reports the input missing)", hex0x(&sig));
+			outln!("input uploaded to the provider ({} bytes, blake2_256 {})", o.input.len(), hex0x(&content_hash(&o.input)));
+			outln!("upload receipt {} (keep it: `agora job contest-input {id} --upload-receipt …` if the provider reports the input missing)", hex0x(&sig));
 		}
 		upload = Some(sig);
 	}
@@ -418,7 +419,7 @@ async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()
 	};
 	if !json {
 		if let Some(r) = &job.receipt {
-			println!(
+			outln!(
 				"receipted at block {} ({} tokens); finalizes at block {}",
 				r.at, r.output_tokens, r.finalize_at
 			);
@@ -431,12 +432,12 @@ async fn submit(client: &Client, a: SubmitArgs, json: bool) -> anyhow::Result<()
 fn print_assigned(ev: &runtime::jobs::events::JobAssigned, pass: bool, json: bool) {
 	let id = ev.job_id;
 	if json {
-		println!(
+		outln!(
 			"{}",
 			serde_json::json!({"event": "assigned", "job_id": id, "provider": ev.provider.to_string(), "offer_id": ev.offer_id, "deadline": ev.deadline, "by_avrf": ev.by_avrf, "max_price": ev.max_price.to_string()})
 		);
 	} else {
-		println!(
+		outln!(
 			"job {id} assigned to {} (offer {}, {}), deadline block {}, {}",
 			ev.provider,
 			ev.offer_id,
@@ -463,18 +464,18 @@ async fn submit_each_line(client: &Client, signer: &chain::Keypair, o: &Order, j
 				if o.by_hash {
 					let sig = upload_input(&View::new(client), ev.job_id, ev.offer_id, input).await?;
 					if json {
-						println!("{}", serde_json::json!({"event": "uploaded", "job_id": ev.job_id, "upload_receipt": hex0x(&sig)}));
+						outln!("{}", serde_json::json!({"event": "uploaded", "job_id": ev.job_id, "upload_receipt": hex0x(&sig)}));
 					} else {
-						println!("job {}: input uploaded, upload receipt {}", ev.job_id, hex0x(&sig));
+						outln!("job {}: input uploaded, upload receipt {}", ev.job_id, hex0x(&sig));
 					}
 				}
 			},
 			Err(e) => {
 				failed += 1;
 				if json {
-					println!("{}", serde_json::json!({"event": "failed", "line": line + 1, "error": e.to_string()}));
+					outln!("{}", serde_json::json!({"event": "failed", "line": line + 1, "error": e.to_string()}));
 				} else {
-					println!("line {}: not ordered: {e}", line + 1);
+					outln!("line {}: not ordered: {e}", line + 1);
 				}
 			},
 		}
@@ -587,19 +588,19 @@ pub async fn status_value(client: &Client, id: u64, wait_finalized: bool) -> any
 async fn status(client: &Client, id: u64, wait_finalized: bool, json: bool) -> anyhow::Result<()> {
 	let (job, v, finalized_event) = status_value(client, id, wait_finalized).await?;
 	if json {
-		println!("{v}");
+		outln!("{v}");
 		return Ok(());
 	}
-	println!("job {id}: {}", status_name(&job.status));
-	println!("  client {}  provider {}", job.client, job.provider);
+	outln!("job {id}: {}", status_name(&job.status));
+	outln!("  client {}  provider {}", job.client, job.provider);
 	match job.payment {
 		runtime::runtime_types::agora_primitives::jobs::PaymentMode::Pass =>
-			println!("  paid by the client's service pass  deadline block {}", job.deadline),
+			outln!("  paid by the client's service pass  deadline block {}", job.deadline),
 		runtime::runtime_types::agora_primitives::jobs::PaymentMode::Escrow =>
-			println!("  max price {}  deadline block {}", chain::fmt_agr(job.max_price), job.deadline),
+			outln!("  max price {}  deadline block {}", chain::fmt_agr(job.max_price), job.deadline),
 	}
 	if let Some(r) = &job.receipt {
-		println!(
+		outln!(
 			"  receipt: output {} ({} tokens) at block {}, disputable until block {}, finalizes at {}",
 			hex0x(&r.output_hash),
 			r.output_tokens,
@@ -609,7 +610,7 @@ async fn status(client: &Client, id: u64, wait_finalized: bool, json: bool) -> a
 		);
 	}
 	if let Some((block, ev)) = &finalized_event {
-		println!(
+		outln!(
 			"  paid out at block {block}: charge {} = provider {} + protocol fee {} + royalty {}; refunded {}",
 			chain::fmt_agr(ev.charge),
 			chain::fmt_agr(ev.to_provider),
@@ -618,107 +619,7 @@ async fn status(client: &Client, id: u64, wait_finalized: bool, json: bool) -> a
 			chain::fmt_agr(ev.refunded)
 		);
 	} else if let Some(c) = job.charge {
-		println!("  charged {}", chain::fmt_agr(c));
+		outln!("  charged {}", chain::fmt_agr(c));
 	}
 	Ok(())
-}
-
-async fn dispute(
-	client: &Client,
-	key: &KeyArgs,
-	id: u64,
-	wait: bool,
-	json: bool,
-) -> anyhow::Result<()> {
-	use runtime::verification::events::{
-		AuditPassed, AuditStarted, AuditTimedOut, Disputed, JobFraud, Voted,
-	};
-	// Follow finalized blocks from before the dispute, so no event is missed.
-	let mut blocks = client.stream_blocks().await?;
-	chain::submit_final(
-		client,
-		&runtime::transactions().verification().dispute(id),
-		&key.keypair()?,
-		"dispute",
-	)
-	.await?;
-	if !json {
-		println!("job {id}: disputed; the committee re-checks it");
-	}
-	if !wait {
-		return Ok(());
-	}
-	let mut votes = vec![];
-	// Verdict events count only after this dispute's `Disputed` event: a random
-	// audit of the same receipt may have ended just before.
-	let mut armed = false;
-	loop {
-		let Some(b) = blocks.next().await else { anyhow::bail!("the node's block stream ended") };
-		let b = b?;
-		let events = b.at().await?.events().fetch().await?;
-		for ev in events.iter() {
-			let ev = ev?;
-			if let Some(e) = ev.decode_fields_as::<Disputed>().transpose()? {
-				armed |= e.job_id == id;
-			} else if let Some(e) = ev.decode_fields_as::<AuditStarted>().transpose()? {
-				if e.job_id == id && !json {
-					println!(
-						"  committee: {}",
-						e.committee.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
-					);
-				}
-			} else if let Some(e) = ev.decode_fields_as::<Voted>().transpose()? {
-				if e.job_id == id && armed {
-					let v: agora_primitives::AuditVote = chain::recode(&e.vote)?;
-					if !json {
-						println!("  {} voted {v:?}", e.validator);
-					}
-					votes
-						.push(serde_json::json!({"validator": e.validator.to_string(), "vote": v}));
-				}
-			} else if let Some(e) = ev.decode_fields_as::<JobFraud>().transpose()? {
-				if e.job_id == id && armed {
-					let reason: agora_primitives::SlashReason = chain::recode(&e.reason)?;
-					if json {
-						println!(
-							"{}",
-							serde_json::json!({"job": id, "block": b.number(), "verdict": "fraud", "reason": format!("{reason:?}"), "refunded": e.refunded.to_string(), "slashed": e.slashed.to_string(), "to_challenger": e.to_challenger.to_string(), "votes": votes})
-						);
-					} else {
-						println!("verdict: FRAUD ({reason:?}) — client refunded {}, provider slashed {}, challenger paid {}", chain::fmt_agr(e.refunded), chain::fmt_agr(e.slashed), chain::fmt_agr(e.to_challenger));
-					}
-					return Ok(());
-				}
-			} else if let Some(e) = ev.decode_fields_as::<AuditPassed>().transpose()? {
-				if e.job_id == id && armed {
-					if json {
-						println!(
-							"{}",
-							serde_json::json!({"job": id, "block": b.number(), "verdict": "upheld", "bond_to_provider": e.bond_to_provider.to_string(), "bond_to_treasury": e.bond_to_treasury.to_string(), "votes": votes})
-						);
-					} else {
-						println!("verdict: receipt UPHELD — the bond went {} to the provider, {} to the treasury", chain::fmt_agr(e.bond_to_provider), chain::fmt_agr(e.bond_to_treasury));
-					}
-					return Ok(());
-				}
-			} else if let Some(e) = ev.decode_fields_as::<AuditTimedOut>().transpose()? {
-				if e.job_id == id && armed {
-					let nv: Vec<String> = e.non_voters.iter().map(|a| a.to_string()).collect();
-					if json {
-						println!(
-							"{}",
-							serde_json::json!({"job": id, "block": b.number(), "verdict": "none", "refunded": e.refunded.to_string(), "non_voters": nv, "votes": votes})
-						);
-					} else {
-						println!(
-							"no verdict after every re-draw: the job ends Unverified, client refunded {}, bond returned, nobody slashed; did not vote: {}",
-							chain::fmt_agr(e.refunded),
-							nv.join(", ")
-						);
-					}
-					return Ok(());
-				}
-			}
-		}
-	}
 }

@@ -2,6 +2,14 @@
 //! jobs, waits for receipts, fetches outputs from the provider and checks them
 //! against the on-chain hash; disputes, payment channels, service passes, staking and governance. One module per
 //! command group; it links `agora-client` only, never candle or the kernels.
+
+/// `println!` for the CLI's output: when whoever reads it has gone
+/// (`agora gov params | head`), the process ends quietly with status 0, as
+/// `head`'s other writers do, instead of panicking on the broken pipe.
+macro_rules! outln {
+	($($t:tt)*) => { $crate::util::out_line(format_args!($($t)*)) };
+}
+
 mod channel;
 mod gov;
 mod job;
@@ -109,9 +117,9 @@ async fn main_async(cli: Cli) -> anyhow::Result<()> {
 		Cmd::TryState { at } => {
 			let (block, weight) = chain::try_state(&client, at).await?;
 			if cli.json {
-				println!("{}", serde_json::json!({"block": block, "ok": true, "ref_time": weight}));
+				outln!("{}", serde_json::json!({"block": block, "ok": true, "ref_time": weight}));
 			} else {
-				println!("block {block}: every pallet's try_state passed");
+				outln!("block {block}: every pallet's try_state passed");
 			}
 			Ok(())
 		},
@@ -122,9 +130,9 @@ async fn main_async(cli: Cli) -> anyhow::Result<()> {
 			};
 			let (free, block) = View::new(&client).free_balance(&who).await?;
 			if cli.json {
-				println!("{}", serde_json::json!({"account": who.to_string(), "free": free.to_string(), "block": block}));
+				outln!("{}", serde_json::json!({"account": who.to_string(), "free": free.to_string(), "block": block}));
 			} else {
-				println!("{who}: {} free at block {block}", chain::fmt_agr(free));
+				outln!("{who}: {} free at block {block}", chain::fmt_agr(free));
 			}
 			Ok(())
 		},

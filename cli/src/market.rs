@@ -115,11 +115,11 @@ pub async fn models_value(client: &Client) -> anyhow::Result<Vec<(chain::ModelIn
 pub async fn model_list(client: &Client, json: bool) -> anyhow::Result<()> {
 	let rows = models_value(client).await?;
 	if json {
-		println!("{}", serde_json::Value::Array(rows.into_iter().map(|(_, v)| v).collect()));
+		outln!("{}", serde_json::Value::Array(rows.into_iter().map(|(_, v)| v).collect()));
 		return Ok(());
 	}
 	for (m, v) in rows {
-		println!(
+		outln!(
 			"{}  {:<24} {:<15} {:<6} {:<5} offers: {}  cheapest base: {}{}",
 			hex0x(&m.id),
 			m.name(),
@@ -184,10 +184,10 @@ pub async fn provider_list(
 ) -> anyhow::Result<()> {
 	let (m, list) = providers_value(client, url, model, sort).await?;
 	if json {
-		println!("{}", serde_json::Value::Array(list));
+		outln!("{}", serde_json::Value::Array(list));
 		return Ok(());
 	}
-	println!("{} — offers by {sort}:", m.name());
+	outln!("{} — offers by {sort}:", m.name());
 	for l in &list {
 		let p = |k: &str| {
 			l[k].as_str()
@@ -195,7 +195,7 @@ pub async fn provider_list(
 				.map(chain::fmt_agr)
 				.unwrap_or_default()
 		};
-		println!(
+		outln!(
 			"  offer {:<3} {}  reputation {:>6.2}  rank {:>5.3}  rating {:>+5.2} ({} ratings)  subscribers {}  jobs {} (expired {})  pass jobs this epoch {}  stake {}  price {} + {} /1k tokens  cap {}  {}{}",
 			l["offerId"], l["provider"].as_str().unwrap_or_default(), l["reputation"].as_f64().unwrap_or(0.0),
 			l["rankingPpm"].as_f64().unwrap_or(0.0) / 1e6, l["averageRating"].as_f64().unwrap_or(0.0), l["ratings"],
@@ -217,7 +217,7 @@ pub async fn quote(
 ) -> anyhow::Result<()> {
 	let (m, q) = quote_value(client, url, model, max_tokens).await?;
 	match json {
-		true => println!("{q}"),
+		true => outln!("{q}"),
 		false => {
 			let p = |v: &serde_json::Value| {
 				v.as_str()
@@ -225,7 +225,7 @@ pub async fn quote(
 					.map(chain::fmt_agr)
 					.unwrap_or_default()
 			};
-			println!(
+			outln!(
 				"{} with {max_tokens} output tokens, over {} offers: cheapest {} (offer {}), median {}, best-ranked {} (offer {})",
 				m.name(), q["offers"], p(&q["cheapest"]["price"]), q["cheapest"]["offerId"], p(&q["median"]),
 				p(&q["bestRanked"]["price"]), q["bestRanked"]["offerId"]

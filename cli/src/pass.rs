@@ -68,11 +68,11 @@ pub async fn run(client: &Client, url: &str, cmd: PassCmd, json: bool) -> anyhow
 				anyhow::bail!("no finished payout of epoch {epoch} in the {scan} finalized blocks after it ended");
 			};
 			if json {
-				println!("{}", serde_json::json!(p));
+				outln!("{}", serde_json::json!(p));
 				return Ok(());
 			}
 			let agr = |s: &str| chain::fmt_agr(s.parse().unwrap_or(0));
-			println!(
+			outln!(
 				"epoch {}: {} minted in blocks {}–{} over contribution {} (issuance before: {})",
 				p.epoch,
 				agr(&p.reward),
@@ -82,9 +82,9 @@ pub async fn run(client: &Client, url: &str, cmd: PassCmd, json: bool) -> anyhow
 				agr(&p.issuance_before)
 			);
 			for r in &p.providers {
-				println!("  {}  {} jobs, contribution {}: {}", r.provider, r.jobs, r.contribution, agr(&r.reward));
+				outln!("  {}  {} jobs, contribution {}: {}", r.provider, r.jobs, r.contribution, agr(&r.reward));
 			}
-			println!("  treasury (rounding): {}", agr(&p.to_treasury));
+			outln!("  treasury (rounding): {}", agr(&p.to_treasury));
 			Ok(())
 		},
 		PassCmd::Status { address, key } => {
@@ -95,13 +95,13 @@ pub async fn run(client: &Client, url: &str, cmd: PassCmd, json: bool) -> anyhow
 			let v: serde_json::Value =
 				rpc(url, "agora_pass", subxt::rpcs::rpc_params![who.to_string()]).await?;
 			if json {
-				println!("{v}");
+				outln!("{v}");
 				return Ok(());
 			}
 			let amount = |x: &serde_json::Value| chain::fmt_agr(x.as_str().and_then(|s| s.parse().ok()).unwrap_or(0));
 			match v.get("pass").filter(|p| !p.is_null()) {
 				Some(p) => {
-					println!(
+					outln!(
 						"{who}: {} locked; epoch {} (ends at block {}): {} of {} requests left",
 						amount(&p["locked"]),
 						p["epoch"],
@@ -110,14 +110,14 @@ pub async fn run(client: &Client, url: &str, cmd: PassCmd, json: bool) -> anyhow
 						p["quota"]
 					);
 					if let Some(u) = p.get("unlocking").filter(|u| !u.is_null()) {
-						println!("  unlocking {}, withdrawable from block {}", amount(&u["value"]), u["at"]);
+						outln!("  unlocking {}, withdrawable from block {}", amount(&u["value"]), u["at"]);
 					}
 				},
-				None => println!("{who}: no pass"),
+				None => outln!("{who}: no pass"),
 			}
 			let w = &v["work"];
 			if w["jobs"].as_u64().unwrap_or(0) > 0 {
-				println!("  as a provider: {} pass jobs this epoch, contribution {}", w["jobs"], w["contribution"]);
+				outln!("  as a provider: {} pass jobs this epoch, contribution {}", w["jobs"], w["contribution"]);
 			}
 			Ok(())
 		},

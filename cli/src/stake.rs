@@ -61,25 +61,25 @@ pub async fn run(client: &chain::Client, cmd: StakeCmd, json: bool) -> anyhow::R
 		StakeCmd::Status => {
 			let s = stake::status(client).await?;
 			if json {
-				println!("{}", serde_json::json!(s));
+				outln!("{}", serde_json::json!(s));
 			} else {
-				println!(
+				outln!(
 					"finalized block {}: session {}, active era {}, planned era {}",
 					s.block,
 					s.session,
 					s.active_era.map(|e| e.to_string()).unwrap_or_else(|| "-".into()),
 					s.current_era.map(|e| e.to_string()).unwrap_or_else(|| "-".into())
 				);
-				println!("validators ({}):", s.session_validators.len());
+				outln!("validators ({}):", s.session_validators.len());
 				for v in &s.session_validators {
 					let pts = s.points.iter().find(|(a, _)| a == v).map(|(_, p)| *p).unwrap_or(0);
-					println!("  {v}  {pts} era points");
+					outln!("  {v}  {pts} era points");
 				}
-				println!("candidates: {}", s.candidates.len());
-				println!("nominators: {}", s.nominators.len());
+				outln!("candidates: {}", s.candidates.len());
+				outln!("nominators: {}", s.nominators.len());
 				if let Some(r) = &s.last_era_reward {
 					let r: u128 = r.parse().unwrap_or(0);
-					println!("last era's validator payout: {}", chain::fmt_agr(r));
+					outln!("last era's validator payout: {}", chain::fmt_agr(r));
 				}
 			}
 			Ok(())
@@ -87,7 +87,7 @@ pub async fn run(client: &chain::Client, cmd: StakeCmd, json: bool) -> anyhow::R
 		StakeCmd::Bond { key, amount } => {
 			let v = chain::parse_agr(&amount)?;
 			stake::bond(client, &key.keypair()?, v).await?;
-			println!("bonded {}", chain::fmt_agr(v));
+			outln!("bonded {}", chain::fmt_agr(v));
 			Ok(())
 		},
 		StakeCmd::SetKeys { key, keys, proof } => {
@@ -98,12 +98,12 @@ pub async fn run(client: &chain::Client, cmd: StakeCmd, json: bool) -> anyhow::R
 				hex_arg(&proof, "--proof")?,
 			)
 			.await?;
-			println!("session keys set");
+			outln!("session keys set");
 			Ok(())
 		},
 		StakeCmd::Validate { key, commission } => {
 			stake::validate(client, &key.keypair()?, commission).await?;
-			println!("validating from the next era (commission {commission}%)");
+			outln!("validating from the next era (commission {commission}%)");
 			Ok(())
 		},
 		StakeCmd::Nominate { key, targets } => {
@@ -111,22 +111,22 @@ pub async fn run(client: &chain::Client, cmd: StakeCmd, json: bool) -> anyhow::R
 				targets.iter().map(|a| ss58(a)).collect::<anyhow::Result<_>>()?;
 			anyhow::ensure!(!t.is_empty(), "name at least one validator");
 			stake::nominate(client, &key.keypair()?, &t).await?;
-			println!("nominating {} validators from the next era", t.len());
+			outln!("nominating {} validators from the next era", t.len());
 			Ok(())
 		},
 		StakeCmd::Chill { key } => {
 			stake::chill(client, &key.keypair()?).await?;
-			println!("chilled: out of the next election");
+			outln!("chilled: out of the next election");
 			Ok(())
 		},
 		StakeCmd::Payout { key, validator, era } => {
 			let p = stake::payout(client, &key.keypair()?, ss58(&validator)?, era).await?;
 			if json {
-				println!("{}", serde_json::json!(p));
+				outln!("{}", serde_json::json!(p));
 			} else {
-				println!("era {era}, validator {validator}:");
+				outln!("era {era}, validator {validator}:");
 				for (who, amount) in &p.rewards {
-					println!("  {who} rewarded {}", chain::fmt_agr(amount.parse().unwrap_or(0)));
+					outln!("  {who} rewarded {}", chain::fmt_agr(amount.parse().unwrap_or(0)));
 				}
 			}
 			Ok(())

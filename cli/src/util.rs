@@ -5,6 +5,21 @@ use agora_client::{
 };
 use subxt::utils::AccountId32;
 
+/// Writes one line of output (see `outln!`). A closed stdout ends the
+/// process with status 0; any other write error is a panic, as `outln!`'s.
+pub fn out_line(args: std::fmt::Arguments<'_>) {
+	use std::io::Write;
+	let mut out = std::io::stdout().lock();
+	match out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
+		Ok(()) => {},
+		Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+		Err(e) => {
+			eprintln!("Error: writing the output: {e}");
+			std::process::exit(1)
+		},
+	}
+}
+
 pub fn ss58(a: &str) -> anyhow::Result<AccountId32> {
 	a.parse().map_err(|e| anyhow::anyhow!("`{a}` is not an SS58 address: {e:?}"))
 }
@@ -21,7 +36,7 @@ pub async fn simple_tx<C: subxt::transactions::Payload>(
 	what: &str,
 ) -> anyhow::Result<()> {
 	chain::submit_final(client, &call, &key.keypair()?, what).await?;
-	println!("{what}: done");
+	outln!("{what}: done");
 	Ok(())
 }
 
@@ -36,7 +51,7 @@ pub async fn provider_tx<C: subxt::transactions::Payload>(
 	what: &str,
 ) -> anyhow::Result<()> {
 	chain::submit_final_after_pool(client, &rpc_client(url).await?, &call, &key.keypair()?, what).await?;
-	println!("{what}: done");
+	outln!("{what}: done");
 	Ok(())
 }
 

@@ -4,6 +4,7 @@
 //! conviction votes by four holders, approval, enactment), and the next job's
 //! receipt is disputable for 15 blocks. An out-of-bounds value is refused by the
 //! client before submission and, when forced through, by the chain at enactment.
+//! The CLI's output to a reader that has gone ends it quietly.
 mod common;
 use common::*;
 
@@ -70,6 +71,18 @@ fn a_referendum_driven_from_the_cli_changes_the_dispute_window_of_the_next_job()
 	let url = node.url();
 
 	assert_eq!(param(&node, "DISPUTE_WINDOW"), 10, "the default");
+	// A reader that has gone (`agora gov params | head -0`): the CLI stops
+	// quietly with status 0, as other writers to `head` do, and does not panic.
+	let mut child = std::process::Command::new(client_bin())
+		.args(["--url", &url, "gov", "params"])
+		.stdout(std::process::Stdio::piped())
+		.stderr(std::process::Stdio::piped())
+		.spawn()
+		.unwrap();
+	drop(child.stdout.take());
+	let out = child.wait_with_output().unwrap();
+	let err = String::from_utf8_lossy(&out.stderr);
+	assert!(out.status.success() && !err.contains("panicked"), "{:?}: {err}", out.status);
 	let (ok, _, err) =
 		agora(&url, &["gov", "propose-param", "--suri", "//Alice", "DISPUTE_WINDOW", "2"]);
 	assert!(!ok && err.contains("outside its bounds"), "{err}");

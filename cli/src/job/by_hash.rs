@@ -100,12 +100,12 @@ pub async fn contest_input(client: &Client, signer: &chain::Keypair, id: u64, si
 /// What a contest of a false input report moved, as a JSON line or in words.
 pub fn print_contested(id: u64, e: &runtime::jobs::events::InputReportContested, json: bool) {
 	if json {
-		println!(
+		outln!(
 			"{}",
 			serde_json::json!({"event": "input_report_contested", "job_id": id, "provider": e.provider.to_string(), "compensated": e.compensated.to_string(), "slashed": e.slashed.to_string()})
 		);
 	} else {
-		println!(
+		outln!(
 			"job {id}: the report that the input never came was false — {} back to you out of {}'s bond, {} slashed; the job ends Fraud",
 			chain::fmt_agr(e.compensated),
 			e.provider,
