@@ -9,7 +9,7 @@ import type { SubmittableExtrinsic } from '@polkadot/api/types';
 import type { ISubmittableResult, Signer } from '@polkadot/types/types';
 import type { EventRecord } from '@polkadot/types/interfaces';
 import { u8aConcat, u8aToHex, stringToU8a, hexToU8a, bnToU8a } from '@polkadot/util';
-import { blake2AsHex, cryptoWaitReady, decodeAddress } from '@polkadot/util-crypto';
+import { blake2AsHex, cryptoWaitReady, decodeAddress, sr25519Verify } from '@polkadot/util-crypto';
 
 export const DECIMALS = 12n;
 export const UNIT = 10n ** DECIMALS;
@@ -165,6 +165,42 @@ export class Chain {
 }
 
 export interface Output { bytes: Uint8Array; hash: string; kind: string; verified: boolean }
+
+/** Uploads job `jobId`'s by-hash input to its provider (`PUT
+ * /v1/inputs?job=…`) and returns the provider's upload receipt, checked: the
+ * job's worker key signed `b"agora/upload/v1" ++ SCALE((u64 job_id, [u8; 32]
+ * input_hash))` (UploadReceipt in pallets/primitives/src/jobs.rs). The worker
+ * takes the input only once it sees the job on chain, so a 409 is retried
+ * for a while, as the CLI does. */
+export async function uploadInput(jobId: number, endpoint: string, input: Uint8Array, workerKey: string): Promise<string> {
+  const url = `${endpoint.replace(/\/$/, '')}/v1/inputs?job=${jobId}`;
+  const payload = u8aConcat(
+    stringToU8a('agora/upload/v1'),
+    bnToU8a(BigInt(jobId), { bitLength: 64, isLe: true }),
+    hexToU8a(blake2AsHex(input, 256)),
+  );
+  let last = '';
+  for (let attempt = 0; attempt < 10; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, 2_000));
+    let res: Response;
+    try {
+      res = await fetch(url, { method: 'PUT', body: input as BodyInit });
+    } catch (e) {
+      last = `the provider's API at ${endpoint} cannot be reached (${(e as Error).message})`;
+      continue;
+    }
+    const body = await res.json().catch(() => ({})) as { upload_receipt?: string; error?: string };
+    if (res.status === 409) { last = `HTTP 409: ${body.error ?? res.statusText}`; continue; }
+    if (!res.ok) throw new Error(`the provider refused the input (HTTP ${res.status}): ${body.error ?? res.statusText}`);
+    const sig = body.upload_receipt;
+    if (!sig) throw new Error('the provider took the input but signed no upload receipt');
+    if (!sr25519Verify(payload, hexToU8a(sig.startsWith('0x') ? sig : `0x${sig}`), hexToU8a(workerKey))) {
+      throw new Error("the provider took the input, but its upload receipt is not signed by the job's worker key");
+    }
+    return sig.startsWith('0x') ? sig : `0x${sig}`;
+  }
+  throw new Error(`could not upload the input to ${url}: ${last}`);
+}
 
 /** The runtime's documentation of a dispatch error: "jobs.NotClient: The
  * caller is not the job's client." rather than a module index and code. */

@@ -1,9 +1,12 @@
 // The account's jobs, watched live: every step comes from a chain event, with
 // the block it landed in; outputs are fetched from the provider (a signed read)
 // and checked against the receipt's hash; rate, dispute and cancel from here.
+// An input sent by hash is uploaded to the provider from here, and the
+// provider's signed upload receipt is kept (in this browser's storage) to
+// contest a false report that the input never came.
 import type { EventRecord } from '@polkadot/types/interfaces';
 import type { Codec } from '@polkadot/types/types';
-import { Chain, agr, short, type Account } from './chain';
+import { Chain, agr, short, uploadInput, type Account } from './chain';
 import { el, busy, notice } from './dom';
 
 interface Step { block: number; text: string; kind: string }
@@ -16,6 +19,7 @@ interface JobView {
   offerId: number;
   submittedAt: number;
   receipt?: { outputHash: string; outputTokens: number; at: number; windowEnd: number };
+  workerKey: string;
   charge?: bigint;
   rating?: number;
   steps: Step[];
@@ -47,6 +51,7 @@ function toView(id: number, opt: Codec): JobView | undefined {
     status: j.status.toString(),
     provider: j.provider.toString(),
     offerId: num(j.offerId),
+    workerKey: j.workerKey.toHex(),
     submittedAt: num(j.submittedAt),
     receipt: r.isSome ? {
       outputHash: r.unwrap().outputHash.toHex(),
@@ -111,6 +116,37 @@ export class Jobs {
     this.render();
   }
 
+  /** Where this browser keeps job `id`'s upload receipt (per chain). */
+  private uploadKey(id: number): string {
+    return `agora-upload-${this.chain.api.genesisHash.toHex()}-${id}`;
+  }
+
+  /** Uploads job `id`'s by-hash input to its provider and keeps the checked
+   * upload receipt, so a false "input never came" can be contested (also
+   * after a reload). */
+  async upload(id: number, input: Uint8Array): Promise<void> {
+    // The order's own result and its JobAssigned event race to add the job.
+    let j = this.jobs.get(id);
+    for (let i = 0; !j && i < 40; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      j = this.jobs.get(id);
+    }
+    if (!j) return notice(`job ${id}: not shown on this page, so its input was not uploaded`, 'error');
+    try {
+      const offerId = j.offerId;
+      const offers = await this.chain.rpc<{ id: number; endpoint: string }[]>('agora_offers', [j.modelId]);
+      const offer = offers.find((o) => o.id === offerId);
+      if (!offer) throw new Error(`offer ${offerId} is gone: its endpoint is unknown`);
+      const sig = await uploadInput(id, offer.endpoint, input, j.workerKey);
+      localStorage.setItem(this.uploadKey(id), sig);
+      j.steps.push({ block: j.submittedAt, text: `Input uploaded to the provider: upload receipt ${short(sig)}, signed by the job's worker key ✓`, kind: 'uploaded' });
+    } catch (e) {
+      j.steps.push({ block: j.submittedAt, text: `Input not uploaded: ${(e as Error).message}`, kind: 'upload-failed' });
+      notice(`job ${id}: ${(e as Error).message}`, 'error');
+    }
+    this.render();
+  }
+
   /** A new block's events: each one about a job shown here becomes a step. */
   async onEvents(block: number, records: EventRecord[]): Promise<void> {
     const who = this.account();
@@ -169,6 +205,7 @@ export class Jobs {
       case 'JobCancelled': return `Cancelled: ${agr(big(f.refunded))} refunded`;
       case 'JobRated': return `Rated ${num(f.rating) > 0 ? '+1' : num(f.rating) < 0 ? '−1' : '0'} by ${who(f.client)}`;
       case 'InputMissing': return 'The provider reports the input was never delivered';
+      case 'InputReportContested': return `The report was false (contested with the upload receipt): ${agr(big(f.compensated))} back to you out of the provider's bond, ${agr(big(f.slashed))} slashed`;
       default: return undefined;
     }
   }
@@ -190,6 +227,10 @@ export class Jobs {
     if (j.receipt && !['Cancelled', 'Expired'].includes(now)) actions.push(action('fetch', 'Fetch output', () => this.fetch(j.id)));
     if (now === 'Receipted') actions.push(action('dispute', 'Dispute (bond)', () => this.tx(j.id, this.chain.api.tx.verification.dispute(j.id))));
     if (now === 'Assigned') actions.push(action('cancel', 'Cancel', () => this.tx(j.id, this.chain.api.tx.jobs.cancelJob(j.id))));
+    const upload = localStorage.getItem(this.uploadKey(j.id));
+    if (now === 'InputMissing' && upload) {
+      actions.push(action('contest', 'Contest: show the upload receipt', () => this.tx(j.id, this.chain.api.tx.jobs.contestInputMissing(j.id, upload))));
+    }
     if (now === 'Finalized' && j.rating === undefined) {
       actions.push(action('rate-up', 'Rate +1', () => this.tx(j.id, this.chain.api.tx.jobs.rate(j.id, 1))));
       actions.push(action('rate-down', 'Rate −1', () => this.tx(j.id, this.chain.api.tx.jobs.rate(j.id, -1))));

@@ -50,7 +50,10 @@ async function connect(url: string): Promise<void> {
   accounts = c.devAccounts();
   fillAccounts();
   const gov = new Governance(c);
-  const market = new Market(c, current, (id, block) => { void jobs.track(id, block); location.hash = '#jobs'; });
+  const market = new Market(c, current, (id, block, byHash) => {
+    void jobs.track(id, block).then(() => byHash && jobs.upload(id, byHash));
+    location.hash = '#jobs';
+  });
   const jobs = new Jobs(c, current, (id) => market.modelName(id), () => gov.auditRatePpm());
   await Promise.all([market.refresh(), gov.refresh()]);
   await jobs.load();

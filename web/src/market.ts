@@ -1,7 +1,9 @@
 // The market: models, their providers ranked as the chain ranks them, quotes,
-// and ordering a job paid from escrow.
+// and ordering a job paid from escrow (its input on chain, or by hash).
 import { Chain, agr, agrExact, parseAgr, short, type Account, type Model } from './chain';
 import { $, el, busy, notice } from './dom';
+import { stringToU8a } from '@polkadot/util';
+import { blake2AsHex } from '@polkadot/util-crypto';
 
 export class Market {
   models: Model[] = [];
@@ -10,7 +12,7 @@ export class Market {
   constructor(
     private chain: Chain,
     private account: () => Account | undefined,
-    private onOrdered: (jobId: number, block: number) => void,
+    private onOrdered: (jobId: number, block: number, byHash?: Uint8Array) => void,
   ) {
     $('#quote').addEventListener('click', (e) => busy(e.currentTarget as HTMLButtonElement, () => this.quote()));
     $('#order').addEventListener('submit', (e) => {
@@ -109,8 +111,10 @@ export class Market {
     const maxPrice = parseAgr(priceText);
     const api = this.chain.api;
     const best = (await api.rpc.chain.getHeader()).number.toNumber();
+    const byHash = $<HTMLInputElement>('#order-by-hash').checked;
+    const bytes = stringToU8a(input);
     const tx = api.tx.jobs.submitJob(
-      this.modelSelect.value, { Inline: input },
+      this.modelSelect.value, byHash ? { Hash: blake2AsHex(bytes, 256) } : { Inline: input },
       { maxTokens: this.maxTokens(), temperatureMilli: Math.round(temperature * 1000), seed },
       maxPrice, best + 100, null);
     const { block, events } = await this.chain.send(tx, who);
@@ -118,6 +122,6 @@ export class Market {
     if (!assigned) throw new Error('the job was ordered but no JobAssigned event came back');
     const jobId = Number((assigned.event.data as unknown as { jobId: { toString(): string } }).jobId.toString());
     notice(`job ${jobId} ordered in block ${block}: ${agr(maxPrice)} held in escrow`, 'ok');
-    this.onOrdered(jobId, block);
+    this.onOrdered(jobId, block, byHash ? bytes : undefined);
   }
 }

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { blake2AsHex, cryptoWaitReady } from '@polkadot/util-crypto';
 import { hexToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
 import type { SignerPayloadJSON } from '@polkadot/types/types';
 import { agr } from '../src/chain';
@@ -38,11 +38,13 @@ async function shot(page: Page, name: string) {
   if (dir) await page.screenshot({ path: join(dir, `dapp-${name}.png`), fullPage: true });
 }
 
-/** Fills the order form, quotes, submits; returns the job id the page reports. */
-async function order(page: Page, model: string, input: string, maxTokens: number): Promise<number> {
+/** Fills the order form (the input on chain, or by hash), quotes, submits;
+ * returns the job id the page reports. */
+async function order(page: Page, model: string, input: string, maxTokens: number, byHash = false): Promise<number> {
   await page.locator('nav a[data-tab=market]').click();
   await page.getByTestId('order-model').selectOption({ label: model });
   await page.getByTestId('order-input').fill(input);
+  await page.getByTestId('order-by-hash').setChecked(byHash);
   await page.getByTestId('order-max-tokens').fill(String(maxTokens));
   await page.getByTestId('quote').click();
   await expect(page.getByTestId('quote-out')).toContainText('1 offer(s): cheapest');
@@ -155,13 +157,13 @@ test('a client orders, watches, verifies, disputes and rates jobs; governance is
   await shot(page, 'governance');
 });
 
-// A browser wallet: no extension can be installed in headless chromium here, so
+// A browser wallet, ordering by hash: no extension can be installed in headless chromium here, so
 // the test injects one the way extensions do (`window.injectedWeb3`), whose
 // keys live in this test process as a real extension's live in its own. The
 // page finds it with @polkadot/extension-dapp, the wallet signs the order
 // (signPayload) and the output read (signRaw: `<Bytes>…</Bytes>`-wrapped), and
 // the real worker serves the output on that wrapped signature.
-test('a browser wallet account orders a job and reads its output', async ({ page }) => {
+test('a browser wallet account orders a job by hash, uploads its input and reads its output', async ({ page }) => {
   const keyring = new Keyring({ type: 'sr25519', ss58Format: 4242 });
   const wallet = keyring.addFromUri('//AgoraBrowserWallet');
   const alice = keyring.addFromUri('//Alice');
@@ -207,8 +209,14 @@ test('a browser wallet account orders a job and reads its output', async ({ page
   await page.getByTestId('account').selectOption(wallet.address);
   await expect(page.getByTestId('balance')).toContainText('100 AGR free');
 
-  const id = await order(page, MINILM, 'Signed by a wallet.', 1);
+  // By hash: only the input's blake2-256 goes on chain; the page uploads the
+  // text to Bob's worker (no signature needed) and checks its upload receipt.
+  const id = await order(page, MINILM, 'Signed by a wallet.', 1, true);
   expect(signed.payloads).toBe(1);
+  await expect(page.getByTestId(`job-${id}-steps`)).toContainText(/upload receipt 0x.*, signed by the job's worker key ✓/);
+  const input = (await api.query.jobs.jobs(id)) as unknown as { unwrap(): { input: { isHash: boolean; asHash: { toHex(): string } } } };
+  expect(input.unwrap().input.isHash).toBe(true);
+  expect(input.unwrap().input.asHash.toHex()).toBe(blake2AsHex('Signed by a wallet.', 256));
   await expect(page.getByTestId(`job-${id}-status`)).toHaveText(/Receipted|Finalized/);
   await page.getByTestId(`job-${id}-fetch`).click();
   await expect(page.getByTestId(`job-${id}-verified`)).toContainText('verified ✓');
