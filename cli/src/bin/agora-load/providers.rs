@@ -27,7 +27,7 @@ pub(crate) async fn provider_offers(
 		let who = chain::account(key);
 		let existing = mine(&who).cloned();
 		let terms = &terms;
-		chain::retry_unseen_head(move || { let existing = existing.clone(); let who = who.clone(); async move {
+		chain::retry_unseen_head(move || { let existing = existing.clone(); async move {
 			let offer = match existing {
 				Some(o) if o.capacity >= capacity => return Ok::<_, anyhow::Error>(o.id),
 				Some(o) => {
@@ -73,7 +73,7 @@ pub(crate) async fn provider_offers(
 pub(crate) async fn bonded(client: &Client, who: &AccountId32) -> anyhow::Result<bool> {
 	let at = client.at_current_block().await?;
 	let entry = at.storage().entry(runtime::storage().slashing().bonds())?;
-	Ok(entry.try_fetch((who.clone(),)).await?.is_some())
+	Ok(entry.try_fetch((*who,)).await?.is_some())
 }
 
 /// The offers' open jobs at `at`, together.
