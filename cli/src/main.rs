@@ -73,16 +73,18 @@ enum Cmd {
 	Stake(stake::StakeCmd),
 	/// Checks every pallet's invariants on the chain as it is: re-executes the
 	/// last finalized block (or block `--at N`) on its parent's state and runs
-	/// each pallet's `try_state` (`TryRuntime_execute_block`). Needs a node
-	/// built with the `try-runtime` feature (the test build); exits non-zero
-	/// with the failing pallet's message otherwise.
+	/// each pallet's `try_state` (`TryRuntime_execute_block`), then checks at
+	/// that block that the total issuance equals Σ (free + reserved) over all
+	/// accounts. Needs a node built with the `try-runtime` feature (the test
+	/// build); exits non-zero with the failing pallet's message, or the
+	/// issuance's difference, otherwise.
 	TryState {
 		#[arg(long)]
 		at: Option<u64>,
 	},
 	/// Serve the marketplace as MCP tools on stdin/stdout, for AI assistants
 	/// and agents (docs/mcp.md): list_models, list_providers, quote,
-	/// submit_job, job_status, get_output, rate, dispute, account.
+	/// submit_job, submit_jobs, job_status, get_output, rate, dispute, account.
 	Mcp {
 		#[command(flatten)]
 		key: KeyArgs,
@@ -116,10 +118,17 @@ async fn main_async(cli: Cli) -> anyhow::Result<()> {
 		Cmd::Model(market::ModelCmd::List) => market::model_list(&client, cli.json).await,
 		Cmd::TryState { at } => {
 			let (block, weight) = chain::try_state(&client, at).await?;
+			let (issuance, accounts) = chain::issuance_check(&client, block).await?;
 			if cli.json {
-				outln!("{}", serde_json::json!({"block": block, "ok": true, "ref_time": weight}));
+				outln!(
+					"{}",
+					serde_json::json!({"block": block, "ok": true, "ref_time": weight, "total_issuance": issuance.to_string(), "accounts": accounts})
+				);
 			} else {
-				outln!("block {block}: every pallet's try_state passed");
+				outln!(
+					"block {block}: every pallet's try_state passed; total issuance {} = Σ free + reserved over {accounts} accounts",
+					chain::fmt_agr(issuance)
+				);
 			}
 			Ok(())
 		},

@@ -99,6 +99,43 @@ pub async fn try_state(client: &Client, at: Option<u64>) -> anyhow::Result<(u64,
 	Ok((number, ref_time.0))
 }
 
+/// Checks at block `at` that `Balances.TotalIssuance` equals Σ (free +
+/// reserved) over every account in `System.Account` (a hold is reserved
+/// balance), so that no call minted or burned money outside the issuance's
+/// books; returns the issuance and the accounts counted. `pallet-balances`'
+/// own `try_state` does not check this, and no pallet may read every account
+/// in a block, so it is read over RPC: every end-to-end test checks it with
+/// [`try_state`] at its end (`agora try-state`).
+pub async fn issuance_check(client: &Client, at: u64) -> anyhow::Result<(u128, u32)> {
+	let blk = client.at_block(at).await?;
+	let issuance = blk
+		.storage()
+		.entry(runtime::storage().balances().total_issuance())?
+		.try_fetch(())
+		.await?
+		.map(|v| v.decode())
+		.transpose()?
+		.unwrap_or(0);
+	let entry = blk.storage().entry(runtime::storage().system().account())?;
+	let mut iter = entry.iter(()).await?;
+	let (mut sum, mut accounts) = (0u128, 0u32);
+	while let Some(kv) = futures::StreamExt::next(&mut iter).await {
+		let data = kv?.value().decode()?.data;
+		sum = sum
+			.checked_add(data.free)
+			.and_then(|s| s.checked_add(data.reserved))
+			.ok_or_else(|| anyhow::anyhow!("block {at}: the balances of all accounts overflow u128"))?;
+		accounts = accounts.saturating_add(1);
+	}
+	anyhow::ensure!(
+		sum == issuance,
+		"block {at}: total issuance is {issuance} planck, but the {accounts} accounts hold {sum} (free + reserved): {} planck {}",
+		sum.abs_diff(issuance),
+		if sum > issuance { "more than was ever issued" } else { "issued and held by nobody" }
+	);
+	Ok((issuance, accounts))
+}
+
 /// A key pair from a secret URI (`//Alice`, a mnemonic, `0x…` seed) or a keystore
 /// file (a Substrate keystore entry: a JSON string holding the secret phrase, or the
 /// phrase/URI as plain text).

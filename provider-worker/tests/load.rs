@@ -4,7 +4,8 @@
 //! and given an offer by the generator). Shown: every transfer it sent and
 //! every job it ordered is counted in a finalized block (each job paid out
 //! after a receipt from the scripted provider), no transaction failed or was
-//! refused, no job expired and none is left open. Rates are printed, never
+//! refused, no job expired and none is left open; afterwards every pallet's
+//! `try_state` passes and the issuance equals what the accounts hold. Rates are printed, never
 //! asserted (a benchmark, not a timed test); `docs/benchmarks.md` has the
 //! release-build numbers.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -75,4 +76,7 @@ fn load_generator_counts_every_transfer_and_job_cycle_it_drives() {
 	assert!(stderr.contains("AUDIT_RATE set to 20000 ppm"), "{stderr}");
 	let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
 	assert_eq!(r["audit_rate"].as_u64(), Some(20_000), "{r}");
+	// The load's hundreds of transfers and job cycles minted and burned
+	// nothing outside the issuance's books; every pallet's invariants hold.
+	common::assert_try_state(&node.url());
 }

@@ -113,8 +113,10 @@ export async function waitForBlock(node, n) {
 /** Runs every pallet's `try_state` invariants on the chain as the test left it:
  * waits until the current best block is finalized, then re-executes it on its
  * parent's state through the runtime API `TryRuntime_execute_block` (the test
- * build's runtime has it), with `TryStateSelect::All`. Resolves with the block
- * number; rejects with the runtime's message if an invariant fails. */
+ * build's runtime has it), with `TryStateSelect::All`, and checks that the
+ * total issuance there is what the accounts hold. Resolves with the block
+ * number; rejects with the runtime's message, or the issuance's difference, if
+ * an invariant fails. */
 export async function tryState(node) {
   const { api } = node;
   const best = (await api.rpc.chain.getHeader()).number.toNumber();
@@ -133,5 +135,15 @@ export async function tryState(node) {
   // state_root_check = false, signature_check = false, TryStateSelect::All.
   const args = u8aConcat(unsealed.toU8a(), new Uint8Array([0, 0, 1]));
   await api.rpc.state.call('TryRuntime_execute_block', u8aToHex(args), block.header.parentHash);
+  // And at that block: total issuance = Σ (free + reserved) over all accounts
+  // (a hold is reserved balance), as `agora try-state` checks it.
+  const at = await api.at(hash);
+  const issuance = (await at.query.balances.totalIssuance()).toBigInt();
+  let sum = 0n;
+  const accounts = await at.query.system.account.entries();
+  for (const [, info] of accounts) sum += info.data.free.toBigInt() + info.data.reserved.toBigInt();
+  if (sum !== issuance) {
+    throw new Error(`block ${block.header.number}: total issuance ${issuance} planck, but the ${accounts.length} accounts hold ${sum}`);
+  }
   return block.header.number.toNumber();
 }

@@ -393,7 +393,9 @@ pub fn bob_free(node: &Node) -> (u128, u64) {
 /// Runs every pallet's `try_state` invariants on the chain behind `url`: the
 /// last finalized block is re-executed on its parent's state, then each
 /// pallet's checks run (`agora try-state`; the test build's runtime has the
-/// TryRuntime API). The end-to-end tests call this when they are done.
+/// TryRuntime API), and at that block the total issuance must equal Σ (free +
+/// reserved) over all accounts. The end-to-end tests call this when they are
+/// done.
 pub fn assert_try_state(url: &str) {
 	let v = agora_json(url, &["try-state"]);
 	assert_eq!(v.first().map(|v| v["ok"].clone()), Some(Value::Bool(true)), "{v:?}");
