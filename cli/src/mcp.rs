@@ -1,7 +1,7 @@
 //! `agora mcp`: the marketplace as Model Context Protocol tools (rmcp, over
 //! stdio or, with `--http`, Streamable HTTP on loopback), for AI assistants and
 //! agents (docs/mcp.md). Every tool is the CLI's own
-//! code path (`job`, `market`) returning JSON instead of printing it; stdout
+//! code path (`job`, `market`, `order`) returning JSON instead of printing it; stdout
 //! carries the protocol only, logs go to stderr.
 //!
 //! Money: one account per server (`--suri` on a dev chain, `--keystore`
@@ -115,6 +115,32 @@ pub struct SubmitArg {
 }
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct SubmitManyArg {
+	/// The model's name or 0x id (`list_models`).
+	pub model: String,
+	/// One input per job, 1 to 1,024: prompts for a text-generation model, texts to embed for an embedding model. The jobs are ordered in this order.
+	pub inputs: Vec<String>,
+	/// Most to pay per job, in AGR as a decimal string (e.g. "0.05"); each job holds it in escrow, the unused part refunded. Default: the highest of the cheapest, median and best-ranked quote.
+	#[serde(default)]
+	pub max_price: Option<String>,
+	/// Most output tokens per job (generation models). Default 64.
+	#[serde(default)]
+	pub max_tokens: Option<u32>,
+	/// Sampling temperature for every job: 0 (default) is greedy; at most 2.
+	#[serde(default)]
+	pub temperature: Option<f64>,
+	/// Sampling seed for every job (0 or absent: derived from each job id).
+	#[serde(default)]
+	pub seed: Option<u64>,
+	/// Pay each job with this account's service pass (one request of the epoch's quota each; one transaction per job). Default false (escrow: up to 256 orders per transaction).
+	#[serde(default)]
+	pub pay_with_pass: Option<bool>,
+	/// Wait for every job's verified output (default true). False returns the job ids at once.
+	#[serde(default)]
+	pub wait: Option<bool>,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 pub struct JobArg {
 	/// The job id (`submit_job` returns it).
 	pub job_id: u64,
@@ -209,20 +235,26 @@ impl AgoraMcp {
 		self.committed.lock().map(|c| *c).unwrap_or(u128::MAX)
 	}
 
+	/// A job's max price: none for a pass job, the caller's, or else the
+	/// highest of the cheapest, median and best-ranked quote.
+	async fn job_price(&self, model: &str, max_tokens: u32, max_price: Option<&str>, pass: bool) -> anyhow::Result<u128> {
+		anyhow::ensure!(!(pass && max_price.is_some()), "give max_price or pay_with_pass, not both: a pass job holds nothing");
+		Ok(match max_price {
+			_ if pass => 0,
+			Some(p) => chain::parse_agr(p)?,
+			None => {
+				let (_, q) = market::quote_value(&self.client, &self.url, model, max_tokens).await?;
+				let p = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<u128>().ok()).unwrap_or(0);
+				p(&q["cheapest"]["price"]).max(p(&q["median"])).max(p(&q["bestRanked"]["price"]))
+			},
+		})
+	}
+
 	async fn submit(&self, a: SubmitArg) -> anyhow::Result<serde_json::Value> {
 		let max_tokens = a.max_tokens.unwrap_or(64);
 		anyhow::ensure!(!a.input.is_empty(), "input is empty: give the prompt or the text to embed");
 		let pass = a.pay_with_pass.unwrap_or(false);
-		anyhow::ensure!(!(pass && a.max_price.is_some()), "give max_price or pay_with_pass, not both: a pass job holds nothing");
-		let max_price = match &a.max_price {
-			_ if pass => 0,
-			Some(p) => chain::parse_agr(p)?,
-			None => {
-				let (_, q) = market::quote_value(&self.client, &self.url, &a.model, max_tokens).await?;
-				let p = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<u128>().ok()).unwrap_or(0);
-				p(&q["cheapest"]["price"]).max(p(&q["median"])).max(p(&q["bestRanked"]["price"]))
-			},
-		};
+		let max_price = self.job_price(&a.model, max_tokens, a.max_price.as_deref(), pass).await?;
 		let order = crate::order::Order {
 			model: a.model.clone(),
 			input: a.input.into_bytes(),
@@ -290,6 +322,85 @@ impl AgoraMcp {
 			},
 		}
 		Ok(v)
+	}
+
+	/// `submit_jobs`: the CLI's `--each-line` path ([`crate::order::order_each`]).
+	/// The session's limit is charged `max_price` × inputs before anything is
+	/// signed; each refused order gives its share back.
+	async fn submit_many(&self, a: SubmitManyArg) -> anyhow::Result<serde_json::Value> {
+		const MAX_INPUTS: usize = 1_024;
+		let n = a.inputs.len();
+		anyhow::ensure!((1..=MAX_INPUTS).contains(&n), "inputs: give 1 to {MAX_INPUTS} inputs, not {n}");
+		if let Some(i) = a.inputs.iter().position(String::is_empty) {
+			anyhow::bail!("input {i} is empty: give a prompt or a text to embed for each job; nothing was submitted");
+		}
+		let max_tokens = a.max_tokens.unwrap_or(64);
+		let pass = a.pay_with_pass.unwrap_or(false);
+		let max_price = self.job_price(&a.model, max_tokens, a.max_price.as_deref(), pass).await?;
+		let order = crate::order::Order {
+			model: a.model.clone(),
+			input: Vec::new(),
+			by_hash: false,
+			max_price,
+			pass,
+			max_tokens,
+			temperature: a.temperature.unwrap_or(0.0),
+			seed: a.seed.unwrap_or(0),
+			deadline_blocks: 100,
+			provider: None,
+		};
+		let total = max_price.saturating_mul(n as u128);
+		self.reserve(total, &format!("these {n} jobs"))?;
+		let inputs: Vec<Vec<u8>> = a.inputs.into_iter().map(String::into_bytes).collect();
+		let results = match crate::order::order_each(&self.client, &self.signer, &order, &inputs).await {
+			Ok(r) => r,
+			Err(e) => {
+				self.release(total);
+				return Err(e);
+			},
+		};
+		let refused = results.iter().filter(|r| r.is_err()).count();
+		self.release(max_price.saturating_mul(refused as u128));
+		let wait = a.wait.unwrap_or(true);
+		// The jobs run side by side on the workers: one wait for them all.
+		let until = tokio::time::Instant::now() + self.wait;
+		let mut jobs = Vec::with_capacity(n);
+		for (i, r) in results.into_iter().enumerate() {
+			let ev = match r {
+				Ok(ev) => ev,
+				Err(e) => {
+					jobs.push(serde_json::json!({"input": i, "status": "Refused", "error": format!("{e:#}")}));
+					continue;
+				},
+			};
+			let id = ev.job_id;
+			let mut v = serde_json::json!({
+				"input": i, "job_id": id, "provider": ev.provider.to_string(), "offer_id": ev.offer_id,
+				"deadline_block": ev.deadline, "status": "Assigned",
+			});
+			if wait {
+				match tokio::time::timeout_at(until, job::receipted_output(&self.client, id, &self.signer, None)).await {
+					Ok(Ok((bytes, kind, j))) => {
+						v["status"] = "Receipted".into();
+						v["result"] = job::output_value(id, &bytes, &kind, &j);
+					},
+					Ok(Err(e)) => {
+						v["status"] = "Failed".into();
+						v["error"] = format!("{e:#}").into();
+					},
+					Err(_) => v["status"] = "Waiting".into(),
+				}
+			}
+			jobs.push(v);
+		}
+		Ok(serde_json::json!({
+			"ordered": n.saturating_sub(refused),
+			"refused": refused,
+			"max_price_each": planck_str(max_price),
+			"session_committed": planck_str(self.committed()),
+			"note": "a job still Assigned or Waiting goes on: call job_status or get_output with its job_id",
+			"jobs": jobs,
+		}))
 	}
 
 	async fn channel_open_call(&self, a: ChannelOpenArg) -> anyhow::Result<serde_json::Value> {
@@ -422,6 +533,11 @@ impl AgoraMcp {
 	#[tool(description = "Order an inference job on chain, paid from this server's account through escrow (or its service pass, with pay_with_pass), and (by default) wait for the provider's signed receipt, fetch the output and check its blake2_256 hash against the receipt. Returns the job id and, when verified, the output: text and its token ids for a generation, a vector for an embedding. The receipt is final after the dispute window unless disputed. Counts max_price against the session's spend limit.")]
 	async fn submit_job(&self, Parameters(a): Parameters<SubmitArg>) -> ToolResult {
 		answer(self.submit(a).await)
+	}
+
+	#[tool(description = "Order many jobs of one model at once, one per input (1 to 1,024), paid from this server's account through escrow (or its service pass, with pay_with_pass). Escrow orders go up to 256 to a transaction (each judged on its own: a refused one is reported with the chain's reason, the others stand), so this is cheaper and faster than calling submit_job for each. By default waits for every job's receipt and returns each verified output, in input order. Counts max_price × inputs against the session's spend limit; refused orders give their share back.")]
+	async fn submit_jobs(&self, Parameters(a): Parameters<SubmitManyArg>) -> ToolResult {
+		answer(self.submit_many(a).await)
 	}
 
 	#[tool(description = "A job's state on chain: status (Assigned, Acknowledged, Receipted, Disputed, Finalized, Expired, Cancelled, Fraud, Unverified, InputMissing), client, provider, max price, receipt (output hash, billed tokens, dispute window end, finalization block) and, once finalized, the payout.")]

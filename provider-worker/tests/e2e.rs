@@ -253,7 +253,8 @@ fn a_client_orders_one_job_per_line_in_one_batch(url: &str) {
 /// each step): every tool listed with a schema, models, providers and a quote,
 /// a generation and an embedding ordered and their outputs hash-checked, a job
 /// whose input goes by hash (uploaded to the worker, its upload receipt
-/// checked), each error path a tool error in words with nothing spent, and a
+/// checked), a batch of three inputs in one `submit_jobs` call (one refused
+/// by the chain, two verified), each error path a tool error in words with nothing spent, and a
 /// rating once the generation is finalized.
 fn an_mcp_host_orders_verified_jobs_within_its_spend_limit(url: &str) {
 	let python = std::env::var("AGORA_TOOLS")
@@ -272,9 +273,15 @@ fn an_mcp_host_orders_verified_jobs_within_its_spend_limit(url: &str) {
 	assert!(r["provider"].as_str().is_some_and(|p| p.len() > 40), "{r}");
 	assert_eq!(r["embedding_dims"], 384, "{r}");
 	assert!(!r["generation"].as_str().unwrap().is_empty(), "{r}");
-	assert_eq!(r["tools"].as_array().unwrap().len(), 14, "{r}");
+	assert_eq!(r["tools"].as_array().unwrap().len(), 15, "{r}");
 	assert_eq!(r["errors"].as_object().unwrap().len(), 10, "{r}");
-	assert_eq!(r["http"]["tools"], 14, "{r}");
+	assert_eq!(r["http"]["tools"], 15, "{r}");
+	// submit_jobs: two of three inputs ordered in one transaction and
+	// verified, the third refused by the chain; over the limit or with an
+	// empty input, nothing signed.
+	let ids = r["batch"]["job_ids"].as_array().unwrap();
+	assert_eq!(ids.len(), 2, "{r}");
+	assert!(r["batch"]["over_limit"].as_str().is_some_and(|m| m.contains("spend limit")), "{r}");
 	assert!(r["http"]["second_host_refused"].as_str().is_some_and(|m| m.contains("spend limit")), "{r}");
 	// Channels: three paid requests (two before a restart, one after) and
 	// seven refusals, each a tool error in words.

@@ -1,7 +1,8 @@
 """The MCP test: the official `mcp` Python SDK launches `agora mcp` over
 stdio, as an MCP host (an assistant or an IDE agent) would, against a dev
 chain with a worker serving the real models, and uses every tool and error
-path; then two hosts share one `agora mcp --http` server (Streamable HTTP). Run by provider-worker/tests/e2e.rs (scripts/setup.sh installs the SDK):
+path; a batch of jobs in one call; then two hosts share one `agora mcp --http`
+server (Streamable HTTP). Run by provider-worker/tests/e2e.rs (scripts/setup.sh installs the SDK):
 
     python client.py AGORA_BIN WS_URL
 
@@ -23,7 +24,7 @@ from mcp import Client, MCPError, StdioServerParameters
 GEN = "SmolLM2-135M-Instruct"
 EMB = "all-MiniLM-L6-v2"
 TOOLS = {
-    "list_models", "list_providers", "quote", "submit_job", "job_status", "get_output", "rate", "dispute", "account",
+    "list_models", "list_providers", "quote", "submit_job", "submit_jobs", "job_status", "get_output", "rate", "dispute", "account",
     "channel_open", "channel_status", "channel_request", "channel_dispute", "channel_reclaim",
 }
 
@@ -154,6 +155,7 @@ async def main(agora, url):
         seen["generation_charge"] = s["charge"]
         assert 0 < seen["spent_planck"] < committed, (free0, a3)
 
+    seen["batch"] = await batch(agora, url)
     seen["http"] = await over_http(agora, url)
     seen["channels"] = await channels(agora, url)
     print(json.dumps(seen))
@@ -200,6 +202,38 @@ async def over_http(agora, url):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+async def batch(agora, url):
+    """`submit_jobs`: three inputs in one call as //Ferdie (0.1 AGR limit, 0.02
+    AGR each): the one over the chain's inline limit is refused by the chain
+    with its reason and its share given back, the other two are ordered in one
+    transaction (consecutive ids), receipted and verified in input order; a
+    batch over what is left of the limit is refused before anything is signed."""
+    server = StdioServerParameters(
+        command=agora, args=["--url", url, "mcp", "--suri", "//Ferdie", "--max-spend", "0.1", "--wait-secs", "150"],
+    )
+    async with Client(server, read_timeout_seconds=300) as c:
+        inputs = ["A red apple.", "x" * 20_000, "A blue sky."]
+        t0 = time.time()
+        b = await ok(c, "submit_jobs", {"model": EMB, "inputs": inputs, "max_price": "0.02", "max_tokens": 1})
+        secs = round(time.time() - t0, 1)
+        assert b["ordered"] == 2 and b["refused"] == 1, b
+        jobs = b["jobs"]
+        assert [j["input"] for j in jobs] == [0, 1, 2], jobs
+        assert jobs[1]["status"] == "Refused" and "InputTooLong" in jobs[1]["error"], jobs[1]
+        for j in (jobs[0], jobs[2]):
+            assert j["status"] == "Receipted", j
+            assert j["result"]["verified"] is True and len(j["result"]["embedding"]) == 384, j
+        assert jobs[2]["job_id"] == jobs[0]["job_id"] + 1, "one transaction takes consecutive ids"
+        assert planck(b["session_committed"]) == 2 * 20_000_000_000, b
+        over = await refused(
+            c, "submit_jobs", {"model": EMB, "inputs": ["a", "b", "c", "d"], "max_price": "0.02"}, "spend limit"
+        )
+        empty = await refused(c, "submit_jobs", {"model": EMB, "inputs": ["a", ""]}, "input 1 is empty")
+        acct = await ok(c, "account")
+        assert planck(acct["committed"]) == 2 * 20_000_000_000, acct
+        return {"secs": secs, "job_ids": [jobs[0]["job_id"], jobs[2]["job_id"]], "over_limit": over, "empty": empty}
 
 
 async def channels(agora, url):
