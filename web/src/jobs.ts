@@ -69,7 +69,7 @@ function toView(id: number, opt: Codec): JobView | undefined {
 export class Jobs {
   private jobs = new Map<number, JobView>();
   /** Jobs being added (the order's own result and its event may race). */
-  private adding = new Set<number>();
+  private adding = new Map<number, Promise<void>>();
 
   constructor(
     private chain: Chain,
@@ -105,15 +105,30 @@ export class Jobs {
     return { ...view, steps: prev?.steps ?? [], output: prev?.output, audited: prev?.audited ?? false };
   }
 
-  /** A job this page just ordered. */
-  async track(id: number, block: number, text?: string): Promise<void> {
-    if (this.jobs.has(id) || this.adding.has(id)) return;
-    this.adding.add(id);
-    const view = await this.read(id).finally(() => this.adding.delete(id));
-    if (!view) return;
-    view.steps.push({ block, text: text ?? `Assigned to ${short(view.provider)}`, kind: 'assigned' });
-    this.jobs.set(id, view);
-    this.render();
+  /** A job this page just ordered; resolves once it is shown (the order's own
+   * result and its JobAssigned event race to add it: the second waits for
+   * the first). */
+  track(id: number, block: number, text?: string): Promise<void> {
+    if (this.jobs.has(id)) return Promise.resolve();
+    const pending = this.adding.get(id);
+    if (pending) return pending;
+    const adding = (async () => {
+      const view = await this.read(id);
+      if (!view) return;
+      view.steps.push({ block, text: text ?? `Assigned to ${short(view.provider)}`, kind: 'assigned' });
+      this.jobs.set(id, view);
+      this.render();
+    })().finally(() => this.adding.delete(id));
+    this.adding.set(id, adding);
+    return adding;
+  }
+
+  /** The endpoint of the offer that took job `j`. */
+  private async endpoint(j: JobView): Promise<string> {
+    const offers = await this.chain.rpc<{ id: number; endpoint: string }[]>('agora_offers', [j.modelId]);
+    const offer = offers.find((o) => o.id === j.offerId);
+    if (!offer) throw new Error(`offer ${j.offerId} is gone: its endpoint is unknown`);
+    return offer.endpoint;
   }
 
   /** Where this browser keeps job `id`'s upload receipt (per chain). */
@@ -125,19 +140,10 @@ export class Jobs {
    * upload receipt, so a false "input never came" can be contested (also
    * after a reload). */
   async upload(id: number, input: Uint8Array): Promise<void> {
-    // The order's own result and its JobAssigned event race to add the job.
-    let j = this.jobs.get(id);
-    for (let i = 0; !j && i < 40; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      j = this.jobs.get(id);
-    }
+    const j = this.jobs.get(id);
     if (!j) return notice(`job ${id}: not shown on this page, so its input was not uploaded`, 'error');
     try {
-      const offerId = j.offerId;
-      const offers = await this.chain.rpc<{ id: number; endpoint: string }[]>('agora_offers', [j.modelId]);
-      const offer = offers.find((o) => o.id === offerId);
-      if (!offer) throw new Error(`offer ${offerId} is gone: its endpoint is unknown`);
-      const sig = await uploadInput(id, offer.endpoint, input, j.workerKey);
+      const sig = await uploadInput(id, await this.endpoint(j), input, j.workerKey);
       localStorage.setItem(this.uploadKey(id), sig);
       j.steps.push({ block: j.submittedAt, text: `Input uploaded to the provider: upload receipt ${short(sig)}, signed by the job's worker key ✓`, kind: 'uploaded' });
     } catch (e) {
@@ -262,10 +268,7 @@ export class Jobs {
     const who = this.account();
     const j = this.jobs.get(id);
     if (!who || !j?.receipt) throw new Error('nothing to fetch yet');
-    const offers = await this.chain.rpc<{ id: number; endpoint: string }[]>('agora_offers', [j.modelId]);
-    const offer = offers.find((o) => o.id === j.offerId);
-    if (!offer) throw new Error(`offer ${j.offerId} is gone: its endpoint is unknown`);
-    const out = await this.chain.fetchOutput(id, offer.endpoint, j.receipt.outputHash, who);
+    const out = await this.chain.fetchOutput(id, await this.endpoint(j), j.receipt.outputHash, who);
     j.output = { body: render(out.bytes, out.kind, j.receipt.outputTokens), verified: out.verified, hash: out.hash };
     this.render();
   }
