@@ -46,10 +46,11 @@ export default async function setup() {
     return { child, log };
   };
   const stop = async () => {
-    // A node the reconnect test restarted is its child, not ours: by pid.
-    const restarted = nodeFile(dir);
-    if (existsSync(restarted)) {
-      const { pid } = JSON.parse(readFileSync(restarted, 'utf8')) as NodeRun;
+    // A node or worker a test restarted is its child, not ours: by pid.
+    for (const name of ['node', 'worker'] as const) {
+      const file = runFile(dir, name);
+      if (!existsSync(file)) continue;
+      const { pid } = JSON.parse(readFileSync(file, 'utf8')) as Run;
       if (children.every((c) => c.pid !== pid)) await killAndWait(pid);
     }
     for (const c of children.reverse()) {
@@ -64,13 +65,18 @@ export default async function setup() {
       '--port', String(p2p), '--prometheus-port', String(prom), '--no-telemetry', '--no-mdns',
       '--agora-verifier', 'http://127.0.0.1:8800'];
     const node = start('node', nodeArgs);
-    writeFileSync(nodeFile(dir), JSON.stringify({ pid: node.child.pid ?? 0, args: nodeArgs } satisfies NodeRun));
     await waitFor('agora-node', node.log, node.child, /Imported #1\b/, 180);
     // The port the node took, from its log: when the free port asked for was
-    // taken in the meantime, the node quietly listens on another one.
-    const listening = /Running JSON-RPC server: addr=127\.0\.0\.1:(\d+)/.exec(readFileSync(node.log, 'utf8'));
-    const url = `ws://127.0.0.1:${listening ? listening[1] : rpc}`;
-    const worker = start('worker', ['serve', '--url', url, '--suri', '//Bob', '--data-dir', join(dir, 'worker'), '--no-progress']);
+    // taken in the meantime (an outgoing connection can take any free port of
+    // the ephemeral range), the node quietly listens on another one. A
+    // restart asks for the port the page knows, so it is kept in the args.
+    const port = rpcPort(node.log) ?? rpc;
+    nodeArgs[nodeArgs.indexOf('--rpc-port') + 1] = String(port);
+    writeFileSync(runFile(dir, 'node'), JSON.stringify({ pid: node.child.pid ?? 0, args: nodeArgs } satisfies Run));
+    const url = `ws://127.0.0.1:${port}`;
+    const workerArgs = ['serve', '--url', url, '--suri', '//Bob', '--data-dir', join(dir, 'worker'), '--no-progress'];
+    const worker = start('worker', workerArgs);
+    writeFileSync(runFile(dir, 'worker'), JSON.stringify({ pid: worker.child.pid ?? 0, args: workerArgs } satisfies Run));
     const verifier = start('verifier', ['verifier', '--url', url, '--listen', '127.0.0.1:8800']);
     await waitFor('agora-worker serve', worker.log, worker.child, /serving/, 300);
     await waitFor('agora-worker verifier', verifier.log, verifier.child, /verifier up/, 300);
@@ -83,9 +89,16 @@ export default async function setup() {
   return stop;
 }
 
-/** The node's process and arguments, for a test that restarts it. */
-interface NodeRun { pid: number; args: string[] }
-const nodeFile = (dir: string) => join(dir, 'node.json');
+/** The IPv4 port of the node's JSON-RPC server, from its log, once it says. */
+function rpcPort(log: string): number | undefined {
+  const m = /Running JSON-RPC server: addr=127\.0\.0\.1:(\d+)/.exec(readFileSync(log, 'utf8'));
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The node's or Bob's worker's process and (first) arguments, for a test
+ * that restarts it. */
+interface Run { pid: number; args: string[] }
+const runFile = (dir: string, name: 'node' | 'worker') => join(dir, `${name}.json`);
 
 async function killAndWait(pid: number) {
   const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };
@@ -101,10 +114,34 @@ async function killAndWait(pid: number) {
  */
 export async function restartNode(whileDown: () => Promise<void>) {
   const dir = process.env.AGORA_LOGS ?? '';
-  const run = JSON.parse(readFileSync(nodeFile(dir), 'utf8')) as NodeRun;
+  const run = JSON.parse(readFileSync(runFile(dir, 'node'), 'utf8')) as Run;
   await killAndWait(run.pid);
   await whileDown();
   const log = join(dir, 'node-restarted.log');
   const child = spawn(bin('agora-node'), run.args, { stdio: ['ignore', openSync(log, 'w'), openSync(log, 'a')] });
-  writeFileSync(nodeFile(dir), JSON.stringify({ pid: child.pid ?? 0, args: run.args } satisfies NodeRun));
+  writeFileSync(runFile(dir, 'node'), JSON.stringify({ pid: child.pid ?? 0, args: run.args } satisfies Run));
+  // The page reconnects to the URL it has: a node that had to take another
+  // port (its own was taken while it was down) could never be found, so say so.
+  const wanted = Number(run.args[run.args.indexOf('--rpc-port') + 1]);
+  await waitFor('restarted agora-node', log, child, /Running JSON-RPC server: addr=/, 180);
+  const port = rpcPort(log);
+  if (port !== wanted) throw new Error(`the restarted node listens on ${port}, not on ${wanted}, its port before the restart (taken meanwhile)`);
+}
+
+let workerStarts = 0;
+
+/**
+ * Stops Bob's worker (SIGTERM) and starts it again on the same data directory
+ * with its first arguments and `extra` (e.g. a test build's `--cheat`); waits
+ * until it serves. Logged to `worker-<n>.log`, stopped by the global teardown.
+ */
+export async function restartWorker(extra: string[] = []) {
+  const dir = process.env.AGORA_LOGS ?? '';
+  const run = JSON.parse(readFileSync(runFile(dir, 'worker'), 'utf8')) as Run;
+  await killAndWait(run.pid);
+  const log = join(dir, `worker-${++workerStarts}.log`);
+  const child = spawn(bin('agora-worker'), [...run.args, ...extra], { stdio: ['ignore', openSync(log, 'w'), openSync(log, 'a')] });
+  writeFileSync(runFile(dir, 'worker'), JSON.stringify({ pid: child.pid ?? 0, args: run.args } satisfies Run));
+  await waitFor('restarted agora-worker serve', log, child, /serving/, 300);
+  return log;
 }

@@ -4,9 +4,11 @@
 // from the provider and sees them hash-checked, disputes one (the committee
 // re-checks it with the model), rates, meets the chain's errors in words, and
 // watches a referendum appear on the governance page as it is submitted; then
-// the node is restarted under the page, which reconnects and orders again.
+// the node is restarted under the page, which reconnects and orders again; and
+// last, a lying worker's false "input never came" is contested from the page.
 import { test, expect, type Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
@@ -14,7 +16,7 @@ import { blake2AsHex, cryptoWaitReady } from '@polkadot/util-crypto';
 import { hexToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
 import type { SignerPayloadJSON } from '@polkadot/types/types';
 import { agr } from '../src/chain';
-import { bin, restartNode } from './chain';
+import { bin, restartNode, restartWorker } from './chain';
 
 const WS = () => process.env.AGORA_WS ?? '';
 const SMOL = 'SmolLM2-135M-Instruct';
@@ -57,8 +59,7 @@ async function order(page: Page, model: string, input: string, maxTokens: number
 
 /** The charge the chain stored for a finalized job, as the page writes amounts. */
 async function storedCharge(id: number): Promise<string> {
-  const job = (await api.query.jobs.jobs(id)) as unknown as { unwrap(): { charge: { unwrap(): { toString(): string } } } };
-  return agr(job.unwrap().charge.unwrap().toString());
+  return agr(await chargePlanck(id));
 }
 
 test('a client orders, watches, verifies, disputes and rates jobs; governance is live', async ({ page }) => {
@@ -243,3 +244,46 @@ test('the dApp rides out a node restart: it says so, reconnects and orders again
   await page.getByTestId(`job-${id}-fetch`).click();
   await expect(page.getByTestId(`job-${id}-verified`)).toContainText('verified ✓');
 });
+
+// Last (it slashes Bob): Bob's worker, restarted as a test build's liar
+// (`--cheat input-missing`), takes a by-hash input and signs the upload
+// receipt, then reports the input missing all the same. The page kept the
+// receipt; its Contest button puts it on chain: the charge comes back out of
+// Bob's bond, he is slashed, and the job ends `Fraud`.
+test('a false "input never came" is contested from the page with the upload receipt', async ({ page }) => {
+  const liar = await restartWorker(['--cheat', 'input-missing']);
+  try {
+    await page.goto(`/?rpc=${encodeURIComponent(WS())}`);
+    await expect(page.getByTestId('chain-status')).toContainText(/block #\d+/);
+    const bondBefore = await bond(bob);
+    const id = await order(page, MINILM, 'Delivered, then denied.', 1, true);
+    const steps = page.getByTestId(`job-${id}-steps`);
+    await expect(steps).toContainText(/upload receipt 0x.*, signed by the job's worker key ✓/);
+    // The worker waits out the client's input grace before it may report.
+    await expect(page.getByTestId(`job-${id}-status`)).toHaveText('InputMissing', { timeout: 240_000 });
+    await expect(steps).toContainText(/block \d+: The provider reports the input was never delivered/);
+    expect(readFileSync(liar, 'utf8')).toContain('reporting a delivered input missing');
+    await page.getByTestId(`job-${id}-contest`).click();
+    await expect(page.getByTestId(`job-${id}-status`)).toHaveText('Fraud');
+    const charge = await storedCharge(id);
+    await expect(steps).toContainText(
+      `The report was false (contested with the upload receipt): ${charge} back to you out of the provider's bond`);
+    await expect(page.getByTestId(`job-${id}-contest`)).toHaveCount(0);
+    // Bob paid the charge back and more (the slash) out of his bond.
+    expect(await bond(bob)).toBeLessThan(bondBefore - BigInt(await chargePlanck(id)));
+  } finally {
+    await restartWorker();
+  }
+});
+
+/** A provider's active bond (planck). */
+async function bond(who: string): Promise<bigint> {
+  const b = (await api.query.slashing.bonds(who)) as unknown as { unwrap(): { active: { toString(): string } } };
+  return BigInt(b.unwrap().active.toString());
+}
+
+/** The charge the chain stored for a job (planck). */
+async function chargePlanck(id: number): Promise<string> {
+  const job = (await api.query.jobs.jobs(id)) as unknown as { unwrap(): { charge: { unwrap(): { toString(): string } } } };
+  return job.unwrap().charge.unwrap().toString();
+}
