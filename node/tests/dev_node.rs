@@ -1,5 +1,6 @@
 //! End-to-end: a real `agora-node --dev` produces and finalizes blocks, accepts a
-//! signed balance transfer over JSON-RPC, refuses garbage, and serves Prometheus.
+//! signed balance transfer over JSON-RPC, refuses garbage, and serves
+//! Prometheus; its state passes `agora try-state` afterwards.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -138,5 +139,10 @@ fn dev_node_finalizes_transfers_and_survives_garbage() {
 	assert_eq!(gauge("agora_verifier_configured").as_deref(), Some("0"), "{metrics}");
 	assert_eq!(gauge("agora_verifier_up").as_deref(), Some("0"), "{metrics}");
 	assert!(node.log_all().contains("runs without --agora-verifier"), "{}", node.log_tail());
+
+	// The invariants hold after all that: every pallet's try_state, and the
+	// issuance (the fee burnt or paid out, the transfer moved) still adds up.
+	let state = common::assert_try_state(&format!("ws://127.0.0.1:{}", node.rpc_port));
+	assert!(state["accounts"].as_u64().unwrap() > 0, "{state}");
 	node.stop();
 }

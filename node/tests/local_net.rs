@@ -7,6 +7,7 @@
 //! each equivocation, the runtime records each offence (`pallet-offences`) and
 //! staking a slash of each offender, and finality carries on; the disabled
 //! validator's nodes stand aside in its slots (no block the runtime refuses).
+//! Last, `agora try-state` checks every pallet's invariants and the issuance.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -158,6 +159,12 @@ fn four_validators_finalize_tolerate_one_down_and_catch_up() {
 		fresh().matches("is disabled by the runtime").count(),
 		all.matches("should not be attempting to author blocks").count()
 	);
+
+	// After the offences, slashes and disabling: Alice's best block passes
+	// every pallet's try_state (staking's ledgers and exposures, the offences,
+	// sessions), and the issuance adds up (a slash burns what it takes).
+	let state = common::assert_try_state(&format!("ws://127.0.0.1:{}", 9944 + OFFSET));
+	println!("try-state after the equivocations: {state}");
 
 	let out = net(&dir, &["stop"]);
 	assert!(out.status.success());

@@ -17,6 +17,27 @@ pub fn node_bin() -> PathBuf {
 	PathBuf::from(env!("CARGO_BIN_EXE_agora-node"))
 }
 
+/// The `agora` CLI beside the node (`cargo test --workspace` builds it; this
+/// crate does not depend on the client).
+pub fn client_bin() -> PathBuf {
+	let bin = node_bin().with_file_name("agora");
+	assert!(bin.exists(), "{} is missing: run `cargo build -p agora-cli` first", bin.display());
+	bin
+}
+
+/// `agora try-state` against the node at `ws_url`: re-executes its best block
+/// with every pallet's `try_state` (a `try-runtime` node, as the test suite
+/// builds it), then checks that the total issuance equals Σ free + reserved
+/// over all accounts. Returns the CLI's JSON line.
+pub fn assert_try_state(ws_url: &str) -> Value {
+	let out = Command::new(client_bin()).args(["--url", ws_url, "--json", "try-state"]).output().unwrap();
+	let stdout = String::from_utf8_lossy(&out.stdout);
+	assert!(out.status.success(), "agora try-state failed:\n{}\n{stdout}", String::from_utf8_lossy(&out.stderr));
+	let v: Value = serde_json::from_str(stdout.lines().next().unwrap_or_default()).unwrap();
+	assert_eq!(v["ok"], true, "{v}");
+	v
+}
+
 /// A TCP port that was free a moment ago.
 pub fn free_port() -> u16 {
 	TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
