@@ -91,27 +91,11 @@ pub struct SubmitArg {
 	pub model: String,
 	/// The input: a prompt for a text-generation model, the text to embed for an embedding model.
 	pub input: String,
-	/// Most to pay, in AGR as a decimal string (e.g. "0.05"); held in escrow, the unused part refunded. Default: the highest of the cheapest, median and best-ranked quote.
-	#[serde(default)]
-	pub max_price: Option<String>,
-	/// Most output tokens to generate (generation models). Default 64.
-	#[serde(default)]
-	pub max_tokens: Option<u32>,
-	/// Sampling temperature: 0 (default) is greedy and reproducible; at most 2.
-	#[serde(default)]
-	pub temperature: Option<f64>,
-	/// Sampling seed (0 or absent: derived from the job id).
-	#[serde(default)]
-	pub seed: Option<u64>,
-	/// Wait for the verified output (default true). False returns the job id at once; use job_status and get_output later.
-	#[serde(default)]
-	pub wait: Option<bool>,
-	/// Pay with this account's service pass (stake locked with `agora pass lock`): one request of this epoch's quota, nothing held, no max_price; the chain draws the provider. Default false (escrow).
-	#[serde(default)]
-	pub pay_with_pass: Option<bool>,
 	/// Send the input off-chain: only its blake2_256 hash goes on chain (cheaper for long inputs), and the input is uploaded to the assigned provider's worker, which returns a signed upload receipt. If the provider then reports the input missing, the receipt is used at once to contest (the charge comes back out of its bond). Default false (the input goes on chain).
 	#[serde(default)]
 	pub by_hash: Option<bool>,
+	#[serde(flatten)]
+	pub terms: JobTerms,
 }
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
@@ -120,24 +104,43 @@ pub struct SubmitManyArg {
 	pub model: String,
 	/// One input per job, 1 to 1,024: prompts for a text-generation model, texts to embed for an embedding model. The jobs are ordered in this order.
 	pub inputs: Vec<String>,
+	#[serde(flatten)]
+	pub terms: JobTerms,
+}
+
+/// What `submit_job` and `submit_jobs` share: every job of a call has these
+/// terms (their fields are the tools' own in the schema).
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct JobTerms {
 	/// Most to pay per job, in AGR as a decimal string (e.g. "0.05"); each job holds it in escrow, the unused part refunded. Default: the highest of the cheapest, median and best-ranked quote.
 	#[serde(default)]
 	pub max_price: Option<String>,
 	/// Most output tokens per job (generation models). Default 64.
 	#[serde(default)]
 	pub max_tokens: Option<u32>,
-	/// Sampling temperature for every job: 0 (default) is greedy; at most 2.
+	/// Sampling temperature: 0 (default) is greedy and reproducible; at most 2.
 	#[serde(default)]
 	pub temperature: Option<f64>,
-	/// Sampling seed for every job (0 or absent: derived from each job id).
+	/// Sampling seed (0 or absent: derived from each job's id).
 	#[serde(default)]
 	pub seed: Option<u64>,
-	/// Pay each job with this account's service pass (one request of the epoch's quota each; one transaction per job). Default false (escrow: up to 256 orders per transaction).
-	#[serde(default)]
-	pub pay_with_pass: Option<bool>,
-	/// Wait for every job's verified output (default true). False returns the job ids at once.
+	/// Wait for the verified output of every job (default true). False returns the job id(s) at once; use job_status and get_output later.
 	#[serde(default)]
 	pub wait: Option<bool>,
+	/// Pay with this account's service pass (stake locked with `agora pass lock`): one request of this epoch's quota per job (one transaction each), nothing held, no max_price; the chain draws the provider. Default false (escrow; up to 256 orders a transaction).
+	#[serde(default)]
+	pub pay_with_pass: Option<bool>,
+	/// Order from this provider only (SS58 account, as list_providers gives it), e.g. one you trust; its offer must fit max_price and have room. Not with pay_with_pass. Default: the chain draws a provider for each job (reputation-weighted VRF).
+	#[serde(default)]
+	pub provider: Option<String>,
+}
+
+/// The provider a `submit_job` or `submit_jobs` call names, if any: an SS58
+/// account, and never beside a service pass (whose provider the chain draws).
+fn named_provider(p: Option<&str>, pass: bool) -> anyhow::Result<Option<subxt::utils::AccountId32>> {
+	let Some(p) = p else { return Ok(None) };
+	anyhow::ensure!(!pass, "give provider or pay_with_pass, not both: a pass job's provider is drawn by the chain");
+	Ok(Some(p.parse().map_err(|e| anyhow::anyhow!("provider `{p}` is not an SS58 account: {e:?}"))?))
 }
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
@@ -250,23 +253,34 @@ impl AgoraMcp {
 		})
 	}
 
-	async fn submit(&self, a: SubmitArg) -> anyhow::Result<serde_json::Value> {
-		let max_tokens = a.max_tokens.unwrap_or(64);
-		anyhow::ensure!(!a.input.is_empty(), "input is empty: give the prompt or the text to embed");
-		let pass = a.pay_with_pass.unwrap_or(false);
-		let max_price = self.job_price(&a.model, max_tokens, a.max_price.as_deref(), pass).await?;
-		let order = crate::order::Order {
-			model: a.model.clone(),
-			input: a.input.into_bytes(),
-			by_hash: a.by_hash.unwrap_or(false),
-			max_price,
+	/// The order a call's terms make for `model` (no input yet, on chain):
+	/// the provider named (never with a pass) and the price each job holds.
+	async fn order_for(&self, model: &str, t: &JobTerms) -> anyhow::Result<crate::order::Order> {
+		let max_tokens = t.max_tokens.unwrap_or(64);
+		let pass = t.pay_with_pass.unwrap_or(false);
+		let provider = named_provider(t.provider.as_deref(), pass)?;
+		Ok(crate::order::Order {
+			model: model.to_string(),
+			input: Vec::new(),
+			by_hash: false,
+			max_price: self.job_price(model, max_tokens, t.max_price.as_deref(), pass).await?,
 			pass,
 			max_tokens,
-			temperature: a.temperature.unwrap_or(0.0),
-			seed: a.seed.unwrap_or(0),
+			temperature: t.temperature.unwrap_or(0.0),
+			seed: t.seed.unwrap_or(0),
 			deadline_blocks: 100,
-			provider: None,
+			provider,
+		})
+	}
+
+	async fn submit(&self, a: SubmitArg) -> anyhow::Result<serde_json::Value> {
+		anyhow::ensure!(!a.input.is_empty(), "input is empty: give the prompt or the text to embed");
+		let order = crate::order::Order {
+			input: a.input.into_bytes(),
+			by_hash: a.by_hash.unwrap_or(false),
+			..self.order_for(&a.model, &a.terms).await?
 		};
+		let max_price = order.max_price;
 		// `order` refuses an unknown model or a bad temperature before signing;
 		// the reservation is then given back.
 		self.reserve(max_price, "this job")?;
@@ -300,7 +314,7 @@ impl AgoraMcp {
 		} else {
 			None
 		};
-		if !a.wait.unwrap_or(true) {
+		if !a.terms.wait.unwrap_or(true) {
 			v["status"] = "Assigned".into();
 			return Ok(v);
 		}
@@ -334,21 +348,8 @@ impl AgoraMcp {
 		if let Some(i) = a.inputs.iter().position(String::is_empty) {
 			anyhow::bail!("input {i} is empty: give a prompt or a text to embed for each job; nothing was submitted");
 		}
-		let max_tokens = a.max_tokens.unwrap_or(64);
-		let pass = a.pay_with_pass.unwrap_or(false);
-		let max_price = self.job_price(&a.model, max_tokens, a.max_price.as_deref(), pass).await?;
-		let order = crate::order::Order {
-			model: a.model.clone(),
-			input: Vec::new(),
-			by_hash: false,
-			max_price,
-			pass,
-			max_tokens,
-			temperature: a.temperature.unwrap_or(0.0),
-			seed: a.seed.unwrap_or(0),
-			deadline_blocks: 100,
-			provider: None,
-		};
+		let order = self.order_for(&a.model, &a.terms).await?;
+		let max_price = order.max_price;
 		let total = max_price.saturating_mul(n as u128);
 		self.reserve(total, &format!("these {n} jobs"))?;
 		let inputs: Vec<Vec<u8>> = a.inputs.into_iter().map(String::into_bytes).collect();
@@ -361,7 +362,7 @@ impl AgoraMcp {
 		};
 		let refused = results.iter().filter(|r| r.is_err()).count();
 		self.release(max_price.saturating_mul(refused as u128));
-		let wait = a.wait.unwrap_or(true);
+		let wait = a.terms.wait.unwrap_or(true);
 		// The jobs run side by side on the workers: one wait for them all.
 		let until = tokio::time::Instant::now() + self.wait;
 		let mut jobs = Vec::with_capacity(n);
@@ -665,12 +666,28 @@ pub async fn serve_http(server: AgoraMcp, listen: std::net::SocketAddr) -> anyho
 #[cfg(test)]
 mod tests {
 	#[test]
+	fn flattened_job_terms_take_every_json_type() {
+		let a: super::SubmitArg = serde_json::from_value(serde_json::json!({
+			"model": "m", "input": "i", "by_hash": true, "max_price": "0.05", "max_tokens": 16, "temperature": 1,
+			"seed": 7, "wait": false, "pay_with_pass": false, "provider": "p",
+		}))
+		.unwrap();
+		let t = &a.terms;
+		assert_eq!((a.by_hash, t.max_price.as_deref(), t.max_tokens, t.temperature), (Some(true), Some("0.05"), Some(16), Some(1.0)));
+		assert_eq!((t.seed, t.wait, t.pay_with_pass, t.provider.as_deref()), (Some(7), Some(false), Some(false), Some("p")));
+		let m: super::SubmitManyArg = serde_json::from_value(serde_json::json!({"model": "m", "inputs": ["a"]})).unwrap();
+		assert!(m.terms.max_price.is_none() && m.terms.wait.is_none() && m.terms.provider.is_none());
+		// A string where a number belongs is still refused.
+		assert!(serde_json::from_value::<super::SubmitArg>(serde_json::json!({"model": "m", "input": "i", "max_tokens": "many"})).is_err());
+	}
+
+	#[test]
 	fn every_tool_has_a_schema_and_a_description() {
 		let tools = super::AgoraMcp::tool_router().list_all();
 		let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
 		for want in [
-			"list_models", "list_providers", "quote", "submit_job", "job_status", "get_output", "rate", "dispute", "account",
-			"channel_open", "channel_status", "channel_request", "channel_dispute", "channel_reclaim",
+			"list_models", "list_providers", "quote", "submit_job", "submit_jobs", "job_status", "get_output", "rate", "dispute",
+			"account", "channel_open", "channel_status", "channel_request", "channel_dispute", "channel_reclaim",
 		] {
 			assert!(names.contains(&want), "{want} missing from {names:?}");
 		}
@@ -681,5 +698,15 @@ mod tests {
 		let submit = tools.iter().find(|t| t.name == "submit_job").map(|t| t.input_schema.clone()).unwrap_or_default();
 		let required = submit.get("required").cloned().unwrap_or_default();
 		assert_eq!(required, serde_json::json!(["model", "input"]), "only model and input are required");
+		// The shared job terms are flattened into both tools' own properties,
+		// each with its description.
+		for (tool, own) in [("submit_job", ["model", "input", "by_hash"]), ("submit_jobs", ["model", "inputs", "inputs"])] {
+			let schema = tools.iter().find(|t| t.name == tool).map(|t| t.input_schema.clone()).unwrap_or_default();
+			let props = schema.get("properties").and_then(|p| p.as_object()).cloned().unwrap_or_default();
+			for field in own.iter().chain(&["max_price", "max_tokens", "temperature", "seed", "wait", "pay_with_pass", "provider"]) {
+				let desc = props.get(*field).and_then(|p| p.get("description")).and_then(|d| d.as_str());
+				assert!(desc.is_some_and(|d| d.len() > 20), "{tool}.{field}: {props:?}");
+			}
+		}
 	}
 }

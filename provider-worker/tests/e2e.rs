@@ -205,8 +205,50 @@ fn generation_and_embedding_jobs_are_answered_finalized_and_paid() {
 	an_mcp_host_orders_verified_jobs_within_its_spend_limit(&url);
 	a_client_orders_one_job_per_line_in_one_batch(&url);
 	passes::two_workers_serve_pass_clients_in_proportion_to_stake_and_are_paid_by_contribution(&node, &mut worker);
+	an_mcp_host_contests_a_lying_workers_input_report(&url, &mut worker);
 	// Every pallet's invariants hold on the chain the jobs ran on.
 	assert_try_state(&url);
+}
+
+/// Last (it slashes Bob): Bob's worker restarted as a test build's liar
+/// (`--cheat input-missing`). An MCP host orders by hash from Bob (the
+/// `provider` argument); the worker signs for the upload, then reports the
+/// input missing; `submit_job` contests with the upload receipt at once and
+/// says so as a tool error: the job ends Fraud, the charge back out of Bob's
+/// bond and Bob slashed on top (tests/mcp/client.py `contest`).
+fn an_mcp_host_contests_a_lying_workers_input_report(url: &str, bob: &mut Worker) {
+	let emb = "all-MiniLM-L6-v2";
+	let before = provider_stake(url, emb, BOB).unwrap();
+	bob.restart_with(&["--cheat", "input-missing"]);
+	let out = std::process::Command::new(mcp_python())
+		.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/mcp/client.py"))
+		.arg(client_bin())
+		.arg(url)
+		.args(["contest", BOB])
+		.output()
+		.unwrap();
+	assert!(out.status.success(), "the MCP contest test failed:\n{}", String::from_utf8_lossy(&out.stderr));
+	let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+	assert_eq!(r["status"], "Fraud", "{r}");
+	assert!(r["message"].as_str().is_some_and(|m| m.contains("signed for it; contested")), "{r}");
+	assert_eq!(r["errors"].as_object().unwrap().len(), 2, "{r}");
+	assert!(bob.log().contains("reporting a delivered input missing"), "{}", bob.log());
+	let job = agora_json(url, &["job", "status", &r["job_id"].to_string()]).remove(0);
+	let charge = planck(&job["charge"]);
+	assert!(charge > 0, "{job}");
+	let after = provider_stake(url, emb, BOB).unwrap();
+	assert!(after < before - charge, "Bob pays the charge back and is slashed on top: {before} -> {after}, charge {charge}");
+	eprintln!("MCP contest: {r}");
+}
+
+/// The Python with the official `mcp` SDK (scripts/setup.sh installs it).
+fn mcp_python() -> std::path::PathBuf {
+	let python = std::env::var("AGORA_TOOLS")
+		.map(std::path::PathBuf::from)
+		.unwrap_or_else(|_| std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/agora-tools"))
+		.join("mcp-venv/bin/python");
+	assert!(python.exists(), "{} is missing: run scripts/setup.sh", python.display());
+	python
 }
 
 /// `agora job submit --each-line` on the same chain: the lines go as one
@@ -257,12 +299,7 @@ fn a_client_orders_one_job_per_line_in_one_batch(url: &str) {
 /// by the chain, two verified), each error path a tool error in words with nothing spent, and a
 /// rating once the generation is finalized.
 fn an_mcp_host_orders_verified_jobs_within_its_spend_limit(url: &str) {
-	let python = std::env::var("AGORA_TOOLS")
-		.map(std::path::PathBuf::from)
-		.unwrap_or_else(|_| std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/agora-tools"))
-		.join("mcp-venv/bin/python");
-	assert!(python.exists(), "{} is missing: run scripts/setup.sh", python.display());
-	let out = std::process::Command::new(&python)
+	let out = std::process::Command::new(mcp_python())
 		.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/mcp/client.py"))
 		.arg(client_bin())
 		.arg(url)

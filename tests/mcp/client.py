@@ -5,6 +5,7 @@ path; a batch of jobs in one call; then two hosts share one `agora mcp --http`
 server (Streamable HTTP). Run by provider-worker/tests/e2e.rs (scripts/setup.sh installs the SDK):
 
     python client.py AGORA_BIN WS_URL
+    python client.py AGORA_BIN WS_URL contest PROVIDER   (a lying worker's false report)
 
 It asserts as it goes and prints one JSON object of what it saw on stdout.
 """
@@ -302,5 +303,39 @@ async def channels(agora, url):
     return seen
 
 
+async def contest(agora, url, provider):
+    """Against a lying worker (a test build's `--cheat input-missing`): //Charlie
+    orders an embedding by hash from `provider` (named with `provider`); the
+    worker signs for the upload, then reports the input missing all the same.
+    The tool contests the report with that upload receipt at once and says so
+    as a tool error: the job ends Fraud. A provider that is not an account, or
+    one named beside a pass, is refused before anything is signed."""
+    server = StdioServerParameters(
+        command=agora, args=["--url", url, "mcp", "--suri", "//Charlie", "--max-spend", "0.1", "--wait-secs", "200"],
+    )
+    async with Client(server, read_timeout_seconds=300) as c:
+        errors = {
+            "bad_provider": await refused(
+                c, "submit_job", {"model": EMB, "input": "x", "provider": "nobody"}, "is not an SS58 account"
+            ),
+            "provider_and_pass": await refused(
+                c, "submit_job", {"model": EMB, "input": "x", "provider": provider, "pay_with_pass": True}, "not both"
+            ),
+        }
+        assert planck((await ok(c, "account"))["committed"]) == 0
+        msg = await refused(
+            c, "submit_job",
+            {"model": EMB, "input": "Delivered, then denied.", "max_price": "0.05", "by_hash": True, "provider": provider},
+            "contested",
+        )
+        job_id = int(msg.split("job ", 1)[1].split(" ", 1)[0])
+        s = await ok(c, "job_status", {"job_id": job_id})
+        assert s["status"] == "Fraud", s
+        return {"job_id": job_id, "message": msg, "status": s["status"], "errors": errors}
+
+
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    if sys.argv[3:4] == ["contest"]:
+        print(json.dumps(asyncio.run(contest(sys.argv[1], sys.argv[2], sys.argv[4]))))
+    else:
+        asyncio.run(main(sys.argv[1], sys.argv[2]))
