@@ -103,6 +103,11 @@ pub async fn run(client: &chain::Client, cmd: GovCmd, json: bool) -> anyhow::Res
 							"name": String::from_utf8_lossy(&p.name), "value": p.value.to_string(),
 							"default": p.default.to_string(), "min": p.min.to_string(), "max": p.max.to_string(),
 							"unit": format!("{:?}", p.unit),
+							// As the table below (and the dApp's governance page) writes them.
+							"shown": {
+								"value": gov::fmt_value(p.value, p.unit), "default": gov::fmt_value(p.default, p.unit),
+								"min": gov::fmt_value(p.min, p.unit), "max": gov::fmt_value(p.max, p.unit),
+							},
 						})
 					})
 					.collect();

@@ -3,7 +3,7 @@
 // referenda, refreshed when a block carries a referenda, voting or parameter
 // event.
 import type { Codec } from '@polkadot/types/types';
-import { Chain, agr } from './chain';
+import { Chain, agr, agrExact } from './chain';
 import { $, el } from './dom';
 
 interface Param { name: string; value: bigint; default: bigint; min: bigint; max: bigint; unit: string }
@@ -19,7 +19,10 @@ export function fmt(v: bigint, unit: string): string {
     case 'Blocks': return `${v} blocks (${secs(Number(v) * 3)})`;
     case 'Ppm': return `${v} ppm (${Number(v) / 10_000}%)`;
     case 'Perbill': return `${Number(v) / 10_000_000}%`;
-    case 'Planck': return agr(v);
+    // Exact and ungrouped, as the CLI writes amounts: a parameter is what a
+    // referendum sets, so no digit is rounded off (the market's amounts are
+    // shown to 6 decimals, grouped).
+    case 'Planck': return `${agrExact(v)} AGR`;
     case 'Bytes': return `${v} bytes`;
     case 'Milli': return `${Number(v) / 1000}`;
     default: return v.toString();

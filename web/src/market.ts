@@ -1,6 +1,7 @@
 // The market: models, their providers ranked as the chain ranks them, quotes,
-// and ordering a job paid from escrow (its input on chain, or by hash).
-import { Chain, agr, agrExact, parseAgr, short, type Account, type Model } from './chain';
+// and ordering a job paid from escrow (its input on chain, or by hash), or one
+// job per line in one transaction.
+import { Chain, agr, agrExact, describeError, parseAgr, short, type Account, type Model } from './chain';
 import { $, el, busy, notice } from './dom';
 import { stringToU8a } from '@polkadot/util';
 import { blake2AsHex } from '@polkadot/util-crypto';
@@ -112,16 +113,46 @@ export class Market {
     const api = this.chain.api;
     const best = (await api.rpc.chain.getHeader()).number.toNumber();
     const byHash = $<HTMLInputElement>('#order-by-hash').checked;
+    const params = { maxTokens: this.maxTokens(), temperatureMilli: Math.round(temperature * 1000), seed };
+    if ($<HTMLInputElement>('#order-each-line').checked) {
+      if (byHash) throw new Error('one job per line puts each line on chain: order by hash one job at a time');
+      return this.submitLines(input, params, maxPrice, best + 100, who);
+    }
     const bytes = stringToU8a(input);
     const tx = api.tx.jobs.submitJob(
       this.modelSelect.value, byHash ? { Hash: blake2AsHex(bytes, 256) } : { Inline: input },
-      { maxTokens: this.maxTokens(), temperatureMilli: Math.round(temperature * 1000), seed },
-      maxPrice, best + 100, null);
+      params, maxPrice, best + 100, null);
     const { block, events } = await this.chain.send(tx, who);
     const assigned = events.find(({ event }) => api.events.jobs.JobAssigned.is(event));
     if (!assigned) throw new Error('the job was ordered but no JobAssigned event came back');
     const jobId = Number((assigned.event.data as unknown as { jobId: { toString(): string } }).jobId.toString());
     notice(`job ${jobId} ordered in block ${block}: ${agr(maxPrice)} held in escrow`, 'ok');
     this.onOrdered(jobId, block, byHash ? bytes : undefined);
+  }
+
+  /** One job per non-empty line, all in one `jobs.submitJobs` transaction (as
+   * `agora job submit --each-line` orders them): each holds `maxPrice` and is
+   * judged on its own, so a refused line (`OrderRefused`) leaves the others. */
+  private async submitLines(input: string, params: object, maxPrice: bigint, deadline: number, who: Account): Promise<void> {
+    const api = this.chain.api;
+    const lines = input.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim());
+    const most = Number(api.consts.jobs.maxOrderBatch.toString());
+    if (lines.length > most) throw new Error(`${lines.length} lines: at most ${most} jobs go in one transaction`);
+    const orders = lines.map((l) => ({ input: { Inline: l }, params, maxPrice, deadline }));
+    const { block, events } = await this.chain.send(api.tx.jobs.submitJobs(this.modelSelect.value, orders, null), who);
+    const ids: number[] = [];
+    const refused: string[] = [];
+    for (const { event } of events) {
+      const f = event.data as unknown as Record<string, { toString(): string }>;
+      if (api.events.jobs.JobAssigned.is(event)) ids.push(Number(f.jobId.toString()));
+      if (api.events.jobs.OrderRefused.is(event)) {
+        const error = f.error as unknown as import('@polkadot/types/interfaces').DispatchError;
+        refused.push(`line ${Number(f.index.toString()) + 1} refused: ${describeError(this.chain, error)}`);
+      }
+    }
+    const held = agr(maxPrice * BigInt(ids.length));
+    notice([`${ids.length} of ${lines.length} jobs ordered in block ${block} (${ids.length ? `jobs ${ids.join(', ')}` : 'none'}): ${held} held in escrow`, ...refused].join('; '),
+      refused.length ? 'error' : 'ok');
+    for (const id of ids) this.onOrdered(id, block);
   }
 }

@@ -47,6 +47,7 @@ async function order(page: Page, model: string, input: string, maxTokens: number
   await page.getByTestId('order-model').selectOption({ label: model });
   await page.getByTestId('order-input').fill(input);
   await page.getByTestId('order-by-hash').setChecked(byHash);
+  await page.getByTestId('order-each-line').setChecked(false);
   await page.getByTestId('order-max-tokens').fill(String(maxTokens));
   await page.getByTestId('quote').click();
   await expect(page.getByTestId('quote-out')).toContainText('1 offer(s): cheapest');
@@ -150,6 +151,18 @@ test('a client orders, watches, verifies, disputes and rates jobs; governance is
   await page.locator('nav a[data-tab=governance]').click();
   await expect(page.locator('[data-testid=params] tr[data-param=DISPUTE_WINDOW]')).toContainText('10 blocks (30 s)');
   await expect(page.locator('[data-testid=params] tr[data-param=AUDIT_RATE]')).toContainText('0 ppm');
+  // Every parameter reads as `agora gov params` writes it (the page formats
+  // units in TypeScript, the CLI in Rust: this keeps the two the same).
+  const cli = JSON.parse(execFileSync(bin('agora'), ['--url', WS(), '--json', 'gov', 'params']).toString().trim()) as
+    Array<{ name: string; shown: { value: string; default: string; min: string; max: string } }>;
+  expect(cli.length).toBeGreaterThan(10);
+  await expect(page.locator('[data-testid=params] tbody tr')).toHaveCount(cli.length);
+  for (const p of cli) {
+    const cells = page.locator(`[data-testid=params] tr[data-param=${p.name}] td`);
+    await expect(cells.nth(1)).toHaveText(new RegExp(`^${literal(p.shown.value)}( \\(not the default.*)?$`));
+    await expect(cells.nth(2)).toHaveText(p.shown.default);
+    await expect(cells.nth(3)).toHaveText(`${p.shown.min} – ${p.shown.max}`);
+  }
   execFileSync(bin('agora'), ['--url', WS(), 'gov', 'propose-param', '--suri', '//Alice', 'DISPUTE_WINDOW', '15'], { stdio: 'pipe' });
   const ref = page.locator('[data-testid=referenda] tr[data-referendum="0"]');
   await expect(ref.locator('td').nth(1)).toHaveText('market_params');
@@ -226,6 +239,39 @@ test('a browser wallet account orders a job by hash, uploads its input and reads
   expect(job.unwrap().client.toString()).toBe(wallet.address);
 });
 
+// One job per line, as `agora job submit --each-line` orders them: the lines
+// go in one `jobs.submitJobs` transaction; the chain refuses the one over its
+// inline limit by name and takes the others, which are served like any job.
+test('a client orders one job per line in one transaction; a refused line leaves the others', async ({ page }) => {
+  await page.goto(`/?rpc=${encodeURIComponent(WS())}`);
+  await expect(page.getByTestId('chain-status')).toContainText(/block #\d+/);
+  await page.locator('nav a[data-tab=market]').click();
+  await page.getByTestId('order-model').selectOption({ label: MINILM });
+  await page.getByTestId('order-input').fill(`A red apple.\n\n${'x'.repeat(20_000)}\nA blue sky.\n`);
+  await page.getByTestId('order-max-tokens').fill('1');
+  await page.getByTestId('quote').click();
+  await expect(page.getByTestId('order-max-price')).not.toHaveValue('');
+  // By hash and per line do not mix: refused by the page, nothing signed.
+  await page.getByTestId('order-by-hash').setChecked(true);
+  await page.getByTestId('order-each-line').setChecked(true);
+  const notice = page.getByTestId('notice');
+  await page.getByTestId('submit-job').click();
+  await expect(notice).toContainText('order by hash one job at a time');
+  await page.getByTestId('order-by-hash').setChecked(false);
+  await page.getByTestId('submit-job').click();
+  await expect(notice).toContainText(/2 of 3 jobs ordered in block \d+ \(jobs \d+, \d+\)/);
+  await expect(notice).toContainText('line 2 refused: jobs.InputTooLong');
+  const [a, b] = /jobs (\d+), (\d+)/.exec((await notice.textContent()) ?? '')!.slice(1).map(Number);
+  expect(b).toBe(a + 1);
+  for (const id of [a, b]) {
+    await expect(page.getByTestId(`job-${id}-status`)).toHaveText(/Receipted|Finalized/);
+    await page.getByTestId(`job-${id}-fetch`).click();
+    await expect(page.getByTestId(`job-${id}-verified`)).toContainText('verified ✓');
+  }
+  const job = (await api.query.jobs.jobs(a)) as unknown as { unwrap(): { client: { toString(): string } } };
+  expect(job.unwrap().client.toString()).toBe(dave);
+});
+
 test('the dApp rides out a node restart: it says so, reconnects and orders again', async ({ page }) => {
   await page.goto(`/?rpc=${encodeURIComponent(WS())}`);
   const status = page.getByTestId('chain-status');
@@ -281,6 +327,9 @@ async function bond(who: string): Promise<bigint> {
   const b = (await api.query.slashing.bonds(who)) as unknown as { unwrap(): { active: { toString(): string } } };
   return BigInt(b.unwrap().active.toString());
 }
+
+/** `s` as a regular expression that matches it literally. */
+const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The charge the chain stored for a job (planck). */
 async function chargePlanck(id: number): Promise<string> {
