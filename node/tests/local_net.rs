@@ -160,7 +160,7 @@ fn four_validators_finalize_tolerate_one_down_and_catch_up() {
 		all.matches("should not be attempting to author blocks").count()
 	);
 
-	// After the offences, slashes and disabling: Alice's best block passes
+	// After the offences, slashes and disabling: Alice's last finalized block passes
 	// every pallet's try_state (staking's ledgers and exposures, the offences,
 	// sessions), and the issuance adds up (a slash burns what it takes).
 	let state = common::assert_try_state(&format!("ws://127.0.0.1:{}", 9944 + OFFSET));

@@ -25,7 +25,7 @@ pub fn client_bin() -> PathBuf {
 	bin
 }
 
-/// `agora try-state` against the node at `ws_url`: re-executes its best block
+/// `agora try-state` against the node at `ws_url`: re-executes its last finalized block
 /// with every pallet's `try_state` (a `try-runtime` node, as the test suite
 /// builds it), then checks that the total issuance equals Σ free + reserved
 /// over all accounts. Returns the CLI's JSON line.
