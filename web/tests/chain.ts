@@ -5,7 +5,7 @@
 // 127.0.0.1:8800. The node's URL goes to the tests in AGORA_WS; the returned
 // function stops all three.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,15 @@ function freePort(): Promise<number> {
       const { port } = srv.address() as { port: number };
       srv.close(() => resolve(port));
     });
+  });
+}
+
+/** Listens on 127.0.0.1:`port` (nothing answers) until closed. */
+function hold(port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(port, '127.0.0.1', () => resolve(srv));
   });
 }
 
@@ -64,13 +73,22 @@ export default async function setup() {
     const nodeArgs = ['--dev', '--base-path', join(dir, 'chain'), '--rpc-port', String(rpc),
       '--port', String(p2p), '--prometheus-port', String(prom), '--no-telemetry', '--no-mdns',
       '--agora-verifier', 'http://127.0.0.1:8800'];
+    // The port asked for is held on 127.0.0.1 while the node starts, as
+    // another process held it in a CI run: the node then listens on another
+    // IPv4 port, and the page and the node restart below must follow that one.
+    const blocker = await hold(rpc);
     const node = start('node', nodeArgs);
-    await waitFor('agora-node', node.log, node.child, /Imported #1\b/, 180);
+    try {
+      await waitFor('agora-node', node.log, node.child, /Imported #1\b/, 180);
+    } finally {
+      await new Promise((r) => blocker.close(r));
+    }
     // The port the node took, from its log: when the free port asked for was
     // taken in the meantime (an outgoing connection can take any free port of
     // the ephemeral range), the node quietly listens on another one. A
     // restart asks for the port the page knows, so it is kept in the args.
     const port = rpcPort(node.log) ?? rpc;
+    if (port === rpc) throw new Error(`the node listens on ${rpc}, the port held for it: the restart test would test nothing`);
     nodeArgs[nodeArgs.indexOf('--rpc-port') + 1] = String(port);
     writeFileSync(runFile(dir, 'node'), JSON.stringify({ pid: node.child.pid ?? 0, args: nodeArgs } satisfies Run));
     const url = `ws://127.0.0.1:${port}`;
