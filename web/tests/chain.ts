@@ -83,12 +83,10 @@ export default async function setup() {
     } finally {
       await new Promise((r) => blocker.close(r));
     }
-    // The port the node took, from its log: when the free port asked for was
-    // taken in the meantime (an outgoing connection can take any free port of
-    // the ephemeral range), the node quietly listens on another one. A
-    // restart asks for the port the page knows, so it is kept in the args.
-    const port = rpcPort(node.log) ?? rpc;
-    if (port === rpc) throw new Error(`the node listens on ${rpc}, the port held for it: the restart test would test nothing`);
+    // The port the node took instead, from its log. A restart asks for the
+    // port the page knows, so it is kept in the args.
+    const port = rpcPort(node.log);
+    if (port === undefined || port === rpc) throw new Error(`the node listens on ${port ?? 'no port it logged'}, not on another than the held ${rpc}: the restart test would test nothing`);
     nodeArgs[nodeArgs.indexOf('--rpc-port') + 1] = String(port);
     writeFileSync(runFile(dir, 'node'), JSON.stringify({ pid: node.child.pid ?? 0, args: nodeArgs } satisfies Run));
     const url = `ws://127.0.0.1:${port}`;
@@ -118,6 +116,20 @@ function rpcPort(log: string): number | undefined {
 interface Run { pid: number; args: string[] }
 const runFile = (dir: string, name: 'node' | 'worker') => join(dir, `${name}.json`);
 
+/** Stops `name` (SIGTERM, by the pid in its run file), runs `whileDown`,
+ * starts it again with its first arguments and `extra`, logged to `log`, and
+ * records the new pid (with the first arguments) for the next restart and the
+ * teardown. */
+async function respawn(dir: string, name: 'node' | 'worker', log: string, extra: string[],
+  whileDown: () => Promise<void> = async () => {}) {
+  const run = JSON.parse(readFileSync(runFile(dir, name), 'utf8')) as Run;
+  await killAndWait(run.pid);
+  await whileDown();
+  const child = spawn(bin(`agora-${name}`), [...run.args, ...extra], { stdio: ['ignore', openSync(log, 'w'), openSync(log, 'a')] });
+  writeFileSync(runFile(dir, name), JSON.stringify({ pid: child.pid ?? 0, args: run.args } satisfies Run));
+  return { run, child };
+}
+
 async function killAndWait(pid: number) {
   const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };
   if (pid <= 0 || !alive()) return;
@@ -132,12 +144,8 @@ async function killAndWait(pid: number) {
  */
 export async function restartNode(whileDown: () => Promise<void>) {
   const dir = process.env.AGORA_LOGS ?? '';
-  const run = JSON.parse(readFileSync(runFile(dir, 'node'), 'utf8')) as Run;
-  await killAndWait(run.pid);
-  await whileDown();
   const log = join(dir, 'node-restarted.log');
-  const child = spawn(bin('agora-node'), run.args, { stdio: ['ignore', openSync(log, 'w'), openSync(log, 'a')] });
-  writeFileSync(runFile(dir, 'node'), JSON.stringify({ pid: child.pid ?? 0, args: run.args } satisfies Run));
+  const { run, child } = await respawn(dir, 'node', log, [], whileDown);
   // The page reconnects to the URL it has: a node that had to take another
   // port (its own was taken while it was down) could never be found, so say so.
   const wanted = Number(run.args[run.args.indexOf('--rpc-port') + 1]);
@@ -155,11 +163,8 @@ let workerStarts = 0;
  */
 export async function restartWorker(extra: string[] = []) {
   const dir = process.env.AGORA_LOGS ?? '';
-  const run = JSON.parse(readFileSync(runFile(dir, 'worker'), 'utf8')) as Run;
-  await killAndWait(run.pid);
   const log = join(dir, `worker-${++workerStarts}.log`);
-  const child = spawn(bin('agora-worker'), [...run.args, ...extra], { stdio: ['ignore', openSync(log, 'w'), openSync(log, 'a')] });
-  writeFileSync(runFile(dir, 'worker'), JSON.stringify({ pid: child.pid ?? 0, args: run.args } satisfies Run));
+  const { child } = await respawn(dir, 'worker', log, extra);
   await waitFor('restarted agora-worker serve', log, child, /serving/, 300);
   return log;
 }
