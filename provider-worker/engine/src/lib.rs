@@ -6,6 +6,7 @@
 pub mod bert;
 pub mod files;
 pub mod llama;
+pub mod requantize;
 pub mod teacher;
 pub mod verify;
 

@@ -1,4 +1,4 @@
-//! Text generation: a llama-architecture GGUF (SmolLM2-135M-Instruct, Q4_1),
+//! Text generation: a llama-architecture GGUF (SmolLM2-135M-Instruct, Q4_1 or requantized to Q4_0),
 //! with the tokenizer and chat template built from the GGUF's own metadata.
 //!
 //! Two backends compute the same function: on the CPU, Agora's quantized llama
@@ -220,7 +220,7 @@ impl TextGen {
 	/// A short description of the backend for logs and benchmarks.
 	pub fn backend_name(&self) -> String {
 		match &self.weights {
-			Weights::Agora(q) => format!("agora-kernels ({})", q.isa().name()),
+			Weights::Agora(q) => format!("agora-kernels ({}, {})", q.isa().name(), q.weight_format()),
 			Weights::Stock(_) => "candle-stock".into(),
 		}
 	}

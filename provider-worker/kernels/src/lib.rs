@@ -7,16 +7,20 @@
 //! Candle stays the framework (GGUF parsing, tensors, its persistent barrier
 //! thread pool, the BERT and CUDA paths); these kernels replace the parts of
 //! candle 0.11's quantized llama that dominate a CPU profile (docs/benchmarks.md):
-//! the scalar Q4_1 × Q8_1 dot product, row-by-row prompt processing and the
+//! the scalar 4-bit × 8-bit dot products, row-by-row prompt processing and the
 //! per-token tensor allocations.
 //!
 //! **Exactness.** Every quantized dot product reproduces candle's arithmetic
-//! bit for bit: activations are quantized as candle quantizes them (Q8_1 for
-//! Q4_1 weights, Q8_0 for Q8_0 weights), each block's integer sum is exact, and
-//! the blocks' float terms are combined in candle's order (Q4_1: one sequential
-//! sum over the blocks; Q8_0: candle's 8-lane FMA accumulator and its horizontal
-//! sum). Only the attention's f32 dot products and the softmax differ in rounding
-//! order from candle's GEMM, hence a tolerance in the comparison tests.
+//! bit for bit where candle defines it: activations are quantized as candle
+//! quantizes them (Q8_1 for Q4_1 weights, Q8_0 for Q8_0 weights), each block's
+//! integer sum is exact, and the blocks' float terms are combined in candle's
+//! order (Q4_1: one sequential sum over the blocks; Q8_0: candle's 8-lane FMA
+//! accumulator and its horizontal sum). Q4_0 (which a provider may requantize
+//! the shipped file to) and IQ4_NL weights take Q8_0 activations and the same
+//! sequential sum as Q4_1, which is within float rounding of candle's Q4_0
+//! product (candle has no IQ4_NL). Only the attention's f32 dot products and
+//! the softmax differ in rounding order from candle's GEMM, hence a tolerance
+//! in the comparison tests.
 //!
 //! **Determinism.** Each output element is computed by exactly one call with a
 //! fixed order of operations; threads only decide *which* rows a thread
@@ -25,7 +29,7 @@
 pub mod bert;
 pub mod gemm;
 pub mod ops;
-pub mod q4_1;
+pub mod q4;
 pub mod q8_0;
 pub mod qllama;
 pub mod quant;

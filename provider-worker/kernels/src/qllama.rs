@@ -1,6 +1,7 @@
 //! Agora's quantized llama: the forward pass of a llama-architecture GGUF
-//! (SmolLM2-135M-Instruct, Q4_1 with a Q8_0 tied output) on the kernels in
-//! this crate's kernels, with a preallocated KV cache and no per-token allocation.
+//! (SmolLM2-135M-Instruct: Q4_1, or Q4_0 as a provider may requantize it, with
+//! a Q8_0 tied output) on this crate's kernels, with a preallocated KV cache and
+//! no per-token allocation.
 //!
 //! It computes what candle's `quantized_llama::ModelWeights::forward` computes,
 //! op for op (same activation quantization, same block arithmetic, same
@@ -9,8 +10,8 @@
 //! and its output does not depend on the thread count.
 use crate::{
 	ops::{self, AttnShape, Rope},
-	q4_1, q8_0,
-	quant::{Q4_1Matrix, Q8_0Matrix, QActs},
+	q4, q8_0,
+	quant::{Q4Kind, Q4Matrix, Q8_0Matrix, QActs},
 	Isa, Threads,
 };
 use candle_core::quantized::{gguf_file, GgmlDType};
@@ -52,11 +53,11 @@ struct Layer {
 	attn_norm: Vec<f32>,
 	ffn_norm: Vec<f32>,
 	/// Q, K and V stacked: `dim + 2·kv_dim` rows.
-	qkv: Q4_1Matrix,
-	wo: Q4_1Matrix,
+	qkv: Q4Matrix,
+	wo: Q4Matrix,
 	/// Gate and up stacked: `2·ffn` rows.
-	gate_up: Q4_1Matrix,
-	down: Q4_1Matrix,
+	gate_up: Q4Matrix,
+	down: Q4Matrix,
 }
 
 /// A loaded model; shared by all jobs (each has its own [`State`]).
@@ -95,15 +96,26 @@ fn tensor_bytes<'a>(
 	name: &str,
 	want: GgmlDType,
 ) -> anyhow::Result<(&'a [u8], usize, usize)> {
+	tensor_bytes_of(ct, data, name, &[want]).map(|(b, r, c, _)| (b, r, c))
+}
+
+/// A tensor's bytes, rows and columns, and its type, which must be one of `want`.
+fn tensor_bytes_of<'a>(
+	ct: &gguf_file::Content,
+	data: &'a [u8],
+	name: &str,
+	want: &[GgmlDType],
+) -> anyhow::Result<(&'a [u8], usize, usize, GgmlDType)> {
 	let info = ct
 		.tensor_infos
 		.get(name)
 		.ok_or_else(|| anyhow::anyhow!("GGUF has no tensor `{name}`"))?;
 	anyhow::ensure!(
-		info.ggml_dtype == want,
+		want.contains(&info.ggml_dtype),
 		"tensor `{name}` is {:?}; Agora's kernels take {want:?} here",
 		info.ggml_dtype
 	);
+	let want = info.ggml_dtype;
 	let dims = info.shape.dims();
 	let (rows, cols) = match dims {
 		[n] => (1, *n),
@@ -115,7 +127,7 @@ fn tensor_bytes<'a>(
 	let bytes = data
 		.get(start..start + len)
 		.ok_or_else(|| anyhow::anyhow!("tensor `{name}` runs past the end of the file"))?;
-	Ok((bytes, rows, cols))
+	Ok((bytes, rows, cols, want))
 }
 
 fn f32s(bytes: &[u8]) -> Vec<f32> {
@@ -155,11 +167,25 @@ impl QLlama {
 		);
 		let rope_dim = u("llama.rope.dimension_count").unwrap_or(cfg.head_dim());
 		anyhow::ensure!(rope_dim == cfg.head_dim(), "partial rotary embeddings are not supported");
-		// A Q4_1 tensor's GGML bytes and row count; its rows must be `cols` long.
-		let q41 = |name: &str, cols: usize| -> anyhow::Result<(&[u8], usize)> {
-			let (b, r, c) = tensor_bytes(ct, data, name, GgmlDType::Q4_1)?;
+		// A 4-bit tensor's format, GGML bytes and row count; its rows must be
+		// `cols` long.
+		let q4 = |name: &str, cols: usize| -> anyhow::Result<(Q4Kind, &[u8], usize)> {
+			let (b, r, c, t) =
+				tensor_bytes_of(ct, data, name, &[GgmlDType::Q4_1, GgmlDType::Q4_0])?;
 			anyhow::ensure!(c == cols, "tensor `{name}` has {c} columns, not {cols}");
-			Ok((b, r))
+			let kind = if t == GgmlDType::Q4_0 { Q4Kind::Q4_0 } else { Q4Kind::Q4_1 };
+			Ok((kind, b, r))
+		};
+		// Fused matrices: their parts must share a format.
+		let stack = |name: &str, parts: &[(Q4Kind, &[u8], usize)], cols: usize| {
+			let kind = parts[0].0;
+			anyhow::ensure!(
+				parts.iter().all(|p| p.0 == kind),
+				"{name}: the fused tensors mix formats ({:?})",
+				parts.iter().map(|p| p.0.name()).collect::<Vec<_>>()
+			);
+			let parts: Vec<(&[u8], usize)> = parts.iter().map(|p| (p.1, p.2)).collect();
+			Ok::<_, anyhow::Error>(Q4Matrix::stack(kind, name, &parts, cols)?)
 		};
 		let norm = |name: &str| -> anyhow::Result<Vec<f32>> {
 			let (b, _, c) = tensor_bytes(ct, data, name, GgmlDType::F32)?;
@@ -170,36 +196,37 @@ impl QLlama {
 		for i in 0..cfg.n_layer {
 			let p = format!("blk.{i}");
 			let (wq, wk, wv) = (
-				q41(&format!("{p}.attn_q.weight"), cfg.dim)?,
-				q41(&format!("{p}.attn_k.weight"), cfg.dim)?,
-				q41(&format!("{p}.attn_v.weight"), cfg.dim)?,
+				q4(&format!("{p}.attn_q.weight"), cfg.dim)?,
+				q4(&format!("{p}.attn_k.weight"), cfg.dim)?,
+				q4(&format!("{p}.attn_v.weight"), cfg.dim)?,
 			);
 			anyhow::ensure!(
-				wq.1 == cfg.dim && wk.1 == cfg.kv_dim() && wv.1 == cfg.kv_dim(),
+				wq.2 == cfg.dim && wk.2 == cfg.kv_dim() && wv.2 == cfg.kv_dim(),
 				"layer {i}: attention shapes do not match the metadata"
 			);
 			let (gate, up) = (
-				q41(&format!("{p}.ffn_gate.weight"), cfg.dim)?,
-				q41(&format!("{p}.ffn_up.weight"), cfg.dim)?,
+				q4(&format!("{p}.ffn_gate.weight"), cfg.dim)?,
+				q4(&format!("{p}.ffn_up.weight"), cfg.dim)?,
 			);
 			let (wo, down) = (
-				q41(&format!("{p}.attn_output.weight"), cfg.dim)?,
-				q41(&format!("{p}.ffn_down.weight"), cfg.ffn)?,
+				q4(&format!("{p}.attn_output.weight"), cfg.dim)?,
+				q4(&format!("{p}.ffn_down.weight"), cfg.ffn)?,
 			);
 			anyhow::ensure!(
-				gate.1 == cfg.ffn && up.1 == cfg.ffn && down.1 == cfg.dim && wo.1 == cfg.dim,
+				gate.2 == cfg.ffn && up.2 == cfg.ffn && down.2 == cfg.dim && wo.2 == cfg.dim,
 				"layer {i}: feed-forward shapes do not match the metadata"
 			);
 			layers.push(Layer {
 				attn_norm: norm(&format!("{p}.attn_norm.weight"))?,
 				ffn_norm: norm(&format!("{p}.ffn_norm.weight"))?,
-				qkv: Q4_1Matrix::stack(&format!("{p}.attn_qkv"), &[wq, wk, wv], cfg.dim)?,
-				wo: Q4_1Matrix::from_ggml(&format!("{p}.attn_output.weight"), wo.0, wo.1, cfg.dim)?,
-				gate_up: Q4_1Matrix::stack(&format!("{p}.ffn_gate_up"), &[gate, up], cfg.dim)?,
-				down: Q4_1Matrix::from_ggml(
-					&format!("{p}.ffn_down.weight"),
+				qkv: stack(&format!("{p}.attn_qkv"), &[wq, wk, wv], cfg.dim)?,
+				wo: Q4Matrix::from_ggml(wo.0, &format!("{p}.attn_output.weight"), wo.1, wo.2, cfg.dim)?,
+				gate_up: stack(&format!("{p}.ffn_gate_up"), &[gate, up], cfg.dim)?,
+				down: Q4Matrix::from_ggml(
 					down.0,
+					&format!("{p}.ffn_down.weight"),
 					down.1,
+					down.2,
 					cfg.ffn,
 				)?,
 			});
@@ -229,6 +256,11 @@ impl QLlama {
 	/// The model's shape.
 	pub fn config(&self) -> &Config {
 		&self.cfg
+	}
+
+	/// The layers' 4-bit format (`Q4_1`, `Q4_0`; of the first layer's Q/K/V).
+	pub fn weight_format(&self) -> &'static str {
+		self.layers.first().map_or("none", |l| l.qkv.kind.name())
 	}
 
 	/// The instruction set the kernels use.
@@ -320,7 +352,7 @@ impl QLlama {
 			// Attention.
 			ops::rms_norm(&st.x, &layer.attn_norm, c.eps, &mut st.h);
 			st.xq.quantize_q8_1(&st.h, dim);
-			q4_1::matmul(self.isa, threads, &layer.qkv, &st.xq, &mut st.qkv, qkv_w);
+			q4::matmul(self.isa, threads, &layer.qkv, &st.xq, &mut st.qkv, qkv_w);
 			let (kc, vc) = (&mut st.k[li], &mut st.v[li]);
 			for t in 0..n {
 				let p = pos + t;
@@ -338,21 +370,21 @@ impl QLlama {
 			}
 			ops::attention(threads, shape, &st.q, kc, vc, pos, n, &mut st.att);
 			st.xq.quantize_q8_1(&st.att, dim);
-			q4_1::matmul(self.isa, threads, &layer.wo, &st.xq, &mut st.proj, dim);
+			q4::matmul(self.isa, threads, &layer.wo, &st.xq, &mut st.proj, dim);
 			for (x, a) in st.x.iter_mut().zip(&st.proj) {
 				*x += *a;
 			}
 			// Feed-forward.
 			ops::rms_norm(&st.x, &layer.ffn_norm, c.eps, &mut st.h);
 			st.xq.quantize_q8_1(&st.h, dim);
-			q4_1::matmul(self.isa, threads, &layer.gate_up, &st.xq, &mut st.gate_up, 2 * c.ffn);
+			q4::matmul(self.isa, threads, &layer.gate_up, &st.xq, &mut st.gate_up, 2 * c.ffn);
 			for t in 0..n {
 				let gu = &st.gate_up[t * 2 * c.ffn..(t + 1) * 2 * c.ffn];
 				let (g, u) = gu.split_at(c.ffn);
 				ops::swiglu(g, u, &mut st.act[t * c.ffn..(t + 1) * c.ffn]);
 			}
 			st.xq.quantize_q8_1(&st.act, c.ffn);
-			q4_1::matmul(self.isa, threads, &layer.down, &st.xq, &mut st.proj, dim);
+			q4::matmul(self.isa, threads, &layer.down, &st.xq, &mut st.proj, dim);
 			for (x, d) in st.x.iter_mut().zip(&st.proj) {
 				*x += *d;
 			}

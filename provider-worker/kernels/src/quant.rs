@@ -2,11 +2,11 @@
 //! rounds exactly as candle's `BlockQ8_1::from_float` / `BlockQ8_0::from_float`.
 //!
 //! Weights are repacked at load from GGML's array of blocks into the layouts the
-//! kernels read: Q4_1 in interleaved groups of eight rows (one stream per
-//! group), Q8_0 in interleaved groups of four rows with widened scales.
+//! kernels read: the 4-bit formats (Q4_1, Q4_0, IQ4_NL) in interleaved groups
+//! of eight rows (one stream per group), Q8_0 in interleaved groups of four rows with widened scales.
 use half::f16;
 
-/// Elements per block (Q4_1, Q8_0 and Q8_1 all use 32).
+/// Elements per block (Q4_1, Q4_0, IQ4_NL, Q8_0 and Q8_1 all use 32).
 pub const QK: usize = 32;
 
 /// Why a GGUF tensor cannot be used.
@@ -46,111 +46,181 @@ fn check(
 	Ok(kb)
 }
 
-/// Rows of a [`Q4_1Matrix`] interleaved into one stream.
-pub const Q4_1_GROUP: usize = 8;
-/// Bytes of one group's block: 8 rows × 16 quant bytes, then the 8 rows' scales
-/// `d` and minimums `m` as f16 (16 bytes each).
-pub const Q4_1_GROUP_BLOCK: usize = 160;
+/// Rows of a [`Q4Matrix`] interleaved into one stream.
+pub const Q4_GROUP: usize = 8;
+
+/// The 16 values an IQ4_NL quant stands for (GGML's `kvalues_iq4nl`): a
+/// weight is `d · IQ4NL_VALUES[q]`.
+pub const IQ4NL_VALUES: [i8; 16] = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
+
+/// The 4-bit GGML formats the kernels take. All have blocks of 32 weights,
+/// an f16 scale `d` and 16 bytes of quants (byte `j`: quant `j` in the low
+/// nibble, quant `j + 16` in the high one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Q4Kind {
+	/// A weight is `d·q + m` (`m` an f16 minimum per block); 20-byte blocks.
+	Q4_1,
+	/// A weight is `d·(q − 8)`; 18-byte blocks.
+	Q4_0,
+	/// A weight is `d·IQ4NL_VALUES[q]` (a non-linear grid); 18-byte blocks.
+	Iq4Nl,
+}
+
+impl Q4Kind {
+	/// GGML's name of the format.
+	pub fn name(self) -> &'static str {
+		match self {
+			Q4Kind::Q4_1 => "Q4_1",
+			Q4Kind::Q4_0 => "Q4_0",
+			Q4Kind::Iq4Nl => "IQ4_NL",
+		}
+	}
+
+	/// Bytes of one GGML block.
+	pub fn ggml_block(self) -> usize {
+		match self {
+			Q4Kind::Q4_1 => 20,
+			Q4Kind::Q4_0 | Q4Kind::Iq4Nl => 18,
+		}
+	}
+
+	/// Bytes of one group's block in a [`Q4Matrix`]: 8 rows × 16 quant bytes,
+	/// the 8 rows' scales `d` (f16, 16 bytes), and for Q4_1 their minimums.
+	pub fn group_block(self) -> usize {
+		match self {
+			Q4Kind::Q4_1 => 160,
+			Q4Kind::Q4_0 | Q4Kind::Iq4Nl => 144,
+		}
+	}
+
+	/// The value quant `q` (0..16) stands for, before the scale: `q` for Q4_1
+	/// (whose minimum is added apart), `q − 8` for Q4_0, the grid for IQ4_NL.
+	#[inline]
+	pub fn value(self, q: u8) -> i32 {
+		match self {
+			Q4Kind::Q4_1 => q as i32,
+			Q4Kind::Q4_0 => q as i32 - 8,
+			Q4Kind::Iq4Nl => IQ4NL_VALUES[q as usize & 15] as i32,
+		}
+	}
+}
 
 /// Where row `i` of a group keeps its 16 quant bytes within the group's block:
 /// rows `i` and `i + 4` are adjacent, so one 32-byte load serves both and the
-/// kernels' horizontal sums come out in row order (see `q4_1`).
-pub const fn q4_1_slot(i: usize) -> usize {
+/// kernels' horizontal sums come out in row order (see `q4`).
+pub const fn q4_slot(i: usize) -> usize {
 	(i % 4) * 2 + i / 4
 }
 
-/// A Q4_1 matrix (`rows` outputs × `kb` blocks of 32 inputs): per block a scale
-/// `d`, a minimum `m` (both f16) and 32 4-bit quants `q`; a weight is `d·q + m`.
+/// A 4-bit matrix (`rows` outputs × `kb` blocks of 32 inputs) of one
+/// [`Q4Kind`].
 ///
-/// Repacked at load into groups of [`Q4_1_GROUP`] rows: for each group and
-/// block, the eight rows' quants then their scales and minimums
-/// ([`Q4_1_GROUP_BLOCK`] bytes), so a matrix-vector product reads one
-/// contiguous stream and one load brings eight rows' scales. A last partial
-/// group is padded with zero rows (scale and minimum 0).
-pub struct Q4_1Matrix {
+/// Repacked at load into groups of [`Q4_GROUP`] rows: for each group and
+/// block, the eight rows' quants, then their scales (and for Q4_1 their
+/// minimums) ([`Q4Kind::group_block`] bytes), so a matrix-vector product reads
+/// one contiguous stream and one load brings eight rows' scales. A last
+/// partial group is padded with zero rows (scale and minimum 0).
+pub struct Q4Matrix {
+	/// The format.
+	pub kind: Q4Kind,
 	/// Output rows.
 	pub rows: usize,
 	/// Blocks per row.
 	pub kb: usize,
-	/// `groups × kb × Q4_1_GROUP_BLOCK` bytes. Within a row's 16 quant bytes,
+	/// `groups × kb × group_block` bytes. Within a row's 16 quant bytes,
 	/// byte `j` holds quant `j` (low nibble) and quant `j + 16` (high nibble),
 	/// as in GGML.
 	pub data: Vec<u8>,
 }
 
-impl Q4_1Matrix {
+impl Q4Matrix {
 	/// Row groups (the last one possibly partial).
 	pub fn groups(&self) -> usize {
-		self.rows.div_ceil(Q4_1_GROUP)
+		self.rows.div_ceil(Q4_GROUP)
 	}
 
 	fn at(&self, r: usize, b: usize) -> usize {
-		((r / Q4_1_GROUP) * self.kb + b) * Q4_1_GROUP_BLOCK
+		((r / Q4_GROUP) * self.kb + b) * self.kind.group_block()
 	}
 
 	/// The 16 quant bytes of row `r`, block `b`.
 	pub fn quants(&self, r: usize, b: usize) -> &[u8] {
-		let o = self.at(r, b) + q4_1_slot(r % Q4_1_GROUP) * 16;
+		let o = self.at(r, b) + q4_slot(r % Q4_GROUP) * 16;
 		&self.data[o..o + 16]
 	}
 
 	/// The scale of row `r`, block `b`, as f16 bits.
 	pub fn d(&self, r: usize, b: usize) -> u16 {
-		let o = self.at(r, b) + 128 + (r % Q4_1_GROUP) * 2;
+		let o = self.at(r, b) + 128 + (r % Q4_GROUP) * 2;
 		u16::from_le_bytes([self.data[o], self.data[o + 1]])
 	}
 
-	/// The minimum of row `r`, block `b`, as f16 bits.
+	/// The minimum of row `r`, block `b`, as f16 bits (0 but for Q4_1).
 	pub fn m(&self, r: usize, b: usize) -> u16 {
-		let o = self.at(r, b) + 144 + (r % Q4_1_GROUP) * 2;
+		if self.kind != Q4Kind::Q4_1 {
+			return 0;
+		}
+		let o = self.at(r, b) + 144 + (r % Q4_GROUP) * 2;
 		u16::from_le_bytes([self.data[o], self.data[o + 1]])
 	}
 
-	/// Packs `rows × kb` GGML blocks (20 bytes: d, m, 16 quant bytes), block
-	/// `(r, b)` given by `block`.
-	fn pack<'a>(rows: usize, kb: usize, block: impl Fn(usize, usize) -> &'a [u8]) -> Self {
-		let groups = rows.div_ceil(Q4_1_GROUP);
-		let mut data = vec![0u8; groups * kb * Q4_1_GROUP_BLOCK];
+	/// Packs `rows × kb` GGML blocks of `kind` (d, for Q4_1 m, 16 quant
+	/// bytes), block `(r, b)` given by `block`.
+	fn pack<'a>(kind: Q4Kind, rows: usize, kb: usize, block: impl Fn(usize, usize) -> &'a [u8]) -> Self {
+		let gb = kind.group_block();
+		let qo = kind.ggml_block() - 16;
+		let groups = rows.div_ceil(Q4_GROUP);
+		let mut data = vec![0u8; groups * kb * gb];
 		for r in 0..rows {
-			let i = r % Q4_1_GROUP;
+			let i = r % Q4_GROUP;
 			for b in 0..kb {
 				let src = block(r, b);
-				let o = ((r / Q4_1_GROUP) * kb + b) * Q4_1_GROUP_BLOCK;
+				let o = ((r / Q4_GROUP) * kb + b) * gb;
 				data[o + 128 + 2 * i..o + 130 + 2 * i].copy_from_slice(&src[0..2]);
-				data[o + 144 + 2 * i..o + 146 + 2 * i].copy_from_slice(&src[2..4]);
-				let q = o + q4_1_slot(i) * 16;
-				data[q..q + 16].copy_from_slice(&src[4..20]);
+				if kind == Q4Kind::Q4_1 {
+					data[o + 144 + 2 * i..o + 146 + 2 * i].copy_from_slice(&src[2..4]);
+				}
+				let q = o + q4_slot(i) * 16;
+				data[q..q + 16].copy_from_slice(&src[qo..qo + 16]);
 			}
 		}
-		Self { rows, kb, data }
+		Self { kind, rows, kb, data }
 	}
 
-	/// Repacks GGML Q4_1 bytes (20-byte blocks: d, m, 16 quant bytes).
+	/// Repacks GGML bytes of `kind`.
 	pub fn from_ggml(
+		kind: Q4Kind,
 		name: &str,
 		bytes: &[u8],
 		rows: usize,
 		cols: usize,
 	) -> Result<Self, QuantError> {
-		let kb = check(name, bytes, rows, cols, 20, "Q4_1")?;
-		Ok(Self::pack(rows, kb, |r, b| &bytes[(r * kb + b) * 20..(r * kb + b + 1) * 20]))
+		let bb = kind.ggml_block();
+		let kb = check(name, bytes, rows, cols, bb, kind.name())?;
+		Ok(Self::pack(kind, rows, kb, |r, b| &bytes[(r * kb + b) * bb..(r * kb + b + 1) * bb]))
 	}
 
-	/// Stacks GGML Q4_1 matrices with the same row length (fused Q/K/V,
+	/// Stacks GGML matrices of `kind` with the same row length (fused Q/K/V,
 	/// gate/up): the rows of `parts[0]`, then those of `parts[1]`, …
-	pub fn stack(name: &str, parts: &[(&[u8], usize)], cols: usize) -> Result<Self, QuantError> {
+	pub fn stack(
+		kind: Q4Kind,
+		name: &str,
+		parts: &[(&[u8], usize)],
+		cols: usize,
+	) -> Result<Self, QuantError> {
+		let bb = kind.ggml_block();
 		let mut kb = 0;
 		for (bytes, rows) in parts {
-			kb = check(name, bytes, *rows, cols, 20, "Q4_1")?;
+			kb = check(name, bytes, *rows, cols, bb, kind.name())?;
 		}
 		let rows = parts.iter().map(|p| p.1).sum();
-		Ok(Self::pack(rows, kb, |mut r, b| {
+		Ok(Self::pack(kind, rows, kb, |mut r, b| {
 			let mut k = 0;
 			while r >= parts[k].1 {
 				r -= parts[k].1;
 				k += 1;
 			}
-			&parts[k].0[(r * kb + b) * 20..(r * kb + b + 1) * 20]
+			&parts[k].0[(r * kb + b) * bb..(r * kb + b + 1) * bb]
 		}))
 	}
 }
@@ -252,6 +322,9 @@ pub struct QActs {
 	pub d: Vec<f32>,
 	/// Q8_1 only: `d · Σq`, rounded as candle rounds it (f16 arithmetic), as f32.
 	pub s: Vec<f32>,
+	/// `Σq` of each block, exact (the Q4_0 and IQ4_NL kernels take their
+	/// weights' offset off the integer sums with it).
+	pub sums: Vec<i32>,
 }
 
 impl QActs {
@@ -261,6 +334,7 @@ impl QActs {
 		self.qs.resize(n * kb * QK, 0);
 		self.d.resize(n * kb, 0.0);
 		self.s.resize(if with_s { n * kb } else { 0 }, 0.0);
+		self.sums.resize(n * kb, 0);
 	}
 
 	/// Quantizes `x` (`n` rows of `cols`) to Q8_1, as candle's `BlockQ8_1::from_float`.
@@ -271,6 +345,7 @@ impl QActs {
 			let (d, sum) = quantize_block(xs, &mut self.qs[bi * QK..(bi + 1) * QK]);
 			let d16 = f16::from_f32(d);
 			self.d[bi] = d16.to_f32();
+			self.sums[bi] = sum;
 			// candle: `ys.s = f16::from_f32(sum as f32) * ys.d` (an f16 product).
 			self.s[bi] = (f16::from_f32(sum as f32) * d16).to_f32();
 		}
@@ -281,8 +356,9 @@ impl QActs {
 		let n = x.len() / cols;
 		self.resize(n, cols / QK, false);
 		for (bi, xs) in x.chunks_exact(QK).enumerate() {
-			let (d, _) = quantize_block(xs, &mut self.qs[bi * QK..(bi + 1) * QK]);
+			let (d, sum) = quantize_block(xs, &mut self.qs[bi * QK..(bi + 1) * QK]);
 			self.d[bi] = f16::from_f32(d).to_f32();
+			self.sums[bi] = sum;
 		}
 	}
 }

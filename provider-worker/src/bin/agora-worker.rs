@@ -53,6 +53,23 @@ enum Cmd {
 	/// alone, MiniLM alone, then 64 clients paying embeddings against a running
 	/// worker (JSON on stdout).
 	BenchChannels(BenchChannelsArgs),
+	/// Requantize a llama GGUF's 4-bit matrices to another 4-bit format (the
+	/// one fastest on this hardware); prints the new file's sha256 for its
+	/// manifest (JSON on stdout).
+	Requantize(RequantizeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct RequantizeArgs {
+	/// The GGUF to read (e.g. the shipped SmolLM2 Q4_1 file).
+	#[arg(long)]
+	input: PathBuf,
+	/// Where to write the requantized GGUF.
+	#[arg(long)]
+	output: PathBuf,
+	/// The format: `Q4_0` or `Q4_1`.
+	#[arg(long, default_value = "Q4_0")]
+	to: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -256,6 +273,10 @@ struct BenchArgs {
 	/// Measure only one model (profiling): `generation` or `embedding`.
 	#[arg(long, value_parser = ["generation", "embedding"])]
 	only: Option<String>,
+	/// A llama GGUF to measure instead of the shipped SmolLM2 file (e.g. one
+	/// made by `requantize`); read as it is, not checked against a manifest.
+	#[arg(long)]
+	gguf: Option<PathBuf>,
 }
 
 /// The shipped manifest and default directory of a model name.
@@ -440,7 +461,18 @@ fn bench(a: BenchArgs) -> anyhow::Result<()> {
 		Some(_) => Backend::Agora,
 		None => Backend::default_for(&dev),
 	};
-	let lm = TextGen::load_with(&verified("SmolLM2-135M-Instruct", None)?, &dev, false, backend)?;
+	let lm_files = match &a.gguf {
+		Some(path) => files::ModelFiles {
+			name: path.display().to_string(),
+			model_id: [0; 32],
+			task: agora_primitives::models::TaskKind::TextGeneration,
+			weights: path.clone(),
+			tokenizer: None,
+			config: None,
+		},
+		None => verified("SmolLM2-135M-Instruct", None)?,
+	};
+	let lm = TextGen::load_with(&lm_files, &dev, false, backend)?;
 	let ids = lm.encode(&lm.prompt(BENCH_PROMPT)?)?;
 	let generation = a.only.as_deref() != Some("embedding");
 	let embedding = a.only.as_deref() != Some("generation");
@@ -460,7 +492,6 @@ fn bench(a: BenchArgs) -> anyhow::Result<()> {
 	let (mut gen_s, mut ver_s, mut quant_s) = (vec![], vec![], vec![]);
 	let mut teacher = "";
 	if !a.skip_verify && generation {
-		let lm_files = verified("SmolLM2-135M-Instruct", None)?;
 		let bytes = std::fs::read(&lm_files.weights)?;
 		let full = engine::teacher::FullLogits::load(&bytes, &dev)?;
 		let quantized = if dev.is_cpu() { Some(engine::teacher::FullLogits::load_quantized(&bytes)?) } else { None };
@@ -647,11 +678,19 @@ async fn serve_cmd(a: ServeArgs) -> anyhow::Result<()> {
 	.await
 }
 
+fn requantize(a: RequantizeArgs) -> anyhow::Result<()> {
+	let to = engine::requantize::Target::parse(&a.to)?;
+	let summary = engine::requantize::requantize(&a.input, &a.output, to)?;
+	println!("{}", serde_json::to_string(&summary)?);
+	Ok(())
+}
+
 fn main() {
 	let cli = Cli::parse();
 	init_logging(cli.log_json);
 	let result = match cli.cmd {
 		Cmd::Run(a) => run(a),
+		Cmd::Requantize(a) => requantize(a),
 		Cmd::Bench(a) => bench(a),
 		Cmd::Verify(a) => verify_cmd(a),
 		Cmd::Adversarial(a) => adversarial(a),

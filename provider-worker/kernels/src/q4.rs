@@ -1,0 +1,650 @@
+//! 4-bit weights ([`Q4Matrix`]: Q4_1, Q4_0 or IQ4_NL) × 8-bit activations.
+//!
+//! - **Q4_1** × Q8_1: `y[t][r] = Σ_b ((Σq·x)·d_w·d_x + m_w·s_x)`, the blocks
+//!   summed in order, exactly as candle's `BlockQ4_1::vec_dot`.
+//! - **Q4_0** and **IQ4_NL** × Q8_0: `y[t][r] = Σ_b (Σv(q)·x)·d_w·d_x`, `v` the
+//!   format's value of a quant ([`Q4Kind::value`]), the blocks summed in order.
+//!   Each block's integer sum is exact, so every kernel gives the scalar
+//!   reference's bits. (Candle's own Q4_0 product sums the blocks in eight
+//!   FMA lanes, so it differs from this in the last bits; candle has no IQ4_NL.)
+//!
+//! The SIMD kernels work on one group of eight interleaved rows
+//! ([`Q4Matrix`]) at a time, the eight rows in the eight lanes of a vector,
+//! so each block's term is scaled in one vector multiply chain (the rows'
+//! scales and minimums are one 16-byte load each) and added to the rows'
+//! running sums lane by lane, block after block: the same order for every
+//! row, with no separate ordered summation.
+//!
+//! - **One token (decode)** streams the group once: one 32-byte load brings
+//!   rows `i` and `i + 4`'s quants of a block; their low and high nibbles meet
+//!   the token's first and second 16 activations (each broadcast to both
+//!   halves) in two `vpdpbusd` (VNNI) or `vpmaddubsw` (AVX2) steps, and three
+//!   horizontal adds turn the four vectors into the eight rows' integer sums.
+//! - **Several tokens (prompt processing)** unpack a chunk of blocks once,
+//!   transposed so that lane `j` of vector `s` holds row `j`'s quants
+//!   `4s..4s+4`; a token's block is then eight `vpdpbusd` of those vectors with
+//!   its 4-byte groups broadcast — the rows' sums come out in lanes with no
+//!   horizontal adds — and four tokens share each load of the weights.
+//!
+//! The unsigned-by-signed products take the nibbles as they are (0..16) for
+//! Q4_1 and Q4_0 (Q4_0's `−8` comes off as `8·Σx`, the activations' exact
+//! block sum); IQ4_NL's nibbles are looked up (`vpshufb`) as `value + 128`
+//! and `128·Σx` comes off, or, without VNNI (where `vpmaddubsw` would
+//! saturate on such bytes), as signed values multiplied by sign tricks.
+
+use super::{
+	quant::{Q4Kind, Q4Matrix, QActs, Q4_GROUP, QK},
+	Isa, OutPtr, Threads,
+};
+use half::f16;
+
+/// `out[t * stride + r] = row r of `w` · token t of `x`` for every row and token.
+/// `x` must be quantized with `w.kb` blocks per token: Q8_1
+/// ([`QActs::quantize_q8_1`]) for Q4_1 weights; for Q4_0 and IQ4_NL either
+/// (they read only the quants, scales and block sums, which both give alike).
+pub fn matmul(
+	isa: Isa,
+	threads: Threads,
+	w: &Q4Matrix,
+	x: &QActs,
+	out: &mut [f32],
+	stride: usize,
+) {
+	assert_eq!(
+		w.kb, x.kb,
+		"{} matmul: {} weight blocks against {} activation blocks",
+		w.kind.name(),
+		w.kb,
+		x.kb
+	);
+	assert!(
+		stride >= w.rows && out.len() >= x.n.saturating_sub(1) * stride + w.rows,
+		"{} matmul: output too small",
+		w.kind.name()
+	);
+	if w.kind == Q4Kind::Q4_1 {
+		assert_eq!(x.s.len(), x.d.len(), "Q4_1 matmul needs Q8_1 activations");
+	}
+	assert_eq!(x.sums.len(), x.d.len(), "4-bit matmul: activation block sums missing");
+	assert_eq!(x.qs.len(), x.n * x.kb * QK, "4-bit matmul: activations incomplete");
+	let ptr = OutPtr(out.as_mut_ptr());
+	threads.for_each(w.groups(), |groups| {
+		// SAFETY: `groups` are in bounds and every (row, token) element is
+		// written by the one item that owns the row's group.
+		unsafe { groups_dispatch(isa, w, groups, x, ptr, stride) }
+	});
+}
+
+#[cfg(target_arch = "x86_64")]
+thread_local! {
+	/// Per-thread buffers of the prompt-processing kernels (kept: allocating
+	/// and zeroing them per call would cost more than some calls' arithmetic).
+	static SCRATCH: std::cell::RefCell<Box<x86::Scratch>> = std::cell::RefCell::new(Box::default());
+}
+
+/// The kernels' const parameter for each [`Q4Kind`].
+const K_Q4_1: u8 = 0;
+const K_Q4_0: u8 = 1;
+const K_IQ4: u8 = 2;
+
+unsafe fn groups_dispatch(
+	isa: Isa,
+	w: &Q4Matrix,
+	groups: std::ops::Range<usize>,
+	x: &QActs,
+	out: OutPtr,
+	stride: usize,
+) {
+	#[cfg(target_arch = "x86_64")]
+	macro_rules! with_scratch {
+		($f:ident, $k:expr) => {
+			SCRATCH.with_borrow_mut(|s| unsafe { x86::$f::<{ $k }>(w, groups, x, out, stride, s) })
+		};
+	}
+	match (isa, w.kind) {
+		#[cfg(target_arch = "x86_64")]
+		(Isa::Avx512Vnni, Q4Kind::Q4_1) => with_scratch!(groups_vnni, K_Q4_1),
+		#[cfg(target_arch = "x86_64")]
+		(Isa::Avx512Vnni, Q4Kind::Q4_0) => with_scratch!(groups_vnni, K_Q4_0),
+		#[cfg(target_arch = "x86_64")]
+		(Isa::Avx512Vnni, Q4Kind::Iq4Nl) => with_scratch!(groups_vnni, K_IQ4),
+		#[cfg(target_arch = "x86_64")]
+		(Isa::Avx2, Q4Kind::Q4_1) => with_scratch!(groups_avx2, K_Q4_1),
+		#[cfg(target_arch = "x86_64")]
+		(Isa::Avx2, Q4Kind::Q4_0) => with_scratch!(groups_avx2, K_Q4_0),
+		#[cfg(target_arch = "x86_64")]
+		(Isa::Avx2, Q4Kind::Iq4Nl) => with_scratch!(groups_avx2_signed, K_IQ4),
+		_ => {
+			let rows = groups.start * Q4_GROUP..(groups.end * Q4_GROUP).min(w.rows);
+			for r in rows {
+				for t in 0..x.n {
+					unsafe { *out.at(t * stride + r) = dot_scalar(w, r, x, t) };
+				}
+			}
+		},
+	}
+}
+
+/// The reference for one row and one token: for Q4_1 candle's
+/// `vec_dot_unopt`; for Q4_0 and IQ4_NL the same sequential sum of
+/// `sumi as f32 * d_w * d_x` over the blocks.
+pub fn dot_scalar(w: &Q4Matrix, r: usize, x: &QActs, t: usize) -> f32 {
+	let kb = w.kb;
+	let mut sumf = 0f32;
+	for b in 0..kb {
+		let q = w.quants(r, b);
+		let y = &x.qs[(t * kb + b) * QK..(t * kb + b + 1) * QK];
+		let mut sumi = 0i32;
+		for j in 0..16 {
+			sumi += w.kind.value(q[j] & 0x0F) * y[j] as i32 + w.kind.value(q[j] >> 4) * y[j + 16] as i32;
+		}
+		let dw = f16::from_bits(w.d(r, b)).to_f32();
+		let i = t * kb + b;
+		sumf += if w.kind == Q4Kind::Q4_1 {
+			let mw = f16::from_bits(w.m(r, b)).to_f32();
+			sumi as f32 * dw * x.d[i] + mw * x.s[i]
+		} else {
+			sumi as f32 * dw * x.d[i]
+		};
+	}
+	sumf
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+	use super::{
+		super::{
+			quant::{Q4Matrix, QActs, IQ4NL_VALUES, Q4_GROUP, QK},
+			OutPtr,
+		},
+		K_IQ4, K_Q4_0, K_Q4_1,
+	};
+	use std::arch::x86_64::*;
+
+	/// Tokens computed together in prompt processing (they share each load of
+	/// the unpacked weights; the inner loop is written out for four).
+	const TT: usize = 4;
+	/// Blocks unpacked at a time for prompt processing (a longer row is done
+	/// in chunks, in order).
+	const KC: usize = 64;
+
+	/// A thread's buffers for prompt processing.
+	pub(super) struct Scratch {
+		/// A chunk's unpacked quants: per block, eight vectors `s`, lane `j`
+		/// holding row `j`'s quants `4s..4s+4` (quants 16.. are the high nibbles).
+		w: [[[u8; 32]; 8]; KC],
+		/// Per block, the eight rows' scales and minimums, widened.
+		dm: [[[f32; 8]; 2]; KC],
+		/// Per token, the eight rows' sums over the chunks done so far.
+		acc: Vec<[f32; 8]>,
+	}
+
+	impl Default for Scratch {
+		fn default() -> Self {
+			Scratch { w: [[[0; 32]; 8]; KC], dm: [[[0.0; 8]; 2]; KC], acc: vec![] }
+		}
+	}
+
+	#[inline]
+	#[target_feature(enable = "avx2,avx512vnni,avx512vl")]
+	fn dp2_vnni(lo: __m256i, ylo: __m256i, hi: __m256i, yhi: __m256i) -> __m256i {
+		_mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), lo, ylo), hi, yhi)
+	}
+
+	/// `vpmaddubsw` sums of at most 2·15·128 per pair, two of them at most
+	/// 7,680: no 16-bit saturation, the integer sums are exact.
+	#[inline]
+	#[target_feature(enable = "avx2")]
+	fn dp2_avx2(lo: __m256i, ylo: __m256i, hi: __m256i, yhi: __m256i) -> __m256i {
+		let s = _mm256_add_epi16(_mm256_maddubs_epi16(lo, ylo), _mm256_maddubs_epi16(hi, yhi));
+		_mm256_madd_epi16(s, _mm256_set1_epi16(1))
+	}
+
+	/// Signed weights (|w| ≤ 127) × signed activations (|x| ≤ 127) as
+	/// `vpmaddubsw(|w|, sign(x, w))`: pairs of at most 2·127·127, exact in 16
+	/// bits; each widened to 32 bits before they are added.
+	#[inline]
+	#[target_feature(enable = "avx2")]
+	fn dps_avx2(w: __m256i, y: __m256i) -> __m256i {
+		let p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(y, w));
+		_mm256_madd_epi16(p, _mm256_set1_epi16(1))
+	}
+
+	#[inline]
+	#[target_feature(enable = "avx2")]
+	fn dp2_avx2_signed(lo: __m256i, ylo: __m256i, hi: __m256i, yhi: __m256i) -> __m256i {
+		_mm256_add_epi32(dps_avx2(lo, ylo), dps_avx2(hi, yhi))
+	}
+
+	/// `acc + ` the lane sums of four u8 × i8 products.
+	#[inline]
+	#[target_feature(enable = "avx2,avx512vnni,avx512vl")]
+	fn dpacc_vnni(acc: __m256i, w: __m256i, y: __m256i) -> __m256i {
+		_mm256_dpbusd_epi32(acc, w, y)
+	}
+
+	/// The same with `vpmaddubsw` (pairs of at most 2·15·128: exact) and `vpmaddwd`.
+	#[inline]
+	#[target_feature(enable = "avx2")]
+	fn dpacc_avx2(acc: __m256i, w: __m256i, y: __m256i) -> __m256i {
+		_mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(w, y), _mm256_set1_epi16(1)))
+	}
+
+	/// The same for signed weights ([`dps_avx2`]).
+	#[inline]
+	#[target_feature(enable = "avx2")]
+	fn dpacc_avx2_signed(acc: __m256i, w: __m256i, y: __m256i) -> __m256i {
+		_mm256_add_epi32(acc, dps_avx2(w, y))
+	}
+
+	/// Four row-pair vectors of 32-bit groups (`v[k]`: row k's groups 0..4 in
+	/// the low half, row k+4's in the high half) → four vectors, one per group
+	/// `s`, holding rows 0..8's group `s` in lane order.
+	#[inline]
+	#[target_feature(enable = "avx2")]
+	fn transpose4(v: [__m256i; 4]) -> (__m256i, __m256i, __m256i, __m256i) {
+		let a01 = _mm256_unpacklo_epi32(v[0], v[1]);
+		let b01 = _mm256_unpackhi_epi32(v[0], v[1]);
+		let a23 = _mm256_unpacklo_epi32(v[2], v[3]);
+		let b23 = _mm256_unpackhi_epi32(v[2], v[3]);
+		(
+			_mm256_unpacklo_epi64(a01, a23),
+			_mm256_unpackhi_epi64(a01, a23),
+			_mm256_unpacklo_epi64(b01, b23),
+			_mm256_unpackhi_epi64(b01, b23),
+		)
+	}
+
+	/// Four vectors of row pairs (`v[k]`: row `k` in the low half, row `k + 4`
+	/// in the high half, four partial sums each) → the eight rows' sums in order.
+	#[inline]
+	#[target_feature(enable = "avx2")]
+	fn rows8(v: [__m256i; 4]) -> __m256i {
+		_mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]))
+	}
+
+	/// The block term for eight rows, no fused multiply-add: Q4_1 (`K_Q4_1`)
+	/// `sumi as f32 * d_w * d_x + m_w * s_x` (candle's); the others
+	/// `(sumi − off·Σx) as f32 * d_w * d_x`.
+	#[inline]
+	#[target_feature(enable = "avx2")]
+	fn term<const K: u8>(sumi: __m256i, off: i32, ysum: i32, d: __m256, m: __m256, dx: f32, sx: f32) -> __m256 {
+		if K == K_Q4_1 {
+			_mm256_add_ps(
+				_mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d), _mm256_set1_ps(dx)),
+				_mm256_mul_ps(m, _mm256_set1_ps(sx)),
+			)
+		} else {
+			let sumi = _mm256_sub_epi32(sumi, _mm256_set1_epi32(off * ysum));
+			_mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d), _mm256_set1_ps(dx))
+		}
+	}
+
+	/// Writes the first `n` lanes of `acc` to rows `r0..r0 + n` of token `t`.
+	#[inline]
+	#[target_feature(enable = "avx2")]
+	unsafe fn store(acc: __m256, n: usize, out: OutPtr, t: usize, stride: usize, r0: usize) {
+		let mut a = [0f32; 8];
+		unsafe { _mm256_storeu_ps(a.as_mut_ptr(), acc) };
+		for (i, v) in a.iter().take(n).enumerate() {
+			unsafe { *out.at(t * stride + r0 + i) = *v };
+		}
+	}
+
+	macro_rules! groups_kernel {
+		($name:ident, $features:literal, $dp2:ident, $dpacc:ident, $signed:literal) => {
+			/// Row groups × every token (see the module's comment), for the
+			/// format `K`.
+			#[target_feature(enable = $features)]
+			pub(super) unsafe fn $name<const K: u8>(
+				w: &Q4Matrix,
+				groups: std::ops::Range<usize>,
+				x: &QActs,
+				out: OutPtr,
+				stride: usize,
+				scratch: &mut Scratch,
+			) {
+				let kb = w.kb;
+				let gb = w.kind.group_block();
+				let prefetch = 4 * gb;
+				let low = _mm256_set1_epi8(0x0F);
+				// IQ4_NL's grid, per 128-bit lane: the values themselves
+				// (signed kernels) or offset by 128 (unsigned ones).
+				let grid: [u8; 16] = std::array::from_fn(|i| {
+					if $signed { IQ4NL_VALUES[i] as u8 } else { (IQ4NL_VALUES[i] as i32 + 128) as u8 }
+				});
+				let lut = unsafe { _mm256_broadcastsi128_si256(_mm_loadu_si128(grid.as_ptr() as *const __m128i)) };
+				let off: i32 = match K {
+					K_Q4_0 => 8,
+					K_IQ4 if !$signed => 128,
+					_ => 0,
+				};
+				// The nibbles as the products take them.
+				let map = |v: __m256i| if K == K_IQ4 { _mm256_shuffle_epi8(lut, v) } else { v };
+				let xq = x.qs.as_ptr();
+				let zero = _mm256_setzero_ps();
+				let zi = _mm256_setzero_si256();
+				for g in groups {
+					let r0 = g * Q4_GROUP;
+					let nrows = (w.rows - r0).min(Q4_GROUP);
+					let base = unsafe { w.data.as_ptr().add(g * kb * gb) };
+					if x.n == 1 {
+						// Decode: one pass over the group's stream.
+						let mut acc = _mm256_setzero_ps();
+						for b in 0..kb {
+							let p = unsafe { base.add(b * gb) };
+							_mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(prefetch) as *const i8);
+							_mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(prefetch + 64) as *const i8);
+							_mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(prefetch + 128) as *const i8);
+							let (ylo, yhi) = unsafe {
+								(
+									_mm256_broadcastsi128_si256(_mm_loadu_si128(
+										xq.add(b * QK) as *const __m128i
+									)),
+									_mm256_broadcastsi128_si256(_mm_loadu_si128(
+										xq.add(b * QK + 16) as *const __m128i,
+									)),
+								)
+							};
+							let mut v = [_mm256_setzero_si256(); 4];
+							for (k, vk) in v.iter_mut().enumerate() {
+								let q =
+									unsafe { _mm256_loadu_si256(p.add(32 * k) as *const __m256i) };
+								let lo = map(_mm256_and_si256(q, low));
+								let hi = map(_mm256_and_si256(_mm256_srli_epi16(q, 4), low));
+								*vk = $dp2(lo, ylo, hi, yhi);
+							}
+							let d = unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p.add(128) as *const __m128i)) };
+							let m = if K == K_Q4_1 {
+								unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p.add(144) as *const __m128i)) }
+							} else {
+								zero
+							};
+							let sx = if K == K_Q4_1 { x.s[b] } else { 0.0 };
+							acc = _mm256_add_ps(acc, term::<K>(rows8(v), off, x.sums[b], d, m, x.d[b], sx));
+						}
+						unsafe { store(acc, nrows, out, 0, stride, r0) };
+						continue;
+					}
+					// Prompt processing: unpack a chunk of blocks once, transposed so
+					// that lane j of vector s holds row j's quants 4s..4s+3; then
+					// each token's block is eight `vpdpbusd` of those vectors with
+					// its 4-byte groups broadcast, the eight rows' sums coming out in
+					// lanes with no horizontal adds.
+					let Scratch { w: wbuf, dm, acc: accs } = &mut *scratch;
+					accs.resize(x.n, [0.0; 8]);
+					let mut b0 = 0;
+					while b0 < kb {
+						let nb = KC.min(kb - b0);
+						for (b, (wb, dmb)) in
+							wbuf.iter_mut().zip(dm.iter_mut()).take(nb).enumerate()
+						{
+							let p = unsafe { base.add((b0 + b) * gb) };
+							// v[k]: rows k | k+4, 16 quant bytes each.
+							let v: [__m256i; 4] = std::array::from_fn(|k| unsafe {
+								_mm256_loadu_si256(p.add(32 * k) as *const __m256i)
+							});
+							let lo = v.map(|q| map(_mm256_and_si256(q, low)));
+							let hi = v.map(|q| map(_mm256_and_si256(_mm256_srli_epi16(q, 4), low)));
+							let mut t = [_mm256_setzero_si256(); 8];
+							(t[0], t[1], t[2], t[3]) = transpose4(lo);
+							(t[4], t[5], t[6], t[7]) = transpose4(hi);
+							for (dst, tv) in wb.iter_mut().zip(t) {
+								unsafe {
+									_mm256_storeu_si256(dst.as_mut_ptr() as *mut __m256i, tv)
+								};
+							}
+							unsafe {
+								_mm256_storeu_ps(
+									dmb[0].as_mut_ptr(),
+									_mm256_cvtph_ps(_mm_loadu_si128(p.add(128) as *const __m128i)),
+								);
+								if K == K_Q4_1 {
+									_mm256_storeu_ps(
+										dmb[1].as_mut_ptr(),
+										_mm256_cvtph_ps(_mm_loadu_si128(p.add(144) as *const __m128i)),
+									);
+								}
+							}
+						}
+						let last = b0 + nb == kb;
+						// TT tokens per pass over the unpacked weights (past the last
+						// token, the last one is computed again and stored again).
+						let (xd, xs, xsum) = (x.d.as_ptr(), x.s.as_ptr(), x.sums.as_ptr());
+						let mut t0 = 0;
+						while t0 < x.n {
+							let ts: [usize; TT] = std::array::from_fn(|i| (t0 + i).min(x.n - 1));
+							let mut acc: [__m256; TT] = if b0 == 0 {
+								[_mm256_setzero_ps(); TT]
+							} else {
+								ts.map(|t| unsafe { _mm256_loadu_ps(accs[t].as_ptr()) })
+							};
+							for (b, (wb, dmb)) in wbuf.iter().zip(dm.iter()).take(nb).enumerate() {
+								let w: [__m256i; 8] = std::array::from_fn(|s| unsafe {
+									_mm256_loadu_si256(wb[s].as_ptr() as *const __m256i)
+								});
+								let d = unsafe { _mm256_loadu_ps(dmb[0].as_ptr()) };
+								let m = if K == K_Q4_1 { unsafe { _mm256_loadu_ps(dmb[1].as_ptr()) } } else { zero };
+								// The TT tokens' products interleaved, two chains each
+								// (independent `vpdpbusd` chains keep both pipes busy;
+								// the integer sums are exact in any order), each
+								// activation group broadcast straight from memory.
+								let ii: [usize; TT] = std::array::from_fn(|k| ts[k] * kb + b0 + b);
+								let ys: [*const u8; TT] =
+									std::array::from_fn(|k| unsafe { xq.add(ii[k] * QK) } as *const u8);
+								let bc = |k: usize, s: usize| unsafe {
+									_mm256_broadcastd_epi32(_mm_loadu_si32(ys[k].add(4 * s)))
+								};
+								let (mut c00, mut c01, mut c10, mut c11) = (zi, zi, zi, zi);
+								let (mut c20, mut c21, mut c30, mut c31) = (zi, zi, zi, zi);
+								for s in 0..4 {
+									let (wl, wh) = (w[s], w[s + 4]);
+									c00 = $dpacc(c00, wl, bc(0, s));
+									c01 = $dpacc(c01, wh, bc(0, s + 4));
+									c10 = $dpacc(c10, wl, bc(1, s));
+									c11 = $dpacc(c11, wh, bc(1, s + 4));
+									c20 = $dpacc(c20, wl, bc(2, s));
+									c21 = $dpacc(c21, wh, bc(2, s + 4));
+									c30 = $dpacc(c30, wl, bc(3, s));
+									c31 = $dpacc(c31, wh, bc(3, s + 4));
+								}
+								let sums = [
+									_mm256_add_epi32(c00, c01),
+									_mm256_add_epi32(c10, c11),
+									_mm256_add_epi32(c20, c21),
+									_mm256_add_epi32(c30, c31),
+								];
+								for k in 0..TT {
+									let i = ii[k];
+									let dx = unsafe { *xd.add(i) };
+									let (sx, ysum) = if K == K_Q4_1 {
+										(unsafe { *xs.add(i) }, 0)
+									} else {
+										(0.0, unsafe { *xsum.add(i) })
+									};
+									acc[k] = _mm256_add_ps(acc[k], term::<K>(sums[k], off, ysum, d, m, dx, sx));
+								}
+							}
+							for (a, &t) in acc.iter().zip(&ts) {
+								if last {
+									unsafe { store(*a, nrows, out, t, stride, r0) };
+								} else {
+									unsafe { _mm256_storeu_ps(accs[t].as_mut_ptr(), *a) };
+								}
+							}
+							t0 += TT;
+						}
+						b0 += nb;
+					}
+				}
+			}
+		};
+	}
+
+	groups_kernel!(groups_vnni, "avx2,fma,f16c,avx512vnni,avx512vl", dp2_vnni, dpacc_vnni, false);
+	groups_kernel!(groups_avx2, "avx2,fma,f16c", dp2_avx2, dpacc_avx2, false);
+	groups_kernel!(groups_avx2_signed, "avx2,fma,f16c", dp2_avx2_signed, dpacc_avx2_signed, true);
+}
+
+#[cfg(test)]
+mod tests {
+	use super::{super::test_util::*, *};
+	use candle_core::quantized::GgmlDType;
+
+	/// A random matrix of `kind` in GGML bytes.
+	fn ggml_q4(kind: Q4Kind, rows: usize, cols: usize, seed: &mut u64) -> Vec<u8> {
+		let mut out = vec![];
+		for _ in 0..rows * cols / QK {
+			out.extend_from_slice(
+				&f16::from_f32(lcg(seed).abs() * 0.05 + 1e-3).to_bits().to_le_bytes(),
+			);
+			if kind == Q4Kind::Q4_1 {
+				out.extend_from_slice(&f16::from_f32(lcg(seed) * 0.3).to_bits().to_le_bytes());
+			}
+			for _ in 0..16 {
+				out.push(((lcg(seed) + 1.0) * 127.9) as u8);
+			}
+		}
+		out
+	}
+
+	/// Stacking GGML matrices packs the same rows as packing their concatenation,
+	/// across partial groups, in every format.
+	#[test]
+	fn stack_equals_concatenation() {
+		for kind in [Q4Kind::Q4_1, Q4Kind::Q4_0, Q4Kind::Iq4Nl] {
+			let mut seed = 3u64;
+			let (a, b, c) = (
+				ggml_q4(kind, 13, 64, &mut seed),
+				ggml_q4(kind, 3, 64, &mut seed),
+				ggml_q4(kind, 9, 64, &mut seed),
+			);
+			let stacked = Q4Matrix::stack(kind, "s", &[(&a, 13), (&b, 3), (&c, 9)], 64).unwrap();
+			let joined = Q4Matrix::from_ggml(kind, "j", &[&a[..], &b, &c].concat(), 25, 64).unwrap();
+			assert_eq!((stacked.rows, stacked.kb, stacked.groups()), (25, 2, 4));
+			assert!(stacked.data == joined.data);
+			assert_eq!(stacked.data.len(), 4 * 2 * kind.group_block());
+			// Row 14 is row 1 of the second part; its block 1 is GGML block 3 there.
+			let bb = kind.ggml_block();
+			let blk = &b[3 * bb..4 * bb];
+			assert_eq!(stacked.quants(14, 1), &blk[bb - 16..]);
+			assert_eq!(stacked.d(14, 1), u16::from_le_bytes([blk[0], blk[1]]));
+			let m = if kind == Q4Kind::Q4_1 { u16::from_le_bytes([blk[2], blk[3]]) } else { 0 };
+			assert_eq!(stacked.m(14, 1), m);
+		}
+	}
+
+	/// A wrong byte count is refused with the format's name.
+	#[test]
+	fn sizes_are_checked_per_format() {
+		let mut seed = 5u64;
+		let q41 = ggml_q4(Q4Kind::Q4_1, 2, 64, &mut seed);
+		let err = Q4Matrix::from_ggml(Q4Kind::Q4_0, "t", &q41, 2, 64).err().unwrap().to_string();
+		assert!(err.contains("80 bytes, expected 72") && err.contains("Q4_0"), "{err}");
+	}
+
+	/// Every kernel, on one thread and on the pool, gives the scalar
+	/// reference's bits, for every format; and the reference is candle's
+	/// product (Q4_1: bit for bit; Q4_0: within float rounding, candle sums
+	/// its blocks in eight FMA lanes) or, for IQ4_NL (not in candle), the
+	/// dequantized weights times the dequantized activations.
+	#[test]
+	fn kernels_equal_the_reference() {
+		let mut seed = 7u64;
+		// 18 blocks (two full groups of 8 and a tail of 2), 48 blocks, 4 blocks (candle wants an
+		// even count); 40 tokens (several token tiles); 72 blocks (two block chunks).
+		for kind in [Q4Kind::Q4_1, Q4Kind::Q4_0, Q4Kind::Iq4Nl] {
+			for (rows, cols, tokens) in
+				[(37, 576, 5), (19, 1536, 3), (9, 128, 1), (21, 576, 40), (6, 2304, 17)]
+			{
+				let bytes = ggml_q4(kind, rows, cols, &mut seed);
+				let w = Q4Matrix::from_ggml(kind, "w", &bytes, rows, cols).unwrap();
+				let xs: Vec<f32> = (0..tokens * cols).map(|_| lcg(&mut seed) * 3.0).collect();
+				let mut x = QActs::default();
+				if kind == Q4Kind::Q4_1 {
+					x.quantize_q8_1(&xs, cols);
+				} else {
+					x.quantize_q8_0(&xs, cols);
+				}
+				let reference: Vec<f32> = (0..tokens)
+					.flat_map(|t| (0..rows).map(move |r| (t, r)))
+					.map(|(t, r)| dot_scalar(&w, r, &x, t))
+					.collect();
+				match kind {
+					Q4Kind::Q4_1 => {
+						let want = candle_matmul(GgmlDType::Q4_1, &bytes, rows, cols, &xs);
+						let same = want.iter().zip(&reference).all(|(a, b)| a.to_bits() == b.to_bits());
+						assert!(same, "Q4_1 reference is not candle's bits");
+					},
+					Q4Kind::Q4_0 => {
+						let want = candle_matmul(GgmlDType::Q4_0, &bytes, rows, cols, &xs);
+						for (a, b) in want.iter().zip(&reference) {
+							assert!((a - b).abs() <= 1e-4 * (1.0 + a.abs()), "Q4_0 {rows}x{cols}: candle {a} vs {b}");
+						}
+					},
+					Q4Kind::Iq4Nl => {
+						for (i, b) in reference.iter().enumerate() {
+							let (t, r) = (i / rows, i % rows);
+							let mut want = 0f64;
+							for blk in 0..w.kb {
+								let dw = f16::from_bits(w.d(r, blk)).to_f32() as f64;
+								let dx = x.d[t * w.kb + blk] as f64;
+								let q = w.quants(r, blk);
+								for j in 0..QK {
+									let nib = if j < 16 { q[j] & 15 } else { q[j - 16] >> 4 };
+									let y = x.qs[(t * w.kb + blk) * QK + j] as f64;
+									want += dw * IQ4NL_VALUES_F64[nib as usize] * dx * y;
+								}
+							}
+							assert!(
+								(want - *b as f64).abs() <= 1e-4 * (1.0 + want.abs()),
+								"IQ4_NL {rows}x{cols}: {want} vs {b}"
+							);
+						}
+					},
+				}
+				let mut isas = vec![Isa::Scalar, Isa::detect()];
+				if Isa::detect() == Isa::Avx512Vnni {
+					isas.push(Isa::Avx2);
+				}
+				for isa in isas {
+					for threads in [Threads::One, Threads::Pool] {
+						let mut got = vec![f32::NAN; tokens * rows];
+						matmul(isa, threads, &w, &x, &mut got, rows);
+						let same =
+							reference.iter().zip(&got).all(|(a, b)| a.to_bits() == b.to_bits());
+						assert!(
+							same,
+							"{kind:?} {isa:?} {threads:?} {rows}x{cols}: {:?} vs {:?}",
+							&reference[..4],
+							&got[..4]
+						);
+					}
+				}
+			}
+		}
+	}
+
+	const IQ4NL_VALUES_F64: [f64; 16] = {
+		let mut v = [0f64; 16];
+		let mut i = 0;
+		while i < 16 {
+			v[i] = crate::quant::IQ4NL_VALUES[i] as f64;
+			i += 1;
+		}
+		v
+	};
+
+	/// Q8_1 and Q8_0 quantization give the same quants, scales and block
+	/// sums (so a Q4_0 or IQ4_NL matrix may share a Q4_1 matrix's activations).
+	#[test]
+	fn q8_1_and_q8_0_share_quants_scales_and_sums() {
+		let mut seed = 11u64;
+		let xs: Vec<f32> = (0..4 * 576).map(|_| lcg(&mut seed) * 2.0).collect();
+		let (mut a, mut b) = (QActs::default(), QActs::default());
+		a.quantize_q8_1(&xs, 576);
+		b.quantize_q8_0(&xs, 576);
+		assert_eq!((a.qs, a.d, a.sums), (b.qs, b.d, b.sums));
+	}
+}
+
