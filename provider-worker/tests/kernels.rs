@@ -159,13 +159,14 @@ fn both_models_give_the_same_bits_with_one_and_two_threads() {
 	}
 }
 
-/// A provider requantizes the shipped Q4_1 file to Q4_0 (`agora-worker
-/// requantize`): the same command gives the same bytes, the worker runs the new
-/// file on Agora's Q4_0 kernels with the same bits on one thread and on the
-/// pool, it still answers, and the verifier's rule (the f32 reference from the
-/// same file, the shipped model's EPS) accepts every greedy and sampled answer.
+/// A provider requantizes the shipped Q4_1 file to Q4_0 or IQ4_NL
+/// (`agora-worker requantize`): the same command gives the same bytes, the
+/// worker runs the new file on Agora's kernels for that format with the same
+/// bits on one thread and on the pool, it still answers, and the verifier's
+/// rule (the f32 reference from the same file, the shipped model's EPS)
+/// accepts every greedy and sampled answer.
 #[test]
-fn a_file_requantized_to_q4_0_runs_deterministically_and_passes_the_verifier() {
+fn files_requantized_to_q4_0_and_iq4_nl_run_deterministically_and_pass_the_verifier() {
 	use agora_engine::{
 		requantize::{requantize, Target},
 		teacher::FullLogits,
@@ -173,54 +174,67 @@ fn a_file_requantized_to_q4_0_runs_deterministically_and_passes_the_verifier() {
 	};
 	let src = agora_engine::models_dir().join("smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf");
 	let dir = tempfile::tempdir().unwrap();
-	let out = dir.path().join("smollm2-q4_0.gguf");
-	let s = requantize(&src, &out, Target::Q4_0).unwrap();
-	// 30 layers × 7 matrices; the embedding (Q8_0) and the norms are copied.
-	assert_eq!((s.quantization, s.requantized), ("Q4_0", 210), "{s:?}");
-	assert!(s.copied > 0);
-	assert!(s.bytes < std::fs::metadata(&src).unwrap().len(), "18-byte blocks, not 20: {s:?}");
-	let again = requantize(&src, &dir.path().join("again.gguf"), Target::Q4_0).unwrap();
-	assert_eq!(s.sha256, again.sha256, "the same input must give the same file");
-	assert!(requantize(&out, &out, Target::Q4_0).is_err(), "overwriting the input is refused");
+	for to in [Target::Q4_0, Target::Iq4Nl] {
+		let out = dir.path().join(format!("smollm2-{}.gguf", to.name()));
+		let s = requantize(&src, &out, to).unwrap();
+		// 30 layers × 7 matrices; the embedding (Q8_0) and the norms are copied.
+		assert_eq!((s.quantization, s.requantized), (to.name(), 210), "{s:?}");
+		assert!(s.copied > 0);
+		assert!(s.bytes < std::fs::metadata(&src).unwrap().len(), "18-byte blocks, not 20: {s:?}");
+		let again = requantize(&src, &dir.path().join("again.gguf"), to).unwrap();
+		assert_eq!(s.sha256, again.sha256, "the same input must give the same file");
+		assert!(requantize(&out, &out, to).is_err(), "overwriting the input is refused");
 
+		let files = files::ModelFiles {
+			name: format!("SmolLM2-135M-Instruct ({})", to.name()),
+			model_id: [0; 32],
+			task: agora_primitives::models::TaskKind::TextGeneration,
+			weights: out.clone(),
+			tokenizer: None,
+			config: None,
+		};
+		let m = TextGen::load_with(&files, &candle_core::Device::Cpu, false, Backend::Agora).unwrap();
+		assert!(m.backend_name().contains(to.name()), "{}", m.backend_name());
+		let teacher = FullLogits::load(&std::fs::read(&out).unwrap(), &candle_core::Device::Cpu).unwrap();
+		let (eps, _) = tolerances(&shipped::smollm2([0u8; 32]).determinism);
+		let mut worst = 0f64;
+		for (i, p) in PROMPTS.iter().take(6).enumerate() {
+			let ids = m.encode(&m.prompt(p).unwrap()).unwrap();
+			for temperature in [0.0, 0.8] {
+				let seed = agora_primitives::rules::job_seed(&[0u8; 32], i as u64, 1);
+				let one = m.generate_threads(&ids, 24, temperature, seed, Threads::One).unwrap();
+				let pool = m.generate_threads(&ids, 24, temperature, seed, Threads::Pool).unwrap();
+				assert_eq!(one.output, pool.output, "{p:?} at T = {temperature}");
+				if i == 0 && temperature == 0.0 {
+					let text = agora_primitives::jobs::GenerationOutput::from_bytes(&one.output).unwrap().text;
+					assert!(text.contains("Paris"), "{}: {text:?}", to.name());
+				}
+				let claim = GenClaim {
+					input: p.as_bytes(),
+					max_tokens: 24,
+					temperature_milli: (temperature * 1000.0) as u32,
+					job_seed: seed,
+					billed_tokens: one.output_tokens,
+					output: &one.output,
+				};
+				let v = teacher_forced(&m, &teacher, &claim, eps).unwrap();
+				assert!(v.valid, "{}: {p:?} at T = {temperature}: {} {}", to.name(), v.reason, v.evidence);
+				if let Some(g) = v.evidence.get("worst_gap").and_then(|g| g.as_f64()) {
+					worst = worst.max(g);
+				}
+			}
+		}
+		eprintln!("{}: 12 answers accepted, worst honest gap {worst:.3} (EPS {eps})", to.name());
+	}
+	// Candle's own engine cannot read IQ4_NL: a clear refusal, not a crash.
 	let files = files::ModelFiles {
-		name: "SmolLM2-135M-Instruct (Q4_0)".into(),
+		name: "iq4".into(),
 		model_id: [0; 32],
 		task: agora_primitives::models::TaskKind::TextGeneration,
-		weights: out.clone(),
+		weights: dir.path().join("smollm2-IQ4_NL.gguf"),
 		tokenizer: None,
 		config: None,
 	};
-	let m = TextGen::load_with(&files, &candle_core::Device::Cpu, false, Backend::Agora).unwrap();
-	assert!(m.backend_name().contains("Q4_0"), "{}", m.backend_name());
-	let teacher = FullLogits::load(&std::fs::read(&out).unwrap(), &candle_core::Device::Cpu).unwrap();
-	let (eps, _) = tolerances(&shipped::smollm2([0u8; 32]).determinism);
-	let mut worst = 0f64;
-	for (i, p) in PROMPTS.iter().take(6).enumerate() {
-		let ids = m.encode(&m.prompt(p).unwrap()).unwrap();
-		for temperature in [0.0, 0.8] {
-			let seed = agora_primitives::rules::job_seed(&[0u8; 32], i as u64, 1);
-			let one = m.generate_threads(&ids, 24, temperature, seed, Threads::One).unwrap();
-			let pool = m.generate_threads(&ids, 24, temperature, seed, Threads::Pool).unwrap();
-			assert_eq!(one.output, pool.output, "{p:?} at T = {temperature}");
-			if i == 0 && temperature == 0.0 {
-				let text = agora_primitives::jobs::GenerationOutput::from_bytes(&one.output).unwrap().text;
-				assert!(text.contains("Paris"), "{text:?}");
-			}
-			let claim = GenClaim {
-				input: p.as_bytes(),
-				max_tokens: 24,
-				temperature_milli: (temperature * 1000.0) as u32,
-				job_seed: seed,
-				billed_tokens: one.output_tokens,
-				output: &one.output,
-			};
-			let v = teacher_forced(&m, &teacher, &claim, eps).unwrap();
-			assert!(v.valid, "{p:?} at T = {temperature}: {} {}", v.reason, v.evidence);
-			if let Some(g) = v.evidence.get("worst_gap").and_then(|g| g.as_f64()) {
-				worst = worst.max(g);
-			}
-		}
-	}
-	eprintln!("Q4_0: 12 answers accepted, worst honest gap {worst:.3} (EPS {eps})");
+	let err = TextGen::load_with(&files, &candle_core::Device::Cpu, false, Backend::CandleStock).err().unwrap();
+	assert!(err.to_string().contains("candle cannot load this file"), "{err}");
 }

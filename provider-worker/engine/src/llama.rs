@@ -173,9 +173,10 @@ impl TextGen {
 		backend.ensure_runs_on(device)?;
 		let bytes = read_all(&files.weights, progress)?;
 		let mut cur = std::io::Cursor::new(bytes);
-		let ct = gguf_file::Content::read(&mut cur)
+		let g = agora_kernels::gguf::read(cur.get_ref())
 			.map_err(|e| anyhow::anyhow!("{}: not a GGUF file: {e}", files.weights.display()))?;
-		let tokenizer = tokenizer_from_gguf(&ct)?;
+		let ct = &g.content;
+		let tokenizer = tokenizer_from_gguf(ct)?;
 		let token = |key: &str| -> anyhow::Result<Option<String>> {
 			match ct.metadata.get(key) {
 				None => Ok(None),
@@ -185,7 +186,7 @@ impl TextGen {
 				},
 			}
 		};
-		let eos_id = md(&ct, "tokenizer.ggml.eos_token_id")?.to_u32()?;
+		let eos_id = md(ct, "tokenizer.ggml.eos_token_id")?.to_u32()?;
 		let eos = token("tokenizer.ggml.eos_token_id")?.unwrap_or_default();
 		let bos = token("tokenizer.ggml.bos_token_id")?;
 		let chat_template = ct
@@ -194,8 +195,15 @@ impl TextGen {
 			.and_then(|v| v.to_string().ok())
 			.cloned();
 		let weights = match backend {
-			Backend::Agora => Weights::Agora(QLlama::from_gguf(&ct, cur.get_ref(), CONTEXT)?),
-			Backend::CandleStock => Weights::Stock(ModelWeights::from_gguf(ct, &mut cur, device)?),
+			Backend::Agora => Weights::Agora(QLlama::from_gguf(cur.get_ref(), CONTEXT)?),
+			Backend::CandleStock => {
+				// Candle reads the whole file itself (and refuses types it does
+				// not know, such as IQ4_NL).
+				let full = gguf_file::Content::read(&mut cur).map_err(|e| {
+					anyhow::anyhow!("{}: candle cannot load this file: {e}", files.weights.display())
+				})?;
+				Weights::Stock(ModelWeights::from_gguf(full, &mut cur, device)?)
+			},
 		};
 		Ok(Self {
 			name: files.name.clone(),

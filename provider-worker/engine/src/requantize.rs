@@ -4,7 +4,8 @@
 //! goes into a manifest of its own, with `quantization` naming the format.
 //!
 //! Only the layers' 4-bit matrices change (dequantized to f32, then quantized
-//! as GGML's reference quantizer does, through candle); the embedding, the
+//! as GGML's reference quantizer does: Q4_0 and Q4_1 through candle, IQ4_NL
+//! by `agora_kernels::quant::quantize_iq4_nl`); the embedding, the
 //! norms and every metadata value but `general.file_type` are copied. The
 //! output is the same bytes for the same input: tensors keep the input's
 //! order, metadata is written sorted by key.
@@ -12,6 +13,7 @@ use candle_core::{
 	quantized::{gguf_file, GgmlDType, QTensor},
 	Device,
 };
+use agora_kernels::{gguf::GGML_TYPE_IQ4_NL, quant::quantize_iq4_nl};
 use std::{io::Write, path::Path};
 
 /// The 4-bit formats a file can be requantized to.
@@ -21,6 +23,10 @@ pub enum Target {
 	Q4_0,
 	/// `d·q + m`: the shipped SmolLM2 file's format.
 	Q4_1,
+	/// `d·grid[q]` on GGML's non-linear 16-value grid: what llama.cpp
+	/// serves fastest on AVX-512 at two threads (docs/benchmarks.md), and
+	/// closer to the weights than Q4_0 at the same size.
+	Iq4Nl,
 }
 
 impl Target {
@@ -29,7 +35,8 @@ impl Target {
 		match s.to_ascii_uppercase().as_str() {
 			"Q4_0" => Ok(Target::Q4_0),
 			"Q4_1" => Ok(Target::Q4_1),
-			other => anyhow::bail!("format `{other}` is not one this worker requantizes to (Q4_0, Q4_1)"),
+			"IQ4_NL" => Ok(Target::Iq4Nl),
+			other => anyhow::bail!("format `{other}` is not one this worker requantizes to (Q4_0, Q4_1, IQ4_NL)"),
 		}
 	}
 
@@ -38,12 +45,15 @@ impl Target {
 		match self {
 			Target::Q4_0 => "Q4_0",
 			Target::Q4_1 => "Q4_1",
+			Target::Iq4Nl => "IQ4_NL",
 		}
 	}
 
+	/// The type candle writes (IQ4_NL, unknown to candle, is written as Q4_0,
+	/// whose blocks have the same size, and rewritten after).
 	fn dtype(self) -> GgmlDType {
 		match self {
-			Target::Q4_0 => GgmlDType::Q4_0,
+			Target::Q4_0 | Target::Iq4Nl => GgmlDType::Q4_0,
 			Target::Q4_1 => GgmlDType::Q4_1,
 		}
 	}
@@ -53,6 +63,7 @@ impl Target {
 		match self {
 			Target::Q4_0 => 2,
 			Target::Q4_1 => 3,
+			Target::Iq4Nl => 25,
 		}
 	}
 }
@@ -72,6 +83,26 @@ pub struct Summary {
 	pub sha256: String,
 }
 
+/// IQ4_NL blocks of `values` (a multiple of 32), the blocks shared out over
+/// the CPU's threads (each block is quantized alone: the same bytes however
+/// they are shared).
+fn quantize_iq4_nl_all(values: &[f32]) -> Vec<u8> {
+	let blocks = values.len() / 32;
+	let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+	let per = blocks.div_ceil(threads).max(1);
+	let mut out = vec![0u8; blocks * 18];
+	std::thread::scope(|s| {
+		for (vals, dst) in values.chunks(per * 32).zip(out.chunks_mut(per * 18)) {
+			s.spawn(move || {
+				for (v, d) in vals.chunks_exact(32).zip(dst.chunks_exact_mut(18)) {
+					d.copy_from_slice(&quantize_iq4_nl(v));
+				}
+			});
+		}
+	});
+	out
+}
+
 /// Reads the GGUF at `input`, requantizes its Q4_0 and Q4_1 tensors to `to`
 /// and writes the result to `output` (through a temporary file beside it, so
 /// a failed run leaves no partial file).
@@ -85,11 +116,18 @@ pub fn requantize(input: &Path, output: &Path, to: Target) -> anyhow::Result<Sum
 	infos.sort_by_key(|(_, i)| i.offset);
 	let (mut requantized, mut copied) = (0, 0);
 	let mut tensors = Vec::with_capacity(infos.len());
+	// IQ4_NL blocks of the requantized tensors, by name (written over the
+	// placeholders once the file is laid out).
+	let mut iq4 = Vec::new();
 	for (name, info) in &infos {
 		let t = ct.tensor(&mut cur, name, &Device::Cpu)?;
 		let t = if matches!(info.ggml_dtype, GgmlDType::Q4_0 | GgmlDType::Q4_1) {
 			requantized += 1;
 			let f = t.dequantize(&Device::Cpu)?;
+			if to == Target::Iq4Nl {
+				let values = f.flatten_all()?.to_vec1::<f32>()?;
+				iq4.push((name.to_string(), quantize_iq4_nl_all(&values)));
+			}
 			QTensor::quantize(&f, to.dtype())?
 		} else {
 			copied += 1;
@@ -106,13 +144,24 @@ pub fn requantize(input: &Path, output: &Path, to: Target) -> anyhow::Result<Sum
 		.collect();
 	metadata.sort_by_key(|(k, _)| *k);
 	let tensor_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, t)| (*n, t)).collect();
+	let mut file = std::io::Cursor::new(Vec::new());
+	gguf_file::write(&mut file, &metadata, &tensor_refs)?;
+	let mut file = file.into_inner();
+	if !iq4.is_empty() {
+		let g = agora_kernels::gguf::read(&file)?;
+		for (name, blocks) in &iq4 {
+			let info = g.tensors.get(name).ok_or_else(|| anyhow::anyhow!("`{name}` was not written"))?;
+			let start = g.data_offset + usize::try_from(info.offset)?;
+			let data = file
+				.get_mut(start..start + blocks.len())
+				.ok_or_else(|| anyhow::anyhow!("`{name}` runs past the written file"))?;
+			data.copy_from_slice(blocks);
+			file[info.type_pos..info.type_pos + 4].copy_from_slice(&GGML_TYPE_IQ4_NL.to_le_bytes());
+		}
+	}
 	let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
 	let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-	{
-		let mut w = std::io::BufWriter::new(tmp.as_file_mut());
-		gguf_file::write(&mut w, &metadata, &tensor_refs)?;
-		w.flush()?;
-	}
+	tmp.as_file_mut().write_all(&file)?;
 	tmp.as_file().sync_all()?;
 	tmp.persist(output).map_err(|e| anyhow::anyhow!("{}: {}", output.display(), e.error))?;
 	let bytes = std::fs::metadata(output)?.len();

@@ -18,7 +18,7 @@
 //! engine that rounds its activations elsewhere (candle on CUDA) sits up to
 //! twice as far from it (an H200's honest samples were up to 1.94 logits off,
 //! docs/verification.md). Tests and benchmarks use it; the verifier does not.
-use agora_kernels::{qllama::QLlama, Threads};
+use agora_kernels::{gguf::Gguf, qllama::QLlama, Threads};
 use agora_primitives::rules;
 use candle_core::{quantized::gguf_file, DType, Device, Tensor};
 
@@ -115,8 +115,7 @@ impl FullLogits {
 	/// Loads Agora's quantized kernels as a teacher (CPU): this worker's own
 	/// arithmetic, for tests and cost comparisons; not the rule's reference.
 	pub fn load_quantized(bytes: &[u8]) -> anyhow::Result<Self> {
-		let ct = gguf_file::Content::read(&mut std::io::Cursor::new(bytes))?;
-		let q = QLlama::from_gguf(&ct, bytes, super::llama::CONTEXT)?;
+		let q = QLlama::from_gguf(bytes, super::llama::CONTEXT)?;
 		Ok(Self::Quantized(Box::new(q)))
 	}
 
@@ -167,22 +166,40 @@ impl FullLogits {
 	}
 }
 
+/// A GGUF tensor dequantized to f32 on `device`: IQ4_NL by this crate's
+/// kernels' rule (candle has no IQ4_NL), the other types by candle.
+fn dequantize_tensor(g: &Gguf, bytes: &[u8], name: &str, device: &Device) -> anyhow::Result<Tensor> {
+	use agora_kernels::gguf::{GGML_TYPE_F32, GGML_TYPE_IQ4_NL, GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_Q8_0};
+	use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType};
+	let (info, data) = g.tensor(bytes, name)?;
+	let (rows, cols) =
+		info.rows_cols().ok_or_else(|| anyhow::anyhow!("tensor `{name}` has shape {:?}", info.ne))?;
+	let shape = if info.ne.len() == 1 { vec![cols] } else { vec![rows, cols] };
+	let dtype = match info.ggml_type {
+		GGML_TYPE_IQ4_NL => return Ok(Tensor::from_vec(agora_kernels::quant::dequantize_iq4_nl(data), shape, device)?),
+		GGML_TYPE_F32 => GgmlDType::F32,
+		GGML_TYPE_Q4_0 => GgmlDType::Q4_0,
+		GGML_TYPE_Q4_1 => GgmlDType::Q4_1,
+		GGML_TYPE_Q8_0 => GgmlDType::Q8_0,
+		t => anyhow::bail!("tensor `{name}`: GGML type {t} is not one the verifier reads"),
+	};
+	Ok(qtensor_from_ggml(dtype, data, shape, device)?.dequantize(device)?)
+}
+
 impl F32Logits {
 	/// Loads every tensor of a llama GGUF, dequantized, from its bytes.
 	pub fn load(bytes: &[u8], device: &Device) -> anyhow::Result<Self> {
-		let mut r = std::io::Cursor::new(bytes);
-		let ct = gguf_file::Content::read(&mut r)?;
-		let get = |key: &str| -> anyhow::Result<usize> { Ok(md(&ct, key)?.to_u32()? as usize) };
+		let g = agora_kernels::gguf::read(bytes)?;
+		let ct = &g.content;
+		let get = |key: &str| -> anyhow::Result<usize> { Ok(md(ct, key)?.to_u32()? as usize) };
 		let n_head = get("llama.attention.head_count")?;
 		let n_kv_head = get("llama.attention.head_count_kv")?;
 		let blocks = get("llama.block_count")?;
 		let embedding = get("llama.embedding_length")?;
 		let rope_dim = get("llama.rope.dimension_count")?;
-		let eps = md(&ct, "llama.attention.layer_norm_rms_epsilon")?.to_f32()?;
+		let eps = md(ct, "llama.attention.layer_norm_rms_epsilon")?.to_f32()?;
 		let base = ct.metadata.get("llama.rope.freq_base").and_then(|v| v.to_f32().ok()).unwrap_or(10_000.0);
-		let mut t = |name: &str| -> anyhow::Result<Tensor> {
-			Ok(ct.tensor(&mut r, name, device)?.dequantize(device)?)
-		};
+		let t = |name: &str| dequantize_tensor(&g, bytes, name, device);
 		let embed = t("token_embd.weight")?;
 		let norm = t("output_norm.weight")?;
 		let output = match t("output.weight") {
@@ -198,7 +215,7 @@ impl F32Logits {
 		let mut layers = Vec::with_capacity(blocks);
 		for i in 0..blocks {
 			let p = format!("blk.{i}");
-			let mut w = |name: &str| t(&format!("{p}.{name}.weight"));
+			let w = |name: &str| t(&format!("{p}.{name}.weight"));
 			let layer = Layer {
 				attn_norm: w("attn_norm")?,
 				wqkv: stack(&[w("attn_q")?, w("attn_k")?, w("attn_v")?])?,

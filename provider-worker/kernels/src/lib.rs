@@ -28,6 +28,7 @@
 //! bit-identical with 1 thread, 2 threads or any other split.
 pub mod bert;
 pub mod gemm;
+pub mod gguf;
 pub mod ops;
 pub mod q4;
 pub mod q8_0;

@@ -1,6 +1,6 @@
 //! Agora's quantized llama: the forward pass of a llama-architecture GGUF
-//! (SmolLM2-135M-Instruct: Q4_1, or Q4_0 as a provider may requantize it, with
-//! a Q8_0 tied output) on this crate's kernels, with a preallocated KV cache and
+//! (SmolLM2-135M-Instruct: Q4_1, or Q4_0 or IQ4_NL as a provider may
+//! requantize it, with a Q8_0 tied output) on this crate's kernels, with a preallocated KV cache and
 //! no per-token allocation.
 //!
 //! It computes what candle's `quantized_llama::ModelWeights::forward` computes,
@@ -14,7 +14,7 @@ use crate::{
 	quant::{Q4Kind, Q4Matrix, Q8_0Matrix, QActs},
 	Isa, Threads,
 };
-use candle_core::quantized::{gguf_file, GgmlDType};
+use crate::gguf::{self, Gguf, GGML_TYPE_F32, GGML_TYPE_IQ4_NL, GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_Q8_0};
 
 /// Hyper-parameters read from the GGUF metadata.
 #[derive(Clone, Copy, Debug)]
@@ -90,44 +90,22 @@ pub struct State {
 	logits: Vec<f32>,
 }
 
+/// A tensor's bytes, rows and columns, and its GGML type, which must be one of `want`.
 fn tensor_bytes<'a>(
-	ct: &gguf_file::Content,
+	g: &Gguf,
 	data: &'a [u8],
 	name: &str,
-	want: GgmlDType,
-) -> anyhow::Result<(&'a [u8], usize, usize)> {
-	tensor_bytes_of(ct, data, name, &[want]).map(|(b, r, c, _)| (b, r, c))
-}
-
-/// A tensor's bytes, rows and columns, and its type, which must be one of `want`.
-fn tensor_bytes_of<'a>(
-	ct: &gguf_file::Content,
-	data: &'a [u8],
-	name: &str,
-	want: &[GgmlDType],
-) -> anyhow::Result<(&'a [u8], usize, usize, GgmlDType)> {
-	let info = ct
-		.tensor_infos
-		.get(name)
-		.ok_or_else(|| anyhow::anyhow!("GGUF has no tensor `{name}`"))?;
+	want: &[u32],
+) -> anyhow::Result<(&'a [u8], usize, usize, u32)> {
+	let (info, bytes) = g.tensor(data, name)?;
 	anyhow::ensure!(
-		want.contains(&info.ggml_dtype),
-		"tensor `{name}` is {:?}; Agora's kernels take {want:?} here",
-		info.ggml_dtype
+		want.contains(&info.ggml_type),
+		"tensor `{name}` is GGML type {}; Agora's kernels take {want:?} here",
+		info.ggml_type
 	);
-	let want = info.ggml_dtype;
-	let dims = info.shape.dims();
-	let (rows, cols) = match dims {
-		[n] => (1, *n),
-		[r, c] => (*r, *c),
-		_ => anyhow::bail!("tensor `{name}` has shape {dims:?}"),
-	};
-	let len = rows * cols / want.block_size() * want.type_size();
-	let start = usize::try_from(ct.tensor_data_offset + info.offset)?;
-	let bytes = data
-		.get(start..start + len)
-		.ok_or_else(|| anyhow::anyhow!("tensor `{name}` runs past the end of the file"))?;
-	Ok((bytes, rows, cols, want))
+	let (rows, cols) =
+		info.rows_cols().ok_or_else(|| anyhow::anyhow!("tensor `{name}` has shape {:?}", info.ne))?;
+	Ok((bytes, rows, cols, info.ggml_type))
 }
 
 fn f32s(bytes: &[u8]) -> Vec<f32> {
@@ -138,9 +116,11 @@ fn f32s(bytes: &[u8]) -> Vec<f32> {
 }
 
 impl QLlama {
-	/// Builds the model from a parsed GGUF and the whole file's bytes.
-	/// `context` bounds the positions a job may use (the RoPE table's length).
-	pub fn from_gguf(ct: &gguf_file::Content, data: &[u8], context: usize) -> anyhow::Result<Self> {
+	/// Builds the model from a GGUF file's bytes. `context` bounds the
+	/// positions a job may use (the RoPE table's length).
+	pub fn from_gguf(data: &[u8], context: usize) -> anyhow::Result<Self> {
+		let g = gguf::read(data)?;
+		let ct = &g.content;
 		let md = |k: &str| {
 			ct.metadata.get(k).ok_or_else(|| anyhow::anyhow!("GGUF metadata has no `{k}`"))
 		};
@@ -171,9 +151,13 @@ impl QLlama {
 		// `cols` long.
 		let q4 = |name: &str, cols: usize| -> anyhow::Result<(Q4Kind, &[u8], usize)> {
 			let (b, r, c, t) =
-				tensor_bytes_of(ct, data, name, &[GgmlDType::Q4_1, GgmlDType::Q4_0])?;
+				tensor_bytes(&g, data, name, &[GGML_TYPE_Q4_1, GGML_TYPE_Q4_0, GGML_TYPE_IQ4_NL])?;
 			anyhow::ensure!(c == cols, "tensor `{name}` has {c} columns, not {cols}");
-			let kind = if t == GgmlDType::Q4_0 { Q4Kind::Q4_0 } else { Q4Kind::Q4_1 };
+			let kind = match t {
+				GGML_TYPE_Q4_0 => Q4Kind::Q4_0,
+				GGML_TYPE_IQ4_NL => Q4Kind::Iq4Nl,
+				_ => Q4Kind::Q4_1,
+			};
 			Ok((kind, b, r))
 		};
 		// Fused matrices: their parts must share a format.
@@ -188,7 +172,7 @@ impl QLlama {
 			Ok::<_, anyhow::Error>(Q4Matrix::stack(kind, name, &parts, cols)?)
 		};
 		let norm = |name: &str| -> anyhow::Result<Vec<f32>> {
-			let (b, _, c) = tensor_bytes(ct, data, name, GgmlDType::F32)?;
+			let (b, _, c, _) = tensor_bytes(&g, data, name, &[GGML_TYPE_F32])?;
 			anyhow::ensure!(c == cfg.dim, "tensor `{name}` has {c} values, not {}", cfg.dim);
 			Ok(f32s(b))
 		};
@@ -231,12 +215,12 @@ impl QLlama {
 				)?,
 			});
 		}
-		let (eb, er, ec) = tensor_bytes(ct, data, "token_embd.weight", GgmlDType::Q8_0)?;
+		let (eb, er, ec, _) = tensor_bytes(&g, data, "token_embd.weight", &[GGML_TYPE_Q8_0])?;
 		anyhow::ensure!(ec == cfg.dim, "token_embd has {ec} columns");
 		let embd = Q8_0Matrix::from_ggml("token_embd.weight", eb, er, ec)?;
 		// Tied embeddings unless the file has its own output matrix (as candle).
-		let output = if ct.tensor_infos.contains_key("output.weight") {
-			let (ob, or, oc) = tensor_bytes(ct, data, "output.weight", GgmlDType::Q8_0)?;
+		let output = if g.tensors.contains_key("output.weight") {
+			let (ob, or, oc, _) = tensor_bytes(&g, data, "output.weight", &[GGML_TYPE_Q8_0])?;
 			Q8_0Matrix::from_ggml("output.weight", ob, or, oc)?
 		} else {
 			Q8_0Matrix::from_ggml("token_embd.weight", eb, er, ec)?
@@ -258,7 +242,7 @@ impl QLlama {
 		&self.cfg
 	}
 
-	/// The layers' 4-bit format (`Q4_1`, `Q4_0`; of the first layer's Q/K/V).
+	/// The layers' 4-bit format (`Q4_1`, `Q4_0`, `IQ4_NL`; of the first layer's Q/K/V).
 	pub fn weight_format(&self) -> &'static str {
 		self.layers.first().map_or("none", |l| l.qkv.kind.name())
 	}

@@ -225,6 +225,89 @@ impl Q4Matrix {
 	}
 }
 
+/// IQ4_NL blocks (f16 scale, 16 bytes of quants) dequantized:
+/// `d · IQ4NL_VALUES[q]`, quant `j` in the low nibble of byte `j`, quant
+/// `j + 16` in its high nibble.
+pub fn dequantize_iq4_nl(data: &[u8]) -> Vec<f32> {
+	let mut out = Vec::with_capacity(data.len() / 18 * QK);
+	for b in data.chunks_exact(18) {
+		let d = f16::from_le_bytes([b[0], b[1]]).to_f32();
+		let q = &b[2..18];
+		let v = |n: u8| d * IQ4NL_VALUES[n as usize & 15] as f32;
+		out.extend(q.iter().map(|x| v(x & 15)));
+		out.extend(q.iter().map(|x| v(x >> 4)));
+	}
+	out
+}
+
+/// The grid index nearest `x` (ties to the upper), as GGML's `best_index_int8`.
+fn iq4nl_index(x: f32) -> u8 {
+	let v = &IQ4NL_VALUES;
+	if x <= v[0] as f32 {
+		return 0;
+	}
+	if x >= v[15] as f32 {
+		return 15;
+	}
+	let (mut lo, mut hi) = (0usize, 15usize);
+	while hi - lo > 1 {
+		let mid = (lo + hi) / 2;
+		if x < v[mid] as f32 {
+			hi = mid;
+		} else {
+			lo = mid;
+		}
+	}
+	if x - (v[hi - 1] as f32) < (v[hi] as f32) - x { (hi - 1) as u8 } else { hi as u8 }
+}
+
+/// Quantizes 32 values to one IQ4_NL block as GGML's reference quantizer
+/// does without an importance matrix (`quantize_row_iq4_nl`: each value
+/// weighted by its square, the scale searched over 15 candidates around
+/// `max/127`, least squares for each).
+pub fn quantize_iq4_nl(x: &[f32]) -> [u8; 18] {
+	assert_eq!(x.len(), QK, "an IQ4_NL block holds {QK} values");
+	let v0 = IQ4NL_VALUES[0] as f32;
+	let (mut amax, mut max) = (0f32, 0f32);
+	for &xv in x {
+		if xv.abs() > amax {
+			amax = xv.abs();
+			max = xv;
+		}
+	}
+	let mut out = [0u8; 18];
+	if amax < 1e-15 {
+		return out;
+	}
+	// Σ w·q·x and Σ w·q² for the indices the inverse scale `id` gives.
+	let fit = |id: f32| {
+		let (mut sumqx, mut sumq2) = (0f32, 0f32);
+		for &xv in x {
+			let q = IQ4NL_VALUES[iq4nl_index(id * xv) as usize] as f32;
+			let w = xv * xv;
+			sumqx += w * q * xv;
+			sumq2 += w * q * q;
+		}
+		(sumqx, sumq2)
+	};
+	let (sumqx, sumq2) = fit(1.0 / (-max / v0));
+	let mut d = sumqx / sumq2;
+	let mut best = d * sumqx;
+	for itry in -7..=7 {
+		let (sumqx, sumq2) = fit((itry as f32 + v0) / max);
+		if sumq2 > 0.0 && sumqx * sumqx > best * sumq2 {
+			d = sumqx / sumq2;
+			best = d * sumqx;
+		}
+	}
+	out[..2].copy_from_slice(&f16::from_f32(d).to_le_bytes());
+	let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+	for j in 0..16 {
+		out[2 + j] = iq4nl_index(id * x[j]) | (iq4nl_index(id * x[j + 16]) << 4);
+	}
+	out
+}
+
 /// Rows of a [`Q8_0Matrix`] interleaved into one stream.
 pub const Q8_0_GROUP: usize = 4;
 /// Bytes of one group's block: 4 rows × 32 quants, then the 4 rows' scales as f32.
@@ -486,6 +569,42 @@ mod tests {
 			let got = super::quantize_block(xs, &mut b);
 			assert_eq!((want.0.to_bits(), want.1, a), (got.0.to_bits(), got.1, b), "{xs:?}");
 		}
+	}
+
+	/// IQ4_NL: every quant is the grid point nearest its value at the chosen
+	/// scale, the scale is the best of the searched ones, and the error is
+	/// below Q4_0's on the same values (what the format is for).
+	#[test]
+	fn iq4_nl_quantization_is_nearest_and_beats_q4_0() {
+		use candle_core::{quantized::{GgmlDType, QTensor}, Device, Tensor};
+		let mut seed = 17u64;
+		let xs: Vec<f32> = (0..64 * super::QK)
+			.map(|_| {
+				let u = crate::test_util::lcg(&mut seed);
+				u * u * u * 0.2 // heavy-tailed, like weights
+			})
+			.collect();
+		let mut iq = vec![];
+		for b in xs.chunks_exact(super::QK) {
+			let q = super::quantize_iq4_nl(b);
+			let d = half::f16::from_le_bytes([q[0], q[1]]).to_f32();
+			for j in 0..super::QK {
+				let n = if j < 16 { q[2 + j] & 15 } else { q[2 + j - 16] >> 4 };
+				let v = super::IQ4NL_VALUES[n as usize] as f32;
+				let dist = |k: usize| (b[j] - d * super::IQ4NL_VALUES[k] as f32).abs();
+				// The indices were chosen at the scale before its f16
+				// rounding (at most 127·2⁻¹¹·|d| away on the grid).
+				assert!((0..16).all(|k| dist(n as usize) <= dist(k) + 0.07 * d.abs()), "block value {} got {v}", b[j]);
+			}
+			iq.extend_from_slice(&q);
+		}
+		let back = super::dequantize_iq4_nl(&iq);
+		let err = |a: &[f32]| a.iter().zip(&xs).map(|(a, b)| (a - b) * (a - b)).sum::<f32>();
+		let t = Tensor::from_vec(xs.clone(), (64, super::QK), &Device::Cpu).unwrap();
+		let q4 = QTensor::quantize(&t, GgmlDType::Q4_0).unwrap().dequantize(&Device::Cpu).unwrap();
+		let q4: Vec<f32> = q4.flatten_all().unwrap().to_vec1().unwrap();
+		assert!(err(&back) < err(&q4), "IQ4_NL {} vs Q4_0 {}", err(&back), err(&q4));
+		assert_eq!(super::quantize_iq4_nl(&[0.0; 32]), [0u8; 18]);
 	}
 
 	#[test]

@@ -67,7 +67,7 @@ struct RequantizeArgs {
 	/// Where to write the requantized GGUF.
 	#[arg(long)]
 	output: PathBuf,
-	/// The format: `Q4_0` or `Q4_1`.
+	/// The format: `Q4_0`, `IQ4_NL` or `Q4_1`.
 	#[arg(long, default_value = "Q4_0")]
 	to: String,
 }

@@ -103,11 +103,15 @@ fn quantize_u8(v: f32, inv: f32, z: i32) -> u8 {
 	((v * inv).round_ties_even() as i32).saturating_add(z).clamp(0, 255) as u8
 }
 
+/// Activations as u8 in groups of four, and each row's (scale, zero point).
+#[cfg(target_arch = "x86_64")]
+type QuantizedRows = (Vec<u32>, Vec<(f32, i32)>);
+
 #[cfg(target_arch = "x86_64")]
 thread_local! {
 	/// The calling thread's u8 copy of a call's activations (in groups of
 	/// four) and the rows' (scale, zero point).
-	static A_INT8: std::cell::RefCell<(Vec<u32>, Vec<(f32, i32)>)> =
+	static A_INT8: std::cell::RefCell<QuantizedRows> =
 		const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
