@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Inference benchmark: Agora's engine against stock candle 0.11 and the peers a
 # provider would run instead, each in its strongest configuration on this CPU —
+# Agora's engine on the shipped Q4_1 file and on Q4_0 and IQ4_NL files made from
+# it by `agora-worker requantize` (its best file counts), against
 # llama.cpp (llama-cpp-python) for SmolLM2 on the shipped Q4_1 file and on Q4_0
 # and IQ4_NL files made from it by llama.cpp's quantizer, each with and without
 # flash attention; ONNX Runtime fp32 and int8 (exported, fused and quantized from
@@ -48,12 +50,26 @@ cmp -s "$MINILM_ST/model.safetensors" "$MODELS/all-minilm-l6-v2/model.safetensor
 
 echo "[bench] $(nproc) cores, threads: $THREADS, $PROFILE build, $RUNS runs (median), $DECODE decode tokens"
 mkdir -p "$CARGO_TARGET_DIR/bench"
+# Agora's own requantized files (the formats a provider may pick), made by
+# this build each run (~15 s): llama.cpp gets its best file, so does Agora.
+SHIPPED="$MODELS/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf"
+FORMATS="Q4_0 IQ4_NL"
+for F in $FORMATS; do
+  "$BIN" requantize --input "$SHIPPED" --output "$CARGO_TARGET_DIR/bench/smollm2.$F.gguf" --to "$F" >&2
+done
 OUT="$CARGO_TARGET_DIR/bench/inference.json"
 echo "[" > "$OUT.tmp"
 sep=""
 for T in $THREADS; do
   echo "[bench] $T thread(s): Agora's engine" >&2
   AGORA=$(RAYON_NUM_THREADS=$T CANDLE_NUM_THREADS=$T "$BIN" bench --backend agora --runs "$RUNS" --decode-tokens "$DECODE")
+  AGORA_FORMATS=""
+  for F in $FORMATS; do
+    echo "[bench] $T thread(s): Agora's engine on the $F file" >&2
+    R=$(RAYON_NUM_THREADS=$T CANDLE_NUM_THREADS=$T "$BIN" bench --backend agora --only generation --skip-verify \
+      --runs "$RUNS" --decode-tokens "$DECODE" --gguf "$CARGO_TARGET_DIR/bench/smollm2.$F.gguf")
+    AGORA_FORMATS="$AGORA_FORMATS${AGORA_FORMATS:+, }\"$F\": $R"
+  done
   echo "[bench] $T thread(s): Agora's engine, opt-in int8 embeddings (AGORA_KERNELS=int8)" >&2
   INT8=$(AGORA_KERNELS=int8 RAYON_NUM_THREADS=$T CANDLE_NUM_THREADS=$T "$BIN" bench --backend agora --only embedding --runs "$RUNS")
   echo "[bench] $T thread(s): stock candle" >&2
@@ -62,7 +78,8 @@ for T in $THREADS; do
   PEERS=$(OMP_NUM_THREADS=$T "$VENV/bin/python" scripts/bench-inference.py --threads "$T" \
     --gguf "$MODELS/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf" --minilm "$MINILM_ST" \
     --cache "$PEER_CACHE" --runs "$RUNS" --decode-tokens "$DECODE")
-  printf '%s{"threads": %s, "agora": %s, "agora_int8": %s, "stock": %s, "peers": %s}\n' "$sep" "$T" "$AGORA" "$INT8" "$STOCK" "$PEERS" >> "$OUT.tmp"
+  printf '%s{"threads": %s, "agora": %s, "agora_formats": {%s}, "agora_int8": %s, "stock": %s, "peers": %s}\n' \
+    "$sep" "$T" "$AGORA" "$AGORA_FORMATS" "$INT8" "$STOCK" "$PEERS" >> "$OUT.tmp"
   sep=","
 done
 echo "]" >> "$OUT.tmp"

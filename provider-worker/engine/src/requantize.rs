@@ -162,6 +162,9 @@ pub fn requantize(input: &Path, output: &Path, to: Target) -> anyhow::Result<Sum
 	let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
 	let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
 	tmp.as_file_mut().write_all(&file)?;
+	// A model file, readable as the input was (a temporary file is the
+	// owner's alone).
+	tmp.as_file().set_permissions(std::fs::metadata(input)?.permissions())?;
 	tmp.as_file().sync_all()?;
 	tmp.persist(output).map_err(|e| anyhow::anyhow!("{}: {}", output.display(), e.error))?;
 	let bytes = std::fs::metadata(output)?.len();

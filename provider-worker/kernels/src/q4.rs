@@ -647,4 +647,3 @@ mod tests {
 		assert_eq!((a.qs, a.d, a.sums), (b.qs, b.d, b.sums));
 	}
 }
-
