@@ -166,24 +166,21 @@ impl FullLogits {
 	}
 }
 
-/// A GGUF tensor dequantized to f32 on `device`: IQ4_NL by this crate's
-/// kernels' rule (candle has no IQ4_NL), the other types by candle.
+/// A GGUF tensor dequantized to f32 on `device`: IQ4_NL by the kernels'
+/// grid (candle has no IQ4_NL), every type candle knows by candle.
 fn dequantize_tensor(g: &Gguf, bytes: &[u8], name: &str, device: &Device) -> anyhow::Result<Tensor> {
-	use agora_kernels::gguf::{GGML_TYPE_F32, GGML_TYPE_IQ4_NL, GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_Q8_0};
-	use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType};
+	use agora_kernels::gguf::{candle_dtype, GGML_TYPE_IQ4_NL};
 	let (info, data) = g.tensor(bytes, name)?;
 	let (rows, cols) =
 		info.rows_cols().ok_or_else(|| anyhow::anyhow!("tensor `{name}` has shape {:?}", info.ne))?;
 	let shape = if info.ne.len() == 1 { vec![cols] } else { vec![rows, cols] };
-	let dtype = match info.ggml_type {
-		GGML_TYPE_IQ4_NL => return Ok(Tensor::from_vec(agora_kernels::quant::dequantize_iq4_nl(data), shape, device)?),
-		GGML_TYPE_F32 => GgmlDType::F32,
-		GGML_TYPE_Q4_0 => GgmlDType::Q4_0,
-		GGML_TYPE_Q4_1 => GgmlDType::Q4_1,
-		GGML_TYPE_Q8_0 => GgmlDType::Q8_0,
-		t => anyhow::bail!("tensor `{name}`: GGML type {t} is not one the verifier reads"),
-	};
-	Ok(qtensor_from_ggml(dtype, data, shape, device)?.dequantize(device)?)
+	if info.ggml_type == GGML_TYPE_IQ4_NL {
+		return Ok(Tensor::from_vec(agora_kernels::quant::dequantize_iq4_nl(data), shape, device)?);
+	}
+	let dtype = candle_dtype(info.ggml_type)
+		.ok_or_else(|| anyhow::anyhow!("tensor `{name}`: GGML type {} is not one the verifier reads", info.ggml_type))?;
+	let q = candle_core::quantized::ggml_file::qtensor_from_ggml(dtype, data, shape, device)?;
+	Ok(q.dequantize(device)?)
 }
 
 impl F32Logits {

@@ -7,12 +7,12 @@
 //! count and metadata count (u64); the metadata (key, type, value); per tensor
 //! its name, dimensions (innermost first), GGML type and offset into the data,
 //! which starts at the next multiple of `general.alignment` (32 unless set).
-use candle_core::quantized::gguf_file;
+use candle_core::quantized::{gguf_file, GgmlDType};
 use std::collections::HashMap;
 
 /// GGML's type id of IQ4_NL.
 pub const GGML_TYPE_IQ4_NL: u32 = 20;
-/// GGML's type ids this crate reads.
+/// GGML's type id of F32.
 pub const GGML_TYPE_F32: u32 = 0;
 /// Q4_0.
 pub const GGML_TYPE_Q4_0: u32 = 2;
@@ -44,18 +44,39 @@ impl TensorInfo {
 		}
 	}
 
-	/// Bytes of data, for the types this crate reads.
+	/// Bytes of data: for IQ4_NL and the types candle knows.
 	pub fn data_len(&self) -> Option<usize> {
 		let n: u64 = self.ne.iter().try_fold(1u64, |a, d| a.checked_mul(*d))?;
 		let n = usize::try_from(n).ok()?;
-		match self.ggml_type {
-			GGML_TYPE_F32 => n.checked_mul(4),
-			GGML_TYPE_Q4_0 | GGML_TYPE_IQ4_NL => Some(n / 32 * 18),
-			GGML_TYPE_Q4_1 => Some(n / 32 * 20),
-			GGML_TYPE_Q8_0 => Some(n / 32 * 34),
-			_ => None,
-		}
+		let (block, bytes) = match self.ggml_type {
+			GGML_TYPE_IQ4_NL => (32, 18),
+			t => candle_dtype(t).map(|d| (d.block_size(), d.type_size()))?,
+		};
+		(n % block == 0).then_some(n / block)?.checked_mul(bytes)
 	}
+}
+
+/// candle's type for a GGML type id (`None` for types candle does not know,
+/// IQ4_NL among them).
+pub fn candle_dtype(t: u32) -> Option<GgmlDType> {
+	Some(match t {
+		0 => GgmlDType::F32,
+		1 => GgmlDType::F16,
+		2 => GgmlDType::Q4_0,
+		3 => GgmlDType::Q4_1,
+		6 => GgmlDType::Q5_0,
+		7 => GgmlDType::Q5_1,
+		8 => GgmlDType::Q8_0,
+		9 => GgmlDType::Q8_1,
+		10 => GgmlDType::Q2K,
+		11 => GgmlDType::Q3K,
+		12 => GgmlDType::Q4K,
+		13 => GgmlDType::Q5K,
+		14 => GgmlDType::Q6K,
+		15 => GgmlDType::Q8K,
+		30 => GgmlDType::BF16,
+		_ => return None,
+	})
 }
 
 /// A GGUF file's metadata (read by candle) and tensor index.
@@ -187,7 +208,7 @@ impl Gguf {
 		let info = self.tensors.get(name).ok_or_else(|| anyhow::anyhow!("GGUF has no tensor `{name}`"))?;
 		let len = info
 			.data_len()
-			.ok_or_else(|| anyhow::anyhow!("tensor `{name}`: GGML type {} is not one Agora reads", info.ggml_type))?;
+			.ok_or_else(|| anyhow::anyhow!("tensor `{name}`: GGML type {} is not one Agora reads (or its size is not whole blocks)", info.ggml_type))?;
 		let start = usize::try_from(info.offset).ok().and_then(|o| o.checked_add(self.data_offset));
 		let data = start
 			.and_then(|s| bytes.get(s..s.checked_add(len)?))
@@ -212,12 +233,13 @@ mod tests {
 		let a = QTensor::quantize(&t(3, &mut seed), GgmlDType::Q4_0).unwrap();
 		let b = QTensor::quantize(&t(5, &mut seed), GgmlDType::Q8_0).unwrap();
 		let c = QTensor::quantize(&t(1, &mut seed), GgmlDType::F32).unwrap();
+		let e = QTensor::quantize(&t(2, &mut seed), GgmlDType::F16).unwrap();
 		let name = gguf_value("x");
 		let mut bytes = std::io::Cursor::new(vec![]);
 		candle_core::quantized::gguf_file::write(
 			&mut bytes,
 			&[("general.name", &name)],
-			&[("a", &a), ("b", &b), ("c", &c)],
+			&[("a", &a), ("b", &b), ("c", &c), ("e", &e)],
 		)
 		.unwrap();
 		let bytes = bytes.into_inner();
@@ -226,7 +248,9 @@ mod tests {
 		assert_eq!(g.data_offset as u64, ct.tensor_data_offset);
 		assert_eq!(g.content.metadata.len(), 1);
 		assert_eq!(g.content.metadata["general.name"].to_string().unwrap(), "x");
-		for (n, rows, ty) in [("a", 3, super::GGML_TYPE_Q4_0), ("b", 5, super::GGML_TYPE_Q8_0), ("c", 1, super::GGML_TYPE_F32)] {
+		for (n, rows, ty) in
+			[("a", 3, super::GGML_TYPE_Q4_0), ("b", 5, super::GGML_TYPE_Q8_0), ("c", 1, super::GGML_TYPE_F32), ("e", 2, 1)]
+		{
 			let (info, data) = g.tensor(&bytes, n).unwrap();
 			assert_eq!((info.ggml_type, info.rows_cols()), (ty, Some((rows, 64))), "{n}");
 			let want = ct.tensor(&mut std::io::Cursor::new(&bytes), n, &dev).unwrap().data().unwrap().into_owned();
