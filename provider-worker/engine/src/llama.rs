@@ -195,7 +195,7 @@ impl TextGen {
 			.and_then(|v| v.to_string().ok())
 			.cloned();
 		let weights = match backend {
-			Backend::Agora => Weights::Agora(QLlama::from_gguf(cur.get_ref(), CONTEXT)?),
+			Backend::Agora => Weights::Agora(QLlama::from_gguf(&g, cur.get_ref(), CONTEXT)?),
 			Backend::CandleStock => {
 				// Candle reads the whole file itself (and refuses types it does
 				// not know, such as IQ4_NL).

@@ -10,7 +10,7 @@
 //! output is the same bytes for the same input: tensors keep the input's
 //! order, metadata is written sorted by key.
 use candle_core::{
-	quantized::{gguf_file, GgmlDType, QTensor},
+	quantized::{ggml_file::qtensor_from_ggml, gguf_file, GgmlDType, QTensor},
 	Device,
 };
 use agora_kernels::{gguf::GGML_TYPE_IQ4_NL, quant::quantize_iq4_nl};
@@ -49,12 +49,12 @@ impl Target {
 		}
 	}
 
-	/// The type candle writes (IQ4_NL, unknown to candle, is written as Q4_0,
-	/// whose blocks have the same size, and rewritten after).
-	fn dtype(self) -> GgmlDType {
+	/// candle's type, for the formats candle quantizes (not IQ4_NL).
+	fn candle_dtype(self) -> Option<GgmlDType> {
 		match self {
-			Target::Q4_0 | Target::Iq4Nl => GgmlDType::Q4_0,
-			Target::Q4_1 => GgmlDType::Q4_1,
+			Target::Q4_0 => Some(GgmlDType::Q4_0),
+			Target::Q4_1 => Some(GgmlDType::Q4_1),
+			Target::Iq4Nl => None,
 		}
 	}
 
@@ -116,19 +116,22 @@ pub fn requantize(input: &Path, output: &Path, to: Target) -> anyhow::Result<Sum
 	infos.sort_by_key(|(_, i)| i.offset);
 	let (mut requantized, mut copied) = (0, 0);
 	let mut tensors = Vec::with_capacity(infos.len());
-	// IQ4_NL blocks of the requantized tensors, by name (written over the
-	// placeholders once the file is laid out).
+	// The IQ4_NL tensors: candle writes their blocks as Q4_0 (the same
+	// size), and their type ids are set once the file is laid out.
 	let mut iq4 = Vec::new();
 	for (name, info) in &infos {
 		let t = ct.tensor(&mut cur, name, &Device::Cpu)?;
 		let t = if matches!(info.ggml_dtype, GgmlDType::Q4_0 | GgmlDType::Q4_1) {
 			requantized += 1;
 			let f = t.dequantize(&Device::Cpu)?;
-			if to == Target::Iq4Nl {
-				let values = f.flatten_all()?.to_vec1::<f32>()?;
-				iq4.push((name.to_string(), quantize_iq4_nl_all(&values)));
+			match to.candle_dtype() {
+				Some(dtype) => QTensor::quantize(&f, dtype)?,
+				None => {
+					let blocks = quantize_iq4_nl_all(&f.flatten_all()?.to_vec1::<f32>()?);
+					iq4.push(name.as_str());
+					qtensor_from_ggml(GgmlDType::Q4_0, &blocks, f.dims().to_vec(), &Device::Cpu)?
+				},
 			}
-			QTensor::quantize(&f, to.dtype())?
 		} else {
 			copied += 1;
 			t
@@ -149,13 +152,8 @@ pub fn requantize(input: &Path, output: &Path, to: Target) -> anyhow::Result<Sum
 	let mut file = file.into_inner();
 	if !iq4.is_empty() {
 		let g = agora_kernels::gguf::read(&file)?;
-		for (name, blocks) in &iq4 {
-			let info = g.tensors.get(name).ok_or_else(|| anyhow::anyhow!("`{name}` was not written"))?;
-			let start = g.data_offset + usize::try_from(info.offset)?;
-			let data = file
-				.get_mut(start..start + blocks.len())
-				.ok_or_else(|| anyhow::anyhow!("`{name}` runs past the written file"))?;
-			data.copy_from_slice(blocks);
+		for name in &iq4 {
+			let info = g.tensors.get(*name).ok_or_else(|| anyhow::anyhow!("`{name}` was not written"))?;
 			file[info.type_pos..info.type_pos + 4].copy_from_slice(&GGML_TYPE_IQ4_NL.to_le_bytes());
 		}
 	}

@@ -115,7 +115,7 @@ impl FullLogits {
 	/// Loads Agora's quantized kernels as a teacher (CPU): this worker's own
 	/// arithmetic, for tests and cost comparisons; not the rule's reference.
 	pub fn load_quantized(bytes: &[u8]) -> anyhow::Result<Self> {
-		let q = QLlama::from_gguf(bytes, super::llama::CONTEXT)?;
+		let q = QLlama::from_gguf(&agora_kernels::gguf::read(bytes)?, bytes, super::llama::CONTEXT)?;
 		Ok(Self::Quantized(Box::new(q)))
 	}
 

@@ -167,7 +167,6 @@ pub fn read(bytes: &[u8]) -> anyhow::Result<Gguf> {
 	anyhow::ensure!(matches!(version, 2 | 3), "GGUF version {version} is not supported (2, 3)");
 	let n_tensors = r.len()?;
 	let n_kv = r.len()?;
-	let kv_start = r.pos;
 	let mut alignment = 32u32;
 	for _ in 0..n_kv {
 		let key = r.string()?;
@@ -191,12 +190,12 @@ pub fn read(bytes: &[u8]) -> anyhow::Result<Gguf> {
 	}
 	let a = alignment as usize;
 	let data_offset = r.pos.div_ceil(a) * a;
-	// candle reads the metadata from the same header with no tensors.
+	// candle reads the metadata from the same header with no tensors (the
+	// counts sit at bytes 8..24).
 	let mut header = Vec::with_capacity(kv_end);
 	header.extend_from_slice(&bytes[..8]);
 	header.extend_from_slice(&0u64.to_le_bytes());
 	header.extend_from_slice(&bytes[16..kv_end]);
-	debug_assert_eq!(kv_start, 24);
 	let content = gguf_file::Content::read(&mut std::io::Cursor::new(header))
 		.map_err(|e| anyhow::anyhow!("GGUF metadata: {e}"))?;
 	Ok(Gguf { content, tensors, data_offset })

@@ -145,6 +145,21 @@ impl OutPtr {
 	}
 }
 
+/// Lane sums of four signed × signed byte products on AVX2 (`|w|, sign(y,
+/// w)` into `vpmaddubsw`, then `vpmaddwd` with ones; candle's
+/// `mul_sum_i8_pairs`): exact for |w|, |y| ≤ 127 (pairs of at most 2·127·127).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2")]
+pub(crate) fn signed_dot4_avx2(
+	w: std::arch::x86_64::__m256i,
+	y: std::arch::x86_64::__m256i,
+) -> std::arch::x86_64::__m256i {
+	use std::arch::x86_64::*;
+	let p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(y, w));
+	_mm256_madd_epi16(p, _mm256_set1_epi16(1))
+}
+
 #[cfg(test)]
 pub(crate) mod test_util {
 	use candle_core::{quantized, Device, Tensor};

@@ -155,7 +155,7 @@ mod x86 {
 	use super::{
 		super::{
 			quant::{Q4Matrix, QActs, IQ4NL_VALUES, Q4_GROUP, QK},
-			OutPtr,
+			signed_dot4_avx2, OutPtr,
 		},
 		K_IQ4, K_Q4_0, K_Q4_1,
 	};
@@ -200,20 +200,12 @@ mod x86 {
 		_mm256_madd_epi16(s, _mm256_set1_epi16(1))
 	}
 
-	/// Signed weights (|w| ≤ 127) × signed activations (|x| ≤ 127) as
-	/// `vpmaddubsw(|w|, sign(x, w))`: pairs of at most 2·127·127, exact in 16
-	/// bits; each widened to 32 bits before they are added.
-	#[inline]
-	#[target_feature(enable = "avx2")]
-	fn dps_avx2(w: __m256i, y: __m256i) -> __m256i {
-		let p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(y, w));
-		_mm256_madd_epi16(p, _mm256_set1_epi16(1))
-	}
-
+	/// Signed weights × signed activations ([`signed_dot4_avx2`]), each pair
+	/// widened to 32 bits before they are added.
 	#[inline]
 	#[target_feature(enable = "avx2")]
 	fn dp2_avx2_signed(lo: __m256i, ylo: __m256i, hi: __m256i, yhi: __m256i) -> __m256i {
-		_mm256_add_epi32(dps_avx2(lo, ylo), dps_avx2(hi, yhi))
+		_mm256_add_epi32(signed_dot4_avx2(lo, ylo), signed_dot4_avx2(hi, yhi))
 	}
 
 	/// `acc + ` the lane sums of four u8 × i8 products.
@@ -230,11 +222,11 @@ mod x86 {
 		_mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(w, y), _mm256_set1_epi16(1)))
 	}
 
-	/// The same for signed weights ([`dps_avx2`]).
+	/// The same for signed weights ([`signed_dot4_avx2`]).
 	#[inline]
 	#[target_feature(enable = "avx2")]
 	fn dpacc_avx2_signed(acc: __m256i, w: __m256i, y: __m256i) -> __m256i {
-		_mm256_add_epi32(acc, dps_avx2(w, y))
+		_mm256_add_epi32(acc, signed_dot4_avx2(w, y))
 	}
 
 	/// Four row-pair vectors of 32-bit groups (`v[k]`: row k's groups 0..4 in

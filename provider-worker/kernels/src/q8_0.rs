@@ -132,13 +132,11 @@ mod x86 {
 		_mm256_setzero_si256()
 	}
 
-	/// candle's lanes: `vpmaddubsw(|w|, sign(x, w))`, `vpmaddwd` with ones.
+	/// candle's lanes on the weights with their offset taken back.
 	#[inline]
 	#[target_feature(enable = "avx2")]
 	fn lanes_avx2(u: __m256i, y: __m256i, _corr: __m256i) -> __m256i {
-		let w = _mm256_xor_si256(u, _mm256_set1_epi8(-128));
-		let p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(y, w));
-		_mm256_madd_epi16(p, _mm256_set1_epi16(1))
+		super::super::signed_dot4_avx2(_mm256_xor_si256(u, _mm256_set1_epi8(-128)), y)
 	}
 
 	macro_rules! groups_kernel {

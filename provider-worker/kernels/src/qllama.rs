@@ -14,7 +14,7 @@ use crate::{
 	quant::{Q4Kind, Q4Matrix, Q8_0Matrix, QActs},
 	Isa, Threads,
 };
-use crate::gguf::{self, Gguf, GGML_TYPE_F32, GGML_TYPE_IQ4_NL, GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_Q8_0};
+use crate::gguf::{Gguf, GGML_TYPE_F32, GGML_TYPE_IQ4_NL, GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_Q8_0};
 
 /// Hyper-parameters read from the GGUF metadata.
 #[derive(Clone, Copy, Debug)]
@@ -116,10 +116,9 @@ fn f32s(bytes: &[u8]) -> Vec<f32> {
 }
 
 impl QLlama {
-	/// Builds the model from a GGUF file's bytes. `context` bounds the
-	/// positions a job may use (the RoPE table's length).
-	pub fn from_gguf(data: &[u8], context: usize) -> anyhow::Result<Self> {
-		let g = gguf::read(data)?;
+	/// Builds the model from a GGUF file's index ([`gguf::read`]) and bytes.
+	/// `context` bounds the positions a job may use (the RoPE table's length).
+	pub fn from_gguf(g: &Gguf, data: &[u8], context: usize) -> anyhow::Result<Self> {
 		let ct = &g.content;
 		let md = |k: &str| {
 			ct.metadata.get(k).ok_or_else(|| anyhow::anyhow!("GGUF metadata has no `{k}`"))
@@ -151,7 +150,7 @@ impl QLlama {
 		// `cols` long.
 		let q4 = |name: &str, cols: usize| -> anyhow::Result<(Q4Kind, &[u8], usize)> {
 			let (b, r, c, t) =
-				tensor_bytes(&g, data, name, &[GGML_TYPE_Q4_1, GGML_TYPE_Q4_0, GGML_TYPE_IQ4_NL])?;
+				tensor_bytes(g, data, name, &[GGML_TYPE_Q4_1, GGML_TYPE_Q4_0, GGML_TYPE_IQ4_NL])?;
 			anyhow::ensure!(c == cols, "tensor `{name}` has {c} columns, not {cols}");
 			let kind = match t {
 				GGML_TYPE_Q4_0 => Q4Kind::Q4_0,
@@ -172,7 +171,7 @@ impl QLlama {
 			Ok::<_, anyhow::Error>(Q4Matrix::stack(kind, name, &parts, cols)?)
 		};
 		let norm = |name: &str| -> anyhow::Result<Vec<f32>> {
-			let (b, _, c, _) = tensor_bytes(&g, data, name, &[GGML_TYPE_F32])?;
+			let (b, _, c, _) = tensor_bytes(g, data, name, &[GGML_TYPE_F32])?;
 			anyhow::ensure!(c == cfg.dim, "tensor `{name}` has {c} values, not {}", cfg.dim);
 			Ok(f32s(b))
 		};
@@ -215,12 +214,12 @@ impl QLlama {
 				)?,
 			});
 		}
-		let (eb, er, ec, _) = tensor_bytes(&g, data, "token_embd.weight", &[GGML_TYPE_Q8_0])?;
+		let (eb, er, ec, _) = tensor_bytes(g, data, "token_embd.weight", &[GGML_TYPE_Q8_0])?;
 		anyhow::ensure!(ec == cfg.dim, "token_embd has {ec} columns");
 		let embd = Q8_0Matrix::from_ggml("token_embd.weight", eb, er, ec)?;
 		// Tied embeddings unless the file has its own output matrix (as candle).
 		let output = if g.tensors.contains_key("output.weight") {
-			let (ob, or, oc, _) = tensor_bytes(&g, data, "output.weight", &[GGML_TYPE_Q8_0])?;
+			let (ob, or, oc, _) = tensor_bytes(g, data, "output.weight", &[GGML_TYPE_Q8_0])?;
 			Q8_0Matrix::from_ggml("output.weight", ob, or, oc)?
 		} else {
 			Q8_0Matrix::from_ggml("token_embd.weight", eb, er, ec)?
