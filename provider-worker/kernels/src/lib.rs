@@ -145,6 +145,36 @@ impl OutPtr {
 	}
 }
 
+/// A mutable slice that several threads write at once, each its own part
+/// (rows of a per-token buffer, positions of a KV cache).
+#[derive(Clone, Copy)]
+pub(crate) struct SharedMut<T> {
+	ptr: *mut T,
+	len: usize,
+}
+// SAFETY: users write disjoint parts only (the contract of `part`), and the
+// slice outlives the parallel call that uses it.
+unsafe impl<T: Send> Send for SharedMut<T> {}
+unsafe impl<T: Send> Sync for SharedMut<T> {}
+
+impl<T> SharedMut<T> {
+	pub(crate) fn new(s: &mut [T]) -> Self {
+		Self { ptr: s.as_mut_ptr(), len: s.len() }
+	}
+
+	/// `len` elements from `start` (bounds checked).
+	///
+	/// # Safety
+	/// The slice is alive, and no other thread touches these elements while the
+	/// returned slice lives.
+	#[inline]
+	#[allow(clippy::mut_from_ref)]
+	pub(crate) unsafe fn part(&self, start: usize, len: usize) -> &mut [T] {
+		assert!(start.checked_add(len).is_some_and(|end| end <= self.len), "part out of bounds");
+		unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), len) }
+	}
+}
+
 /// Lane sums of four signed × signed byte products on AVX2 (`|w|, sign(y,
 /// w)` into `vpmaddubsw`, then `vpmaddwd` with ones; candle's
 /// `mul_sum_i8_pairs`): exact for |w|, |y| ≤ 127 (pairs of at most 2·127·127).

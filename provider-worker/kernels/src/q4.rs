@@ -276,6 +276,10 @@ mod x86 {
 	#[inline]
 	#[target_feature(enable = "avx2")]
 	unsafe fn store(acc: __m256, n: usize, out: OutPtr, t: usize, stride: usize, r0: usize) {
+		if n == 8 {
+			// A whole group: one store (a loop of `n` stores becomes a `memcpy` call).
+			return unsafe { _mm256_storeu_ps(out.at(t * stride + r0), acc) };
+		}
 		let mut a = [0f32; 8];
 		unsafe { _mm256_storeu_ps(a.as_mut_ptr(), acc) };
 		for (i, v) in a.iter().take(n).enumerate() {

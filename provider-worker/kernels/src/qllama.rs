@@ -12,7 +12,7 @@ use crate::{
 	ops::{self, AttnShape, Rope},
 	q4, q8_0,
 	quant::{Q4Kind, Q4Matrix, Q8_0Matrix, QActs},
-	Isa, Threads,
+	Isa, SharedMut, Threads,
 };
 use crate::gguf::{Gguf, GGML_TYPE_F32, GGML_TYPE_IQ4_NL, GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_Q8_0};
 
@@ -331,53 +331,102 @@ impl QLlama {
 			head_dim: hd,
 			capacity: st.capacity,
 		};
+		// The f32 steps between the matrix products work token by token, so
+		// they too run on the pool when there are several tokens: each row is
+		// computed whole by one thread, in the same order whichever it is.
+		let rt = if n > 1 { threads } else { Threads::One };
+		let rows = |from: usize, f: &(dyn Fn(usize) + Sync)| {
+			rt.for_each(n - from, |r| r.for_each(|i| f(from + i)))
+		};
 		for (li, layer) in self.layers.iter().enumerate() {
-			// Attention.
-			ops::rms_norm(&st.x, &layer.attn_norm, c.eps, &mut st.h);
-			st.xq.quantize_q8_1(&st.h, dim);
-			q4::matmul(self.isa, threads, &layer.qkv, &st.xq, &mut st.qkv, qkv_w);
-			let (kc, vc) = (&mut st.k[li], &mut st.v[li]);
-			for t in 0..n {
-				let p = pos + t;
-				let row = &mut st.qkv[t * qkv_w..(t + 1) * qkv_w];
-				let (q, kv) = row.split_at_mut(dim);
-				let (k, v) = kv.split_at_mut(kv_dim);
-				self.rope.apply_interleaved(q, p);
-				self.rope.apply_interleaved(k, p);
-				st.q[t * dim..(t + 1) * dim].copy_from_slice(q);
-				for h in 0..c.n_kv_head {
-					let at = (h * st.capacity + p) * hd;
-					kc[at..at + hd].copy_from_slice(&k[h * hd..(h + 1) * hd]);
-					vc[at..at + hd].copy_from_slice(&v[h * hd..(h + 1) * hd]);
+			// Attention: the previous block's output added to the residual
+			// stream, normalised and quantized.
+			let (x, h, proj) =
+				(SharedMut::new(&mut st.x), SharedMut::new(&mut st.h), SharedMut::new(&mut st.proj));
+			let xq = st.xq.rows(n, dim, true);
+			rows(0, &|t| {
+				// SAFETY: row `t` of each buffer belongs to this call of the closure only.
+				let (x, h) = unsafe { (x.part(t * dim, dim), h.part(t * dim, dim)) };
+				if li > 0 {
+					add(x, unsafe { proj.part(t * dim, dim) });
 				}
-			}
+				ops::rms_norm(x, &layer.attn_norm, c.eps, h);
+				unsafe { xq.quantize(t, h) };
+			});
+			q4::matmul(self.isa, threads, &layer.qkv, &st.xq, &mut st.qkv, qkv_w);
+			// Rotary positions, then K and V into the cache at their positions.
+			let (qkv, q) = (SharedMut::new(&mut st.qkv), SharedMut::new(&mut st.q));
+			let (kc, vc) = (SharedMut::new(&mut st.k[li]), SharedMut::new(&mut st.v[li]));
+			let capacity = st.capacity;
+			rows(0, &|t| {
+				let p = pos + t;
+				// SAFETY: token `t`'s row, and position `p` of each head's cache, are this call's only.
+				let row = unsafe { qkv.part(t * qkv_w, qkv_w) };
+				let (qr, kv) = row.split_at_mut(dim);
+				let (k, v) = kv.split_at_mut(kv_dim);
+				self.rope.apply_interleaved(qr, p);
+				self.rope.apply_interleaved(k, p);
+				unsafe { q.part(t * dim, dim) }.copy_from_slice(qr);
+				for hh in 0..c.n_kv_head {
+					let at = (hh * capacity + p) * hd;
+					unsafe { kc.part(at, hd) }.copy_from_slice(&k[hh * hd..(hh + 1) * hd]);
+					unsafe { vc.part(at, hd) }.copy_from_slice(&v[hh * hd..(hh + 1) * hd]);
+				}
+			});
+			let (kc, vc) = (&st.k[li], &st.v[li]);
 			ops::attention(threads, shape, &st.q, kc, vc, pos, n, &mut st.att);
-			st.xq.quantize_q8_1(&st.att, dim);
+			let (att, xq) = (SharedMut::new(&mut st.att), st.xq.rows(n, dim, true));
+			// SAFETY: as above.
+			rows(0, &|t| unsafe { xq.quantize(t, att.part(t * dim, dim)) });
 			q4::matmul(self.isa, threads, &layer.wo, &st.xq, &mut st.proj, dim);
-			for (x, a) in st.x.iter_mut().zip(&st.proj) {
-				*x += *a;
-			}
 			// Feed-forward.
-			ops::rms_norm(&st.x, &layer.ffn_norm, c.eps, &mut st.h);
-			st.xq.quantize_q8_1(&st.h, dim);
+			let (x, h, proj) =
+				(SharedMut::new(&mut st.x), SharedMut::new(&mut st.h), SharedMut::new(&mut st.proj));
+			let xq = st.xq.rows(n, dim, true);
+			rows(0, &|t| {
+				// SAFETY: as above.
+				let (x, h) = unsafe { (x.part(t * dim, dim), h.part(t * dim, dim)) };
+				add(x, unsafe { proj.part(t * dim, dim) });
+				ops::rms_norm(x, &layer.ffn_norm, c.eps, h);
+				unsafe { xq.quantize(t, h) };
+			});
 			q4::matmul(self.isa, threads, &layer.gate_up, &st.xq, &mut st.gate_up, 2 * c.ffn);
-			for t in 0..n {
-				let gu = &st.gate_up[t * 2 * c.ffn..(t + 1) * 2 * c.ffn];
+			let (gu, act, xq) =
+				(SharedMut::new(&mut st.gate_up), SharedMut::new(&mut st.act), st.xq.rows(n, c.ffn, true));
+			rows(0, &|t| {
+				// SAFETY: as above.
+				let (gu, act) = unsafe { (gu.part(t * 2 * c.ffn, 2 * c.ffn), act.part(t * c.ffn, c.ffn)) };
 				let (g, u) = gu.split_at(c.ffn);
-				ops::swiglu(g, u, &mut st.act[t * c.ffn..(t + 1) * c.ffn]);
-			}
-			st.xq.quantize_q8_1(&st.act, c.ffn);
+				ops::swiglu(g, u, act);
+				unsafe { xq.quantize(t, act) };
+			});
 			q4::matmul(self.isa, threads, &layer.down, &st.xq, &mut st.proj, dim);
-			for (x, d) in st.x.iter_mut().zip(&st.proj) {
-				*x += *d;
-			}
 		}
 		st.len += n;
-		let rows = n - from;
-		ops::rms_norm(&st.x[from * dim..n * dim], &self.norm, c.eps, &mut st.h[..rows * dim]);
-		st.xq.quantize_q8_0(&st.h[..rows * dim], dim);
+		// The last block's output added, then the final norm, for the rows asked for.
+		let rows_out = n - from;
+		let (x, h, proj) =
+			(SharedMut::new(&mut st.x), SharedMut::new(&mut st.h), SharedMut::new(&mut st.proj));
+		let xq = st.xq.rows(rows_out, dim, false);
+		rows(from, &|t| {
+			let r = t - from;
+			// SAFETY: as above (output row `r` is token `t`'s).
+			let (x, h) = unsafe { (x.part(t * dim, dim), h.part(r * dim, dim)) };
+			add(x, unsafe { proj.part(t * dim, dim) });
+			ops::rms_norm(x, &self.norm, c.eps, h);
+			unsafe { xq.quantize(r, h) };
+		});
+		let rows = rows_out;
 		st.logits.resize(rows * c.vocab, 0.0);
 		q8_0::matmul(self.isa, threads, &self.output, &st.xq, &mut st.logits, c.vocab);
 		Ok(&st.logits[..rows * c.vocab])
+	}
+}
+
+/// `x += y`, element by element (the residual connection).
+#[inline]
+fn add(x: &mut [f32], y: &[f32]) {
+	for (a, b) in x.iter_mut().zip(y) {
+		*a += *b;
 	}
 }

@@ -422,26 +422,126 @@ impl QActs {
 
 	/// Quantizes `x` (`n` rows of `cols`) to Q8_1, as candle's `BlockQ8_1::from_float`.
 	pub fn quantize_q8_1(&mut self, x: &[f32], cols: usize) {
-		let n = x.len() / cols;
-		self.resize(n, cols / QK, true);
-		for (bi, xs) in x.chunks_exact(QK).enumerate() {
-			let (d, sum) = quantize_block(xs, &mut self.qs[bi * QK..(bi + 1) * QK]);
-			let d16 = f16::from_f32(d);
-			self.d[bi] = d16.to_f32();
-			self.sums[bi] = sum;
-			// candle: `ys.s = f16::from_f32(sum as f32) * ys.d` (an f16 product).
-			self.s[bi] = (f16::from_f32(sum as f32) * d16).to_f32();
+		let rows = self.rows(x.len() / cols, cols, true);
+		for (t, xs) in x.chunks_exact(cols).enumerate() {
+			// SAFETY: `t` < the rows sized above, written by this loop only.
+			unsafe { rows.quantize(t, xs) };
 		}
 	}
 
 	/// Quantizes `x` (`n` rows of `cols`) to Q8_0, as candle's `BlockQ8_0::from_float`.
 	pub fn quantize_q8_0(&mut self, x: &[f32], cols: usize) {
-		let n = x.len() / cols;
-		self.resize(n, cols / QK, false);
-		for (bi, xs) in x.chunks_exact(QK).enumerate() {
-			let (d, sum) = quantize_block(xs, &mut self.qs[bi * QK..(bi + 1) * QK]);
-			self.d[bi] = f16::from_f32(d).to_f32();
-			self.sums[bi] = sum;
+		let rows = self.rows(x.len() / cols, cols, false);
+		for (t, xs) in x.chunks_exact(cols).enumerate() {
+			// SAFETY: as above.
+			unsafe { rows.quantize(t, xs) };
+		}
+	}
+
+	/// Sizes the buffers for `n` rows of `cols` (Q8_1 if `q8_1`, else Q8_0) and
+	/// returns a handle through which threads quantize distinct rows at once.
+	/// The handle borrows nothing: it must not outlive `self` or a later resize.
+	pub fn rows(&mut self, n: usize, cols: usize, q8_1: bool) -> QActsRows {
+		self.resize(n, cols / QK, q8_1);
+		QActsRows {
+			n,
+			kb: self.kb,
+			qs: self.qs.as_mut_ptr(),
+			d: self.d.as_mut_ptr(),
+			s: if q8_1 { self.s.as_mut_ptr() } else { std::ptr::null_mut() },
+			sums: self.sums.as_mut_ptr(),
+		}
+	}
+}
+
+/// Rows of a [`QActs`] being quantized, possibly by several threads at once
+/// ([`QActs::rows`]); each row's bits are the same whoever computes it.
+#[derive(Clone, Copy)]
+pub struct QActsRows {
+	n: usize,
+	kb: usize,
+	qs: *mut i8,
+	d: *mut f32,
+	/// Null for Q8_0.
+	s: *mut f32,
+	sums: *mut i32,
+}
+
+// SAFETY: threads write disjoint rows only (the contract of `quantize`).
+unsafe impl Send for QActsRows {}
+unsafe impl Sync for QActsRows {}
+
+impl QActsRows {
+	/// Quantizes `xs` (one row, `kb · 32` values) into row `t`.
+	///
+	/// # Safety
+	/// The [`QActs`] this came from is alive and not resized, and no other
+	/// thread reads or writes row `t` meanwhile.
+	pub unsafe fn quantize(&self, t: usize, xs: &[f32]) {
+		assert!(t < self.n && xs.len() == self.kb * QK, "activation row {t} out of shape");
+		#[cfg(target_arch = "x86_64")]
+		if avx512() {
+			// SAFETY: the CPU has AVX-512F and F16C; the row is ours (above).
+			return unsafe { self.quantize_avx512(t, xs) };
+		}
+		for b in 0..self.kb {
+			// SAFETY: as `quantize_block_at`'s contract, from ours.
+			let (d, sum) = unsafe { self.quantize_block_at(t, b, xs) };
+			let d16 = f16::from_f32(d);
+			// candle: `ys.s = f16::from_f32(sum as f32) * ys.d` (an f16 product).
+			let s = (f16::from_f32(sum as f32) * d16).to_f32();
+			unsafe { self.set_scales(t * self.kb + b, d16.to_f32(), sum, s) };
+		}
+	}
+
+	/// Block `b` of row `t` quantized into place; returns its `d` (unrounded)
+	/// and `Σq`.
+	///
+	/// # Safety
+	/// As [`Self::quantize`]'s, for row `t`.
+	#[inline(always)]
+	unsafe fn quantize_block_at(&self, t: usize, b: usize, xs: &[f32]) -> (f32, i32) {
+		let bi = t * self.kb + b;
+		// SAFETY: block `bi` lies in row `t`, which the buffers hold.
+		let qs = unsafe { std::slice::from_raw_parts_mut(self.qs.add(bi * QK), QK) };
+		quantize_block_scalar(&xs[b * QK..(b + 1) * QK], qs)
+	}
+
+	/// # Safety
+	/// Block `bi` belongs to a row this thread owns.
+	#[inline(always)]
+	unsafe fn set_scales(&self, bi: usize, d: f32, sum: i32, s: f32) {
+		unsafe {
+			*self.d.add(bi) = d;
+			*self.sums.add(bi) = sum;
+			if !self.s.is_null() {
+				*self.s.add(bi) = s;
+			}
+		}
+	}
+
+	/// [`Self::quantize`] with the blocks in vectors and the f16 roundings
+	/// inline (`vcvtps2ph`, round to nearest even as `half` does): the same bits.
+	#[cfg(target_arch = "x86_64")]
+	#[target_feature(enable = "avx512f,f16c")]
+	unsafe fn quantize_avx512(&self, t: usize, xs: &[f32]) {
+		use std::arch::x86_64::*;
+		let f16_round = |v: f32| {
+			_mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm_set_ss(v))))
+		};
+		for b in 0..self.kb {
+			let bi = t * self.kb + b;
+			// SAFETY: block `bi` lies in row `t` (the caller's contract).
+			let qs = unsafe { std::slice::from_raw_parts_mut(self.qs.add(bi * QK), QK) };
+			let x = &xs[b * QK..(b + 1) * QK];
+			let (d, sum) = match unsafe { quantize_block_avx512(x, qs) } {
+				Some(r) => r,
+				None => quantize_block_scalar(x, qs),
+			};
+			let d16 = f16_round(d);
+			// The product of two f16 values is exact in f32; then rounded once, as `half`.
+			let s = f16_round(f16_round(sum as f32) * d16);
+			unsafe { self.set_scales(bi, d16, sum, s) };
 		}
 	}
 }
@@ -460,27 +560,13 @@ fn round_half_away(v: f32) -> i32 {
 	}
 }
 
-/// One block: `d = max|x| / 127`, `q = round(x / d)` (half away from zero, as
-/// `f32::round`). Returns `d` (unrounded) and `Σq`. AVX-512 where the CPU has
-/// it, the same bits ([`quantize_block_scalar`] for blocks with NaN or ∞).
-#[inline]
-fn quantize_block(xs: &[f32], qs: &mut [i8]) -> (f32, i32) {
-	#[cfg(target_arch = "x86_64")]
-	if avx512() && xs.len() == QK && qs.len() == QK {
-		// SAFETY: the CPU has AVX-512F; both slices hold one block.
-		if let Some(r) = unsafe { quantize_block_avx512(xs, qs) } {
-			return r;
-		}
-	}
-	quantize_block_scalar(xs, qs)
-}
-
 #[cfg(target_arch = "x86_64")]
 fn avx512() -> bool {
 	static AVX512: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 	*AVX512.get_or_init(|| {
 		std::env::var("AGORA_KERNELS").as_deref() != Ok("scalar")
 			&& std::arch::is_x86_feature_detected!("avx512f")
+			&& std::arch::is_x86_feature_detected!("f16c")
 	})
 }
 
@@ -546,8 +632,8 @@ fn quantize_block_scalar(xs: &[f32], qs: &mut [i8]) -> (f32, i32) {
 
 #[cfg(test)]
 mod tests {
-	/// The AVX-512 block quantization gives the scalar path's bits, on random
-	/// blocks, ties at ±0.5 steps, zero blocks and blocks with NaN or ∞.
+	/// The AVX-512 activation quantization gives the scalar path's bits, on
+	/// random blocks, ties at ±0.5 steps, zero blocks and blocks with NaN or ∞.
 	#[test]
 	fn vector_quantization_equals_scalar() {
 		let mut seed = 9u64;
@@ -563,11 +649,24 @@ mod tests {
 		blocks.push(vec![0.0; 32]);
 		blocks.push((0..32).map(|j| if j == 3 { f32::NAN } else { j as f32 }).collect());
 		blocks.push((0..32).map(|j| if j == 5 { f32::INFINITY } else { -(j as f32) }).collect());
-		for xs in &blocks {
-			let (mut a, mut b) = ([0i8; 32], [0i8; 32]);
-			let want = super::quantize_block_scalar(xs, &mut a);
-			let got = super::quantize_block(xs, &mut b);
-			assert_eq!((want.0.to_bits(), want.1, a), (got.0.to_bits(), got.1, b), "{xs:?}");
+		// One row of all the blocks, quantized as the kernels' callers do
+		// (the vector path where the CPU has one), against the scalar
+		// reference block by block with `half`'s f16 roundings.
+		let row: Vec<f32> = blocks.concat();
+		let mut acts = super::QActs::default();
+		acts.quantize_q8_1(&row, row.len());
+		for (bi, xs) in blocks.iter().enumerate() {
+			let mut q = [0i8; 32];
+			let (d, sum) = super::quantize_block_scalar(xs, &mut q);
+			let d16 = half::f16::from_f32(d);
+			let s = (half::f16::from_f32(sum as f32) * d16).to_f32();
+			let got = (
+				acts.d[bi].to_bits(),
+				acts.sums[bi],
+				acts.s[bi].to_bits(),
+				&acts.qs[bi * 32..(bi + 1) * 32],
+			);
+			assert_eq!((d16.to_f32().to_bits(), sum, s.to_bits(), &q[..]), got, "{xs:?}");
 		}
 	}
 
