@@ -98,9 +98,6 @@ mod x86 {
 	};
 	use std::arch::x86_64::*;
 
-	/// How far ahead of the stream to prefetch, in bytes.
-	const PREFETCH: usize = 4 * Q8_0_GROUP_BLOCK;
-
 	/// candle's `hsum_float_8`.
 	#[inline]
 	#[target_feature(enable = "avx2")]
@@ -158,11 +155,7 @@ mod x86 {
 					let mut acc = [_mm256_setzero_ps(); Q8_0_GROUP];
 					for (b, &dx) in xd.iter().enumerate() {
 						let p = unsafe { base.add(b * Q8_0_GROUP_BLOCK) };
-						for line in 0..3 {
-							_mm_prefetch::<_MM_HINT_T0>(
-								p.wrapping_add(PREFETCH + 64 * line) as *const i8
-							);
-						}
+						// No software prefetch (as the 4-bit decode kernel).
 						let y = unsafe { _mm256_loadu_si256(xq.add(b * QK) as *const __m256i) };
 						let corr = $corr(y);
 						let dx = _mm256_set1_ps(dx);

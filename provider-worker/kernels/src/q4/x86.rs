@@ -150,7 +150,6 @@ macro_rules! groups_kernel {
 		) {
 			let kb = w.kb;
 			let gb = w.kind.group_block();
-			let prefetch = 4 * gb;
 			let low = _mm256_set1_epi8(0x0F);
 			// IQ4_NL's grid, per 128-bit lane: the values themselves
 			// (signed kernels) or offset by 128 (unsigned ones).
@@ -176,10 +175,11 @@ macro_rules! groups_kernel {
 					// Decode: one pass over the group's stream.
 					let mut acc = _mm256_setzero_ps();
 					for b in 0..kb {
+						// No software prefetch: the group's stream is sequential,
+						// and prefetching four blocks ahead made decode 10-15%
+						// slower (docs/benchmarks.md); the hardware prefetcher
+						// does better alone.
 						let p = unsafe { base.add(b * gb) };
-						_mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(prefetch) as *const i8);
-						_mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(prefetch + 64) as *const i8);
-						_mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(prefetch + 128) as *const i8);
 						let (ylo, yhi) = unsafe {
 							(
 								_mm256_broadcastsi128_si256(_mm_loadu_si128(
