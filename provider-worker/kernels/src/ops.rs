@@ -5,14 +5,36 @@ use super::{OutPtr, Threads};
 
 /// `out = x / sqrt(mean(x²) + eps) · alpha`, per row of `alpha.len()`, summing
 /// the squares in order as candle's `rms_norm` does.
+///
+/// Each row's sum is one sequential chain of adds (candle's order), so eight
+/// rows' chains run side by side: the same bits, without waiting out each
+/// add's latency in turn.
 pub fn rms_norm(x: &[f32], alpha: &[f32], eps: f32, out: &mut [f32]) {
+	const ROWS: usize = 8;
 	let n = alpha.len();
-	for (xs, os) in x.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
-		let sum2: f32 = xs.iter().map(|v| v * v).sum();
-		let m = (sum2 / n as f32 + eps).sqrt();
-		for ((o, &v), &a) in os.iter_mut().zip(xs).zip(alpha) {
-			*o = v / m * a;
+	let rows = x.len() / n;
+	let mut r0 = 0;
+	while r0 < rows {
+		let k = (rows - r0).min(ROWS);
+		// Past the last row, the last one again (its sum computed twice, used once).
+		let xs: [&[f32]; ROWS] = std::array::from_fn(|i| {
+			let r = r0 + i.min(k - 1);
+			&x[r * n..(r + 1) * n]
+		});
+		let mut sum2 = [0f32; ROWS];
+		for j in 0..n {
+			for (s, row) in sum2.iter_mut().zip(&xs) {
+				*s += row[j] * row[j];
+			}
 		}
+		for (i, (xs, &s)) in xs.iter().zip(&sum2).take(k).enumerate() {
+			let m = (s / n as f32 + eps).sqrt();
+			let os = &mut out[(r0 + i) * n..(r0 + i + 1) * n];
+			for ((o, &v), &a) in os.iter_mut().zip(xs.iter()).zip(alpha) {
+				*o = v / m * a;
+			}
+		}
+		r0 += k;
 	}
 }
 
@@ -153,9 +175,13 @@ fn exp8_glibc(x: std::arch::x86_64::__m256) -> std::arch::x86_64::__m256 {
 	let ki = _mm512_castpd_si512(kds);
 	let kd = _mm512_sub_pd(kds, shift);
 	let r = _mm512_fmsub_pd(inv, xd, kd);
-	let idx = _mm512_and_si512(ki, _mm512_set1_epi64(31));
-	// SAFETY: every index is below 32.
-	let t = unsafe { _mm512_i64gather_epi64::<8>(idx, T.as_ptr() as *const i64) };
+	// T[ki % 32] by two two-register permutes (index bits 0..4) and a blend
+	// on bit 4, cheaper than a gather.
+	// SAFETY: each load reads 8 of the table's 32 entries.
+	let tab: [__m512i; 4] = std::array::from_fn(|i| unsafe { _mm512_loadu_si512(T.as_ptr().add(8 * i) as *const _) });
+	let lo = _mm512_permutex2var_epi64(tab[0], ki, tab[1]);
+	let hi = _mm512_permutex2var_epi64(tab[2], ki, tab[3]);
+	let t = _mm512_mask_blend_epi64(_mm512_test_epi64_mask(ki, _mm512_set1_epi64(16)), lo, hi);
 	let s = _mm512_castsi512_pd(_mm512_add_epi64(t, _mm512_slli_epi64::<47>(ki)));
 	let c0 = _mm512_set1_pd(f64::from_bits(0x3fac6af84b912394) / N / N / N);
 	let c1 = _mm512_set1_pd(f64::from_bits(0x3fcebfce50fac4f3) / N / N);

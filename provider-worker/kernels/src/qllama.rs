@@ -338,20 +338,26 @@ impl QLlama {
 		let rows = |from: usize, f: &(dyn Fn(usize) + Sync)| {
 			rt.for_each(n - from, |r| r.for_each(|i| f(from + i)))
 		};
+		// The same by ranges of rows (the norms interleave their rows' sums).
+		let ranges = |from: usize, f: &(dyn Fn(std::ops::Range<usize>) + Sync)| {
+			rt.for_each(n - from, |r| f(from + r.start..from + r.end))
+		};
 		for (li, layer) in self.layers.iter().enumerate() {
 			// Attention: the previous block's output added to the residual
 			// stream, normalised and quantized.
 			let (x, h, proj) =
 				(SharedMut::new(&mut st.x), SharedMut::new(&mut st.h), SharedMut::new(&mut st.proj));
 			let xq = st.xq.rows(n, dim, true);
-			rows(0, &|t| {
-				// SAFETY: row `t` of each buffer belongs to this call of the closure only.
-				let (x, h) = unsafe { (x.part(t * dim, dim), h.part(t * dim, dim)) };
+			ranges(0, &|r| {
+				// SAFETY: rows `r` of each buffer belong to this call of the closure only.
+				let (x, h) = unsafe { (x.part(r.start * dim, r.len() * dim), h.part(r.start * dim, r.len() * dim)) };
 				if li > 0 {
-					add(x, unsafe { proj.part(t * dim, dim) });
+					add(x, unsafe { proj.part(r.start * dim, r.len() * dim) });
 				}
 				ops::rms_norm(x, &layer.attn_norm, c.eps, h);
-				unsafe { xq.quantize(t, h) };
+				for (t, h) in r.zip(h.chunks_exact(dim)) {
+					unsafe { xq.quantize(t, h) };
+				}
 			});
 			q4::matmul(self.isa, threads, &layer.qkv, &st.xq, &mut st.qkv, qkv_w);
 			// Rotary positions, then K and V into the cache at their positions.
@@ -383,12 +389,14 @@ impl QLlama {
 			let (x, h, proj) =
 				(SharedMut::new(&mut st.x), SharedMut::new(&mut st.h), SharedMut::new(&mut st.proj));
 			let xq = st.xq.rows(n, dim, true);
-			rows(0, &|t| {
+			ranges(0, &|r| {
 				// SAFETY: as above.
-				let (x, h) = unsafe { (x.part(t * dim, dim), h.part(t * dim, dim)) };
-				add(x, unsafe { proj.part(t * dim, dim) });
+				let (x, h) = unsafe { (x.part(r.start * dim, r.len() * dim), h.part(r.start * dim, r.len() * dim)) };
+				add(x, unsafe { proj.part(r.start * dim, r.len() * dim) });
 				ops::rms_norm(x, &layer.ffn_norm, c.eps, h);
-				unsafe { xq.quantize(t, h) };
+				for (t, h) in r.zip(h.chunks_exact(dim)) {
+					unsafe { xq.quantize(t, h) };
+				}
 			});
 			q4::matmul(self.isa, threads, &layer.gate_up, &st.xq, &mut st.gate_up, 2 * c.ffn);
 			let (gu, act, xq) =
@@ -408,13 +416,15 @@ impl QLlama {
 		let (x, h, proj) =
 			(SharedMut::new(&mut st.x), SharedMut::new(&mut st.h), SharedMut::new(&mut st.proj));
 		let xq = st.xq.rows(rows_out, dim, false);
-		rows(from, &|t| {
-			let r = t - from;
-			// SAFETY: as above (output row `r` is token `t`'s).
-			let (x, h) = unsafe { (x.part(t * dim, dim), h.part(r * dim, dim)) };
-			add(x, unsafe { proj.part(t * dim, dim) });
+		ranges(from, &|r| {
+			// SAFETY: as above (output row `t - from` is token `t`'s).
+			let len = r.len() * dim;
+			let (x, h) = unsafe { (x.part(r.start * dim, len), h.part((r.start - from) * dim, len)) };
+			add(x, unsafe { proj.part(r.start * dim, len) });
 			ops::rms_norm(x, &self.norm, c.eps, h);
-			unsafe { xq.quantize(r, h) };
+			for (t, h) in r.zip(h.chunks_exact(dim)) {
+				unsafe { xq.quantize(t - from, h) };
+			}
 		});
 		let rows = rows_out;
 		st.logits.resize(rows * c.vocab, 0.0);
