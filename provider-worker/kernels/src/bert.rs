@@ -261,9 +261,12 @@ fn attend(
 		*s = ops::dot(q, &qkv[k..k + hd]) * scale;
 		max = max.max(*s);
 	}
-	let mut sum = 0f32;
+	// The exponentials in one loop (it vectorises), then their sum in order.
 	for s in scores.iter_mut() {
 		*s = ops::exp_f32(*s - max);
+	}
+	let mut sum = 0f32;
+	for s in scores.iter() {
 		sum += *s;
 	}
 	o.fill(0.0);

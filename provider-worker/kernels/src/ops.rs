@@ -399,7 +399,8 @@ pub fn candle_vec_sum(xs: &[f32]) -> f32 {
 pub fn exp_f32(x: f32) -> f32 {
 	let x = x.clamp(-87.3, 88.0);
 	// Round to nearest by the 1.5·2²³ trick (plain adds: the loop vectorises).
-	let n = (x * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
+	let t = x * std::f32::consts::LOG2_E + 12_582_912.0;
+	let n = t - 12_582_912.0;
 	// Cody–Waite: ln2 split in a high part exact in f32 and a low correction.
 	let r = (x - n * 0.693_145_75) - n * 1.428_606_8e-6;
 	let p = 1.0
@@ -407,7 +408,10 @@ pub fn exp_f32(x: f32) -> f32 {
 			+ r * (0.5
 				+ r * (0.166_666_67
 					+ r * (0.041_666_668 + r * (0.008_333_334 + r * 0.001_388_889)))));
-	let bits = ((n as i32 + 127) as u32) << 23;
+	// 2^n from `t`'s bits, which hold 0x4B40_0000 + n (|n| ≤ 127 < 2²²): the
+	// same value as `(n as i32 + 127) << 23`, in integer lanes (Rust's
+	// saturating `as` cast does not vectorise).
+	let bits = t.to_bits().wrapping_sub(0x4B40_0000).wrapping_add(127) << 23;
 	p * f32::from_bits(bits)
 }
 
@@ -483,6 +487,30 @@ mod tests {
 					"exp({x:e}) = {g:e}, libm {want:e}"
 				);
 			}
+		}
+	}
+
+	/// `exp_f32`'s 2ⁿ from the rounding sum's bits is the value the plain
+	/// `n as i32` cast gives, on every 7th f32 bit pattern.
+	#[test]
+	fn exp_f32_scale_from_bits_equals_the_cast() {
+		let old = |x: f32| {
+			let x = x.clamp(-87.3, 88.0);
+			let n = (x * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
+			let r = (x - n * 0.693_145_75) - n * 1.428_606_8e-6;
+			let p = 1.0
+				+ r * (1.0
+					+ r * (0.5
+						+ r * (0.166_666_67
+							+ r * (0.041_666_668 + r * (0.008_333_334 + r * 0.001_388_889)))));
+			p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+		};
+		for i in 0..u32::MAX / 7 {
+			let x = f32::from_bits(i * 7);
+			if x.is_nan() {
+				continue;
+			}
+			assert_eq!(exp_f32(x).to_bits(), old(x).to_bits(), "exp_f32({x:e})");
 		}
 	}
 
