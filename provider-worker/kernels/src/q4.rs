@@ -24,7 +24,10 @@
 //!   transposed so that lane `j` of vector `s` holds row `j`'s quants
 //!   `4s..4s+4`; a token's block is then eight `vpdpbusd` of those vectors with
 //!   its 4-byte groups broadcast — the rows' sums come out in lanes with no
-//!   horizontal adds — and four tokens share each load of the weights.
+//!   horizontal adds — and four tokens share each load of the weights. Where
+//!   the CPU has AVX-512, two groups go through together in 512-bit vectors
+//!   (`wide.rs`: the same arithmetic lane for lane, half the instructions per
+//!   row).
 //!
 //! The unsigned-by-signed products take the nibbles as they are (0..16) for
 //! Q4_1 and Q4_0 (Q4_0's `−8` comes off as `8·Σx`, the activations' exact
