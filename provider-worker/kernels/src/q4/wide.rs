@@ -12,7 +12,7 @@ use super::{
 		quant::{Q4Matrix, QActs, IQ4NL_VALUES, Q4_GROUP, QK},
 		OutPtr,
 	},
-	x86::transpose4,
+	x86::unpack_block,
 	K_IQ4, K_Q4_0, K_Q4_1,
 };
 use std::arch::x86_64::*;
@@ -89,7 +89,6 @@ pub(super) unsafe fn pair_vnni<const K: u8>(
 	let kb = w.kb;
 	let gb = w.kind.group_block();
 	debug_assert!((g + 2) * Q4_GROUP <= w.rows && x.n > 0);
-	let low = _mm256_set1_epi8(0x0F);
 	// IQ4_NL's grid offset by 128 (the products take unsigned weights).
 	let grid: [u8; 16] = std::array::from_fn(|i| (IQ4NL_VALUES[i] as i32 + 128) as u8);
 	let lut = unsafe { _mm256_broadcastsi128_si256(_mm_loadu_si128(grid.as_ptr() as *const __m128i)) };
@@ -98,7 +97,6 @@ pub(super) unsafe fn pair_vnni<const K: u8>(
 		K_IQ4 => 128,
 		_ => 0,
 	};
-	let map = |v: __m256i| if K == K_IQ4 { _mm256_shuffle_epi8(lut, v) } else { v };
 	let r0 = g * Q4_GROUP;
 	let bases = [0, 1].map(|i| unsafe { w.data.as_ptr().add((g + i) * kb * gb) });
 	let xq = x.qs.as_ptr();
@@ -113,28 +111,13 @@ pub(super) unsafe fn pair_vnni<const K: u8>(
 		for (b, (wb, dmb)) in wbuf.iter_mut().zip(dm.iter_mut()).take(nb).enumerate() {
 			for (half, base) in bases.iter().enumerate() {
 				let p = unsafe { base.add((b0 + b) * gb) };
-				// v[k]: rows k | k+4 of this group, 16 quant bytes each.
-				let v: [__m256i; 4] =
-					std::array::from_fn(|k| unsafe { _mm256_loadu_si256(p.add(32 * k) as *const __m256i) });
-				let lo = v.map(|q| map(_mm256_and_si256(q, low)));
-				let hi = v.map(|q| map(_mm256_and_si256(_mm256_srli_epi16(q, 4), low)));
-				let mut t = [_mm256_setzero_si256(); 8];
-				(t[0], t[1], t[2], t[3]) = transpose4(lo);
-				(t[4], t[5], t[6], t[7]) = transpose4(hi);
+				let (t, d, m) = unsafe { unpack_block::<K>(p, lut) };
 				for (dst, tv) in wb.iter_mut().zip(t) {
 					unsafe { _mm256_storeu_si256(dst.as_mut_ptr().add(32 * half) as *mut __m256i, tv) };
 				}
 				unsafe {
-					_mm256_storeu_ps(
-						dmb[0].as_mut_ptr().add(8 * half),
-						_mm256_cvtph_ps(_mm_loadu_si128(p.add(128) as *const __m128i)),
-					);
-					if K == K_Q4_1 {
-						_mm256_storeu_ps(
-							dmb[1].as_mut_ptr().add(8 * half),
-							_mm256_cvtph_ps(_mm_loadu_si128(p.add(144) as *const __m128i)),
-						);
-					}
+					_mm256_storeu_ps(dmb[0].as_mut_ptr().add(8 * half), d);
+					_mm256_storeu_ps(dmb[1].as_mut_ptr().add(8 * half), m);
 				}
 			}
 		}

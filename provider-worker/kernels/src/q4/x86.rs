@@ -82,7 +82,7 @@ fn dpacc_avx2_signed(acc: __m256i, w: __m256i, y: __m256i) -> __m256i {
 /// `s`, holding rows 0..8's group `s` in lane order.
 #[inline]
 #[target_feature(enable = "avx2")]
-pub(super) fn transpose4(v: [__m256i; 4]) -> (__m256i, __m256i, __m256i, __m256i) {
+fn transpose4(v: [__m256i; 4]) -> (__m256i, __m256i, __m256i, __m256i) {
 	let a01 = _mm256_unpacklo_epi32(v[0], v[1]);
 	let b01 = _mm256_unpackhi_epi32(v[0], v[1]);
 	let a23 = _mm256_unpacklo_epi32(v[2], v[3]);
@@ -93,6 +93,35 @@ pub(super) fn transpose4(v: [__m256i; 4]) -> (__m256i, __m256i, __m256i, __m256i
 		_mm256_unpacklo_epi64(b01, b23),
 		_mm256_unpackhi_epi64(b01, b23),
 	)
+}
+
+/// One group-block of eight rows unpacked for prompt processing: eight
+/// vectors, lane `j` of vector `s` holding row `j`'s quants `4s..4s+4` (`s` ≥ 4:
+/// the high nibbles; IQ4_NL's looked up in `lut`), then the rows' scales and,
+/// for Q4_1, minimums (zero otherwise), widened.
+///
+/// # Safety
+/// `p` points at a whole group-block of format `K`.
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+pub(super) unsafe fn unpack_block<const K: u8>(p: *const u8, lut: __m256i) -> ([__m256i; 8], __m256, __m256) {
+	let low = _mm256_set1_epi8(0x0F);
+	let map = |v: __m256i| if K == K_IQ4 { _mm256_shuffle_epi8(lut, v) } else { v };
+	// v[k]: rows k | k+4, 16 quant bytes each.
+	let v: [__m256i; 4] =
+		std::array::from_fn(|k| unsafe { _mm256_loadu_si256(p.add(32 * k) as *const __m256i) });
+	let lo = v.map(|q| map(_mm256_and_si256(q, low)));
+	let hi = v.map(|q| map(_mm256_and_si256(_mm256_srli_epi16(q, 4), low)));
+	let mut t = [_mm256_setzero_si256(); 8];
+	(t[0], t[1], t[2], t[3]) = transpose4(lo);
+	(t[4], t[5], t[6], t[7]) = transpose4(hi);
+	let d = unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p.add(128) as *const __m128i)) };
+	let m = if K == K_Q4_1 {
+		unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p.add(144) as *const __m128i)) }
+	} else {
+		_mm256_setzero_ps()
+	};
+	(t, d, m)
 }
 
 /// Four vectors of row pairs (`v[k]`: row `k` in the low half, row `k + 4`
@@ -224,31 +253,15 @@ macro_rules! groups_kernel {
 						wbuf.iter_mut().zip(dm.iter_mut()).take(nb).enumerate()
 					{
 						let p = unsafe { base.add((b0 + b) * gb) };
-						// v[k]: rows k | k+4, 16 quant bytes each.
-						let v: [__m256i; 4] = std::array::from_fn(|k| unsafe {
-							_mm256_loadu_si256(p.add(32 * k) as *const __m256i)
-						});
-						let lo = v.map(|q| map(_mm256_and_si256(q, low)));
-						let hi = v.map(|q| map(_mm256_and_si256(_mm256_srli_epi16(q, 4), low)));
-						let mut t = [_mm256_setzero_si256(); 8];
-						(t[0], t[1], t[2], t[3]) = transpose4(lo);
-						(t[4], t[5], t[6], t[7]) = transpose4(hi);
+						let (t, d, m) = unsafe { unpack_block::<K>(p, lut) };
 						for (dst, tv) in wb.iter_mut().zip(t) {
 							unsafe {
 								_mm256_storeu_si256(dst.as_mut_ptr() as *mut __m256i, tv)
 							};
 						}
 						unsafe {
-							_mm256_storeu_ps(
-								dmb[0].as_mut_ptr(),
-								_mm256_cvtph_ps(_mm_loadu_si128(p.add(128) as *const __m128i)),
-							);
-							if K == K_Q4_1 {
-								_mm256_storeu_ps(
-									dmb[1].as_mut_ptr(),
-									_mm256_cvtph_ps(_mm_loadu_si128(p.add(144) as *const __m128i)),
-								);
-							}
+							_mm256_storeu_ps(dmb[0].as_mut_ptr(), d);
+							_mm256_storeu_ps(dmb[1].as_mut_ptr(), m);
 						}
 					}
 					let last = b0 + nb == kb;
