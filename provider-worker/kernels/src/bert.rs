@@ -213,7 +213,7 @@ impl Bert {
 		let scale = 1.0 / (hd as f32).sqrt();
 		let n_seq = starts.len() - 1;
 		let longest = starts.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
-		let ptr = OutPtr(ctx.as_mut_ptr());
+		let ptr = OutPtr::new(ctx);
 		threads.for_each(n_seq * heads, |range| {
 			let mut scores = vec![0f32; longest];
 			for item in range {
@@ -299,7 +299,7 @@ unsafe fn attend_avx2(
 fn add_norm(threads: Threads, x: &mut [f32], y: &[f32], ln: &(Vec<f32>, Vec<f32>), eps: f32) {
 	let h = ln.0.len();
 	let rows = x.len() / h;
-	let ptr = OutPtr(x.as_mut_ptr());
+	let ptr = OutPtr::new(x);
 	threads.for_each(rows, |range| {
 		// SAFETY: each row belongs to one item.
 		let xs =

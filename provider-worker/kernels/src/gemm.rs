@@ -179,7 +179,7 @@ pub fn matmul(isa: Isa, threads: Threads, w: &Packed, a: &[f32], out: &mut [f32]
 		});
 		return;
 	}
-	let ptr = OutPtr(out.as_mut_ptr());
+	let ptr = OutPtr::new(out);
 	for_each_tile(threads, m, n, |p, r0, rows| {
 		// SAFETY: each (row block, panel) tile of `out` belongs to one item.
 		unsafe { tile(isa, w, a, r0, rows, p, ptr, epi) };
@@ -212,7 +212,7 @@ fn bf16_matmul(
 	epi: Epilogue,
 ) {
 	let (k2, n) = (w.k.div_ceil(2), w.n);
-	let ptr = OutPtr(out.as_mut_ptr());
+	let ptr = OutPtr::new(out);
 	for_each_tile(threads, m, n, |p, r0, rows| {
 		let panel = &panels[p * k2 * NR * 2..(p + 1) * k2 * NR * 2];
 		let mut acc = [[0f32; NR]; MR];

@@ -125,28 +125,9 @@ impl Threads {
 	}
 }
 
-/// A raw output pointer that threads write disjoint elements through.
-#[derive(Clone, Copy)]
-pub(crate) struct OutPtr(pub *mut f32);
-// SAFETY: the kernels only write disjoint (row, token) elements from different
-// threads, and the buffer outlives the parallel call.
-unsafe impl Send for OutPtr {}
-unsafe impl Sync for OutPtr {}
-
-impl OutPtr {
-	/// The element `i` places past the start (a method, so closures capture the
-	/// whole `OutPtr` rather than its raw field).
-	///
-	/// # Safety
-	/// `i` must be within the buffer.
-	#[inline]
-	pub(crate) unsafe fn at(self, i: usize) -> *mut f32 {
-		unsafe { self.0.add(i) }
-	}
-}
-
 /// A mutable slice that several threads write at once, each its own part
-/// (rows of a per-token buffer, positions of a KV cache).
+/// (output elements of a kernel, rows of a per-token buffer, positions of a
+/// KV cache).
 #[derive(Clone, Copy)]
 pub(crate) struct SharedMut<T> {
 	ptr: *mut T,
@@ -162,6 +143,17 @@ impl<T> SharedMut<T> {
 		Self { ptr: s.as_mut_ptr(), len: s.len() }
 	}
 
+	/// The element `i` places past the start, unchecked (the kernels' inner
+	/// loops; a method, so closures capture the whole handle).
+	///
+	/// # Safety
+	/// `i` must be within the slice.
+	#[inline]
+	pub(crate) unsafe fn at(self, i: usize) -> *mut T {
+		debug_assert!(i < self.len);
+		unsafe { self.ptr.add(i) }
+	}
+
 	/// `len` elements from `start` (bounds checked).
 	///
 	/// # Safety
@@ -174,6 +166,9 @@ impl<T> SharedMut<T> {
 		unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), len) }
 	}
 }
+
+/// A kernel's output, written element by element from several threads.
+pub(crate) type OutPtr = SharedMut<f32>;
 
 /// Lane sums of four signed × signed byte products on AVX2 (`|w|, sign(y,
 /// w)` into `vpmaddubsw`, then `vpmaddwd` with ones; candle's

@@ -22,9 +22,14 @@ pub fn rms_norm(x: &[f32], alpha: &[f32], eps: f32, out: &mut [f32]) {
 			&x[r * n..(r + 1) * n]
 		});
 		let mut sum2 = [0f32; ROWS];
-		for j in 0..n {
-			for (s, row) in sum2.iter_mut().zip(&xs) {
-				*s += row[j] * row[j];
+		if k == 1 {
+			// One row (decode): its chain alone, not eight copies of it.
+			sum2[0] = xs[0].iter().fold(0f32, |s, v| s + v * v);
+		} else {
+			for j in 0..n {
+				for (s, row) in sum2.iter_mut().zip(&xs) {
+					*s += row[j] * row[j];
+				}
 			}
 		}
 		for (i, (xs, &s)) in xs.iter().zip(&sum2).take(k).enumerate() {
@@ -252,7 +257,7 @@ pub fn attention(
 	let kv = pos + tokens;
 	// candle: `(q.matmul(&k.t()) / sqrt(head_dim))`, an affine op `v * mul + add`.
 	let mul = (1.0 / (hd as f64).sqrt()) as f32;
-	let ptr = OutPtr(out.as_mut_ptr());
+	let ptr = OutPtr::new(out);
 	assert!(out.len() >= tokens * n_head * hd && q.len() >= tokens * n_head * hd);
 	assert!(
 		kv <= capacity

@@ -70,7 +70,7 @@ pub fn matmul(
 	}
 	assert_eq!(x.sums.len(), x.d.len(), "4-bit matmul: activation block sums missing");
 	assert_eq!(x.qs.len(), x.n * x.kb * QK, "4-bit matmul: activations incomplete");
-	let ptr = OutPtr(out.as_mut_ptr());
+	let ptr = OutPtr::new(out);
 	// Prompt processing on 512-bit vectors takes groups in pairs: the work
 	// items are then pairs, so that no item splits one.
 	#[cfg(target_arch = "x86_64")]

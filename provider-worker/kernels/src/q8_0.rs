@@ -36,7 +36,7 @@ pub fn matmul(
 		"Q8_0 matmul: output too small"
 	);
 	assert_eq!(x.qs.len(), x.n * x.kb * QK, "Q8_0 matmul: activations incomplete");
-	let ptr = OutPtr(out.as_mut_ptr());
+	let ptr = OutPtr::new(out);
 	let items = w.groups().div_ceil(GROUP_TILE);
 	threads.for_each(items, |range| {
 		let groups = range.start * GROUP_TILE..(range.end * GROUP_TILE).min(w.groups());

@@ -426,10 +426,9 @@ impl QLlama {
 				unsafe { xq.quantize(t - from, h) };
 			}
 		});
-		let rows = rows_out;
-		st.logits.resize(rows * c.vocab, 0.0);
+		st.logits.resize(rows_out * c.vocab, 0.0);
 		q8_0::matmul(self.isa, threads, &self.output, &st.xq, &mut st.logits, c.vocab);
-		Ok(&st.logits[..rows * c.vocab])
+		Ok(&st.logits[..rows_out * c.vocab])
 	}
 }
 

@@ -484,38 +484,37 @@ impl QActsRows {
 			// SAFETY: the CPU has AVX-512F and F16C; the row is ours (above).
 			return unsafe { self.quantize_avx512(t, xs) };
 		}
-		for b in 0..self.kb {
-			// SAFETY: as `quantize_block_at`'s contract, from ours.
-			let (d, sum) = unsafe { self.quantize_block_at(t, b, xs) };
-			let d16 = f16::from_f32(d);
-			// candle: `ys.s = f16::from_f32(sum as f32) * ys.d` (an f16 product).
-			let s = (f16::from_f32(sum as f32) * d16).to_f32();
-			unsafe { self.set_scales(t * self.kb + b, d16.to_f32(), sum, s) };
-		}
+		let f16_round = |v: f32| f16::from_f32(v).to_f32();
+		// SAFETY: the row is ours (the caller's contract).
+		unsafe { self.quantize_with(t, xs, quantize_block_scalar, f16_round) }
 	}
 
-	/// Block `b` of row `t` quantized into place; returns its `d` (unrounded)
-	/// and `Σq`.
+	/// Row `t`'s blocks: `block` quantizes one and returns its `d` (unrounded)
+	/// and `Σq`; `f16_round` rounds to f16 and back. Then `d` and, for Q8_1,
+	/// candle's `s = f16(Σq) · f16(d)` (an f16 product: exact in f32, then
+	/// rounded once).
 	///
 	/// # Safety
 	/// As [`Self::quantize`]'s, for row `t`.
 	#[inline(always)]
-	unsafe fn quantize_block_at(&self, t: usize, b: usize, xs: &[f32]) -> (f32, i32) {
-		let bi = t * self.kb + b;
-		// SAFETY: block `bi` lies in row `t`, which the buffers hold.
-		let qs = unsafe { std::slice::from_raw_parts_mut(self.qs.add(bi * QK), QK) };
-		quantize_block_scalar(&xs[b * QK..(b + 1) * QK], qs)
-	}
-
-	/// # Safety
-	/// Block `bi` belongs to a row this thread owns.
-	#[inline(always)]
-	unsafe fn set_scales(&self, bi: usize, d: f32, sum: i32, s: f32) {
-		unsafe {
-			*self.d.add(bi) = d;
-			*self.sums.add(bi) = sum;
-			if !self.s.is_null() {
-				*self.s.add(bi) = s;
+	unsafe fn quantize_with(
+		&self,
+		t: usize,
+		xs: &[f32],
+		block: impl Fn(&[f32], &mut [i8]) -> (f32, i32),
+		f16_round: impl Fn(f32) -> f32,
+	) {
+		for (b, x) in xs.chunks_exact(QK).enumerate() {
+			let bi = t * self.kb + b;
+			// SAFETY: block `bi` lies in row `t`, which the buffers hold and the caller owns.
+			unsafe {
+				let (d, sum) = block(x, std::slice::from_raw_parts_mut(self.qs.add(bi * QK), QK));
+				let d16 = f16_round(d);
+				*self.d.add(bi) = d16;
+				*self.sums.add(bi) = sum;
+				if !self.s.is_null() {
+					*self.s.add(bi) = f16_round(f16_round(sum as f32) * d16);
+				}
 			}
 		}
 	}
@@ -529,20 +528,11 @@ impl QActsRows {
 		let f16_round = |v: f32| {
 			_mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm_set_ss(v))))
 		};
-		for b in 0..self.kb {
-			let bi = t * self.kb + b;
-			// SAFETY: block `bi` lies in row `t` (the caller's contract).
-			let qs = unsafe { std::slice::from_raw_parts_mut(self.qs.add(bi * QK), QK) };
-			let x = &xs[b * QK..(b + 1) * QK];
-			let (d, sum) = match unsafe { quantize_block_avx512(x, qs) } {
-				Some(r) => r,
-				None => quantize_block_scalar(x, qs),
-			};
-			let d16 = f16_round(d);
-			// The product of two f16 values is exact in f32; then rounded once, as `half`.
-			let s = f16_round(f16_round(sum as f32) * d16);
-			unsafe { self.set_scales(bi, d16, sum, s) };
-		}
+		// SAFETY: the CPU has AVX-512F (the caller's check); the row is ours.
+		let block = |x: &[f32], qs: &mut [i8]| {
+			unsafe { quantize_block_avx512(x, qs) }.unwrap_or_else(|| quantize_block_scalar(x, qs))
+		};
+		unsafe { self.quantize_with(t, xs, block, f16_round) }
 	}
 }
 

@@ -157,7 +157,7 @@ fn tiles(
 	epi: Epilogue,
 ) {
 	let (k4, n) = (w.k.div_ceil(4), w.n);
-	let ptr = OutPtr(out.as_mut_ptr());
+	let ptr = OutPtr::new(out);
 	for_each_tile(threads, m, n, |p, r0, rows| {
 		let panel = &panels.q[p * k4 * NR * 4..(p + 1) * k4 * NR * 4];
 		let mut iacc = [[0i32; NR]; MR];
