@@ -212,33 +212,65 @@ impl Bert {
 		let hd = h / heads;
 		let scale = 1.0 / (hd as f32).sqrt();
 		let n_seq = starts.len() - 1;
-		let longest = starts.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
 		let ptr = OutPtr::new(ctx);
 		threads.for_each(n_seq * heads, |range| {
-			let mut scores = vec![0f32; longest];
+			let mut buf = (Vec::new(), Vec::new());
 			for item in range {
 				let (si, hh) = (item / heads, item % heads);
-				let (a, b) = (starts[si], starts[si + 1]);
-				let len = b - a;
-				let (qo, ko, vo) = (hh * hd, h + hh * hd, 2 * h + hh * hd);
-				for i in a..b {
-					let q = &qkv[i * 3 * h + qo..i * 3 * h + qo + hd];
-					// SAFETY: row i, head hh of ctx belongs to this item only.
-					let o = unsafe { std::slice::from_raw_parts_mut(ptr.at(i * h + qo), hd) };
-					let keys = (a..b).map(|j| j * 3 * h + ko);
-					let values = (a..b).map(|j| j * 3 * h + vo);
-					#[cfg(target_arch = "x86_64")]
-					if self.isa != Isa::Scalar {
-						// SAFETY: the CPU has AVX2 (`Isa::detect`).
-						unsafe {
-							attend_avx2(qkv, q, keys, values, hd, scale, &mut scores[..len], o)
-						};
-						continue;
-					}
-					attend(qkv, q, keys, values, hd, scale, &mut scores[..len], o);
-				}
+				let head = Head { h, hd, hh, scale };
+				// SAFETY: rows a..b, head hh of ctx belong to this item only.
+				unsafe {
+					attend_sequence(self.isa, qkv, head, starts[si]..starts[si + 1], &mut buf, ptr)
+				};
 			}
 		});
+	}
+}
+
+/// One attention head of a fused Q/K/V buffer (rows of `3h`).
+#[derive(Clone, Copy)]
+struct Head {
+	h: usize,
+	hd: usize,
+	hh: usize,
+	scale: f32,
+}
+
+/// Every query of the sequence in `rows` against its keys and values, for one
+/// head; `buf` is scratch (transposed keys, scores), kept between calls.
+///
+/// # Safety
+/// Rows `rows`, head `head.hh` of `ctx` are the caller's alone.
+unsafe fn attend_sequence(
+	isa: Isa,
+	qkv: &[f32],
+	head: Head,
+	rows: std::ops::Range<usize>,
+	buf: &mut (Vec<f32>, Vec<f32>),
+	ctx: OutPtr,
+) {
+	let Head { h, hd, hh, scale } = head;
+	let (qo, ko, vo) = (hh * hd, h + hh * hd, 2 * h + hh * hd);
+	#[cfg(target_arch = "x86_64")]
+	if isa.wide_f32() && hd.is_multiple_of(8) {
+		// SAFETY: the CPU has AVX-512F (checked); the caller's contract.
+		return unsafe { x86::attend_keys_in_lanes(qkv, head, rows, buf, ctx) };
+	}
+	let scores = &mut buf.1;
+	scores.resize(rows.len(), 0.0);
+	for i in rows.clone() {
+		let q = &qkv[i * 3 * h + qo..i * 3 * h + qo + hd];
+		// SAFETY: the caller's contract.
+		let o = unsafe { ctx.part(i * h + qo, hd) };
+		let keys = rows.clone().map(|j| j * 3 * h + ko);
+		let values = rows.clone().map(|j| j * 3 * h + vo);
+		#[cfg(target_arch = "x86_64")]
+		if isa != Isa::Scalar {
+			// SAFETY: the CPU has AVX2 (`Isa::detect`).
+			unsafe { attend_avx2(qkv, q, keys, values, hd, scale, scores, o) };
+			continue;
+		}
+		attend(qkv, q, keys, values, hd, scale, scores, o);
 	}
 }
 
@@ -256,9 +288,37 @@ fn attend(
 	scores: &mut [f32],
 	o: &mut [f32],
 ) {
-	let mut max = f32::NEG_INFINITY;
 	for (s, k) in scores.iter_mut().zip(keys) {
 		*s = ops::dot(q, &qkv[k..k + hd]) * scale;
+	}
+	weigh(qkv, values, hd, scores, o);
+}
+
+/// Softmax of the scaled scores, then the weighted sum of the values into `o`.
+#[inline(always)]
+fn weigh(
+	qkv: &[f32],
+	values: impl Iterator<Item = usize>,
+	hd: usize,
+	scores: &mut [f32],
+	o: &mut [f32],
+) {
+	let sum = exponentials(scores);
+	o.fill(0.0);
+	for (&p, v) in scores.iter().zip(values) {
+		let p = p / sum;
+		for (ov, vv) in o.iter_mut().zip(&qkv[v..v + hd]) {
+			*ov += p * vv;
+		}
+	}
+}
+
+/// In place: `s = e^(s − max)` over the scores; returns their sum, in order
+/// (the softmax's denominator).
+#[inline(always)]
+fn exponentials(scores: &mut [f32]) -> f32 {
+	let mut max = f32::NEG_INFINITY;
+	for s in scores.iter() {
 		max = max.max(*s);
 	}
 	// The exponentials in one loop (it vectorises), then their sum in order.
@@ -269,13 +329,7 @@ fn attend(
 	for s in scores.iter() {
 		sum += *s;
 	}
-	o.fill(0.0);
-	for (&p, v) in scores.iter().zip(values) {
-		let p = p / sum;
-		for (ov, vv) in o.iter_mut().zip(&qkv[v..v + hd]) {
-			*ov += p * vv;
-		}
-	}
+	sum
 }
 
 /// [`attend`] in 8-wide vectors (same operations, same order, same bits).
@@ -309,4 +363,157 @@ fn add_norm(threads: Threads, x: &mut [f32], y: &[f32], ln: &(Vec<f32>, Vec<f32>
 		}
 		ops::layer_norm(xs, &ln.0, &ln.1, eps);
 	});
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+	use super::{exponentials, weigh, Head};
+	use crate::OutPtr;
+	use std::arch::x86_64::*;
+
+	/// [`super::attend`] for every query of a sequence, with the scores of 16
+	/// keys in the lanes of one vector: the keys transposed once per
+	/// (sequence, head), then each lane runs [`crate::ops::dot`]'s eight
+	/// partial sums and its reduction tree, in its order (`hd` a multiple of 8,
+	/// so no tail), so every score, and so every output, has `attend`'s bits.
+	///
+	/// # Safety
+	/// The CPU has AVX-512F; rows `rows`, head `head.hh` of `ctx` are the caller's alone.
+	#[target_feature(enable = "avx512f,avx2")]
+	pub(super) unsafe fn attend_keys_in_lanes(
+		qkv: &[f32],
+		head: Head,
+		rows: std::ops::Range<usize>,
+		(kt, scores): &mut (Vec<f32>, Vec<f32>),
+		ctx: OutPtr,
+	) {
+		let Head { h, hd, hh, scale } = head;
+		let (qo, ko, vo) = (hh * hd, h + hh * hd, 2 * h + hh * hd);
+		let len = rows.len();
+		let lp = len.div_ceil(16) * 16;
+		kt.clear();
+		kt.resize(hd * lp, 0.0);
+		for (j, r) in rows.clone().enumerate() {
+			for (d, &v) in qkv[r * 3 * h + ko..r * 3 * h + ko + hd].iter().enumerate() {
+				kt[d * lp + j] = v;
+			}
+		}
+		scores.resize(lp, 0.0);
+		for i in rows.clone() {
+			let q = &qkv[i * 3 * h + qo..i * 3 * h + qo + hd];
+			for g in (0..lp).step_by(16) {
+				let mut acc = [_mm512_setzero_ps(); 8];
+				for c in 0..hd / 8 {
+					for (l, al) in acc.iter_mut().enumerate() {
+						let d = 8 * c + l;
+						// SAFETY: d < hd, g + 16 ≤ lp: within `kt`.
+						let k = unsafe { _mm512_loadu_ps(kt.as_ptr().add(d * lp + g)) };
+						*al = _mm512_add_ps(*al, _mm512_mul_ps(_mm512_set1_ps(q[d]), k));
+					}
+				}
+				let s = _mm512_add_ps(
+					_mm512_add_ps(_mm512_add_ps(acc[0], acc[4]), _mm512_add_ps(acc[1], acc[5])),
+					_mm512_add_ps(_mm512_add_ps(acc[2], acc[6]), _mm512_add_ps(acc[3], acc[7])),
+				);
+				// SAFETY: g + 16 ≤ lp = scores.len().
+				unsafe {
+					_mm512_storeu_ps(
+						scores.as_mut_ptr().add(g),
+						_mm512_mul_ps(s, _mm512_set1_ps(scale)),
+					)
+				};
+			}
+			// SAFETY: the caller's contract.
+			let o = unsafe { ctx.part(i * h + qo, hd) };
+			let values = rows.clone().map(|j| j * 3 * h + vo);
+			let scores = &mut scores[..len];
+			// SAFETY (each arm): the CPU has AVX-512F, as this function requires.
+			match hd {
+				16 => unsafe { values_in_registers::<1>(qkv, values, scores, o) },
+				32 => unsafe { values_in_registers::<2>(qkv, values, scores, o) },
+				64 => unsafe { values_in_registers::<4>(qkv, values, scores, o) },
+				_ => weigh(qkv, values, hd, scores, o),
+			}
+		}
+	}
+
+	/// [`weigh`] for a head of `16·V` values, its sums held in `V` vectors
+	/// (the same operations in the same order: `o = 0`, then `o += (p / sum)·v`
+	/// key by key).
+	///
+	/// # Safety
+	/// The CPU has AVX-512F.
+	#[inline]
+	#[target_feature(enable = "avx512f,avx2")]
+	unsafe fn values_in_registers<const V: usize>(
+		qkv: &[f32],
+		values: impl Iterator<Item = usize>,
+		scores: &mut [f32],
+		o: &mut [f32],
+	) {
+		let sum = exponentials(scores);
+		let mut acc = [_mm512_setzero_ps(); V];
+		for (&p, v) in scores.iter().zip(values) {
+			let (pv, vs) = (_mm512_set1_ps(p / sum), &qkv[v..v + 16 * V]);
+			for (t, a) in acc.iter_mut().enumerate() {
+				// SAFETY: 16·t + 16 ≤ vs.len().
+				let x = unsafe { _mm512_loadu_ps(vs.as_ptr().add(16 * t)) };
+				*a = _mm512_add_ps(*a, _mm512_mul_ps(pv, x));
+			}
+		}
+		let o = &mut o[..16 * V];
+		for (t, a) in acc.iter().enumerate() {
+			// SAFETY: 16·t + 16 ≤ o.len().
+			unsafe { _mm512_storeu_ps(o.as_mut_ptr().add(16 * t), *a) };
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::test_util::lcg;
+
+	/// Every path of a sequence's attention gives the per-query portable
+	/// loop's bits (sequences of 1 to 40 tokens: part, whole and several
+	/// vectors of keys), for head widths with and without the 16-lane path.
+	#[test]
+	fn attention_is_the_same_bits_on_every_path() {
+		let mut seed = 3u64;
+		for (heads, hd) in [(12, 32), (2, 64), (4, 16), (2, 40), (3, 12)] {
+			let h = heads * hd;
+			for len in [1, 3, 16, 17, 40] {
+				let qkv: Vec<f32> = (0..len * 3 * h).map(|_| lcg(&mut seed) * 3.0).collect();
+				let scale = 1.0 / (hd as f32).sqrt();
+				let mut want = vec![0f32; len * h];
+				let mut scores = vec![0f32; len];
+				for hh in 0..heads {
+					let (qo, ko, vo) = (hh * hd, h + hh * hd, 2 * h + hh * hd);
+					for i in 0..len {
+						let q = &qkv[i * 3 * h + qo..i * 3 * h + qo + hd];
+						let keys = (0..len).map(|j| j * 3 * h + ko);
+						let values = (0..len).map(|j| j * 3 * h + vo);
+						let o = &mut want[i * h + qo..i * h + qo + hd];
+						attend(&qkv, q, keys, values, hd, scale, &mut scores, o);
+					}
+				}
+				for isa in [Isa::detect(), Isa::Scalar] {
+					let mut got = vec![f32::NAN; len * h];
+					let ptr = OutPtr::new(&mut got);
+					let mut buf = (Vec::new(), Vec::new());
+					for hh in 0..heads {
+						let head = Head { h, hd, hh, scale };
+						unsafe { attend_sequence(isa, &qkv, head, 0..len, &mut buf, ptr) };
+					}
+					for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+						assert_eq!(
+							g.to_bits(),
+							w.to_bits(),
+							"{isa:?} hd {hd} len {len} [{i}]: {g} vs {w}"
+						);
+					}
+				}
+			}
+		}
+	}
 }

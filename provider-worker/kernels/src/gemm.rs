@@ -171,10 +171,12 @@ pub fn matmul(isa: Isa, threads: Threads, w: &Packed, a: &[f32], out: &mut [f32]
 		A_BF16.with_borrow_mut(|abf| {
 			let k2 = k.div_ceil(2);
 			abf.resize(m * k2, 0);
-			for (src, dst) in a.chunks_exact(k).zip(abf.chunks_exact_mut(k2)) {
-				// SAFETY: `bf16_available` checked the CPU when `w` was packed.
-				unsafe { x86::to_bf16_pairs(src, dst) };
-			}
+			let dst = crate::SharedMut::new(abf);
+			by_rows_on(threads, m, |r| {
+				// SAFETY: row r belongs to this item; `bf16_available` checked
+				// the CPU when `w` was packed.
+				unsafe { x86::to_bf16_pairs(&a[r * k..(r + 1) * k], dst.part(r * k2, k2)) };
+			});
 			bf16_matmul(threads, w, panels, abf, m, out, epi);
 		});
 		return;
@@ -184,6 +186,15 @@ pub fn matmul(isa: Isa, threads: Threads, w: &Packed, a: &[f32], out: &mut [f32]
 		// SAFETY: each (row block, panel) tile of `out` belongs to one item.
 		unsafe { tile(isa, w, a, r0, rows, p, ptr, epi) };
 	});
+}
+
+/// Calls `f(row)` for each of `m` activation rows (their conversion before a
+/// product): on `threads` when there are enough rows to pay for the pool's
+/// wake-up, else on the calling thread. A row's result does not depend on
+/// which thread computes it.
+fn by_rows_on(threads: Threads, m: usize, f: impl Fn(usize) + Sync) {
+	let threads = if m >= 32 { threads } else { Threads::One };
+	threads.for_each(m, |range| range.for_each(&f));
 }
 
 /// Calls `f(panel, first row, rows)` for every (panel, row block) tile of an
@@ -259,7 +270,8 @@ unsafe fn tile(
 	unsafe { finish(w, &mut acc, r0, rows, p, out, epi) };
 }
 
-/// Adds the bias, applies the epilogue and stores a tile.
+/// Adds the bias, applies the epilogue and stores a tile (on 512-bit vectors
+/// where the CPU has them: the same operations, so the same bits).
 ///
 /// # Safety
 /// The tile must be in bounds of `out` and owned by the caller.
@@ -272,18 +284,71 @@ unsafe fn finish(
 	out: OutPtr,
 	epi: Epilogue,
 ) {
+	#[cfg(target_arch = "x86_64")]
+	if Isa::detect().wide_f32() {
+		// SAFETY: the CPU has AVX-512F (checked); the caller's contract.
+		return unsafe { finish_avx512(w, acc, r0, rows, p, out, epi) };
+	}
+	// SAFETY: the caller's contract.
+	unsafe { finish_plain::<false>(w, acc, r0, rows, p, out, epi) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2")]
+unsafe fn finish_avx512(
+	w: &Packed,
+	acc: &mut [[f32; NR]; MR],
+	r0: usize,
+	rows: usize,
+	p: usize,
+	out: OutPtr,
+	epi: Epilogue,
+) {
+	// SAFETY: the caller's contract.
+	unsafe { finish_plain::<true>(w, acc, r0, rows, p, out, epi) }
+}
+
+/// `INLINE`: GELU inlined into the caller's instruction set (AVX-512), else
+/// dispatched ([`ops::gelu_erf`]).
+#[inline(always)]
+unsafe fn finish_plain<const INLINE: bool>(
+	w: &Packed,
+	acc: &mut [[f32; NR]; MR],
+	r0: usize,
+	rows: usize,
+	p: usize,
+	out: OutPtr,
+	epi: Epilogue,
+) {
 	let n = w.n;
 	let c0 = p * NR;
 	let cols = NR.min(n - c0);
 	for (r, accr) in acc.iter_mut().enumerate().take(rows) {
+		// SAFETY: the tile is in bounds and owned by this item.
+		let dst = unsafe { out.part((r0 + r) * n + c0, cols) };
+		if let (Ok(dst), Some(bias)) =
+			(<&mut [f32; NR]>::try_from(&mut *dst), w.bias.get(c0..c0 + NR))
+		{
+			// A whole panel: fixed-length loops, no library copy.
+			for (v, b) in accr.iter_mut().zip(bias) {
+				*v += b;
+			}
+			if epi == Epilogue::BiasGelu {
+				if INLINE {
+					ops::gelu_erf_portable(accr);
+				} else {
+					ops::gelu_erf(accr);
+				}
+			}
+			*dst = *accr;
+			continue;
+		}
 		for (c, v) in accr.iter_mut().enumerate().take(cols) {
 			*v += w.bias[c0 + c];
 		}
 		if epi == Epilogue::BiasGelu {
 			ops::gelu_erf(&mut accr[..cols]);
 		}
-		// SAFETY: the tile is in bounds and owned by this item.
-		let dst = unsafe { std::slice::from_raw_parts_mut(out.at((r0 + r) * n + c0), cols) };
 		dst.copy_from_slice(&accr[..cols]);
 	}
 }

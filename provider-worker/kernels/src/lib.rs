@@ -81,6 +81,13 @@ impl Isa {
 		Isa::Scalar
 	}
 
+	/// Whether f32 loops may run on 512-bit vectors: the AVX-512 level (not
+	/// forced lower), on a CPU with AVX-512F.
+	#[cfg(target_arch = "x86_64")]
+	pub(crate) fn wide_f32(self) -> bool {
+		self == Isa::Avx512Vnni && std::arch::is_x86_feature_detected!("avx512f")
+	}
+
 	/// A short name for logs and benchmarks.
 	pub fn name(self) -> &'static str {
 		match self {

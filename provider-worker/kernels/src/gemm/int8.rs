@@ -3,7 +3,7 @@
 //! activations per row per call (u8 with a zero point over the row's range),
 //! `vpdpbusd` sums exact in i32, then one fixed float expression per element.
 use super::{finish, for_each_tile, Epilogue, Packed, MR, NR};
-use crate::{Isa, OutPtr, Threads};
+use crate::{Isa, OutPtr, SharedMut, Threads};
 
 /// A weight quantized to int8 per output column (symmetric, `scale = max|W[c]| / 127`):
 /// panel `p` holds `⌈k/4⌉` quad rows of 32 columns × (W[c][4q..4q+4]) (zero past
@@ -27,9 +27,7 @@ pub(super) struct Int8Panels {
 /// (docs/benchmarks.md). Decided once per process.
 pub fn int8_available() -> bool {
 	static INT8: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-	*INT8.get_or_init(|| {
-		std::env::var("AGORA_KERNELS").as_deref() == Ok("int8") && vnni()
-	})
+	*INT8.get_or_init(|| std::env::var("AGORA_KERNELS").as_deref() == Ok("int8") && vnni())
 }
 
 /// Whether this CPU has what the int8 kernels need (AVX-512 F, BW and VNNI).
@@ -133,10 +131,15 @@ pub(super) fn matmul(
 		aq.clear();
 		aq.resize(m * k4, 0);
 		scales.clear();
-		for (src, dst) in a.chunks_exact(k).zip(aq.chunks_exact_mut(k4)) {
-			// SAFETY: int8 panels exist only where `vnni()` holds.
-			scales.push(unsafe { x86::quantize_row(src, dst) });
-		}
+		scales.resize(m, (0.0, 0));
+		let (qs, ss) = (SharedMut::new(aq), SharedMut::new(scales));
+		super::by_rows_on(threads, m, |r| {
+			// SAFETY: row r of both buffers belongs to this item; int8 panels
+			// exist only where `vnni()` holds.
+			unsafe {
+				ss.part(r, 1)[0] = x86::quantize_row(&a[r * k..(r + 1) * k], qs.part(r * k4, k4))
+			};
+		});
 		tiles(threads, w, panels, aq, scales, m, out, epi);
 	});
 }
@@ -225,7 +228,12 @@ mod x86 {
 	/// the last group's spare bytes as they were (the weights there are zero).
 	#[target_feature(enable = "avx512f,avx512bw")]
 	pub(super) unsafe fn quantize_row(src: &[f32], dst: &mut [u32]) -> (f32, i32) {
-		debug_assert!(dst.len() * 4 >= src.len(), "quantize_row: {} groups for {} values", dst.len(), src.len());
+		debug_assert!(
+			dst.len() * 4 >= src.len(),
+			"quantize_row: {} groups for {} values",
+			dst.len(),
+			src.len()
+		);
 		let (s, inv, z) = super::u8_params(src);
 		let vinv = _mm512_set1_ps(inv);
 		let (lo, hi, off) = (_mm512_set1_epi32(0), _mm512_set1_epi32(255), _mm512_set1_epi32(z));
@@ -236,7 +244,10 @@ mod x86 {
 				let v = _mm512_mul_ps(_mm512_loadu_ps(src.as_ptr().add(i)), vinv);
 				// Round to nearest even (the default MXCSR mode), as `round_ties_even`.
 				// |v| ≤ 255 here, so the add cannot overflow (the scalar path saturates).
-				let q = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(v), off), lo), hi);
+				let q = _mm512_min_epi32(
+					_mm512_max_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(v), off), lo),
+					hi,
+				);
 				_mm_storeu_si128(bytes.add(i) as *mut __m128i, _mm512_cvtepi32_epi8(q));
 			}
 			i += 16;
@@ -267,7 +278,10 @@ mod x86 {
 					_mm512_mullo_epi32(zv, _mm512_loadu_si512(sum.as_ptr().add(h) as *const _)),
 				);
 				let sc = _mm512_mul_ps(sr, _mm512_loadu_ps(scale.as_ptr().add(h)));
-				_mm512_storeu_ps(out.as_mut_ptr().add(h), _mm512_mul_ps(_mm512_cvtepi32_ps(exact), sc));
+				_mm512_storeu_ps(
+					out.as_mut_ptr().add(h),
+					_mm512_mul_ps(_mm512_cvtepi32_ps(exact), sc),
+				);
 			}
 		}
 	}
@@ -312,7 +326,11 @@ mod tests {
 						bound += x.abs() * sw / 2.0 + y.abs() * sa / 2.0 + sa * sw / 4.0;
 					}
 					let err = (want[i * n + j] as f64 - v).abs();
-					assert!(err <= bound, "({i},{j}) {} vs {v}: error {err} > {bound}", want[i * n + j]);
+					assert!(
+						err <= bound,
+						"({i},{j}) {} vs {v}: error {err} > {bound}",
+						want[i * n + j]
+					);
 				}
 			}
 			let mut pool = vec![f32::NAN; m * n];
@@ -321,7 +339,14 @@ mod tests {
 			matmul(Isa::detect(), Threads::One, &w, &a, &mut one_thread, Epilogue::BiasGelu);
 			assert!(one_thread.iter().zip(&pool).all(|(x, y)| x.to_bits() == y.to_bits()));
 			let mut one = vec![f32::NAN; n];
-			matmul(Isa::detect(), Threads::Pool, &w, &a[(m - 1) * k..], &mut one, Epilogue::BiasGelu);
+			matmul(
+				Isa::detect(),
+				Threads::Pool,
+				&w,
+				&a[(m - 1) * k..],
+				&mut one,
+				Epilogue::BiasGelu,
+			);
 			assert!(one.iter().zip(&pool[(m - 1) * n..]).all(|(x, y)| x.to_bits() == y.to_bits()));
 		}
 	}
