@@ -236,6 +236,13 @@ struct Head {
 	scale: f32,
 }
 
+impl Head {
+	/// Where this head's query, key and value start within a row of `qkv`.
+	fn offsets(self) -> (usize, usize, usize) {
+		(self.hh * self.hd, self.h + self.hh * self.hd, 2 * self.h + self.hh * self.hd)
+	}
+}
+
 /// Every query of the sequence in `rows` against its keys and values, for one
 /// head; `buf` is scratch (transposed keys, scores), kept between calls.
 ///
@@ -249,8 +256,8 @@ unsafe fn attend_sequence(
 	buf: &mut (Vec<f32>, Vec<f32>),
 	ctx: OutPtr,
 ) {
-	let Head { h, hd, hh, scale } = head;
-	let (qo, ko, vo) = (hh * hd, h + hh * hd, 2 * h + hh * hd);
+	let Head { h, hd, scale, .. } = head;
+	let (qo, ko, vo) = head.offsets();
 	#[cfg(target_arch = "x86_64")]
 	if isa.wide_f32() && hd.is_multiple_of(8) {
 		// SAFETY: the CPU has AVX-512F (checked); the caller's contract.
@@ -387,8 +394,8 @@ mod x86 {
 		(kt, scores): &mut (Vec<f32>, Vec<f32>),
 		ctx: OutPtr,
 	) {
-		let Head { h, hd, hh, scale } = head;
-		let (qo, ko, vo) = (hh * hd, h + hh * hd, 2 * h + hh * hd);
+		let Head { h, hd, scale, .. } = head;
+		let (qo, ko, vo) = head.offsets();
 		let len = rows.len();
 		let lp = len.div_ceil(16) * 16;
 		kt.clear();
@@ -488,7 +495,7 @@ mod tests {
 				let mut want = vec![0f32; len * h];
 				let mut scores = vec![0f32; len];
 				for hh in 0..heads {
-					let (qo, ko, vo) = (hh * hd, h + hh * hd, 2 * h + hh * hd);
+					let (qo, ko, vo) = Head { h, hd, hh, scale }.offsets();
 					for i in 0..len {
 						let q = &qkv[i * 3 * h + qo..i * 3 * h + qo + hd];
 						let keys = (0..len).map(|j| j * 3 * h + ko);

@@ -230,7 +230,7 @@ fn bf16_matmul(
 		// SAFETY: the CPU has AVX-512 BF16 (the panels exist only then).
 		unsafe { x86::micro_bf16(&abf[r0 * k2..(r0 + rows) * k2], k2, rows, panel, &mut acc) };
 		// SAFETY: each (row block, panel) tile of `out` belongs to one item.
-		unsafe { finish(w, &mut acc, r0, rows, p, ptr, epi) };
+		unsafe { finish(w, &acc, r0, rows, p, ptr, epi) };
 	});
 }
 
@@ -267,53 +267,16 @@ unsafe fn tile(
 			}
 		},
 	}
-	unsafe { finish(w, &mut acc, r0, rows, p, out, epi) };
+	unsafe { finish(w, &acc, r0, rows, p, out, epi) };
 }
 
-/// Adds the bias, applies the epilogue and stores a tile (on 512-bit vectors
-/// where the CPU has them: the same operations, so the same bits).
+/// Stores a tile's rows into `out` and applies the epilogue there.
 ///
 /// # Safety
 /// The tile must be in bounds of `out` and owned by the caller.
 unsafe fn finish(
 	w: &Packed,
-	acc: &mut [[f32; NR]; MR],
-	r0: usize,
-	rows: usize,
-	p: usize,
-	out: OutPtr,
-	epi: Epilogue,
-) {
-	#[cfg(target_arch = "x86_64")]
-	if Isa::detect().wide_f32() {
-		// SAFETY: the CPU has AVX-512F (checked); the caller's contract.
-		return unsafe { finish_avx512(w, acc, r0, rows, p, out, epi) };
-	}
-	// SAFETY: the caller's contract.
-	unsafe { finish_plain::<false>(w, acc, r0, rows, p, out, epi) }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2")]
-unsafe fn finish_avx512(
-	w: &Packed,
-	acc: &mut [[f32; NR]; MR],
-	r0: usize,
-	rows: usize,
-	p: usize,
-	out: OutPtr,
-	epi: Epilogue,
-) {
-	// SAFETY: the caller's contract.
-	unsafe { finish_plain::<true>(w, acc, r0, rows, p, out, epi) }
-}
-
-/// `INLINE`: GELU inlined into the caller's instruction set (AVX-512), else
-/// dispatched ([`ops::gelu_erf`]).
-#[inline(always)]
-unsafe fn finish_plain<const INLINE: bool>(
-	w: &Packed,
-	acc: &mut [[f32; NR]; MR],
+	acc: &[[f32; NR]; MR],
 	r0: usize,
 	rows: usize,
 	p: usize,
@@ -323,33 +286,26 @@ unsafe fn finish_plain<const INLINE: bool>(
 	let n = w.n;
 	let c0 = p * NR;
 	let cols = NR.min(n - c0);
-	for (r, accr) in acc.iter_mut().enumerate().take(rows) {
+	for (r, accr) in acc.iter().enumerate().take(rows) {
 		// SAFETY: the tile is in bounds and owned by this item.
 		let dst = unsafe { out.part((r0 + r) * n + c0, cols) };
-		if let (Ok(dst), Some(bias)) =
-			(<&mut [f32; NR]>::try_from(&mut *dst), w.bias.get(c0..c0 + NR))
-		{
-			// A whole panel: fixed-length loops, no library copy.
-			for (v, b) in accr.iter_mut().zip(bias) {
-				*v += b;
-			}
-			if epi == Epilogue::BiasGelu {
-				if INLINE {
-					ops::gelu_erf_portable(accr);
-				} else {
-					ops::gelu_erf(accr);
-				}
-			}
-			*dst = *accr;
-			continue;
+		match <&mut [f32; NR]>::try_from(&mut *dst) {
+			// A whole panel: a fixed-size copy, no library call.
+			Ok(whole) => *whole = *accr,
+			Err(_) => dst.copy_from_slice(&accr[..cols]),
 		}
-		for (c, v) in accr.iter_mut().enumerate().take(cols) {
-			*v += w.bias[c0 + c];
-		}
-		if epi == Epilogue::BiasGelu {
-			ops::gelu_erf(&mut accr[..cols]);
-		}
-		dst.copy_from_slice(&accr[..cols]);
+		epilogue(dst, &w.bias[c0..c0 + cols], epi);
+	}
+}
+
+/// In place on a tile's row, stored: `+ bias`, then GELU if asked
+/// ([`ops::gelu_erf`], on the widest vectors the CPU has: the same bits).
+fn epilogue(dst: &mut [f32], bias: &[f32], epi: Epilogue) {
+	for (v, b) in dst.iter_mut().zip(bias) {
+		*v += b;
+	}
+	if epi == Epilogue::BiasGelu {
+		ops::gelu_erf(dst);
 	}
 }
 

@@ -139,8 +139,7 @@ unsafe fn exp_libm_avx512(xs: &mut [f32]) {
 		);
 		unsafe { _mm256_storeu_ps(c.as_mut_ptr(), exp8_glibc(x)) };
 		if _mm256_movemask_ps(big) != 0 {
-			for (v, orig) in c.iter_mut().zip(unsafe { std::mem::transmute::<__m256, [f32; 8]>(x) })
-			{
+			for (v, orig) in c.iter_mut().zip(unsafe { std::mem::transmute::<__m256, [f32; 8]>(x) }) {
 				if orig.is_nan() || orig.abs() >= 88.0 {
 					*v = orig.exp();
 				}
@@ -164,38 +163,14 @@ fn exp8_glibc(x: std::arch::x86_64::__m256) -> std::arch::x86_64::__m256 {
 	use std::arch::x86_64::*;
 	/// `bits(2^(i/32)) − (i << 47)`: `2^(k/32) = double(T[k % 32] + (k << 47))`.
 	const T: [u64; 32] = [
-		0x3ff0000000000000,
-		0x3fefd9b0d3158574,
-		0x3fefb5586cf9890f,
-		0x3fef9301d0125b51,
-		0x3fef72b83c7d517b,
-		0x3fef54873168b9aa,
-		0x3fef387a6e756238,
-		0x3fef1e9df51fdee1,
-		0x3fef06fe0a31b715,
-		0x3feef1a7373aa9cb,
-		0x3feedea64c123422,
-		0x3feece086061892d,
-		0x3feebfdad5362a27,
-		0x3feeb42b569d4f82,
-		0x3feeab07dd485429,
-		0x3feea47eb03a5585,
-		0x3feea09e667f3bcd,
-		0x3fee9f75e8ec5f74,
-		0x3feea11473eb0187,
-		0x3feea589994cce13,
-		0x3feeace5422aa0db,
-		0x3feeb737b0cdc5e5,
-		0x3feec49182a3f090,
-		0x3feed503b23e255d,
-		0x3feee89f995ad3ad,
-		0x3feeff76f2fb5e47,
-		0x3fef199bdd85529c,
-		0x3fef3720dcef9069,
-		0x3fef5818dcfba487,
-		0x3fef7c97337b9b5f,
-		0x3fefa4afa2a490da,
-		0x3fefd0765b6e4540,
+		0x3ff0000000000000, 0x3fefd9b0d3158574, 0x3fefb5586cf9890f, 0x3fef9301d0125b51,
+		0x3fef72b83c7d517b, 0x3fef54873168b9aa, 0x3fef387a6e756238, 0x3fef1e9df51fdee1,
+		0x3fef06fe0a31b715, 0x3feef1a7373aa9cb, 0x3feedea64c123422, 0x3feece086061892d,
+		0x3feebfdad5362a27, 0x3feeb42b569d4f82, 0x3feeab07dd485429, 0x3feea47eb03a5585,
+		0x3feea09e667f3bcd, 0x3fee9f75e8ec5f74, 0x3feea11473eb0187, 0x3feea589994cce13,
+		0x3feeace5422aa0db, 0x3feeb737b0cdc5e5, 0x3feec49182a3f090, 0x3feed503b23e255d,
+		0x3feee89f995ad3ad, 0x3feeff76f2fb5e47, 0x3fef199bdd85529c, 0x3fef3720dcef9069,
+		0x3fef5818dcfba487, 0x3fef7c97337b9b5f, 0x3fefa4afa2a490da, 0x3fefd0765b6e4540,
 	];
 	const N: f64 = 32.0;
 	let xd = _mm512_cvtps_pd(x);
@@ -208,8 +183,7 @@ fn exp8_glibc(x: std::arch::x86_64::__m256) -> std::arch::x86_64::__m256 {
 	// T[ki % 32] by two two-register permutes (index bits 0..4) and a blend
 	// on bit 4, cheaper than a gather.
 	// SAFETY: each load reads 8 of the table's 32 entries.
-	let tab: [__m512i; 4] =
-		std::array::from_fn(|i| unsafe { _mm512_loadu_si512(T.as_ptr().add(8 * i) as *const _) });
+	let tab: [__m512i; 4] = std::array::from_fn(|i| unsafe { _mm512_loadu_si512(T.as_ptr().add(8 * i) as *const _) });
 	let lo = _mm512_permutex2var_epi64(tab[0], ki, tab[1]);
 	let hi = _mm512_permutex2var_epi64(tab[2], ki, tab[3]);
 	let t = _mm512_mask_blend_epi64(_mm512_test_epi64_mask(ki, _mm512_set1_epi64(16)), lo, hi);
@@ -478,10 +452,9 @@ pub fn gelu_erf(xs: &mut [f32]) {
 	gelu_erf_portable(xs)
 }
 
-/// [`gelu_erf`]'s loop, for callers that inline it into their own
-/// instruction set.
+/// [`gelu_erf`]'s loop (the reference every vector path is tested against).
 #[inline(always)]
-pub(crate) fn gelu_erf_portable(xs: &mut [f32]) {
+fn gelu_erf_portable(xs: &mut [f32]) {
 	for v in xs.iter_mut() {
 		*v = 0.5 * *v * (1.0 + erf_f32(*v * std::f32::consts::FRAC_1_SQRT_2));
 	}

@@ -168,27 +168,13 @@ fn tiles(
 		unsafe { x86::micro_int8(&aq[r0 * k4..(r0 + rows) * k4], k4, rows, panel, &mut iacc) };
 		let c0 = p * NR;
 		let (sum, scale) = (&panels.sum[c0..c0 + NR], &panels.scale[c0..c0 + NR]);
-		if let Some(bias) = w.bias.get(c0..c0 + NR) {
-			// A whole panel: rescaled, the bias added and stored straight into
-			// `out` (`finish`'s operations in its order), then GELU there.
-			for (r, ir) in iacc.iter().enumerate().take(rows) {
-				// SAFETY: each (row block, panel) tile of `out` belongs to one
-				// item; the CPU has AVX-512 VNNI (the panels exist only then).
-				let dst = unsafe { ptr.part((r0 + r) * n + c0, NR) };
-				unsafe { x86::dequantize_bias(ir, sum, scale, bias, scales[r0 + r], dst) };
-				if epi == Epilogue::BiasGelu {
-					crate::ops::gelu_erf(dst);
-				}
-			}
-			return;
-		}
 		let mut acc = [[0f32; NR]; MR];
 		for (r, (ar, ir)) in acc.iter_mut().zip(&iacc).enumerate().take(rows) {
 			// SAFETY: as above.
 			unsafe { x86::dequantize(ir, sum, scale, scales[r0 + r], ar) };
 		}
 		// SAFETY: each (row block, panel) tile of `out` belongs to one item.
-		unsafe { finish(w, &mut acc, r0, rows, p, ptr, epi) };
+		unsafe { finish(w, &acc, r0, rows, p, ptr, epi) };
 	});
 }
 
@@ -272,26 +258,6 @@ mod x86 {
 			unsafe { *bytes.add(j) = u };
 		}
 		(s, z)
-	}
-
-	/// One row of a whole panel: `out[c] = (acc[c] − z·sum[c]) as f32 · (s_row
-	/// · scale[c]) + bias[c]` (`bias` and `out` of `NR`).
-	#[target_feature(enable = "avx512f")]
-	pub(super) unsafe fn dequantize_bias(
-		acc: &[i32; NR],
-		sum: &[i32],
-		scale: &[f32],
-		bias: &[f32],
-		row: (f32, i32),
-		out: &mut [f32],
-	) {
-		let out: &mut [f32; NR] = out.try_into().expect("a whole panel's row");
-		let bias: &[f32; NR] = bias.try_into().expect("a whole panel's biases");
-		// SAFETY: the caller's CPU has AVX-512F.
-		unsafe { dequantize(acc, sum, scale, row, out) };
-		for (o, b) in out.iter_mut().zip(bias) {
-			*o += b;
-		}
 	}
 
 	/// One row of a tile: `out[c] = (acc[c] − z·sum[c]) as f32 · (s_row · scale[c])`.
